@@ -1,0 +1,161 @@
+/**
+ * atmos.yaml: the keys atmos-pipe reads (SPEC 2.1). A missing file means defaults;
+ * unknown keys are ignored (Atmos owns the rest of the file); a known key with a wrong
+ * type is a located error.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { DiagnosticBag, choicesHint } from '../diagnostics/index.js';
+import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from '../stacks/merge.js';
+import { describeType, isPlainMap, locOf } from '../yaml/index.js';
+import { YamlFileCache } from './files.js';
+
+export type EngineChoice = 'auto' | 'local' | 'dagger';
+
+export interface ToolPin {
+  command: string;
+  version?: string;
+  image?: string;
+}
+
+/** Resolved repository settings; every path is absolute. */
+export interface AtmosConfig {
+  /** Directory atmos.yaml lives in (or the working directory when there is none). */
+  repoRoot: string;
+  /** Path of atmos.yaml when one was read. */
+  configFile?: string;
+  basePath: string;
+  terraformBasePath: string;
+  stacksBasePath: string;
+  deploymentsBasePath: string;
+  releasesPath: string;
+  cacheDir: string;
+  engine: EngineChoice;
+  parallelism?: number;
+  tools: { terraform: ToolPin };
+  trackingRemote?: string;
+  listMergeStrategy: ListMergeStrategy;
+  /** Atmos `stacks.included_paths` / `excluded_paths` (used when loading every stack). */
+  stacksIncluded: string[];
+  stacksExcluded: string[];
+}
+
+export interface LoadAtmosOptions {
+  /** Working directory (`--chdir`); defaults to process.cwd(). */
+  cwd?: string;
+  /** Explicit atmos.yaml (`--config`), relative to cwd. */
+  configPath?: string;
+  files?: YamlFileCache;
+}
+
+function str(bag: DiagnosticBag, m: Record<string, unknown>, key: string, file: string): string | undefined {
+  const v = m[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') {
+    bag.error('atmos/type', `atmos.yaml: "${key}" must be a string, got ${describeType(v)}`, locOf(m, key) ?? { file, line: 1, col: 1 });
+    return undefined;
+  }
+  return v;
+}
+
+function map(m: unknown, key: string): Record<string, unknown> {
+  if (!isPlainMap(m)) return {};
+  const v = m[key];
+  return isPlainMap(v) ? v : {};
+}
+
+function strList(bag: DiagnosticBag, m: Record<string, unknown>, key: string, file: string): string[] {
+  const v = m[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
+    bag.error('atmos/type', `atmos.yaml: "${key}" must be a list of strings`, locOf(m, key) ?? { file, line: 1, col: 1 });
+    return [];
+  }
+  return v as string[];
+}
+
+/** Find and read atmos.yaml; throws a DiagnosticError on invalid values. */
+export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
+  const cwd = path.resolve(opts.cwd ?? process.cwd());
+  let configFile: string | undefined;
+  if (opts.configPath) {
+    configFile = path.resolve(cwd, opts.configPath);
+  } else {
+    for (const name of ['atmos.yaml', '.atmos.yaml']) {
+      const p = path.join(cwd, name);
+      if (existsSync(p)) {
+        configFile = p;
+        break;
+      }
+    }
+  }
+  const repoRoot = configFile ? path.dirname(configFile) : cwd;
+  const files = opts.files ?? new YamlFileCache(repoRoot);
+  const bag = new DiagnosticBag();
+  let root: Record<string, unknown> = {};
+  let file = 'atmos.yaml';
+  if (configFile) {
+    const f = files.loadValid(configFile);
+    file = f.file;
+    if (f.value !== null && !isPlainMap(f.value)) {
+      bag.error('atmos/type', `atmos.yaml must be a mapping, got ${describeType(f.value)}`, locOf(f.value) ?? { file, line: 1, col: 1 });
+    } else root = (f.value as Record<string, unknown>) ?? {};
+  }
+  const base = path.resolve(repoRoot, str(bag, root, 'base_path', file) ?? '.');
+  const components = map(root, 'components');
+  const tf = map(components, 'terraform');
+  const stacks = map(root, 'stacks');
+  const dep = map(root, 'deployments');
+  const settings = map(root, 'settings');
+  const tools = map(dep, 'tools');
+  const tfTool = map(tools, 'terraform');
+  const tracking = map(dep, 'tracking');
+
+  const engineRaw = str(bag, dep, 'engine', file) ?? 'auto';
+  let engine: EngineChoice = 'auto';
+  if (engineRaw === 'auto' || engineRaw === 'local' || engineRaw === 'dagger') engine = engineRaw;
+  else bag.error('atmos/engine', `atmos.yaml: deployments.engine must be auto, local or dagger, got "${engineRaw}"`, locOf(dep, 'engine'), choicesHint(engineRaw, ['auto', 'local', 'dagger']));
+
+  let parallelism: number | undefined;
+  if (dep.parallelism !== undefined && dep.parallelism !== null) {
+    if (typeof dep.parallelism === 'number' && Number.isInteger(dep.parallelism) && dep.parallelism > 0) parallelism = dep.parallelism;
+    else bag.error('atmos/type', 'atmos.yaml: deployments.parallelism must be a positive integer', locOf(dep, 'parallelism'));
+  }
+
+  const lmsRaw = str(bag, settings, 'list_merge_strategy', file) ?? 'replace';
+  let listMergeStrategy: ListMergeStrategy = 'replace';
+  if ((LIST_MERGE_STRATEGIES as readonly string[]).includes(lmsRaw)) listMergeStrategy = lmsRaw as ListMergeStrategy;
+  else
+    bag.error(
+      'atmos/list-merge-strategy',
+      `atmos.yaml: settings.list_merge_strategy must be replace, append or merge, got "${lmsRaw}"`,
+      locOf(settings, 'list_merge_strategy'),
+      choicesHint(lmsRaw, [...LIST_MERGE_STRATEGIES]),
+    );
+
+  const cfg: AtmosConfig = {
+    repoRoot,
+    configFile,
+    basePath: base,
+    terraformBasePath: path.resolve(base, str(bag, tf, 'base_path', file) ?? 'components/terraform'),
+    stacksBasePath: path.resolve(base, str(bag, stacks, 'base_path', file) ?? 'stacks'),
+    deploymentsBasePath: path.resolve(base, str(bag, dep, 'base_path', file) ?? 'deployments'),
+    releasesPath: path.resolve(base, str(bag, dep, 'releases_path', file) ?? 'releases'),
+    cacheDir: path.resolve(base, str(bag, dep, 'cache_dir', file) ?? '.atmos'),
+    engine,
+    parallelism,
+    tools: {
+      terraform: {
+        command: str(bag, tfTool, 'command', file) ?? 'terraform',
+        version: tfTool.version === undefined ? undefined : String(tfTool.version),
+        image: str(bag, tfTool, 'image', file),
+      },
+    },
+    trackingRemote: str(bag, tracking, 'remote', file),
+    listMergeStrategy,
+    stacksIncluded: strList(bag, stacks, 'included_paths', file),
+    stacksExcluded: strList(bag, stacks, 'excluded_paths', file),
+  };
+  bag.throwIfErrors();
+  return cfg;
+}

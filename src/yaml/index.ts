@@ -1,0 +1,294 @@
+/**
+ * YAML with positions. Files are parsed with the `yaml` library into its node tree and
+ * converted to plain JavaScript values by hand, so that
+ *  - every mapping and sequence remembers where it and each of its entries came from
+ *    (kept in a side table, see {@link locOf}; merged values carry their origin along),
+ *  - alias expansion and nesting are bounded (a "billion laughs" file is an error, not a
+ *    hang), and
+ *  - Atmos YAML functions (`!env`, `!terraform.output`, ...) are passed through unchanged as
+ *    `"<tag> <value>"` strings, the way Atmos itself represents them before evaluation.
+ */
+import { Alias, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YNode } from 'yaml';
+import type { Diagnostic, Location } from '../diagnostics/index.js';
+import { error } from '../diagnostics/index.js';
+
+export const MAX_ALIAS_EXPANSIONS = 10_000;
+export const MAX_DEPTH = 200;
+
+/** Origin of a container and of each entry in it. */
+export interface ContainerLocs {
+  /** Where the mapping or sequence starts. */
+  self: Location;
+  /** Entry key (or index) -> location of the key text (mappings) or item (sequences). */
+  keys: Map<string | number, Location>;
+  /** Entry key (or index) -> location of the value. */
+  values: Map<string | number, Location>;
+}
+
+const LOCS = new WeakMap<object, ContainerLocs>();
+
+/** Locations of a container produced by {@link parseYaml} or carried along by a merge. */
+export function locsOf(container: unknown): ContainerLocs | undefined {
+  return container !== null && typeof container === 'object' ? LOCS.get(container) : undefined;
+}
+
+/** Location of an entry's value (or of the container itself when no key is given). */
+export function locOf(container: unknown, key?: string | number): Location | undefined {
+  const l = locsOf(container);
+  if (!l) return undefined;
+  if (key === undefined) return l.self;
+  return l.values.get(key) ?? l.keys.get(key) ?? undefined;
+}
+
+/** Location of an entry's key text (falls back to the container). */
+export function keyLocOf(container: unknown, key: string | number): Location | undefined {
+  const l = locsOf(container);
+  if (!l) return undefined;
+  return l.keys.get(key) ?? l.self;
+}
+
+/** Attach (or replace) the location table of a container. */
+export function setLocs(container: object, locs: ContainerLocs): void {
+  LOCS.set(container, locs);
+}
+
+/** Ensure a container has a location table and return it (creating an empty one). */
+export function ensureLocs(container: object, self?: Location): ContainerLocs {
+  let l = LOCS.get(container);
+  if (!l) {
+    l = { self: self ?? { file: '<generated>', line: 1, col: 1 }, keys: new Map(), values: new Map() };
+    LOCS.set(container, l);
+  }
+  return l;
+}
+
+/** Copy the origin of `from[fromKey]` to `to[toKey]`. */
+export function copyEntryLoc(from: unknown, fromKey: string | number, to: object, toKey: string | number): void {
+  const src = locsOf(from);
+  if (!src) return;
+  const k = src.keys.get(fromKey);
+  const v = src.values.get(fromKey);
+  if (!k && !v) return;
+  const dst = ensureLocs(to, src.self);
+  if (k) dst.keys.set(toKey, k);
+  if (v) dst.values.set(toKey, v);
+}
+
+export interface ParsedYaml {
+  /** The document as plain values (`null` for an empty file). */
+  value: unknown;
+  /** Parse errors (syntax, duplicate keys, limits); empty when the file is valid YAML. */
+  diagnostics: Diagnostic[];
+  /** Where Atmos YAML functions (custom tags) appear; they are not evaluated. */
+  yamlFunctions: Location[];
+  /** Where Go templates (`{{ ... }}`) appear in string values. */
+  goTemplates: Location[];
+}
+
+interface Ctx {
+  file: string;
+  lc: LineCounter;
+  aliasExpansions: number;
+  diagnostics: Diagnostic[];
+  yamlFunctions: Location[];
+  goTemplates: Location[];
+  doc: ReturnType<typeof parseDocument>;
+  detectGoTemplates: boolean;
+}
+
+class LimitError extends Error {
+  constructor(readonly diagnostic: Diagnostic) {
+    super(diagnostic.message);
+  }
+}
+
+function pos(ctx: Ctx, offset: number | undefined): Location {
+  if (offset === undefined || offset < 0) return { file: ctx.file, line: 1, col: 1 };
+  const p = ctx.lc.linePos(offset);
+  return { file: ctx.file, line: p.line, col: p.col };
+}
+
+function nodeLoc(ctx: Ctx, node: unknown, fallback: Location): Location {
+  const r = (node as { range?: [number, number, number] } | null)?.range;
+  return r ? pos(ctx, r[0]) : fallback;
+}
+
+function keyToString(ctx: Ctx, key: unknown, fallback: Location): string {
+  if (key === null || key === undefined) return '';
+  if (isScalar(key)) {
+    const v = key.value;
+    return v === null ? 'null' : String(v);
+  }
+  if (isAlias(key)) return keyToString(ctx, key.resolve(ctx.doc), fallback);
+  throw new LimitError(
+    error('yaml/complex-key', 'a mapping key must be a plain scalar', nodeLoc(ctx, key, fallback), 'quote the key or restructure the mapping'),
+  );
+}
+
+function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknown {
+  if (depth > MAX_DEPTH) {
+    throw new LimitError(
+      error('yaml/too-deep', `nesting deeper than ${MAX_DEPTH} levels`, self, 'flatten the structure; configuration is never this deep'),
+    );
+  }
+  if (node === null || node === undefined) return null;
+  if (isAlias(node)) {
+    ctx.aliasExpansions++;
+    if (ctx.aliasExpansions > MAX_ALIAS_EXPANSIONS) {
+      throw new LimitError(
+        error(
+          'yaml/alias-limit',
+          `more than ${MAX_ALIAS_EXPANSIONS} alias expansions`,
+          self,
+          'this looks like an alias bomb; expand fewer aliases or inline the values',
+        ),
+      );
+    }
+    const target = (node as Alias).resolve(ctx.doc);
+    if (!target) {
+      throw new LimitError(error('yaml/unknown-alias', `unknown alias *${(node as Alias).source}`, self, 'define the anchor (&name) before using it'));
+    }
+    return convert(ctx, target, depth + 1, self);
+  }
+  if (isScalar(node)) {
+    const tag = (node as YNode).tag;
+    const v = node.value;
+    if (tag && tag.startsWith('!') && !tag.startsWith('!!')) {
+      ctx.yamlFunctions.push(self);
+      return `${tag} ${v === null || v === undefined ? '' : String(v)}`.trim();
+    }
+    if (typeof v === 'string' && ctx.detectGoTemplates && v.includes('{{')) ctx.goTemplates.push(self);
+    if (typeof v === 'bigint') return Number(v);
+    return v === undefined ? null : v;
+  }
+  if (isMap(node)) {
+    const tag = (node as YNode).tag;
+    if (tag && tag.startsWith('!') && !tag.startsWith('!!')) ctx.yamlFunctions.push(self);
+    const out: Record<string, unknown> = {};
+    const locs: ContainerLocs = { self, keys: new Map(), values: new Map() };
+    setLocs(out, locs);
+    const merges: unknown[] = [];
+    for (const pair of node.items) {
+      const kLoc = nodeLoc(ctx, pair.key, self);
+      const key = keyToString(ctx, pair.key, self);
+      if (key === '<<' && isScalar(pair.key) && (pair.key as YNode).tag === undefined && pair.value && (isAlias(pair.value) || isMap(pair.value) || isSeq(pair.value))) {
+        merges.push(pair.value);
+        continue;
+      }
+      const vLoc = pair.value ? nodeLoc(ctx, pair.value, kLoc) : kLoc;
+      out[key] = convert(ctx, pair.value, depth + 1, vLoc);
+      locs.keys.set(key, kLoc);
+      locs.values.set(key, vLoc);
+    }
+    // YAML merge keys (`<<: *base`): explicit keys win over merged ones; in a list of
+    // merged maps, earlier maps win over later ones.
+    for (const m of merges) {
+      const sources = isSeq(m) ? m.items : [m];
+      for (const s of sources) {
+        const sLoc = nodeLoc(ctx, s, self);
+        const v = convert(ctx, s, depth + 1, sLoc);
+        if (v && typeof v === 'object' && !Array.isArray(v)) {
+          for (const [k, val] of Object.entries(v)) {
+            if (!(k in out)) {
+              out[k] = val;
+              copyEntryLoc(v, k, out, k);
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+  if (isSeq(node)) {
+    const out: unknown[] = [];
+    const locs: ContainerLocs = { self, keys: new Map(), values: new Map() };
+    setLocs(out, locs);
+    node.items.forEach((item, i) => {
+      const l = nodeLoc(ctx, item, self);
+      out.push(convert(ctx, item, depth + 1, l));
+      locs.keys.set(i, l);
+      locs.values.set(i, l);
+    });
+    return out;
+  }
+  return null;
+}
+
+export interface ParseOptions {
+  /** Record Go templates (`{{`) found in strings (stack files). */
+  detectGoTemplates?: boolean;
+}
+
+/** Parse one YAML file's text. `file` is the path used in locations. */
+export function parseYaml(text: string, file: string, options: ParseOptions = {}): ParsedYaml {
+  const lc = new LineCounter();
+  const diagnostics: Diagnostic[] = [];
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, merge: false, prettyErrors: false, strict: true, keepSourceTokens: false });
+  } catch (e) {
+    if (e instanceof RangeError) {
+      return {
+        value: null,
+        diagnostics: [error('yaml/too-deep', `nesting deeper than ${MAX_DEPTH} levels`, { file, line: 1, col: 1 }, 'flatten the structure')],
+        yamlFunctions: [],
+        goTemplates: [],
+      };
+    }
+    throw e;
+  }
+  const ctx: Ctx = {
+    file,
+    lc,
+    aliasExpansions: 0,
+    diagnostics,
+    yamlFunctions: [],
+    goTemplates: [],
+    doc,
+    detectGoTemplates: options.detectGoTemplates ?? false,
+  };
+  for (const e of doc.errors) {
+    const msg = e.code === 'DUPLICATE_KEY' ? 'duplicate key in mapping' : e.message.split('\n')[0];
+    const hint =
+      e.code === 'DUPLICATE_KEY'
+        ? 'each key may appear once per mapping; remove or rename one of them'
+        : e.code === 'MULTIPLE_DOCS'
+          ? 'a configuration file holds exactly one YAML document'
+          : 'fix the YAML syntax at this position';
+    diagnostics.push(error(`yaml/${e.code.toLowerCase().replace(/_/g, '-')}`, msg, pos(ctx, e.pos?.[0]), hint));
+  }
+  if (diagnostics.length) return { value: null, diagnostics, yamlFunctions: [], goTemplates: [] };
+  let value: unknown = null;
+  try {
+    value = convert(ctx, doc.contents, 0, nodeLoc(ctx, doc.contents, { file, line: 1, col: 1 }));
+  } catch (e) {
+    if (e instanceof LimitError) diagnostics.push(e.diagnostic);
+    else if (e instanceof RangeError) {
+      diagnostics.push(error('yaml/too-deep', `nesting deeper than ${MAX_DEPTH} levels`, { file, line: 1, col: 1 }, 'flatten the structure'));
+    } else throw e;
+    value = null;
+  }
+  return { value, diagnostics, yamlFunctions: ctx.yamlFunctions, goTemplates: ctx.goTemplates };
+}
+
+/** Type name for messages: "a mapping", "a list", "a string", ... */
+export function describeType(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  switch (typeof v) {
+    case 'object':
+      return 'a mapping';
+    case 'string':
+      return 'a string';
+    case 'number':
+      return 'a number';
+    case 'boolean':
+      return 'a boolean';
+    default:
+      return typeof v;
+  }
+}
+
+export function isPlainMap(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
