@@ -248,6 +248,10 @@ export function parseYaml(text: string, file: string, options: ParseOptions = {}
     detectGoTemplates: options.detectGoTemplates ?? false,
   };
   for (const e of doc.errors) {
+    if (/call stack/i.test(e.message)) {
+      diagnostics.push(error('yaml/too-deep', `nesting deeper than ${MAX_DEPTH} levels`, pos(ctx, e.pos?.[0]), 'flatten the structure; configuration is never this deep'));
+      break;
+    }
     const msg = e.code === 'DUPLICATE_KEY' ? 'duplicate key in mapping' : e.message.split('\n')[0];
     const hint =
       e.code === 'DUPLICATE_KEY'

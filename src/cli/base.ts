@@ -1,0 +1,130 @@
+/**
+ * What every command shares: global options, loading the repository, rendering output and
+ * diagnostics, and turning errors into exit codes. Commands stay thin: they parse flags,
+ * call the library and render.
+ */
+import { Command, Option } from 'clipanion';
+import * as t from 'typanion';
+import type { AtmosConfig } from '../config/atmos.js';
+import type { YamlFileCache } from '../config/files.js';
+import type { Diagnostic } from '../diagnostics/index.js';
+import type { Colors, OutputFormat } from '../render/index.js';
+
+export const FORMATS = ['table', 'json', 'yaml'] as const;
+
+export interface RepoContext {
+  config: AtmosConfig;
+  files: YamlFileCache;
+}
+
+export abstract class BaseCommand extends Command {
+  chdir = Option.String('-C,--chdir', { description: 'Run as if started in this directory' });
+  config = Option.String('--config', { description: 'Path to atmos.yaml (default: ./atmos.yaml)' });
+  color = Option.String('--color', 'auto', {
+    description: 'Colour output: auto, always or never',
+    validator: t.isEnum(['auto', 'always', 'never']),
+  });
+  verbose = Option.Boolean('-v,--verbose', false, { description: 'More detail, including stack traces of internal errors' });
+  quiet = Option.Boolean('-q,--quiet', false, { description: 'Only errors' });
+
+  /** Output format of this command (commands declare their own `format` option). */
+  protected outputFormat(): OutputFormat {
+    return ((this as unknown as { format?: string }).format ?? 'table') as OutputFormat;
+  }
+
+  private _colors?: Colors;
+  protected async colors(): Promise<Colors> {
+    if (!this._colors) {
+      const { makeColors } = await import('../render/index.js');
+      const env = process.env;
+      const auto = !env.NO_COLOR && (env.FORCE_COLOR ? env.FORCE_COLOR !== '0' : Boolean((this.context.stdout as NodeJS.WriteStream).isTTY));
+      this._colors = makeColors(this.color === 'always' ? true : this.color === 'never' ? false : auto);
+    }
+    return this._colors;
+  }
+
+  protected async repo(): Promise<RepoContext> {
+    const { loadAtmosConfig } = await import('../config/atmos.js');
+    const { YamlFileCache } = await import('../config/files.js');
+    const path = await import('node:path');
+    const cwd = path.resolve(this.chdir ?? process.cwd());
+    const config = loadAtmosConfig({ cwd, configPath: this.config });
+    return { config, files: new YamlFileCache(config.repoRoot) };
+  }
+
+  /** Load a deployment (the only one when no name is given) and settle the target. */
+  protected async deploymentAndTarget(name: string | undefined, target: string | undefined, requireTarget = true) {
+    const lib = await import('../index.js');
+    const repo = await this.repo();
+    // A bad name on the command line is rejected before any file is read.
+    if (name !== undefined) {
+      const { checkKebabName } = await import('../config/names.js');
+      const p = checkKebabName(name);
+      if (p) throw new lib.DiagnosticError(lib.error('args/deployment-name', `invalid deployment name "${name}": ${p}`, undefined, 'deployment names look like "payment-service"'));
+    }
+    if (target !== undefined) {
+      const { checkKebabName } = await import('../config/names.js');
+      const p = checkKebabName(target);
+      if (p) throw new lib.DiagnosticError(lib.error('args/target-name', `invalid --target "${target}": ${p}`, undefined, 'targets look like dev, staging, prod'));
+    }
+    const dep = lib.loadDeployment(repo, name);
+    const t = target ?? lib.defaultTarget(dep);
+    if (t === undefined && requireTarget) {
+      throw new lib.DiagnosticError(
+        lib.error('args/target-required', `--target is required: deployment "${dep.name}" has ${Object.keys(dep.body.targets).length} targets and no context.default_target`, undefined, `valid values: ${Object.keys(dep.body.targets).join(', ')}`),
+      );
+    }
+    if (t !== undefined) lib.checkTargetArg(dep, t);
+    return { lib, repo, dep, target: t as string };
+  }
+
+  protected write(text: string): void {
+    this.context.stdout.write(text);
+  }
+
+  /** Print a value in the chosen format; `table` uses the given renderer. */
+  protected async print(value: unknown, asTable: (c: Colors) => string): Promise<void> {
+    const { toJson, toYaml } = await import('../render/index.js');
+    const f = this.outputFormat();
+    if (f === 'json') this.write(toJson(value));
+    else if (f === 'yaml') this.write(toYaml(value));
+    else this.write(asTable(await this.colors()));
+  }
+
+  protected async warn(diags: Diagnostic[]): Promise<void> {
+    if (this.quiet || diags.length === 0) return;
+    const { renderDiagnostic } = await import('../render/index.js');
+    const c = await this.colors();
+    const seen = new Set<string>();
+    for (const d of diags) {
+      const text = renderDiagnostic(d, c);
+      if (seen.has(text)) continue;
+      seen.add(text);
+      this.context.stderr.write(text);
+    }
+  }
+
+  abstract run(): Promise<number | void>;
+
+  async execute(): Promise<number | void> {
+    try {
+      const code = await this.run();
+      const { commitModuleCache } = await import('../hcl/index.js');
+      if (!code) commitModuleCache();
+      return code;
+    } catch (e) {
+      const { DiagnosticError } = await import('../diagnostics/index.js');
+      if (e instanceof DiagnosticError) {
+        const { renderDiagnostic } = await import('../render/index.js');
+        const c = await this.colors();
+        for (const d of e.diagnostics) this.context.stderr.write(renderDiagnostic(d, c));
+        return e.exitCode;
+      }
+      const err = e as Error;
+      this.context.stderr.write(`atmos-pipe: internal error: ${err?.message ?? String(e)}\n`);
+      if (this.verbose && err?.stack) this.context.stderr.write(err.stack + '\n');
+      else this.context.stderr.write('  this is a bug; re-run with --verbose for details\n');
+      return 1;
+    }
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * The deployment file (SPEC 3): schema (zod, strict), names, promotion rules, and the
+ * loader that turns `deployments/<name>.yaml` into a validated {@link DeploymentConfig}
+ * whose values keep their positions.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { DiagnosticBag, DiagnosticError, choicesHint, error, type Diagnostic, type Location } from '../diagnostics/index.js';
+import { isPlainMap, keyLocOf, locOf } from '../yaml/index.js';
+import type { AtmosConfig } from './atmos.js';
+import { YamlFileCache, displayPath } from './files.js';
+import { checkComponentName, checkKebabName } from './names.js';
+import { parseWithSchema } from './zod-diagnostics.js';
+
+const anyMap = z.record(z.string(), z.unknown());
+const stringMap = z.record(z.string(), z.string());
+const stringList = z.array(z.string());
+
+const stackEntry = z.union([
+  z.string(),
+  z.strictObject({ path: z.string(), skip_if_missing: z.boolean().optional(), context: anyMap.optional() }),
+]);
+
+const stepRef = z.strictObject({
+  uses: z.string(),
+  name: z.string().optional(),
+  with: anyMap.optional(),
+});
+
+const terraformHooks = z.strictObject({
+  before_plan: z.array(stepRef).optional(),
+  after_plan: z.array(stepRef).optional(),
+  before_apply: z.array(stepRef).optional(),
+  after_apply: z.array(stepRef).optional(),
+});
+
+const nixpackHooks = z.strictObject({
+  before_build: z.array(stepRef).optional(),
+  after_build: z.array(stepRef).optional(),
+  after_test: z.array(stepRef).optional(),
+});
+
+const componentMetadata = z.strictObject({
+  component: z.string().optional(),
+  description: z.string().optional(),
+  labels: stringMap.optional(),
+  depends_on: stringList.optional(),
+  inherits: stringList.optional(),
+  enabled: z.boolean().optional(),
+});
+
+const nixpackMetadata = z.strictObject({
+  description: z.string().optional(),
+  labels: stringMap.optional(),
+  depends_on: stringList.optional(),
+  enabled: z.boolean().optional(),
+});
+
+const imageSpec = z.strictObject({
+  registry: z.string().optional(),
+  name: z.string(),
+  tag: z.union([z.string(), z.number()]).optional(),
+});
+
+const nixpackVars = z.strictObject({
+  source: z.string(),
+  provider: z.enum(['node', 'go', 'python', 'static', 'dockerfile']).optional(),
+  install_cmd: z.string().optional(),
+  build_cmd: z.string().optional(),
+  start_cmd: z.string().optional(),
+  test_cmd: z.string().optional(),
+  pkgs: stringList.optional(),
+  apt_pkgs: stringList.optional(),
+  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  image: imageSpec,
+});
+
+const nixpackSettings = z.strictObject({
+  nixpack: z
+    .strictObject({
+      publish: z.boolean().optional(),
+      dockerfile_escape: z.boolean().optional(),
+      base_image: z.string().optional(),
+      sbom: z.strictObject({ formats: z.array(z.enum(['cyclonedx-json', 'spdx-json'])).optional() }).optional(),
+    })
+    .optional(),
+});
+
+const nixpackComponent = z.strictObject({
+  metadata: nixpackMetadata.optional(),
+  vars: nixpackVars,
+  settings: nixpackSettings.optional(),
+  steps: nixpackHooks.optional(),
+});
+
+const terraformComponent = z.strictObject({
+  metadata: componentMetadata.optional(),
+  vars: anyMap.optional(),
+  settings: anyMap.optional(),
+  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  steps: terraformHooks.optional(),
+});
+
+const promotion = z.strictObject({
+  from: z.string().optional(),
+  allowed_from: stringList.optional(),
+  requires_approval: z.boolean().optional(),
+});
+
+const approval = z.strictObject({
+  distinct_approver: z.boolean().optional(),
+});
+
+const target = z.strictObject({
+  description: z.string().optional(),
+  labels: stringMap.optional(),
+  context: anyMap.optional(),
+  stacks: z.array(stackEntry).optional(),
+  promotion: promotion.optional(),
+  approval: approval.optional(),
+});
+
+const vendorComponent = z.strictObject({
+  component: z.string(),
+  source: z.string(),
+  version: z.union([z.string(), z.number()]).optional(),
+  labels: z.record(z.string(), z.union([z.string(), stringList])).optional(),
+  included_paths: stringList.optional(),
+  excluded_paths: stringList.optional(),
+});
+
+const deploymentBody = z.strictObject({
+  name: z.string(),
+  description: z.string().optional(),
+  labels: stringMap.optional(),
+  stacks: z.array(stackEntry).optional(),
+  context: z
+    .strictObject({
+      default_target: z.string().optional(),
+      promote_by: z.enum(['digest', 'tag']).optional(),
+    })
+    .optional(),
+  approval: approval.optional(),
+  vendor: z
+    .strictObject({
+      components: z.array(vendorComponent).optional(),
+      manifest: z.string().optional(),
+      auto_discover: z.boolean().optional(),
+    })
+    .optional(),
+  components: z
+    .strictObject({
+      nixpack: z.record(z.string(), nixpackComponent).optional(),
+      terraform: z.record(z.string(), terraformComponent).optional(),
+    })
+    .optional(),
+  targets: z.record(z.string(), target),
+});
+
+export const deploymentFileSchema = z.strictObject({ deployment: deploymentBody });
+
+export type DeploymentBody = z.infer<typeof deploymentBody>;
+export type TargetConfig = z.infer<typeof target>;
+export type TerraformComponentConfig = z.infer<typeof terraformComponent>;
+export type NixpackComponentConfig = z.infer<typeof nixpackComponent>;
+export type StackEntry = z.infer<typeof stackEntry>;
+export type StepRef = z.infer<typeof stepRef>;
+export type VendorComponentConfig = z.infer<typeof vendorComponent>;
+
+/** A validated deployment file. Values are the parsed YAML (positions kept, see src/yaml). */
+export interface DeploymentConfig {
+  name: string;
+  /** Absolute path of the file. */
+  abs: string;
+  /** Repository-relative path (used in locations). */
+  file: string;
+  body: DeploymentBody;
+  /** Where `deployment:` starts. */
+  location: Location;
+  /** Non-fatal findings (e.g. unused context keys are added later by resolve). */
+  warnings: Diagnostic[];
+}
+
+/** Deployment files under `deployments.base_path` (`<name>.yaml` / `.yml`), sorted by name. */
+export function listDeploymentFiles(cfg: AtmosConfig): { name: string; abs: string }[] {
+  const dir = cfg.deploymentsBasePath;
+  if (!existsSync(dir)) return [];
+  const out: { name: string; abs: string }[] = [];
+  for (const ent of readdirSync(dir, { withFileTypes: true })) {
+    if (!ent.isFile()) continue;
+    const m = /^(.*)\.ya?ml$/.exec(ent.name);
+    if (m) out.push({ name: m[1], abs: path.join(dir, ent.name) });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Check a deployment name given on the command line before any file is read, then find
+ * its file. With no name, the repository must hold exactly one deployment.
+ */
+export function findDeploymentFile(cfg: AtmosConfig, name: string | undefined): { name: string; abs: string } {
+  if (name !== undefined) {
+    const problem = checkKebabName(name);
+    if (problem) {
+      throw new DiagnosticError(error('args/deployment-name', `invalid deployment name "${name}": ${problem}`, undefined, 'deployment names look like "payment-service"'));
+    }
+  }
+  const all = listDeploymentFiles(cfg);
+  const rel = displayPath(cfg.repoRoot, cfg.deploymentsBasePath);
+  if (name === undefined) {
+    if (all.length === 1) return all[0];
+    if (all.length === 0) {
+      throw new DiagnosticError(error('args/no-deployments', `no deployment files found in ${rel}/`, undefined, 'create deployments/<name>.yaml (see `atmos-pipe init`)'));
+    }
+    throw new DiagnosticError(
+      error('args/deployment-required', `this repository holds ${all.length} deployments; name one`, undefined, `valid values: ${all.map((d) => d.name).join(', ')}`),
+    );
+  }
+  const hit = all.find((d) => d.name === name);
+  if (!hit) {
+    throw new DiagnosticError(
+      error('args/unknown-deployment', `unknown deployment "${name}" (looked in ${rel}/)`, undefined, choicesHint(name, all.map((d) => d.name))),
+    );
+  }
+  return hit;
+}
+
+/** Check a target name given on the command line against the deployment's targets. */
+export function checkTargetArg(dep: DeploymentConfig, targetName: string): void {
+  const problem = checkKebabName(targetName);
+  const names = Object.keys(dep.body.targets);
+  if (problem) {
+    throw new DiagnosticError(error('args/target-name', `invalid target "${targetName}": ${problem}`, undefined, `valid values: ${names.join(', ')}`));
+  }
+  if (!names.includes(targetName)) {
+    throw new DiagnosticError(
+      error('args/unknown-target', `--target ${targetName}: deployment "${dep.name}" has no target "${targetName}"`, undefined, choicesHint(targetName, names)),
+    );
+  }
+}
+
+/** Load, parse and validate one deployment file. Throws a DiagnosticError listing every problem. */
+export function loadDeploymentFile(cfg: AtmosConfig, abs: string, files = new YamlFileCache(cfg.repoRoot)): DeploymentConfig {
+  const f = files.loadValid(abs);
+  const file = f.file;
+  const top: Location = { file, line: 1, col: 1 };
+  const expectedName = path.basename(abs).replace(/\.ya?ml$/, '');
+  if (f.value === null || f.value === undefined) {
+    throw new DiagnosticError(
+      error('deployment/empty', 'the deployment file is empty', top, `start it with:\ndeployment:\n  name: ${expectedName}\n  targets:\n    dev: {}`),
+    );
+  }
+  const parsed = parseWithSchema(deploymentFileSchema, f.value, top, 'deployment');
+  if (!parsed.ok) throw new DiagnosticError(parsed.diagnostics);
+  const root = f.value as Record<string, unknown>;
+  const body = parsed.data.deployment;
+  const bag = new DiagnosticBag();
+  const depLoc = locOf(root, 'deployment') ?? top;
+
+  // Names.
+  const nameProblem = checkKebabName(body.name);
+  if (nameProblem) bag.error('deployment/name', `deployment name "${body.name}" ${nameProblem}`, locOf(body, 'name'), 'use a name like "payment-service"');
+  else if (body.name !== expectedName) {
+    bag.error(
+      'deployment/name-mismatch',
+      `deployment name "${body.name}" must equal the file name "${expectedName}"`,
+      locOf(body, 'name'),
+      `rename the file to ${body.name}.yaml or set name: ${expectedName}`,
+    );
+  }
+  const targetNames = Object.keys(body.targets);
+  if (targetNames.length === 0) bag.error('deployment/no-targets', 'a deployment needs at least one target', locOf(body, 'targets') ?? depLoc, 'add e.g. `targets: { dev: {} }`');
+  for (const t of targetNames) {
+    const p = checkKebabName(t);
+    if (p) bag.error('deployment/target-name', `target name "${t}" ${p}`, keyLocOf(body.targets, t), 'targets look like dev, staging, prod');
+  }
+  for (const type of ['terraform', 'nixpack'] as const) {
+    const comps = body.components?.[type];
+    if (!comps) continue;
+    for (const c of Object.keys(comps)) {
+      const p = checkComponentName(c);
+      if (p) bag.error('deployment/component-name', `component name "${c}" ${p}`, keyLocOf(comps, c), 'component names look like "ecs/service-api"');
+    }
+  }
+  const dt = body.context?.default_target;
+  if (dt !== undefined && !targetNames.includes(dt)) {
+    bag.error('deployment/default-target', `context.default_target "${dt}" is not a target`, locOf(body.context, 'default_target'), choicesHint(dt, targetNames));
+  }
+
+  checkPromotionRules(body, bag);
+  bag.throwIfErrors();
+  return { name: body.name, abs, file, body, location: depLoc, warnings: [] };
+}
+
+/** SPEC 3 promotion rules: from/allowed_from exclusive, sources exist, paths acyclic. */
+function checkPromotionRules(body: DeploymentBody, bag: DiagnosticBag): void {
+  const targetNames = Object.keys(body.targets);
+  const sources = new Map<string, { src: string; loc?: Location }[]>();
+  for (const [t, cfg] of Object.entries(body.targets)) {
+    const p = cfg.promotion;
+    if (!p) continue;
+    const list: { src: string; loc?: Location }[] = [];
+    if (p.from !== undefined && p.allowed_from !== undefined) {
+      bag.error('deployment/promotion-exclusive', `targets.${t}.promotion: "from" and "allowed_from" are mutually exclusive`, keyLocOf(p, 'allowed_from'), 'use "from" for one source or "allowed_from" for several');
+    }
+    if (p.from !== undefined) list.push({ src: p.from, loc: locOf(p, 'from') });
+    (p.allowed_from ?? []).forEach((s, i) => list.push({ src: s, loc: locOf(p.allowed_from, i) }));
+    if (p.from === undefined && p.allowed_from === undefined && p.requires_approval === undefined) continue;
+    for (const s of list) {
+      if (s.src === t) bag.error('deployment/promotion-self', `target "${t}" cannot promote from itself`, s.loc);
+      else if (!targetNames.includes(s.src)) bag.error('deployment/promotion-source', `targets.${t}.promotion: unknown source target "${s.src}"`, s.loc, choicesHint(s.src, targetNames.filter((n) => n !== t)));
+    }
+    sources.set(t, list.filter((s) => targetNames.includes(s.src) && s.src !== t));
+  }
+  // Cycle detection over "t promotes from s" edges: report the first edge of the cycle.
+  const state = new Map<string, 0 | 1 | 2>();
+  const stack: string[] = [];
+  const visit = (t: string): boolean => {
+    state.set(t, 1);
+    stack.push(t);
+    for (const s of sources.get(t) ?? []) {
+      const st = state.get(s.src) ?? 0;
+      if (st === 1) {
+        const cycle = [...stack.slice(stack.indexOf(s.src)), s.src];
+        const first = cycle[0];
+        const firstEdge = (sources.get(first) ?? []).find((x) => x.src === cycle[1]);
+        bag.error(
+          'deployment/promotion-cycle',
+          `promotion paths form a cycle: ${cycle.join(' ← ')}`,
+          firstEdge?.loc ?? s.loc,
+          'promotion must flow one way (e.g. dev → staging → prod); remove one of these "from" entries',
+        );
+        return true;
+      }
+      if (st === 0 && visit(s.src)) return true;
+    }
+    stack.pop();
+    state.set(t, 2);
+    return false;
+  };
+  for (const t of targetNames) if ((state.get(t) ?? 0) === 0 && visit(t)) break;
+}
+
+export function isMapLike(v: unknown): v is Record<string, unknown> {
+  return isPlainMap(v);
+}

@@ -1,0 +1,91 @@
+/**
+ * `describe` (SPEC 11): the exact JSON shape other tools rely on, plus provenance (the
+ * file:line:col every resolved value came from).
+ */
+import { formatLocation } from '../diagnostics/index.js';
+import type { ResolvedDeployment } from '../resolve/index.js';
+import { isPlainMap, locOf } from '../yaml/index.js';
+
+export interface DescribedComponent {
+  address: string;
+  type: string;
+  name: string;
+  component: string | null;
+  vars: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  env: Record<string, unknown>;
+  backend_type: string | null;
+  backend: Record<string, unknown>;
+  providers: Record<string, unknown>;
+  depends_on: string[];
+  wave: number;
+  /** Only with `--provenance`: dotted path -> `file:line:col`. */
+  provenance?: Record<string, string>;
+}
+
+export interface Description {
+  deployment: string;
+  target: string;
+  stacks: string[];
+  components: DescribedComponent[];
+}
+
+/** Plain JSON data (no hidden position tables, no shared references). */
+function plain<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v ?? null)) as T;
+}
+
+/** `vars.cluster_name` -> `stacks/catalog/ecs.yaml:5:7`, for every leaf value. */
+export function provenanceOf(sections: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const visit = (v: unknown, p: string, where: string | undefined) => {
+    if (isPlainMap(v) && Object.keys(v).length > 0) {
+      for (const [k, x] of Object.entries(v)) {
+        const l = locOf(v, k);
+        visit(x, p ? `${p}.${k}` : k, l ? formatLocation(l) : where);
+      }
+    } else if (Array.isArray(v) && v.length > 0 && v.some((x) => isPlainMap(x) || Array.isArray(x))) {
+      v.forEach((x, i) => {
+        const l = locOf(v, i);
+        visit(x, `${p}[${i}]`, l ? formatLocation(l) : where);
+      });
+    } else {
+      out[p] = where ?? '(default)';
+    }
+  };
+  for (const [name, section] of Object.entries(sections)) {
+    if (isPlainMap(section)) {
+      for (const [k, x] of Object.entries(section)) {
+        const l = locOf(section, k);
+        visit(x, `${name}.${k}`, l ? formatLocation(l) : undefined);
+      }
+    }
+  }
+  return out;
+}
+
+export function describe(resolved: ResolvedDeployment, opts: { provenance?: boolean } = {}): Description {
+  return {
+    deployment: resolved.deployment,
+    target: resolved.target,
+    stacks: [...resolved.stacks],
+    components: resolved.components.map((c) => {
+      const d: DescribedComponent = {
+        address: c.address,
+        type: c.type,
+        name: c.name,
+        component: c.component,
+        vars: plain(c.vars),
+        settings: plain(c.settings),
+        env: plain(c.env),
+        backend_type: c.backend_type,
+        backend: plain(c.backend),
+        providers: plain(c.providers),
+        depends_on: [...c.depends_on],
+        wave: c.wave,
+      };
+      if (opts.provenance) d.provenance = provenanceOf({ vars: c.vars, settings: c.settings, env: c.env });
+      return d;
+    }),
+  };
+}

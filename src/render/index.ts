@@ -1,0 +1,63 @@
+/**
+ * Output formats shared by every command: json (stable, 2-space), yaml, and aligned
+ * tables for people (borderless, so they read well in CI logs too).
+ */
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import { stringify } from 'yaml';
+import { formatLocation, type Diagnostic } from '../diagnostics/index.js';
+
+export type OutputFormat = 'table' | 'json' | 'yaml';
+
+export interface Colors {
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  green(s: string): string;
+  cyan(s: string): string;
+}
+
+export function makeColors(enabled: boolean): Colors {
+  const c = pc.createColors(enabled);
+  return { bold: c.bold, dim: c.dim, red: c.red, yellow: c.yellow, green: c.green, cyan: c.cyan };
+}
+
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}
+
+export function toYaml(value: unknown): string {
+  return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/** A borderless, left-aligned table. */
+export function table(headers: string[], rows: (string | number)[][], colors?: Colors): string {
+  const t = new Table({
+    head: headers.map((h) => (colors ? colors.bold(h) : h)),
+    chars: {
+      top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
+      bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+      left: '', 'left-mid': '', mid: '', 'mid-mid': '',
+      right: '', 'right-mid': '', middle: '  ',
+    },
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
+  });
+  for (const r of rows) t.push(r.map((x) => String(x)));
+  return t.toString().split('\n').map((l) => l.trimEnd()).join('\n') + '\n';
+}
+
+/** `file:line:col: error: message` + hint, coloured when asked. */
+export function renderDiagnostic(d: Diagnostic, colors: Colors): string {
+  const where = d.location ? colors.bold(formatLocation(d.location)) + ': ' : '';
+  const sev = d.severity === 'error' ? colors.red('error') : colors.yellow('warning');
+  let out = `${where}${sev}: ${d.message}`;
+  if (d.hint) out += '\n' + d.hint.split('\n').map((l, i) => (i === 0 ? `  ${colors.cyan('hint')}: ${l}` : `        ${l}`)).join('\n');
+  return out + '\n';
+}
+
+/** Render a value as a compact single-line string for tables. */
+export function inline(v: unknown): string {
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
+}

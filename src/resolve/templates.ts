@@ -1,0 +1,216 @@
+/**
+ * Deployment-scope templates (SPEC 3): `{{ git.sha }}`, `{{ target.context.cpu }}`,
+ * `{{ nixpack.api.image }}`, `{{ terraform.ecr/api.outputs.repository_url }}`, ...
+ * Only the deployment file is templated; stack files never are.
+ *
+ * A string that is exactly one template takes the referenced value with its type
+ * (`"{{ target.context.replicas }}"` -> 2); a template inside a longer string is
+ * interpolated as text.
+ */
+import { DiagnosticBag, didYouMean, type Location } from '../diagnostics/index.js';
+import { copyEntryLoc, ensureLocs, isPlainMap, locOf, locsOf } from '../yaml/index.js';
+
+const TEMPLATE = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const WHOLE = /^\{\{\s*([^{}]*?)\s*\}\}$/;
+
+export type TemplateRef =
+  | { kind: 'git'; field: 'sha' | 'short_sha' | 'branch' }
+  | { kind: 'deployment'; field: 'name' }
+  | { kind: 'target'; field: 'name' }
+  | { kind: 'context'; key: string; path: string[] }
+  | { kind: 'nixpack'; component: string; field: 'image' | 'digest' | 'repository' | 'tag' }
+  | { kind: 'terraform'; component: string; output: string; path: string[] };
+
+export interface FoundRef {
+  expr: string;
+  ref: TemplateRef;
+  location: Location;
+}
+
+export const TEMPLATE_FORMS = [
+  'git.sha',
+  'git.short_sha',
+  'git.branch',
+  'deployment.name',
+  'target.name',
+  'target.context.<key>',
+  'nixpack.<component>.image|digest|repository|tag',
+  'terraform.<component>.outputs.<output>',
+];
+
+/** Parse one template expression; returns an error message when it is not a known reference. */
+export function parseRef(expr: string, components: { nixpack: Set<string>; terraform: Set<string> }): TemplateRef | { error: string; hint: string } {
+  const e = expr.trim();
+  const formsHint = `available: ${TEMPLATE_FORMS.join(', ')}`;
+  if (e === 'git.sha' || e === 'git.short_sha' || e === 'git.branch') return { kind: 'git', field: e.slice(4) as 'sha' };
+  if (e === 'deployment.name') return { kind: 'deployment', field: 'name' };
+  if (e === 'target.name') return { kind: 'target', field: 'name' };
+  if (e.startsWith('target.context.')) {
+    const parts = e.slice('target.context.'.length).split('.');
+    if (parts.every((p) => p.length > 0)) return { kind: 'context', key: parts[0], path: parts };
+  }
+  if (e.startsWith('nixpack.')) {
+    const rest = e.slice('nixpack.'.length);
+    const dot = rest.lastIndexOf('.');
+    const comp = dot > 0 ? rest.slice(0, dot) : rest;
+    const field = dot > 0 ? rest.slice(dot + 1) : '';
+    if (!components.nixpack.has(comp)) {
+      const guess = didYouMean(comp, components.nixpack);
+      return {
+        error: `unknown nixpack component "${comp}" in template {{ ${e} }}`,
+        hint: guess ? `did you mean "nixpack.${guess}.${field || 'image'}"?` : `nixpack components of this deployment: ${[...components.nixpack].join(', ') || '(none)'}`,
+      };
+    }
+    if (field === 'image' || field === 'digest' || field === 'repository' || field === 'tag') return { kind: 'nixpack', component: comp, field };
+    return { error: `unknown field "${field}" of nixpack.${comp} in template {{ ${e} }}`, hint: 'use image, digest, repository or tag' };
+  }
+  if (e.startsWith('terraform.')) {
+    const rest = e.slice('terraform.'.length);
+    const i = rest.indexOf('.outputs.');
+    if (i > 0) {
+      const comp = rest.slice(0, i);
+      const outPath = rest.slice(i + '.outputs.'.length).split('.');
+      if (!components.terraform.has(comp)) {
+        const guess = didYouMean(comp, components.terraform);
+        return {
+          error: `unknown terraform component "${comp}" in template {{ ${e} }}`,
+          hint: guess ? `did you mean "terraform.${guess}.outputs.${outPath.join('.')}"?` : `terraform components of this deployment: ${[...components.terraform].join(', ') || '(none)'}`,
+        };
+      }
+      if (outPath.every((p) => p.length > 0)) return { kind: 'terraform', component: comp, output: outPath[0], path: outPath };
+    }
+    return { error: `malformed terraform reference {{ ${e} }}`, hint: 'write terraform.<component>.outputs.<output>' };
+  }
+  const guess = didYouMean(e, TEMPLATE_FORMS.filter((f) => !f.includes('<')));
+  return { error: `unknown template reference {{ ${e} }}`, hint: guess ? `did you mean {{ ${guess} }}? (${formsHint})` : formsHint };
+}
+
+/** Every template reference inside a value (recursively), with the location of its string. */
+export function findRefs(
+  value: unknown,
+  components: { nixpack: Set<string>; terraform: Set<string> },
+  bag: DiagnosticBag,
+  fallback: Location,
+): FoundRef[] {
+  const out: FoundRef[] = [];
+  const visit = (v: unknown, loc: Location) => {
+    if (typeof v === 'string') {
+      if (!v.includes('{{')) return;
+      for (const m of v.matchAll(TEMPLATE)) {
+        const r = parseRef(m[1], components);
+        if ('error' in r) bag.error('template/unknown-reference', r.error, loc, r.hint);
+        else out.push({ expr: m[1].trim(), ref: r, location: loc });
+      }
+      if (/\{\{(?![^{}]*\}\})/.test(v)) bag.error('template/unclosed', `unclosed template in "${v}"`, loc, 'templates look like {{ target.context.cpu }}');
+      return;
+    }
+    if (Array.isArray(v)) v.forEach((x, i) => visit(x, locOf(v, i) ?? loc));
+    else if (isPlainMap(v)) for (const [k, x] of Object.entries(v)) visit(x, locOf(v, k) ?? loc);
+  };
+  visit(value, fallback);
+  return out;
+}
+
+/** Values templates evaluate to. Missing entries evaluate to explicit placeholders. */
+export interface TemplateScope {
+  git: { sha?: string; short_sha?: string; branch?: string };
+  deployment: { name: string };
+  target: { name: string; context: Record<string, unknown> };
+  nixpack: Record<string, { image: string; digest: string; repository: string; tag: string }>;
+  /** Outputs of applied Terraform components; absent: "(known after apply ...)". */
+  terraformOutputs?: Record<string, Record<string, unknown>>;
+}
+
+function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
+  switch (ref.kind) {
+    case 'git':
+      return scope.git[ref.field] ?? `(unknown git.${ref.field}: not a git repository)`;
+    case 'deployment':
+      return scope.deployment.name;
+    case 'target':
+      return scope.target.name;
+    case 'context': {
+      let v: unknown = scope.target.context;
+      for (const p of ref.path) v = isPlainMap(v) ? v[p] : undefined;
+      return v;
+    }
+    case 'nixpack':
+      return scope.nixpack[ref.component]?.[ref.field];
+    case 'terraform': {
+      const outs = scope.terraformOutputs?.[ref.component];
+      if (!outs || !(ref.output in outs)) return `(known after apply: terraform/${ref.component}.outputs.${ref.path.join('.')})`;
+      let v: unknown = outs;
+      for (const p of ref.path) v = isPlainMap(v) ? v[p] : undefined;
+      return v;
+    }
+  }
+}
+
+/**
+ * Evaluate templates in a value, returning a new value (containers copied with their
+ * positions). References must already have been validated with {@link findRefs}.
+ * A missing context key is a located error.
+ */
+export function evaluate(
+  value: unknown,
+  scope: TemplateScope,
+  components: { nixpack: Set<string>; terraform: Set<string> },
+  bag: DiagnosticBag,
+  fallback: Location,
+): unknown {
+  const evalString = (s: string, loc: Location): unknown => {
+    if (!s.includes('{{')) return s;
+    const whole = WHOLE.exec(s);
+    const resolveOne = (expr: string): unknown => {
+      const r = parseRef(expr, components);
+      if ('error' in r) return s; // already reported by findRefs
+      const v = lookup(r, scope);
+      if (v === undefined) {
+        if (r.kind === 'context') {
+          bag.error(
+            'template/missing-context',
+            `{{ ${expr.trim()} }}: target "${scope.target.name}" has no context key "${r.path.join('.')}"`,
+            loc,
+            `add it under targets.${scope.target.name}.context, or available keys: ${Object.keys(scope.target.context).join(', ') || '(none)'}`,
+          );
+        }
+        return '';
+      }
+      return v;
+    };
+    if (whole) return resolveOne(whole[1]);
+    return s.replace(TEMPLATE, (_m, expr: string) => {
+      const v = resolveOne(expr);
+      return typeof v === 'string' ? v : JSON.stringify(v);
+    });
+  };
+  const visit = (v: unknown, loc: Location): unknown => {
+    if (typeof v === 'string') return evalString(v, loc);
+    if (Array.isArray(v)) {
+      const out = v.map((x, i) => visit(x, locOf(v, i) ?? loc));
+      if (locsOf(v)) {
+        ensureLocs(out, locsOf(v)!.self);
+        v.forEach((_x, i) => copyEntryLoc(v, i, out, i));
+      }
+      return out;
+    }
+    if (isPlainMap(v)) {
+      const out: Record<string, unknown> = {};
+      if (locsOf(v)) ensureLocs(out, locsOf(v)!.self);
+      for (const [k, x] of Object.entries(v)) {
+        out[k] = visit(x, locOf(v, k) ?? loc);
+        copyEntryLoc(v, k, out, k);
+      }
+      return out;
+    }
+    return v;
+  };
+  return visit(value, fallback);
+}
+
+export function hasTemplate(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('{{');
+  if (Array.isArray(v)) return v.some(hasTemplate);
+  if (isPlainMap(v)) return Object.values(v).some(hasTemplate);
+  return false;
+}
