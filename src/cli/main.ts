@@ -1,67 +1,21 @@
 #!/usr/bin/env node
 /**
- * atmos-pipe command line. Only clipanion and the command classes load at start-up; each
- * command imports the library when it runs, so `--version` and `--help` stay fast.
+ * atmos-pipe command line entry point. Kept tiny: `--version` answers without loading
+ * anything else; everything else loads the clipanion application.
  */
-import { Builtins, Cli } from 'clipanion';
 import { readFileSync } from 'node:fs';
-import { DescribeCommand } from './commands/describe.js';
-import { GraphCommand } from './commands/graph.js';
-import { ListCommand } from './commands/list.js';
-import { MatrixCommand } from './commands/matrix.js';
-import { PromotionGraphCommand } from './commands/promotion-graph.js';
-import { ValidateCommand } from './commands/validate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** Global options may come before the command (`atmos-pipe --chdir x describe`); move them after it. */
-const GLOBAL_WITH_VALUE = new Set(['-C', '--chdir', '--config', '--color', '-f', '--format']);
-const GLOBAL_FLAGS = new Set(['-v', '--verbose', '-q', '--quiet']);
-export function normaliseArgv(argv: string[]): string[] {
-  const leading: string[] = [];
-  let i = 0;
-  while (i < argv.length) {
-    const a = argv[i];
-    const eq = a.indexOf('=');
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    if (GLOBAL_WITH_VALUE.has(name)) {
-      if (eq > 0) {
-        leading.push(a);
-        i += 1;
-      } else {
-        leading.push(a, argv[i + 1] ?? '');
-        i += 2;
-      }
-    } else if (GLOBAL_FLAGS.has(a)) {
-      leading.push(a);
-      i += 1;
-    } else break;
-  }
-  if (leading.length === 0) return argv;
-  const rest = argv.slice(i);
-  if (rest.length === 0) return argv;
-  // Command path: the leading words that are not options.
-  let j = 0;
-  while (j < rest.length && !rest[j].startsWith('-') && j < 2) j++;
-  return [...rest.slice(0, j), ...leading, ...rest.slice(j)];
-}
-
-export function makeCli(): Cli {
-  const cli = new Cli({ binaryName: 'atmos-pipe', binaryLabel: 'atmos-pipe', binaryVersion: pkg.version, enableCapture: false });
-  cli.register(Builtins.HelpCommand);
-  cli.register(Builtins.VersionCommand);
-  cli.register(ListCommand);
-  cli.register(DescribeCommand);
-  cli.register(ValidateCommand);
-  cli.register(GraphCommand);
-  cli.register(MatrixCommand);
-  cli.register(PromotionGraphCommand);
-  return cli;
-}
-
 async function main(): Promise<void> {
-  const cli = makeCli();
-  const argv = normaliseArgv(process.argv.slice(2));
+  const raw = process.argv.slice(2);
+  if (raw.length === 1 && (raw[0] === '--version' || raw[0] === 'version')) {
+    process.stdout.write(pkg.version + '\n');
+    return;
+  }
+  const { makeCli, normaliseArgv } = await import('./app.js');
+  const cli = makeCli(pkg.version);
+  const argv = normaliseArgv(raw);
   let command;
   try {
     command = cli.process(argv, {});
@@ -71,8 +25,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const code = await cli.run(command, {});
-  process.exitCode = code;
+  process.exitCode = await cli.run(command, {});
 }
 
 await main();

@@ -112,17 +112,31 @@ export function editDistance(a: string, b: string): number {
 
 /** The closest candidate within a sensible distance, or undefined. */
 export function didYouMean(input: string, candidates: Iterable<string>): string | undefined {
+  const list = [...candidates];
+  const lower = input.toLowerCase();
   let best: string | undefined;
   let bestD = Infinity;
-  const limit = Math.max(2, Math.floor(input.length / 3));
-  for (const c of candidates) {
-    const d = editDistance(input.toLowerCase(), c.toLowerCase());
+  for (const c of list) {
+    const d = editDistance(lower, c.toLowerCase());
     if (d < bestD) {
       bestD = d;
       best = c;
     }
   }
-  return bestD <= limit ? best : undefined;
+  if (bestD <= Math.max(2, Math.floor(input.length / 3))) return best;
+  // A long shared prefix ("stage" / "staging") is a strong hint too.
+  let bestP = 0;
+  let byPrefix: string | undefined;
+  for (const c of list) {
+    const cl = c.toLowerCase();
+    let p = 0;
+    while (p < cl.length && p < lower.length && cl[p] === lower[p]) p++;
+    if (p > bestP) {
+      bestP = p;
+      byPrefix = c;
+    }
+  }
+  return lower.length >= 3 && bestP >= Math.max(3, Math.ceil(lower.length * 0.6)) ? byPrefix : undefined;
 }
 
 /** A hint listing the valid values, with a suggestion when one is close. */

@@ -94,7 +94,7 @@ const cases: Case[] = [
   {
     name: 'promotion cycle',
     files: dep(['deployment:', '  name: shop', '  targets:', '    dev:', '      promotion: { from: prod }', '    prod:', '      promotion: { from: dev }']),
-    expect: 'deployments/shop.yaml:5:25: error: promotion paths form a cycle: dev ← prod ← dev',
+    expect: 'deployments/shop.yaml:5:26: error: promotion paths form a cycle: dev ← prod ← dev',
   },
   {
     name: 'default_target that is not a target',
@@ -105,7 +105,7 @@ const cases: Case[] = [
   {
     name: 'wrong enum value',
     files: dep(['deployment:', '  name: shop', '  context: { promote_by: sha }', '  targets:', '    dev: {}']),
-    expect: 'deployments/shop.yaml:3:27: error: deployment.context.promote_by must be one of digest, tag, got "sha"',
+    expect: 'deployments/shop.yaml:3:26: error: deployment.context.promote_by must be one of digest, tag, got "sha"',
   },
   {
     name: 'unknown template reference',
@@ -209,7 +209,7 @@ const cases: Case[] = [
       ]),
     ),
     args: ['describe', 'shop', '--target', 'dev'],
-    expect: 'deployments/shop.yaml:7:35: error: dependency cycle: terraform/app → terraform/db → terraform/app',
+    expect: 'deployments/shop.yaml:7:34: error: dependency cycle: terraform/app → terraform/db → terraform/app',
   },
   {
     name: 'module directory that does not exist',
@@ -217,7 +217,7 @@ const cases: Case[] = [
       dep(['deployment:', '  name: shop', '  stacks: [catalog/app]', '  components:', '    terraform:', '      app:', '        metadata: { component: ecs-service }', '  targets:', '    dev: {}']),
     ),
     args: ['describe', 'shop', '--target', 'dev'],
-    expect: 'deployments/shop.yaml:7:34: error: terraform component "app": module directory components/terraform/ecs-service/ does not exist',
+    expect: 'deployments/shop.yaml:7:32: error: terraform component "app": module directory components/terraform/ecs-service/ does not exist',
     hint: 'metadata.component',
   },
   {

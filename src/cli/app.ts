@@ -1,0 +1,58 @@
+/**
+ * The clipanion application: every command registered, argv normalised. Each command
+ * imports the library only when it runs, so parsing and `--help` stay fast.
+ */
+import { Builtins, Cli } from 'clipanion';
+import { DescribeCommand } from './commands/describe.js';
+import { GraphCommand } from './commands/graph.js';
+import { ListCommand } from './commands/list.js';
+import { MatrixCommand } from './commands/matrix.js';
+import { PromotionGraphCommand } from './commands/promotion-graph.js';
+import { ValidateCommand } from './commands/validate.js';
+
+
+/** Global options may come before the command (`atmos-pipe --chdir x describe`); move them after it. */
+const GLOBAL_WITH_VALUE = new Set(['-C', '--chdir', '--config', '--color', '-f', '--format']);
+const GLOBAL_FLAGS = new Set(['-v', '--verbose', '-q', '--quiet']);
+export function normaliseArgv(argv: string[]): string[] {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const a = argv[i];
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (GLOBAL_WITH_VALUE.has(name)) {
+      if (eq > 0) {
+        leading.push(a);
+        i += 1;
+      } else {
+        leading.push(a, argv[i + 1] ?? '');
+        i += 2;
+      }
+    } else if (GLOBAL_FLAGS.has(a)) {
+      leading.push(a);
+      i += 1;
+    } else break;
+  }
+  if (leading.length === 0) return argv;
+  const rest = argv.slice(i);
+  if (rest.length === 0) return argv;
+  // Command path: the leading words that are not options.
+  let j = 0;
+  while (j < rest.length && !rest[j].startsWith('-') && j < 2) j++;
+  return [...rest.slice(0, j), ...leading, ...rest.slice(j)];
+}
+
+export function makeCli(version: string): Cli {
+  const cli = new Cli({ binaryName: 'atmos-pipe', binaryLabel: 'atmos-pipe', binaryVersion: version, enableCapture: false });
+  cli.register(Builtins.HelpCommand);
+  cli.register(Builtins.VersionCommand);
+  cli.register(ListCommand);
+  cli.register(DescribeCommand);
+  cli.register(ValidateCommand);
+  cli.register(GraphCommand);
+  cli.register(MatrixCommand);
+  cli.register(PromotionGraphCommand);
+  return cli;
+}
+
