@@ -7,47 +7,177 @@
  *  - `merge`: by index; maps at the same index deep-merge, where the later element is a
  *    scalar (or list) the earlier element is kept; the result is as long as the longer list.
  *
+ * With `{ atmos: true }` the merge is exactly Atmos's `pkg/merge` (`merge_native.go`, i.e.
+ * mergo `WithOverride` + `WithTypeCheck`), which the stacks layer uses:
+ *  - `merge` keeps the EARLIER list's length (later extra elements are ignored), and maps at
+ *    the same index merge with `replace` for the lists inside them;
+ *  - a list overridden by a scalar or `null` is an error ({@link MergeTypeError}: "cannot
+ *    override two slices with different type"); a map still replaces a list, and an Atmos
+ *    YAML function (`!terraform.output ...`, merged deferred by Atmos) replaces anything.
+ *
  * Values are treated as immutable: a merge returns new containers only where both sides
  * are containers and shares everything else. Origins (see `src/yaml`) travel with values.
  */
-import { copyEntryLoc, ensureLocs, isPlainMap, locsOf } from '../yaml/index.js';
+import type { Location } from '../diagnostics/index.js';
+import { copyEntryLoc, ensureLocs, isPlainMap, locsOf, setLocs, type ContainerLocs } from '../yaml/index.js';
 
 export type ListMergeStrategy = 'replace' | 'append' | 'merge';
 export const LIST_MERGE_STRATEGIES: readonly ListMergeStrategy[] = ['replace', 'append', 'merge'];
 
-export function deepMerge(base: unknown, over: unknown, strategy: ListMergeStrategy = 'replace'): unknown {
+export interface MergeOptions {
+  /** Merge exactly like Atmos's `pkg/merge` (see the module comment). */
+  atmos?: boolean;
+}
+
+/**
+ * Atmos refuses to override a list with a scalar or null. `container[key]` is the
+ * offending value (its position is the error's location); `baseContainer[key]` the list.
+ */
+export class MergeTypeError extends Error {
+  /** Keys from the merged root down to the offending entry. */
+  readonly path: (string | number)[];
+  constructor(
+    readonly container: Record<string, unknown>,
+    readonly key: string,
+    readonly baseContainer: Record<string, unknown> | undefined,
+    readonly over: unknown,
+  ) {
+    super('cannot override two slices with different type');
+    this.name = 'MergeTypeError';
+    this.path = [key];
+  }
+}
+
+/** An Atmos YAML function as `src/yaml` passes it through (`"!env HOME"`). */
+const YAML_FUNCTION = /^![A-Za-z][\w.-]*(\s|$)/;
+
+export function deepMerge(base: unknown, over: unknown, strategy: ListMergeStrategy = 'replace', options: MergeOptions = {}): unknown {
   if (over === undefined) return base;
-  if (isPlainMap(base) && isPlainMap(over)) return mergeMaps(base, over, strategy);
-  if (Array.isArray(base) && Array.isArray(over)) return mergeLists(base, over, strategy);
+  if (isPlainMap(base) && isPlainMap(over)) return mergeMapsN([base, over], strategy, options.atmos === true);
+  if (Array.isArray(base) && Array.isArray(over)) return mergeLists(base, over, strategy, options.atmos === true);
   return over;
 }
 
-function mergeMaps(base: Record<string, unknown>, over: Record<string, unknown>, strategy: ListMergeStrategy): Record<string, unknown> {
+/**
+ * Merge several maps at once; the same result as folding a pairwise merge left to right,
+ * but each output container is built once (no intermediate copies). Per key, the values
+ * fold as: map over map deep-merges, list over list follows the strategy, anything else
+ * replaces. So the result of a key is the merge of its trailing run of maps (a single map
+ * is shared, not copied), the fold of its trailing run of lists, or its last value.
+ * Every entry takes the position of the last input that has one for it; the container
+ * takes the position of the last input that has positions. Positions are worked out
+ * lazily, the first time someone asks for them (see {@link LazyLocs}).
+ */
+function mergeMapsN(maps: Record<string, unknown>[], strategy: ListMergeStrategy, atmos: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const bl = locsOf(base);
-  const ol = locsOf(over);
-  if (bl || ol) ensureLocs(out, (ol ?? bl)!.self);
-  for (const k of Object.keys(base)) {
-    out[k] = base[k];
-    if (bl) copyEntryLoc(base, k, out, k);
-  }
-  for (const k of Object.keys(over)) {
-    const v = over[k];
-    if (k in out && v !== null && v !== undefined) {
-      const prev = out[k];
-      if ((isPlainMap(prev) && isPlainMap(v)) || (Array.isArray(prev) && Array.isArray(v))) {
-        out[k] = deepMerge(prev, v, strategy);
-        if (ol) copyEntryLoc(over, k, out, k);
+  const n = maps.length;
+  let self: ContainerLocs | undefined;
+  let runs: Map<string, Record<string, unknown>[]> | undefined;
+  for (let i = 0; i < n; i++) {
+    const m = maps[i];
+    const l = locsOf(m);
+    if (l) self = l;
+    for (const k of Object.keys(m)) {
+      const v = m[k];
+      const had = hasOwn.call(out, k);
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        const run = had && runs !== undefined ? runs.get(k) : undefined;
+        if (run !== undefined) run.push(v as Record<string, unknown>);
+        else {
+          (runs ??= new Map()).set(k, [v as Record<string, unknown>]);
+          out[k] = v;
+        }
         continue;
       }
+      if (had) {
+        runs?.delete(k);
+        const prev = out[k];
+        if (Array.isArray(prev)) {
+          if (Array.isArray(v)) {
+            out[k] = mergeLists(prev, v, strategy, atmos);
+            continue;
+          }
+          if (atmos && !(typeof v === 'string' && YAML_FUNCTION.test(v))) {
+            throw new MergeTypeError(m, k, lastWith(maps, i, k), v);
+          }
+        }
+      }
+      out[k] = v;
     }
-    out[k] = v;
-    if (ol) copyEntryLoc(over, k, out, k);
   }
+  if (runs) {
+    for (const [k, run] of runs) {
+      if (run.length < 2) continue;
+      try {
+        out[k] = mergeMapsN(run, strategy, atmos);
+      } catch (e) {
+        if (e instanceof MergeTypeError) e.path.unshift(k);
+        throw e;
+      }
+    }
+  }
+  if (self) setLocs(out, new LazyLocs(self.self, out, maps));
   return out;
 }
 
-function mergeLists(base: unknown[], over: unknown[], strategy: ListMergeStrategy): unknown[] {
+/** The last input before `i` that has `key` (for error messages). */
+function lastWith(maps: Record<string, unknown>[], i: number, key: string): Record<string, unknown> | undefined {
+  for (let j = i - 1; j >= 0; j--) if (hasOwn.call(maps[j], key)) return maps[j];
+  return undefined;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * The positions of a merged map, computed on first use: most merged values (every
+ * component of every stack in `describe stacks`) are never asked where they came from,
+ * and building two Maps per container is most of the cost of a merge.
+ */
+class LazyLocs implements ContainerLocs {
+  private k?: Map<string | number, Location>;
+  private v?: Map<string | number, Location>;
+  private inputs?: Record<string, unknown>[];
+
+  constructor(
+    readonly self: Location,
+    private readonly out: Record<string, unknown>,
+    inputs: Record<string, unknown>[],
+  ) {
+    this.inputs = inputs;
+  }
+
+  private build(): void {
+    const keys = new Map<string | number, Location>();
+    const values = new Map<string | number, Location>();
+    const out = this.out;
+    for (const m of this.inputs ?? []) {
+      const l = locsOf(m);
+      if (!l) continue;
+      for (const key of Object.keys(m)) {
+        if (!hasOwn.call(out, key)) continue;
+        const kl = l.keys.get(key);
+        const vl = l.values.get(key);
+        if (kl) keys.set(key, kl);
+        if (vl) values.set(key, vl);
+      }
+    }
+    this.k = keys;
+    this.v = values;
+    this.inputs = undefined;
+  }
+
+  get keys(): Map<string | number, Location> {
+    if (!this.k) this.build();
+    return this.k!;
+  }
+
+  get values(): Map<string | number, Location> {
+    if (!this.v) this.build();
+    return this.v!;
+  }
+}
+
+function mergeLists(base: unknown[], over: unknown[], strategy: ListMergeStrategy, atmos: boolean): unknown[] {
   if (strategy === 'replace') return over;
   const out: unknown[] = [];
   const bl = locsOf(base);
@@ -65,7 +195,8 @@ function mergeLists(base: unknown[], over: unknown[], strategy: ListMergeStrateg
     });
     return out;
   }
-  const n = Math.max(base.length, over.length);
+  // Atmos (mergeSlicesNative) keeps the earlier list's length; SPEC's default keeps the longer.
+  const n = atmos ? base.length : Math.max(base.length, over.length);
   for (let i = 0; i < n; i++) {
     if (i >= over.length) {
       out.push(base[i]);
@@ -74,7 +205,8 @@ function mergeLists(base: unknown[], over: unknown[], strategy: ListMergeStrateg
       out.push(over[i]);
       if (ol) copyEntryLoc(over, i, out, i);
     } else if (isPlainMap(base[i]) && isPlainMap(over[i])) {
-      out.push(mergeMaps(base[i] as Record<string, unknown>, over[i] as Record<string, unknown>, strategy));
+      // Atmos merges the maps inside list elements with `replace` for their own lists.
+      out.push(mergeMapsN([base[i] as Record<string, unknown>, over[i] as Record<string, unknown>], atmos ? 'replace' : strategy, atmos));
       if (ol) copyEntryLoc(over, i, out, i);
     } else {
       // A later scalar at the same index keeps the earlier element (Atmos `merge`).
@@ -86,18 +218,58 @@ function mergeLists(base: unknown[], over: unknown[], strategy: ListMergeStrateg
 }
 
 /** Merge a sequence of values left to right (later wins). */
-export function mergeAll(values: unknown[], strategy: ListMergeStrategy = 'replace'): unknown {
+export function mergeAll(values: unknown[], strategy: ListMergeStrategy = 'replace', options: MergeOptions = {}): unknown {
+  // Only the trailing run of maps matters when the result is a map (anything before a
+  // non-map is replaced by it); a single map is returned as is.
+  let last = -1;
+  for (let i = values.length - 1; i >= 0; i--) {
+    if (values[i] !== undefined) {
+      last = i;
+      break;
+    }
+  }
+  if (last < 0) return undefined;
+  if (isPlainMap(values[last])) {
+    const run: Record<string, unknown>[] = [];
+    for (let i = last; i >= 0; i--) {
+      const v = values[i];
+      if (v === undefined) continue;
+      if (!isPlainMap(v)) break;
+      run.push(v);
+    }
+    run.reverse();
+    return run.length === 1 ? run[0] : mergeMapsN(run, strategy, options.atmos === true);
+  }
   let acc: unknown = undefined;
   for (const v of values) {
     if (v === undefined) continue;
-    acc = acc === undefined ? v : deepMerge(acc, v, strategy);
+    acc = acc === undefined ? v : deepMerge(acc, v, strategy, options);
   }
   return acc;
 }
 
-/** Merge maps; non-map inputs (null, undefined, scalars) are skipped. */
-export function mergeMapsAll(values: unknown[], strategy: ListMergeStrategy = 'replace'): Record<string, unknown> {
-  let acc: Record<string, unknown> = {};
-  for (const v of values) if (isPlainMap(v)) acc = mergeMaps(acc, v, strategy);
-  return acc;
+/** Merge maps; non-map inputs (null, undefined, scalars) are skipped. Always a new container. */
+export function mergeMapsAll(values: unknown[], strategy: ListMergeStrategy = 'replace', options: MergeOptions = {}): Record<string, unknown> {
+  const maps: Record<string, unknown>[] = [];
+  for (const v of values) if (isPlainMap(v)) maps.push(v);
+  return mergeMapsN(maps, strategy, options.atmos === true);
+}
+
+/**
+ * Like {@link mergeMapsAll}, but returns the input itself when only one non-empty map is
+ * given (and a shared frozen empty map when none is). For results treated as immutable.
+ */
+export function mergeMapsShared(values: unknown[], strategy: ListMergeStrategy = 'replace', options: MergeOptions = {}): Record<string, unknown> {
+  const maps: Record<string, unknown>[] = [];
+  for (const v of values) if (isPlainMap(v) && !isEmpty(v)) maps.push(v);
+  if (maps.length === 0) return EMPTY_MAP;
+  if (maps.length === 1) return maps[0];
+  return mergeMapsN(maps, strategy, options.atmos === true);
+}
+
+const EMPTY_MAP: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+function isEmpty(m: Record<string, unknown>): boolean {
+  for (const _k in m) return false;
+  return true;
 }

@@ -62,4 +62,8 @@ export interface ResolvedStackComponent {
   enabled: boolean;
   /** Where the component's own section was declared (for located errors), when defined in a stack. */
   location?: Location;
+  /** False when no loaded stack file defines the component (it still gets the root and type sections). */
+  defined: boolean;
+  /** Stack files (repository-relative) that define the component themselves, in merge order. */
+  sources: string[];
 }

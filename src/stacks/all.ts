@@ -1,0 +1,63 @@
+/**
+ * Every top-level stack (like `atmos describe stacks`): the files matched by
+ * `stacks.included_paths` (default `**\/*`) minus `stacks.excluded_paths`, each resolved as
+ * its own stack with all its deployable (non-abstract, enabled) terraform components.
+ * Parsed files, import results and merged contents are shared between stacks.
+ */
+import path from 'node:path';
+import { globSync } from 'tinyglobby';
+import { YamlFileCache, displayPath } from '../config/files.js';
+import { byteCompare, hasStackExtension } from './imports.js';
+import { loadStack, loaderFor } from './load.js';
+import { resolveComponent } from './components.js';
+import type { ResolvedStackComponent, StackLoadOptions } from './types.js';
+
+export interface AllStacksOptions extends StackLoadOptions {
+  /** Globs relative to the stacks base path (default `**\/*`). */
+  included?: string[];
+  /** Globs relative to the stacks base path (default none). */
+  excluded?: string[];
+}
+
+export interface AllStacks {
+  stacks: { file: string; components: Record<string, ResolvedStackComponent> }[];
+  /** Number of component instances (stack × component). */
+  instances: number;
+}
+
+export function listStackFiles(opts: AllStacksOptions): string[] {
+  const included = opts.included?.length ? opts.included : ['**/*'];
+  const found = globSync(included, {
+    cwd: opts.stacksBasePath,
+    ignore: opts.excluded ?? [],
+    onlyFiles: true,
+    dot: true,
+    absolute: true,
+    followSymbolicLinks: true,
+  });
+  return found
+    .map((f) => path.resolve(f))
+    .filter(hasStackExtension)
+    .sort((a, b) => byteCompare(displayPath(opts.repoRoot, a), displayPath(opts.repoRoot, b)));
+}
+
+export function loadAllStacks(opts: AllStacksOptions, files?: YamlFileCache): AllStacks {
+  const cache = files ?? new YamlFileCache(opts.repoRoot);
+  const loader = loaderFor(opts, cache);
+  const stacks: AllStacks['stacks'] = [];
+  let instances = 0;
+  for (const abs of listStackFiles(opts)) {
+    const file = displayPath(opts.repoRoot, abs);
+    const rel = path.relative(loader.stacksBasePath, abs).split(path.sep).join('/');
+    const stack = loadStack([{ path: rel, location: { file, line: 1, col: 1 } }], opts, cache);
+    const components: Record<string, ResolvedStackComponent> = {};
+    for (const name of stack.componentNames.terraform) {
+      const c = resolveComponent(stack, 'terraform', name);
+      if (c.abstract || !c.enabled) continue;
+      components[name] = c;
+      instances++;
+    }
+    stacks.push({ file, components });
+  }
+  return { stacks, instances };
+}

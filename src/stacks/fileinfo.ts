@@ -1,0 +1,328 @@
+/**
+ * One stack file, read once per process and checked once: its own configuration (without
+ * `import` and `name`), its import entries, its own `overrides`, the components it defines
+ * itself, and whether it holds Go templates or YAML functions (which are never evaluated).
+ *
+ * Every structural problem is a located error (file:line:col of the offending value).
+ */
+import { DiagnosticBag, DiagnosticError, choicesHint, didYouMean, type Diagnostic, type Location } from '../diagnostics/index.js';
+import type { YamlFileCache } from '../config/files.js';
+import { copyEntryLoc, describeType, ensureLocs, isPlainMap, locOf, locsOf } from '../yaml/index.js';
+import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from './merge.js';
+import { atmosMergeMaps } from './amerge.js';
+import type { ImportSpec } from './types.js';
+
+export type ComponentType = 'terraform' | 'helmfile';
+export const COMPONENT_TYPES: readonly ComponentType[] = ['terraform', 'helmfile'];
+
+export type Section = Record<string, unknown>;
+
+/** Keys an import written as a mapping may have (Atmos `StackImport`). */
+const IMPORT_KEYS = ['path', 'context', 'skip_if_missing', 'skip_templates_processing', 'ignore_missing_template_values'];
+
+export interface FileInfo {
+  abs: string;
+  /** Repository-relative path (as used in locations). */
+  file: string;
+  /** The file's own configuration without `import` and `name` (empty map for an empty file). */
+  content: Section;
+  imports: ImportSpec[];
+  /** `overrides` merged with `terraform.overrides` / `helmfile.overrides` (the latter win); undefined when empty. */
+  inline: Record<ComponentType, Section | undefined>;
+  /** Components this file defines itself, per type. */
+  ownComponents: Record<ComponentType, string[]>;
+  /** Warnings for this file (unevaluated templates, unknown import keys). */
+  warnings: Diagnostic[];
+}
+
+const at = (file: string, loc: Location | undefined): Location => loc ?? { file, line: 1, col: 1 };
+
+/** The map at `m[key]` when it is one. */
+export function mapAt(m: unknown, key: string): Section | undefined {
+  if (!isPlainMap(m)) return undefined;
+  const v = m[key];
+  return isPlainMap(v) ? v : undefined;
+}
+
+export function isEmptyMap(m: Section | undefined): boolean {
+  if (!m) return true;
+  for (const _k in m) return false;
+  return true;
+}
+
+class Checker {
+  readonly bag = new DiagnosticBag();
+  constructor(readonly file: string) {}
+
+  /** `container[key]` must be a mapping (or absent / null). Returns it when it is one. */
+  map(container: Section, key: string, where: string): Section | undefined {
+    const v = container[key];
+    if (v === undefined || v === null) return undefined;
+    if (!isPlainMap(v)) {
+      this.bag.error(
+        'stacks/type',
+        `${where} must be a mapping, got ${describeType(v)}`,
+        at(this.file, locOf(container, key)),
+        `write "key: value" pairs under ${key}:`,
+      );
+      return undefined;
+    }
+    return v;
+  }
+
+  string(container: Section, key: string, where: string, hint?: string): string | undefined {
+    const v = container[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') {
+      this.bag.error('stacks/type', `${where} must be a string, got ${describeType(v)}`, at(this.file, locOf(container, key)), hint ?? 'quote the value to make it a string');
+      return undefined;
+    }
+    return v;
+  }
+
+  bool(container: Section, key: string, where: string): void {
+    const v = container[key];
+    if (v === undefined || v === null) return;
+    if (typeof v !== 'boolean') this.bag.error('stacks/type', `${where} must be true or false, got ${describeType(v)}`, at(this.file, locOf(container, key)), 'write true or false (unquoted)');
+  }
+
+  /** `settings.list_merge_strategy`, when present, must name a strategy. */
+  settings(settings: Section | undefined, where: string): void {
+    if (!settings) return;
+    const s = this.string(settings, 'list_merge_strategy', `${where}.list_merge_strategy`);
+    if (s !== undefined && s !== '' && !(LIST_MERGE_STRATEGIES as readonly string[]).includes(s)) {
+      this.bag.error(
+        'stacks/list-merge-strategy',
+        `${where}.list_merge_strategy must be replace, append or merge, got "${s}"`,
+        at(this.file, locOf(settings, 'list_merge_strategy')),
+        choicesHint(s, [...LIST_MERGE_STRATEGIES]),
+      );
+    }
+  }
+
+  /** vars/settings/env/providers/... of a scope. */
+  sections(m: Section, where: string, opts: { providers?: boolean; backend?: boolean } = {}): void {
+    this.map(m, 'vars', `${where}.vars`);
+    this.settings(this.map(m, 'settings', `${where}.settings`), `${where}.settings`);
+    this.map(m, 'env', `${where}.env`);
+    if (opts.providers) this.map(m, 'providers', `${where}.providers`);
+    if (opts.backend) {
+      this.string(m, 'backend_type', `${where}.backend_type`, 'name the backend, e.g. backend_type: s3');
+      this.map(m, 'backend', `${where}.backend`);
+      this.string(m, 'remote_state_backend_type', `${where}.remote_state_backend_type`);
+      this.map(m, 'remote_state_backend', `${where}.remote_state_backend`);
+    }
+    this.string(m, 'command', `${where}.command`);
+  }
+
+  overrides(m: Section, where: string): Section | undefined {
+    const w = where ? `${where}.overrides` : 'overrides';
+    const o = this.map(m, 'overrides', w);
+    if (o) this.sections(o, w, { providers: true });
+    return o;
+  }
+}
+
+function parseImports(ck: Checker, content: Section): ImportSpec[] {
+  const raw = content.import;
+  if (raw === undefined || raw === null) return [];
+  const file = ck.file;
+  if (!Array.isArray(raw)) {
+    ck.bag.error(
+      'stacks/import-type',
+      `"import" must be a list of stack paths or {path, context, skip_if_missing} entries, got ${describeType(raw)}`,
+      at(file, locOf(content, 'import')),
+      'write each import as a list item, e.g.\n    import:\n      - catalog/vpc',
+    );
+    return [];
+  }
+  const out: ImportSpec[] = [];
+  raw.forEach((entry, i) => {
+    const loc = at(file, locOf(raw, i));
+    if (typeof entry === 'string') {
+      if (entry.trim() === '') ck.bag.error('stacks/import-empty', 'an import path must not be empty', loc, 'remove the entry or name a stack file');
+      else out.push({ path: entry, location: loc });
+      return;
+    }
+    if (!isPlainMap(entry)) {
+      ck.bag.error(
+        'stacks/import-type',
+        `an import entry must be a path or a mapping {path, context, skip_if_missing}, got ${describeType(entry)}`,
+        loc,
+        'write "- catalog/vpc" or "- path: catalog/vpc"',
+      );
+      return;
+    }
+    for (const k of Object.keys(entry)) {
+      if (!IMPORT_KEYS.includes(k)) {
+        const guess = didYouMean(k, IMPORT_KEYS);
+        ck.bag.warn(
+          'stacks/import-unknown-key',
+          `unknown key "${k}" in an import entry (ignored)`,
+          at(file, locsOf(entry)?.keys.get(k) ?? loc),
+          guess ? `did you mean "${guess}"?` : `import entries take ${IMPORT_KEYS.join(', ')}`,
+        );
+      }
+    }
+    const p = entry.path;
+    if (typeof p !== 'string' || p.trim() === '') {
+      ck.bag.error(
+        'stacks/import-path',
+        p === undefined || p === null ? 'an import entry needs a "path"' : `an import "path" must be a non-empty string, got ${describeType(p)}`,
+        at(file, locOf(entry, 'path') ?? locOf(entry)),
+        'e.g. "- path: catalog/vpc"',
+      );
+      return;
+    }
+    ck.bool(entry, 'skip_if_missing', 'import skip_if_missing');
+    ck.bool(entry, 'skip_templates_processing', 'import skip_templates_processing');
+    ck.bool(entry, 'ignore_missing_template_values', 'import ignore_missing_template_values');
+    const ctx = ck.map(entry, 'context', 'import context');
+    out.push({
+      path: p,
+      ...(ctx ? { context: ctx } : {}),
+      ...(entry.skip_if_missing === true ? { skip_if_missing: true } : {}),
+      location: at(file, locOf(entry, 'path') ?? loc),
+    });
+  });
+  return out;
+}
+
+function checkComponent(ck: Checker, type: ComponentType, name: string, c: Section): void {
+  const where = `components.${type}.${name}`;
+  ck.sections(c, where, { providers: type === 'terraform', backend: type === 'terraform' });
+  ck.overrides(c, where);
+  ck.string(c, 'component', `${where}.component`, 'name the base component or the module directory');
+  const meta = ck.map(c, 'metadata', `${where}.metadata`);
+  if (!meta) return;
+  ck.string(meta, 'component', `${where}.metadata.component`, 'name the Terraform root module directory, e.g. component: vpc');
+  const t = ck.string(meta, 'type', `${where}.metadata.type`);
+  if (t !== undefined && t !== 'abstract' && t !== 'real') {
+    ck.bag.error('stacks/metadata-type', `${where}.metadata.type must be "abstract" or "real", got "${t}"`, at(ck.file, locOf(meta, 'type')), choicesHint(t, ['abstract', 'real']));
+  }
+  ck.bool(meta, 'enabled', `${where}.metadata.enabled`);
+  const inh = meta.inherits;
+  if (inh !== undefined && inh !== null) {
+    if (!Array.isArray(inh)) {
+      ck.bag.error('stacks/inherits-type', `${where}.metadata.inherits must be a list of component names, got ${describeType(inh)}`, at(ck.file, locOf(meta, 'inherits')), 'e.g. inherits: [vpc/defaults]');
+    } else {
+      inh.forEach((b, i) => {
+        if (typeof b !== 'string' || b === '') {
+          ck.bag.error(
+            'stacks/inherits-type',
+            `${where}.metadata.inherits entries must be component names, got ${describeType(b)}`,
+            at(ck.file, locOf(inh, i) ?? locOf(meta, 'inherits')),
+            'list the names of the components to inherit from, e.g. inherits: [vpc/defaults]',
+          );
+        }
+      });
+    }
+  }
+}
+
+/** A shallow copy of `m` without some keys, keeping positions. */
+function without(m: Section, keys: string[]): Section {
+  const out: Section = {};
+  const l = locsOf(m);
+  if (l) ensureLocs(out, l.self);
+  for (const k of Object.keys(m)) {
+    if (keys.includes(k)) continue;
+    out[k] = m[k];
+    copyEntryLoc(m, k, out, k);
+  }
+  return out;
+}
+
+export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMergeStrategy): FileInfo {
+  let parsed;
+  try {
+    parsed = files.loadValid(abs, { detectGoTemplates: true });
+  } catch (e) {
+    if (e instanceof DiagnosticError && abs.endsWith('.tmpl')) {
+      throw new DiagnosticError(
+        e.diagnostics.map((d) => ({ ...d, hint: `${d.hint ? `${d.hint}; ` : ''}atmos-pipe does not evaluate Go templates, so a .tmpl stack file must also be valid YAML` })),
+      );
+    }
+    throw e;
+  }
+  const file = parsed.file;
+  const ck = new Checker(file);
+  const value = parsed.value;
+  let root: Section = {};
+  if (value !== null && value !== undefined) {
+    if (!isPlainMap(value)) {
+      throw new DiagnosticError(
+        ck.bag.items.concat({
+          severity: 'error',
+          code: 'stacks/type',
+          message: `a stack file must be a mapping, got ${describeType(value)}`,
+          location: at(file, locOf(value)),
+          hint: 'a stack file holds keys such as import, vars, terraform and components',
+        }),
+      );
+    }
+    root = value;
+  }
+
+  const imports = parseImports(ck, root);
+  return { abs, file, ...check(ck, root, imports, parsed.goTemplates, parsed.yamlFunctions, strategy) };
+}
+
+function check(
+  ck: Checker,
+  root: Section,
+  imports: ImportSpec[],
+  goTemplates: Location[],
+  yamlFunctions: Location[],
+  strategy: ListMergeStrategy,
+): Pick<FileInfo, 'content' | 'imports' | 'inline' | 'ownComponents' | 'warnings'> {
+  const file = ck.file;
+  ck.map(root, 'vars', 'vars');
+  ck.settings(ck.map(root, 'settings', 'settings'), 'settings');
+  ck.map(root, 'env', 'env');
+  const globalOverrides = ck.overrides(root, '');
+  const inline: Record<ComponentType, Section | undefined> = { terraform: undefined, helmfile: undefined };
+  for (const type of COMPONENT_TYPES) {
+    const sec = ck.map(root, type, type);
+    let typeOverrides: Section | undefined;
+    if (sec) {
+      ck.sections(sec, type, { providers: type === 'terraform', backend: type === 'terraform' });
+      typeOverrides = ck.overrides(sec, type);
+    }
+    const parts = [globalOverrides, typeOverrides].filter((x): x is Section => !isEmptyMap(x));
+    inline[type] = parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : atmosMergeMaps(parts, strategy, 'overrides');
+  }
+  const ownComponents: Record<ComponentType, string[]> = { terraform: [], helmfile: [] };
+  const comps = ck.map(root, 'components', 'components');
+  if (comps) {
+    for (const type of COMPONENT_TYPES) {
+      const byName = ck.map(comps, type, `components.${type}`);
+      if (!byName) continue;
+      for (const [name, c] of Object.entries(byName)) {
+        ownComponents[type].push(name);
+        if (c === null || c === undefined) continue;
+        if (!isPlainMap(c)) {
+          ck.bag.error('stacks/type', `components.${type}.${name} must be a mapping, got ${describeType(c)}`, at(file, locOf(byName, name)), 'a component holds vars, settings, env, metadata, ...');
+          continue;
+        }
+        checkComponent(ck, type, name, c);
+      }
+    }
+  }
+  ck.bag.throwIfErrors();
+
+  const warnings = [...ck.bag.warnings];
+  const firstTemplate = [...goTemplates, ...yamlFunctions].sort((a, b) => a.line - b.line || a.col - b.col)[0];
+  if (firstTemplate) {
+    const kinds = [goTemplates.length ? 'Go templates' : '', yamlFunctions.length ? 'Atmos YAML functions' : ''].filter(Boolean).join(' and ');
+    warnings.push({
+      severity: 'warning',
+      code: 'stacks/unevaluated-template',
+      message: `${file} contains ${kinds}, which atmos-pipe does not evaluate; their values are passed through unchanged`,
+      location: firstTemplate,
+      hint: 'replace them with literal values (or deployment-file templates) if the component needs the evaluated value',
+    });
+  }
+  const content = 'import' in root || 'name' in root ? without(root, ['import', 'name']) : root;
+  return { content, imports, inline, ownComponents, warnings };
+}

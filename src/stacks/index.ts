@@ -1,0 +1,19 @@
+/**
+ * The Atmos-compatible stacks layer (SPEC 3.1).
+ *
+ *  - `loadStack(imports, opts, files?)`: the virtual top-level stack whose imports are exactly
+ *    `imports` (a deployment's `stacks:` then the target's), merged like Atmos merges imports;
+ *  - `resolveComponent(stack, type, name, {inherits?})`: `atmos describe component`;
+ *  - `loadAllStacks(opts, files?)`: `atmos describe stacks` (every top-level stack file).
+ *
+ * Files: `fileinfo.ts` (reading and checking one stack file), `imports.ts` (where an import
+ * points), `load.ts` (imports, merge order, overrides scoping, caches), `components.ts`
+ * (inheritance and the final component), `all.ts` (every stack).
+ */
+export { loadStack } from './load.js';
+export { resolveComponent, type ResolveComponentOptions } from './components.js';
+export { loadAllStacks, listStackFiles, type AllStacks, type AllStacksOptions } from './all.js';
+export { STACK_EXTENSIONS } from './imports.js';
+export type { ComponentType } from './fileinfo.js';
+export type { ImportSpec, LoadedStack, ResolvedStackComponent, StackLoadOptions } from './types.js';
+export { deepMerge, mergeAll, mergeMapsAll, LIST_MERGE_STRATEGIES, type ListMergeStrategy } from './merge.js';

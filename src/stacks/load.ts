@@ -1,0 +1,293 @@
+/**
+ * Loading a stack: imports resolved recursively and deep-merged (imports in list order,
+ * then the file's own content; later wins), with `overrides` flowing exactly as Atmos's
+ * `ProcessYAMLConfigFile` lets them flow:
+ *
+ *  - a file's inline overrides are `overrides` merged with `terraform.overrides` (which
+ *    wins); those of the files importing it (its ancestors) win over its own;
+ *  - while a file's import list is walked, the overrides exported by each entry
+ *    (its imports' overrides, then its inline ones) accumulate, and every later entry
+ *    starts from what accumulated before it: an imported file's overrides reach the
+ *    components of siblings listed after it (and of the importer itself), never before;
+ *  - the overrides that reach a file's own components are `merge(accumulated, inline)`.
+ *
+ * Everything is cached per process: parsed files (YamlFileCache), file checks, import
+ * resolution, the result of a file in a given override context, and merged contents
+ * (hash-consed by the identity of their parts, so a catalog file imported by 1,000 stacks
+ * is merged once per distinct override context).
+ */
+import path from 'node:path';
+import { DiagnosticError, fail, type Diagnostic, type Location } from '../diagnostics/index.js';
+import { YamlFileCache, displayPath } from '../config/files.js';
+import { copyEntryLoc, ensureLocs, locOf, locsOf } from '../yaml/index.js';
+import type { ListMergeStrategy } from './merge.js';
+import { atmosMergeAll, atmosMergeMaps } from './amerge.js';
+import { COMPONENT_TYPES, isEmptyMap, mapAt, readFileInfo, type ComponentType, type FileInfo, type Section } from './fileinfo.js';
+import { ImportResolver } from './imports.js';
+import type { ImportSpec, LoadedStack, StackLoadOptions } from './types.js';
+
+type Ov = Section | undefined;
+
+interface Flow {
+  inline: Record<ComponentType, Ov>;
+  imports: Record<ComponentType, Ov>;
+}
+
+interface VisitResult {
+  content: Section;
+  /** What this file passes back to its importer (Atmos's returned inline / imports overrides). */
+  out: Flow;
+  /** Files in merge order (imports before importers), absolute, unique. */
+  files: string[];
+}
+
+interface ChainEntry {
+  abs: string;
+  file: string;
+  /** The import entry in this file that leads to the next one in the chain. */
+  via?: Location;
+}
+
+const EMPTY_SECTION: Section = Object.freeze({}) as Section;
+
+/** Per (file cache, stacks base path, list strategy): everything that can be shared. */
+export class StackLoader {
+  readonly imports: ImportResolver;
+  private readonly infos = new Map<string, FileInfo | DiagnosticError>();
+  private readonly visits = new Map<string, VisitResult>();
+  private readonly contents = new Map<string, Section>();
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
+
+  constructor(
+    readonly files: YamlFileCache,
+    readonly repoRoot: string,
+    readonly stacksBasePath: string,
+    readonly strategy: ListMergeStrategy,
+  ) {
+    this.imports = new ImportResolver(repoRoot, stacksBasePath);
+  }
+
+  info(abs: string): FileInfo {
+    const hit = this.infos.get(abs);
+    if (hit instanceof DiagnosticError) throw hit;
+    if (hit) return hit;
+    try {
+      const info = readFileInfo(this.files, abs, this.strategy);
+      this.infos.set(abs, info);
+      return info;
+    } catch (e) {
+      if (e instanceof DiagnosticError) this.infos.set(abs, e);
+      throw e;
+    }
+  }
+
+  /** Results shared by every stack of this loader, keyed by the identity of their inputs. */
+  readonly memo = new Map<string, unknown>();
+
+  /** A number naming an object's identity (0 for undefined). */
+  id(o: object | undefined): number {
+    if (!o) return 0;
+    let v = this.ids.get(o);
+    if (v === undefined) {
+      v = this.nextId++;
+      this.ids.set(o, v);
+    }
+    return v;
+  }
+
+  /** Atmos merges of override maps, keeping identity where the result is one of the inputs. */
+  private mergeOv(list: Ov[]): Ov {
+    const xs: Section[] = [];
+    for (const v of list) {
+      if (isEmptyMap(v)) continue;
+      // merge(a, a) == a except under `append` (where Atmos really duplicates list items).
+      if (this.strategy !== 'append' && xs.length && xs[xs.length - 1] === v) continue;
+      xs.push(v!);
+    }
+    if (!xs.length) return undefined;
+    if (xs.length === 1) return xs[0];
+    return atmosMergeMaps(xs, this.strategy, 'overrides');
+  }
+
+  /** A file's own content with the overrides that reach it set on each of its components. */
+  private applyOverrides(info: FileInfo, finals: Record<ComponentType, Ov>): Section {
+    const apply = COMPONENT_TYPES.filter((t) => finals[t] && info.ownComponents[t].length);
+    if (!apply.length) return info.content;
+    const content = copy(info.content);
+    const comps = copy(mapAt(content, 'components')!);
+    content.components = comps;
+    for (const t of apply) {
+      const byName = copy(mapAt(comps, t)!);
+      comps[t] = byName;
+      const final = finals[t]!;
+      for (const name of info.ownComponents[t]) {
+        const c = byName[name];
+        const nc = c !== null && typeof c === 'object' && !Array.isArray(c) ? copy(c as Section) : ({} as Section);
+        if (!locsOf(nc)) ensureLocs(nc, locOf(byName, name));
+        nc.overrides = final;
+        const self = locOf(final);
+        if (self) {
+          const l = ensureLocs(nc, self);
+          l.values.set('overrides', self);
+          if (!l.keys.has('overrides')) l.keys.set('overrides', self);
+        }
+        byName[name] = nc;
+      }
+    }
+    return content;
+  }
+
+  /** Merged content, hash-consed by the identity of its parts. */
+  private content(abs: string, finals: Record<ComponentType, Ov>, info: FileInfo, children: Section[]): Section {
+    const tf = info.ownComponents.terraform.length ? this.id(finals.terraform) : 0;
+    const hf = info.ownComponents.helmfile.length ? this.id(finals.helmfile) : 0;
+    let key = `${abs}|${tf}|${hf}`;
+    for (const c of children) key += `,${this.id(c)}`;
+    let hit = this.contents.get(key);
+    if (hit) return hit;
+    const own = this.applyOverrides(info, finals);
+    const parts = isEmptyMap(own) ? children : [...children, own];
+    hit = parts.length === 0 ? EMPTY_SECTION : parts.length === 1 ? parts[0] : (atmosMergeAll(parts, this.strategy) as Section);
+    this.contents.set(key, hit);
+    return hit;
+  }
+
+  /** Process one file in an override context (memoized on the context's identity). */
+  visit(abs: string, ctx: Flow, chain: ChainEntry[]): VisitResult {
+    const key = `${abs}|${this.id(ctx.inline.terraform)}|${this.id(ctx.imports.terraform)}|${this.id(ctx.inline.helmfile)}|${this.id(ctx.imports.helmfile)}`;
+    const hit = this.visits.get(key);
+    if (hit) return hit;
+    const info = this.info(abs);
+    const entry: ChainEntry = { abs, file: info.file };
+    chain.push(entry);
+    try {
+      const r = this.walk(info, info.imports, abs, ctx, chain, entry);
+      this.visits.set(key, r);
+      return r;
+    } finally {
+      chain.pop();
+    }
+  }
+
+  /** The body shared by a real file and the virtual top-level stack (`info` absent). */
+  walk(info: FileInfo | undefined, imports: ImportSpec[], fromAbs: string | undefined, ctx: Flow, chain: ChainEntry[], self: ChainEntry | undefined): VisitResult {
+    const inline: Record<ComponentType, Ov> = {
+      terraform: this.mergeOv([info?.inline.terraform, ctx.inline.terraform]),
+      helmfile: this.mergeOv([info?.inline.helmfile, ctx.inline.helmfile]),
+    };
+    const acc: Record<ComponentType, Ov> = { terraform: ctx.imports.terraform, helmfile: ctx.imports.helmfile };
+    const children: Section[] = [];
+    const seen = new Set<string>();
+    const files: string[] = [];
+    for (const spec of imports) {
+      const matches = this.imports.resolve(spec, fromAbs);
+      if (!matches.length) continue;
+      if (self) self.via = spec.location;
+      const start: Flow = { inline, imports: { terraform: acc.terraform, helmfile: acc.helmfile } };
+      const results: VisitResult[] = [];
+      for (const m of matches) {
+        const i = chain.findIndex((c) => c.abs === m);
+        if (i >= 0) {
+          const names = [...chain.slice(i).map((c) => c.file), displayPath(this.repoRoot, m)];
+          fail(
+            'stacks/import-cycle',
+            `import cycle: ${names.join(' → ')}`,
+            chain[i].via ?? spec.location,
+            'a stack file must not import itself, directly or through other imports; remove one of these imports',
+          );
+        }
+        results.push(this.visit(m, start, chain));
+      }
+      for (const r of results) {
+        for (const t of COMPONENT_TYPES) acc[t] = this.mergeOv([acc[t], r.out.imports[t], r.out.inline[t]]);
+        children.push(r.content);
+        for (const f of r.files) {
+          if (!seen.has(f)) {
+            seen.add(f);
+            files.push(f);
+          }
+        }
+      }
+    }
+    const finals: Record<ComponentType, Ov> = {
+      terraform: this.mergeOv([acc.terraform, inline.terraform]),
+      helmfile: this.mergeOv([acc.helmfile, inline.helmfile]),
+    };
+    let content: Section;
+    if (info) {
+      content = this.content(info.abs, finals, info, children);
+      if (!seen.has(info.abs)) files.push(info.abs);
+    } else {
+      content = children.length === 0 ? EMPTY_SECTION : children.length === 1 ? children[0] : (atmosMergeAll(children, this.strategy) as Section);
+    }
+    return { content, out: { inline, imports: acc }, files };
+  }
+}
+
+function copy(m: Section): Section {
+  const out: Section = {};
+  const l = locsOf(m);
+  if (l) ensureLocs(out, l.self);
+  for (const k of Object.keys(m)) {
+    out[k] = m[k];
+    copyEntryLoc(m, k, out, k);
+  }
+  return out;
+}
+
+const LOADERS = new WeakMap<YamlFileCache, Map<string, StackLoader>>();
+
+export function loaderFor(opts: StackLoadOptions, files?: YamlFileCache): StackLoader {
+  const cache = files ?? new YamlFileCache(opts.repoRoot);
+  let byKey = LOADERS.get(cache);
+  if (!byKey) {
+    byKey = new Map();
+    LOADERS.set(cache, byKey);
+  }
+  const base = path.resolve(opts.stacksBasePath);
+  const key = `${path.resolve(opts.repoRoot)}\0${base}\0${opts.listMergeStrategy}`;
+  let l = byKey.get(key);
+  if (!l) {
+    l = new StackLoader(cache, path.resolve(opts.repoRoot), base, opts.listMergeStrategy);
+    byKey.set(key, l);
+  }
+  return l;
+}
+
+/** What resolveComponent needs; kept behind `LoadedStack.internal`. */
+export interface StackInternal {
+  loader: StackLoader;
+  content: Section;
+  /** Absolute files in merge order. */
+  absFiles: string[];
+  memo: Map<string, unknown>;
+}
+
+const NO_FLOW: Flow = { inline: { terraform: undefined, helmfile: undefined }, imports: { terraform: undefined, helmfile: undefined } };
+
+/**
+ * The virtual top-level stack whose imports are exactly `imports` (in order).
+ * Throws a DiagnosticError (located) for missing imports, cycles, invalid files.
+ */
+export function loadStack(imports: ImportSpec[], opts: StackLoadOptions, files?: YamlFileCache): LoadedStack {
+  const loader = loaderFor(opts, files);
+  const r = loader.walk(undefined, imports, undefined, NO_FLOW, [], undefined);
+  const warnings: Diagnostic[] = [];
+  for (const f of r.files) warnings.push(...loader.info(f).warnings);
+  const comps = mapAt(r.content, 'components');
+  const names = (t: ComponentType) => Object.keys(mapAt(comps, t) ?? {}).sort();
+  const internal: StackInternal = { loader, content: r.content, absFiles: r.files, memo: new Map() };
+  return {
+    files: r.files.map((f) => loader.info(f).file),
+    componentNames: { terraform: names('terraform'), helmfile: names('helmfile') },
+    warnings,
+    internal,
+  };
+}
+
+export function internalOf(stack: LoadedStack): StackInternal {
+  const i = stack.internal as StackInternal | undefined;
+  if (!i || !(i.loader instanceof StackLoader)) throw new Error('resolveComponent: not a stack produced by loadStack()');
+  return i;
+}
