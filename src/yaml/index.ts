@@ -11,6 +11,7 @@
 import { Alias, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YNode } from 'yaml';
 import type { Diagnostic, Location } from '../diagnostics/index.js';
 import { error } from '../diagnostics/index.js';
+import { parseFast } from './fast.js';
 
 export const MAX_ALIAS_EXPANSIONS = 10_000;
 export const MAX_DEPTH = 200;
@@ -175,7 +176,9 @@ function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknow
         merges.push(pair.value);
         continue;
       }
-      const vLoc = pair.value ? nodeLoc(ctx, pair.value, kLoc) : kLoc;
+      // An empty value (`key:` and nothing) is located at its key.
+      const vr = (pair.value as { range?: [number, number, number] } | null)?.range;
+      const vLoc = pair.value && !(vr && vr[0] === vr[1] && isScalar(pair.value) && pair.value.value === null) ? nodeLoc(ctx, pair.value, kLoc) : kLoc;
       out[key] = convert(ctx, pair.value, depth + 1, vLoc);
       locs.keys.set(key, kLoc);
       locs.values.set(key, vLoc);
@@ -200,6 +203,8 @@ function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknow
     return out;
   }
   if (isSeq(node)) {
+    const seqTag = (node as YNode).tag;
+    if (seqTag && seqTag.startsWith('!') && !seqTag.startsWith('!!')) ctx.yamlFunctions.push(self);
     const out: unknown[] = [];
     const locs: ContainerLocs = { self, keys: new Map(), values: new Map() };
     setLocs(out, locs);
@@ -221,6 +226,20 @@ export interface ParseOptions {
 
 /** Parse one YAML file's text. `file` is the path used in locations. */
 export function parseYaml(text: string, file: string, options: ParseOptions = {}): ParsedYaml {
+  const fast = parseFast(text, file, setLocs, locsOf, {
+    detectGoTemplates: options.detectGoTemplates ?? false,
+    maxAliases: MAX_ALIAS_EXPANSIONS,
+    maxDepth: MAX_DEPTH,
+  });
+  if (fast) return { value: fast.value, diagnostics: [], yamlFunctions: fast.yamlFunctions, goTemplates: fast.goTemplates };
+  return parseYamlCarefully(text, file, options);
+}
+
+/**
+ * The careful path: the `yaml` library's document model, precise diagnostics for every
+ * problem. Used for files the fast path declines.
+ */
+export function parseYamlCarefully(text: string, file: string, options: ParseOptions = {}): ParsedYaml {
   const lc = new LineCounter();
   const diagnostics: Diagnostic[] = [];
   let doc: ReturnType<typeof parseDocument>;
