@@ -27,7 +27,14 @@ export interface LoadedYamlFile extends ParsedYaml {
  */
 export class YamlFileCache {
   private readonly cache = new Map<string, LoadedYamlFile>();
-  constructor(readonly repoRoot: string) {}
+  /**
+   * @param positions record positions (default). A cache without them parses faster; use
+   * it for bulk loads and parse again with positions when something must be reported.
+   */
+  constructor(
+    readonly repoRoot: string,
+    readonly positions = true,
+  ) {}
 
   /** Parse a file; throws a located DiagnosticError for unreadable or invalid YAML. */
   load(abs: string, options: ParseOptions = {}): LoadedYamlFile {
@@ -48,7 +55,7 @@ export class YamlFileCache {
         ),
       );
     }
-    const parsed = parseYaml(text, file, options);
+    const parsed = parseYaml(text, file, { ...options, positions: this.positions });
     const loaded: LoadedYamlFile = { ...parsed, abs, file };
     this.cache.set(abs, loaded);
     return loaded;

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { globSync } from 'tinyglobby';
 import { YamlFileCache, displayPath } from '../config/files.js';
+import { DiagnosticError } from '../diagnostics/index.js';
 import { byteCompare, hasStackExtension } from './imports.js';
 import { loadStack, loaderFor } from './load.js';
 import { resolveComponent } from './components.js';
@@ -41,8 +42,21 @@ export function listStackFiles(opts: AllStacksOptions): string[] {
     .sort((a, b) => byteCompare(displayPath(opts.repoRoot, a), displayPath(opts.repoRoot, b)));
 }
 
+/**
+ * Without a cache of its own, the load runs without positions (about 3× faster parsing);
+ * should anything be wrong it runs again with positions, so the error is located exactly.
+ */
 export function loadAllStacks(opts: AllStacksOptions, files?: YamlFileCache): AllStacks {
-  const cache = files ?? new YamlFileCache(opts.repoRoot);
+  if (files) return loadAll(opts, files);
+  try {
+    return loadAll(opts, new YamlFileCache(opts.repoRoot, false));
+  } catch (e) {
+    if (!(e instanceof DiagnosticError)) throw e;
+    return loadAll(opts, new YamlFileCache(opts.repoRoot, true));
+  }
+}
+
+function loadAll(opts: AllStacksOptions, cache: YamlFileCache): AllStacks {
   const loader = loaderFor(opts, cache);
   const stacks: AllStacks['stacks'] = [];
   let instances = 0;

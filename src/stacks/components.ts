@@ -20,7 +20,7 @@
  *    defaults (s3 `workspace_key_prefix`, gcs `prefix`, azurerm `key`).
  */
 import { choicesHint, didYouMean, fail, type Location } from '../diagnostics/index.js';
-import { copyEntryLoc, describeType, ensureLocs, isPlainMap, keyLocOf, locOf, locsOf } from '../yaml/index.js';
+import { copyEntryLoc, copyLocs, describeType, ensureLocs, isPlainMap, keyLocOf, locOf, locsOf, setEntryLoc } from '../yaml/index.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from './merge.js';
 import { atmosMergeShared } from './amerge.js';
 import { mapAt, type ComponentType, type Section } from './fileinfo.js';
@@ -90,12 +90,10 @@ function inheritableMetadata(st: StackInternal, meta: Section): Section {
   const hit = st.loader.memo.get(key) as Section | undefined;
   if (hit) return hit;
   const out: Section = {};
-  const l = locsOf(meta);
-  if (l) ensureLocs(out, l.self);
+  copyLocs(meta, out);
   for (const k of Object.keys(meta)) {
     if (k === 'inherits' || k === 'type') continue;
     out[k] = meta[k];
-    copyEntryLoc(meta, k, out, k);
   }
   st.loader.memo.set(key, out);
   return out;
@@ -193,7 +191,7 @@ function accumulate(st: StackInternal, all: Section, seq: string[]): BaseAccum {
 const NO_BASES: BaseAccum = { vars: EMPTY, settings: EMPTY, env: EMPTY, providers: EMPTY, backend: EMPTY, metadata: EMPTY, backendType: '' };
 
 /** The component's list merge strategy: the last one set in settings, else atmos.yaml's. */
-function effectiveStrategy(layers: Section[], global: ListMergeStrategy, fallback: Location | undefined): ListMergeStrategy {
+function effectiveStrategy(layers: Section[], global: ListMergeStrategy, fallback: () => Location | undefined): ListMergeStrategy {
   let s: ListMergeStrategy = global;
   for (const l of layers) {
     const v = l.list_merge_strategy;
@@ -202,7 +200,7 @@ function effectiveStrategy(layers: Section[], global: ListMergeStrategy, fallbac
       fail(
         'stacks/list-merge-strategy',
         `settings.list_merge_strategy must be replace, append or merge, got "${v}"`,
-        locOf(l, 'list_merge_strategy') ?? fallback,
+        locOf(l, 'list_merge_strategy') ?? fallback(),
         choicesHint(v, [...LIST_MERGE_STRATEGIES]),
       );
     }
@@ -212,19 +210,10 @@ function effectiveStrategy(layers: Section[], global: ListMergeStrategy, fallbac
 }
 
 function withEntry(m: Section, key: string, value: unknown, loc?: Location): Section {
-  const out: Section = {};
-  const l = locsOf(m);
-  if (l) ensureLocs(out, l.self);
-  for (const k of Object.keys(m)) {
-    out[k] = m[k];
-    copyEntryLoc(m, k, out, k);
-  }
+  const out: Section = { ...m };
+  copyLocs(m, out);
   out[key] = value;
-  if (loc) {
-    const ol = ensureLocs(out, loc);
-    ol.values.set(key, loc);
-    if (!ol.keys.has(key)) ol.keys.set(key, loc);
-  }
+  if (loc) setEntryLoc(out, key, loc);
   return out;
 }
 
@@ -290,7 +279,9 @@ export function resolveComponent(stack: LoadedStack, type: ComponentType, name: 
   const all = g.components;
   const defined = Object.prototype.hasOwnProperty.call(all, name);
   const own: Section = defined && isPlainMap(all[name]) ? (all[name] as Section) : EMPTY;
-  const location = defined ? keyLocOf(all, name) : undefined;
+  // Where the component is declared: worked out only when an error or a caller needs it.
+  let locMemo: Location | undefined | null = null;
+  const where = (): Location | undefined => (locMemo === null ? (locMemo = defined ? keyLocOf(all, name) : undefined) : locMemo);
   const ownMeta = sec(own, 'metadata');
 
   let inherits: unknown[] = inheritsOf(own);
@@ -302,7 +293,7 @@ export function resolveComponent(stack: LoadedStack, type: ComponentType, name: 
         Array.isArray(options.inherits)
           ? `metadata.inherits of ${type} component "${name}" must list component names, got ${describeType(options.inherits.find((x) => typeof x !== 'string' || x === ''))}`
           : `metadata.inherits of ${type} component "${name}" must be a list of component names, got ${describeType(options.inherits)}`,
-        locOf(options.inherits) ?? options.location ?? location,
+        locOf(options.inherits) ?? options.location ?? where(),
         'e.g. inherits: [vpc/defaults]',
       );
     }
@@ -310,7 +301,7 @@ export function resolveComponent(stack: LoadedStack, type: ComponentType, name: 
     inheritsSource = options.inherits;
   }
 
-  const w: Walk = { all, type, root: name, seq: [], path: [name], edges: [], fallback: options.location ?? location };
+  const w: Walk = { all, type, root: name, seq: [], path: [name], edges: [], get fallback() { return options.location ?? where(); } };
   let topLevelModule: string | undefined;
   if (typeof own.component === 'string') {
     expand(w, name, own.component, locOf(own, 'component'), true);
@@ -321,7 +312,7 @@ export function resolveComponent(stack: LoadedStack, type: ComponentType, name: 
   }
   inherits.forEach((b, i) => {
     if (typeof b !== 'string') return;
-    const loc = locOf(inheritsSource, i) ?? (inheritsSource === ownMeta.inherits ? locOf(ownMeta, 'inherits') : options.location) ?? location;
+    const loc = locOf(inheritsSource, i) ?? (inheritsSource === ownMeta.inherits ? locOf(ownMeta, 'inherits') : options.location) ?? where();
     expand(w, name, b, loc, false);
   });
 
@@ -335,7 +326,7 @@ export function resolveComponent(stack: LoadedStack, type: ComponentType, name: 
 
   const ov = sec(own, 'overrides');
   const ovSettings = sec(ov, 'settings');
-  const strategy = effectiveStrategy([g.settings, base.settings, sec(own, 'settings'), ovSettings], st.loader.strategy, location);
+  const strategy = effectiveStrategy([g.settings, base.settings, sec(own, 'settings'), ovSettings], st.loader.strategy, where);
 
   // Results are shared where nothing needs merging: treat them as immutable.
   const vars = atmosMergeShared([g.vars, base.vars, own.vars, ov.vars], strategy, 'vars');
@@ -379,7 +370,7 @@ export function resolveComponent(stack: LoadedStack, type: ComponentType, name: 
         fail(
           'stacks/type',
           `backend.${bt} of terraform component "${name}" must be a mapping, got ${describeType(b)}`,
-          locOf(merged, bt) ?? location,
+          locOf(merged, bt) ?? where(),
           `write the ${bt} backend settings as "key: value" pairs`,
         );
       }
@@ -396,7 +387,7 @@ export function resolveComponent(stack: LoadedStack, type: ComponentType, name: 
 
   const sources = sourcesOf(st, type).get(name) ?? [];
 
-  return {
+  const result: ResolvedStackComponent = {
     name,
     component: moduleDir,
     vars,
@@ -411,6 +402,7 @@ export function resolveComponent(stack: LoadedStack, type: ComponentType, name: 
     enabled: metadata.enabled !== false,
     defined,
     sources: [...sources],
-    ...(location ? { location } : {}),
   };
+  if (defined) Object.defineProperty(result, 'location', { get: where, enumerable: false, configurable: true });
+  return result;
 }

@@ -7,7 +7,7 @@
  */
 import { DiagnosticBag, DiagnosticError, choicesHint, didYouMean, type Diagnostic, type Location } from '../diagnostics/index.js';
 import type { YamlFileCache } from '../config/files.js';
-import { copyEntryLoc, describeType, ensureLocs, isPlainMap, locOf, locsOf } from '../yaml/index.js';
+import { copyEntryLoc, copyLocs, describeType, ensureLocs, isPlainMap, locOf, locsOf } from '../yaml/index.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from './merge.js';
 import { atmosMergeMaps } from './amerge.js';
 import type { ImportSpec } from './types.js';
@@ -223,12 +223,10 @@ function checkComponent(ck: Checker, type: ComponentType, name: string, c: Secti
 /** A shallow copy of `m` without some keys, keeping positions. */
 function without(m: Section, keys: string[]): Section {
   const out: Section = {};
-  const l = locsOf(m);
-  if (l) ensureLocs(out, l.self);
+  copyLocs(m, out);
   for (const k of Object.keys(m)) {
     if (keys.includes(k)) continue;
     out[k] = m[k];
-    copyEntryLoc(m, k, out, k);
   }
   return out;
 }

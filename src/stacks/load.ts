@@ -19,7 +19,7 @@
 import path from 'node:path';
 import { DiagnosticError, fail, type Diagnostic, type Location } from '../diagnostics/index.js';
 import { YamlFileCache, displayPath } from '../config/files.js';
-import { copyEntryLoc, ensureLocs, locOf, locsOf } from '../yaml/index.js';
+import { copyEntryLoc, copyLocs, ensureLocs, locOf, locsOf, setEntryLoc } from '../yaml/index.js';
 import type { ListMergeStrategy } from './merge.js';
 import { atmosMergeAll, atmosMergeMaps } from './amerge.js';
 import { COMPONENT_TYPES, isEmptyMap, mapAt, readFileInfo, type ComponentType, type FileInfo, type Section } from './fileinfo.js';
@@ -126,12 +126,8 @@ export class StackLoader {
         const nc = c !== null && typeof c === 'object' && !Array.isArray(c) ? copy(c as Section) : ({} as Section);
         if (!locsOf(nc)) ensureLocs(nc, locOf(byName, name));
         nc.overrides = final;
-        const self = locOf(final);
-        if (self) {
-          const l = ensureLocs(nc, self);
-          l.values.set('overrides', self);
-          if (!l.keys.has('overrides')) l.keys.set('overrides', self);
-        }
+        const self = locsOf(final)?.self;
+        if (self) setEntryLoc(nc, 'overrides', self);
         byName[name] = nc;
       }
     }
@@ -226,13 +222,8 @@ export class StackLoader {
 }
 
 function copy(m: Section): Section {
-  const out: Section = {};
-  const l = locsOf(m);
-  if (l) ensureLocs(out, l.self);
-  for (const k of Object.keys(m)) {
-    out[k] = m[k];
-    copyEntryLoc(m, k, out, k);
-  }
+  const out: Section = { ...m };
+  copyLocs(m, out);
   return out;
 }
 

@@ -14,6 +14,9 @@ import type { Location } from '../diagnostics/index.js';
 import type { ContainerLocs } from './index.js';
 
 /** Atmos YAML functions (passed through as `"<tag> <value>"`, never evaluated). */
+/** Tagged nodes seen by the current parse (constructors run during `load`). */
+let taggedNodes = 0;
+
 const ATMOS_TAGS = [
   '!env', '!exec', '!include', '!include.raw', '!template', '!terraform.output', '!terraform.state',
   '!store', '!store.get', '!repo-root', '!cwd', '!random', '!literal', '!append', '!unset', '!atmos.Component',
@@ -25,9 +28,9 @@ function getSchema(): jsyaml.Schema {
   if (schema) return schema;
   const types: jsyaml.Type[] = [];
   for (const tag of ATMOS_TAGS) {
-    types.push(new jsyaml.Type(tag, { kind: 'scalar', resolve: () => true, construct: (d: unknown) => `${tag} ${d === null || d === undefined ? '' : String(d)}`.trim() }));
-    types.push(new jsyaml.Type(tag, { kind: 'sequence', resolve: () => true, construct: (d: unknown) => d ?? [] }));
-    types.push(new jsyaml.Type(tag, { kind: 'mapping', resolve: () => true, construct: (d: unknown) => d ?? {} }));
+    types.push(new jsyaml.Type(tag, { kind: 'scalar', resolve: () => true, construct: (d: unknown) => (taggedNodes++, `${tag} ${d === null || d === undefined ? '' : String(d)}`.trim()) }));
+    types.push(new jsyaml.Type(tag, { kind: 'sequence', resolve: () => true, construct: (d: unknown) => (taggedNodes++, d ?? []) }));
+    types.push(new jsyaml.Type(tag, { kind: 'mapping', resolve: () => true, construct: (d: unknown) => (taggedNodes++, d ?? {}) }));
   }
   schema = jsyaml.CORE_SCHEMA.extend({ implicit: [(jsyaml as unknown as { types: { merge: jsyaml.Type } }).types.merge], explicit: types });
   return schema;
@@ -113,6 +116,10 @@ interface Frame {
   result: unknown;
   kind: string | null;
   children: Frame[] | undefined;
+  /** Nesting depth below this node, aliases expanded. */
+  depth: number;
+  /** Alias expansions inside this node when fully expanded. */
+  aliases: number;
 }
 
 /** First offset at or after `p` that is not white space or a comment. */
@@ -173,15 +180,16 @@ export function parseFast(
   file: string,
   setLocs: SetLocs,
   getLocs: GetLocs,
-  opts: { detectGoTemplates: boolean; maxAliases: number; maxDepth: number },
+  opts: { detectGoTemplates: boolean; maxAliases: number; maxDepth: number; positions: boolean },
 ): FastResult | undefined {
+  if (!opts.positions) return parseWithoutPositions(text, file, opts);
   const index = new LineIndex(file, text);
   const stack: Frame[] = [];
   let root: Frame | undefined;
   const yamlFunctions: number[] = [];
   const listener = (ev: string, st: { position: number; result: unknown; kind: string | null; tag: string | null }) => {
     if (ev === 'open') {
-      stack.push({ start: st.position, end: -1, result: undefined, kind: null, children: undefined });
+      stack.push({ start: st.position, end: -1, result: undefined, kind: null, children: undefined, depth: 0, aliases: 0 });
       return;
     }
     const node = stack.pop()!;
@@ -195,8 +203,29 @@ export function parseFast(
     if (tag && tag.charCodeAt(0) === 33 /* ! */ && tag.charCodeAt(1) !== 33 && !tag.startsWith('tag:yaml.org')) yamlFunctions.push(contentStart(text, node.start));
     const r = st.result;
     if (r === null || typeof r !== 'object') return;
+    if (text.charCodeAt(contentStart(text, node.start)) === 42 /* * */) {
+      // An alias: it expands to its target (whose stats were recorded when it closed).
+      const t = stats.get(r);
+      node.depth = t ? t.depth : 0;
+      node.aliases = 1 + (t ? t.aliases : 0);
+      return;
+    }
+    let depth = 0;
+    let aliases = 0;
+    for (const c of node.children ?? []) {
+      if (c.depth > depth) depth = c.depth;
+      aliases += c.aliases;
+    }
+    node.depth = depth + 1;
+    node.aliases = aliases;
+    if (!stats.has(r)) stats.set(r, { depth: node.depth, aliases });
     if (node.kind === 'mapping') registerMap(node, r as Record<string, unknown>);
     else if (node.kind === 'sequence') registerSeq(node, r as unknown[]);
+  };
+  const stats = new Map<object, { depth: number; aliases: number }>();
+  const templates: number[] = [];
+  const noteTemplate = (f: Frame) => {
+    if (opts.detectGoTemplates && typeof f.result === 'string' && f.result.includes('{{')) templates.push(contentStart(text, f.start));
   };
 
   const registerMap = (node: Frame, obj: Record<string, unknown>) => {
@@ -215,6 +244,7 @@ export function parseFast(
         valueNode = ch[i + 1];
         const vStart = contentStart(text, valueNode.start);
         const empty = valueNode.result === null && vStart >= valueNode.end;
+        noteTemplate(valueNode);
         if (!empty) vOff = vStart;
         i += 2;
       } else i += 1;
@@ -252,6 +282,7 @@ export function parseFast(
     for (let i = 0; i < ch.length && i < arr.length; i++) {
       idx.push(i);
       offs.push(contentStart(text, ch[i].start));
+      noteTemplate(ch[i]);
     }
     setLocs(arr, new OffsetLocs(index, contentStart(text, node.start), idx, offs, offs, undefined));
   };
@@ -264,28 +295,54 @@ export function parseFast(
   }
   if (value === undefined) value = null;
 
-  // Limits, and Go templates: one walk. Shared (aliased) containers count as expansions.
-  const seen = new Set<object>();
-  let expansions = 0;
-  const goTemplates: Location[] = [];
-  const walk = (v: unknown, depth: number, loc: () => Location): boolean => {
-    if (depth > opts.maxDepth) return false;
-    if (typeof v === 'string') {
-      if (opts.detectGoTemplates && v.includes('{{')) goTemplates.push(loc());
-      return true;
-    }
-    if (v === null || typeof v !== 'object') return true;
-    if (seen.has(v)) {
-      if (++expansions > opts.maxAliases) return false;
-    } else seen.add(v);
-    const l = getLocs(v);
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) if (!walk(v[i], depth + 1, () => l?.values.get(i) ?? loc())) return false;
-    } else {
-      for (const k of Object.keys(v)) if (!walk((v as Record<string, unknown>)[k], depth + 1, () => l?.values.get(k) ?? loc())) return false;
-    }
-    return true;
-  };
-  if (!walk(value, 0, () => index.at(0))) return undefined;
+  if (root && (root.depth > opts.maxDepth || root.aliases > opts.maxAliases)) return undefined;
+  if (root && root.kind !== 'mapping' && root.kind !== 'sequence') noteTemplate(root);
+  const goTemplates = [...new Set(templates)].sort((a, b) => a - b).map((o) => index.at(o));
   return { value, yamlFunctions: [...new Set(yamlFunctions)].map((o) => index.at(o)), goTemplates };
 }
+
+/**
+ * js-yaml alone, no listener: for bulk loads that only need values. Limits are checked in
+ * one memoised walk (a container reached again is an alias; its expansion is counted as the
+ * careful path counts it). Template and YAML-function findings are reported per file (line
+ * 1), which is all a bulk load uses them for.
+ */
+function parseWithoutPositions(text: string, file: string, opts: { detectGoTemplates: boolean; maxAliases: number; maxDepth: number }): FastResult | undefined {
+  taggedNodes = 0;
+  let value: unknown;
+  try {
+    value = jsyaml.load(text, { schema: getSchema(), json: false });
+  } catch {
+    return undefined;
+  }
+  if (value === undefined) value = null;
+  const tagged = taggedNodes;
+  const memo = new Map<object, { depth: number; aliases: number }>();
+  let templates = false;
+  const stats = (v: unknown): { depth: number; aliases: number } => {
+    if (typeof v === 'string') {
+      if (!templates && opts.detectGoTemplates && v.includes('{{')) templates = true;
+      return ZERO;
+    }
+    if (v === null || typeof v !== 'object') return ZERO;
+    const hit = memo.get(v);
+    if (hit) return { depth: hit.depth, aliases: hit.aliases + 1 };
+    let depth = 0;
+    let aliases = 0;
+    const vals = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
+    for (const c of vals) {
+      const s = stats(c);
+      if (s.depth > depth) depth = s.depth;
+      aliases += s.aliases;
+      if (aliases > opts.maxAliases || depth > opts.maxDepth) break;
+    }
+    const r = { depth: depth + 1, aliases };
+    memo.set(v, r);
+    return r;
+  };
+  const root = stats(value);
+  if (root.depth > opts.maxDepth || root.aliases > opts.maxAliases) return undefined;
+  const top: Location = { file, line: 1, col: 1 };
+  return { value, yamlFunctions: tagged ? [top] : [], goTemplates: templates ? [top] : [] };
+}
+const ZERO = { depth: 0, aliases: 0 };

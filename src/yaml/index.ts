@@ -26,11 +26,22 @@ export interface ContainerLocs {
   values: Map<string | number, Location>;
 }
 
-const LOCS = new WeakMap<object, ContainerLocs>();
+/**
+ * Positions live on the container itself, in a non-enumerable symbol property: invisible to
+ * Object.keys, JSON and equality checks, and much cheaper for the garbage collector than a
+ * WeakMap holding hundreds of thousands of entries.
+ */
+const LOCS = Symbol('atmos-pipe.locations');
+type Located = { [LOCS]?: ContainerLocs };
+function attach(container: object, locs: ContainerLocs): void {
+  const c = container as Located;
+  if (Object.prototype.hasOwnProperty.call(c, LOCS)) c[LOCS] = locs;
+  else Object.defineProperty(c, LOCS, { value: locs, writable: true, configurable: true, enumerable: false });
+}
 
 /** Locations of a container produced by {@link parseYaml} or carried along by a merge. */
 export function locsOf(container: unknown): ContainerLocs | undefined {
-  return container !== null && typeof container === 'object' ? LOCS.get(container) : undefined;
+  return container !== null && typeof container === 'object' ? (container as Located)[LOCS] : undefined;
 }
 
 /** Location of an entry's value (or of the container itself when no key is given). */
@@ -50,17 +61,70 @@ export function keyLocOf(container: unknown, key: string | number): Location | u
 
 /** Attach (or replace) the location table of a container. */
 export function setLocs(container: object, locs: ContainerLocs): void {
-  LOCS.set(container, locs);
+  attach(container, locs);
 }
 
 /** Ensure a container has a location table and return it (creating an empty one). */
 export function ensureLocs(container: object, self?: Location): ContainerLocs {
-  let l = LOCS.get(container);
+  let l = (container as Located)[LOCS];
   if (!l) {
     l = { self: self ?? { file: '<generated>', line: 1, col: 1 }, keys: new Map(), values: new Map() };
-    LOCS.set(container, l);
+    attach(container, l);
   }
   return l;
+}
+
+/** Positions of a shallow copy: the source's, copied only when first read or written. */
+class CopiedLocs implements ContainerLocs {
+  private k?: Map<string | number, Location>;
+  private v?: Map<string | number, Location>;
+  /** Entries set before anything was read (applied when the maps are built). */
+  pending?: [string | number, Location][];
+  constructor(private readonly src: ContainerLocs) {}
+  get self(): Location {
+    return this.src.self;
+  }
+  private build(): void {
+    this.k = new Map(this.src.keys);
+    this.v = new Map(this.src.values);
+    for (const [key, loc] of this.pending ?? []) {
+      this.v.set(key, loc);
+      if (!this.k.has(key)) this.k.set(key, loc);
+    }
+    this.pending = undefined;
+  }
+  get keys(): Map<string | number, Location> {
+    if (!this.k) this.build();
+    return this.k!;
+  }
+  get values(): Map<string | number, Location> {
+    if (!this.v) this.build();
+    return this.v!;
+  }
+}
+
+/**
+ * Record that `container[key]` was set from `loc` (its key too, unless it had one), without
+ * building position tables that nobody may ever read.
+ */
+export function setEntryLoc(container: object, key: string | number, loc: Location): void {
+  const l = locsOf(container);
+  if (l instanceof CopiedLocs && (l as unknown as { k?: unknown }).k === undefined) {
+    (l.pending ??= []).push([key, loc]);
+    return;
+  }
+  const d = ensureLocs(container, loc);
+  d.values.set(key, loc);
+  if (!d.keys.has(key)) d.keys.set(key, loc);
+}
+
+/**
+ * Give `to` (a shallow copy of `from`, possibly with fewer keys) the positions of `from`.
+ * Lazy: nothing is built unless someone asks where a value came from.
+ */
+export function copyLocs(from: unknown, to: object): void {
+  const l = locsOf(from);
+  if (l) setLocs(to, new CopiedLocs(l));
 }
 
 /** Copy the origin of `from[fromKey]` to `to[toKey]`. */
@@ -220,6 +284,11 @@ function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknow
 }
 
 export interface ParseOptions {
+  /**
+   * Record positions (default true). Without them parsing is about 3× faster; callers that
+   * hit a problem parse again with positions to report it precisely.
+   */
+  positions?: boolean;
   /** Record Go templates (`{{`) found in strings (stack files). */
   detectGoTemplates?: boolean;
 }
@@ -230,6 +299,7 @@ export function parseYaml(text: string, file: string, options: ParseOptions = {}
     detectGoTemplates: options.detectGoTemplates ?? false,
     maxAliases: MAX_ALIAS_EXPANSIONS,
     maxDepth: MAX_DEPTH,
+    positions: options.positions ?? true,
   });
   if (fast) return { value: fast.value, diagnostics: [], yamlFunctions: fast.yamlFunctions, goTemplates: fast.goTemplates };
   return parseYamlCarefully(text, file, options);
