@@ -5,16 +5,21 @@
  */
 import { readFileSync } from 'node:fs';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+/** Set by the bundler (build.mjs); read from package.json when running the tsc output. */
+declare const __ATMOS_PIPE_VERSION__: string | undefined;
+const version: string =
+  typeof __ATMOS_PIPE_VERSION__ === 'string'
+    ? __ATMOS_PIPE_VERSION__
+    : (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 async function main(): Promise<void> {
   const raw = process.argv.slice(2);
   if (raw.length === 1 && (raw[0] === '--version' || raw[0] === 'version')) {
-    process.stdout.write(pkg.version + '\n');
+    process.stdout.write(version + '\n');
     return;
   }
   const { makeCli, normaliseArgv } = await import('./app.js');
-  const cli = makeCli(pkg.version);
+  const cli = makeCli(version);
   const argv = normaliseArgv(raw);
   let command;
   try {

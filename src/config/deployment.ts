@@ -6,6 +6,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+
+// Schemas are used once per process: interpreting them beats compiling them.
+z.config({ jitless: true });
 import { DiagnosticBag, DiagnosticError, choicesHint, error, type Diagnostic, type Location } from '../diagnostics/index.js';
 import { isPlainMap, keyLocOf, locOf } from '../yaml/index.js';
 import type { AtmosConfig } from './atmos.js';

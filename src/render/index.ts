@@ -4,7 +4,7 @@
  */
 import Table from 'cli-table3';
 import pc from 'picocolors';
-import { stringify } from 'yaml';
+import { createRequire } from 'node:module';
 import { formatLocation, type Diagnostic } from '../diagnostics/index.js';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
@@ -28,6 +28,8 @@ export function toJson(value: unknown): string {
 }
 
 export function toYaml(value: unknown): string {
+  // Loaded on demand: only `--format yaml` needs a YAML writer.
+  const { stringify } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 

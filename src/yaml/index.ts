@@ -8,7 +8,23 @@
  *  - Atmos YAML functions (`!env`, `!terraform.output`, ...) are passed through unchanged as
  *    `"<tag> <value>"` strings, the way Atmos itself represents them before evaluation.
  */
-import { Alias, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YNode } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Alias, LineCounter as LineCounterT, Node as YNode, parseDocument as ParseDocumentT } from 'yaml';
+
+/**
+ * The `yaml` library is loaded only when the careful path runs (a file the fast path
+ * declines): most commands never pay for loading it.
+ */
+type YamlLib = typeof import('yaml');
+let yamlLib: YamlLib | undefined;
+const yamlRequire = createRequire(import.meta.url);
+function lib(): YamlLib {
+  return (yamlLib ??= yamlRequire('yaml') as YamlLib);
+}
+const isAlias = (n: unknown): n is Alias => lib().isAlias(n);
+const isMap = (n: unknown) => lib().isMap(n);
+const isScalar = (n: unknown) => lib().isScalar(n);
+const isSeq = (n: unknown) => lib().isSeq(n);
 import type { Diagnostic, Location } from '../diagnostics/index.js';
 import { error } from '../diagnostics/index.js';
 import { parseFast } from './fast.js';
@@ -152,12 +168,12 @@ export interface ParsedYaml {
 
 interface Ctx {
   file: string;
-  lc: LineCounter;
+  lc: LineCounterT;
   aliasExpansions: number;
   diagnostics: Diagnostic[];
   yamlFunctions: Location[];
   goTemplates: Location[];
-  doc: ReturnType<typeof parseDocument>;
+  doc: ReturnType<typeof ParseDocumentT>;
   detectGoTemplates: boolean;
 }
 
@@ -310,9 +326,10 @@ export function parseYaml(text: string, file: string, options: ParseOptions = {}
  * problem. Used for files the fast path declines.
  */
 export function parseYamlCarefully(text: string, file: string, options: ParseOptions = {}): ParsedYaml {
+  const { LineCounter, parseDocument } = lib();
   const lc = new LineCounter();
   const diagnostics: Diagnostic[] = [];
-  let doc: ReturnType<typeof parseDocument>;
+  let doc: ReturnType<typeof ParseDocumentT>;
   try {
     doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, merge: false, prettyErrors: false, strict: true, keepSourceTokens: false });
   } catch (e) {
