@@ -11,9 +11,10 @@
  * mergo `WithOverride` + `WithTypeCheck`), which the stacks layer uses:
  *  - `merge` keeps the EARLIER list's length (later extra elements are ignored), and maps at
  *    the same index merge with `replace` for the lists inside them;
- *  - a list overridden by a scalar or `null` is an error ({@link MergeTypeError}: "cannot
+ *  - a list overridden by a scalar is an error ({@link MergeTypeError}: "cannot
  *    override two slices with different type"); a map still replaces a list, and an Atmos
- *    YAML function (`!terraform.output ...`, merged deferred by Atmos) replaces anything.
+ *    YAML function (`!terraform.output ...`, merged deferred by Atmos) replaces anything; an
+ *    explicit `null` replaces a list (SPEC 3.1 is explicit; Atmos's behaviour there is untested).
  *
  * Values are treated as immutable: a merge returns new containers only where both sides
  * are containers and shares everything else. Origins (see `src/yaml`) travel with values.
@@ -97,7 +98,8 @@ function mergeMapsN(maps: Record<string, unknown>[], strategy: ListMergeStrategy
             out[k] = mergeLists(prev, v, strategy, atmos);
             continue;
           }
-          if (atmos && !(typeof v === 'string' && YAML_FUNCTION.test(v))) {
+          // Atmos refuses a scalar over a list; an explicit null replaces it (SPEC 3.1).
+          if (atmos && v !== null && !(typeof v === 'string' && YAML_FUNCTION.test(v))) {
             throw new MergeTypeError(m, k, lastWith(maps, i, k), v);
           }
         }

@@ -129,7 +129,7 @@ describe('null and type changes in stacks (Atmos pkg/merge)', () => {
     expect(locOf(v, 'm')).toMatchObject({ file: 'stacks/b.yaml', line: 3 });
   });
 
-  it('a list overridden by a scalar or null is a located error, as in Atmos', () => {
+  it('a list overridden by a scalar is a located error, as in Atmos; an explicit null replaces it (SPEC 3.1)', () => {
     const r = repo({
       'stacks/catalog/base.yaml': `
         components:
@@ -171,10 +171,7 @@ describe('null and type changes in stacks (Atmos pkg/merge)', () => {
     expect(d.hint).toContain('the list was set at stacks/catalog/base.yaml:5:18');
     // root vars (list) and component vars (null) only meet when the component is resolved
     const s = r.load(['null']);
-    const e = diag(() => tf(s, 'app2'));
-    expect(e.message).toBe('cannot override the list vars.subnets with null');
-    expect(where(e)).toBe('stacks/null.yaml:7:18');
-    expect(e.hint).toContain('the list was set at stacks/null.yaml:2:12');
+    expect(tf(s, 'app2').vars).toEqual({ subnets: null });
     // Atmos defers YAML functions in merges: they replace anything
     expect(tf(r.load(['function']), 'app').vars.subnets).toBe('!terraform.output vpc .subnets');
   });
@@ -190,7 +187,7 @@ describe('Atmos merge mode ({ atmos: true })', () => {
     expect(deepMerge({ a: [1] }, { a: [2] }, 'append', A)).toEqual({ a: [1, 2] });
   });
 
-  it('throws MergeTypeError (with the path) for a scalar or null over a list', () => {
+  it('throws MergeTypeError (with the path) for a scalar over a list; null replaces', () => {
     try {
       mergeMapsAll([{ x: { y: [1] } }, { x: { y: 'no' } }], 'replace', A);
       expect.fail('expected an error');
@@ -198,7 +195,8 @@ describe('Atmos merge mode ({ atmos: true })', () => {
       expect(e).toBeInstanceOf(MergeTypeError);
       expect((e as MergeTypeError).path).toEqual(['x', 'y']);
     }
-    expect(() => mergeAll([{ y: [1] }, { y: null }], 'append', A)).toThrow(MergeTypeError);
+    expect(() => mergeAll([{ y: [1] }, { y: 3 }], 'append', A)).toThrow(MergeTypeError);
+    expect(mergeAll([{ y: [1] }, { y: null }], 'append', A)).toEqual({ y: null });
     expect(mergeAll([{ y: [1] }, { y: null }], 'append')).toEqual({ y: null });
   });
 });
