@@ -21,6 +21,7 @@
  */
 import type { Location } from '../diagnostics/index.js';
 import { copyEntryLoc, ensureLocs, isPlainMap, locsOf, setLocs, type ContainerLocs } from '../yaml/index.js';
+import { LazyLocs } from '../yaml/lazy-locs.js';
 
 export type ListMergeStrategy = 'replace' | 'append' | 'merge';
 export const LIST_MERGE_STRATEGIES: readonly ListMergeStrategy[] = ['replace', 'append', 'merge'];
@@ -67,7 +68,7 @@ export function deepMerge(base: unknown, over: unknown, strategy: ListMergeStrat
  * is shared, not copied), the fold of its trailing run of lists, or its last value.
  * Every entry takes the position of the last input that has one for it; the container
  * takes the position of the last input that has positions. Positions are worked out
- * lazily, the first time someone asks for them (see {@link LazyLocs}).
+ * lazily, the first time someone asks for them (see {@link MergedLocs}).
  */
 function mergeMapsN(maps: Record<string, unknown>[], strategy: ListMergeStrategy, atmos: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -118,7 +119,7 @@ function mergeMapsN(maps: Record<string, unknown>[], strategy: ListMergeStrategy
       }
     }
   }
-  if (self) setLocs(out, new LazyLocs(self.self, out, maps));
+  if (self) setLocs(out, new MergedLocs(self.self, out, maps));
   return out;
 }
 
@@ -135,20 +136,18 @@ const hasOwn = Object.prototype.hasOwnProperty;
  * component of every stack in `describe stacks`) are never asked where they came from,
  * and building two Maps per container is most of the cost of a merge.
  */
-class LazyLocs implements ContainerLocs {
-  private k?: Map<string | number, Location>;
-  private v?: Map<string | number, Location>;
+class MergedLocs extends LazyLocs {
   private inputs?: Record<string, unknown>[];
-
   constructor(
     readonly self: Location,
     private readonly out: Record<string, unknown>,
     inputs: Record<string, unknown>[],
   ) {
+    super();
     this.inputs = inputs;
   }
 
-  private build(): void {
+  protected build() {
     const keys = new Map<string | number, Location>();
     const values = new Map<string | number, Location>();
     const out = this.out;
@@ -163,19 +162,8 @@ class LazyLocs implements ContainerLocs {
         if (vl) values.set(key, vl);
       }
     }
-    this.k = keys;
-    this.v = values;
     this.inputs = undefined;
-  }
-
-  get keys(): Map<string | number, Location> {
-    if (!this.k) this.build();
-    return this.k!;
-  }
-
-  get values(): Map<string | number, Location> {
-    if (!this.v) this.build();
-    return this.v!;
+    return { keys, values };
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import jsyaml from 'js-yaml';
 import type { Location } from '../diagnostics/index.js';
-import type { ContainerLocs } from './index.js';
+import { LazyLocs, type ContainerLocs } from './lazy-locs.js';
 
 /** Atmos YAML functions (passed through as `"<tag> <value>"`, never evaluated). */
 /** Tagged nodes seen by the current parse (constructors run during `load`). */
@@ -63,9 +63,7 @@ class LineIndex {
 }
 
 /** Container positions as offsets; Location objects are made on first access. */
-class OffsetLocs implements ContainerLocs {
-  private k?: Map<string | number, Location>;
-  private v?: Map<string | number, Location>;
+class OffsetLocs extends LazyLocs {
   private s?: Location;
   constructor(
     private readonly index: LineIndex,
@@ -75,38 +73,29 @@ class OffsetLocs implements ContainerLocs {
     private valOffs: number[] | undefined,
     /** Entries that came through a YAML merge key: their positions are those of the source. */
     private merged: { key: string; from: ContainerLocs }[] | undefined,
-  ) {}
+  ) {
+    super();
+  }
   get self(): Location {
     return (this.s ??= this.index.at(this.selfOff));
   }
-  private build(): void {
-    const k = new Map<string | number, Location>();
-    const v = new Map<string | number, Location>();
-    if (this.merged) {
-      for (const m of this.merged) {
-        const kl = m.from.keys.get(m.key);
-        const vl = m.from.values.get(m.key);
-        if (kl) k.set(m.key, kl);
-        if (vl) v.set(m.key, vl);
-      }
+  protected build() {
+    const keys = new Map<string | number, Location>();
+    const values = new Map<string | number, Location>();
+    for (const m of this.merged ?? []) {
+      const kl = m.from.keys.get(m.key);
+      const vl = m.from.values.get(m.key);
+      if (kl) keys.set(m.key, kl);
+      if (vl) values.set(m.key, vl);
     }
     const e = this.entries ?? [];
     for (let i = 0; i < e.length; i++) {
-      k.set(e[i], this.index.at(this.keyOffs![i]));
-      v.set(e[i], this.index.at(this.valOffs![i]));
+      keys.set(e[i], this.index.at(this.keyOffs![i]));
+      values.set(e[i], this.index.at(this.valOffs![i]));
     }
-    this.k = k;
-    this.v = v;
     this.entries = this.keyOffs = this.valOffs = undefined;
     this.merged = undefined;
-  }
-  get keys(): Map<string | number, Location> {
-    if (!this.k) this.build();
-    return this.k!;
-  }
-  get values(): Map<string | number, Location> {
-    if (!this.v) this.build();
-    return this.v!;
+    return { keys, values };
   }
 }
 

@@ -28,19 +28,12 @@ const isSeq = (n: unknown) => lib().isSeq(n);
 import type { Diagnostic, Location } from '../diagnostics/index.js';
 import { error } from '../diagnostics/index.js';
 import { parseFast } from './fast.js';
+import { LazyLocs, type ContainerLocs } from './lazy-locs.js';
 
 export const MAX_ALIAS_EXPANSIONS = 10_000;
 export const MAX_DEPTH = 200;
 
-/** Origin of a container and of each entry in it. */
-export interface ContainerLocs {
-  /** Where the mapping or sequence starts. */
-  self: Location;
-  /** Entry key (or index) -> location of the key text (mappings) or item (sequences). */
-  keys: Map<string | number, Location>;
-  /** Entry key (or index) -> location of the value. */
-  values: Map<string | number, Location>;
-}
+export type { ContainerLocs } from './lazy-locs.js';
 
 /**
  * Positions live on the container itself, in a non-enumerable symbol property: invisible to
@@ -91,31 +84,27 @@ export function ensureLocs(container: object, self?: Location): ContainerLocs {
 }
 
 /** Positions of a shallow copy: the source's, copied only when first read or written. */
-class CopiedLocs implements ContainerLocs {
-  private k?: Map<string | number, Location>;
-  private v?: Map<string | number, Location>;
-  /** Entries set before anything was read (applied when the maps are built). */
+class CopiedLocs extends LazyLocs {
+  /** Entries set before anything was read (applied when the tables are built). */
   pending?: [string | number, Location][];
-  constructor(private readonly src: ContainerLocs) {}
+  constructor(private readonly src: ContainerLocs) {
+    super();
+  }
   get self(): Location {
     return this.src.self;
   }
-  private build(): void {
-    this.k = new Map(this.src.keys);
-    this.v = new Map(this.src.values);
+  get isBuilt(): boolean {
+    return this.built;
+  }
+  protected build() {
+    const keys = new Map(this.src.keys);
+    const values = new Map(this.src.values);
     for (const [key, loc] of this.pending ?? []) {
-      this.v.set(key, loc);
-      if (!this.k.has(key)) this.k.set(key, loc);
+      values.set(key, loc);
+      if (!keys.has(key)) keys.set(key, loc);
     }
     this.pending = undefined;
-  }
-  get keys(): Map<string | number, Location> {
-    if (!this.k) this.build();
-    return this.k!;
-  }
-  get values(): Map<string | number, Location> {
-    if (!this.v) this.build();
-    return this.v!;
+    return { keys, values };
   }
 }
 
@@ -125,7 +114,7 @@ class CopiedLocs implements ContainerLocs {
  */
 export function setEntryLoc(container: object, key: string | number, loc: Location): void {
   const l = locsOf(container);
-  if (l instanceof CopiedLocs && (l as unknown as { k?: unknown }).k === undefined) {
+  if (l instanceof CopiedLocs && !l.isBuilt) {
     (l.pending ??= []).push([key, loc]);
     return;
   }
