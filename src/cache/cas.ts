@@ -1,0 +1,188 @@
+/**
+ * Content-addressable store (SPEC 4.1): `<cache>/cas/sha256/<hex>` holds file blobs; a
+ * directory is a manifest of sorted (path, mode, digest) entries, stored as a blob whose
+ * digest names the tree. Writes are atomic (temp file + rename); blobs are never modified in
+ * place, and inputs are materialised as copies, so no step can corrupt the store.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  chmodSync, closeSync, copyFileSync, constants, existsSync, lstatSync, mkdirSync, openSync, readFileSync,
+  readSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import type { Artifact } from '../steps/types.js';
+
+export interface TreeEntry {
+  /** POSIX path relative to the tree root. */
+  path: string;
+  /** 'file' | 'symlink' | 'dir' (empty directories are kept). */
+  type: 'file' | 'symlink' | 'dir';
+  /** Normalised mode: 0o755 for executables, 0o644 otherwise (files); 0o755 for dirs. */
+  mode: number;
+  /** File: blob digest. Symlink: the link target. */
+  digest?: string;
+  target?: string;
+  size?: number;
+}
+
+export interface TreeManifest {
+  kind: 'atmos-pipe/tree@1';
+  entries: TreeEntry[];
+}
+
+const HEX = /^sha256:([0-9a-f]{64})$/;
+
+export function hexOf(digest: string): string {
+  const m = HEX.exec(digest);
+  if (!m) throw new Error(`not a sha256 digest: ${digest}`);
+  return m[1];
+}
+
+/** Write a file atomically: temp file in the same directory, then rename. */
+export function writeFileAtomic(file: string, data: string | Buffer, mode?: number): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, data, mode !== undefined ? { mode } : undefined);
+  renameSync(tmp, file);
+}
+
+function hashFile(file: string): { digest: string; size: number } {
+  const h = createHash('sha256');
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let size = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      size += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { digest: `sha256:${h.digest('hex')}`, size };
+}
+
+export class Cas {
+  readonly root: string;
+  constructor(cacheDir: string) {
+    this.root = path.join(cacheDir, 'cas', 'sha256');
+  }
+
+  pathOf(digest: string): string {
+    return path.join(this.root, hexOf(digest));
+  }
+
+  has(digest: string): boolean {
+    return existsSync(this.pathOf(digest));
+  }
+
+  putBytes(data: string | Buffer): string {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    const digest = `sha256:${createHash('sha256').update(buf).digest('hex')}`;
+    const dest = this.pathOf(digest);
+    if (!existsSync(dest)) writeFileAtomic(dest, buf, 0o444);
+    return digest;
+  }
+
+  /** Store a file (copied: the original may change afterwards). */
+  putFile(file: string): { digest: string; size: number } {
+    const { digest, size } = hashFile(file);
+    const dest = this.pathOf(digest);
+    if (!existsSync(dest)) {
+      mkdirSync(this.root, { recursive: true });
+      const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      copyFileSync(file, tmp, constants.COPYFILE_FICLONE);
+      // Verify what was copied (the source could have changed while we hashed it).
+      const check = hashFile(tmp);
+      if (check.digest !== digest) {
+        rmSync(tmp, { force: true });
+        return this.putFile(file);
+      }
+      chmodSync(tmp, 0o444);
+      renameSync(tmp, dest);
+    }
+    return { digest, size };
+  }
+
+  readBytes(digest: string): Buffer {
+    return readFileSync(this.pathOf(digest));
+  }
+
+  /** Store a directory tree; returns the digest of its manifest. */
+  putDir(dir: string, opts: { exclude?: (rel: string) => boolean } = {}): string {
+    const entries: TreeEntry[] = [];
+    const walk = (abs: string, rel: string) => {
+      const names = readdirSync(abs).sort();
+      if (rel && names.length === 0) entries.push({ path: rel, type: 'dir', mode: 0o755 });
+      for (const n of names) {
+        const a = path.join(abs, n);
+        const r = rel ? `${rel}/${n}` : n;
+        if (opts.exclude?.(r)) continue;
+        const st = lstatSync(a);
+        if (st.isSymbolicLink()) entries.push({ path: r, type: 'symlink', mode: 0o777, target: readlinkSync(a) });
+        else if (st.isDirectory()) walk(a, r);
+        else if (st.isFile()) {
+          const { digest, size } = this.putFile(a);
+          entries.push({ path: r, type: 'file', mode: st.mode & 0o111 ? 0o755 : 0o644, digest, size });
+        }
+      }
+    };
+    walk(dir, '');
+    entries.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+    const manifest: TreeManifest = { kind: 'atmos-pipe/tree@1', entries };
+    return this.putBytes(JSON.stringify(manifest));
+  }
+
+  /** Store a path (file or directory) as an artifact. */
+  put(p: string): Artifact {
+    const st = statSync(p);
+    return st.isDirectory() ? { kind: 'dir', digest: this.putDir(p) } : { kind: 'file', digest: this.putFile(p).digest };
+  }
+
+  manifest(digest: string): TreeManifest {
+    const m = JSON.parse(this.readBytes(digest).toString('utf8')) as TreeManifest;
+    if (m.kind !== 'atmos-pipe/tree@1') throw new Error(`${digest} is not a tree manifest`);
+    return m;
+  }
+
+  /**
+   * Materialise an artifact at `dest` as fresh copies (never links into the store), so
+   * that whatever a step does to its inputs cannot reach the CAS.
+   */
+  materialize(a: Artifact, dest: string): void {
+    if (a.kind === 'file') {
+      mkdirSync(path.dirname(dest), { recursive: true });
+      copyFileSync(this.pathOf(a.digest), dest, constants.COPYFILE_FICLONE);
+      chmodSync(dest, 0o644);
+      return;
+    }
+    mkdirSync(dest, { recursive: true });
+    for (const e of this.manifest(a.digest).entries) {
+      const target = path.join(dest, ...e.path.split('/'));
+      if (!target.startsWith(dest + path.sep)) throw new Error(`tree entry escapes its root: ${e.path}`);
+      if (e.type === 'dir') mkdirSync(target, { recursive: true });
+      else if (e.type === 'symlink') {
+        mkdirSync(path.dirname(target), { recursive: true });
+        symlinkSync(e.target!, target);
+      } else {
+        mkdirSync(path.dirname(target), { recursive: true });
+        copyFileSync(this.pathOf(e.digest!), target, constants.COPYFILE_FICLONE);
+        chmodSync(target, e.mode);
+      }
+    }
+  }
+
+  /** Every blob a tree references is present (and the manifest itself). */
+  complete(a: Artifact): boolean {
+    if (!this.has(a.digest)) return false;
+    if (a.kind === 'file') return true;
+    return this.manifest(a.digest).entries.every((e) => e.type !== 'file' || this.has(e.digest!));
+  }
+
+  /** Re-hash a blob: true when its content still matches its name. */
+  verify(digest: string): boolean {
+    return hashFile(this.pathOf(digest)).digest === digest;
+  }
+}

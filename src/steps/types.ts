@@ -1,0 +1,103 @@
+/**
+ * Steps are data, not closures (SPEC 4.1). A module turns one component into steps; an
+ * engine runs them; the fingerprint (see fingerprint.ts) decides whether a step must run.
+ */
+
+/** A content-addressed file or directory tree in the CAS (`sha256:<hex>`). */
+export interface Artifact {
+  kind: 'file' | 'dir';
+  /** File: digest of its bytes. Dir: digest of its manifest (sorted path, mode, digest). */
+  digest: string;
+}
+
+/** An input produced by another step of the same run (resolved to an Artifact when it ran). */
+export interface StepOutputRef {
+  /** Id of the producing step (must be in `needs`). */
+  step: string;
+  /** One of the producer's `outputs.dirs` or `outputs.files`. */
+  output: string;
+}
+
+export type StepInput = Artifact | StepOutputRef;
+
+export function isOutputRef(i: StepInput): i is StepOutputRef {
+  return (i as StepOutputRef).step !== undefined;
+}
+
+/**
+ * A host path bound into the step read-write and NOT content-addressed (e.g. the directory of
+ * local Terraform state). Whatever a step may read from it must be reflected in its env or
+ * `facts` (e.g. the digest of the state it starts from), or the cache would lie.
+ */
+export interface StepMount {
+  /** Absolute host path (created if missing). */
+  host: string;
+  /** Path inside the step (absolute); the local engine binds it at the same path. */
+  path: string;
+  writable: boolean;
+}
+
+export interface Step {
+  /** `rollout:terraform/ecs/service-api:apply` */
+  id: string;
+  /** Module step type, e.g. `terraform.apply`. */
+  module: string;
+  /** Component address the step belongs to (for reporting). */
+  component: string;
+  /** Pinned container image (Dagger engine). */
+  image: string;
+  /** Host tool (local engine): checked against its pinned version. */
+  tool?: { name: string; version: string };
+  /** Command; never a shell string built from user input. */
+  argv: string[];
+  /** Plain environment (part of the fingerprint). */
+  env: Record<string, string>;
+  /** Names of environment variables passed through; values are HMAC'd, never stored. */
+  secrets: string[];
+  /** Mount path (relative to the workspace) -> content to materialise there. */
+  inputs: Record<string, StepInput>;
+  /** What the step leaves behind, relative to the workspace. `values` come from `values.json`. */
+  outputs: { dirs?: string[]; files?: string[]; values?: string[] };
+  /** Write the command's stdout to this workspace-relative file (e.g. `terraform output -json`). */
+  stdout?: string;
+  /** Working directory relative to the workspace (default: the workspace). */
+  workdir?: string;
+  /** Extra read-write host paths (not content-addressed; see {@link StepMount}). */
+  mounts?: StepMount[];
+  /** Facts that are part of the key but not materialised, e.g. `{ state: "sha256:..." }`. */
+  facts?: Record<string, string>;
+  /** Steps of this run that must finish first (their output digests join the fingerprint). */
+  needs: string[];
+  /** false: no network in the sandbox. */
+  network: boolean;
+  cache: 'content' | 'never';
+  /** Exit codes that count as success (default [0]). */
+  successCodes?: number[];
+  /** Seconds before the step is killed (default: none). */
+  timeoutSeconds?: number;
+}
+
+export type StepStatus = 'done' | 'cached' | 'failed' | 'skipped';
+
+/** What a finished step produced. */
+export interface StepResult {
+  id: string;
+  component: string;
+  module: string;
+  status: StepStatus;
+  fingerprint?: string;
+  /** Output name -> artifact. */
+  outputs: Record<string, Artifact>;
+  /** Parsed `values` outputs. */
+  values: Record<string, unknown>;
+  exitCode?: number;
+  durationMs: number;
+  /** Digest of the full log in the CAS. */
+  logDigest?: string;
+  /** Last lines of the log (failed steps). */
+  logTail?: string[];
+  /** Why it failed or was skipped. */
+  reason?: string;
+  /** Kept workspace (with --keep-workspace). */
+  workspace?: string;
+}
