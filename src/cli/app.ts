@@ -9,6 +9,7 @@ import { ListCommand } from './commands/list.js';
 import { MatrixCommand } from './commands/matrix.js';
 import { PromotionGraphCommand } from './commands/promotion-graph.js';
 import { ValidateCommand } from './commands/validate.js';
+import { PlanCommand, RolloutCommand, RunCommand } from './commands/run.js';
 
 
 /** Global options may come before the command (`atmos-pipe --chdir x describe`); move them after it. */
@@ -53,6 +54,9 @@ export function makeCli(version: string): Cli {
   cli.register(GraphCommand);
   cli.register(MatrixCommand);
   cli.register(PromotionGraphCommand);
+  cli.register(RunCommand);
+  cli.register(RolloutCommand);
+  cli.register(PlanCommand);
   return cli;
 }
 

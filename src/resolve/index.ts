@@ -86,6 +86,8 @@ export interface ResolvedDeployment {
   /** The configuration it came from. */
   config: DeploymentConfig;
   git: GitInfo;
+  /** Built images known to this resolution (by nixpack component name). */
+  images: Record<string, BuiltImage>;
 }
 
 function toImports(entries: StackEntry[] | undefined, container: unknown): ImportSpec[] {
@@ -440,6 +442,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
     warnings: bag.warnings,
     config: dep,
     git,
+    images: { ...(opts.images ?? {}) },
   };
 }
 

@@ -66,6 +66,13 @@ export interface Step {
   mounts?: StepMount[];
   /** Facts that are part of the key but not materialised, e.g. `{ state: "sha256:..." }`. */
   facts?: Record<string, string>;
+  /**
+   * Facts that converge: fact name -> absolute host file whose sha256 (or 'none') is the
+   * fact's value AFTER the step ran. After a success the scheduler also stores the result
+   * under the fingerprint with these refreshed facts, so re-running an unchanged step (e.g.
+   * `terraform apply` from the state it produced) is a cache hit. Not part of the fingerprint.
+   */
+  refreshFacts?: Record<string, string>;
   /** Steps of this run that must finish first (their output digests join the fingerprint). */
   needs: string[];
   /** false: no network in the sandbox. */

@@ -1,0 +1,206 @@
+/**
+ * The local engine (SPEC 4.2): runs a step's argv on the host, in its workspace. On Linux
+ * with bubblewrap it runs sandboxed: read-only root, writable workspace and private /tmp,
+ * no network unless the step asks for it. Host tools are checked against their pins the
+ * first time a step that needs them actually runs (a fully cached run starts no tool).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DiagnosticError, error } from '../diagnostics/index.js';
+import type { Step } from '../steps/types.js';
+import type { Engine, ExecRequest, ExecResult } from './types.js';
+
+/** Find an executable on PATH (no process spawned). */
+export function which(cmd: string, envPath = process.env.PATH ?? ''): string | undefined {
+  if (cmd.includes('/')) return existsSync(cmd) ? cmd : undefined;
+  for (const dir of envPath.split(path.delimiter)) {
+    if (!dir) continue;
+    const p = path.join(dir, cmd);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+/** How to ask a tool for its version. */
+function probeVersion(bin: string, name: string): string | undefined {
+  const base = path.basename(name);
+  if (base === 'terraform' || base === 'tofu') {
+    const r = spawnSync(bin, ['version', '-json'], { encoding: 'utf8', timeout: 30_000 });
+    try {
+      const j = JSON.parse(r.stdout) as { terraform_version?: string };
+      if (j.terraform_version) return j.terraform_version;
+    } catch {
+      // fall through to the text form
+    }
+    const m = /v(\d+\.\d+\.\d+)/.exec(r.stdout ?? '');
+    return m?.[1];
+  }
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+  return /(\d+\.\d+\.\d+)/.exec(`${r.stdout}${r.stderr}`)?.[1];
+}
+
+function installHint(tool: string): string {
+  const base = path.basename(tool);
+  if (base === 'terraform' || base === 'tofu') {
+    return 'install Terraform >= 1.5 or OpenTofu (deployments.tools.terraform.command: tofu in atmos.yaml), or run the steps in containers with --engine dagger';
+  }
+  return `install ${base}, or run the steps in containers with --engine dagger`;
+}
+
+export interface LocalEngineOptions {
+  /** Use bubblewrap when available (default true). */
+  sandbox?: boolean;
+  /** Environment the host passes through to steps (PATH, HOME, proxies...). */
+  baseEnv?: NodeJS.ProcessEnv;
+}
+
+const PASS_THROUGH = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'TF_CLI_CONFIG_FILE', 'TF_PLUGIN_CACHE_DIR'];
+
+export class LocalEngine implements Engine {
+  readonly name = 'local' as const;
+  private bwrap: string | undefined;
+  private sandboxChecked = false;
+  private readonly checkedTools = new Map<string, { bin: string; version?: string }>();
+  private allowToolDrift = false;
+  private readonly notices: string[] = [];
+  constructor(private readonly opts: LocalEngineOptions = {}) {}
+
+  /** Whether steps run inside bubblewrap (after prepare). */
+  get sandboxed(): boolean {
+    return this.bwrap !== undefined;
+  }
+
+  async prepare(_steps: Step[], opts: { allowToolDrift: boolean }): Promise<string[]> {
+    this.allowToolDrift = opts.allowToolDrift;
+    this.checkSandbox();
+    const out = [...this.notices];
+    this.notices.length = 0;
+    return out;
+  }
+
+  private checkSandbox(): void {
+    if (this.sandboxChecked) return;
+    this.sandboxChecked = true;
+    if (this.opts.sandbox === false) return;
+    if (process.platform !== 'linux') {
+      this.notices.push(`steps run unsandboxed: bubblewrap sandboxing is Linux-only (this is ${process.platform})`);
+      return;
+    }
+    const bin = which('bwrap', this.opts.baseEnv?.PATH ?? process.env.PATH);
+    if (!bin) {
+      this.notices.push('bubblewrap (bwrap) not found: steps run unsandboxed (install the bubblewrap package to isolate them)');
+      return;
+    }
+    const probe = spawnSync(bin, ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-net', '--die-with-parent', '--', 'true'], { timeout: 10_000 });
+    if (probe.status !== 0) {
+      this.notices.push(`bubblewrap cannot create a sandbox here (${String(probe.stderr ?? '').trim().split('\n')[0] || `exit ${probe.status}`}): steps run unsandboxed`);
+      return;
+    }
+    this.bwrap = bin;
+  }
+
+  /** Locate and version-check a tool, once per run. Throws a DiagnosticError (exit 2). */
+  private tool(step: Step, env: NodeJS.ProcessEnv): string {
+    const cmd = step.argv[0];
+    const hit = this.checkedTools.get(cmd);
+    if (hit) return hit.bin;
+    const bin = which(cmd, env.PATH);
+    if (!bin) {
+      throw new DiagnosticError(error('engine/tool-missing', `step ${step.id} needs "${cmd}", which is not on PATH`, undefined, installHint(step.tool?.name ?? cmd)));
+    }
+    let version: string | undefined;
+    if (step.tool && step.tool.version && step.tool.version !== '*' && path.basename(step.tool.name) === path.basename(cmd)) {
+      version = probeVersion(bin, cmd);
+      if (version !== step.tool.version) {
+        const msg = `${cmd} ${version ?? '(unknown version)'} is on PATH, but the pinned version is ${step.tool.version}`;
+        const hint = 'install the pinned version, change deployments.tools.terraform.version in atmos.yaml, or pass --allow-tool-drift';
+        if (!this.allowToolDrift) throw new DiagnosticError(error('engine/tool-version', msg, undefined, hint));
+        this.notices.push(`warning: ${msg} (--allow-tool-drift)`);
+      }
+    }
+    this.checkedTools.set(cmd, { bin, version });
+    return bin;
+  }
+
+  /** Notices produced after prepare (e.g. tool drift warnings); drained by the scheduler. */
+  drainNotices(): string[] {
+    const out = [...this.notices];
+    this.notices.length = 0;
+    return out;
+  }
+
+  async exec(req: ExecRequest): Promise<ExecResult> {
+    const { step, workspace } = req;
+    this.checkSandbox();
+    const base = this.opts.baseEnv ?? process.env;
+    const cwd = step.workdir ? path.join(workspace, step.workdir) : workspace;
+    const home = path.join(workspace, '.home');
+    mkdirSync(home, { recursive: true });
+    const env: Record<string, string> = {};
+    for (const k of PASS_THROUGH) if (base[k] !== undefined) env[k] = base[k]!;
+    Object.assign(env, { HOME: home, TMPDIR: '/tmp' }, req.env);
+    const bin = this.tool(step, env);
+    for (const m of step.mounts ?? []) mkdirSync(m.host, { recursive: true });
+
+    let file = bin;
+    let args = step.argv.slice(1);
+    if (this.bwrap) {
+      const b = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--bind', workspace, workspace];
+      for (const m of step.mounts ?? []) b.push(m.writable ? '--bind' : '--ro-bind', m.host, m.path);
+      if (!step.network) b.push('--unshare-net');
+      b.push('--unshare-pid', '--die-with-parent', '--new-session', '--chdir', cwd, '--', bin, ...args);
+      file = this.bwrap;
+      args = b;
+    } else if (!this.bwrap && (step.mounts ?? []).some((m) => m.host !== m.path)) {
+      throw new Error(`step ${step.id}: unsandboxed runs can only mount host paths at the same path`);
+    }
+
+    return new Promise<ExecResult>((resolve, reject) => {
+      const child = spawn(file, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const stdout: Buffer[] = [];
+      child.stdout.on('data', (d: Buffer) => {
+        if (step.stdout) stdout.push(d);
+        else req.onOutput(d);
+      });
+      child.stderr.on('data', (d: Buffer) => req.onOutput(d));
+      const kill = () => {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      };
+      const onAbort = () => kill();
+      req.signal.addEventListener('abort', onAbort, { once: true });
+      let timedOut = false;
+      const timer = step.timeoutSeconds
+        ? setTimeout(() => {
+            timedOut = true;
+            req.onOutput(Buffer.from(`\natmos-pipe: step timed out after ${step.timeoutSeconds}s\n`));
+            kill();
+          }, step.timeoutSeconds * 1000)
+        : undefined;
+      child.on('error', (e) => {
+        req.signal.removeEventListener('abort', onAbort);
+        if (timer) clearTimeout(timer);
+        reject(e);
+      });
+      child.on('close', (code, sig) => {
+        req.signal.removeEventListener('abort', onAbort);
+        if (timer) clearTimeout(timer);
+        const exitCode = code ?? (timedOut ? 124 : sig ? 128 + (sig === 'SIGKILL' ? 9 : 15) : 1);
+        resolve({ exitCode, ...(step.stdout ? { stdout: Buffer.concat(stdout) } : {}) });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    // nothing held between steps
+  }
+}

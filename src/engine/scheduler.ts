@@ -1,0 +1,320 @@
+/**
+ * The scheduler (SPEC 4 step 4): runs a graph of components, each expanded into steps just
+ * in time (when its dependencies have finished, so their outputs can reach its inputs).
+ * Ready steps run with at most `parallelism` at once (p-limit). Each step is fingerprinted;
+ * a fingerprint found in the action cache is not run again. Outputs enter the CAS only after
+ * the step succeeded; cache entries are written last and atomically, so a killed run leaves
+ * a consistent cache and the next run continues from it.
+ *
+ * Failure semantics: when a step fails, no new step starts whose inputs depend on it;
+ * independent steps already running finish; unless `keepGoing`, no new step starts at all.
+ * Every failed and skipped step is reported.
+ */
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { ActionCache, secretKey } from '../cache/actions.js';
+import { Cas } from '../cache/cas.js';
+import { DiagnosticError } from '../diagnostics/index.js';
+import { canonicalJson, fingerprintData, fingerprintOf, sha256, type FingerprintData } from '../steps/fingerprint.js';
+import type { Artifact, Step, StepResult, StepStatus } from '../steps/types.js';
+import { isOutputRef } from '../steps/types.js';
+import type { Engine, EventSink, RunEvent } from './types.js';
+
+export interface ComponentNode {
+  address: string;
+  /** Addresses of components (in this run) that must finish first. */
+  deps: string[];
+  /** Expand into steps; called once every dependency succeeded. */
+  expand(): Promise<Step[]>;
+  /** After all its steps succeeded: what dependents may read. */
+  outputs?(results: StepResult[]): Record<string, unknown>;
+}
+
+export interface SchedulerOptions {
+  cacheDir: string;
+  runId: string;
+  engine: Engine;
+  parallelism: number;
+  keepGoing: boolean;
+  noCache: boolean;
+  keepWorkspace: boolean;
+  allowToolDrift: boolean;
+  emit: EventSink;
+  /** Where secret values come from (default process.env). */
+  secretEnv?: NodeJS.ProcessEnv;
+}
+
+export interface RunOutcome {
+  status: 'success' | 'failed';
+  results: StepResult[];
+  /** Outputs per component address (from ComponentNode.outputs). */
+  componentOutputs: Record<string, Record<string, unknown>>;
+  /** Every fingerprint computed, by step id (also for cached steps). */
+  fingerprints: Record<string, string>;
+  durationMs: number;
+}
+
+const now = () => new Date().toISOString();
+
+/** Step id -> a file-system friendly, unique slug. */
+export function stepSlug(id: string): string {
+  const base = id.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 120);
+  return `${base}-${sha256(id).slice(7, 15)}`;
+}
+
+function factOf(file: string): string {
+  return existsSync(file) ? sha256(readFileSync(file)) : 'none';
+}
+
+/** A digest of everything a finished step produced (outputs and values). */
+function resultDigest(r: StepResult): string {
+  return sha256(canonicalJson({ outputs: r.outputs, values: r.values }));
+}
+
+export class Scheduler {
+  private readonly cas: Cas;
+  private readonly actions: ActionCache;
+  private readonly key: Buffer;
+  private readonly results = new Map<string, StepResult>();
+  private readonly fingerprints: Record<string, string> = {};
+  private readonly componentOutputs: Record<string, Record<string, unknown>> = {};
+  private failed = false;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly o: SchedulerOptions) {
+    this.cas = new Cas(path.join(o.cacheDir, 'cache'));
+    this.actions = new ActionCache(path.join(o.cacheDir, 'cache'), this.cas);
+    this.key = secretKey(path.join(o.cacheDir, 'cache'));
+  }
+
+  get store(): Cas {
+    return this.cas;
+  }
+
+  private emit(e: RunEvent): void {
+    this.o.emit(e);
+  }
+
+  /** Run the components; resolves when everything finished or was skipped. */
+  async run(components: ComponentNode[]): Promise<RunOutcome> {
+    const t0 = Date.now();
+    const limit = pLimit(Math.max(1, this.o.parallelism));
+    const byAddress = new Map(components.map((c) => [c.address, c]));
+    const state = new Map<string, 'pending' | 'running' | 'done' | 'failed' | 'skipped'>(components.map((c) => [c.address, 'pending']));
+    for (const n of await this.o.engine.prepare([], { allowToolDrift: this.o.allowToolDrift })) this.emit({ type: 'notice', time: now(), message: n });
+
+    const componentDone = new Map<string, Promise<void>>();
+    const runComponent = (c: ComponentNode): Promise<void> => {
+      let p = componentDone.get(c.address);
+      if (p) return p;
+      p = (async () => {
+        await Promise.all(c.deps.filter((d) => byAddress.has(d)).map((d) => runComponent(byAddress.get(d)!)));
+        const badDep = c.deps.find((d) => state.get(d) === 'failed' || state.get(d) === 'skipped');
+        if (badDep || (this.failed && !this.o.keepGoing)) {
+          state.set(c.address, 'skipped');
+          this.skipComponent(c, badDep ? `needs ${badDep}, which ${state.get(badDep) === 'failed' ? 'failed' : 'was skipped'}` : 'an earlier step failed (use --keep-going to continue independent work)');
+          return;
+        }
+        state.set(c.address, 'running');
+        let steps: Step[];
+        try {
+          steps = await c.expand();
+        } catch (e) {
+          if (e instanceof DiagnosticError) throw e;
+          this.failed = true;
+          state.set(c.address, 'failed');
+          const reason = `could not plan the steps of ${c.address}: ${(e as Error).message}`;
+          this.record({ id: `${c.address}:plan`, component: c.address, module: 'atmos-pipe.expand', status: 'failed', outputs: {}, values: {}, durationMs: 0, reason });
+          this.emit({ type: 'step.finished', time: now(), id: `${c.address}:plan`, component: c.address, module: 'atmos-pipe.expand', status: 'failed', durationMs: 0, reason });
+          return;
+        }
+        const ok = await this.runSteps(steps, limit);
+        if (!ok) {
+          state.set(c.address, 'failed');
+          return;
+        }
+        const results = steps.map((s) => this.results.get(s.id)!);
+        if (c.outputs) this.componentOutputs[c.address] = c.outputs(results);
+        state.set(c.address, 'done');
+      })();
+      componentDone.set(c.address, p);
+      return p;
+    };
+    try {
+      await Promise.all(components.map((c) => runComponent(c)));
+    } finally {
+      await this.o.engine.close();
+    }
+    const results = [...this.results.values()];
+    const status = results.some((r) => r.status === 'failed') ? 'failed' : 'success';
+    return { status, results, componentOutputs: this.componentOutputs, fingerprints: this.fingerprints, durationMs: Date.now() - t0 };
+  }
+
+  private record(r: StepResult): void {
+    this.results.set(r.id, r);
+  }
+
+  private skipComponent(c: ComponentNode, reason: string): void {
+    const id = `${c.address}:*`;
+    this.record({ id, component: c.address, module: '-', status: 'skipped', outputs: {}, values: {}, durationMs: 0, reason });
+    this.emit({ type: 'step.finished', time: now(), id, component: c.address, module: '-', status: 'skipped', durationMs: 0, reason });
+  }
+
+  /** Run one component's steps (a small DAG); false when any failed or was skipped. */
+  private async runSteps(steps: Step[], limit: ReturnType<typeof pLimit>): Promise<boolean> {
+    const ids = new Set(steps.map((s) => s.id));
+    for (const s of steps) {
+      for (const n of s.needs) if (!ids.has(n) && !this.results.has(n)) throw new Error(`step ${s.id} needs unknown step ${n}`);
+      for (const i of Object.values(s.inputs)) if (isOutputRef(i) && !s.needs.includes(i.step)) throw new Error(`step ${s.id} reads ${i.step} without needing it`);
+    }
+    const done = new Map<string, Promise<StepStatus>>();
+    const byId = new Map(steps.map((s) => [s.id, s]));
+    const runOne = (s: Step): Promise<StepStatus> => {
+      let p = done.get(s.id);
+      if (p) return p;
+      p = (async (): Promise<StepStatus> => {
+        const needs = await Promise.all(s.needs.map((n) => (byId.has(n) ? runOne(byId.get(n)!) : Promise.resolve(this.results.get(n)!.status))));
+        const bad = s.needs.find((_n, i) => needs[i] === 'failed' || needs[i] === 'skipped');
+        if (bad) return this.skip(s, `needs ${bad}, which ${this.results.get(bad)?.status === 'failed' ? 'failed' : 'was skipped'}`);
+        return limit(async () => {
+          if (this.failed && !this.o.keepGoing) return this.skip(s, 'an earlier step failed (use --keep-going to continue independent work)');
+          return this.execute(s);
+        });
+      })();
+      done.set(s.id, p);
+      return p;
+    };
+    const statuses = await Promise.all(steps.map(runOne));
+    return statuses.every((st) => st === 'done' || st === 'cached');
+  }
+
+  private skip(s: Step, reason: string): StepStatus {
+    this.record({ id: s.id, component: s.component, module: s.module, status: 'skipped', outputs: {}, values: {}, durationMs: 0, reason });
+    this.emit({ type: 'step.finished', time: now(), id: s.id, component: s.component, module: s.module, status: 'skipped', durationMs: 0, reason });
+    return 'skipped';
+  }
+
+  private fingerprint(s: Step, facts?: Record<string, string>): { data: FingerprintData; fp: string } {
+    const secretEnv = this.o.secretEnv ?? process.env;
+    const data = fingerprintData(facts ? { ...s, facts } : s, {
+      resolveRef: (step, output) => this.results.get(step)?.outputs[output],
+      depDigest: (step) => {
+        const r = this.results.get(step);
+        return r ? resultDigest(r) : undefined;
+      },
+      secretKey: this.key,
+      secretValue: (n) => secretEnv[n],
+    });
+    return { data, fp: fingerprintOf(data) };
+  }
+
+  private async execute(s: Step): Promise<StepStatus> {
+    const { fp } = this.fingerprint(s);
+    this.fingerprints[s.id] = fp;
+    const t0 = Date.now();
+    if (s.cache === 'content' && !this.o.noCache) {
+      const hit = this.actions.get(fp);
+      if (hit) {
+        this.record({ id: s.id, component: s.component, module: s.module, status: 'cached', fingerprint: fp, outputs: hit.outputs, values: hit.values, exitCode: hit.exitCode, durationMs: Date.now() - t0, logDigest: hit.logDigest });
+        this.emit({ type: 'step.finished', time: now(), id: s.id, component: s.component, module: s.module, status: 'cached', fingerprint: fp, durationMs: Date.now() - t0 });
+        return 'cached';
+      }
+    }
+    this.emit({ type: 'step.started', time: now(), id: s.id, component: s.component, module: s.module, fingerprint: fp });
+    const slug = stepSlug(s.id);
+    const workspace = path.join(this.o.cacheDir, 'workspaces', this.o.runId, slug);
+    const logFile = path.join(this.o.cacheDir, 'logs', this.o.runId, `${slug}.log`);
+    mkdirSync(path.dirname(logFile), { recursive: true });
+    writeFileSync(logFile, '');
+    const tail: string[] = [];
+    let partial = '';
+    const onOutput = (chunk: Buffer) => {
+      appendFileSync(logFile, chunk);
+      const text = partial + chunk.toString('utf8');
+      const lines = text.split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        tail.push(line);
+        if (tail.length > 40) tail.shift();
+        this.emit({ type: 'step.output', time: now(), id: s.id, line });
+      }
+    };
+    const fail = (reason: string, exitCode?: number): StepStatus => {
+      if (partial) tail.push(partial);
+      this.failed = true;
+      const logDigest = existsSync(logFile) ? this.cas.putFile(logFile).digest : undefined;
+      const durationMs = Date.now() - t0;
+      const logTail = tail.slice(-20);
+      this.record({ id: s.id, component: s.component, module: s.module, status: 'failed', fingerprint: fp, outputs: {}, values: {}, exitCode, durationMs, logDigest, logTail, reason, ...(this.o.keepWorkspace ? { workspace } : {}) });
+      this.emit({ type: 'step.finished', time: now(), id: s.id, component: s.component, module: s.module, status: 'failed', fingerprint: fp, durationMs, exitCode, reason, logTail, logPath: logFile, ...(this.o.keepWorkspace ? { workspace } : {}) });
+      if (!this.o.keepWorkspace) rmSync(workspace, { recursive: true, force: true });
+      return 'failed';
+    };
+    try {
+      rmSync(workspace, { recursive: true, force: true });
+      mkdirSync(workspace, { recursive: true });
+      // Materialise inputs: shorter mount paths first, so files land inside trees.
+      const mounts = Object.entries(s.inputs).sort(([a], [b]) => a.length - b.length || (a < b ? -1 : 1));
+      for (const [mount, input] of mounts) {
+        const a: Artifact | undefined = isOutputRef(input) ? this.results.get(input.step)?.outputs[input.output] : input;
+        if (!a) continue; // an optional output the producer did not leave
+        const dest = path.resolve(workspace, mount);
+        if (dest !== workspace && !dest.startsWith(workspace + path.sep)) throw new Error(`input ${mount} escapes the workspace`);
+        this.cas.materialize(a, dest);
+      }
+      const env: Record<string, string> = { ...s.env };
+      const secretEnv = this.o.secretEnv ?? process.env;
+      for (const n of s.secrets) if (secretEnv[n] !== undefined) env[n] = secretEnv[n]!;
+      const res = await this.o.engine.exec({ step: s, workspace, env, onOutput, signal: this.abort.signal });
+      const local = this.o.engine as { drainNotices?: () => string[] };
+      for (const n of local.drainNotices?.() ?? []) this.emit({ type: 'notice', time: now(), message: n });
+      if (s.stdout && res.stdout) writeFileSync(path.join(workspace, s.workdir ?? '.', s.stdout), res.stdout);
+      if (!(s.successCodes ?? [0]).includes(res.exitCode)) return fail(`exit ${res.exitCode}`, res.exitCode);
+      // Collect outputs (only now do they enter the CAS).
+      const outputs: Record<string, Artifact> = {};
+      const root = path.join(workspace, s.workdir ?? '.');
+      for (const o of [...(s.outputs.dirs ?? []), ...(s.outputs.files ?? [])]) {
+        const p = path.join(root, o);
+        if (existsSync(p)) outputs[o] = this.cas.put(p);
+      }
+      const values: Record<string, unknown> = {};
+      for (const v of s.outputs.values ?? []) {
+        const p = path.join(root, v);
+        if (!existsSync(p)) return fail(`declared value output ${v} was not written`, res.exitCode);
+        try {
+          values[v] = JSON.parse(readFileSync(p, 'utf8'));
+        } catch {
+          return fail(`value output ${v} is not valid JSON`, res.exitCode);
+        }
+      }
+      if (partial) tail.push(partial);
+      const logDigest = this.cas.putFile(logFile).digest;
+      const durationMs = Date.now() - t0;
+      const entry = { fingerprint: fp, step: s.id, module: s.module, outputs, values, exitCode: res.exitCode, durationMs, logDigest, createdAt: now() };
+      if (s.cache === 'content') {
+        this.actions.put(entry);
+        if (s.refreshFacts) {
+          const refreshed = { ...(s.facts ?? {}) };
+          for (const [k, file] of Object.entries(s.refreshFacts)) refreshed[k] = factOf(file);
+          const again = this.fingerprint(s, refreshed).fp;
+          if (again !== fp) this.actions.put({ ...entry, fingerprint: again });
+        }
+      }
+      this.record({ id: s.id, component: s.component, module: s.module, status: 'done', fingerprint: fp, outputs, values, exitCode: res.exitCode, durationMs, logDigest, ...(this.o.keepWorkspace ? { workspace } : {}) });
+      this.emit({ type: 'step.finished', time: now(), id: s.id, component: s.component, module: s.module, status: 'done', fingerprint: fp, durationMs, exitCode: res.exitCode, ...(this.o.keepWorkspace ? { workspace } : {}) });
+      if (!this.o.keepWorkspace) rmSync(workspace, { recursive: true, force: true });
+      return 'done';
+    } catch (e) {
+      if (e instanceof DiagnosticError) throw e;
+      return fail((e as Error).message);
+    }
+  }
+}
+
+/** A new run id: sortable time plus randomness. */
+export function newRunId(): string {
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${t}-${randomBytes(3).toString('hex')}`;
+}

@@ -1,0 +1,237 @@
+/**
+ * Running a pipeline (SPEC 4, 5.4): resolve → component graph → steps (just in time, per
+ * component) → engine → record. The CLI's `run`, `rollout` and `plan` are thin layers over
+ * {@link runPipeline}.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ModuleContext, PipelineDefinition, Stage } from '../api/index.js';
+import type { DeploymentConfig } from '../config/deployment.js';
+import { DiagnosticError, choicesHint, error } from '../diagnostics/index.js';
+import type { Engine, EngineName, EventSink, RunEvent } from '../engine/types.js';
+import { LocalEngine, which } from '../engine/local.js';
+import { Scheduler, newRunId, type ComponentNode, type RunOutcome } from '../engine/scheduler.js';
+import { withDependencies } from '../graph/index.js';
+import type { Repository } from '../index.js';
+import { resolveDeployment, type BuiltImage, type ResolvedComponent, type ResolvedDeployment } from '../resolve/index.js';
+import type { Step, StepResult } from '../steps/types.js';
+import { RunLock } from './lock.js';
+
+export interface RunRequest {
+  pipeline: PipelineDefinition;
+  target: string;
+  /** `--component`: addresses or unambiguous bare names. */
+  components?: string[];
+  withDeps?: boolean;
+  parallelism?: number;
+  noCache?: boolean;
+  keepGoing?: boolean;
+  keepWorkspace?: boolean;
+  allowToolDrift?: boolean;
+  engine?: 'auto' | EngineName;
+  lockTimeoutSeconds?: number;
+  emit: EventSink;
+  /** Inject an engine (tests, embedding); otherwise chosen from `engine`. */
+  engineInstance?: Engine;
+  /** Environment for engine auto-detection and secrets (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunSummary extends RunOutcome {
+  runId: string;
+  deployment: string;
+  target: string;
+  pipeline: string;
+  engine: EngineName;
+  resolved: ResolvedDeployment;
+}
+
+/** Resolve `--component` arguments to addresses (exit 2 with the valid values otherwise). */
+export function selectComponents(resolved: ResolvedDeployment, wanted: string[] | undefined, withDeps: boolean): Set<string> {
+  const all = resolved.components.map((c) => c.address);
+  if (!wanted || wanted.length === 0) return new Set(all);
+  const picked = new Set<string>();
+  for (const w of wanted) {
+    const exact = all.find((a) => a === w);
+    const bare = all.filter((a) => a.slice(a.indexOf('/') + 1) === w);
+    if (exact) picked.add(exact);
+    else if (bare.length === 1) picked.add(bare[0]);
+    else if (bare.length > 1) throw new DiagnosticError(error('args/component', `--component ${w} is ambiguous: ${bare.join(', ')}`, undefined, 'write the full address'));
+    else throw new DiagnosticError(error('args/component', `--component ${w}: no such component in ${resolved.deployment} (target ${resolved.target})`, undefined, choicesHint(w, all)));
+  }
+  return withDeps ? withDependencies(resolved.graph, [...picked]) : picked;
+}
+
+async function chooseEngine(req: RunRequest, repo: Repository): Promise<{ engine: Engine; notices: string[] }> {
+  if (req.engineInstance) return { engine: req.engineInstance, notices: [] };
+  const { selectEngine } = await import('../engine/select.js');
+  const choice = req.engine ?? repo.config.engine;
+  const sel = selectEngine(choice, req.env ?? process.env);
+  const notices = sel.notice ? [sel.notice] : [];
+  if (sel.engine === 'dagger') {
+    const { DaggerEngine } = await import('../engine/dagger.js');
+    return { engine: new DaggerEngine(), notices };
+  }
+  return { engine: new LocalEngine(), notices };
+}
+
+/**
+ * Images built by the build stage, per nixpack component, from the local image store index
+ * (`<cache>/images/index.json`, written by the build stage). None before anything was built.
+ */
+export function readImageStore(cacheDir: string): Record<string, BuiltImage> {
+  const f = path.join(cacheDir, 'images', 'index.json');
+  if (!existsSync(f)) return {};
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as Record<string, BuiltImage>;
+  } catch {
+    return {};
+  }
+}
+
+/** Steps of one stage with no dependents inside the stage: what the next stage waits for. */
+function lastSteps(steps: Step[]): string[] {
+  const needed = new Set(steps.flatMap((s) => s.needs));
+  return steps.filter((s) => !needed.has(s.id)).map((s) => s.id);
+}
+
+export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: RunRequest): Promise<RunSummary> {
+  const pipeline = req.pipeline;
+  const images = readImageStore(repo.config.cacheDir);
+  const resolved = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images });
+  const selected = selectComponents(resolved, req.components, req.withDeps ?? false);
+  const stagesFor = (c: ResolvedComponent): Stage[] => pipeline.stages.filter((s) => (s.appliesTo ? s.appliesTo(c) : true));
+  const members = resolved.components.filter((c) => selected.has(c.address) && stagesFor(c).length > 0);
+
+  // Images bound into Terraform vars must exist before anything runs.
+  for (const c of members) {
+    for (const b of c.bindings) {
+      if (resolved.images[b.nixpack]) continue;
+      throw new DiagnosticError(
+        error(
+          'run/unbuilt-image',
+          `${c.address} receives the image of nixpack/${b.nixpack} (${b.kind} binding${b.var !== '(template)' ? `, var ${b.var}` : ''}), which has never been built`,
+          c.location,
+          `build it first: atmos-pipe build ${dep.name} --target ${req.target}; or leave ${c.address} out of this run (--component)`,
+        ),
+      );
+    }
+  }
+
+  // Host tools must exist before anything is written (versions are checked when a step runs).
+  const engineSel = await chooseEngine(req, repo);
+  if (engineSel.engine.name === 'local' && members.some((c) => c.type === 'terraform')) {
+    const cmd = repo.config.tools.terraform.command;
+    if (!which(cmd)) {
+      throw new DiagnosticError(
+        error(
+          'engine/tool-missing',
+          `"${cmd}" is not on PATH; the ${pipeline.name} pipeline runs Terraform`,
+          undefined,
+          'install Terraform >= 1.5 or OpenTofu (deployments.tools.terraform.command: tofu in atmos.yaml), or run the steps in containers with --engine dagger',
+        ),
+      );
+    }
+  }
+
+  const runId = newRunId();
+  const cacheDir = repo.config.cacheDir;
+  const lockTimeoutSeconds = req.lockTimeoutSeconds ?? 300;
+  const lock = pipeline.mutates ? RunLock.for(cacheDir, dep.name, req.target) : undefined;
+  const events: RunEvent[] = [];
+  const emit: EventSink = (e) => {
+    if (e.type !== 'step.output') events.push(e);
+    req.emit(e);
+  };
+  const parallelism = req.parallelism ?? repo.config.parallelism ?? (await import('node:os')).availableParallelism();
+  if (lock) {
+    await lock.acquire(runId, lockTimeoutSeconds, (o) =>
+      emit({ type: 'notice', time: new Date().toISOString(), message: `waiting for the lock of ${dep.name}/${req.target}${o ? ` (held by run ${o.runId}, pid ${o.pid})` : ''}` }),
+    );
+  }
+  try {
+    emit({ type: 'run.started', time: new Date().toISOString(), runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, steps: members.length, parallelism });
+    for (const n of engineSel.notices) emit({ type: 'notice', time: new Date().toISOString(), message: n });
+
+    const scheduler = new Scheduler({
+      cacheDir,
+      runId,
+      engine: engineSel.engine,
+      parallelism,
+      keepGoing: req.keepGoing ?? false,
+      noCache: req.noCache ?? false,
+      keepWorkspace: req.keepWorkspace ?? false,
+      allowToolDrift: req.allowToolDrift ?? false,
+      emit,
+      secretEnv: req.env,
+    });
+
+    const outputsByAddress: Record<string, Record<string, unknown>> = {};
+    const memberSet = new Set(members.map((c) => c.address));
+    const nodes: ComponentNode[] = members.map((c) => {
+      const stages = stagesFor(c);
+      const stageResults: { stage: Stage; ctx: ModuleContext; steps: Step[] }[] = [];
+      return {
+        address: c.address,
+        deps: resolved.graph.dependencies.get(c.address)?.filter((d) => memberSet.has(d)) ?? [],
+        async expand() {
+          // Template references to upstream outputs: resolve again with what they produced.
+          let component = c;
+          if (c.references.some((r) => r.ref.kind === 'terraform')) {
+            const terraformOutputs: Record<string, Record<string, unknown>> = {};
+            for (const [addr, outs] of Object.entries(outputsByAddress)) if (addr.startsWith('terraform/')) terraformOutputs[addr.slice('terraform/'.length)] = outs;
+            const again = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, git: resolved.git, images, terraformOutputs });
+            component = again.components.find((x) => x.address === c.address) ?? c;
+          }
+          const all: Step[] = [];
+          let previous: string[] = [];
+          for (const stage of stages) {
+            const ctx: ModuleContext = {
+              inputs: stage.module.inputs.parse(stage.inputs?.(component) ?? {}),
+              deployment: dep.name,
+              target: req.target,
+              pipeline: pipeline.name,
+              runId,
+              component,
+              outputsOf: (address) => outputsByAddress[address],
+              cas: scheduler.store,
+              repoRoot: repo.config.repoRoot,
+              cacheDir,
+              tools: { terraform: repo.config.tools.terraform },
+              options: { lockTimeoutSeconds, noCache: req.noCache ?? false },
+              stepId: (name) => `${pipeline.name}:${component.address}:${stages.length > 1 ? `${stage.name}.` : ''}${name}`,
+            };
+            const steps = await stage.module.steps(ctx);
+            // Stages run in order within a component.
+            for (const s of steps) if (s.needs.length === 0 && previous.length) s.needs = [...previous];
+            stageResults.push({ stage, ctx, steps });
+            all.push(...steps);
+            previous = lastSteps(steps);
+          }
+          return all;
+        },
+        outputs(results: StepResult[]) {
+          const out: Record<string, unknown> = {};
+          for (const { stage, ctx, steps } of stageResults) {
+            const mine = results.filter((r) => steps.some((s) => s.id === r.id));
+            Object.assign(out, stage.module.outputs?.(mine, ctx) ?? {});
+          }
+          outputsByAddress[c.address] = out;
+          return out;
+        },
+      };
+    });
+
+    const outcome = await scheduler.run(nodes);
+    const counts = { done: 0, cached: 0, failed: 0, skipped: 0 };
+    for (const r of outcome.results) counts[r.status]++;
+    emit({ type: 'run.finished', time: new Date().toISOString(), runId, status: outcome.status, durationMs: outcome.durationMs, counts });
+    // The run record (read by `ui` and by people): what ran, with which fingerprints.
+    const record = path.join(cacheDir, 'runs', `${runId}.json`);
+    mkdirSync(path.dirname(record), { recursive: true });
+    writeFileSync(record, JSON.stringify({ runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, status: outcome.status, events }, null, 2) + '\n');
+    return { ...outcome, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved };
+  } finally {
+    lock?.release();
+  }
+}
