@@ -30,7 +30,10 @@ export interface FingerprintData {
    * secret re-runs the step, yet no secret value (nor a plain hash of it) is ever stored.
    */
   secrets: [string, string][];
-  /** Every input's mount path, kind and digest, sorted by path: the content the step sees. */
+  /**
+   * Every input's mount path, kind and digest, sorted by path: the content the step sees
+   * (`absent` for an optional output its producer did not leave).
+   */
   inputs: [string, Artifact['kind'], string][];
   /**
    * Output digests of the steps it depends on, sorted: an upstream change that reaches this
@@ -81,7 +84,14 @@ export function fingerprintData(step: Step, ctx: FingerprintContext): Fingerprin
   const inputs: [string, Artifact['kind'], string][] = [];
   for (const [mount, input] of Object.entries(step.inputs)) {
     const a = isOutputRef(input) ? ctx.resolveRef(input.step, input.output) : input;
-    if (!a) throw new Error(`step ${step.id}: input ${mount} refers to ${isOutputRef(input) ? `${input.step}:${input.output}` : '?'}, which has not been produced`);
+    if (!a) {
+      // An optional output its (finished) producer did not leave: recorded as absent.
+      if (isOutputRef(input) && ctx.depDigest(input.step) !== undefined) {
+        inputs.push([mount, 'file', 'absent']);
+        continue;
+      }
+      throw new Error(`step ${step.id}: input ${mount} refers to ${isOutputRef(input) ? `${input.step}:${input.output}` : '?'}, which has not been produced`);
+    }
     inputs.push([mount, a.kind, a.digest]);
   }
   inputs.sort(byFirst);

@@ -1,0 +1,311 @@
+/**
+ * The built-in Terraform module (SPEC 5.4): one Terraform component becomes a short chain of
+ * content-addressed steps, written with the public module API exactly as a user's module
+ * would be.
+ *
+ *   terraform.apply (rollout):  init → apply → output
+ *   terraform.plan  (plan):     init → plan  → show
+ *
+ * Every step runs in a fresh workspace built from CAS inputs: the root module tree at `.`
+ * plus the generated `backend.tf.json`, `providers_override.tf.json` (when providers are
+ * configured) and `terraform.tfvars.json`. Nothing is ever written into
+ * `components/terraform/**`: generated files exist only in the CAS and in step workspaces.
+ *
+ * State: by default a local backend at the ABSOLUTE path
+ * `<cacheDir>/state/<deployment>/<target>/<component>.tfstate`, whose directory is bound into
+ * the steps that read or write it. Those steps carry the sha256 of the state they start from
+ * as the `state` fact (so drift re-runs them) and name the state file in `refreshFacts` (so a
+ * re-run from the state they produced is a cache hit). A remote backend (s3, gcs, pg, ...)
+ * cannot be digested cheaply, so the steps that read it are never cached.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { defineModule, type ModuleContext } from '../../src/api/index.js';
+import { sha256 } from '../../src/steps/fingerprint.js';
+import type { Artifact, Step, StepInput, StepMount, StepResult } from '../../src/steps/types.js';
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Inputs of both Terraform modules. */
+export const terraformInputs = z
+  .object({
+    /**
+     * Environment variables passed through to every Terraform step as secrets (e.g. cloud
+     * credentials): values are HMAC'd into the fingerprint, never stored or logged.
+     */
+    secrets: z.array(z.string().regex(ENV_NAME, 'must be an environment variable name')).default([]),
+  })
+  .strict();
+export type TerraformInputs = z.infer<typeof terraformInputs>;
+
+type Ctx = ModuleContext<TerraformInputs>;
+
+/** Generated files, by workspace-relative name. */
+export const BACKEND_FILE = 'backend.tf.json';
+export const PROVIDERS_FILE = 'providers_override.tf.json';
+export const TFVARS_FILE = 'terraform.tfvars.json';
+
+/** Object keys sorted at every depth (arrays keep their order): stable bytes, stable digests. */
+export function sortKeysDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeysDeep);
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value as Record<string, unknown>).sort()) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = sortKeysDeep(v);
+  }
+  return out;
+}
+
+/** The JSON text of a generated file: keys sorted, two-space indent, trailing newline. */
+export function jsonFile(value: unknown): string {
+  return `${JSON.stringify(sortKeysDeep(value), null, 2)}\n`;
+}
+
+/** The value of a state fact: sha256 of the file, or `none` (same rule as the scheduler's refresh). */
+export function stateFact(file: string): string {
+  return existsSync(file) ? sha256(readFileSync(file)) : 'none';
+}
+
+function isLocal(ctx: Ctx): boolean {
+  return (ctx.component.backend_type ?? 'local') === 'local';
+}
+
+/**
+ * Absolute path of the component's local state: the backend's `path` (repository-relative in
+ * describe output) resolved against the repository root, else the default under the cache dir.
+ */
+export function localStatePath(ctx: ModuleContext<unknown>): string {
+  const p = ctx.component.backend?.path;
+  if (typeof p === 'string' && p !== '') return path.resolve(ctx.repoRoot, p);
+  return path.join(ctx.cacheDir, 'state', ctx.deployment, ctx.target, `${ctx.component.name}.tfstate`);
+}
+
+/** Root module files that never enter the workspace (Terraform's own leftovers, our generated vars). */
+export function excludeFromModule(rel: string): boolean {
+  const parts = rel.split('/');
+  const base = parts[parts.length - 1];
+  if (parts.includes('.terraform')) return true;
+  if (base.includes('.tfstate')) return true; // terraform.tfstate, *.tfstate.backup, terraform.tfstate.d/
+  return rel === TFVARS_FILE;
+}
+
+export interface TerraformWorkspace {
+  /** Content-addressed inputs every step mounts: `.` (the root module) and the generated files. */
+  inputs: Record<string, Artifact>;
+  /** The generated files' exact text, by name. */
+  files: Record<string, string>;
+  /** Local backend: the absolute state file. Remote backends: null. */
+  statePath: string | null;
+}
+
+/** Put the root module and the generated files into the CAS (nothing is written elsewhere). */
+export function terraformWorkspace(ctx: ModuleContext<unknown>): TerraformWorkspace {
+  const c = ctx.component;
+  if (c.type !== 'terraform' || !c.moduleDir) throw new Error(`${c.address} is not a Terraform component`);
+  const local = (c.backend_type ?? 'local') === 'local';
+  const statePath = local ? localStatePath(ctx) : null;
+  const type = c.backend_type ?? 'local';
+  const backend: Record<string, unknown> = local ? { ...c.backend, path: statePath } : { ...c.backend };
+  if (local && typeof backend.workspace_dir === 'string') backend.workspace_dir = path.resolve(ctx.repoRoot, backend.workspace_dir);
+
+  const files: Record<string, string> = {};
+  files[BACKEND_FILE] = jsonFile({ terraform: { backend: { [type]: backend } } });
+  if (c.providers && Object.keys(c.providers).length > 0) files[PROVIDERS_FILE] = jsonFile({ provider: c.providers });
+  files[TFVARS_FILE] = jsonFile(c.vars ?? {});
+
+  const inputs: Record<string, Artifact> = { '.': { kind: 'dir', digest: ctx.cas.putDir(c.moduleDir, { exclude: excludeFromModule }) } };
+  for (const [name, text] of Object.entries(files)) inputs[name] = { kind: 'file', digest: ctx.cas.putBytes(text) };
+  return { inputs, files, statePath };
+}
+
+/** The component's `env` section as plain strings (null and undefined values are dropped). */
+function plainEnv(env: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = { TF_IN_AUTOMATION: '1' };
+  for (const [k, v] of Object.entries(env ?? {})) {
+    if (v === null || v === undefined) continue;
+    out[k] = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  return out;
+}
+
+/** Image for the Dagger engine: the pinned one, else the official image of the tool's version. */
+export function terraformImage(tools: ModuleContext['tools']): string {
+  const t = tools.terraform;
+  if (t.image) return t.image;
+  const v = t.version ?? 'latest';
+  return path.basename(t.command) === 'tofu' ? `ghcr.io/opentofu/opentofu:${v}` : `hashicorp/terraform:${v}`;
+}
+
+/** Fields shared by every step of one component. */
+function base(ctx: Ctx, name: string, module: string): Omit<Step, 'argv' | 'inputs' | 'outputs' | 'needs' | 'network' | 'cache'> {
+  const t = ctx.tools.terraform;
+  return {
+    id: ctx.stepId(name),
+    module,
+    component: ctx.component.address,
+    image: terraformImage(ctx.tools),
+    tool: { name: t.command, version: t.version ?? '*' },
+    env: plainEnv(ctx.component.env),
+    secrets: [...new Set(ctx.inputs?.secrets ?? [])].sort(),
+  };
+}
+
+function initStep(ctx: Ctx, ws: TerraformWorkspace): Step {
+  return {
+    ...base(ctx, 'init', 'terraform.init'),
+    argv: [ctx.tools.terraform.command, 'init', '-input=false', '-no-color'],
+    inputs: { ...ws.inputs },
+    // The scheduler tolerates declared outputs that are not produced (no lock file without providers).
+    outputs: { dirs: ['.terraform'], files: ['.terraform.lock.hcl'] },
+    needs: [],
+    network: true, // provider downloads (and a remote backend's check)
+    cache: 'content',
+  };
+}
+
+/** Inputs of the steps after init: the workspace plus what init installed. */
+function initialized(ws: TerraformWorkspace, init: Step): Record<string, StepInput> {
+  return { ...ws.inputs, '.terraform': { step: init.id, output: '.terraform' }, '.terraform.lock.hcl': { step: init.id, output: '.terraform.lock.hcl' } };
+}
+
+/** Local state: the state directory bound at the same path, and the digest of the state the step starts from. */
+function stateBinding(ws: TerraformWorkspace, writable: boolean, refresh: boolean): Pick<Step, 'mounts' | 'facts' | 'refreshFacts'> {
+  if (!ws.statePath) return {};
+  const dir = path.dirname(ws.statePath);
+  const mount: StepMount = { host: dir, path: dir, writable };
+  return {
+    mounts: [mount],
+    facts: { state: stateFact(ws.statePath) },
+    ...(refresh ? { refreshFacts: { state: ws.statePath } } : {}),
+  };
+}
+
+const lockTimeout = (ctx: Ctx) => `-lock-timeout=${Math.max(0, Math.floor(ctx.options.lockTimeoutSeconds))}s`;
+
+/** Steps of a rollout: init → apply → output. */
+export function applySteps(ctx: Ctx): Step[] {
+  const ws = terraformWorkspace(ctx);
+  const local = ws.statePath !== null;
+  const cmd = ctx.tools.terraform.command;
+  const init = initStep(ctx, ws);
+  const apply: Step = {
+    ...base(ctx, 'apply', 'terraform.apply'),
+    argv: [cmd, 'apply', '-auto-approve', '-input=false', '-no-color', lockTimeout(ctx)],
+    inputs: initialized(ws, init),
+    outputs: {},
+    ...stateBinding(ws, true, true),
+    needs: [init.id],
+    network: true, // providers talk to their APIs
+    cache: local ? 'content' : 'never',
+  };
+  const output: Step = {
+    ...base(ctx, 'output', 'terraform.output'),
+    argv: [cmd, 'output', '-json', '-no-color'],
+    inputs: initialized(ws, init),
+    stdout: 'outputs.json',
+    outputs: { values: ['outputs.json'] },
+    // Reads the state apply left (never locks it): its digest is the key, refreshed after apply.
+    ...stateBinding(ws, false, true),
+    needs: [init.id, apply.id],
+    network: !local, // a remote backend is read over the network
+    cache: local ? 'content' : 'never',
+  };
+  return [init, apply, output];
+}
+
+/** Steps of a plan: init → plan → show. */
+export function planSteps(ctx: Ctx): Step[] {
+  const ws = terraformWorkspace(ctx);
+  const local = ws.statePath !== null;
+  const cmd = ctx.tools.terraform.command;
+  const init = initStep(ctx, ws);
+  const plan: Step = {
+    ...base(ctx, 'plan', 'terraform.plan'),
+    argv: [cmd, 'plan', '-input=false', '-no-color', lockTimeout(ctx), '-out=tfplan'],
+    inputs: initialized(ws, init),
+    outputs: { files: ['tfplan'] },
+    // Plan takes the state lock (writes a lock file next to the state): read-write.
+    ...stateBinding(ws, true, false),
+    needs: [init.id],
+    network: true, // refresh asks the providers' APIs
+    cache: local ? 'content' : 'never',
+  };
+  const show: Step = {
+    ...base(ctx, 'show', 'terraform.show'),
+    argv: [cmd, 'show', '-json', '-no-color', 'tfplan'],
+    inputs: { ...initialized(ws, init), tfplan: { step: plan.id, output: 'tfplan' } },
+    stdout: 'plan.json',
+    outputs: { values: ['plan.json'] },
+    needs: [init.id, plan.id],
+    network: false, // the plan file holds everything it shows
+    cache: 'content',
+  };
+  return [init, plan, show];
+}
+
+function resultOf(results: StepResult[], ctx: Ctx, name: string, module: string): StepResult | undefined {
+  const id = ctx.stepId(name);
+  return results.find((r) => r.id === id) ?? results.find((r) => r.module === module);
+}
+
+/** `terraform output -json` → `{ name: value }`. */
+export function parseOutputs(json: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (json === null || typeof json !== 'object') return out;
+  for (const [name, entry] of Object.entries(json as Record<string, unknown>)) {
+    out[name] = entry !== null && typeof entry === 'object' && 'value' in entry ? (entry as { value: unknown }).value : undefined;
+  }
+  return out;
+}
+
+export interface PlanCounts {
+  add: number;
+  change: number;
+  destroy: number;
+}
+
+/**
+ * Counts of a `terraform show -json` plan, as Terraform's "Plan: X to add, Y to change, Z to
+ * destroy": create → add; update → change; delete → destroy; a replacement (delete+create in
+ * either order) → add and destroy; no-op, read and forget → nothing.
+ */
+export function countPlanChanges(plan: unknown): PlanCounts {
+  const counts: PlanCounts = { add: 0, change: 0, destroy: 0 };
+  const changes = (plan as { resource_changes?: unknown } | null)?.resource_changes;
+  if (!Array.isArray(changes)) return counts;
+  for (const rc of changes) {
+    const actions = (rc as { change?: { actions?: unknown } } | null)?.change?.actions;
+    if (!Array.isArray(actions)) continue;
+    if (actions.includes('create') && actions.includes('delete')) {
+      counts.add++;
+      counts.destroy++;
+    } else if (actions.includes('create')) counts.add++;
+    else if (actions.includes('update')) counts.change++;
+    else if (actions.includes('delete')) counts.destroy++;
+  }
+  return counts;
+}
+
+/** Rollout: apply one Terraform component; dependents read its outputs. */
+export const terraformApply = defineModule<TerraformInputs>({
+  name: 'terraform.apply',
+  description: 'terraform init + apply in an isolated workspace; outputs from `terraform output -json`',
+  inputs: terraformInputs,
+  steps: (ctx) => applySteps(ctx),
+  outputs(results, ctx) {
+    return parseOutputs(resultOf(results, ctx, 'output', 'terraform.output')?.values['outputs.json']);
+  },
+});
+
+/** Plan: what applying one Terraform component would change (records nothing). */
+export const terraformPlan = defineModule<TerraformInputs>({
+  name: 'terraform.plan',
+  description: 'terraform init + plan in an isolated workspace; add/change/destroy counts from `terraform show -json`',
+  inputs: terraformInputs,
+  steps: (ctx) => planSteps(ctx),
+  outputs(results, ctx) {
+    return { ...countPlanChanges(resultOf(results, ctx, 'show', 'terraform.show')?.values['plan.json']) };
+  },
+});

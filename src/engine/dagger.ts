@@ -1,0 +1,653 @@
+/**
+ * The Dagger engine (SPEC 4.2): every step runs in a container of its pinned image on a Dagger
+ * engine (local, `dagger run`, or remote through `_EXPERIMENTAL_DAGGER_RUNNER_HOST`).
+ *
+ * Per step: `container().from(step.image)`; the prepared workspace (inputs already materialised
+ * by the scheduler) mounted from the host at {@link WORKSPACE_PATH}; each `step.mounts` entry
+ * mounted from the host; cache volumes for tool caches (Terraform plugins); plain env sorted by
+ * name; secrets via `setSecret` + `withSecretVariable`, never as plain env; `withExec(argv,
+ * {expect: ANY})`; then the exit code and output; finally the workspace (and writable mounts)
+ * exported back to the host, so the scheduler collects `step.outputs` exactly as with the
+ * local engine.
+ *
+ * The SDK (`@dagger.io/dagger`, heavy: GraphQL, OpenTelemetry, gRPC) is imported lazily by
+ * {@link connectWithSdk} the first time a session is needed; this module only imports its
+ * types, which the compiler erases. The engine talks to the narrow {@link DaggerClient}
+ * surface, so tests inject a recording fake and no engine is needed to test the translation.
+ *
+ * Not enforced here: `network: false`. Dagger containers always have network; the engine says
+ * so once (see {@link DaggerEngine.drainNotices}). Output is not streamed: Dagger returns a
+ * command's output when it finishes, so `onOutput` receives it in one chunk.
+ */
+import { randomUUID } from 'node:crypto';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type * as DaggerSdk from '@dagger.io/dagger';
+import { DiagnosticError, error } from '../diagnostics/index.js';
+import type { Step } from '../steps/types.js';
+import { whichDaggerOnPath } from './select.js';
+import type { Engine, ExecRequest, ExecResult } from './types.js';
+
+// ---------------------------------------------------------------------------------------------
+// The client surface: exactly the Dagger calls this engine makes.
+
+export type DaggerCacheSharing = 'SHARED' | 'PRIVATE' | 'LOCKED';
+
+/** A secret handle (`dag.setSecret`); carries its name, never its value. */
+export interface DaggerSecret {
+  readonly secretName: string;
+}
+
+/** A cache volume handle (`dag.cacheVolume`). */
+export interface DaggerCacheVolume {
+  readonly volumeKey: string;
+}
+
+export interface DaggerDirectory {
+  /** Writes the directory to the host; `wipe` deletes host files absent from it. */
+  export(hostPath: string, opts?: { wipe?: boolean }): Promise<string>;
+}
+
+/** An immutable container definition; each `with*` returns a new one. */
+export interface DaggerContainer {
+  from(address: string): DaggerContainer;
+  withMountedDirectory(path: string, source: DaggerDirectory, opts?: { readOnly?: boolean }): DaggerContainer;
+  withMountedCache(path: string, cache: DaggerCacheVolume, opts?: { sharing?: DaggerCacheSharing }): DaggerContainer;
+  withEnvVariable(name: string, value: string): DaggerContainer;
+  withSecretVariable(name: string, secret: DaggerSecret): DaggerContainer;
+  withWorkdir(path: string): DaggerContainer;
+  /** `expect: 'ANY'`: a non-zero exit is a result, not an error (except 128-191: signals). */
+  withExec(args: string[], opts?: { expect?: 'ANY' }): DaggerContainer;
+  exitCode(): Promise<number>;
+  stdout(): Promise<string>;
+  stderr(): Promise<string>;
+  /** stdout and stderr interleaved as the command wrote them. */
+  combinedOutput(): Promise<string>;
+  /** A directory of the container after its execs; mounts are included. */
+  directory(path: string): DaggerDirectory;
+}
+
+export interface DaggerHost {
+  /** `noCache`: reload from the host (a session otherwise caches a host path's first load). */
+  directory(path: string, opts?: { exclude?: string[]; noCache?: boolean }): DaggerDirectory;
+}
+
+export interface DaggerClient {
+  /** Engine version; the first call that really talks to the engine. */
+  version(): Promise<string>;
+  container(): DaggerContainer;
+  host(): DaggerHost;
+  cacheVolume(key: string): DaggerCacheVolume;
+  setSecret(name: string, plaintext: string): DaggerSecret;
+}
+
+export interface DaggerSession {
+  client: DaggerClient;
+  /** How the session was reached, for notices and errors (never contains a secret). */
+  via: string;
+  /** Ends the session (idempotent). */
+  close(): Promise<void>;
+}
+
+export interface DaggerConnectOptions {
+  /** Environment to connect with (DAGGER_SESSION_*, _EXPERIMENTAL_DAGGER_*, PATH). */
+  env: NodeJS.ProcessEnv;
+}
+
+export type DaggerConnect = (opts: DaggerConnectOptions) => Promise<DaggerSession>;
+
+// ---------------------------------------------------------------------------------------------
+// Translation of one step.
+
+/** Where the step's workspace is mounted in its container. */
+export const WORKSPACE_PATH = '/atmos-pipe/workspace';
+/** Where tool caches are mounted (unless the step names a path, e.g. TF_PLUGIN_CACHE_DIR). */
+export const TOOL_CACHE_ROOT = '/atmos-pipe/cache';
+/**
+ * Set right before `withExec` to a fresh value: the scheduler is the cache authority (its
+ * action cache keys on the secret HMACs, state facts and `cache: 'never'`, which Dagger's
+ * layer cache does not see, dagger#6368), so an exec it asks for must really run.
+ */
+export const NONCE_VARIABLE = 'ATMOS_PIPE_EXEC_NONCE';
+
+const TERRAFORM_TOOLS = new Set(['terraform', 'tofu', 'opentofu']);
+
+export interface ToolCache {
+  /** Mount path in the container. */
+  path: string;
+  /** Cache volume name: tool and version, so versions never share a cache. */
+  volume: string;
+  /** Variable pointing the tool at the cache, when the step does not set it itself. */
+  env?: [string, string];
+}
+
+function sanitizeKey(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '-');
+}
+
+/** The tool a step runs: its pinned host tool, else the image's repository name and tag. */
+function toolOf(step: Step): { name: string; version: string } | undefined {
+  if (step.tool) return { name: path.posix.basename(step.tool.name), version: step.tool.version };
+  const ref = step.image.split('@')[0];
+  const last = ref.slice(ref.lastIndexOf('/') + 1);
+  if (!last) return undefined;
+  const colon = last.indexOf(':');
+  return colon < 0 ? { name: last, version: 'latest' } : { name: last.slice(0, colon), version: last.slice(colon + 1) };
+}
+
+/**
+ * Cache volumes for a step's tool: the Terraform/OpenTofu plugin cache, one volume per tool and
+ * version, LOCKED because Terraform's plugin cache is not safe for concurrent writers.
+ */
+export function toolCaches(step: Step, workdir: string): ToolCache[] {
+  const tool = toolOf(step);
+  if (!tool || !TERRAFORM_TOOLS.has(tool.name)) return [];
+  const volume = `atmos-pipe-${sanitizeKey(tool.name)}-plugins-${sanitizeKey(tool.version)}`;
+  const own = step.env.TF_PLUGIN_CACHE_DIR;
+  if (own) return [{ path: path.posix.resolve(workdir, own), volume }];
+  const dir = `${TOOL_CACHE_ROOT}/${sanitizeKey(tool.name)}-plugins`;
+  return [{ path: dir, volume, env: ['TF_PLUGIN_CACHE_DIR', dir] }];
+}
+
+function inside(parent: string, p: string): boolean {
+  return p === parent || p.startsWith(parent + '/');
+}
+
+interface Translation {
+  container: DaggerContainer;
+  /** What to export back after the exec, in order. */
+  exports: { from: string; to: string; wipe: boolean }[];
+}
+
+/** The container of one step, up to and including `withExec`. */
+export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step' | 'workspace' | 'env'>, nonce: string): Translation {
+  const { step, workspace } = req;
+  const workdir = path.posix.resolve(WORKSPACE_PATH, step.workdir ?? '.');
+  if (!inside(WORKSPACE_PATH, workdir)) throw new Error(`step ${step.id}: workdir ${step.workdir} escapes the workspace`);
+
+  let c = client.container().from(step.image);
+  c = c.withMountedDirectory(WORKSPACE_PATH, client.host().directory(workspace, { noCache: true }));
+  const exports: Translation['exports'] = [];
+  for (const m of step.mounts ?? []) {
+    if (!path.posix.isAbsolute(m.path)) throw new Error(`step ${step.id}: mount path ${m.path} must be absolute`);
+    if (inside(WORKSPACE_PATH, m.path) || inside(m.path, WORKSPACE_PATH)) {
+      throw new Error(`step ${step.id}: mount path ${m.path} overlaps the workspace mount ${WORKSPACE_PATH}`);
+    }
+    c = c.withMountedDirectory(m.path, client.host().directory(m.host, { noCache: true }), m.writable ? undefined : { readOnly: true });
+    if (m.writable) exports.push({ from: m.path, to: m.host, wipe: false });
+  }
+  const caches = toolCaches(step, workdir);
+  for (const tc of caches) c = c.withMountedCache(tc.path, client.cacheVolume(tc.volume), { sharing: 'LOCKED' });
+
+  const secretNames = new Set(step.secrets);
+  const plain = new Map<string, string>();
+  for (const [k, v] of Object.entries(step.env)) if (!secretNames.has(k)) plain.set(k, v);
+  for (const [k, v] of Object.entries(req.env)) if (!secretNames.has(k)) plain.set(k, v);
+  for (const tc of caches) if (tc.env && !plain.has(tc.env[0])) plain.set(tc.env[0], tc.env[1]);
+  for (const k of [...plain.keys()].sort()) c = c.withEnvVariable(k, plain.get(k)!);
+
+  for (const name of [...secretNames].sort()) {
+    const value = req.env[name];
+    if (value === undefined) continue; // not set on the host: the tool sees it unset, as locally
+    c = c.withSecretVariable(name, client.setSecret(`atmos-pipe:${step.id}:${name}`, value));
+  }
+
+  c = c.withWorkdir(workdir);
+  c = c.withEnvVariable(NONCE_VARIABLE, nonce);
+  c = c.withExec(step.argv, { expect: 'ANY' });
+  // The workspace last: the scheduler reads it once the exec and every export are done. Wiped,
+  // so files the step deleted are gone as they would be locally. Host mounts are merged.
+  exports.push({ from: WORKSPACE_PATH, to: workspace, wipe: true });
+  return { container: c, exports };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine.
+
+export interface DaggerEngineOptions {
+  /** Opens a session; default {@link connectWithSdk} (the real SDK). Tests inject a fake. */
+  connect?: DaggerConnect;
+  /** Environment used to connect (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * How long connecting (and the first query) may take. Default 5 minutes, as the SDK's own:
+   * a first session may pull the engine image.
+   */
+  connectTimeoutMs?: number;
+  /** Cache-busting value per exec (default a random UUID); see {@link NONCE_VARIABLE}. */
+  nonce?: () => string;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 300_000;
+
+export const NETWORK_NOTICE =
+  'the Dagger engine does not enforce `network: false`: step containers always have network access';
+
+const UNREACHABLE_HINT =
+  'run the steps on this machine with --engine local, or point the Dagger CLI at a running engine with _EXPERIMENTAL_DAGGER_RUNNER_HOST (tcp://, unix://, kube-pod://, container://, image://)';
+
+/** First line of the deepest message of an error chain (no stack). */
+export function rootMessage(e: unknown): string {
+  const messages: string[] = [];
+  let cur: unknown = e;
+  for (let i = 0; i < 8 && cur; i++) {
+    const m = cur instanceof Error ? cur.message : typeof cur === 'string' ? cur : '';
+    if (m) messages.push(m);
+    cur = cur instanceof Error ? cur.cause : undefined;
+  }
+  const line = (messages.at(-1) ?? String(e)).split('\n').find((l) => l.trim()) ?? 'unknown error';
+  return line.trim().slice(0, 500);
+}
+
+function unreachable(e: unknown): DiagnosticError {
+  if (e instanceof DiagnosticError) return e;
+  const msg = e instanceof SessionError ? e.message : rootMessage(e);
+  return new DiagnosticError(error('engine/dagger-unreachable', `no Dagger engine is reachable: ${msg}`, undefined, UNREACHABLE_HINT));
+}
+
+/** A connection failure whose message is already what the user should read. */
+class SessionError extends Error {
+  override name = 'SessionError';
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SessionError(`${what} took longer than ${Math.round(ms / 1000)}s`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+interface ExecErrorLike {
+  name: 'ExecError';
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+function isExecError(e: unknown): e is ExecErrorLike {
+  return e instanceof Error && e.name === 'ExecError' && typeof (e as unknown as ExecErrorLike).exitCode === 'number';
+}
+
+export class DaggerEngine implements Engine {
+  readonly name = 'dagger' as const;
+  private sessionP: Promise<{ session: DaggerSession; version: string }> | undefined;
+  private readonly notices: string[] = [];
+  private networkNoted = false;
+  private closed = false;
+
+  constructor(private readonly opts: DaggerEngineOptions = {}) {}
+
+  private get env(): NodeJS.ProcessEnv {
+    return this.opts.env ?? process.env;
+  }
+
+  private session(): Promise<{ session: DaggerSession; version: string }> {
+    this.closed = false;
+    this.sessionP ??= this.open();
+    return this.sessionP;
+  }
+
+  private async open(): Promise<{ session: DaggerSession; version: string }> {
+    const connect = this.opts.connect ?? connectWithSdk;
+    const timeout = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const pending = Promise.resolve().then(() => connect({ env: this.env }));
+    let session: DaggerSession;
+    try {
+      session = await withTimeout(pending, timeout, 'starting a Dagger session');
+    } catch (e) {
+      // A session that shows up after we gave up must not linger.
+      pending.then((s) => s.close(), () => undefined).catch(() => undefined);
+      throw unreachable(e);
+    }
+    try {
+      const version = await withTimeout(session.client.version(), timeout, `reaching ${session.via}`);
+      return { session, version };
+    } catch (e) {
+      await session.close().catch(() => undefined);
+      throw unreachable(e instanceof SessionError ? e : new SessionError(`${session.via}: ${rootMessage(e)}`));
+    }
+  }
+
+  async prepare(steps: Step[], _opts: { allowToolDrift: boolean }): Promise<string[]> {
+    const noImage = steps.filter((s) => !s.image);
+    if (noImage.length) {
+      throw new DiagnosticError(
+        noImage.map((s) => error('engine/dagger-no-image', `step ${s.id} (${s.module}) has no container image, so the Dagger engine cannot run it`, undefined, 'pin an image for the module, or run with --engine local')),
+      );
+    }
+    const { session, version } = await this.session();
+    const runner = this.env._EXPERIMENTAL_DAGGER_RUNNER_HOST;
+    const out = [`steps run in containers on the Dagger engine ${version}, through ${session.via}${runner ? ` (runner ${runner})` : ''}`];
+    if (steps.some((s) => !s.network)) this.noteNetwork();
+    out.push(...this.drainNotices());
+    return out;
+  }
+
+  private noteNetwork(): void {
+    if (this.networkNoted) return;
+    this.networkNoted = true;
+    this.notices.push(NETWORK_NOTICE);
+  }
+
+  /** Notices produced after prepare (drained by the scheduler after each step). */
+  drainNotices(): string[] {
+    const out = [...this.notices];
+    this.notices.length = 0;
+    return out;
+  }
+
+  async exec(req: ExecRequest): Promise<ExecResult> {
+    const { step } = req;
+    if (!step.image) {
+      throw new DiagnosticError(error('engine/dagger-no-image', `step ${step.id} (${step.module}) has no container image, so the Dagger engine cannot run it`, undefined, 'pin an image for the module, or run with --engine local'));
+    }
+    if (step.argv.length === 0) throw new Error(`step ${step.id} has no command`);
+    if (req.signal.aborted) throw new Error(`step ${step.id} was cancelled before it started`);
+    if (!step.network) this.noteNetwork();
+    const { session } = await this.session();
+    for (const m of step.mounts ?? []) mkdirSync(m.host, { recursive: true });
+    const secretValues = step.secrets.map((n) => req.env[n]).filter((v): v is string => typeof v === 'string' && v.length >= 4);
+    const redact = (s: string) => secretValues.reduce((acc, v) => acc.split(v).join('***'), s);
+
+    const run = this.run(session.client, req, redact);
+    run.catch(() => undefined); // settled later than a timeout or cancellation: nobody waits
+    const races: Promise<ExecResult>[] = [run];
+    const cleanups: (() => void)[] = [];
+    if (step.timeoutSeconds) {
+      const secs = step.timeoutSeconds;
+      races.push(
+        new Promise<ExecResult>((resolve) => {
+          const t = setTimeout(() => {
+            req.onOutput(Buffer.from(`\natmos-pipe: step timed out after ${secs}s (the Dagger exec is abandoned; it stops when the session ends)\n`));
+            resolve({ exitCode: 124 });
+          }, secs * 1000);
+          cleanups.push(() => clearTimeout(t));
+        }),
+      );
+    }
+    races.push(
+      new Promise<ExecResult>((_, reject) => {
+        const onAbort = () => reject(new Error(`step ${step.id} was cancelled`));
+        req.signal.addEventListener('abort', onAbort, { once: true });
+        cleanups.push(() => req.signal.removeEventListener('abort', onAbort));
+      }),
+    );
+    try {
+      return await Promise.race(races);
+    } finally {
+      for (const c of cleanups) c();
+    }
+  }
+
+  private async run(client: DaggerClient, req: ExecRequest, redact: (s: string) => string): Promise<ExecResult> {
+    const { step } = req;
+    const { container, exports } = translateStep(client, req, (this.opts.nonce ?? randomUUID)());
+    let exitCode: number;
+    let stdout: string | undefined;
+    try {
+      exitCode = await container.exitCode();
+      if (step.stdout) {
+        // As locally: stdout goes to the file, only stderr to the log.
+        stdout = await container.stdout();
+        const err = await container.stderr();
+        if (err) req.onOutput(Buffer.from(err));
+      } else {
+        const out = await container.combinedOutput();
+        if (out) req.onOutput(Buffer.from(out));
+      }
+    } catch (e) {
+      if (isExecError(e)) {
+        // Exit codes 128-191 (killed by a signal) fail the exec even with expect ANY; the
+        // container has no result, so there is nothing to export.
+        if (step.stdout) {
+          if (e.stderr) req.onOutput(Buffer.from(e.stderr));
+          return { exitCode: e.exitCode, stdout: Buffer.from(e.stdout ?? '') };
+        }
+        const out = [e.stdout, e.stderr].filter(Boolean).join('\n');
+        if (out) req.onOutput(Buffer.from(out));
+        return { exitCode: e.exitCode };
+      }
+      throw new Error(redact(`dagger: ${rootMessage(e)}`));
+    }
+    // Exported whatever the exit code: a failed `terraform apply` still writes its state, and
+    // --keep-workspace shows what a failed step left behind.
+    try {
+      for (const x of exports) await container.directory(x.from).export(x.to, x.wipe ? { wipe: true } : undefined);
+    } catch (e) {
+      throw new Error(redact(`dagger: exporting the step's files failed: ${rootMessage(e)}`));
+    }
+    return { exitCode, ...(step.stdout ? { stdout: Buffer.from(stdout ?? '') } : {}) };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const p = this.sessionP;
+    this.sessionP = undefined;
+    if (!p) return;
+    try {
+      const { session } = await p;
+      await session.close();
+    } catch {
+      // a session that never opened has nothing to close
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The default session factory: the real SDK, imported on first use.
+
+type Sdk = typeof DaggerSdk;
+
+class SdkDirectory implements DaggerDirectory {
+  constructor(readonly raw: DaggerSdk.Directory) {}
+  export(hostPath: string, opts?: { wipe?: boolean }): Promise<string> {
+    return this.raw.export(hostPath, opts?.wipe ? { wipe: true } : undefined);
+  }
+}
+
+class SdkContainer implements DaggerContainer {
+  constructor(
+    private readonly sdk: Sdk,
+    readonly raw: DaggerSdk.Container,
+  ) {}
+  private wrap(c: DaggerSdk.Container): SdkContainer {
+    return new SdkContainer(this.sdk, c);
+  }
+  from(address: string): DaggerContainer {
+    return this.wrap(this.raw.from(address));
+  }
+  withMountedDirectory(p: string, source: DaggerDirectory, opts?: { readOnly?: boolean }): DaggerContainer {
+    return this.wrap(this.raw.withMountedDirectory(p, (source as SdkDirectory).raw, opts?.readOnly ? { readOnly: true } : undefined));
+  }
+  withMountedCache(p: string, cache: DaggerCacheVolume, opts?: { sharing?: DaggerCacheSharing }): DaggerContainer {
+    const modes = { SHARED: this.sdk.CacheSharingMode.Shared, PRIVATE: this.sdk.CacheSharingMode.Private, LOCKED: this.sdk.CacheSharingMode.Locked };
+    return this.wrap(this.raw.withMountedCache(p, (cache as SdkCacheVolume).raw, opts?.sharing ? { sharing: modes[opts.sharing] } : undefined));
+  }
+  withEnvVariable(name: string, value: string): DaggerContainer {
+    return this.wrap(this.raw.withEnvVariable(name, value));
+  }
+  withSecretVariable(name: string, secret: DaggerSecret): DaggerContainer {
+    return this.wrap(this.raw.withSecretVariable(name, (secret as SdkSecret).raw));
+  }
+  withWorkdir(p: string): DaggerContainer {
+    return this.wrap(this.raw.withWorkdir(p));
+  }
+  withExec(args: string[], opts?: { expect?: 'ANY' }): DaggerContainer {
+    return this.wrap(this.raw.withExec(args, opts?.expect === 'ANY' ? { expect: this.sdk.ReturnType.Any } : undefined));
+  }
+  exitCode(): Promise<number> {
+    return this.raw.exitCode();
+  }
+  stdout(): Promise<string> {
+    return this.raw.stdout();
+  }
+  stderr(): Promise<string> {
+    return this.raw.stderr();
+  }
+  combinedOutput(): Promise<string> {
+    return this.raw.combinedOutput();
+  }
+  directory(p: string): DaggerDirectory {
+    return new SdkDirectory(this.raw.directory(p));
+  }
+}
+
+class SdkSecret implements DaggerSecret {
+  constructor(
+    readonly secretName: string,
+    readonly raw: DaggerSdk.Secret,
+  ) {}
+}
+
+class SdkCacheVolume implements DaggerCacheVolume {
+  constructor(
+    readonly volumeKey: string,
+    readonly raw: DaggerSdk.CacheVolume,
+  ) {}
+}
+
+class SdkClient implements DaggerClient {
+  constructor(
+    private readonly sdk: Sdk,
+    private readonly dag: DaggerSdk.Client,
+  ) {}
+  version(): Promise<string> {
+    return this.dag.version();
+  }
+  container(): DaggerContainer {
+    return new SdkContainer(this.sdk, this.dag.container());
+  }
+  host(): DaggerHost {
+    const host = this.dag.host();
+    return {
+      directory: (p, opts) => {
+        const o: DaggerSdk.HostDirectoryOpts = {};
+        if (opts?.exclude?.length) o.exclude = opts.exclude;
+        if (opts?.noCache) o.noCache = true;
+        return new SdkDirectory(host.directory(p, o));
+      },
+    };
+  }
+  cacheVolume(key: string): DaggerCacheVolume {
+    return new SdkCacheVolume(key, this.dag.cacheVolume(key));
+  }
+  setSecret(name: string, plaintext: string): DaggerSecret {
+    return new SdkSecret(name, this.dag.setSecret(name, plaintext));
+  }
+}
+
+function isExecutableFile(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Variables the SDK reads from process.env (it has no other way to receive them). */
+const SDK_ENV = ['DAGGER_SESSION_PORT', 'DAGGER_SESSION_TOKEN', '_EXPERIMENTAL_DAGGER_CLI_BIN', '_EXPERIMENTAL_DAGGER_RUNNER_HOST'] as const;
+
+/**
+ * Opens a session with the real SDK: `connection(fn)` runs `fn` while the session lives and
+ * sets the global `dag`, so `fn` hands `dag` out and waits until {@link DaggerSession.close}.
+ *
+ * How it connects, in the SDK's order: DAGGER_SESSION_PORT (+ DAGGER_SESSION_TOKEN, as set by
+ * `dagger run`); else a `dagger session` subprocess of _EXPERIMENTAL_DAGGER_CLI_BIN; else of a
+ * `dagger` found on PATH (the SDK itself ignores PATH and would download its CLI: we pass the
+ * one found as _EXPERIMENTAL_DAGGER_CLI_BIN); else the SDK downloads the CLI.
+ *
+ * SDK quirk handled here: when the CLI subprocess fails to start, SDK 0.21 rejects the connect
+ * with an unhelpful TypeError ("reading 'port'") AND leaves an EngineSessionError (carrying the
+ * CLI's stderr) as an unhandled rejection, which would crash Node. While connecting, a listener
+ * captures that error for the message and keeps it from crashing the process.
+ */
+export const connectWithSdk: DaggerConnect = async ({ env }) => {
+  let via: string;
+  const sdkEnv: Record<string, string | undefined> = {};
+  for (const k of SDK_ENV) sdkEnv[k] = env[k] || undefined;
+  if (sdkEnv.DAGGER_SESSION_PORT) {
+    via = `the Dagger session on port ${sdkEnv.DAGGER_SESSION_PORT} (DAGGER_SESSION_PORT)`;
+  } else if (sdkEnv._EXPERIMENTAL_DAGGER_CLI_BIN) {
+    const bin = sdkEnv._EXPERIMENTAL_DAGGER_CLI_BIN;
+    via = `the dagger CLI ${bin} (_EXPERIMENTAL_DAGGER_CLI_BIN)`;
+    if (!isExecutableFile(bin)) throw new SessionError(`${via}: not an executable file`);
+  } else {
+    const found = whichDaggerOnPath(env);
+    if (found) {
+      sdkEnv._EXPERIMENTAL_DAGGER_CLI_BIN = found;
+      via = `the dagger CLI ${found} (on PATH)`;
+    } else {
+      via = 'a dagger CLI downloaded by the SDK (none on PATH)';
+    }
+  }
+
+  const sdk = await import('@dagger.io/dagger');
+
+  const sessionErrors: string[] = [];
+  const guard = (reason: unknown) => {
+    if (reason instanceof sdk.EngineSessionError || (reason instanceof Error && reason.name === 'EngineSessionError')) {
+      sessionErrors.push(rootMessage(reason));
+      return;
+    }
+    // Not ours: behave as if this listener did not exist.
+    if (process.listenerCount('unhandledRejection') <= 1) throw reason;
+  };
+  const unguard = () => setTimeout(() => process.off('unhandledRejection', guard), 100).unref();
+  process.on('unhandledRejection', guard);
+
+  const saved: Record<string, string | undefined> = {};
+  for (const k of SDK_ENV) {
+    saved[k] = process.env[k];
+    if (sdkEnv[k] === undefined) delete process.env[k];
+    else process.env[k] = sdkEnv[k];
+  }
+  const restore = () => {
+    for (const k of SDK_ENV) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  };
+
+  let release!: () => void;
+  const hold = new Promise<void>((r) => (release = r));
+  let ready!: (c: DaggerClient) => void;
+  const readyP = new Promise<DaggerClient>((r) => (ready = r));
+  const done = sdk.connection(async () => {
+    ready(new SdkClient(sdk, sdk.dag));
+    await hold;
+  });
+  let client: DaggerClient;
+  try {
+    client = await Promise.race([
+      readyP,
+      done.then(() => {
+        throw new Error('the session ended before it started');
+      }),
+    ]);
+  } catch (e) {
+    // Let the SDK's stray rejection surface (after this microtask queue) before reading it.
+    await new Promise((r) => setImmediate(r));
+    unguard();
+    const why = sessionErrors[0] ?? rootMessage(e);
+    throw new SessionError(`${via}: ${why}`, { cause: e });
+  } finally {
+    restore();
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    client,
+    via,
+    close: () => {
+      closing ??= (async () => {
+        release();
+        await withTimeout(done, 30_000, 'closing the Dagger session').catch(() => undefined);
+        unguard();
+      })();
+      return closing;
+    },
+  };
+};

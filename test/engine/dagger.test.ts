@@ -1,0 +1,593 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import ts from 'typescript';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { DiagnosticError } from '../../src/diagnostics/index.js';
+import {
+  DaggerEngine,
+  NETWORK_NOTICE,
+  NONCE_VARIABLE,
+  TOOL_CACHE_ROOT,
+  WORKSPACE_PATH,
+  connectWithSdk,
+  type DaggerCacheVolume,
+  type DaggerClient,
+  type DaggerConnect,
+  type DaggerContainer,
+  type DaggerDirectory,
+  type DaggerSecret,
+} from '../../src/engine/dagger.js';
+import type { ExecRequest, ExecResult } from '../../src/engine/types.js';
+import type { Step } from '../../src/steps/types.js';
+import { ROOT, makeRepo } from '../helpers.js';
+
+// ---------------------------------------------------------------------------------------------
+// A recording fake of the client surface.
+
+type Call = unknown[];
+
+interface FakeBehaviour {
+  version?: () => Promise<string>;
+  /** Exit code of the exec, by argv (default 0). */
+  exitCode?: (argv: string[]) => number | Promise<number>;
+  stdout?: string;
+  stderr?: string;
+  combined?: string;
+  /** Thrown by the first query (exitCode) instead of answering. */
+  queryError?: Error;
+  /** Files the step "wrote": container dir -> (relative path -> content), written on export. */
+  files?: Record<string, Record<string, string>>;
+}
+
+class FakeDagger {
+  readonly calls: Call[] = [];
+  connects = 0;
+  closes = 0;
+  constructor(readonly b: FakeBehaviour = {}) {}
+
+  client(): DaggerClient {
+    const rec = (...c: Call) => this.calls.push(c);
+    const b = this.b;
+    const dir = (desc: Record<string, unknown>): DaggerDirectory & { desc: Record<string, unknown> } => ({
+      desc,
+      async export(hostPath, opts) {
+        rec('export', desc, hostPath, opts);
+        const files = desc.container ? b.files?.[desc.container as string] : undefined;
+        for (const [rel, content] of Object.entries(files ?? {})) {
+          mkdirSync(path.dirname(path.join(hostPath, rel)), { recursive: true });
+          writeFileSync(path.join(hostPath, rel), content);
+        }
+        return hostPath;
+      },
+    });
+    const container = (argv?: string[]): DaggerContainer => {
+      const c: DaggerContainer = {
+        from: (a) => (rec('from', a), container(argv)),
+        withMountedDirectory: (p, d, o) => (rec('withMountedDirectory', p, (d as ReturnType<typeof dir>).desc, o), container(argv)),
+        withMountedCache: (p, v, o) => (rec('withMountedCache', p, v.volumeKey, o), container(argv)),
+        withEnvVariable: (k, v) => (rec('withEnvVariable', k, v), container(argv)),
+        withSecretVariable: (k, s) => (rec('withSecretVariable', k, s.secretName), container(argv)),
+        withWorkdir: (p) => (rec('withWorkdir', p), container(argv)),
+        withExec: (a, o) => (rec('withExec', a, o), container(a)),
+        exitCode: async () => {
+          rec('exitCode');
+          if (b.queryError) throw b.queryError;
+          return b.exitCode ? b.exitCode(argv ?? []) : 0;
+        },
+        stdout: async () => (rec('stdout'), b.stdout ?? ''),
+        stderr: async () => (rec('stderr'), b.stderr ?? ''),
+        combinedOutput: async () => (rec('combinedOutput'), b.combined ?? ''),
+        directory: (p) => (rec('directory', p), dir({ container: p })),
+      };
+      return c;
+    };
+    return {
+      version: () => (rec('version'), b.version ? b.version() : Promise.resolve('v0.21.9')),
+      container: () => (rec('container'), container()),
+      host: () => ({ directory: (p, o) => (rec('host.directory', p, o), dir({ host: p })) }),
+      cacheVolume: (k): DaggerCacheVolume => (rec('cacheVolume', k), { volumeKey: k }),
+      setSecret: (n, v): DaggerSecret => (rec('setSecret', n, v), { secretName: n }),
+    };
+  }
+
+  connect: DaggerConnect = async () => {
+    this.connects++;
+    return { client: this.client(), via: 'a fake session', close: async () => void this.closes++ };
+  };
+
+  /** Calls made by one exec: from `container` on (the session's `version` probe left out). */
+  get execCalls(): Call[] {
+    return this.calls.filter((c) => c[0] !== 'version');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Realistic steps.
+
+const IMAGE = 'hashicorp/terraform:1.9.8';
+const SECRET = 's3cr3t-db-p4ssw0rd-9f2c';
+
+function tmp(): string {
+  return mkdtempSync(path.join(tmpdir(), 'atmos-pipe-dagger-'));
+}
+
+function tfStep(over: Partial<Step> & Pick<Step, 'id' | 'module' | 'argv'>): Step {
+  return {
+    component: 'terraform/vpc',
+    image: IMAGE,
+    tool: { name: 'terraform', version: '1.9.8' },
+    env: {},
+    secrets: [],
+    inputs: {},
+    outputs: {},
+    needs: [],
+    network: true,
+    cache: 'content',
+    ...over,
+  };
+}
+
+function request(step: Step, workspace: string, env: Record<string, string>, out: Buffer[] = []): ExecRequest {
+  return { step, workspace, env, onOutput: (c) => out.push(c), signal: new AbortController().signal };
+}
+
+function noNonce(): string {
+  return 'nonce-1';
+}
+
+describe('DaggerEngine: translation of a step (recording fake)', () => {
+  it('terraform init then apply: image, workspace, state mount, plugin cache, sorted env, secret, workdir, exec, exports', async () => {
+    const repo = makeRepo({});
+    const ws1 = path.join(repo, '.atmos/workspaces/run1/init');
+    const ws2 = path.join(repo, '.atmos/workspaces/run1/apply');
+    const state = path.join(repo, '.atmos/state/terraform/vpc');
+    for (const w of [ws1, ws2]) {
+      mkdirSync(path.join(w, 'components/terraform/vpc'), { recursive: true });
+      writeFileSync(path.join(w, 'components/terraform/vpc/main.tf'), 'variable "cidr" {}\n');
+      writeFileSync(path.join(w, 'components/terraform/vpc/vpc.terraform.tfvars.json'), '{"cidr":"10.0.0.0/16"}');
+    }
+    const fake = new FakeDagger({
+      combined: 'Terraform has been successfully initialized!\n',
+      files: { [WORKSPACE_PATH]: { 'components/terraform/vpc/.terraform.lock.hcl': '# lock\n' } },
+    });
+    const engine = new DaggerEngine({ connect: fake.connect, nonce: noNonce });
+
+    const init = tfStep({
+      id: 'rollout:terraform/vpc:init',
+      module: 'terraform.init',
+      argv: ['terraform', 'init', '-input=false', '-no-color'],
+      env: { TF_INPUT: '0', TF_IN_AUTOMATION: '1' },
+      inputs: { 'components/terraform/vpc': { kind: 'dir', digest: 'sha256:aa' } },
+      outputs: { dirs: ['.terraform'], files: ['.terraform.lock.hcl'] },
+      workdir: 'components/terraform/vpc',
+    });
+    const out: Buffer[] = [];
+    const r1 = await engine.exec(request(init, ws1, { ...init.env }, out));
+    expect(r1).toEqual({ exitCode: 0 });
+    expect(Buffer.concat(out).toString()).toBe('Terraform has been successfully initialized!\n');
+    // What the step "wrote" came back to the host workspace, where the scheduler collects it.
+    expect(readFileSync(path.join(ws1, 'components/terraform/vpc/.terraform.lock.hcl'), 'utf8')).toBe('# lock\n');
+
+    const cache = 'atmos-pipe-terraform-plugins-1.9.8';
+    const pluginDir = `${TOOL_CACHE_ROOT}/terraform-plugins`;
+    expect(fake.execCalls).toEqual([
+      ['container'],
+      ['from', IMAGE],
+      ['host.directory', ws1, { noCache: true }],
+      ['withMountedDirectory', WORKSPACE_PATH, { host: ws1 }, undefined],
+      ['cacheVolume', cache],
+      ['withMountedCache', pluginDir, cache, { sharing: 'LOCKED' }],
+      ['withEnvVariable', 'TF_INPUT', '0'],
+      ['withEnvVariable', 'TF_IN_AUTOMATION', '1'],
+      ['withEnvVariable', 'TF_PLUGIN_CACHE_DIR', pluginDir],
+      ['withWorkdir', `${WORKSPACE_PATH}/components/terraform/vpc`],
+      ['withEnvVariable', NONCE_VARIABLE, 'nonce-1'],
+      ['withExec', ['terraform', 'init', '-input=false', '-no-color'], { expect: 'ANY' }],
+      ['exitCode'],
+      ['combinedOutput'],
+      ['directory', WORKSPACE_PATH],
+      ['export', { container: WORKSPACE_PATH }, ws1, { wipe: true }],
+    ]);
+
+    fake.calls.length = 0;
+    const apply = tfStep({
+      id: 'rollout:terraform/vpc:apply',
+      module: 'terraform.apply',
+      argv: ['terraform', 'apply', '-input=false', '-auto-approve', '-no-color', '-var-file=vpc.terraform.tfvars.json'],
+      env: { TF_IN_AUTOMATION: '1', AWS_REGION: 'eu-west-1', TF_INPUT: '0' },
+      secrets: ['TF_VAR_db_password'],
+      inputs: {
+        'components/terraform/vpc': { kind: 'dir', digest: 'sha256:aa' },
+        'components/terraform/vpc/.terraform': { step: 'rollout:terraform/vpc:init', output: '.terraform' },
+      },
+      mounts: [{ host: state, path: state, writable: true }],
+      facts: { state: 'none' },
+      needs: ['rollout:terraform/vpc:init'],
+      workdir: 'components/terraform/vpc',
+      cache: 'never',
+    });
+    const r2 = await engine.exec(request(apply, ws2, { ...apply.env, TF_VAR_db_password: SECRET }));
+    expect(r2).toEqual({ exitCode: 0 });
+    expect(existsSync(state)).toBe(true); // created on the host before it is mounted
+    expect(fake.execCalls).toEqual([
+      ['container'],
+      ['from', IMAGE],
+      ['host.directory', ws2, { noCache: true }],
+      ['withMountedDirectory', WORKSPACE_PATH, { host: ws2 }, undefined],
+      ['host.directory', state, { noCache: true }],
+      ['withMountedDirectory', state, { host: state }, undefined],
+      ['cacheVolume', cache],
+      ['withMountedCache', pluginDir, cache, { sharing: 'LOCKED' }],
+      ['withEnvVariable', 'AWS_REGION', 'eu-west-1'],
+      ['withEnvVariable', 'TF_INPUT', '0'],
+      ['withEnvVariable', 'TF_IN_AUTOMATION', '1'],
+      ['withEnvVariable', 'TF_PLUGIN_CACHE_DIR', pluginDir],
+      ['setSecret', 'atmos-pipe:rollout:terraform/vpc:apply:TF_VAR_db_password', SECRET],
+      ['withSecretVariable', 'TF_VAR_db_password', 'atmos-pipe:rollout:terraform/vpc:apply:TF_VAR_db_password'],
+      ['withWorkdir', `${WORKSPACE_PATH}/components/terraform/vpc`],
+      ['withEnvVariable', NONCE_VARIABLE, 'nonce-1'],
+      ['withExec', apply.argv, { expect: 'ANY' }],
+      ['exitCode'],
+      ['combinedOutput'],
+      // the writable state mount is exported back (merged), then the workspace (wiped)
+      ['directory', state],
+      ['export', { container: state }, state, undefined],
+      ['directory', WORKSPACE_PATH],
+      ['export', { container: WORKSPACE_PATH }, ws2, { wipe: true }],
+    ]);
+    // One session for both steps, ended by close().
+    expect(fake.connects).toBe(1);
+    await engine.close();
+    expect(fake.closes).toBe(1);
+  });
+
+  it('a secret value only ever reaches setSecret, never env, argv, paths or errors', async () => {
+    const ws = tmp();
+    const fake = new FakeDagger({ exitCode: () => 0 });
+    const engine = new DaggerEngine({ connect: fake.connect });
+    const step = tfStep({
+      id: 'deploy:terraform/db:apply',
+      module: 'terraform.apply',
+      argv: ['terraform', 'apply', '-auto-approve'],
+      env: { TF_IN_AUTOMATION: '1' },
+      secrets: ['TF_VAR_db_password', 'AWS_SECRET_ACCESS_KEY', 'NOT_SET_ON_HOST'],
+    });
+    await engine.exec(request(step, ws, { TF_IN_AUTOMATION: '1', TF_VAR_db_password: SECRET, AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI-K7MDENG' }));
+    const setSecrets = fake.calls.filter((c) => c[0] === 'setSecret');
+    expect(setSecrets.map((c) => [c[1], c[2]])).toEqual([
+      ['atmos-pipe:deploy:terraform/db:apply:AWS_SECRET_ACCESS_KEY', 'wJalrXUtnFEMI-K7MDENG'],
+      ['atmos-pipe:deploy:terraform/db:apply:TF_VAR_db_password', SECRET],
+    ]);
+    const others = JSON.stringify(fake.calls.filter((c) => c[0] !== 'setSecret'));
+    expect(others).not.toContain(SECRET);
+    expect(others).not.toContain('wJalrXUtnFEMI-K7MDENG');
+    const envNames = fake.calls.filter((c) => c[0] === 'withEnvVariable').map((c) => c[1]);
+    expect(envNames).not.toContain('TF_VAR_db_password');
+    expect(envNames).not.toContain('AWS_SECRET_ACCESS_KEY');
+    // A secret the host does not have is left unset (as with the local engine).
+    expect(fake.calls.filter((c) => c[0] === 'withSecretVariable').map((c) => c[1])).toEqual(['AWS_SECRET_ACCESS_KEY', 'TF_VAR_db_password']);
+
+    // An engine error that happens to echo the value is redacted before it becomes a reason.
+    const leaky = new FakeDagger({ queryError: new Error(`process "terraform" failed: password ${SECRET} rejected`) });
+    const e2 = new DaggerEngine({ connect: leaky.connect });
+    const err = await e2.exec(request(step, ws, { TF_VAR_db_password: SECRET })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(DiagnosticError);
+    expect((err as Error).message).toBe('dagger: process "terraform" failed: password *** rejected');
+  });
+
+  it('returns the exit code and, for `stdout` steps, stdout (stderr alone goes to the log)', async () => {
+    const ws = tmp();
+    const fake = new FakeDagger({ exitCode: (argv) => (argv[1] === 'output' ? 0 : 3), stdout: '{"vpc_id":{"value":"vpc-123"}}\n', stderr: 'warning: x\n', combined: 'Error: boom\n' });
+    const engine = new DaggerEngine({ connect: fake.connect });
+    const outStep = tfStep({ id: 'rollout:terraform/vpc:output', module: 'terraform.output', argv: ['terraform', 'output', '-json'], stdout: 'outputs.json', outputs: { values: ['outputs.json'] }, workdir: 'c' });
+    const log: Buffer[] = [];
+    const r = await engine.exec(request(outStep, ws, {}, log));
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout?.toString()).toBe('{"vpc_id":{"value":"vpc-123"}}\n');
+    expect(Buffer.concat(log).toString()).toBe('warning: x\n');
+    expect(fake.execCalls.slice(fake.execCalls.findIndex((c) => c[0] === 'exitCode'))).toEqual([
+      ['exitCode'],
+      ['stdout'],
+      ['stderr'],
+      ['directory', WORKSPACE_PATH],
+      ['export', { container: WORKSPACE_PATH }, ws, { wipe: true }],
+    ]);
+
+    // A failing command is a result (exit 3), with its output, and its files still come back.
+    fake.calls.length = 0;
+    const log2: Buffer[] = [];
+    const failing = tfStep({ id: 'rollout:terraform/vpc:plan', module: 'terraform.plan', argv: ['terraform', 'plan'] });
+    const r2 = await engine.exec(request(failing, ws, {}, log2));
+    expect(r2).toEqual({ exitCode: 3 });
+    expect(Buffer.concat(log2).toString()).toBe('Error: boom\n');
+    expect(fake.calls.some((c) => c[0] === 'export')).toBe(true);
+  });
+
+  it('an exec killed by a signal (Dagger ExecError) is exit 137 with its output, and nothing to export', async () => {
+    const ws = tmp();
+    const execError = Object.assign(new Error('process "terraform apply" did not complete successfully: exit code: 137'), {
+      name: 'ExecError',
+      exitCode: 137,
+      stdout: 'Applying...',
+      stderr: 'Killed',
+    });
+    const fake = new FakeDagger({ queryError: execError });
+    const engine = new DaggerEngine({ connect: fake.connect });
+    const log: Buffer[] = [];
+    const r = await engine.exec(request(tfStep({ id: 'a:b:apply', module: 'terraform.apply', argv: ['terraform', 'apply'] }), ws, {}, log));
+    expect(r).toEqual({ exitCode: 137 });
+    expect(Buffer.concat(log).toString()).toBe('Applying...\nKilled');
+    expect(fake.calls.some((c) => c[0] === 'export')).toBe(false);
+  });
+
+  it('read-only mounts, a step-chosen plugin cache dir, an image without a host tool, and workdir checks', async () => {
+    const ws = tmp();
+    const ro = tmp();
+    const fake = new FakeDagger();
+    const engine = new DaggerEngine({ connect: fake.connect, nonce: noNonce });
+    const step: Step = {
+      id: 'r:terraform/x:validate',
+      module: 'terraform.validate',
+      component: 'terraform/x',
+      image: 'ghcr.io/opentofu/opentofu:1.8.3@sha256:abc',
+      argv: ['tofu', 'validate'],
+      env: { TF_PLUGIN_CACHE_DIR: '.plugins' },
+      secrets: [],
+      inputs: {},
+      outputs: {},
+      mounts: [{ host: ro, path: '/etc/atmos-ro', writable: false }],
+      needs: [],
+      network: false,
+      cache: 'content',
+    };
+    await engine.exec(request(step, ws, { TF_PLUGIN_CACHE_DIR: '.plugins' }));
+    expect(fake.execCalls).toEqual([
+      ['container'],
+      ['from', 'ghcr.io/opentofu/opentofu:1.8.3@sha256:abc'],
+      ['host.directory', ws, { noCache: true }],
+      ['withMountedDirectory', WORKSPACE_PATH, { host: ws }, undefined],
+      ['host.directory', ro, { noCache: true }],
+      ['withMountedDirectory', '/etc/atmos-ro', { host: ro }, { readOnly: true }],
+      ['cacheVolume', 'atmos-pipe-opentofu-plugins-1.8.3'],
+      ['withMountedCache', `${WORKSPACE_PATH}/.plugins`, 'atmos-pipe-opentofu-plugins-1.8.3', { sharing: 'LOCKED' }],
+      ['withEnvVariable', 'TF_PLUGIN_CACHE_DIR', '.plugins'],
+      ['withWorkdir', WORKSPACE_PATH],
+      ['withEnvVariable', NONCE_VARIABLE, 'nonce-1'],
+      ['withExec', ['tofu', 'validate'], { expect: 'ANY' }],
+      ['exitCode'],
+      ['combinedOutput'],
+      ['directory', WORKSPACE_PATH],
+      ['export', { container: WORKSPACE_PATH }, ws, { wipe: true }],
+    ]);
+    // network: false is not enforced by Dagger: said once.
+    expect(engine.drainNotices()).toEqual([NETWORK_NOTICE]);
+    await engine.exec(request(step, ws, {}));
+    expect(engine.drainNotices()).toEqual([]);
+
+    // A non-tool image gets no cache volume.
+    fake.calls.length = 0;
+    await engine.exec(request({ ...step, image: 'alpine:3.20', argv: ['true'], mounts: [], env: {} }, ws, {}));
+    expect(fake.calls.some((c) => c[0] === 'withMountedCache')).toBe(false);
+
+    await expect(engine.exec(request({ ...step, workdir: '../..' }, ws, {}))).rejects.toThrow(/escapes the workspace/);
+    await expect(engine.exec(request({ ...step, mounts: [{ host: ro, path: `${WORKSPACE_PATH}/x`, writable: true }] }, ws, {}))).rejects.toThrow(/overlaps the workspace/);
+  });
+
+  it('timeouts give exit 124 with a log line; cancellation rejects; every exec gets a fresh nonce', async () => {
+    const ws = tmp();
+    const fake = new FakeDagger({ exitCode: () => new Promise<number>(() => undefined) });
+    const engine = new DaggerEngine({ connect: fake.connect });
+    const log: Buffer[] = [];
+    const step = tfStep({ id: 'a:b:apply', module: 'terraform.apply', argv: ['terraform', 'apply'], timeoutSeconds: 0.05 });
+    expect(await engine.exec(request(step, ws, {}, log))).toEqual({ exitCode: 124 });
+    expect(Buffer.concat(log).toString()).toMatch(/timed out after 0.05s/);
+
+    const ac = new AbortController();
+    const p = engine.exec({ ...request({ ...step, timeoutSeconds: undefined }, ws, {}), signal: ac.signal });
+    setTimeout(() => ac.abort(), 10);
+    await expect(p).rejects.toThrow('step a:b:apply was cancelled');
+
+    const nonces = fake.calls.filter((c) => c[0] === 'withEnvVariable' && c[1] === NONCE_VARIABLE).map((c) => c[2]);
+    expect(nonces).toHaveLength(2);
+    expect(new Set(nonces).size).toBe(2);
+  });
+});
+
+describe('DaggerEngine: sessions and errors', () => {
+  it('prepare connects once, says which engine runs the steps, and refuses steps without an image', async () => {
+    const fake = new FakeDagger();
+    const engine = new DaggerEngine({ connect: fake.connect, env: { _EXPERIMENTAL_DAGGER_RUNNER_HOST: 'tcp://builder:1234' } });
+    const steps = [tfStep({ id: 'a:b:init', module: 'terraform.init', argv: ['terraform', 'init'], network: false })];
+    expect(await engine.prepare(steps, { allowToolDrift: false })).toEqual([
+      'steps run in containers on the Dagger engine v0.21.9, through a fake session (runner tcp://builder:1234)',
+      NETWORK_NOTICE,
+    ]);
+    // Parallel execs share the session.
+    const ws = tmp();
+    await Promise.all([1, 2, 3].map(() => engine.exec(request(steps[0], ws, {}))));
+    expect(fake.connects).toBe(1);
+    await engine.close();
+    await engine.close();
+    expect(fake.closes).toBe(1);
+
+    const noImage = await engine.prepare([{ ...steps[0], image: '' }], { allowToolDrift: false }).catch((e: unknown) => e);
+    expect(noImage).toBeInstanceOf(DiagnosticError);
+    expect((noImage as DiagnosticError).diagnostics[0]).toMatchObject({ code: 'engine/dagger-no-image', hint: expect.stringContaining('--engine local') });
+  });
+
+  function expectUnreachable(e: unknown, detail: RegExp): void {
+    expect(e).toBeInstanceOf(DiagnosticError);
+    const d = e as DiagnosticError;
+    expect(d.exitCode).toBe(2);
+    expect(d.diagnostics[0].code).toBe('engine/dagger-unreachable');
+    expect(d.diagnostics[0].message).toMatch(/^no Dagger engine is reachable: /);
+    expect(d.diagnostics[0].message).toMatch(detail);
+    expect(d.diagnostics[0].hint).toContain('--engine local');
+    expect(d.diagnostics[0].hint).toContain('_EXPERIMENTAL_DAGGER_RUNNER_HOST');
+    expect(d.message).not.toMatch(/\n\s+at /); // no stack trace
+  }
+
+  it('a session that cannot connect, a failing first query and a hanging connect are all the same diagnostic', async () => {
+    const failing = new DaggerEngine({
+      connect: async () => {
+        throw new Error('failed to execute function with automatic provisioning', { cause: new Error('connect ECONNREFUSED 10.0.0.1:1234\n    at TCPConnectWrap.afterConnect') });
+      },
+    });
+    expectUnreachable(await failing.prepare([], { allowToolDrift: false }).catch((e: unknown) => e), /connect ECONNREFUSED 10\.0\.0\.1:1234$/);
+    // exec without prepare reports the same (the scheduler rethrows DiagnosticErrors: exit 2).
+    expectUnreachable(await failing.exec(request(tfStep({ id: 'a', module: 'm', argv: ['x'] }), tmp(), {})).catch((e: unknown) => e), /ECONNREFUSED/);
+    await failing.close();
+
+    let closed = 0;
+    const probeFails = new DaggerEngine({
+      connect: async () => ({
+        via: 'the Dagger session on port 1 (DAGGER_SESSION_PORT)',
+        close: async () => void closed++,
+        client: { ...new FakeDagger().client(), version: () => Promise.reject(new Error('request to http://127.0.0.1:1/query failed, reason: connect ECONNREFUSED 127.0.0.1:1')) },
+      }),
+    });
+    expectUnreachable(await probeFails.prepare([], { allowToolDrift: false }).catch((e: unknown) => e), /^no Dagger engine is reachable: the Dagger session on port 1 \(DAGGER_SESSION_PORT\): request to .* ECONNREFUSED/);
+    expect(closed).toBe(1);
+
+    const hangs = new DaggerEngine({ connect: () => new Promise(() => undefined), connectTimeoutMs: 50 });
+    expectUnreachable(await hangs.prepare([], { allowToolDrift: false }).catch((e: unknown) => e), /starting a Dagger session took longer than 0s/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The real SDK, without an engine: every path fails fast with the diagnostic.
+
+describe('connectWithSdk (the real @dagger.io/dagger, no engine on this machine)', () => {
+  const dir = tmp();
+  const base = { PATH: '/nonexistent-bin', HOME: dir, XDG_CACHE_HOME: path.join(dir, 'cache') };
+  let unhandled: unknown[] = [];
+  const onUnhandled = (r: unknown) => unhandled.push(r);
+  process.on('unhandledRejection', onUnhandled);
+  afterAll(() => void process.off('unhandledRejection', onUnhandled));
+  afterEach(() => {
+    unhandled = [];
+  });
+
+  async function bounded<T>(p: Promise<T>, ms = 20_000): Promise<{ value: T | unknown; ms: number }> {
+    const t0 = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const value = await Promise.race([
+      p.catch((e: unknown) => e),
+      new Promise((_, rej) => {
+        timer = setTimeout(() => rej(new Error(`still waiting after ${ms} ms`)), ms);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    return { value, ms: Date.now() - t0 };
+  }
+
+  it('_EXPERIMENTAL_DAGGER_CLI_BIN pointing nowhere: the diagnostic at once, nothing downloaded', async () => {
+    const engine = new DaggerEngine({ env: { ...base, _EXPERIMENTAL_DAGGER_CLI_BIN: '/nonexistent/dagger' } });
+    const { value, ms } = await bounded(engine.prepare([], { allowToolDrift: false }));
+    expect(value).toBeInstanceOf(DiagnosticError);
+    expect((value as DiagnosticError).diagnostics[0]).toMatchObject({
+      code: 'engine/dagger-unreachable',
+      message: 'no Dagger engine is reachable: the dagger CLI /nonexistent/dagger (_EXPERIMENTAL_DAGGER_CLI_BIN): not an executable file',
+    });
+    expect(ms).toBeLessThan(5_000);
+    await engine.close();
+  });
+
+  it('a CLI that cannot start a session: the SDK fails, its stray rejection is contained, the CLI stderr is the reason', async () => {
+    const cli = path.join(dir, 'dagger');
+    writeFileSync(cli, '#!/bin/sh\necho "Error: failed to connect to engine: no runner available" >&2\nexit 1\n');
+    chmodSync(cli, 0o755);
+    const engine = new DaggerEngine({ env: { ...base, _EXPERIMENTAL_DAGGER_CLI_BIN: cli } });
+    const { value, ms } = await bounded(engine.prepare([], { allowToolDrift: false }));
+    expect(value).toBeInstanceOf(DiagnosticError);
+    expect((value as DiagnosticError).diagnostics[0].message).toBe(
+      `no Dagger engine is reachable: the dagger CLI ${cli} (_EXPERIMENTAL_DAGGER_CLI_BIN): Error: failed to connect to engine: no runner available`,
+    );
+    expect(ms).toBeLessThan(15_000);
+    await new Promise((r) => setTimeout(r, 200));
+    // The SDK's EngineSessionError did not escape as an unhandled rejection (our listener sees
+    // every rejection the guard lets through).
+    expect(unhandled.filter((r) => (r as Error)?.name === 'EngineSessionError')).toEqual([]);
+    // The SDK's variables were restored.
+    expect(process.env._EXPERIMENTAL_DAGGER_CLI_BIN).toBeUndefined();
+    await engine.close();
+  });
+
+  it('a dagger CLI found on PATH is the one used (the SDK alone would download its own)', async () => {
+    const binDir = path.join(dir, 'bin');
+    mkdirSync(binDir, { recursive: true });
+    const cli = path.join(binDir, 'dagger');
+    writeFileSync(cli, '#!/bin/sh\necho "dagger from PATH: $*" >&2\nexit 1\n');
+    chmodSync(cli, 0o755);
+    const { value } = await bounded(connectWithSdk({ env: { ...base, PATH: `${binDir}:/usr/bin:/bin` } }));
+    expect(String((value as Error).message)).toMatch(new RegExp(`^the dagger CLI ${cli} \\(on PATH\\): dagger from PATH: session `));
+  });
+
+  it('DAGGER_SESSION_PORT with nothing listening: the first query fails with ECONNREFUSED', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const engine = new DaggerEngine({ env: { ...base, DAGGER_SESSION_PORT: String(port), DAGGER_SESSION_TOKEN: 'tok' } });
+    const { value, ms } = await bounded(engine.prepare([], { allowToolDrift: false }));
+    expect(value).toBeInstanceOf(DiagnosticError);
+    expect((value as DiagnosticError).diagnostics[0].message).toMatch(
+      new RegExp(`^no Dagger engine is reachable: the Dagger session on port ${port} \\(DAGGER_SESSION_PORT\\): .*ECONNREFUSED`),
+    );
+    expect((value as DiagnosticError).message).not.toContain('tok');
+    expect(ms).toBeLessThan(15_000);
+    await engine.close();
+
+    const noToken = new DaggerEngine({ env: { ...base, DAGGER_SESSION_PORT: String(port) } });
+    const r2 = await bounded(noToken.prepare([], { allowToolDrift: false }));
+    expect((r2.value as DiagnosticError).diagnostics[0].message).toMatch(/DAGGER_SESSION_TOKEN must be set if DAGGER_SESSION_PORT is set$/);
+    await noToken.close();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The SDK is loaded lazily.
+
+describe('lazy SDK import', () => {
+  it('the compiled engine module has no static import of @dagger.io/dagger, only a dynamic one', () => {
+    for (const file of ['src/engine/dagger.ts', 'src/engine/select.ts']) {
+      const src = readFileSync(path.join(ROOT, file), 'utf8');
+      const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.NodeNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false } }).outputText;
+      expect(js).not.toMatch(/^\s*import\s[^(]*['"]@dagger\.io\/dagger['"]/m);
+      expect(js).not.toMatch(/^\s*export\s.*from\s+['"]@dagger\.io\/dagger['"]/m);
+      if (file.endsWith('dagger.ts')) expect(js).toContain("await import('@dagger.io/dagger')");
+      else expect(js).not.toContain('@dagger.io/dagger');
+    }
+  });
+
+  it('loading the engine module and running steps with an injected client never loads the SDK', async () => {
+    const loaded = { count: 0 };
+    vi.resetModules();
+    vi.doMock('@dagger.io/dagger', () => {
+      loaded.count++;
+      return {};
+    });
+    try {
+      const mod = await import('../../src/engine/dagger.js');
+      const sel = await import('../../src/engine/select.js');
+      expect(sel.selectEngine('auto', { DAGGER_SESSION_PORT: '1' }).engine).toBe('dagger');
+      const fake = new FakeDagger();
+      const engine = new mod.DaggerEngine({ connect: fake.connect });
+      await engine.prepare([], { allowToolDrift: false });
+      const r: ExecResult = await engine.exec(request(tfStep({ id: 'a:b:c', module: 'm', argv: ['terraform', 'version'] }), tmp(), {}));
+      expect(r.exitCode).toBe(0);
+      await engine.close();
+      // The default factory checks the CLI before it would import the SDK.
+      await expect(mod.connectWithSdk({ env: { _EXPERIMENTAL_DAGGER_CLI_BIN: '/nonexistent/dagger' } })).rejects.toThrow(/not an executable file/);
+      expect(loaded.count).toBe(0);
+    } finally {
+      vi.doUnmock('@dagger.io/dagger');
+      vi.resetModules();
+    }
+  });
+});
