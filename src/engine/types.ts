@@ -38,7 +38,18 @@ export interface Engine {
 
 /** Events of a run: every view (TTY, plain CI log, NDJSON, summaries) consumes these. */
 export type RunEvent =
-  | { type: 'run.started'; time: string; runId: string; deployment: string; target: string; pipeline: string; engine: EngineName; steps: number; parallelism: number }
+  | {
+      type: 'run.started';
+      time: string;
+      runId: string;
+      deployment: string;
+      target: string;
+      pipeline: string;
+      engine: EngineName;
+      /** Components in the run (each expands into steps just in time, so steps are not counted upfront). */
+      components: number;
+      parallelism: number;
+    }
   | { type: 'notice'; time: string; message: string }
   | { type: 'step.started'; time: string; id: string; component: string; module: string; fingerprint: string }
   | { type: 'step.output'; time: string; id: string; line: string }

@@ -70,8 +70,8 @@ export class LiveView implements RunView {
     switch (e.type) {
       case 'run.started':
         this.pipeline = e.pipeline;
-        this.total = e.steps;
-        lines.push(c.bold(runTitle(e)) + c.dim(` · ${e.steps} steps · engine ${e.engine} · parallelism ${e.parallelism}`));
+        this.total = 0; // components expand into steps just in time: no upfront step count
+        lines.push(c.bold(runTitle(e)) + c.dim(` · ${e.components} component${e.components === 1 ? '' : 's'} · engine ${e.engine} · parallelism ${e.parallelism}`));
         break;
       case 'notice':
         lines.push(c.yellow('! ') + oneLine(e.message));

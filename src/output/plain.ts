@@ -54,7 +54,7 @@ export class PlainView implements RunView {
     switch (e.type) {
       case 'run.started':
         this.pipeline = e.pipeline;
-        body = `${kw('run')} ${c.bold(runTitle(e))}: ${e.steps} steps, engine ${e.engine}, parallelism ${e.parallelism}, run ${e.runId}`;
+        body = `${kw('run')} ${c.bold(runTitle(e))}: ${e.components} component${e.components === 1 ? '' : 's'}, engine ${e.engine}, parallelism ${e.parallelism}, run ${e.runId}`;
         break;
       case 'notice':
         body = `${c.yellow('note:')} ${oneLine(e.message)}`;

@@ -150,7 +150,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     );
   }
   try {
-    emit({ type: 'run.started', time: new Date().toISOString(), runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, steps: members.length, parallelism });
+    emit({ type: 'run.started', time: new Date().toISOString(), runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, components: members.length, parallelism });
     for (const n of engineSel.notices) emit({ type: 'notice', time: new Date().toISOString(), message: n });
 
     const scheduler = new Scheduler({

@@ -19,7 +19,7 @@ export const TAIL = [
 
 export function rolloutEvents(): RunEvent[] {
   return [
-    { type: 'run.started', time: at(0), runId: 'run-1', deployment: 'payment-service', target: 'dev', pipeline: 'rollout', engine: 'local', steps: 9, parallelism: 4 },
+    { type: 'run.started', time: at(0), runId: 'run-1', deployment: 'payment-service', target: 'dev', pipeline: 'rollout', engine: 'local', components: 9, parallelism: 4 },
     { type: 'notice', time: at(5), message: 'bubblewrap (bwrap) not found: steps run unsandboxed' },
     { type: 'step.finished', time: at(20), id: 'rollout:nixpack/api:build', component: 'nixpack/api', module: 'nixpack.build', status: 'cached', fingerprint: FP(1), durationMs: 3 },
     { type: 'step.started', time: at(30), id: 'rollout:terraform/ecr/api:init', component: 'terraform/ecr/api', module: 'terraform.init', fingerprint: FP(2) },

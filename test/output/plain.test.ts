@@ -28,7 +28,7 @@ describe('plain view', () => {
 
   it('names every step and says what happened to it', () => {
     const lines = run().text.trimEnd().split('\n');
-    expect(lines[0]).toBe('[12:00:00] run     rollout payment-service → dev: 9 steps, engine local, parallelism 4, run run-1');
+    expect(lines[0]).toBe('[12:00:00] run     rollout payment-service → dev: 9 components, engine local, parallelism 4, run run-1');
     expect(lines[1]).toBe('[12:00:00] note: bubblewrap (bwrap) not found: steps run unsandboxed');
     expect(lines).toContain('[12:00:00] cached  nixpack/api:build');
     expect(lines).toContain('[12:00:00] start   terraform/ecr/api:init');
