@@ -19,9 +19,11 @@
  * so once (see {@link DaggerEngine.drainNotices}). Output is not streamed: Dagger returns a
  * command's output when it finishes, so `onOutput` receives it in one chunk.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import type * as DaggerSdk from '@dagger.io/dagger';
 import { DiagnosticError, error } from '../diagnostics/index.js';
 import type { Step } from '../steps/types.js';
@@ -92,6 +94,8 @@ export interface DaggerSession {
 export interface DaggerConnectOptions {
   /** Environment to connect with (DAGGER_SESSION_*, _EXPERIMENTAL_DAGGER_*, PATH). */
   env: NodeJS.ProcessEnv;
+  /** Aborted when the engine stops waiting (connect timeout): release what was started. */
+  signal?: AbortSignal;
 }
 
 export type DaggerConnect = (opts: DaggerConnectOptions) => Promise<DaggerSession>;
@@ -253,7 +257,8 @@ class SessionError extends Error {
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SessionError(`${what} took longer than ${Math.round(ms / 1000)}s`)), ms);
+    const took = ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)}s`;
+    timer = setTimeout(() => reject(new SessionError(`${what} took longer than ${took}`)), ms);
     timer.unref();
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
@@ -292,12 +297,14 @@ export class DaggerEngine implements Engine {
   private async open(): Promise<{ session: DaggerSession; version: string }> {
     const connect = this.opts.connect ?? connectWithSdk;
     const timeout = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const pending = Promise.resolve().then(() => connect({ env: this.env }));
+    const giveUp = new AbortController();
+    const pending = Promise.resolve().then(() => connect({ env: this.env, signal: giveUp.signal }));
     let session: DaggerSession;
     try {
       session = await withTimeout(pending, timeout, 'starting a Dagger session');
     } catch (e) {
-      // A session that shows up after we gave up must not linger.
+      // Whatever the factory started must not linger, nor a session that shows up late.
+      giveUp.abort();
       pending.then((s) => s.close(), () => undefined).catch(() => undefined);
       throw unreachable(e);
     }
@@ -548,62 +555,123 @@ function isExecutableFile(p: string): boolean {
   }
 }
 
-/** Variables the SDK reads from process.env (it has no other way to receive them). */
-const SDK_ENV = ['DAGGER_SESSION_PORT', 'DAGGER_SESSION_TOKEN', '_EXPERIMENTAL_DAGGER_CLI_BIN', '_EXPERIMENTAL_DAGGER_RUNNER_HOST'] as const;
+function lastLine(text: string): string | undefined {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .at(-1);
+}
+
+interface CliSession {
+  port: number;
+  token: string;
+  /** Ends the session: closes its stdin (the CLI's own shutdown signal), then signals. */
+  stop(): Promise<void>;
+}
 
 /**
- * Opens a session with the real SDK: `connection(fn)` runs `fn` while the session lives and
- * sets the global `dag`, so `fn` hands `dag` out and waits until {@link DaggerSession.close}.
- *
- * How it connects, in the SDK's order: DAGGER_SESSION_PORT (+ DAGGER_SESSION_TOKEN, as set by
- * `dagger run`); else a `dagger session` subprocess of _EXPERIMENTAL_DAGGER_CLI_BIN; else of a
- * `dagger` found on PATH (the SDK itself ignores PATH and would download its CLI: we pass the
- * one found as _EXPERIMENTAL_DAGGER_CLI_BIN); else the SDK downloads the CLI.
- *
- * SDK quirk handled here: when the CLI subprocess fails to start, SDK 0.21 rejects the connect
- * with an unhelpful TypeError ("reading 'port'") AND leaves an EngineSessionError (carrying the
- * CLI's stderr) as an unhandled rejection, which would crash Node. While connecting, a listener
- * captures that error for the message and keeps it from crashing the process.
+ * Starts `dagger session` (the internal command every SDK runs): it prints one JSON line
+ * `{"port":…,"session_token":…}` once connected to an engine, serves the session's GraphQL API
+ * on 127.0.0.1:port, and shuts down when its stdin is closed. Its stderr is kept for errors.
  */
-export const connectWithSdk: DaggerConnect = async ({ env }) => {
-  let via: string;
-  const sdkEnv: Record<string, string | undefined> = {};
-  for (const k of SDK_ENV) sdkEnv[k] = env[k] || undefined;
-  if (sdkEnv.DAGGER_SESSION_PORT) {
-    via = `the Dagger session on port ${sdkEnv.DAGGER_SESSION_PORT} (DAGGER_SESSION_PORT)`;
-  } else if (sdkEnv._EXPERIMENTAL_DAGGER_CLI_BIN) {
-    const bin = sdkEnv._EXPERIMENTAL_DAGGER_CLI_BIN;
-    via = `the dagger CLI ${bin} (_EXPERIMENTAL_DAGGER_CLI_BIN)`;
-    if (!isExecutableFile(bin)) throw new SessionError(`${via}: not an executable file`);
-  } else {
-    const found = whichDaggerOnPath(env);
-    if (found) {
-      sdkEnv._EXPERIMENTAL_DAGGER_CLI_BIN = found;
-      via = `the dagger CLI ${found} (on PATH)`;
-    } else {
-      via = 'a dagger CLI downloaded by the SDK (none on PATH)';
-    }
-  }
+function startCliSession(bin: string, env: NodeJS.ProcessEnv, via: string, signal?: AbortSignal): Promise<CliSession> {
+  const childEnv = { ...env };
+  delete childEnv.DAGGER_SESSION_PORT;
+  delete childEnv.DAGGER_SESSION_TOKEN;
+  return new Promise<CliSession>((resolve, reject) => {
+    const child = spawn(bin, ['session', '--label', 'dagger.io/sdk.name:nodejs', '--label', 'dagger.io/sdk.client:atmos-pipe'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: childEnv,
+    });
+    let stderr = '';
+    let exited = false;
+    const closed = new Promise<void>((r) => child.once('close', () => r()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString('utf8')).slice(-16_384);
+    });
+    child.stdin.on('error', () => undefined); // EPIPE when the CLI is already gone
+    const stop = async (): Promise<void> => {
+      if (exited) return;
+      child.stdin.end();
+      const waited = (ms: number) => Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+      if (await waited(10_000)) return;
+      child.kill('SIGTERM');
+      if (await waited(5_000)) return;
+      child.kill('SIGKILL');
+    };
+    let settled = false;
+    const fail = (why: string) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      if (!exited) child.kill('SIGTERM');
+      reject(new SessionError(`${via}: ${why}`));
+    };
+    const onAbort = () => fail('cancelled');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (e) => fail(rootMessage(e)));
+    child.on('close', (code, sig) => {
+      exited = true;
+      fail(lastLine(stderr) ?? `exited (${code ?? sig}) before the session started`);
+    });
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', (line) => {
+      lines.close();
+      let p: { port?: unknown; session_token?: unknown } = {};
+      try {
+        p = JSON.parse(line) as typeof p;
+      } catch {
+        // reported below
+      }
+      if (typeof p.port !== 'number' || typeof p.session_token !== 'string') return fail(`unexpected session parameters: ${line.slice(0, 200)}`);
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      // A session never keeps atmos-pipe alive: if it exits without close(), the CLI sees its
+      // stdin close and ends the session itself.
+      child.unref();
+      for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void }).unref?.();
+      resolve({ port: p.port, token: p.session_token, stop });
+    });
+  });
+}
 
+/** Variables the SDK reads from process.env (it has no other way to receive them). */
+const SDK_ENV = ['DAGGER_SESSION_PORT', 'DAGGER_SESSION_TOKEN', '_EXPERIMENTAL_DAGGER_CLI_BIN', '_EXPERIMENTAL_DAGGER_RUNNER_HOST'] as const;
+type SdkEnv = Partial<Record<(typeof SDK_ENV)[number], string>>;
+
+/**
+ * Runs the SDK's `connection(fn)`: it sets the global `dag` for as long as `fn` runs, so `fn`
+ * hands `dag` out and waits until {@link DaggerSession.close}. `vars` are the SDK's variables
+ * for this connection; they are set in process.env only until the SDK has read them.
+ * Exported for tests; use {@link connectWithSdk}.
+ */
+export async function sdkSession(via: string, vars: SdkEnv, onClose?: () => Promise<void>, strayGuard = false): Promise<DaggerSession> {
   const sdk = await import('@dagger.io/dagger');
 
-  const sessionErrors: string[] = [];
+  // SDK 0.21 quirk, on its own provisioning path only: when the CLI it starts fails, the connect
+  // rejects with an unhelpful TypeError ("reading 'port'") AND an EngineSessionError carrying
+  // the CLI's stderr is left as an unhandled rejection, which would crash Node. While
+  // connecting, this listener keeps that error (for the message) and contains it.
+  const strayErrors: string[] = [];
   const guard = (reason: unknown) => {
     if (reason instanceof sdk.EngineSessionError || (reason instanceof Error && reason.name === 'EngineSessionError')) {
-      sessionErrors.push(rootMessage(reason));
+      strayErrors.push(rootMessage(reason));
       return;
     }
-    // Not ours: behave as if this listener did not exist.
-    if (process.listenerCount('unhandledRejection') <= 1) throw reason;
+    if (process.listenerCount('unhandledRejection') <= 1) throw reason; // as if we were not here
   };
-  const unguard = () => setTimeout(() => process.off('unhandledRejection', guard), 100).unref();
-  process.on('unhandledRejection', guard);
+  const unguard = () => {
+    if (strayGuard) setTimeout(() => process.off('unhandledRejection', guard), 100).unref();
+  };
+  if (strayGuard) process.on('unhandledRejection', guard);
 
-  const saved: Record<string, string | undefined> = {};
+  const saved: SdkEnv = {};
   for (const k of SDK_ENV) {
     saved[k] = process.env[k];
-    if (sdkEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = sdkEnv[k];
+    if (vars[k] === undefined) delete process.env[k];
+    else process.env[k] = vars[k];
   }
   const restore = () => {
     for (const k of SDK_ENV) {
@@ -616,12 +684,13 @@ export const connectWithSdk: DaggerConnect = async ({ env }) => {
   const hold = new Promise<void>((r) => (release = r));
   let ready!: (c: DaggerClient) => void;
   const readyP = new Promise<DaggerClient>((r) => (ready = r));
-  const done = sdk.connection(async () => {
-    ready(new SdkClient(sdk, sdk.dag));
-    await hold;
-  });
   let client: DaggerClient;
+  let done: Promise<void>;
   try {
+    done = sdk.connection(async () => {
+      ready(new SdkClient(sdk, sdk.dag));
+      await hold;
+    });
     client = await Promise.race([
       readyP,
       done.then(() => {
@@ -629,11 +698,10 @@ export const connectWithSdk: DaggerConnect = async ({ env }) => {
       }),
     ]);
   } catch (e) {
-    // Let the SDK's stray rejection surface (after this microtask queue) before reading it.
+    // Let a stray rejection surface (it follows this microtask queue) before reading it.
     await new Promise((r) => setImmediate(r));
     unguard();
-    const why = sessionErrors[0] ?? rootMessage(e);
-    throw new SessionError(`${via}: ${why}`, { cause: e });
+    throw new SessionError(`${via}: ${strayErrors[0] ?? rootMessage(e)}`, { cause: e });
   } finally {
     restore();
   }
@@ -645,9 +713,46 @@ export const connectWithSdk: DaggerConnect = async ({ env }) => {
       closing ??= (async () => {
         release();
         await withTimeout(done, 30_000, 'closing the Dagger session').catch(() => undefined);
+        await onClose?.();
         unguard();
       })();
       return closing;
     },
   };
+}
+
+/**
+ * The default session factory, with the real SDK (imported here, on first use). In the SDK's
+ * order of precedence:
+ * 1. DAGGER_SESSION_PORT (+ DAGGER_SESSION_TOKEN), as `dagger run` sets them: the SDK talks to
+ *    that session.
+ * 2. A dagger CLI: _EXPERIMENTAL_DAGGER_CLI_BIN, else `dagger` on PATH (which the SDK alone
+ *    would ignore, downloading its own CLI). We start `dagger session` ourselves and hand its
+ *    port and token to the SDK as in 1: we own the process (stopped on close or on a connect
+ *    timeout, unlike the SDK's), read its stderr for the error, and avoid the SDK's stray
+ *    rejection. The CLI reads _EXPERIMENTAL_DAGGER_RUNNER_HOST (remote engines) itself.
+ * 3. Neither: the SDK provisions (downloads) its CLI; this needs network.
+ */
+export const connectWithSdk: DaggerConnect = async ({ env, signal }) => {
+  const port = env.DAGGER_SESSION_PORT || undefined;
+  if (port) {
+    return sdkSession(`the Dagger session on port ${port} (DAGGER_SESSION_PORT)`, { DAGGER_SESSION_PORT: port, DAGGER_SESSION_TOKEN: env.DAGGER_SESSION_TOKEN || undefined });
+  }
+  let bin = env._EXPERIMENTAL_DAGGER_CLI_BIN || undefined;
+  let via: string;
+  if (bin) {
+    via = `the dagger CLI ${bin} (_EXPERIMENTAL_DAGGER_CLI_BIN)`;
+    if (!isExecutableFile(bin)) throw new SessionError(`${via}: not an executable file`);
+  } else {
+    bin = whichDaggerOnPath(env);
+    via = bin ? `the dagger CLI ${bin} (on PATH)` : 'a dagger CLI downloaded by the SDK (none on PATH)';
+  }
+  if (!bin) return sdkSession(via, { _EXPERIMENTAL_DAGGER_RUNNER_HOST: env._EXPERIMENTAL_DAGGER_RUNNER_HOST || undefined }, undefined, true);
+  const cli = await startCliSession(bin, env, via, signal);
+  try {
+    return await sdkSession(via, { DAGGER_SESSION_PORT: String(cli.port), DAGGER_SESSION_TOKEN: cli.token }, () => cli.stop());
+  } catch (e) {
+    await cli.stop();
+    throw e;
+  }
 };

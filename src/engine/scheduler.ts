@@ -152,6 +152,57 @@ export class Scheduler {
     return { status, results, componentOutputs: this.componentOutputs, fingerprints: this.fingerprints, durationMs: Date.now() - t0 };
   }
 
+  /**
+   * What a run would do, without running anything (no workspace, no log, no engine): every
+   * step with its fingerprint and whether it is cached. Computed by the same code as a real
+   * run, so it is independent of the engine by construction.
+   */
+  async dryRun(components: ComponentNode[]): Promise<PlannedStep[]> {
+    const byAddress = new Map(components.map((c) => [c.address, c]));
+    const order: ComponentNode[] = [];
+    const seen = new Set<string>();
+    const visit = (c: ComponentNode) => {
+      if (seen.has(c.address)) return;
+      seen.add(c.address);
+      for (const d of c.deps) if (byAddress.has(d)) visit(byAddress.get(d)!);
+      order.push(c);
+    };
+    [...components].sort((a, b) => (a.address < b.address ? -1 : 1)).forEach(visit);
+    const complete = new Set<string>();
+    const planned: PlannedStep[] = [];
+    for (const c of order) {
+      const upstreamPending = c.deps.some((d) => byAddress.has(d) && !complete.has(d));
+      const steps = await c.expand();
+      const byId = new Map(steps.map((st) => [st.id, st]));
+      const status = new Map<string, PlannedStep['status']>();
+      const visitStep = (st: Step): PlannedStep['status'] => {
+        const known = status.get(st.id);
+        if (known) return known;
+        const needs = st.needs.map((n) => (byId.has(n) ? visitStep(byId.get(n)!) : this.results.has(n) ? 'cached' : 'blocked'));
+        let result: PlannedStep['status'];
+        let fp: string | null = null;
+        if (upstreamPending || needs.some((x) => x !== 'cached')) result = 'blocked';
+        else {
+          fp = this.fingerprint(st).fp;
+          const hit = st.cache === 'content' && !this.o.noCache ? this.actions.get(fp) : undefined;
+          if (hit) {
+            this.record({ id: st.id, component: st.component, module: st.module, status: 'cached', fingerprint: fp, outputs: hit.outputs, values: hit.values, exitCode: hit.exitCode, durationMs: 0 });
+            result = 'cached';
+          } else result = 'run';
+        }
+        status.set(st.id, result);
+        planned.push({ id: st.id, component: st.component, module: st.module, needs: [...st.needs], fingerprint: fp, status: result, argv: [...st.argv] });
+        return result;
+      };
+      steps.forEach(visitStep);
+      if (steps.every((st) => status.get(st.id) === 'cached')) {
+        complete.add(c.address);
+        if (c.outputs) this.componentOutputs[c.address] = c.outputs(steps.map((st) => this.results.get(st.id)!));
+      }
+    }
+    return planned;
+  }
+
   private record(r: StepResult): void {
     this.results.set(r.id, r);
   }
@@ -311,6 +362,19 @@ export class Scheduler {
       return fail((e as Error).message);
     }
   }
+}
+
+/** A step as a dry run sees it: what would run, what is cached, under which fingerprint. */
+export interface PlannedStep {
+  id: string;
+  component: string;
+  module: string;
+  needs: string[];
+  /** null when it depends on a step (or component) that would run first. */
+  fingerprint: string | null;
+  /** 'cached': in the action cache; 'run': would run; 'blocked': waits for something that would run. */
+  status: 'cached' | 'run' | 'blocked';
+  argv: string[];
 }
 
 /** A new run id: sortable time plus randomness. */

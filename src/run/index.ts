@@ -7,10 +7,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ModuleContext, PipelineDefinition, Stage } from '../api/index.js';
 import type { DeploymentConfig } from '../config/deployment.js';
-import { DiagnosticError, choicesHint, error } from '../diagnostics/index.js';
+import { DiagnosticError, didYouMean, error } from '../diagnostics/index.js';
 import type { Engine, EngineName, EventSink, RunEvent } from '../engine/types.js';
 import { LocalEngine, which } from '../engine/local.js';
-import { Scheduler, newRunId, type ComponentNode, type RunOutcome } from '../engine/scheduler.js';
+import { Scheduler, newRunId, type ComponentNode, type PlannedStep, type RunOutcome } from '../engine/scheduler.js';
 import { withDependencies } from '../graph/index.js';
 import type { Repository } from '../index.js';
 import { resolveDeployment, type BuiltImage, type ResolvedComponent, type ResolvedDeployment } from '../resolve/index.js';
@@ -35,6 +35,15 @@ export interface RunRequest {
   engineInstance?: Engine;
   /** Environment for engine auto-detection and secrets (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Plan the steps and report fingerprints and cache status; run nothing, take no lock. */
+  dryRun?: boolean;
+}
+
+export interface DryRunSummary {
+  deployment: string;
+  target: string;
+  pipeline: string;
+  steps: PlannedStep[];
 }
 
 export interface RunSummary extends RunOutcome {
@@ -57,7 +66,12 @@ export function selectComponents(resolved: ResolvedDeployment, wanted: string[] 
     if (exact) picked.add(exact);
     else if (bare.length === 1) picked.add(bare[0]);
     else if (bare.length > 1) throw new DiagnosticError(error('args/component', `--component ${w} is ambiguous: ${bare.join(', ')}`, undefined, 'write the full address'));
-    else throw new DiagnosticError(error('args/component', `--component ${w}: no such component in ${resolved.deployment} (target ${resolved.target})`, undefined, choicesHint(w, all)));
+    else {
+      const guess = didYouMean(w, all) ?? all.find((a) => a.slice(a.indexOf('/') + 1) === didYouMean(w, all.map((x) => x.slice(x.indexOf('/') + 1))));
+      throw new DiagnosticError(
+        error('args/component', `--component ${w}: no such component in ${resolved.deployment} (target ${resolved.target})`, undefined, `${guess ? `did you mean "${guess}"? ` : ''}(valid values: ${all.join(', ')})`),
+      );
+    }
   }
   return withDeps ? withDependencies(resolved.graph, [...picked]) : picked;
 }
@@ -95,7 +109,14 @@ function lastSteps(steps: Step[]): string[] {
   return steps.filter((s) => !needed.has(s.id)).map((s) => s.id);
 }
 
-export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: RunRequest): Promise<RunSummary> {
+/** What a run would do: steps, fingerprints, cache status. Runs nothing, takes no lock. */
+export async function dryRunPipeline(repo: Repository, dep: DeploymentConfig, req: Omit<RunRequest, 'emit'>): Promise<DryRunSummary> {
+  let planned: DryRunSummary | undefined;
+  await runPipeline(repo, dep, { ...req, emit: () => {}, dryRun: true }, (p) => (planned = p));
+  return planned!;
+}
+
+export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: RunRequest, onDryRun?: (p: DryRunSummary) => void): Promise<RunSummary> {
   const pipeline = req.pipeline;
   const images = readImageStore(repo.config.cacheDir);
   const resolved = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images });
@@ -137,7 +158,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
   const runId = newRunId();
   const cacheDir = repo.config.cacheDir;
   const lockTimeoutSeconds = req.lockTimeoutSeconds ?? 300;
-  const lock = pipeline.mutates ? RunLock.for(cacheDir, dep.name, req.target) : undefined;
+  const lock = pipeline.mutates && !req.dryRun ? RunLock.for(cacheDir, dep.name, req.target) : undefined;
   const events: RunEvent[] = [];
   const emit: EventSink = (e) => {
     if (e.type !== 'step.output') events.push(e);
@@ -150,8 +171,10 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     );
   }
   try {
-    emit({ type: 'run.started', time: new Date().toISOString(), runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, components: members.length, parallelism });
-    for (const n of engineSel.notices) emit({ type: 'notice', time: new Date().toISOString(), message: n });
+    if (!req.dryRun) {
+      emit({ type: 'run.started', time: new Date().toISOString(), runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, components: members.length, parallelism });
+      for (const n of engineSel.notices) emit({ type: 'notice', time: new Date().toISOString(), message: n });
+    }
 
     const scheduler = new Scheduler({
       cacheDir,
@@ -222,6 +245,11 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
       };
     });
 
+    if (req.dryRun) {
+      const steps = await scheduler.dryRun(nodes);
+      onDryRun?.({ deployment: dep.name, target: req.target, pipeline: pipeline.name, steps });
+      return { status: 'success', results: [], componentOutputs: {}, fingerprints: {}, durationMs: 0, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved };
+    }
     const outcome = await scheduler.run(nodes);
     const counts = { done: 0, cached: 0, failed: 0, skipped: 0 };
     for (const r of outcome.results) counts[r.status]++;

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -109,8 +110,15 @@ class FakeDagger {
 const IMAGE = 'hashicorp/terraform:1.9.8';
 const SECRET = 's3cr3t-db-p4ssw0rd-9f2c';
 
+const temps: string[] = [];
+afterAll(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+
 function tmp(): string {
-  return mkdtempSync(path.join(tmpdir(), 'atmos-pipe-dagger-'));
+  const d = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-dagger-'));
+  temps.push(d);
+  return d;
 }
 
 function tfStep(over: Partial<Step> & Pick<Step, 'id' | 'module' | 'argv'>): Step {
@@ -453,7 +461,7 @@ describe('DaggerEngine: sessions and errors', () => {
     expect(closed).toBe(1);
 
     const hangs = new DaggerEngine({ connect: () => new Promise(() => undefined), connectTimeoutMs: 50 });
-    expectUnreachable(await hangs.prepare([], { allowToolDrift: false }).catch((e: unknown) => e), /starting a Dagger session took longer than 0s/);
+    expectUnreachable(await hangs.prepare([], { allowToolDrift: false }).catch((e: unknown) => e), /starting a Dagger session took longer than 50 ms/);
   });
 });
 
@@ -495,7 +503,7 @@ describe('connectWithSdk (the real @dagger.io/dagger, no engine on this machine)
     await engine.close();
   });
 
-  it('a CLI that cannot start a session: the SDK fails, its stray rejection is contained, the CLI stderr is the reason', async () => {
+  it('a CLI that cannot start a session: its stderr is the reason, nothing is left behind', async () => {
     const cli = path.join(dir, 'dagger');
     writeFileSync(cli, '#!/bin/sh\necho "Error: failed to connect to engine: no runner available" >&2\nexit 1\n');
     chmodSync(cli, 0o755);
@@ -507,12 +515,155 @@ describe('connectWithSdk (the real @dagger.io/dagger, no engine on this machine)
     );
     expect(ms).toBeLessThan(15_000);
     await new Promise((r) => setTimeout(r, 200));
-    // The SDK's EngineSessionError did not escape as an unhandled rejection (our listener sees
-    // every rejection the guard lets through).
-    expect(unhandled.filter((r) => (r as Error)?.name === 'EngineSessionError')).toEqual([]);
+    // No stray rejection (the SDK's own provisioning would leave an EngineSessionError unhandled).
+    expect(unhandled).toEqual([]);
     // The SDK's variables were restored.
     expect(process.env._EXPERIMENTAL_DAGGER_CLI_BIN).toBeUndefined();
     await engine.close();
+  });
+
+  it('end to end through the real SDK against a fake `dagger session` (a GraphQL stub): the queries the SDK sends', async () => {
+    // The stub speaks the session protocol: one JSON line with port and token on stdout, GraphQL
+    // on 127.0.0.1:port with Basic auth, shutdown when stdin closes. It answers any query with
+    // the shape asked (ids, exit code 2, canned output) and logs every query.
+    const work = path.join(dir, 'e2e');
+    mkdirSync(work, { recursive: true });
+    const log = path.join(work, 'queries.log');
+    writeFileSync(log, '');
+    const stub = path.join(work, 'fake-engine.mjs');
+    writeFileSync(
+      stub,
+      `import { createServer } from 'node:http';
+import { appendFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const { parse } = createRequire(${JSON.stringify(path.join(ROOT, 'package.json'))})('graphql');
+const log = process.env.FAKE_DAGGER_LOG;
+const token = 'fake-token-123';
+let ids = 0;
+const leaf = (name, args) => ({ id: () => 'fake-id-' + ++ids, version: () => 'v0.21.9-fake', exitCode: () => 2,
+  stdout: () => 'fake stdout', stderr: () => 'fake stderr', combinedOutput: () => 'fake combined output', export: () => args.path }[name] ?? (() => null))();
+const resolve = (set) => Object.fromEntries(set.selections.map((f) => [f.name.value, f.selectionSet ? resolve(f.selectionSet)
+  : leaf(f.name.value, Object.fromEntries((f.arguments ?? []).map((a) => [a.name.value, a.value.value])))]));
+const srv = createServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => (body += d));
+  req.on('end', () => {
+    if (req.headers.authorization !== 'Basic ' + Buffer.from(token + ':').toString('base64')) { res.writeHead(401); return res.end(); }
+    const { query } = JSON.parse(body);
+    appendFileSync(log, query.replace(/\\s+/g, ' ').trim() + '\\n');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ data: resolve(parse(query).definitions[0].selectionSet) }));
+  });
+});
+srv.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: srv.address().port, session_token: token }) + '\\n'));
+process.stdin.on('end', () => { appendFileSync(log, 'STDIN CLOSED\\n'); process.exit(0); });
+process.stdin.resume();
+`,
+    );
+    const cli = path.join(work, 'dagger');
+    writeFileSync(cli, `#!/bin/sh\nexec "${process.execPath}" "${stub}" "$@"\n`);
+    chmodSync(cli, 0o755);
+
+    const ws = path.join(work, 'ws');
+    const state = path.join(work, 'state');
+    const ro = path.join(work, 'ro');
+    mkdirSync(ws, { recursive: true });
+    mkdirSync(ro, { recursive: true });
+    const engine = new DaggerEngine({ env: { ...base, _EXPERIMENTAL_DAGGER_CLI_BIN: cli, FAKE_DAGGER_LOG: log }, nonce: noNonce });
+    const { value: notices } = await bounded(engine.prepare([], { allowToolDrift: false }));
+    expect(notices).toEqual([`steps run in containers on the Dagger engine v0.21.9-fake, through the dagger CLI ${cli} (_EXPERIMENTAL_DAGGER_CLI_BIN)`]);
+
+    const step = tfStep({
+      id: 'rollout:terraform/db:apply',
+      module: 'terraform.apply',
+      argv: ['terraform', 'apply', '-auto-approve'],
+      env: { TF_IN_AUTOMATION: '1' },
+      secrets: ['TF_VAR_db_password'],
+      mounts: [
+        { host: state, path: '/state', writable: true },
+        { host: ro, path: '/ro', writable: false },
+      ],
+      workdir: 'c',
+    });
+    const out: Buffer[] = [];
+    const { value: r } = await bounded(engine.exec(request(step, ws, { TF_IN_AUTOMATION: '1', TF_VAR_db_password: SECRET }, out)));
+    expect(r).toEqual({ exitCode: 2 });
+    expect(Buffer.concat(out).toString()).toBe('fake combined output');
+    const { value: r2 } = await bounded(engine.exec(request({ ...step, id: 'rollout:terraform/db:output', argv: ['terraform', 'output', '-json'], stdout: 'out.json', secrets: [], mounts: [] }, ws, {})));
+    expect((r2 as ExecResult).stdout?.toString()).toBe('fake stdout');
+    await engine.close();
+
+    const queries = readFileSync(log, 'utf8').trim().split('\n');
+    const has = (re: RegExp) => expect(queries.some((q) => re.test(q)), `${re}\n${queries.join('\n')}`).toBe(true);
+    has(/^\{ version \}$/);
+    has(new RegExp(`host \\{ directory \\(path: "${ws}",noCache: true\\) \\{ id \\} \\}`));
+    has(/setSecret \(name: "atmos-pipe:rollout:terraform\/db:apply:TF_VAR_db_password",plaintext: "s3cr3t-db-p4ssw0rd-9f2c"\) \{ id \}/);
+    has(/cacheVolume \(key: "atmos-pipe-terraform-plugins-1\.9\.8"\) \{ id \}/);
+    has(
+      new RegExp(
+        [
+          '\\{ container \\{ from \\(address: "hashicorp/terraform:1\\.9\\.8"\\) \\{ ',
+          'withMountedDirectory \\(path: "/atmos-pipe/workspace",source: "fake-id-\\d+"\\) \\{ ',
+          'withMountedDirectory \\(path: "/state",source: "fake-id-\\d+"\\) \\{ ',
+          'withMountedDirectory \\(path: "/ro",source: "fake-id-\\d+",readOnly: true\\) \\{ ',
+          'withMountedCache \\(path: "/atmos-pipe/cache/terraform-plugins",cache: "fake-id-\\d+",sharing: LOCKED\\) \\{ ',
+          'withEnvVariable \\(name: "TF_IN_AUTOMATION",value: "1"\\) \\{ ',
+          'withEnvVariable \\(name: "TF_PLUGIN_CACHE_DIR",value: "/atmos-pipe/cache/terraform-plugins"\\) \\{ ',
+          'withSecretVariable \\(name: "TF_VAR_db_password",secret: "fake-id-\\d+"\\) \\{ ',
+          'withWorkdir \\(path: "/atmos-pipe/workspace/c"\\) \\{ ',
+          `withEnvVariable \\(name: "${NONCE_VARIABLE}",value: "nonce-1"\\) \\{ `,
+          'withExec \\(args: \\["terraform","apply","-auto-approve"\\],expect: ANY\\) \\{ exitCode \\}',
+        ].join(''),
+      ),
+    );
+    has(/withExec \(args: \["terraform","apply","-auto-approve"\],expect: ANY\) \{ combinedOutput \}/);
+    has(/withExec \(args: \["terraform","apply","-auto-approve"\],expect: ANY\) \{ directory \(path: "\/state"\) \{ export \(path: ".*\/state"\) \}/);
+    has(new RegExp(`withExec \\(args: \\["terraform","apply","-auto-approve"\\],expect: ANY\\) \\{ directory \\(path: "/atmos-pipe/workspace"\\) \\{ export \\(path: "${ws}",wipe: true\\) \\}`));
+    has(/withExec \(args: \["terraform","output","-json"\],expect: ANY\) \{ stdout \}/);
+    has(/withExec \(args: \["terraform","output","-json"\],expect: ANY\) \{ stderr \}/);
+    // The secret value travels only in setSecret; the session was ended by closing stdin.
+    expect(queries.filter((q) => q.includes(SECRET)).every((q) => q.includes('setSecret'))).toBe(true);
+    expect(queries.at(-1)).toBe('STDIN CLOSED');
+    expect(process.env.DAGGER_SESSION_PORT).toBeUndefined();
+  });
+
+  it("the SDK's own provisioning (used only when no CLI is found): its stray rejection does not crash Node", () => {
+    // Run in a child Node (vitest reports any unhandled rejection, whoever handles it): the
+    // engine modules transpiled to plain JS, the SDK told to start a CLI that fails at once.
+    const out = path.join(dir, 'child');
+    for (const f of ['src/engine/dagger.ts', 'src/engine/select.ts', 'src/diagnostics/index.ts']) {
+      const js = ts.transpileModule(readFileSync(path.join(ROOT, f), 'utf8'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+      mkdirSync(path.dirname(path.join(out, f)), { recursive: true });
+      writeFileSync(path.join(out, f.replace(/\.ts$/, '.js')), js);
+    }
+    writeFileSync(path.join(out, 'package.json'), '{"type":"module"}');
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(out, 'node_modules'));
+    const cli = path.join(out, 'dagger');
+    writeFileSync(cli, '#!/bin/sh\necho "Error: failed to connect to engine: docker: command not found" >&2\nexit 1\n');
+    chmodSync(cli, 0o755);
+    writeFileSync(
+      path.join(out, 'main.mjs'),
+      `import { sdkSession } from './src/engine/dagger.js';
+const guard = process.argv[2] === 'guard';
+try {
+  await sdkSession('the SDK', { _EXPERIMENTAL_DAGGER_CLI_BIN: ${JSON.stringify(cli)} }, undefined, guard);
+} catch (e) {
+  console.log(JSON.stringify({ message: e.message }));
+}
+setTimeout(() => console.log(JSON.stringify({ alive: true })), 300);
+`,
+    );
+    const run = (mode: string) => spawnSync(process.execPath, [path.join(out, 'main.mjs'), mode], { encoding: 'utf8', timeout: 30_000, env: { ...base, PATH: process.env.PATH } });
+    const guarded = run('guard');
+    expect(guarded.status, guarded.stderr).toBe(0);
+    expect(guarded.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
+      { message: 'the SDK: Error: failed to connect to engine: docker: command not found' },
+      { alive: true },
+    ]);
+    // Control: without the guard the same failure kills the process.
+    const bare = run('none');
+    expect(bare.status).not.toBe(0);
+    expect(bare.stderr).toMatch(/EngineSessionError/);
   });
 
   it('a dagger CLI found on PATH is the one used (the SDK alone would download its own)', async () => {

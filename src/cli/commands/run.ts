@@ -23,6 +23,8 @@ abstract class PipelineCommand extends BaseCommand {
   keepWorkspace = Option.Boolean('--keep-workspace', false, { description: 'Keep step workspaces and print their paths' });
   lockTimeout = Option.String('--lock-timeout', '5m', { description: 'How long to wait for a held lock (e.g. 30s, 5m) before exiting 4' });
   allowToolDrift = Option.Boolean('--allow-tool-drift', false, { description: 'Warn instead of failing when a host tool differs from its pinned version' });
+  dryRun = Option.Boolean('-n,--dry-run', false, { description: 'Show the steps, their fingerprints and what is cached; run nothing' });
+  format = Option.String('-f,--format', 'table', { description: 'With --dry-run: table, json or yaml', validator: t.isEnum(['table', 'json', 'yaml']) });
 
   protected abstract pipelineName(): string;
   protected abstract deploymentArg(): string | undefined;
@@ -40,6 +42,26 @@ abstract class PipelineCommand extends BaseCommand {
       throw new lib.DiagnosticError(lib.error('args/pipeline', `unknown pipeline "${name}"`, undefined, lib.choicesHint(name, Object.keys(pipelines))));
     }
     const { repo, dep, target } = await this.deploymentAndTarget(this.deploymentArg(), this.target);
+    if (this.dryRun) {
+      const { dryRunPipeline } = await import('../../run/index.js');
+      const plan = await dryRunPipeline(repo, dep, {
+        pipeline,
+        target,
+        components: this.component,
+        withDeps: this.withDeps,
+        noCache: this.noCache,
+        engine: this.engine as 'auto' | 'local' | 'dagger' | undefined,
+      });
+      const { table } = await import('../../render/index.js');
+      await this.print(plan, (c) =>
+        table(
+          ['STEP', 'STATUS', 'FINGERPRINT'],
+          plan.steps.map((s) => [s.id, s.status === 'cached' ? c.green('cached') : s.status === 'run' ? c.yellow('would run') : c.dim(`after ${s.needs.join(', ') || 'dependencies'}`), s.fingerprint ? s.fingerprint.slice(0, 19) : '-']),
+          c,
+        ) + `${plan.steps.filter((s) => s.status === 'cached').length} cached, ${plan.steps.filter((s) => s.status !== 'cached').length} to run\n`,
+      );
+      return 0;
+    }
     const { createView } = await import('../../output/index.js');
     const { runPipeline } = await import('../../run/index.js');
     const colors = await this.colors();
