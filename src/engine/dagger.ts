@@ -15,6 +15,10 @@
  * types, which the compiler erases. The engine talks to the narrow {@link DaggerClient}
  * surface, so tests inject a recording fake and no engine is needed to test the translation.
  *
+ * One session per run: opened by prepare() (or the first exec), shared by parallel execs, ended
+ * by close(). When it cannot be opened, prepare/exec throw a DiagnosticError (exit 2) saying no
+ * Dagger engine is reachable, with the cause's first line and a hint, never a stack.
+ *
  * Not enforced here: `network: false`. Dagger containers always have network; the engine says
  * so once (see {@link DaggerEngine.drainNotices}). Output is not streamed: Dagger returns a
  * command's output when it finishes, so `onOutput` receives it in one chunk.

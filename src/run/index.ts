@@ -84,7 +84,7 @@ async function chooseEngine(req: RunRequest, repo: Repository): Promise<{ engine
   const notices = sel.notice ? [sel.notice] : [];
   if (sel.engine === 'dagger') {
     const { DaggerEngine } = await import('../engine/dagger.js');
-    return { engine: new DaggerEngine(), notices };
+    return { engine: new DaggerEngine({ env: req.env ?? process.env }), notices };
   }
   return { engine: new LocalEngine(), notices };
 }
