@@ -45,7 +45,8 @@ export function normaliseArgv(argv: string[]): string[] {
 }
 
 export function makeCli(version: string): Cli {
-  const cli = new Cli({ binaryName: 'atmos-pipe', binaryLabel: 'atmos-pipe', binaryVersion: version, enableCapture: false });
+  const colors = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !process.argv.includes('--color=never');
+  const cli = new Cli({ binaryName: 'atmos-pipe', binaryLabel: 'atmos-pipe', binaryVersion: version, enableCapture: false, enableColors: colors });
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   cli.register(ListCommand);

@@ -3,25 +3,17 @@
  * file:line:col every resolved value came from).
  */
 import { formatLocation } from '../diagnostics/index.js';
-import type { ResolvedDeployment } from '../resolve/index.js';
+import type { ResolvedComponent, ResolvedDeployment } from '../resolve/index.js';
 import { isPlainMap, locOf } from '../yaml/index.js';
 
-export interface DescribedComponent {
-  address: string;
-  type: string;
-  name: string;
-  component: string | null;
-  vars: Record<string, unknown>;
-  settings: Record<string, unknown>;
-  env: Record<string, unknown>;
-  backend_type: string | null;
-  backend: Record<string, unknown>;
-  providers: Record<string, unknown>;
-  depends_on: string[];
-  wave: number;
+/** One component in the exact shape of SPEC 11 (plus provenance with `--provenance`). */
+export type DescribedComponent = Pick<
+  ResolvedComponent,
+  'address' | 'type' | 'name' | 'component' | 'vars' | 'settings' | 'env' | 'backend_type' | 'backend' | 'providers' | 'depends_on' | 'wave'
+> & {
   /** Only with `--provenance`: dotted path -> `file:line:col`. */
   provenance?: Record<string, string>;
-}
+};
 
 export interface Description {
   deployment: string;
