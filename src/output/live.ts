@@ -155,7 +155,8 @@ export class LiveView implements RunView {
 
   private block(): string[] {
     const c = this.c;
-    const width = Math.max(20, (this.stream.columns ?? 80) - 1);
+    // A pty without a size (e.g. under `script`) reports 0 columns: assume 80.
+    const width = Math.max(20, (this.stream.columns || 80) - 1);
     const now = Date.now();
     const lines: string[] = [];
     const frame = SPINNER[Math.floor(now / 80) % SPINNER.length];
