@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateRepo, type GeneratedRepo } from './generate.js';
+import { rolloutGroup } from './rollout.js';
 
 // ---------------------------------------------------------------------------
 // Paths
@@ -339,7 +340,7 @@ const startupGroup: BenchGroup = {
   },
 };
 
-export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup];
+export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup];
 
 // ---------------------------------------------------------------------------
 // Main

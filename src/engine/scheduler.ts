@@ -11,6 +11,7 @@
  * Every failed and skipped step is reported.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -87,6 +88,8 @@ export class Scheduler {
     this.cas = new Cas(path.join(o.cacheDir, 'cache'));
     this.actions = new ActionCache(path.join(o.cacheDir, 'cache'), this.cas);
     this.key = secretKey(path.join(o.cacheDir, 'cache'));
+    // One listener per running step on the shared cancel signal: no limit warning at high parallelism.
+    setMaxListeners(0, this.abort.signal);
   }
 
   get store(): Cas {
