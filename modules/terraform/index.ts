@@ -192,7 +192,8 @@ export function applySteps(ctx: Ctx): Step[] {
   const init = initStep(ctx, ws);
   const apply: Step = {
     ...base(ctx, 'apply', 'terraform.apply'),
-    argv: [cmd, 'apply', '-auto-approve', '-input=false', '-no-color', lockTimeout(ctx)],
+    argv: [cmd, 'apply', '-auto-approve', '-input=false', '-no-color'],
+    operationalArgs: [lockTimeout(ctx)],
     inputs: initialized(ws, init),
     outputs: {},
     ...stateBinding(ws, true, true),
@@ -223,7 +224,8 @@ export function planSteps(ctx: Ctx): Step[] {
   const init = initStep(ctx, ws);
   const plan: Step = {
     ...base(ctx, 'plan', 'terraform.plan'),
-    argv: [cmd, 'plan', '-input=false', '-no-color', lockTimeout(ctx), '-out=tfplan'],
+    argv: [cmd, 'plan', '-input=false', '-no-color', '-out=tfplan'],
+    operationalArgs: [lockTimeout(ctx)],
     inputs: initialized(ws, init),
     outputs: { files: ['tfplan'] },
     // Plan takes the state lock (writes a lock file next to the state): read-write.

@@ -5,10 +5,10 @@
  * whole one).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Artifact } from '../steps/types.js';
-import { Cas, hexOf, writeFileAtomic } from './cas.js';
+import { Cas, createExclusive, hexOf, writeFileAtomic } from './cas.js';
 
 export interface ActionEntry {
   fingerprint: string;
@@ -61,12 +61,11 @@ export class ActionCache {
  */
 export function secretKey(cacheDir: string): Buffer {
   const f = path.join(cacheDir, 'secret.key');
-  if (existsSync(f)) return readFileSync(f);
-  mkdirSync(cacheDir, { recursive: true });
-  try {
-    writeFileSync(f, randomBytes(32), { mode: 0o600, flag: 'wx' });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  if (existsSync(f)) {
+    const k = readFileSync(f);
+    if (k.length === 32) return k;
+    rmSync(f, { force: true }); // damaged (cannot happen with createExclusive, but never trust it)
   }
+  createExclusive(f, randomBytes(32), 0o600);
   return readFileSync(f);
 }

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, copyFileSync, constants, existsSync, lstatSync, mkdirSync, openSync, readFileSync,
+  chmodSync, closeSync, copyFileSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync,
   readSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -44,6 +44,26 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode?: numb
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(tmp, data, mode !== undefined ? { mode } : undefined);
   renameSync(tmp, file);
+}
+
+/**
+ * Create `file` with `data` only if it does not exist, atomically: the content is written to
+ * a temp file first and hard-linked into place (link fails if the name exists), so nobody
+ * ever sees the file empty or half written. Returns false when it already existed.
+ */
+export function createExclusive(file: string, data: string | Buffer, mode = 0o644): boolean {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, data, { mode });
+  try {
+    linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }
 
 function hashFile(file: string): { digest: string; size: number } {

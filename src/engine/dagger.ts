@@ -30,7 +30,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type * as DaggerSdk from '@dagger.io/dagger';
 import { DiagnosticError, error } from '../diagnostics/index.js';
-import type { Step } from '../steps/types.js';
+import { commandLine, type Step } from '../steps/types.js';
 import { whichDaggerOnPath } from './select.js';
 import type { Engine, ExecRequest, ExecResult } from './types.js';
 
@@ -202,7 +202,7 @@ export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step
 
   c = c.withWorkdir(workdir);
   c = c.withEnvVariable(NONCE_VARIABLE, nonce);
-  c = c.withExec(step.argv, { expect: 'ANY' });
+  c = c.withExec(commandLine(step), { expect: 'ANY' });
   // The workspace last: the scheduler reads it once the exec and every export are done. Wiped,
   // so files the step deleted are gone as they would be locally. Host mounts are merged.
   exports.push({ from: WORKSPACE_PATH, to: workspace, wipe: true });

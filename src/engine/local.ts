@@ -5,10 +5,10 @@
  * first time a step that needs them actually runs (a fully cached run starts no tool).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DiagnosticError, error } from '../diagnostics/index.js';
-import type { Step } from '../steps/types.js';
+import { commandLine, type Step } from '../steps/types.js';
 import type { Engine, ExecRequest, ExecResult } from './types.js';
 
 /** Find an executable on PATH (no process spawned). */
@@ -51,6 +51,40 @@ function installHint(tool: string): string {
     return 'install Terraform >= 1.5 or OpenTofu (deployments.tools.terraform.command: tofu in atmos.yaml), or run the steps in containers with --engine dagger';
   }
   return `install ${base}, or run the steps in containers with --engine dagger`;
+}
+
+/** Kill a process and every descendant (found through /proc), children first. */
+export function killTree(pid: number): void {
+  const children = new Map<number, number[]>();
+  try {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        const list = children.get(ppid) ?? [];
+        list.push(Number(d));
+        children.set(ppid, list);
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+  } catch {
+    // no /proc (not Linux): only the process itself
+  }
+  const order: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) walk(c);
+    order.push(p);
+  };
+  walk(pid);
+  for (const p of order) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 export interface LocalEngineOptions {
@@ -149,7 +183,7 @@ export class LocalEngine implements Engine {
     for (const m of step.mounts ?? []) mkdirSync(m.host, { recursive: true });
 
     let file = bin;
-    let args = step.argv.slice(1);
+    let args = commandLine(step).slice(1);
     if (this.bwrap) {
       const b = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--bind', workspace, workspace];
       for (const m of step.mounts ?? []) b.push(m.writable ? '--bind' : '--ro-bind', m.host, m.path);
@@ -162,7 +196,9 @@ export class LocalEngine implements Engine {
     }
 
     return new Promise<ExecResult>((resolve, reject) => {
-      const child = spawn(file, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      // Not detached: the step stays in our process group, so whatever stops atmos-pipe
+      // (Ctrl-C, a CI job's kill of the group) stops the step too; bwrap adds --die-with-parent.
+      const child = spawn(file, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
       const stdout: Buffer[] = [];
       child.stdout.on('data', (d: Buffer) => {
         if (step.stdout) stdout.push(d);
@@ -170,11 +206,7 @@ export class LocalEngine implements Engine {
       });
       child.stderr.on('data', (d: Buffer) => req.onOutput(d));
       const kill = () => {
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          child.kill('SIGKILL');
-        }
+        if (child.pid) killTree(child.pid);
       };
       const onAbort = () => kill();
       req.signal.addEventListener('abort', onAbort, { once: true });

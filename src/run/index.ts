@@ -3,7 +3,8 @@
  * component) → engine → record. The CLI's `run`, `rollout` and `plan` are thin layers over
  * {@link runPipeline}.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../cache/cas.js';
 import path from 'node:path';
 import type { ModuleContext, PipelineDefinition, Stage } from '../api/index.js';
 import type { DeploymentConfig } from '../config/deployment.js';
@@ -100,6 +101,37 @@ export function readImageStore(cacheDir: string): Record<string, BuiltImage> {
     return JSON.parse(readFileSync(f, 'utf8')) as Record<string, BuiltImage>;
   } catch {
     return {};
+  }
+}
+
+/**
+ * Remove what runs left behind in `<cache>/workspaces/`: empty run directories, and those
+ * untouched for a day (a killed run's; kept ones are for people to look at, not forever).
+ */
+export function pruneWorkspaces(cacheDir: string, keep: string): void {
+  // Temp files of records a killed run was writing.
+  const runs = path.join(cacheDir, 'runs');
+  if (existsSync(runs)) {
+    for (const n of readdirSync(runs)) {
+      if (!n.endsWith('.tmp')) continue;
+      try {
+        if (Date.now() - statSync(path.join(runs, n)).mtimeMs > 60_000) rmSync(path.join(runs, n), { force: true });
+      } catch {
+        // gone already
+      }
+    }
+  }
+  const dir = path.join(cacheDir, 'workspaces');
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    if (name === keep) continue;
+    const p = path.join(dir, name);
+    try {
+      const old = Date.now() - statSync(p).mtimeMs > 24 * 3600 * 1000;
+      if (old || readdirSync(p).length === 0) rmSync(p, { recursive: true, force: true });
+    } catch {
+      // another run is cleaning up too
+    }
   }
 }
 
@@ -250,14 +282,15 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
       onDryRun?.({ deployment: dep.name, target: req.target, pipeline: pipeline.name, steps });
       return { status: 'success', results: [], componentOutputs: {}, fingerprints: {}, durationMs: 0, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved };
     }
+    pruneWorkspaces(cacheDir, runId);
     const outcome = await scheduler.run(nodes);
+    pruneWorkspaces(cacheDir, req.keepWorkspace ? runId : '');
     const counts = { done: 0, cached: 0, failed: 0, skipped: 0 };
     for (const r of outcome.results) counts[r.status]++;
     emit({ type: 'run.finished', time: new Date().toISOString(), runId, status: outcome.status, durationMs: outcome.durationMs, counts });
     // The run record (read by `ui` and by people): what ran, with which fingerprints.
     const record = path.join(cacheDir, 'runs', `${runId}.json`);
-    mkdirSync(path.dirname(record), { recursive: true });
-    writeFileSync(record, JSON.stringify({ runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, status: outcome.status, events }, null, 2) + '\n');
+    writeFileAtomic(record, JSON.stringify({ runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, status: outcome.status, events }, null, 2) + '\n');
     return { ...outcome, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved };
   } finally {
     lock?.release();

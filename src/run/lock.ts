@@ -5,7 +5,8 @@
  * gone (same host, pid not alive — e.g. after `kill -9`) is stale and taken over.
  */
 import { hostname } from 'node:os';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { createExclusive } from '../cache/cas.js';
 import path from 'node:path';
 import { DiagnosticError, error } from '../diagnostics/index.js';
 
@@ -33,22 +34,29 @@ export class RunLock {
     return new RunLock(path.join(cacheDir, 'locks', deployment, `${target}.lock`));
   }
 
-  private tryTake(info: LockInfo): boolean {
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    try {
-      writeFileSync(this.file, JSON.stringify(info), { flag: 'wx' });
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
+  /** 'taken', 'stale' (a dead owner's lock was removed: try again at once) or 'held'. */
+  private tryTake(info: LockInfo): 'taken' | 'stale' | 'held' {
+    // Created with its content in one step (temp file + link): never seen empty.
+    if (createExclusive(this.file, JSON.stringify(info))) return 'taken';
     const owner = this.owner();
     if (owner && owner.host === hostname() && !alive(owner.pid)) {
       // Stale: its process is gone. Remove it only if it is still the same lock.
       const again = this.owner();
       if (again && again.pid === owner.pid && again.runId === owner.runId) rmSync(this.file, { force: true });
-      return false; // retry on the next poll
+      return 'stale';
     }
-    return false;
+    if (!owner) {
+      // Unreadable (e.g. written by an older version and cut short): stale after a minute.
+      try {
+        if (Date.now() - statSync(this.file).mtimeMs > 60_000) {
+          rmSync(this.file, { force: true });
+          return 'stale';
+        }
+      } catch {
+        return 'stale'; // it vanished meanwhile
+      }
+    }
+    return 'held';
   }
 
   owner(): LockInfo | undefined {
@@ -65,10 +73,12 @@ export class RunLock {
     const deadline = Date.now() + timeoutSeconds * 1000;
     let told = false;
     for (;;) {
-      if (this.tryTake(info)) {
+      const r = this.tryTake(info);
+      if (r === 'taken') {
         this.held = true;
         return;
       }
+      if (r === 'stale') continue;
       if (Date.now() >= deadline) {
         const o = this.owner();
         throw new DiagnosticError(

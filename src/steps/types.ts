@@ -20,6 +20,11 @@ export interface StepOutputRef {
 
 export type StepInput = Artifact | StepOutputRef;
 
+/** The command an engine runs: argv followed by the operational arguments. */
+export function commandLine(step: Step): string[] {
+  return step.operationalArgs?.length ? [...step.argv, ...step.operationalArgs] : step.argv;
+}
+
 export function isOutputRef(i: StepInput): i is StepOutputRef {
   return (i as StepOutputRef).step !== undefined;
 }
@@ -50,6 +55,12 @@ export interface Step {
   tool?: { name: string; version: string };
   /** Command; never a shell string built from user input. */
   argv: string[];
+  /**
+   * Arguments appended to argv that change how the step waits or reports, never what it
+   * produces (e.g. `-lock-timeout=30s`). NOT part of the fingerprint, so tuning them never
+   * invalidates the cache.
+   */
+  operationalArgs?: string[];
   /** Plain environment (part of the fingerprint). */
   env: Record<string, string>;
   /** Names of environment variables passed through; values are HMAC'd, never stored. */

@@ -631,7 +631,7 @@ process.stdin.resume();
     // Run in a child Node (vitest reports any unhandled rejection, whoever handles it): the
     // engine modules transpiled to plain JS, the SDK told to start a CLI that fails at once.
     const out = path.join(dir, 'child');
-    for (const f of ['src/engine/dagger.ts', 'src/engine/select.ts', 'src/diagnostics/index.ts']) {
+    for (const f of ['src/engine/dagger.ts', 'src/engine/select.ts', 'src/diagnostics/index.ts', 'src/steps/types.ts']) {
       const js = ts.transpileModule(readFileSync(path.join(ROOT, f), 'utf8'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
       mkdirSync(path.dirname(path.join(out, f)), { recursive: true });
       writeFileSync(path.join(out, f.replace(/\.ts$/, '.js')), js);

@@ -251,7 +251,8 @@ describe('rollout steps: init → apply → output', () => {
     const afterInit = { ...ws.inputs, '.terraform': { step: init.id, output: '.terraform' }, '.terraform.lock.hcl': { step: init.id, output: '.terraform.lock.hcl' } };
     expect(apply).toMatchObject({
       module: 'terraform.apply',
-      argv: ['terraform', 'apply', '-auto-approve', '-input=false', '-no-color', '-lock-timeout=30s'],
+      argv: ['terraform', 'apply', '-auto-approve', '-input=false', '-no-color'],
+      operationalArgs: ['-lock-timeout=30s'],
       inputs: afterInit,
       outputs: {},
       needs: [init.id],
@@ -366,7 +367,8 @@ describe('plan steps: init → plan → show', () => {
     expect(init.module).toBe('terraform.init');
     expect(plan).toMatchObject({
       module: 'terraform.plan',
-      argv: ['terraform', 'plan', '-input=false', '-no-color', '-lock-timeout=30s', '-out=tfplan'],
+      argv: ['terraform', 'plan', '-input=false', '-no-color', '-out=tfplan'],
+      operationalArgs: ['-lock-timeout=30s'],
       outputs: { files: ['tfplan'] },
       needs: [init.id],
       mounts: [{ host: stateDir, path: stateDir, writable: true }],

@@ -66,10 +66,10 @@ describe('concurrent rollouts', () => {
   }, 60_000);
 
   it('same deployment and target: the second rollout waits for the first, then finds everything cached', async () => {
-    const repo = waveRepo({ waves: 1, width: 2, slow: { c00: '2' } });
+    const repo = waveRepo({ waves: 1, width: 2, slow: { c00: '3' } });
     const args = ['--parallelism', '2', '--lock-timeout', '60s'];
     const first = startCli(rolloutArgs(repo.dir, 'dev', [...args, '-v']));
-    // The first holds the run lock and is 2 s away from finishing.
+    // The first holds the run lock and is 3 s away from finishing.
     await first.waitFor(localExecOf(stepId('c00', 'apply')), 'the slow apply of the first run');
     const firstRun = runStarted(first.events)!;
     const second = startCli(rolloutArgs(repo.dir, 'dev', args));

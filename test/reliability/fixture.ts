@@ -467,6 +467,9 @@ export function tornRunRecords(repo: string): string[] {
   if (!existsSync(dir)) return [];
   const bad: string[] = [];
   for (const n of readdirSync(dir)) {
+    // A record is written as a temp file renamed into place: a killed write leaves a
+    // `*.tmp` file, which is not a record (and is removed by a later run).
+    if (!n.endsWith('.json')) continue;
     const f = path.join(dir, n);
     try {
       JSON.parse(readFileSync(f, 'utf8'));

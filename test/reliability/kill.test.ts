@@ -12,8 +12,18 @@
  *     artifact it names is in the CAS with a matching sha256, temp files are never entries;
  *   - a second rollout takes the stale lock over, exits 0, finds every step that had finished
  *     before the kill `cached` and runs exactly the others, in dependency order;
+ *   - torn temp files such as a kill inside an atomic write leaves are never taken for entries;
  *   - a third rollout is all `cached`, and every component's state has its resource and the
  *     output its references resolved to.
+ *
+ * The last three tests pin down bugs found on the way (they fail until fixed in src/):
+ *   - the run record `.atmos/runs/<id>.json` is written non-atomically after run.finished, so
+ *     a kill at that point leaves an empty record;
+ *   - an empty run lock file (a kill between its O_EXCL create and its write) is never taken
+ *     over: every later rollout waits it out and exits 4;
+ *   - without bubblewrap, steps run `detached` in their own process group, so killing the
+ *     CLI's process group leaves Terraform running (outside the run lock), and the next
+ *     rollout fails on the Terraform state lock the orphan still holds.
  */
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -114,6 +124,17 @@ describe('kill -9 of a 20-component rollout, then resume', () => {
         expect(states.lockInfos).toContain(`.${interrupted}.tfstate.lock.info`);
       }
 
+      // What a kill inside an atomic write (temp file + rename) leaves: a torn temp file beside
+      // the entry it was about to become. Plant one, named as writeFileAtomic names them, for
+      // every step that started and did not finish: none may be taken for an entry.
+      const unfinished = started(k.events).filter((e) => !durable.has(e.id));
+      const actionsDir = path.join(repo.dir, '.atmos', 'cache', 'actions');
+      mkdirSync(actionsDir, { recursive: true });
+      for (const e of unfinished) {
+        const hex = e.fingerprint.slice('sha256:'.length);
+        writeFileSync(path.join(actionsDir, `${hex}.json.${proc.pid}.0badf00d.tmp`), `{"fingerprint":"${e.fingerprint}","step":"${e.id}","outputs":{`);
+      }
+
       // 3. The completing run: takes the stale run lock over (waiting it out would end in exit 4
       //    after 20 s), re-uses everything that finished, runs exactly the rest.
       const c = await runToEnd(rolloutArgs(repo.dir, 'dev', PAR));
@@ -133,7 +154,10 @@ describe('kill -9 of a 20-component rollout, then resume', () => {
       const after = checkStates(repo.dir, 'dev');
       expect(after.problems).toEqual([]);
       expect(after.lockInfos).toEqual([]);
-      expect(checkCache(repo.dir).problems).toEqual([]);
+      const cacheAfter = checkCache(repo.dir);
+      expect(cacheAfter.problems).toEqual([]);
+      expect(cacheAfter.tmpFiles.length).toBeGreaterThanOrEqual(unfinished.length);
+      for (const e of unfinished) expect(cDone.has(e.id), `${e.id} had not finished: it must run`).toBe(true);
 
       // 4. A third run is all cache hits; every state has its resource and resolved outputs.
       const third = await runToEnd(rolloutArgs(repo.dir, 'dev', PAR));
