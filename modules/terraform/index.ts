@@ -182,6 +182,9 @@ function stateBinding(ws: TerraformWorkspace, writable: boolean, refresh: boolea
   };
 }
 
+/** What Terraform prints when another process holds the state lock past -lock-timeout. */
+export const STATE_LOCK_ERROR = 'Error acquiring the state lock';
+
 const lockTimeout = (ctx: Ctx) => `-lock-timeout=${Math.max(0, Math.floor(ctx.options.lockTimeoutSeconds))}s`;
 
 /** Steps of a rollout: init → apply → output. */
@@ -194,6 +197,7 @@ export function applySteps(ctx: Ctx): Step[] {
     ...base(ctx, 'apply', 'terraform.apply'),
     argv: [cmd, 'apply', '-auto-approve', '-input=false', '-no-color'],
     operationalArgs: [lockTimeout(ctx)],
+    lockedWhen: [STATE_LOCK_ERROR],
     inputs: initialized(ws, init),
     outputs: {},
     ...stateBinding(ws, true, true),
@@ -226,6 +230,7 @@ export function planSteps(ctx: Ctx): Step[] {
     ...base(ctx, 'plan', 'terraform.plan'),
     argv: [cmd, 'plan', '-input=false', '-no-color', '-out=tfplan'],
     operationalArgs: [lockTimeout(ctx)],
+    lockedWhen: [STATE_LOCK_ERROR],
     inputs: initialized(ws, init),
     outputs: { files: ['tfplan'] },
     // Plan takes the state lock (writes a lock file next to the state): read-write.

@@ -295,13 +295,23 @@ export class Scheduler {
         this.emit({ type: 'step.output', time: now(), id: s.id, line });
       }
     };
-    const fail = (reason: string, exitCode?: number): StepStatus => {
+    const fail = (why: string, exitCode?: number): StepStatus => {
       if (partial) tail.push(partial);
       this.failed = true;
+      let reason = why;
+      let locked = false;
+      if (s.lockedWhen?.length && existsSync(logFile)) {
+        const log = readFileSync(logFile, 'utf8');
+        const hit = s.lockedWhen.find((p) => log.includes(p));
+        if (hit) {
+          locked = true;
+          reason = `${why}: a lock is held by another process (${hit})`;
+        }
+      }
       const logDigest = existsSync(logFile) ? this.cas.putFile(logFile).digest : undefined;
       const durationMs = Date.now() - t0;
       const logTail = tail.slice(-20);
-      this.record({ id: s.id, component: s.component, module: s.module, status: 'failed', fingerprint: fp, outputs: {}, values: {}, exitCode, durationMs, logDigest, logTail, reason, ...(this.o.keepWorkspace ? { workspace } : {}) });
+      this.record({ id: s.id, component: s.component, module: s.module, status: 'failed', fingerprint: fp, outputs: {}, values: {}, exitCode, durationMs, logDigest, logTail, reason, ...(locked ? { locked } : {}), ...(this.o.keepWorkspace ? { workspace } : {}) });
       this.emit({ type: 'step.finished', time: now(), id: s.id, component: s.component, module: s.module, status: 'failed', fingerprint: fp, durationMs, exitCode, reason, logTail, logPath: logFile, ...(this.o.keepWorkspace ? { workspace } : {}) });
       if (!this.o.keepWorkspace) rmSync(workspace, { recursive: true, force: true });
       return 'failed';

@@ -89,6 +89,11 @@ export interface Step {
   /** false: no network in the sandbox. */
   network: boolean;
   cache: 'content' | 'never';
+  /**
+   * Output that means the step failed because a lock is held by someone else (e.g.
+   * Terraform's "Error acquiring the state lock"): the run then exits 4, not 1.
+   */
+  lockedWhen?: string[];
   /** Exit codes that count as success (default [0]). */
   successCodes?: number[];
   /** Seconds before the step is killed (default: none). */
@@ -116,6 +121,8 @@ export interface StepResult {
   logTail?: string[];
   /** Why it failed or was skipped. */
   reason?: string;
+  /** Failed because a lock was held by someone else (see Step.lockedWhen). */
+  locked?: boolean;
   /** Kept workspace (with --keep-workspace). */
   workspace?: string;
 }

@@ -157,6 +157,33 @@ describe('rollout', () => {
   });
 });
 
+describe('state locks', () => {
+  it('a Terraform state lock held by another process: waits --lock-timeout, then exits 4', async () => {
+    const repo = chainRepo();
+    expect(runCli(['--chdir', repo, 'rollout', 'chain', '--target', 'dev', '--component', 'a']).code).toBe(0);
+    // Another Terraform (outside atmos-pipe) holds the same state while it sleeps.
+    const other = path.join(repo, 'other');
+    const statePath = path.join(repo, '.atmos/state/chain/dev/a.tfstate');
+    cpSync(path.join(repo, 'components/terraform/a'), other, { recursive: true });
+    writeFileSync(path.join(other, 'backend.tf.json'), JSON.stringify({ terraform: { backend: { local: { path: statePath } } } }));
+    writeFileSync(path.join(other, 'slow.tf'), 'resource "terraform_data" "slow" {\n  provisioner "local-exec" { command = "sleep 6" }\n}\n');
+    const { execFileSync, spawn } = await import('node:child_process');
+    execFileSync('terraform', ['init', '-input=false', '-no-color'], { cwd: other, stdio: 'ignore' });
+    const holder = spawn('terraform', ['apply', '-auto-approve', '-input=false', '-no-color', '-var', 'name=other'], { cwd: other, stdio: 'ignore' });
+    try {
+      const lockInfo = path.join(path.dirname(statePath), '.a.tfstate.lock.info');
+      for (let i = 0; i < 100 && !existsSync(lockInfo); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(existsSync(lockInfo)).toBe(true);
+      const r = runCli(['--chdir', repo, 'rollout', 'chain', '--target', 'dev', '--component', 'a', '--no-cache', '--lock-timeout', '1s']);
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toContain('a lock is held by another process');
+      expect(r.stderr).toContain('Error acquiring the state lock');
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+});
+
 describe('plan', () => {
   it('prints add/change/destroy per component and records nothing', () => {
     const repo = chainRepo();

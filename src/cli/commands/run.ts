@@ -109,7 +109,13 @@ abstract class PipelineCommand extends BaseCommand {
         for (const r of summary.results) if (r.workspace) this.context.stderr.write(`workspace kept: ${r.workspace}\n`);
       }
     }
-    return summary.status === 'success' ? 0 : 1;
+    if (summary.status === 'success') return 0;
+    // A lock held by someone else (e.g. Terraform's state lock past --lock-timeout): exit 4.
+    if (summary.results.some((r) => r.locked)) {
+      this.context.stderr.write(`a lock is held by another process; waited ${this.lockTimeout} (--lock-timeout)\n`);
+      return 4;
+    }
+    return 1;
   }
 }
 
