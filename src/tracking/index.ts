@@ -1,0 +1,4 @@
+export * from './git.js';
+export * from './records.js';
+export * from './refname.js';
+export * from './runner.js';

@@ -1,0 +1,212 @@
+/**
+ * Tracking records and names (SPEC 5.3, 6).
+ *
+ * History tag message (exact format):
+ *
+ *     atmos.tools/v1alpha1
+ *     kind: Deployment
+ *     ---
+ *     deployment: payment-service
+ *     target: dev
+ *     ...YAML, keys in a fixed order...
+ */
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { assertRefName } from './refname.js';
+
+export const API_VERSION = 'atmos.tools/v1alpha1';
+export const DEPLOYMENT_HEADER = `${API_VERSION}\nkind: Deployment\n---\n`;
+
+export type DeploymentStatus = 'success' | 'failed' | 'rollback';
+export const DEPLOYMENT_STATUSES: readonly DeploymentStatus[] = ['success', 'failed', 'rollback'];
+
+export interface DeploymentRecord {
+  deployment: string;
+  target: string;
+  component: string;
+  /** Release id (`r-...`), null when none. */
+  release: string | null;
+  git_sha: string;
+  /** Image digest per nixpack component, e.g. `{ api: "registry/api@sha256:..." }`. */
+  images: Record<string, string>;
+  deployed_by: string;
+  /** ISO-8601 UTC with milliseconds, e.g. 2026-11-22T06:15:00.123Z. */
+  timestamp: string;
+  status: DeploymentStatus;
+  /** Source target of a promotion, null otherwise. */
+  promoted_from: string | null;
+  approved_by: string[];
+  /** History tag (or release) this deployment rolled back, null otherwise. */
+  rollback_of: string | null;
+  annotations: Record<string, string>;
+}
+
+const KEYS: Array<keyof DeploymentRecord> = [
+  'deployment',
+  'target',
+  'component',
+  'release',
+  'git_sha',
+  'images',
+  'deployed_by',
+  'timestamp',
+  'status',
+  'promoted_from',
+  'approved_by',
+  'rollback_of',
+  'annotations',
+];
+
+function sortedObject(o: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The history-tag message of a deployment (deterministic: fixed key order, sorted maps). */
+export function formatDeploymentRecord(r: DeploymentRecord): string {
+  const ordered: Record<string, unknown> = {};
+  for (const k of KEYS) {
+    const v = r[k];
+    if (k === 'images' || k === 'annotations') ordered[k] = sortedObject(v as Record<string, string>);
+    else ordered[k] = v ?? null;
+  }
+  const body = stringifyYaml(ordered, { lineWidth: 0, nullStr: 'null' });
+  return DEPLOYMENT_HEADER + body;
+}
+
+export class RecordFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecordFormatError';
+  }
+}
+
+/** Parses a history-tag message back into a record (validates header and fields). */
+export function parseDeploymentRecord(text: string): DeploymentRecord {
+  const norm = text.replace(/\r\n/g, '\n');
+  const lines = norm.split('\n');
+  if (lines[0]?.trim() !== API_VERSION || lines[1]?.trim() !== 'kind: Deployment' || lines[2]?.trim() !== '---') {
+    throw new RecordFormatError(`not a deployment record: expected "${API_VERSION}", "kind: Deployment", "---" header`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(lines.slice(3).join('\n'));
+  } catch (e) {
+    throw new RecordFormatError(`invalid deployment record YAML: ${(e as Error).message}`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new RecordFormatError('deployment record body must be a mapping');
+  const d = doc as Record<string, unknown>;
+  const str = (k: string): string => {
+    const v = d[k];
+    if (typeof v !== 'string' || v === '') throw new RecordFormatError(`deployment record: "${k}" must be a non-empty string`);
+    return v;
+  };
+  const optStr = (k: string): string | null => {
+    const v = d[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string') throw new RecordFormatError(`deployment record: "${k}" must be a string or null`);
+    return v;
+  };
+  const strMap = (k: string): Record<string, string> => {
+    const v = d[k];
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' || Array.isArray(v)) throw new RecordFormatError(`deployment record: "${k}" must be a mapping`);
+    const out: Record<string, string> = {};
+    for (const [kk, vv] of Object.entries(v as Record<string, unknown>)) {
+      if (typeof vv !== 'string') throw new RecordFormatError(`deployment record: "${k}.${kk}" must be a string`);
+      out[kk] = vv;
+    }
+    return out;
+  };
+  const status = str('status');
+  if (!(DEPLOYMENT_STATUSES as readonly string[]).includes(status)) {
+    throw new RecordFormatError(`deployment record: status must be one of ${DEPLOYMENT_STATUSES.join('|')}, got "${status}"`);
+  }
+  const approved = d.approved_by ?? [];
+  if (!Array.isArray(approved) || approved.some((x) => typeof x !== 'string')) {
+    throw new RecordFormatError('deployment record: "approved_by" must be a list of strings');
+  }
+  return {
+    deployment: str('deployment'),
+    target: str('target'),
+    component: str('component'),
+    release: optStr('release'),
+    git_sha: str('git_sha'),
+    images: strMap('images'),
+    deployed_by: str('deployed_by'),
+    timestamp: str('timestamp'),
+    status: status as DeploymentStatus,
+    promoted_from: optStr('promoted_from'),
+    approved_by: approved as string[],
+    rollback_of: optStr('rollback_of'),
+    annotations: strMap('annotations'),
+  };
+}
+
+// -------------------------------------------------------------------- names
+
+function segment(v: string, what: string, allowSlash = false): string {
+  if (!v) throw new Error(`${what} must not be empty`);
+  if (!allowSlash && v.includes('/')) throw new Error(`${what} must not contain "/": "${v}"`);
+  return v;
+}
+
+/** `20261122T061500.123Z` — a UTC timestamp with ms using only ref-safe characters. */
+export function tagTimestamp(at: Date | string): string {
+  const d = typeof at === 'string' ? new Date(at) : at;
+  if (Number.isNaN(d.getTime())) throw new Error(`invalid timestamp: ${String(at)}`);
+  return d.toISOString().replace(/[-:]/g, '');
+}
+
+/** Inverse of tagTimestamp: `20261122T061500.123Z` -> `2026-11-22T06:15:00.123Z`. */
+export function parseTagTimestamp(s: string): string {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})Z$/.exec(s);
+  if (!m) throw new Error(`not a tag timestamp: ${s}`);
+  return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`;
+}
+
+/** Current state ref: `refs/atmos/deployments/<d>/<t>/<component>` (component may contain "/"). */
+export function deploymentRef(deployment: string, target: string, component: string): string {
+  return assertRefName(
+    `refs/atmos/deployments/${segment(deployment, 'deployment')}/${segment(target, 'target')}/${segment(component, 'component', true)}`,
+  );
+}
+
+/** Prefix of all current-state refs of a deployment (and target). */
+export function deploymentRefPrefix(deployment: string, target?: string): string {
+  return `refs/atmos/deployments/${segment(deployment, 'deployment')}/${target ? `${segment(target, 'target')}/` : ''}`;
+}
+
+/** History tag name (without refs/tags/): `atmos/deployments/<d>/<t>/<component>/<ts>`. */
+export function historyTagName(deployment: string, target: string, component: string, at: Date | string): string {
+  const name = `atmos/deployments/${segment(deployment, 'deployment')}/${segment(target, 'target')}/${segment(component, 'component', true)}/${tagTimestamp(at)}`;
+  assertRefName(`refs/tags/${name}`, 'tag');
+  return name;
+}
+
+/** Prefix (full ref) of history tags of a deployment, optionally of one target. */
+export function historyTagPrefix(deployment: string, target?: string): string {
+  return `refs/tags/atmos/deployments/${segment(deployment, 'deployment')}/${target ? `${segment(target, 'target')}/` : ''}`;
+}
+
+/** Splits a history tag (name or full ref) into its parts, or undefined when it is not one. */
+export function parseHistoryTag(
+  tag: string,
+): { deployment: string; target: string; component: string; timestamp: string } | undefined {
+  const name = tag.startsWith('refs/tags/') ? tag.slice('refs/tags/'.length) : tag;
+  const m = /^atmos\/deployments\/([^/]+)\/([^/]+)\/(.+)\/(\d{8}T\d{6}\.\d{3}Z)$/.exec(name);
+  if (!m) return undefined;
+  return { deployment: m[1], target: m[2], component: m[3], timestamp: parseTagTimestamp(m[4]) };
+}
+
+/** Release tag name (without refs/tags/): `atmos/releases/<d>/<id>`. */
+export function releaseTagName(deployment: string, id: string): string {
+  const name = `atmos/releases/${segment(deployment, 'deployment')}/${segment(id, 'release id')}`;
+  assertRefName(`refs/tags/${name}`, 'tag');
+  return name;
+}
+
+export type NotesKind = 'sbom' | 'test-results' | 'approvals';
+
+/** `refs/notes/atmos/<d>/sbom|test-results|approvals`. */
+export function notesRef(deployment: string, kind: NotesKind): string {
+  return assertRefName(`refs/notes/atmos/${segment(deployment, 'deployment')}/${kind}`);
+}
