@@ -10,6 +10,9 @@ import { MatrixCommand } from './commands/matrix.js';
 import { PromotionGraphCommand } from './commands/promotion-graph.js';
 import { ValidateCommand } from './commands/validate.js';
 import { PlanCommand, RolloutCommand, RunCommand } from './commands/run.js';
+import { StatusCommand } from './commands/status.js';
+import { HistoryCommand } from './commands/history.js';
+import { ReleasesCommand } from './commands/releases.js';
 
 
 /** Global options may come before the command (`atmos-pipe --chdir x describe`); move them after it. */
@@ -58,6 +61,9 @@ export function makeCli(version: string): Cli {
   cli.register(RunCommand);
   cli.register(RolloutCommand);
   cli.register(PlanCommand);
+  cli.register(StatusCommand);
+  cli.register(HistoryCommand);
+  cli.register(ReleasesCommand);
   return cli;
 }
 
