@@ -10,9 +10,11 @@ export default definePipeline({
   name: 'rollout',
   description: 'Apply every Terraform component (init + apply) in dependency order',
   mutates: true,
+  // Before the stages: release (idempotent) and the promotion and approval checks; after
+  // them: history tags and deployment refs in Git (src/rollout).
+  records: 'deployment',
   stages: [
-    // Later issues add, before `apply`: build (nixpack, cached) → release (idempotent) →
-    // promotion/approval checks; and after it: tracking in Git (SPEC 6).
+    // The build stage (nixpack, cached) joins before `apply` with the build issue.
     { name: 'apply', module: terraformApply, appliesTo: (c) => c.type === 'terraform' },
   ],
 });

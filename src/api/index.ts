@@ -78,10 +78,16 @@ export interface PipelineDefinition {
    * mutating pipeline takes the deployment+target run lock.
    */
   mutates: boolean;
+  /**
+   * What the pipeline records in Git (SPEC 5.3, 6): `deployment` (a rollout: release,
+   * promotion and approval checks, history and deployment refs) or `release` (the release
+   * record only, after its stages). Absent: nothing (e.g. plan).
+   */
+  records?: 'deployment' | 'release';
 }
 
 export function definePipeline(def: PipelineDefinition): PipelineDefinition {
   if (!/^[a-z][a-z0-9-]*$/.test(def.name)) throw new Error(`pipeline name "${def.name}" must be kebab-case`);
-  if (def.stages.length === 0) throw new Error(`pipeline "${def.name}" has no stages`);
+  if (def.stages.length === 0 && def.records !== 'release') throw new Error(`pipeline "${def.name}" has no stages`);
   return Object.freeze({ ...def, stages: [...def.stages] });
 }

@@ -14,6 +14,7 @@ import { LocalEngine, which } from '../engine/local.js';
 import { Scheduler, newRunId, type ComponentNode, type PlannedStep, type RunOutcome } from '../engine/scheduler.js';
 import { withDependencies } from '../graph/index.js';
 import type { Repository } from '../index.js';
+import type { GitInfo } from '../resolve/git.js';
 import { resolveDeployment, type BuiltImage, type ResolvedComponent, type ResolvedDeployment } from '../resolve/index.js';
 import type { Step, StepResult } from '../steps/types.js';
 import { RunLock } from './lock.js';
@@ -38,6 +39,19 @@ export interface RunRequest {
   env?: NodeJS.ProcessEnv;
   /** Plan the steps and report fingerprints and cache status; run nothing, take no lock. */
   dryRun?: boolean;
+  /** Git facts for templates (a release's commit when rolling out an earlier release). */
+  git?: GitInfo;
+  /** Images to bind (a release's pinned images); default: the local image store. */
+  images?: Record<string, BuiltImage>;
+  /** The caller already holds the run lock of this deployment and target (a tracked rollout). */
+  lockHeld?: boolean;
+  /** Run id to use (default: a new one). */
+  runId?: string;
+  /**
+   * Called once every check passed (configuration, images, tools) and before anything runs:
+   * where a tracked rollout writes its release, so a refused run writes nothing.
+   */
+  beforeRun?: () => Promise<void>;
 }
 
 export interface DryRunSummary {
@@ -135,6 +149,13 @@ export function pruneWorkspaces(cacheDir: string, keep: string): void {
   }
 }
 
+/** Takes the run lock of a deployment and target, telling the user while it waits. */
+export async function acquireRunLock(lock: RunLock, runId: string, timeoutSeconds: number, deployment: string, target: string, emit: EventSink): Promise<void> {
+  await lock.acquire(runId, timeoutSeconds, (o) =>
+    emit({ type: 'notice', time: new Date().toISOString(), message: `waiting for the lock of ${deployment}/${target}${o ? ` (held by run ${o.runId}, pid ${o.pid})` : ''}` }),
+  );
+}
+
 /** Steps of one stage with no dependents inside the stage: what the next stage waits for. */
 function lastSteps(steps: Step[]): string[] {
   const needed = new Set(steps.flatMap((s) => s.needs));
@@ -150,8 +171,8 @@ export async function dryRunPipeline(repo: Repository, dep: DeploymentConfig, re
 
 export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: RunRequest, onDryRun?: (p: DryRunSummary) => void): Promise<RunSummary> {
   const pipeline = req.pipeline;
-  const images = readImageStore(repo.config.cacheDir);
-  const resolved = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images });
+  const images = req.images ?? readImageStore(repo.config.cacheDir);
+  const resolved = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images, ...(req.git ? { git: req.git } : {}) });
   const selected = selectComponents(resolved, req.components, req.withDeps ?? false);
   const stagesFor = (c: ResolvedComponent): Stage[] => pipeline.stages.filter((s) => (s.appliesTo ? s.appliesTo(c) : true));
   const members = resolved.components.filter((c) => selected.has(c.address) && stagesFor(c).length > 0);
@@ -187,22 +208,19 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     }
   }
 
-  const runId = newRunId();
+  const runId = req.runId ?? newRunId();
   const cacheDir = repo.config.cacheDir;
   const lockTimeoutSeconds = req.lockTimeoutSeconds ?? 300;
-  const lock = pipeline.mutates && !req.dryRun ? RunLock.for(cacheDir, dep.name, req.target) : undefined;
+  const lock = pipeline.mutates && !req.dryRun && !req.lockHeld ? RunLock.for(cacheDir, dep.name, req.target) : undefined;
   const events: RunEvent[] = [];
   const emit: EventSink = (e) => {
     if (e.type !== 'step.output') events.push(e);
     req.emit(e);
   };
   const parallelism = req.parallelism ?? repo.config.parallelism ?? (await import('node:os')).availableParallelism();
-  if (lock) {
-    await lock.acquire(runId, lockTimeoutSeconds, (o) =>
-      emit({ type: 'notice', time: new Date().toISOString(), message: `waiting for the lock of ${dep.name}/${req.target}${o ? ` (held by run ${o.runId}, pid ${o.pid})` : ''}` }),
-    );
-  }
+  if (lock) await acquireRunLock(lock, runId, lockTimeoutSeconds, dep.name, req.target, emit);
   try {
+    if (req.beforeRun && !req.dryRun) await req.beforeRun();
     if (!req.dryRun) {
       emit({ type: 'run.started', time: new Date().toISOString(), runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, components: members.length, parallelism });
       for (const n of engineSel.notices) emit({ type: 'notice', time: new Date().toISOString(), message: n });

@@ -153,6 +153,14 @@ export interface FetchedState {
   fetchedInto: Map<string, string>;
 }
 
+/** A ref as listed by `git ls-remote`. */
+export interface RemoteRef {
+  ref: string;
+  sha: string;
+  /** Peeled object (the tagged object for annotated tags, else `sha`). */
+  target: string;
+}
+
 export type Reconcile = (state: FetchedState) => PushSpec[] | 'abort' | Promise<PushSpec[] | 'abort'>;
 
 export interface PushOptions {
@@ -385,6 +393,40 @@ export class GitRepo {
     return out;
   }
 
+  /**
+   * Merges the notes ref `fromRef` (e.g. fetched from a remote) into `notesRef` with
+   * `git notes merge -s <strategy>` (default cat_sort_uniq: both sides' lines, sorted, unique).
+   * The merge is built on a private temp ref and `notesRef` is moved with a compare-and-swap,
+   * like addNote. Returns the new value of `notesRef`.
+   */
+  async mergeNotes(
+    notesRef: string,
+    fromRef: string,
+    opts: { strategy?: 'cat_sort_uniq' | 'union' | 'ours' | 'theirs'; retries?: number } = {},
+  ): Promise<string> {
+    for (const r of [notesRef, fromRef]) {
+      assertFullRef(r);
+      if (!r.startsWith('refs/notes/')) throw new Error(`notes ref must be under refs/notes/: ${r}`);
+    }
+    const retries = opts.retries ?? 5;
+    const tmp = `refs/notes/atmos-tmp/${process.pid}-${randomBytes(6).toString('hex')}`;
+    let current = await this.resolveRef(notesRef);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (current) await this.run(['update-ref', tmp, current, zeroShaLike(current)]);
+        await this.run(['notes', '--ref', tmp, 'merge', '-q', '-s', opts.strategy ?? 'cat_sort_uniq', fromRef]);
+        const next = (await this.run(['rev-parse', '--verify', tmp])).text.trim();
+        if (next === current) return next;
+        const r = await this.updateRef(notesRef, next, current, 'atmos-pipe: notes merge');
+        if (r.ok) return next;
+        if (attempt > retries) throw new CasConflictError(notesRef, r.current, attempt);
+        current = r.current;
+      } finally {
+        await this.run(['update-ref', '-d', tmp], { allowFail: true });
+      }
+    }
+  }
+
   // ------------------------------------------------------------------- push
 
   /**
@@ -419,6 +461,29 @@ export class GitRepo {
       if (next.length === 0) return { ok: true, aborted: false, attempts: attempt, pushed, rejected: [], history };
       current = next;
     }
+  }
+
+  /**
+   * Remote refs matching the patterns (`git ls-remote` tail/glob patterns) — ONE git
+   * process whatever their number. Annotated tags come with their peeled target. No
+   * patterns = no query (never the whole remote).
+   */
+  async lsRemote(remote: string, patterns: string[]): Promise<RemoteRef[]> {
+    if (patterns.length === 0) return [];
+    const { text } = await this.run(['ls-remote', '--', remote, ...patterns]);
+    const byRef = new Map<string, RemoteRef>();
+    const peeled = new Map<string, string>();
+    for (const line of text.split('\n')) {
+      const [sha, ref] = line.split('\t');
+      if (!sha || !ref) continue;
+      if (ref.endsWith('^{}')) peeled.set(ref.slice(0, -3), sha);
+      else byRef.set(ref, { ref, sha, target: sha });
+    }
+    for (const [ref, target] of peeled) {
+      const r = byRef.get(ref);
+      if (r) r.target = target;
+    }
+    return [...byRef.values()];
   }
 
   private async fetchRejected(

@@ -2,3 +2,4 @@ export * from './git.js';
 export * from './records.js';
 export * from './refname.js';
 export * from './runner.js';
+export * from './sync.js';

@@ -10,6 +10,63 @@ export function parseDuration(s: string): number | undefined {
   return m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : n;
 }
 
+export interface TrackingFlags {
+  promoteFrom?: string;
+  release?: string;
+  gitSha?: string;
+  skipPromotionCheck: boolean;
+  approve: boolean;
+  approver?: string;
+  annotation: string[];
+  push: boolean;
+  remote?: string;
+}
+
+function usedTrackingFlags(f: TrackingFlags): string[] {
+  const out: string[] = [];
+  if (f.promoteFrom !== undefined) out.push('--promote-from');
+  if (f.release !== undefined) out.push('--release');
+  if (f.gitSha !== undefined) out.push('--git-sha');
+  if (f.skipPromotionCheck) out.push('--skip-promotion-check');
+  if (f.approve) out.push('--approve');
+  if (f.approver !== undefined) out.push('--approver');
+  if (f.annotation.length) out.push('--annotation');
+  if (f.push) out.push('--push');
+  if (f.remote !== undefined) out.push('--remote');
+  return out;
+}
+
+/** `--annotation k=v` (repeatable) -> map; exit 2 on a malformed one. */
+export function parseAnnotations(list: string[], lib: typeof import('../../index.js')): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of list) {
+    const i = a.indexOf('=');
+    const k = i > 0 ? a.slice(0, i).trim() : '';
+    if (!k || !/^[A-Za-z0-9][A-Za-z0-9_.\/-]*$/.test(k)) {
+      throw new lib.DiagnosticError(lib.error('args/annotation', `--annotation "${a}" is not key=value`, undefined, 'e.g. --annotation ticket=OPS-123 (keys: letters, digits, . _ - /)'));
+    }
+    out[k] = a.slice(i + 1);
+  }
+  return out;
+}
+
+function renderTracking(t: import('../../rollout/index.js').RolloutSummary, c: import('../../render/index.js').Colors): string {
+  if (!t.tracked || !t.release) return '';
+  const lines: string[] = [];
+  const d = t.decision;
+  lines.push(`release ${c.bold(t.release.id)} (${t.release.created ? 'created' : 'existing'}) at commit ${t.release.record.git_sha.slice(0, 12)}${d?.promotedFrom ? `, promoted from ${d.promotedFrom}` : ''}${d?.rollbackOf ? `, rollback of ${d.rollbackOf}` : ''}${t.approvedBy.length ? `, approved by ${t.approvedBy.join(', ')}` : ''}`);
+  for (const r of t.recorded) {
+    const st = r.status === 'failed' ? c.red(r.status) : r.status === 'rollback' ? c.yellow(r.status) : c.green(r.status);
+    lines.push(`  ${r.component}: ${st}${r.tag ? ` → tag ${r.tag}` : ' (unchanged, nothing recorded)'}${r.conflict ? c.yellow(` (ref ${r.conflict})`) : ''}`);
+  }
+  if (t.push) {
+    const p = t.push;
+    lines.push(p.ok ? `pushed to ${p.remote} (${p.pushed.length} refs${p.attempts > 1 ? `, after ${p.attempts} attempts` : ''})` : c.red(`push to ${p.remote} rejected: ${p.rejected.map((r) => `${r.ref} (${r.reason})`).join(', ')}`));
+    for (const s of p.superseded) lines.push(c.yellow(`  ${s.ref}: the remote has a newer deployment${s.remoteTag ? ` (${s.remoteTag})` : ''}; left as is`));
+  }
+  return lines.join('\n') + '\n';
+}
+
 /** Options shared by `run <pipeline>` and its shorthands (`rollout`, `plan`). */
 abstract class PipelineCommand extends BaseCommand {
   target = Option.String('-t,--target', { description: 'Target (default: context.default_target, or the only target)' });
@@ -28,6 +85,28 @@ abstract class PipelineCommand extends BaseCommand {
 
   protected abstract pipelineName(): string;
   protected abstract deploymentArg(): string | undefined;
+  /** Release, promotion and tracking flags (rollout and `run`). */
+  protected trackingFlags(): TrackingFlags | undefined {
+    return undefined;
+  }
+
+  /** Exit 1 when a requested push stayed rejected. */
+  protected pushExit(push: { ok: boolean; remote: string; rejected: { ref: string; reason: string }[] } | undefined): number {
+    if (!push || push.ok) return 0;
+    this.context.stderr.write(`push to ${push.remote} failed: ${push.rejected.map((r) => `${r.ref} (${r.reason})`).join(', ')}; the local records are intact, push again with --push\n`);
+    return 1;
+  }
+
+  /** Asks yes/no on the terminal. */
+  protected async confirm(question: string): Promise<boolean> {
+    const { createInterface } = await import('node:readline/promises');
+    const rl = createInterface({ input: process.stdin, output: this.context.stderr as NodeJS.WritableStream });
+    try {
+      return /^y(es)?$/i.test((await rl.question(question)).trim());
+    } finally {
+      rl.close();
+    }
+  }
 
   async run(): Promise<number> {
     const lib = await import('../../index.js');
@@ -41,7 +120,22 @@ abstract class PipelineCommand extends BaseCommand {
     if (!pipeline) {
       throw new lib.DiagnosticError(lib.error('args/pipeline', `unknown pipeline "${name}"`, undefined, lib.choicesHint(name, Object.keys(pipelines))));
     }
+    const flags = this.trackingFlags();
+    const annotations = parseAnnotations(flags?.annotation ?? [], lib);
+    if (flags && !pipeline.records && usedTrackingFlags(flags).length) {
+      throw new lib.DiagnosticError(lib.error('args/not-tracked', `${usedTrackingFlags(flags).join(', ')}: the ${pipeline.name} pipeline records nothing in Git`, undefined, 'these flags belong to rollout (and release for --annotation)'));
+    }
     const { repo, dep, target } = await this.deploymentAndTarget(this.deploymentArg(), this.target);
+    const pushRemote = flags?.push || flags?.remote ? (flags.remote ?? repo.config.trackingRemote ?? 'origin') : repo.config.trackingRemote;
+    if (pipeline.records === 'release' && !this.dryRun) {
+      const { release } = await import('../../rollout/approve.js');
+      const r = await release(repo, dep, { target, annotations, pushRemote });
+      await this.warn(r.warnings);
+      await this.print({ id: r.id, tag: r.tag, created: r.created, file: r.relativeFile, record: r.record, ...(r.push ? { push: r.push } : {}) }, () =>
+        `release ${r.id} ${r.created ? 'created' : 'already existed (releases are idempotent)'}\n  tag:    ${r.tag}\n  commit: ${r.record.git_sha}\n  file:   ${r.relativeFile}\n`,
+      );
+      return this.pushExit(r.push);
+    }
     if (this.dryRun) {
       const { dryRunPipeline } = await import('../../run/index.js');
       const plan = await dryRunPipeline(repo, dep, {
@@ -75,8 +169,9 @@ abstract class PipelineCommand extends BaseCommand {
     });
     const events: import('../../engine/types.js').RunEvent[] = [];
     let summary;
+    let tracked: import('../../rollout/index.js').RolloutSummary | undefined;
     try {
-      summary = await runPipeline(repo, dep, {
+      const request = {
         pipeline,
         target,
         components: this.component,
@@ -88,14 +183,32 @@ abstract class PipelineCommand extends BaseCommand {
         allowToolDrift: this.allowToolDrift,
         engine: this.engine as 'auto' | 'local' | 'dagger' | undefined,
         lockTimeoutSeconds,
-        emit: (e) => {
+        emit: (e: import('../../engine/types.js').RunEvent) => {
           if (e.type !== 'step.output') events.push(e);
           view.onEvent(e);
         },
-      });
+      };
+      if (pipeline.records === 'deployment') {
+        const { rollout } = await import('../../rollout/index.js');
+        const interactive = Boolean((process.stdin as NodeJS.ReadStream).isTTY) && Boolean((this.context.stderr as NodeJS.WriteStream).isTTY) && !process.env.CI;
+        tracked = await rollout(repo, dep, {
+          ...request,
+          promoteFrom: flags?.promoteFrom,
+          release: flags?.release,
+          gitSha: flags?.gitSha,
+          skipPromotionCheck: flags?.skipPromotionCheck,
+          approve: flags?.approve,
+          approver: flags?.approver,
+          annotations,
+          pushRemote,
+          ...(interactive ? { confirm: (q: string) => this.confirm(q) } : {}),
+        });
+        summary = tracked.run;
+      } else summary = await runPipeline(repo, dep, request);
     } finally {
       view.close();
     }
+    if (tracked) await this.warn(tracked.warnings);
     if (this.events !== 'ndjson' && !this.quiet) {
       const { renderSummary, writeJobSummary } = await import('../../output/index.js');
       this.context.stderr.write(renderSummary(events, colors));
@@ -109,7 +222,8 @@ abstract class PipelineCommand extends BaseCommand {
         for (const r of summary.results) if (r.workspace) this.context.stderr.write(`workspace kept: ${r.workspace}\n`);
       }
     }
-    if (summary.status === 'success') return 0;
+    if (tracked && this.events !== 'ndjson' && !this.quiet) this.context.stderr.write(renderTracking(tracked, colors));
+    if (summary.status === 'success') return this.pushExit(tracked?.push);
     // A lock held by someone else (e.g. Terraform's state lock past --lock-timeout): exit 4.
     if (summary.results.some((r) => r.locked)) {
       this.context.stderr.write(`a lock is held by another process; waited ${this.lockTimeout} (--lock-timeout)\n`);
@@ -119,7 +233,34 @@ abstract class PipelineCommand extends BaseCommand {
   }
 }
 
-export class RunCommand extends PipelineCommand {
+/** Release, promotion, approval and tracking flags: `rollout` and `run`. */
+abstract class TrackedPipelineCommand extends PipelineCommand {
+  promoteFrom = Option.String('--promote-from', { description: 'Roll out exactly what runs in this target (same commit, same image digests)' });
+  release = Option.String('--release', { description: 'Roll out an existing release by id (rollback, or a specific promotion)' });
+  gitSha = Option.String('--git-sha', { description: 'Roll out the release made at this commit' });
+  skipPromotionCheck = Option.Boolean('--skip-promotion-check', false, { description: 'Bypass the promotion path check (recorded in the history entry)' });
+  approve = Option.Boolean('--approve', false, { description: 'Approve while rolling out (prompts on a terminal; in CI with --approver)' });
+  approver = Option.String('--approver', { description: 'Who approves, with --approve (e.g. "$GITHUB_ACTOR")' });
+  annotation = Option.Array('--annotation', [], { description: 'k=v recorded in the release and history (repeatable)' });
+  push = Option.Boolean('--push', false, { description: 'Push refs, tags and notes to the tracking remote (default origin)' });
+  remote = Option.String('--remote', { description: 'Tracking remote for --push (default: deployments.tracking.remote, else origin)' });
+
+  protected override trackingFlags(): TrackingFlags {
+    return {
+      promoteFrom: this.promoteFrom,
+      release: this.release,
+      gitSha: this.gitSha,
+      skipPromotionCheck: this.skipPromotionCheck,
+      approve: this.approve,
+      approver: this.approver,
+      annotation: this.annotation,
+      push: this.push,
+      remote: this.remote,
+    };
+  }
+}
+
+export class RunCommand extends TrackedPipelineCommand {
   static override paths = [['run']];
   static override usage = Command.Usage({
     category: 'Run',
@@ -145,7 +286,7 @@ export class RunCommand extends PipelineCommand {
   }
 }
 
-export class RolloutCommand extends PipelineCommand {
+export class RolloutCommand extends TrackedPipelineCommand {
   static override paths = [['rollout']];
   static override usage = Command.Usage({
     category: 'Run',

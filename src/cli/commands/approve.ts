@@ -1,0 +1,49 @@
+import { Command, Option } from 'clipanion';
+import * as t from 'typanion';
+import { BaseCommand, FORMATS } from '../base.js';
+
+export class ApproveCommand extends BaseCommand {
+  static override paths = [['approve']];
+  static override usage = Command.Usage({
+    category: 'Tracking',
+    description: 'Approve a release for a target that requires approval',
+    details: `
+      Records an approval (who, when, which release, promoted from where) as a Git note on the release's commit, in \`refs/notes/atmos/<d>/approvals\`. A rollout to a target with \`promotion.requires_approval\` proceeds only with a recorded approval of the release it rolls out.
+
+      Without \`--release\`, the approved release is the one the target would receive: the current release of its promotion source (\`--promote-from\` when it has several). With \`approval.distinct_approver: true\`, the rollout refuses an approval given by the person deploying.
+
+      The approver is \`--approver\`, else ATMOS_PIPE_USER, the CI's actor (GITHUB_ACTOR, GITLAB_USER_LOGIN, ...), else Git's user.email.
+    `,
+    examples: [
+      ['Approve what runs in staging for prod', '$0 approve payment-service --target prod'],
+      ['Approve one release, as someone', '$0 approve payment-service --target prod --release r-0123456789ab --approver alice@example.com'],
+    ],
+  });
+
+  deployment = Option.String({ required: false, name: 'deployment' });
+  target = Option.String('-t,--target', { description: 'The target that requires the approval', required: true });
+  release = Option.String('--release', { description: 'Release id (default: what the target would be promoted to)' });
+  promoteFrom = Option.String('--promote-from', { description: 'Source target, when the target accepts several' });
+  approver = Option.String('--approver', { description: 'Who approves (default: ATMOS_PIPE_USER, CI actor, git user.email)' });
+  push = Option.Boolean('--push', false, { description: 'Push the approvals notes to the tracking remote' });
+  remote = Option.String('--remote', { description: 'Tracking remote for --push (default: deployments.tracking.remote, else origin)' });
+  format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
+
+  async run(): Promise<number> {
+    const { repo, dep, target } = await this.deploymentAndTarget(this.deployment, this.target);
+    const { approve } = await import('../../rollout/approve.js');
+    const pushRemote = this.push || this.remote ? (this.remote ?? repo.config.trackingRemote ?? 'origin') : repo.config.trackingRemote;
+    const r = await approve(repo, dep, { target, release: this.release, promoteFrom: this.promoteFrom, approver: this.approver, pushRemote });
+    await this.warn(r.warnings);
+    await this.print({ ...r.approval, commit: r.commit, created: r.created, ...(r.push ? { push: r.push } : {}) }, (c) => {
+      const a = r.approval;
+      const head = r.created ? c.green('approved') : 'already approved';
+      return `${head}: release ${a.release} of ${a.deployment} for ${a.target}${a.promoted_from ? ` (from ${a.promoted_from})` : ''} by ${a.approved_by} at ${a.approved_at}\n  commit: ${r.commit}\n  next:   atmos-pipe rollout ${a.deployment} --target ${a.target} ${a.promoted_from ? `--promote-from ${a.promoted_from}` : `--release ${a.release}`}\n`;
+    });
+    if (r.push && !r.push.ok) {
+      this.context.stderr.write(`push to ${r.push.remote} failed: ${r.push.rejected.map((x) => `${x.ref} (${x.reason})`).join(', ')}\n`);
+      return 1;
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,46 @@
+import { Command, Option } from 'clipanion';
+import * as t from 'typanion';
+import { BaseCommand, FORMATS } from '../base.js';
+
+export class ReleaseCommand extends BaseCommand {
+  static override paths = [['release']];
+  static override usage = Command.Usage({
+    category: 'Run',
+    description: 'Record a release of the working tree (shorthand for `run release`)',
+    details: `
+      A release is an immutable record of what would be deployed: commit and branch, the image digest of every nixpack component, SBOM and vendored digests, tool versions, annotations, who and when. Its id (\`r-\` + 12 hex) is derived from the artifacts and the commit only, so releasing the same thing twice gives the same id and changes nothing.
+
+      Stored as the annotated tag \`atmos/releases/<d>/<id>\` whose message is the YAML record, and exported to \`<releases_path>/<d>/<t>/release-<id>.yaml\`. \`rollout\` creates the release itself before applying.
+    `,
+    examples: [
+      ['Release the current commit for dev', '$0 release payment-service --target dev'],
+      ['With annotations', '$0 release payment-service --target dev --annotation ticket=OPS-42 --annotation reason=hotfix'],
+    ],
+  });
+
+  deployment = Option.String({ required: false, name: 'deployment' });
+  target = Option.String('-t,--target', { description: 'Target (default: context.default_target, or the only target)' });
+  annotation = Option.Array('--annotation', [], { description: 'k=v recorded in the release (repeatable)' });
+  push = Option.Boolean('--push', false, { description: 'Push the release tag to the tracking remote' });
+  remote = Option.String('--remote', { description: 'Tracking remote for --push (default: deployments.tracking.remote, else origin)' });
+  format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
+
+  async run(): Promise<number> {
+    const lib = await import('../../index.js');
+    const { parseAnnotations } = await import('./run.js');
+    const annotations = parseAnnotations(this.annotation, lib);
+    const { repo, dep, target } = await this.deploymentAndTarget(this.deployment, this.target);
+    const { release } = await import('../../rollout/approve.js');
+    const pushRemote = this.push || this.remote ? (this.remote ?? repo.config.trackingRemote ?? 'origin') : repo.config.trackingRemote;
+    const r = await release(repo, dep, { target, annotations, pushRemote });
+    await this.warn(r.warnings);
+    await this.print({ id: r.id, tag: r.tag, created: r.created, file: r.relativeFile, record: r.record, ...(r.push ? { push: r.push } : {}) }, () =>
+      `release ${r.id} ${r.created ? 'created' : 'already existed (releases are idempotent)'}\n  tag:    ${r.tag}\n  commit: ${r.record.git_sha}\n  file:   ${r.relativeFile}\n`,
+    );
+    if (r.push && !r.push.ok) {
+      this.context.stderr.write(`push to ${r.push.remote} failed: ${r.push.rejected.map((x) => `${x.ref} (${x.reason})`).join(', ')}\n`);
+      return 1;
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * A tracked rollout (SPEC 5.4, 6, 10): choose the release (the working tree's commit, a
+ * promotion, or an earlier release), check the promotion path and approvals, create the
+ * release, run the pipeline, then record every component's outcome in Git (history tag,
+ * compare-and-swap of the deployment ref) and push when asked.
+ *
+ * Nothing is written before every check passed: a refused rollout leaves refs, tags, notes
+ * and files untouched.
+ */
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { DeploymentConfig } from '../config/deployment.js';
+import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
+import type { Repository } from '../index.js';
+import { openRepository, loadDeployment } from '../index.js';
+import { checkApproval, decideRollout, POLICY_EXIT, type PolicyDecision } from '../promotion/policy.js';
+import { readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
+import { currentOfComponent } from '../promotion/state.js';
+import { createRelease, releaseId, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseRecord } from '../release/index.js';
+import { historyFromRefs, type HistoryEntry } from '../release/read.js';
+import type { GitInfo } from '../resolve/git.js';
+import type { BuiltImage } from '../resolve/index.js';
+import { readImageStore, runPipeline, type RunRequest, type RunSummary } from '../run/index.js';
+import {
+  GitError,
+  GitRepo,
+  TagConflictError,
+  deploymentRef,
+  deploymentRefPrefix,
+  formatDeploymentRecord,
+  historyTagName,
+  historyTagPrefix,
+  notesRef,
+  type DeploymentRecord,
+  type Head,
+  type RefInfo,
+} from '../tracking/index.js';
+import { whoAmI } from '../tracking/identity.js';
+import { VERSION } from '../version.js';
+
+export interface RolloutRequest extends RunRequest {
+  promoteFrom?: string;
+  release?: string;
+  gitSha?: string;
+  skipPromotionCheck?: boolean;
+  /** `--approve`: approve while rolling out (with `approver`, or after `confirm`). */
+  approve?: boolean;
+  approver?: string;
+  /** Asks a person on a terminal; absent when there is none. */
+  confirm?: (question: string) => Promise<boolean>;
+  /** `--annotation k=v` (release and history). */
+  annotations?: Record<string, string>;
+  /** Push refs, tags and notes to this remote (`--push`, `deployments.tracking.remote`). */
+  pushRemote?: string;
+}
+
+export interface RecordedComponent {
+  component: string;
+  status: DeploymentRecord['status'];
+  /** History tag written, or null when nothing changed (an unchanged re-run). */
+  tag: string | null;
+  /** The deployment ref moved to the release's commit. */
+  refUpdated: boolean;
+  /** Set when the ref had been moved by someone else during the rollout (left as is). */
+  conflict?: string;
+}
+
+export interface RolloutSummary {
+  run: RunSummary;
+  tracked: boolean;
+  release: CreateReleaseResult | null;
+  decision: PolicyDecision | null;
+  deployer: string;
+  approvedBy: string[];
+  recorded: RecordedComponent[];
+  push?: import('../tracking/sync.js').TrackingPushResult & { remote: string };
+  warnings: Diagnostic[];
+}
+
+/**
+ * A release record of the working tree's commit: the images built for the deployment's
+ * nixpack components (local image store), tool versions, who and when.
+ */
+export function newReleaseRecord(repo: Repository, dep: DeploymentConfig, target: string, head: Head, createdBy: string, annotations: Record<string, string>): ReleaseRecord {
+  const store = readImageStore(repo.config.cacheDir);
+  const nixpack = Object.keys(dep.body.components?.nixpack ?? {});
+  const pinned = Object.fromEntries(nixpack.filter((n) => store[n]).map((n) => [n, { ref: store[n].ref, digest: store[n].digest }]));
+  const tf = repo.config.tools.terraform;
+  return {
+    deployment: dep.name,
+    target,
+    git_sha: head.sha,
+    git_branch: head.branch ?? null,
+    images: pinned,
+    sboms: {},
+    vendored: {},
+    tools: { 'atmos-pipe': VERSION, ...(tf.version ? { [tf.command]: tf.version } : {}) },
+    annotations,
+    created_at: new Date().toISOString(),
+    created_by: createdBy,
+  };
+}
+
+/** HEAD of the repository's Git work tree; exit 2 outside one. */
+export async function requireHead(git: GitRepo, what: string): Promise<Head> {
+  const head = await headOf(git);
+  if (!head) {
+    throw new DiagnosticError(error('tracking/no-git', `${what} needs Git, but ${git.dir} is not in a Git work tree (or has no commit)`, undefined, 'git init && git add -A && git commit -m "initial"'));
+  }
+  return head;
+}
+
+/** Warns when tracked files under the repository differ from HEAD. */
+export async function dirtyTreeWarning(git: GitRepo, head: Head): Promise<Diagnostic | undefined> {
+  const dirty = (await git.run(['status', '--porcelain', '--untracked-files=no', '--', '.'])).text.trim();
+  if (!dirty) return undefined;
+  return warning('tracking/dirty-tree', `the working tree has uncommitted changes; the release records commit ${head.sha.slice(0, 12)}, which does not contain them`, undefined, 'commit first so that what runs is what Git says runs');
+}
+
+/** Materializes a commit's files (the repository's subdirectory) into the cache, once per commit. */
+async function checkoutCommit(git: GitRepo, sha: string, cacheDir: string): Promise<string> {
+  const dest = path.join(cacheDir, 'checkouts', sha);
+  if (existsSync(dest)) return dest;
+  const prefix = (await git.run(['rev-parse', '--show-prefix'])).text.trim();
+  const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
+  mkdirSync(path.dirname(dest), { recursive: true });
+  const index = `${tmp}.index`;
+  const g = new GitRepo(git.dir, { env: { GIT_INDEX_FILE: index } });
+  try {
+    await g.run(['read-tree', `${sha}:${prefix}`]);
+    await g.run(['checkout-index', '-a', '-f', `--prefix=${tmp}/`]);
+    mkdirSync(tmp, { recursive: true });
+    try {
+      renameSync(tmp, dest);
+    } catch {
+      // another run materialized it first
+    }
+  } finally {
+    rmSync(index, { force: true });
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return dest;
+}
+
+function imagesOf(record: ReleaseRecord): Record<string, BuiltImage> {
+  return Object.fromEntries(Object.entries(record.images).map(([c, i]) => [c, { ref: i.ref, digest: i.digest }]));
+}
+
+/** Reads HEAD, or undefined outside a Git work tree. */
+async function headOf(git: GitRepo): Promise<Head | undefined> {
+  try {
+    return await git.head();
+  } catch (e) {
+    if (e instanceof GitError) return undefined;
+    throw e;
+  }
+}
+
+export async function rollout(repo: Repository, dep: DeploymentConfig, req: RolloutRequest): Promise<RolloutSummary> {
+  const env = req.env ?? process.env;
+  const warnings: Diagnostic[] = [];
+  const notice = (message: string) => req.emit({ type: 'notice', time: new Date().toISOString(), message });
+  const git = new GitRepo(repo.config.repoRoot);
+  const head = await headOf(git);
+  const T = req.target;
+  const wantsRelease = req.promoteFrom !== undefined || req.release !== undefined || req.gitSha !== undefined;
+
+  if (!head) {
+    // No Git, no database: entry targets still roll out, unrecorded; policy needs history.
+    const t = dep.body.targets[T];
+    if (wantsRelease || t?.promotion) {
+      throw new DiagnosticError(
+        error('tracking/no-git', `${dep.name}/${T} ${wantsRelease ? 'rolls out a recorded release' : 'has a promotion rule'}, which needs the deployment history in Git, but ${repo.config.repoRoot} is not in a Git work tree (or has no commit)`, undefined, 'git init && git add -A && git commit -m "initial", then roll out again'),
+        POLICY_EXIT,
+      );
+    }
+    warnings.push(warning('tracking/no-git', `${repo.config.repoRoot} is not in a Git work tree: this rollout is not recorded (no release, no history)`, undefined, 'commit the repository to Git to track what runs where'));
+    const run = await runPipeline(repo, dep, req);
+    return { run, tracked: false, release: null, decision: null, deployer: await whoAmI(undefined, env), approvedBy: [], recorded: [], warnings };
+  }
+
+  return trackedRollout(repo, dep, req, git, head, warnings, notice, env);
+}
+
+async function trackedRollout(
+  repo: Repository,
+  dep: DeploymentConfig,
+  req: RolloutRequest,
+  git: GitRepo,
+  head: Head,
+  warnings: Diagnostic[],
+  notice: (m: string) => void,
+  env: NodeJS.ProcessEnv,
+): Promise<RolloutSummary> {
+  const T = req.target;
+  // One git process reads everything the decision needs.
+  const prefixes = [historyTagPrefix(dep.name), releaseTagPrefix(dep.name), deploymentRefPrefix(dep.name, T)];
+  let refs: RefInfo[] = await git.readRefs(prefixes);
+  let history = historyFromRefs(refs, dep.name);
+  const intent = { target: T, promoteFrom: req.promoteFrom, release: req.release, gitSha: req.gitSha, skipPromotionCheck: req.skipPromotionCheck };
+  const decision = decideRollout(dep, intent, history, releasesFromRefs(refs, dep.name));
+  const deployer = await whoAmI(git, env);
+
+  // The release: an existing one, or a new record of the working tree's commit.
+  let record: ReleaseRecord;
+  let runRepo = repo;
+  let runDep = dep;
+  let gitFacts: GitInfo | undefined;
+  let images: Record<string, BuiltImage> | undefined;
+  const annotations = { ...(req.annotations ?? {}) };
+  if (decision.choice.kind === 'existing') {
+    const existing = decision.choice.release.record;
+    record = { ...existing, target: T };
+    images = imagesOf(existing);
+    gitFacts = { sha: existing.git_sha, short_sha: existing.git_sha.slice(0, 8), ...(existing.git_branch ? { branch: existing.git_branch } : {}) };
+    const dirty = (await git.run(['status', '--porcelain', '--untracked-files=no', '--', '.'])).text.trim() !== '';
+    if (existing.git_sha !== head.sha || dirty) {
+      // Roll out exactly the release's commit: its configuration, not the working tree's.
+      const dir = await checkoutCommit(git, existing.git_sha, repo.config.cacheDir);
+      const opened = openRepository({ cwd: dir });
+      runRepo = { ...opened, config: { ...opened.config, cacheDir: repo.config.cacheDir, releasesPath: repo.config.releasesPath } };
+      runDep = loadDeployment(runRepo, dep.name);
+      notice(`rolling out release ${decision.choice.release.id} at commit ${existing.git_sha.slice(0, 12)} (its own configuration${dirty && existing.git_sha === head.sha ? ', not the modified working tree' : ''})`);
+    }
+  } else {
+    const dirty = await dirtyTreeWarning(git, head);
+    if (dirty) warnings.push(dirty);
+    record = newReleaseRecord(repo, dep, T, head, deployer, annotations);
+  }
+  const id = releaseId(record);
+  if (decision.skippedCheck) annotations['atmos-pipe/promotion-check'] = 'skipped';
+
+  // Approvals (read on the release's commit; --approve adds one, recorded below).
+  let approvedBy: string[] = [];
+  let newApproval: Approval | undefined;
+  if (decision.requiresApproval) {
+    const recorded = await readApprovals(git, dep.name, record.git_sha, { target: T, release: id });
+    if (req.approve) {
+      let approver = req.approver?.trim();
+      if (!approver) {
+        if (!req.confirm) {
+          throw new DiagnosticError(
+            error('policy/approval-required', `--approve needs --approver <id> when there is no terminal to ask`, undefined, `e.g. --approve --approver "$GITHUB_ACTOR", or record it first: atmos-pipe approve ${dep.name} --target ${T} --release ${id}`),
+            POLICY_EXIT,
+          );
+        }
+        const yes = await req.confirm(`Approve release ${id} (commit ${record.git_sha.slice(0, 12)}${decision.promotedFrom ? `, from ${decision.promotedFrom}` : ''}) for ${dep.name}/${T} as ${deployer}? [y/N] `);
+        if (!yes) throw new DiagnosticError(error('policy/approval-declined', `approval of release ${id} for ${T} declined; nothing was rolled out`), POLICY_EXIT);
+        approver = deployer;
+      }
+      newApproval = { deployment: dep.name, target: T, release: id, promoted_from: decision.promotedFrom, approved_by: approver, approved_at: new Date().toISOString() };
+    }
+    const valid = checkApproval(dep, decision, T, id, newApproval ? [...recorded, newApproval] : recorded, deployer);
+    approvedBy = [...new Set(valid.map((a) => a.approved_by))];
+  }
+
+  // Written once every check passed (policy above; configuration, images, tools in the run).
+  let release!: CreateReleaseResult;
+  const beforeRun = async () => {
+    // Now under the run lock: read again, so a rollout that finished while this one waited
+    // for the lock is seen (the decision must still hold, and refs move from their new values).
+    refs = await git.readRefs(prefixes);
+    history = historyFromRefs(refs, dep.name);
+    const again = decideRollout(dep, intent, history, releasesFromRefs(refs, dep.name));
+    const chosen = (d: PolicyDecision) => (d.choice.kind === 'existing' ? d.choice.release.id : 'head');
+    if (chosen(again) !== chosen(decision) || again.rollbackOf !== decision.rollbackOf || again.promotedFrom !== decision.promotedFrom) {
+      throw new DiagnosticError(error('run/changed-while-waiting', `another rollout changed ${dep.name}/${T} while this one waited for the lock; nothing was rolled out`, undefined, 'run the command again to decide on the new state'), 4);
+    }
+    if (newApproval) await recordApproval(git, record.git_sha, newApproval);
+    release = await createRelease(git, record, { releasesPath: repo.config.releasesPath, repoRoot: repo.config.repoRoot });
+    notice(`release ${release.id} ${release.created ? 'created' : 'reused'} (${release.tag})${decision.promotedFrom ? `, promoted from ${decision.promotedFrom}` : ''}${decision.rollbackOf ? `, rolling back ${decision.rollbackOf}` : ''}`);
+  };
+  const run = await runPipeline(runRepo, runDep, { ...req, beforeRun, ...(gitFacts ? { git: gitFacts } : {}), ...(images ? { images } : {}) });
+
+  // Record: one history tag per Terraform component that ran; refs move for successes only.
+  const previousRefs = new Map(refs.filter((r) => r.ref.startsWith(deploymentRefPrefix(dep.name, T))).map((r) => [r.ref, r.sha]));
+  const byComponent = new Map<string, typeof run.results>();
+  for (const r of run.results) byComponent.set(r.component, [...(byComponent.get(r.component) ?? []), r]);
+  const recorded: RecordedComponent[] = [];
+  const pushRefs: import('../tracking/sync.js').TrackingPush['refs'] = [];
+  const pushTags: string[] = [release.tag];
+  const at = Date.now();
+  const imageRefs = Object.fromEntries(Object.entries(release.record.images).map(([c, i]) => [c, i.ref.includes('@') ? i.ref : `${i.ref}@${i.digest}`]));
+  for (const c of run.resolved.components) {
+    if (c.type !== 'terraform') continue;
+    const results = byComponent.get(c.address);
+    if (!results || results.length === 0) continue;
+    const failed = results.some((r) => r.status === 'failed');
+    const finished = results.every((r) => r.status === 'done' || r.status === 'cached');
+    if (!failed && !finished) continue; // skipped: it never ran, nothing changed
+    const ref = deploymentRef(dep.name, T, c.name);
+    const previous = previousRefs.get(ref) ?? null;
+    const status: DeploymentRecord['status'] = failed ? 'failed' : decision.rollbackOf ? 'rollback' : 'success';
+    // An unchanged re-run (all cached, same release already current) records nothing new.
+    const last = history.find((h) => h.target === T && h.component === c.name);
+    const cur = currentOfComponent(history, T, c.name);
+    if (!failed && results.every((r) => r.status === 'cached') && last && cur === last && cur.release === release.id && previous === release.record.git_sha) {
+      recorded.push({ component: c.name, status, tag: null, refUpdated: false });
+      continue;
+    }
+    const entry: DeploymentRecord = {
+      deployment: dep.name,
+      target: T,
+      component: c.name,
+      release: release.id,
+      git_sha: release.record.git_sha,
+      images: imageRefs,
+      deployed_by: deployer,
+      timestamp: '',
+      status,
+      promoted_from: decision.promotedFrom,
+      approved_by: approvedBy,
+      rollback_of: decision.rollbackOf,
+      annotations,
+    };
+    let tag = '';
+    for (let bump = 0; ; bump++) {
+      const ts = new Date(at + bump).toISOString();
+      tag = historyTagName(dep.name, T, c.name, ts);
+      try {
+        await git.createAnnotatedTag(tag, release.record.git_sha, formatDeploymentRecord({ ...entry, timestamp: ts }));
+        break;
+      } catch (e) {
+        if (!(e instanceof TagConflictError) || bump > 50) throw e;
+      }
+    }
+    pushTags.push(tag);
+    const rc: RecordedComponent = { component: c.name, status, tag, refUpdated: false };
+    if (!failed && previous !== release.record.git_sha) {
+      const cas = await git.updateRef(ref, release.record.git_sha, previous, `atmos-pipe: ${status} ${release.id}`);
+      if (cas.ok) {
+        rc.refUpdated = true;
+        pushRefs.push({ ref, previous, value: release.record.git_sha, tag });
+      } else {
+        rc.conflict = `moved to ${cas.current?.slice(0, 12) ?? '(deleted)'} by another process during this rollout; left as is`;
+        warnings.push(warning('tracking/ref-conflict', `${ref} ${rc.conflict}`, undefined, `compare: atmos-pipe history ${dep.name} --target ${T} --component ${c.name}`));
+      }
+    } else if (!failed && previous === release.record.git_sha) {
+      pushRefs.push({ ref, previous, value: previous, tag });
+    }
+    recorded.push(rc);
+  }
+
+  const summary: RolloutSummary = { run, tracked: true, release, decision, deployer, approvedBy, recorded, warnings };
+  if (req.pushRemote) {
+    const { pushTracking } = await import('../tracking/sync.js');
+    const notes = (['approvals', 'test-results', 'sbom'] as const).map((k) => notesRef(dep.name, k));
+    const pushed = await pushTracking(git, req.pushRemote, { refs: pushRefs, tags: pushTags, notes });
+    summary.push = { ...pushed, remote: req.pushRemote };
+  }
+  return summary;
+}

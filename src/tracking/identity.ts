@@ -1,0 +1,31 @@
+/**
+ * Who is deploying or approving: recorded as `deployed_by`, `created_by` and `approved_by`.
+ * First match wins: ATMOS_PIPE_USER; the CI's actor (GitHub Actions, GitLab, Buildkite,
+ * CircleCI); Git's committer e-mail (else name); the operating-system user.
+ */
+import os from 'node:os';
+import type { GitRepo } from './git.js';
+
+const CI_ACTORS = ['GITHUB_ACTOR', 'GITLAB_USER_LOGIN', 'BUILDKITE_BUILD_CREATOR_EMAIL', 'CIRCLE_USERNAME'];
+
+export async function whoAmI(repo: GitRepo | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const explicit = env.ATMOS_PIPE_USER?.trim();
+  if (explicit) return explicit;
+  for (const k of CI_ACTORS) {
+    const v = env[k]?.trim();
+    if (v) return v;
+  }
+  if (repo) {
+    const r = await repo.run(['var', 'GIT_COMMITTER_IDENT'], { allowFail: true });
+    if (r.code === 0) {
+      const m = /^(.*?)\s*<([^>]*)>/.exec(r.text.trim());
+      if (m && m[2]) return m[2];
+      if (m && m[1]) return m[1];
+    }
+  }
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
