@@ -270,76 +270,80 @@ async function trackedRollout(
     release = await createRelease(git, record, { releasesPath: repo.config.releasesPath, repoRoot: repo.config.repoRoot });
     notice(`release ${release.id} ${release.created ? 'created' : 'reused'} (${release.tag})${decision.promotedFrom ? `, promoted from ${decision.promotedFrom}` : ''}${decision.rollbackOf ? `, rolling back ${decision.rollbackOf}` : ''}`);
   };
-  const run = await runPipeline(runRepo, runDep, { ...req, beforeRun, ...(gitFacts ? { git: gitFacts } : {}), ...(images ? { images } : {}) });
-
-  // Record: one history tag per Terraform component that ran; refs move for successes only.
-  const previousRefs = new Map(refs.filter((r) => r.ref.startsWith(deploymentRefPrefix(dep.name, T))).map((r) => [r.ref, r.sha]));
-  const byComponent = new Map<string, typeof run.results>();
-  for (const r of run.results) byComponent.set(r.component, [...(byComponent.get(r.component) ?? []), r]);
   const recorded: RecordedComponent[] = [];
   const pushRefs: import('../tracking/sync.js').TrackingPush['refs'] = [];
-  const pushTags: string[] = [release.tag];
-  const at = Date.now();
-  const imageRefs = Object.fromEntries(Object.entries(release.record.images).map(([c, i]) => [c, i.ref.includes('@') ? i.ref : `${i.ref}@${i.digest}`]));
-  for (const c of run.resolved.components) {
-    if (c.type !== 'terraform') continue;
-    const results = byComponent.get(c.address);
-    if (!results || results.length === 0) continue;
-    const failed = results.some((r) => r.status === 'failed');
-    const finished = results.every((r) => r.status === 'done' || r.status === 'cached');
-    if (!failed && !finished) continue; // skipped: it never ran, nothing changed
-    const ref = deploymentRef(dep.name, T, c.name);
-    const previous = previousRefs.get(ref) ?? null;
-    const status: DeploymentRecord['status'] = failed ? 'failed' : decision.rollbackOf ? 'rollback' : 'success';
-    // An unchanged re-run (all cached, same release already current) records nothing new.
-    const last = history.find((h) => h.target === T && h.component === c.name);
-    const cur = currentOfComponent(history, T, c.name);
-    if (!failed && results.every((r) => r.status === 'cached') && last && cur === last && cur.release === release.id && previous === release.record.git_sha) {
-      recorded.push({ component: c.name, status, tag: null, refUpdated: false });
-      continue;
-    }
-    const entry: DeploymentRecord = {
-      deployment: dep.name,
-      target: T,
-      component: c.name,
-      release: release.id,
-      git_sha: release.record.git_sha,
-      images: imageRefs,
-      deployed_by: deployer,
-      timestamp: '',
-      status,
-      promoted_from: decision.promotedFrom,
-      approved_by: approvedBy,
-      rollback_of: decision.rollbackOf,
-      annotations,
-    };
-    let tag = '';
-    for (let bump = 0; ; bump++) {
-      const ts = new Date(at + bump).toISOString();
-      tag = historyTagName(dep.name, T, c.name, ts);
-      try {
-        await git.createAnnotatedTag(tag, release.record.git_sha, formatDeploymentRecord({ ...entry, timestamp: ts }));
-        break;
-      } catch (e) {
-        if (!(e instanceof TagConflictError) || bump > 50) throw e;
+  const pushTags: string[] = [];
+  // Recorded under the run lock, so the next rollout of this target decides on it.
+  const afterRun = async (run: RunSummary) => {
+    // Record: one history tag per Terraform component that ran; refs move for successes only.
+    const previousRefs = new Map(refs.filter((r) => r.ref.startsWith(deploymentRefPrefix(dep.name, T))).map((r) => [r.ref, r.sha]));
+    const byComponent = new Map<string, typeof run.results>();
+    for (const r of run.results) byComponent.set(r.component, [...(byComponent.get(r.component) ?? []), r]);
+    pushTags.push(release.tag);
+    const at = Date.now();
+    const imageRefs = Object.fromEntries(Object.entries(release.record.images).map(([c, i]) => [c, i.ref.includes('@') ? i.ref : `${i.ref}@${i.digest}`]));
+    for (const c of run.resolved.components) {
+      if (c.type !== 'terraform') continue;
+      const results = byComponent.get(c.address);
+      if (!results || results.length === 0) continue;
+      const failed = results.some((r) => r.status === 'failed');
+      const finished = results.every((r) => r.status === 'done' || r.status === 'cached');
+      if (!failed && !finished) continue; // skipped: it never ran, nothing changed
+      const ref = deploymentRef(dep.name, T, c.name);
+      const previous = previousRefs.get(ref) ?? null;
+      const status: DeploymentRecord['status'] = failed ? 'failed' : decision.rollbackOf ? 'rollback' : 'success';
+      // An unchanged re-run (all cached, same release already current) records nothing new.
+      const last = history.find((h) => h.target === T && h.component === c.name);
+      const cur = currentOfComponent(history, T, c.name);
+      if (!failed && results.every((r) => r.status === 'cached') && last && cur === last && cur.release === release.id && previous === release.record.git_sha) {
+        recorded.push({ component: c.name, status, tag: null, refUpdated: false });
+        continue;
       }
-    }
-    pushTags.push(tag);
-    const rc: RecordedComponent = { component: c.name, status, tag, refUpdated: false };
-    if (!failed && previous !== release.record.git_sha) {
-      const cas = await git.updateRef(ref, release.record.git_sha, previous, `atmos-pipe: ${status} ${release.id}`);
-      if (cas.ok) {
-        rc.refUpdated = true;
-        pushRefs.push({ ref, previous, value: release.record.git_sha, tag });
-      } else {
-        rc.conflict = `moved to ${cas.current?.slice(0, 12) ?? '(deleted)'} by another process during this rollout; left as is`;
-        warnings.push(warning('tracking/ref-conflict', `${ref} ${rc.conflict}`, undefined, `compare: atmos-pipe history ${dep.name} --target ${T} --component ${c.name}`));
+      const entry: DeploymentRecord = {
+        deployment: dep.name,
+        target: T,
+        component: c.name,
+        release: release.id,
+        git_sha: release.record.git_sha,
+        images: imageRefs,
+        deployed_by: deployer,
+        timestamp: '',
+        status,
+        promoted_from: decision.promotedFrom,
+        approved_by: approvedBy,
+        rollback_of: decision.rollbackOf,
+        annotations,
+      };
+      let tag = '';
+      for (let bump = 0; ; bump++) {
+        const ts = new Date(at + bump).toISOString();
+        tag = historyTagName(dep.name, T, c.name, ts);
+        try {
+          await git.createAnnotatedTag(tag, release.record.git_sha, formatDeploymentRecord({ ...entry, timestamp: ts }));
+          break;
+        } catch (e) {
+          if (!(e instanceof TagConflictError) || bump > 50) throw e;
+        }
       }
-    } else if (!failed && previous === release.record.git_sha) {
-      pushRefs.push({ ref, previous, value: previous, tag });
+      pushTags.push(tag);
+      const rc: RecordedComponent = { component: c.name, status, tag, refUpdated: false };
+      if (!failed && previous !== release.record.git_sha) {
+        const cas = await git.updateRef(ref, release.record.git_sha, previous, `atmos-pipe: ${status} ${release.id}`);
+        if (cas.ok) {
+          rc.refUpdated = true;
+          pushRefs.push({ ref, previous, value: release.record.git_sha, tag });
+        } else {
+          rc.conflict = `moved to ${cas.current?.slice(0, 12) ?? '(deleted)'} by another process during this rollout; left as is`;
+          warnings.push(warning('tracking/ref-conflict', `${ref} ${rc.conflict}`, undefined, `compare: atmos-pipe history ${dep.name} --target ${T} --component ${c.name}`));
+        }
+      } else if (!failed && previous === release.record.git_sha) {
+        pushRefs.push({ ref, previous, value: previous, tag });
+      }
+      recorded.push(rc);
     }
-    recorded.push(rc);
-  }
+
+  };
+  const run = await runPipeline(runRepo, runDep, { ...req, beforeRun, afterRun, ...(gitFacts ? { git: gitFacts } : {}), ...(images ? { images } : {}) });
 
   const summary: RolloutSummary = { run, tracked: true, release, decision, deployer, approvedBy, recorded, warnings };
   if (req.pushRemote) {

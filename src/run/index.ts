@@ -52,6 +52,8 @@ export interface RunRequest {
    * where a tracked rollout writes its release, so a refused run writes nothing.
    */
   beforeRun?: () => Promise<void>;
+  /** Called when the run finished, still under the run lock: where a rollout records it. */
+  afterRun?: (summary: RunSummary) => Promise<void>;
 }
 
 export interface DryRunSummary {
@@ -309,7 +311,9 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     // The run record (read by `ui` and by people): what ran, with which fingerprints.
     const record = path.join(cacheDir, 'runs', `${runId}.json`);
     writeFileAtomic(record, JSON.stringify({ runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, status: outcome.status, events }, null, 2) + '\n');
-    return { ...outcome, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved };
+    const summary: RunSummary = { ...outcome, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved };
+    if (req.afterRun) await req.afterRun(summary);
+    return summary;
   } finally {
     lock?.release();
   }

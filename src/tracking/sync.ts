@@ -61,6 +61,16 @@ interface DeploymentMove {
 }
 
 const TAGS = 'refs/tags/';
+const RELEASE_TAGS = 'refs/tags/atmos/releases/';
+
+/** A remote release tag made by another clone for the same release: same name, same commit. */
+async function sameRelease(repo: GitRepo, dst: string, local: string, fetched: string | undefined): Promise<boolean> {
+  if (!fetched) return false;
+  const r = await repo.run(['rev-parse', `${local}^{commit}`, `${fetched}^{commit}`], { allowFail: true });
+  if (r.code !== 0) return false;
+  const [a, b] = r.text.trim().split('\n');
+  return Boolean(a) && a === b && dst.startsWith(RELEASE_TAGS);
+}
 const stripTags = (t: string): string => (t.startsWith(TAGS) ? t.slice(TAGS.length) : t);
 const reasonOf = (s: PushRefStatus): string => s.reason ?? s.summary;
 
@@ -124,7 +134,13 @@ export async function pushTracking(
       if (dst.startsWith(TAGS)) {
         // Tags are immutable: the same object on the remote is fine, anything else is a conflict.
         if (remoteValue !== null && remoteValue === localSha.get(dst)) alsoPushed.push(dst);
-        else rejected.push({ ref: dst, reason: reasonOf(st) });
+        else if (remoteValue !== null && dst.startsWith(RELEASE_TAGS) && (await sameRelease(repo, dst, localSha.get(dst)!, state.fetchedInto.get(dst)))) {
+          // Release ids are derived from the content (commit + artifacts): another clone made
+          // the same release first. Adopt theirs so every clone holds one tag object.
+          const cas = await repo.updateRef(dst, remoteValue, localSha.get(dst)!, 'atmos-pipe: adopt the remote release tag');
+          if (cas.ok) alsoPushed.push(dst);
+          else rejected.push({ ref: dst, reason: 'changed locally during the push' });
+        } else rejected.push({ ref: dst, reason: reasonOf(st) });
       } else if (move) {
         if (remoteValue === move.value) alsoPushed.push(dst);
         else if (st.state === 'remote-rejected') rejected.push({ ref: dst, reason: reasonOf(st) });
