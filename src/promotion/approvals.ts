@@ -1,22 +1,14 @@
 /**
  * Approvals (SPEC 10): Git notes on the release's commit, in
  * `refs/notes/atmos/<d>/approvals`. One note per commit holds every approval given for it,
- * appended, each as a small document:
+ * one JSON object per line:
  *
- *     atmos.tools/v1alpha1
- *     kind: Approval
- *     ---
- *     deployment: payment-service
- *     target: prod
- *     release: r-0123456789ab
- *     promoted_from: staging
- *     approved_by: alice@example.com
- *     approved_at: 2026-11-30T08:00:00.000Z
+ *     {"apiVersion":"atmos.tools/v1alpha1","kind":"Approval","deployment":"payment-service","target":"prod","release":"r-0123456789ab","promoted_from":"staging","approved_by":"alice@example.com","approved_at":"2026-11-30T08:00:00.000Z"}
+ *
+ * One line per approval is what lets notes written by two clones be merged line by line
+ * (`git notes merge -s cat_sort_uniq`) without ever corrupting one another.
  */
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { API_VERSION, notesRef, type GitRepo } from '../tracking/index.js';
-
-export const APPROVAL_HEADER = `${API_VERSION}\nkind: Approval\n---\n`;
 
 export interface Approval {
   deployment: string;
@@ -28,30 +20,39 @@ export interface Approval {
 }
 
 export function formatApproval(a: Approval): string {
-  const body = stringifyYaml(
-    { deployment: a.deployment, target: a.target, release: a.release, promoted_from: a.promoted_from ?? null, approved_by: a.approved_by, approved_at: a.approved_at },
-    { lineWidth: 0, nullStr: 'null' },
+  return (
+    JSON.stringify({
+      apiVersion: API_VERSION,
+      kind: 'Approval',
+      deployment: a.deployment,
+      target: a.target,
+      release: a.release,
+      promoted_from: a.promoted_from ?? null,
+      approved_by: a.approved_by,
+      approved_at: a.approved_at,
+    }) + '\n'
   );
-  return APPROVAL_HEADER + body;
 }
 
-/** Every approval in a note (documents that do not parse are skipped). */
+/** Every approval in a note (lines that are not approvals are skipped), oldest first. */
 export function parseApprovals(note: string): Approval[] {
   const out: Approval[] = [];
-  const chunks = note.replace(/\r\n/g, '\n').split(/^atmos\.tools\/v1alpha1\nkind: Approval\n---\n/m);
-  for (const chunk of chunks.slice(1)) {
+  for (const line of note.split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('{')) continue;
+    let d: Record<string, unknown>;
     try {
-      const d = parseYaml(chunk) as Record<string, unknown> | null;
-      if (!d || typeof d !== 'object') continue;
-      const s = (k: string) => (typeof d[k] === 'string' ? (d[k] as string) : undefined);
-      const [deployment, target, release, approvedBy, approvedAt] = [s('deployment'), s('target'), s('release'), s('approved_by'), s('approved_at')];
-      if (!deployment || !target || !release || !approvedBy || !approvedAt) continue;
-      out.push({ deployment, target, release, promoted_from: s('promoted_from') ?? null, approved_by: approvedBy, approved_at: approvedAt });
+      d = JSON.parse(t) as Record<string, unknown>;
     } catch {
-      // a hand-edited note: ignore the broken document, keep the others
+      continue; // a hand-edited line: ignore it, keep the others
     }
+    if (!d || d.kind !== 'Approval') continue;
+    const s = (k: string) => (typeof d[k] === 'string' && d[k] !== '' ? (d[k] as string) : undefined);
+    const [deployment, target, release, approvedBy, approvedAt] = [s('deployment'), s('target'), s('release'), s('approved_by'), s('approved_at')];
+    if (!deployment || !target || !release || !approvedBy || !approvedAt) continue;
+    out.push({ deployment, target, release, promoted_from: s('promoted_from') ?? null, approved_by: approvedBy, approved_at: approvedAt });
   }
-  return out;
+  return out.sort((a, b) => (a.approved_at < b.approved_at ? -1 : a.approved_at > b.approved_at ? 1 : 0));
 }
 
 /** Approvals recorded on `commit` for `target` and `release` — two git processes. */

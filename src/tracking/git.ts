@@ -205,6 +205,29 @@ export class GitRepo {
     };
   }
 
+  private ident?: string;
+
+  /**
+   * `Name <email> <time> <tz>` of the committer. Without a configured identity (a fresh
+   * machine), records are written as `atmos-pipe <atmos-pipe@localhost>` instead of failing.
+   */
+  async committerIdent(): Promise<string> {
+    if (this.ident === undefined) {
+      const r = await this.run(['var', 'GIT_COMMITTER_IDENT'], { allowFail: true });
+      if (r.code !== 0) {
+        this.env.GIT_COMMITTER_NAME ??= 'atmos-pipe';
+        this.env.GIT_COMMITTER_EMAIL ??= 'atmos-pipe@localhost';
+        this.env.GIT_AUTHOR_NAME ??= this.env.GIT_COMMITTER_NAME;
+        this.env.GIT_AUTHOR_EMAIL ??= this.env.GIT_COMMITTER_EMAIL;
+        this.ident = '';
+        return (await this.run(['var', 'GIT_COMMITTER_IDENT'])).text.trim();
+      }
+      this.ident = '';
+      return r.text.trim();
+    }
+    return (await this.run(['var', 'GIT_COMMITTER_IDENT'])).text.trim();
+  }
+
   /** Runs git; throws GitError on a non-zero exit unless `allowFail`. */
   async run(
     args: string[],
@@ -302,7 +325,7 @@ export class GitRepo {
     const ref = assertFullRef(`refs/tags/${name}`);
     assertSha(targetSha, 'tag target');
     const msg = message.endsWith('\n') ? message : `${message}\n`;
-    const tagger = opts.tagger ?? (await this.run(['var', 'GIT_COMMITTER_IDENT'])).text.trim();
+    const tagger = opts.tagger ?? (await this.committerIdent());
     const body = `object ${targetSha}\ntype ${opts.targetType ?? 'commit'}\ntag ${name}\ntagger ${tagger}\n\n${msg}`;
     const tagSha = (await this.run(['mktag'], { input: body })).text.trim();
     const r = await this.updateRef(ref, tagSha, null, `atmos-pipe: tag ${name}`);
@@ -343,6 +366,7 @@ export class GitRepo {
   ): Promise<string> {
     assertFullRef(notesRef);
     if (!notesRef.startsWith('refs/notes/')) throw new Error(`notes ref must be under refs/notes/: ${notesRef}`);
+    if (this.ident === undefined) await this.committerIdent();
     assertSha(sha, 'annotated object');
     const retries = opts.retries ?? 5;
     const tmp = `refs/notes/atmos-tmp/${process.pid}-${randomBytes(6).toString('hex')}`;

@@ -98,7 +98,7 @@ describe('the seeds story on the bundled example', () => {
     const ok = cli(dir, 'alice@example.com', 'approve', D, '--target', 'prod', '--format', 'json');
     const approval = json<{ release: string; approved_by: string; promoted_from: string }>(ok);
     expect(approval).toMatchObject({ release: r1, approved_by: 'alice@example.com', promoted_from: 'staging' });
-    expect(git(dir, 'notes', '--ref', `refs/notes/atmos/${D}/approvals`, 'show', c1)).toContain('approved_by: alice@example.com');
+    expect(git(dir, 'notes', '--ref', `refs/notes/atmos/${D}/approvals`, 'show', c1)).toContain('"approved_by":"alice@example.com"');
     const prod = cli(dir, 'dev@example.com', 'rollout', D, '--target', 'prod', '--promote-from', 'staging');
     expect(prod.code, prod.stderr).toBe(0);
 
