@@ -67,11 +67,14 @@ export function canonicalJson(v: unknown): string {
 }
 
 /**
- * `r-` + 12 hex chars of sha256 over the canonical JSON of the artifacts and the commit.
- * Target, timestamps, creator, branch, tool versions and annotations do not count.
+ * `r-` + 12 hex chars of sha256 over the canonical JSON of the deployment name, the commit
+ * and the artifacts (images, SBOMs, vendored components). Target, timestamps, creator,
+ * branch, tool versions and annotations do not count: releasing the same thing twice, or
+ * promoting it to another target, gives the same id.
  */
-export function releaseId(record: Pick<ReleaseRecord, 'git_sha' | 'images' | 'sboms' | 'vendored'>): string {
+export function releaseId(record: Pick<ReleaseRecord, 'deployment' | 'git_sha' | 'images' | 'sboms' | 'vendored'>): string {
   const content = canonicalJson({
+    deployment: record.deployment,
     git_sha: record.git_sha,
     images: record.images ?? {},
     sboms: record.sboms ?? {},

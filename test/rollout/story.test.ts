@@ -321,3 +321,30 @@ describe('--push', () => {
     expect(git(c, 'rev-parse', `refs/tags/${releaseA}`)).toBe(releaseAObject);
   });
 });
+
+describe('release', () => {
+  it('is content-addressed and idempotent, with annotations, a tag and an exported file; needs Git', { timeout: 60_000 }, () => {
+    const dir = failingRepo();
+    const sha = git(dir, 'rev-parse', 'HEAD');
+    const first = json<{ id: string; created: boolean; tag: string; file: string; record: { annotations: Record<string, string>; git_sha: string } }>(
+      cli(dir, 'rel', 'release', 'svc', '--annotation', 'ticket=OPS-7', '--annotation', 'reason=a=b', '--format', 'json'),
+    );
+    expect(first).toMatchObject({ created: true, tag: `atmos/releases/svc/${first.id}`, file: `releases/svc/dev/release-${first.id}.yaml` });
+    expect(first.record).toMatchObject({ git_sha: sha, annotations: { ticket: 'OPS-7', reason: 'a=b' } });
+    expect(git(dir, 'tag', '-l', '--format=%(contents)', first.tag)).toContain('kind: Release');
+    expect(readFileSync(path.join(dir, first.file), 'utf8')).toContain('ticket: OPS-7');
+    // Again (through the pipeline form): the same id, nothing new.
+    const again = cli(dir, 'rel', 'run', 'release', 'svc');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`release ${first.id} already existed`);
+    expect(git(dir, 'tag', '-l', 'atmos/releases/svc/*')).toBe(first.tag);
+    // Bad annotation, not a Git repository, flags of rollout on plan: exit 2, nothing written.
+    expect(cli(dir, 'rel', 'release', 'svc', '--annotation', 'novalue').code).toBe(2);
+    expect(cli(dir, 'rel', 'run', 'plan', 'svc', '--promote-from', 'dev').code).toBe(2);
+    const bare = makeRepo({ 'deployments/x.yaml': 'deployment:\n  name: x\n  targets:\n    dev: {}\n' });
+    const r = cli(bare, 'rel', 'release', 'x');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/release needs Git/);
+    expect(existsSync(path.join(bare, 'releases'))).toBe(false);
+  });
+});

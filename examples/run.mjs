@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// `npm run example`: the seeds' story on the bundled example. The example is copied to
+// .example/payment-service and made a Git repository of its own (Git is where atmos-pipe
+// records what runs where; this keeps those records out of atmos-pipe's own repository),
+// then rolled out to dev, promoted to staging, refused in prod until approved, approved,
+// promoted to prod, and shown with status and history. Every command is the real CLI.
+import { spawnSync } from 'node:child_process';
+import { cpSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(root, 'dist', 'cli.mjs');
+const work = path.join(root, '.example', 'payment-service');
+const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[22m` : s);
+
+function git(...args) {
+  const r = spawnSync('git', args, { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+function step(title, args, expected = 0, env = {}) {
+  process.stdout.write(`\n${bold(`# ${title}`)}\n$ atmos-pipe ${args.join(' ')}\n`);
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: work, stdio: 'inherit', env: { ...process.env, ...env } });
+  if (r.status !== expected) {
+    process.stderr.write(`\nexample: expected exit ${expected}, got ${r.status}\n`);
+    process.exit(r.status || 1);
+  }
+}
+
+rmSync(path.join(root, '.example'), { recursive: true, force: true });
+cpSync(path.join(root, 'examples', 'payment-service'), work, {
+  recursive: true,
+  filter: (src) => !/[/\\](\.atmos|releases|node_modules|dist)([/\\]|$)/.test(path.relative(root, src)),
+});
+git('init', '-q', '-b', 'main');
+git('add', '-A');
+git('-c', 'user.name=atmos-pipe example', '-c', 'user.email=example@atmos-pipe.invalid', 'commit', '-q', '-m', 'the bundled example');
+process.stdout.write(`example repository: ${path.relative(process.cwd(), work) || '.'} (a fresh Git repository)\n`);
+
+const deployer = { ATMOS_PIPE_USER: process.env.ATMOS_PIPE_USER ?? 'deployer@example.com' };
+step('every deployment is valid', ['validate', '--all']);
+step('dev accepts any commit', ['rollout', 'platform-network', '--target', 'dev'], 0, deployer);
+step('staging takes exactly what runs in dev', ['rollout', 'platform-network', '--target', 'staging', '--promote-from', 'dev'], 0, deployer);
+step('prod refuses without an approval (exit 3)', ['rollout', 'platform-network', '--target', 'prod', '--promote-from', 'staging'], 3, deployer);
+step('a reviewer approves', ['approve', 'platform-network', '--target', 'prod', '--approver', 'reviewer@example.com']);
+step('prod', ['rollout', 'platform-network', '--target', 'prod', '--promote-from', 'staging'], 0, deployer);
+step('the payment API\u2019s registry in dev (its service waits for the build stage)', ['rollout', 'payment-service', '--target', 'dev', '--component', 'ecr/api'], 0, deployer);
+step('what runs where', ['status']);
+step('who put it there, and when', ['history', 'platform-network']);
+step('the promotion paths and what each target runs', ['promotion-graph', 'platform-network', '--show-status']);
