@@ -23,6 +23,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateRepo, type GeneratedRepo } from './generate.js';
 import { rolloutGroup } from './rollout.js';
+import { trackingGroup } from './tracking.js';
 
 // ---------------------------------------------------------------------------
 // Paths
@@ -340,7 +341,7 @@ const startupGroup: BenchGroup = {
   },
 };
 
-export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup];
+export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup, trackingGroup];
 
 // ---------------------------------------------------------------------------
 // Main

@@ -13,6 +13,10 @@ import { PlanCommand, RolloutCommand, RunCommand } from './commands/run.js';
 import { StatusCommand } from './commands/status.js';
 import { HistoryCommand } from './commands/history.js';
 import { ReleasesCommand } from './commands/releases.js';
+import { ApproveCommand } from './commands/approve.js';
+import { ReleaseCommand } from './commands/release.js';
+import { DiffCommand } from './commands/diff.js';
+import { PromotionStatusCommand } from './commands/promotion-status.js';
 
 
 /** Global options may come before the command (`atmos-pipe --chdir x describe`); move them after it. */
@@ -64,6 +68,10 @@ export function makeCli(version: string): Cli {
   cli.register(StatusCommand);
   cli.register(HistoryCommand);
   cli.register(ReleasesCommand);
+  cli.register(ApproveCommand);
+  cli.register(ReleaseCommand);
+  cli.register(DiffCommand);
+  cli.register(PromotionStatusCommand);
   return cli;
 }
 

@@ -13,6 +13,7 @@ import {
   type RefInfo,
 } from '../tracking/index.js';
 import type { InvalidTag } from './index.js';
+import { LazyHistory } from '../promotion/current.js';
 
 export interface HistoryEntry extends DeploymentRecord {
   /** History tag name (without refs/tags/). */
@@ -84,10 +85,33 @@ export function filterHistory(entries: HistoryEntry[], f: HistoryFilter): Histor
   return f.limit !== undefined ? out.slice(0, f.limit) : out;
 }
 
-/** History of a deployment (optionally one target), newest first — ONE git process. */
+/**
+ * History of a deployment (optionally one target), newest first — ONE git process. The tag
+ * names carry target, component and timestamp, so filtering happens before parsing and only
+ * the records returned (e.g. the first `limit`) are parsed.
+ */
 export async function readHistory(repo: GitRepo, deployment: string, filter: HistoryFilter = {}, invalid: InvalidTag[] = []): Promise<HistoryEntry[]> {
   const refs = await repo.readRefs(historyTagPrefix(deployment, filter.target));
-  return filterHistory(historyFromRefs(refs, deployment, invalid), filter);
+  return lazyHistory(refs, deployment, filter, invalid);
+}
+
+/** filterHistory over `refs`, parsing only what it returns. */
+export function lazyHistory(refs: RefInfo[], deployment: string, f: HistoryFilter, invalid: InvalidTag[] = []): HistoryEntry[] {
+  const lazy = new LazyHistory(refs, deployment, invalid);
+  const since = f.since !== undefined ? Date.parse(f.since) : undefined;
+  const until = f.until !== undefined ? Date.parse(f.until) : undefined;
+  const out: HistoryEntry[] = [];
+  for (const t of lazy.tags) {
+    if (f.limit !== undefined && out.length >= f.limit) break;
+    if (f.target !== undefined && t.target !== f.target) continue;
+    if (f.component !== undefined && t.component !== f.component) continue;
+    const ms = Date.parse(t.timestamp);
+    if (since !== undefined && !(ms >= since)) continue;
+    if (until !== undefined && !(ms <= until)) continue;
+    const e = lazy.entry(t);
+    if (e) out.push(e);
+  }
+  return out;
 }
 
 /** Current state refs joined with the newest history tag, per target and component. */
@@ -112,11 +136,14 @@ export function statusFromRefs(refs: RefInfo[], deployment: string, target?: str
     if (target !== undefined && t !== target) continue;
     row(t, rest.slice(slash + 1)).commit = r.target;
   }
-  // historyFromRefs is newest first: the first entry seen per component wins.
-  for (const h of historyFromRefs(refs, deployment, invalid)) {
-    if (target !== undefined && h.target !== target) continue;
+  // Newest first by tag name: only the newest valid record per component is parsed.
+  const lazy = new LazyHistory(refs, deployment, invalid);
+  for (const t of lazy.tags) {
+    if (target !== undefined && t.target !== target) continue;
+    if (rows.get(key(t.target, t.component))?.tag) continue;
+    const h = lazy.entry(t);
+    if (!h) continue;
     const r = row(h.target, h.component);
-    if (r.tag !== null) continue;
     r.tag = h.tag;
     r.release = h.release;
     r.status = h.status;

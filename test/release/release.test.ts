@@ -148,6 +148,10 @@ describe('read model', () => {
     ];
     const invalid: { tag: string; error: string }[] = [];
     const st = statusFromRefs(refs, 'shop', undefined, invalid);
+    // status parses only the newest tag per component: the older broken one is not looked at...
+    expect(invalid).toEqual([]);
+    // ...while reading the whole history reports it.
+    historyFromRefs(refs, 'shop', invalid);
     expect(invalid.map((i) => i.error)).toEqual(['not an annotated tag']);
     expect(st).toEqual([
       { deployment: 'shop', target: 'dev', component: 'app', commit: '1'.repeat(40), release: 'r-new', status: 'failed', deployed_by: 'alice', timestamp: '2026-11-23T06:15:00.123Z', tag: 'atmos/deployments/shop/dev/app/20261123T061500.123Z' },
