@@ -51,27 +51,38 @@ export function normaliseArgv(argv: string[]): string[] {
   return [...rest.slice(0, j), ...leading, ...rest.slice(j)];
 }
 
-export function makeCli(version: string): Cli {
+const COMMANDS = [
+  ListCommand,
+  DescribeCommand,
+  ValidateCommand,
+  GraphCommand,
+  MatrixCommand,
+  PromotionGraphCommand,
+  RunCommand,
+  RolloutCommand,
+  PlanCommand,
+  StatusCommand,
+  HistoryCommand,
+  ReleasesCommand,
+  ApproveCommand,
+  ReleaseCommand,
+  DiffCommand,
+  PromotionStatusCommand,
+];
+
+/**
+ * The clipanion application. Given the argv, only the commands whose first path word is the
+ * argv's first word are registered (clipanion compiles a state machine over every registered
+ * command, which costs more than running a read command); anything else gets them all, so
+ * unknown commands still get "did you mean" suggestions.
+ */
+export function makeCli(version: string, argv?: string[]): Cli {
   const colors = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !process.argv.includes('--color=never');
   const cli = new Cli({ binaryName: 'atmos-pipe', binaryLabel: 'atmos-pipe', binaryVersion: version, enableCapture: false, enableColors: colors });
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
-  cli.register(ListCommand);
-  cli.register(DescribeCommand);
-  cli.register(ValidateCommand);
-  cli.register(GraphCommand);
-  cli.register(MatrixCommand);
-  cli.register(PromotionGraphCommand);
-  cli.register(RunCommand);
-  cli.register(RolloutCommand);
-  cli.register(PlanCommand);
-  cli.register(StatusCommand);
-  cli.register(HistoryCommand);
-  cli.register(ReleasesCommand);
-  cli.register(ApproveCommand);
-  cli.register(ReleaseCommand);
-  cli.register(DiffCommand);
-  cli.register(PromotionStatusCommand);
+  const first = argv?.[0];
+  const only = first && !first.startsWith('-') ? COMMANDS.filter((c) => c.paths?.some((p) => p[0] === first)) : [];
+  for (const c of only.length ? only : COMMANDS) cli.register(c);
   return cli;
 }
-

@@ -78,6 +78,39 @@ export abstract class BaseCommand extends Command {
     return { lib, repo, dep, target: t as string };
   }
 
+  /**
+   * For the read commands (status, history, releases): the deployment's name checked and its
+   * file found, without loading the schema. `--target` is checked against the file's targets
+   * (read as plain YAML); anything unusual falls back to the full, located validation.
+   */
+  protected async deploymentForReading(name: string | undefined, target: string | undefined): Promise<{ repo: RepoContext; name: string }> {
+    if (name !== undefined || target !== undefined) {
+      const { checkKebabName } = await import('../config/names.js');
+      const { DiagnosticError, error } = await import('../diagnostics/index.js');
+      const pn = name !== undefined ? checkKebabName(name) : undefined;
+      if (pn) throw new DiagnosticError(error('args/deployment-name', `invalid deployment name "${name}": ${pn}`, undefined, 'deployment names look like "payment-service"'));
+      const pt = target !== undefined ? checkKebabName(target) : undefined;
+      if (pt) throw new DiagnosticError(error('args/target-name', `invalid --target "${target}": ${pt}`, undefined, 'targets look like dev, staging, prod'));
+    }
+    const repo = await this.repo();
+    const { findDeploymentFile } = await import('../config/deployment-files.js');
+    const f = findDeploymentFile(repo.config, name);
+    if (target !== undefined) {
+      let targets: string[] | undefined;
+      try {
+        const { readFileSync } = await import('node:fs');
+        const { loadPlain } = await import('../yaml/plain.js');
+        const doc = loadPlain(readFileSync(f.abs, 'utf8')) as { deployment?: { targets?: Record<string, unknown> } } | null;
+        const t = doc?.deployment?.targets;
+        if (t && typeof t === 'object' && !Array.isArray(t)) targets = Object.keys(t);
+      } catch {
+        targets = undefined;
+      }
+      if (!targets?.includes(target)) await this.deploymentAndTarget(f.name, target, false); // throws the located error
+    }
+    return { repo, name: f.name };
+  }
+
   protected write(text: string): void {
     this.context.stdout.write(text);
   }

@@ -19,8 +19,8 @@ async function main(): Promise<void> {
     return;
   }
   const { makeCli, normaliseArgv } = await import('./app.js');
-  const cli = makeCli(version);
   const argv = normaliseArgv(raw);
+  const cli = makeCli(version, argv);
   let command;
   try {
     command = cli.process(argv, {});

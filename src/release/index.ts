@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { dumpPlain, loadPlain } from '../yaml/plain.js';
 import { writeFileAtomic } from '../cache/cas.js';
 import { API_VERSION, RecordFormatError, TagConflictError, releaseTagName, type GitRepo, type RefInfo } from '../tracking/index.js';
 
@@ -94,7 +94,7 @@ export function formatRelease(r: ReleaseRecord): string {
       ordered[k] = sortKeys((v ?? {}) as Record<string, string>);
     } else ordered[k] = v ?? null;
   }
-  return RELEASE_HEADER + stringifyYaml(ordered, { lineWidth: 0, nullStr: 'null' });
+  return RELEASE_HEADER + dumpPlain(ordered);
 }
 
 /** Parses a release (with or without the `atmos.tools/v1alpha1 / kind: Release / ---` header). */
@@ -109,7 +109,7 @@ export function parseRelease(text: string): ReleaseRecord {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(body);
+    doc = loadPlain(body);
   } catch (e) {
     throw new RecordFormatError(`invalid release YAML: ${(e as Error).message}`);
   }

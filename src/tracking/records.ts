@@ -10,7 +10,7 @@
  *     target: dev
  *     ...YAML, keys in a fixed order...
  */
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { dumpPlain, loadPlain } from '../yaml/plain.js';
 import { assertRefName } from './refname.js';
 
 export const API_VERSION = 'atmos.tools/v1alpha1';
@@ -68,7 +68,7 @@ export function formatDeploymentRecord(r: DeploymentRecord): string {
     if (k === 'images' || k === 'annotations') ordered[k] = sortedObject(v as Record<string, string>);
     else ordered[k] = v ?? null;
   }
-  const body = stringifyYaml(ordered, { lineWidth: 0, nullStr: 'null' });
+  const body = dumpPlain(ordered);
   return DEPLOYMENT_HEADER + body;
 }
 
@@ -88,7 +88,7 @@ export function parseDeploymentRecord(text: string): DeploymentRecord {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(lines.slice(3).join('\n'));
+    doc = loadPlain(lines.slice(3).join('\n'));
   } catch (e) {
     throw new RecordFormatError(`invalid deployment record YAML: ${(e as Error).message}`);
   }

@@ -31,7 +31,8 @@ export class HistoryCommand extends BaseCommand {
     const { trackingRepo, gitRead, invalidTagWarnings, checkInstant } = await import('../../release/cli.js');
     const since = checkInstant('--since', this.since);
     const until = checkInstant('--until', this.until);
-    const { repo, dep } = await this.deploymentAndTarget(this.deployment, this.target, false);
+    const { repo, name } = await this.deploymentForReading(this.deployment, this.target);
+    const dep = { name };
     const rel = await import('../../release/index.js');
     const invalid: import('../../release/index.js').InvalidTag[] = [];
     const rows = await gitRead(() =>

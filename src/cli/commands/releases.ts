@@ -23,7 +23,8 @@ export class ReleasesCommand extends BaseCommand {
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
 
   async run(): Promise<number> {
-    const { repo, dep } = await this.deploymentAndTarget(this.deployment, this.target, false);
+    const { repo, name } = await this.deploymentForReading(this.deployment, this.target);
+    const dep = { name };
     const rel = await import('../../release/index.js');
     const { trackingRepo, gitRead, invalidTagWarnings } = await import('../../release/cli.js');
     const invalid: import('../../release/index.js').InvalidTag[] = [];

@@ -24,16 +24,16 @@ export class StatusCommand extends BaseCommand {
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
 
   async run(): Promise<number> {
-    const lib = await import('../../index.js');
     const rel = await import('../../release/index.js');
     const { trackingRepo, gitRead, invalidTagWarnings } = await import('../../release/cli.js');
     let names: string[];
     let root: string;
     if (this.deployment !== undefined) {
-      const { repo, dep } = await this.deploymentAndTarget(this.deployment, this.target, false);
-      names = [dep.name];
+      const { repo, name } = await this.deploymentForReading(this.deployment, this.target);
+      names = [name];
       root = repo.config.repoRoot;
     } else {
+      const lib = await import('../../index.js');
       const repo = await this.repo();
       root = repo.config.repoRoot;
       const deps = lib.listDeploymentFiles(repo.config).map((f) => lib.loadDeploymentFile(repo.config, f.abs, repo.files));
