@@ -1,0 +1,92 @@
+/**
+ * Small shared helpers of the OCI library: media types, sha256 digests, canonical JSON and
+ * atomic file writes. Nothing here depends on the rest of atmos-pipe.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const MEDIA_TYPE_MANIFEST = 'application/vnd.oci.image.manifest.v1+json' as const;
+export const MEDIA_TYPE_INDEX = 'application/vnd.oci.image.index.v1+json' as const;
+export const MEDIA_TYPE_CONFIG = 'application/vnd.oci.image.config.v1+json' as const;
+export const MEDIA_TYPE_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip' as const;
+export const MEDIA_TYPE_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar' as const;
+
+/** Annotation naming a manifest in an OCI layout's index.json. */
+export const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
+
+const DIGEST = /^sha256:([0-9a-f]{64})$/;
+
+/** `sha256:<hex>` of the bytes. */
+export function sha256Digest(data: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+export function isDigest(s: string): boolean {
+  return DIGEST.test(s);
+}
+
+/** The hex part of a `sha256:<hex>` digest; throws on anything else. */
+export function digestHex(digest: string): string {
+  const m = DIGEST.exec(digest);
+  if (!m) throw new Error(`not a sha256 digest: ${digest}`);
+  return m[1];
+}
+
+/**
+ * JSON with object keys sorted (by UTF-16 code unit, i.e. JavaScript's default sort, which
+ * equals bytewise order for ASCII keys), no whitespace, `undefined` members dropped. The same
+ * value always serialises to the same bytes, whatever order its keys were inserted in.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : sortKeys(v)));
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) out[k] = sortKeys(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+function tempName(file: string): string {
+  return `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+}
+
+/** Write a file atomically: temp file in the same directory, then rename. */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = tempName(file);
+  try {
+    writeFileSync(tmp, data, { mode });
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Create `file` with `data` unless it exists (temp file hard-linked into place, so it is never
+ * seen half written). Returns false when the file already existed.
+ */
+export function createExclusive(file: string, data: string | Buffer, mode = 0o644): boolean {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = tempName(file);
+  writeFileSync(tmp, data, { mode });
+  try {
+    linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
