@@ -1,14 +1,16 @@
 /**
- * The built-in pipelines (SPEC 8), by name. build and test join in later issues.
+ * The built-in pipelines (SPEC 8), by name.
  */
 import type { PipelineDefinition } from '../src/api/index.js';
+import build from './build.js';
 import plan from './plan.js';
 import release from './release.js';
 import rollout from './rollout.js';
+import test from './test.js';
 
-export { plan, release, rollout };
+export { build, plan, release, rollout, test };
 
-export const pipelines = { rollout, plan, release } as const satisfies Record<string, PipelineDefinition>;
+export const pipelines = { rollout, plan, release, build, test } as const satisfies Record<string, PipelineDefinition>;
 export type BuiltinPipelineName = keyof typeof pipelines;
 
 export default pipelines;

@@ -8,6 +8,8 @@ import { YamlFileCache } from './config/files.js';
 import { resolveDeployment, type ResolveOptions, type ResolvedDeployment } from './resolve/index.js';
 
 export * from './diagnostics/index.js';
+import { readImageStore } from './cache/images.js';
+export { readImageStore } from './cache/images.js';
 export type { AtmosConfig, LoadAtmosOptions } from './config/atmos.js';
 export { loadAtmosConfig } from './config/atmos.js';
 export type { DeploymentConfig, DeploymentBody, TargetConfig } from './config/deployment.js';
@@ -43,7 +45,9 @@ export function loadDeployment(repo: Repository, name?: string): DeploymentConfi
 
 /** Resolve a deployment for a target: stacks, vars, templates, bindings, graph. */
 export function resolve(repo: Repository, dep: DeploymentConfig, target: string, opts: Omit<ResolveOptions, 'files'> = {}): Promise<ResolvedDeployment> {
-  return resolveDeployment(repo.config, dep, target, { ...opts, files: repo.files });
+  // Images built earlier (the local store) unless the caller pins them (e.g. a release's).
+  const images = opts.images ?? readImageStore(repo.config.cacheDir, dep.name);
+  return resolveDeployment(repo.config, dep, target, { ...opts, images, files: repo.files });
 }
 
 /** Pick the target: the given one, else `context.default_target`, else the only target. */

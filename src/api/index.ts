@@ -17,6 +17,16 @@ export interface RunOptions {
   lockTimeoutSeconds: number;
   /** Skip the cache for every step. */
   noCache: boolean;
+  /** Planning only (`--dry-run`): outputs() must not publish anything. */
+  dryRun?: boolean;
+  /** `--skip-push`: build images into the local store only. */
+  skipPush?: boolean;
+  /** Engine that runs the steps. */
+  engine?: 'local' | 'dagger';
+  /** Seconds since the epoch for reproducible artifacts: SOURCE_DATE_EPOCH, else the commit time. */
+  sourceDateEpoch?: number;
+  /** The commit being built or rolled out (recorded in image annotations). */
+  revision?: string;
 }
 
 export interface ModuleContext<I = unknown> {
@@ -51,7 +61,7 @@ export interface ModuleDefinition<I = unknown> {
    * After the component's steps finished: what dependents may read through
    * `outputsOf()` / `{{ terraform.<c>.outputs.<o> }}` (e.g. parsed `terraform output -json`).
    */
-  outputs?(results: StepResult[], ctx: ModuleContext<I>): Record<string, unknown>;
+  outputs?(results: StepResult[], ctx: ModuleContext<I>): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 export function defineModule<I>(def: ModuleDefinition<I>): ModuleDefinition<I> {
@@ -83,7 +93,7 @@ export interface PipelineDefinition {
    * promotion and approval checks, history and deployment refs) or `release` (the release
    * record only, after its stages). Absent: nothing (e.g. plan).
    */
-  records?: 'deployment' | 'release';
+  records?: 'deployment' | 'release' | 'test-results';
 }
 
 export function definePipeline(def: PipelineDefinition): PipelineDefinition {

@@ -9,7 +9,7 @@ import { ListCommand } from './commands/list.js';
 import { MatrixCommand } from './commands/matrix.js';
 import { PromotionGraphCommand } from './commands/promotion-graph.js';
 import { ValidateCommand } from './commands/validate.js';
-import { PlanCommand, RolloutCommand, RunCommand } from './commands/run.js';
+import { BuildCommand, PlanCommand, RolloutCommand, RunCommand, TestCommand } from './commands/run.js';
 import { StatusCommand } from './commands/status.js';
 import { HistoryCommand } from './commands/history.js';
 import { ReleasesCommand } from './commands/releases.js';
@@ -61,6 +61,8 @@ const COMMANDS = [
   RunCommand,
   RolloutCommand,
   PlanCommand,
+  BuildCommand,
+  TestCommand,
   StatusCommand,
   HistoryCommand,
   ReleasesCommand,

@@ -29,8 +29,11 @@ export interface ComponentNode {
   deps: string[];
   /** Expand into steps; called once every dependency succeeded. */
   expand(): Promise<Step[]>;
-  /** After all its steps succeeded: what dependents may read. */
-  outputs?(results: StepResult[]): Record<string, unknown>;
+  /**
+   * After all its steps succeeded: what dependents may read (may do work, e.g. assemble and
+   * push an image; a throw fails the component).
+   */
+  outputs?(results: StepResult[]): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 export interface SchedulerOptions {
@@ -139,7 +142,21 @@ export class Scheduler {
           return;
         }
         const results = steps.map((s) => this.results.get(s.id)!);
-        if (c.outputs) this.componentOutputs[c.address] = c.outputs(results);
+        if (c.outputs) {
+          const t = Date.now();
+          try {
+            this.componentOutputs[c.address] = await c.outputs(results);
+          } catch (e) {
+            if (e instanceof DiagnosticError) throw e;
+            this.failed = true;
+            state.set(c.address, 'failed');
+            const id = `${c.address}:outputs`;
+            const reason = `${c.address}: ${(e as Error).message}`;
+            this.record({ id, component: c.address, module: 'atmos-pipe.outputs', status: 'failed', outputs: {}, values: {}, durationMs: Date.now() - t, reason });
+            this.emit({ type: 'step.finished', time: now(), id, component: c.address, module: 'atmos-pipe.outputs', status: 'failed', durationMs: Date.now() - t, reason });
+            return;
+          }
+        }
         state.set(c.address, 'done');
       })();
       componentDone.set(c.address, p);
@@ -200,7 +217,7 @@ export class Scheduler {
       steps.forEach(visitStep);
       if (steps.every((st) => status.get(st.id) === 'cached')) {
         complete.add(c.address);
-        if (c.outputs) this.componentOutputs[c.address] = c.outputs(steps.map((st) => this.results.get(st.id)!));
+        if (c.outputs) this.componentOutputs[c.address] = await c.outputs(steps.map((st) => this.results.get(st.id)!));
       }
     }
     return planned;
@@ -291,7 +308,7 @@ export class Scheduler {
       partial = lines.pop() ?? '';
       for (const line of lines) {
         tail.push(line);
-        if (tail.length > 40) tail.shift();
+        if (tail.length > Math.max(40, s.failureLogLines ?? 20)) tail.shift();
         this.emit({ type: 'step.output', time: now(), id: s.id, line });
       }
     };
@@ -310,7 +327,7 @@ export class Scheduler {
       }
       const logDigest = existsSync(logFile) ? this.cas.putFile(logFile).digest : undefined;
       const durationMs = Date.now() - t0;
-      const logTail = tail.slice(-20);
+      const logTail = tail.slice(-(s.failureLogLines ?? 20));
       this.record({ id: s.id, component: s.component, module: s.module, status: 'failed', fingerprint: fp, outputs: {}, values: {}, exitCode, durationMs, logDigest, logTail, reason, ...(locked ? { locked } : {}), ...(this.o.keepWorkspace ? { workspace } : {}) });
       this.emit({ type: 'step.finished', time: now(), id: s.id, component: s.component, module: s.module, status: 'failed', fingerprint: fp, durationMs, exitCode, reason, logTail, logPath: logFile, ...(this.o.keepWorkspace ? { workspace } : {}) });
       if (!this.o.keepWorkspace) rmSync(workspace, { recursive: true, force: true });

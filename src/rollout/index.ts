@@ -20,7 +20,9 @@ import { createRelease, releaseId, releasesFromRefs, releaseTagPrefix, type Crea
 import { historyFromRefs, type HistoryEntry } from '../release/read.js';
 import type { GitInfo } from '../resolve/git.js';
 import type { BuiltImage } from '../resolve/index.js';
-import { readImageStore, runPipeline, type RunRequest, type RunSummary } from '../run/index.js';
+import { readImageStore, runPipeline, selectComponents, type RunRequest, type RunSummary } from '../run/index.js';
+import { resolveDeployment } from '../resolve/index.js';
+import type { PipelineDefinition } from '../api/index.js';
 import {
   GitError,
   GitRepo,
@@ -39,6 +41,8 @@ import { whoAmI } from '../tracking/identity.js';
 import { VERSION } from '../version.js';
 
 export interface RolloutRequest extends RunRequest {
+  /** The build pipeline run first (cached) for a release of the working tree. */
+  build?: PipelineDefinition;
   promoteFrom?: string;
   release?: string;
   gitSha?: string;
@@ -82,7 +86,7 @@ export interface RolloutSummary {
  * nixpack components (local image store), tool versions, who and when.
  */
 export function newReleaseRecord(repo: Repository, dep: DeploymentConfig, target: string, head: Head, createdBy: string, annotations: Record<string, string>): ReleaseRecord {
-  const store = readImageStore(repo.config.cacheDir);
+  const store = readImageStore(repo.config.cacheDir, dep.name);
   const nixpack = Object.keys(dep.body.components?.nixpack ?? {});
   const pinned = Object.fromEntries(nixpack.filter((n) => store[n]).map((n) => [n, { ref: store[n].ref, digest: store[n].digest }]));
   const tf = repo.config.tools.terraform;
@@ -99,6 +103,29 @@ export function newReleaseRecord(repo: Repository, dep: DeploymentConfig, target
     created_at: new Date().toISOString(),
     created_by: createdBy,
   };
+}
+
+/**
+ * Builds the nixpack components a rollout of the working tree needs (all of them, or those
+ * selected with --component and those bound into selected Terraform components). Undefined
+ * when there is nothing to build.
+ */
+async function buildForRelease(repo: Repository, dep: DeploymentConfig, req: RolloutRequest): Promise<RunSummary | undefined> {
+  if (!req.build || Object.keys(dep.body.components?.nixpack ?? {}).length === 0) return undefined;
+  let components: string[] | undefined;
+  if (req.components && req.components.length > 0) {
+    const resolved = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images: readImageStore(repo.config.cacheDir, dep.name) });
+    const picked = selectComponents(resolved, req.components, req.withDeps ?? false);
+    const wanted = new Set<string>();
+    for (const c of resolved.components) {
+      if (!picked.has(c.address)) continue;
+      if (c.type === 'nixpack') wanted.add(c.address);
+      for (const b of c.bindings) wanted.add(`nixpack/${b.nixpack}`);
+    }
+    if (wanted.size === 0) return undefined;
+    components = [...wanted];
+  }
+  return runPipeline(repo, dep, { ...req, pipeline: req.build, components, withDeps: false, beforeRun: undefined, afterRun: undefined });
 }
 
 /** HEAD of the repository's Git work tree; exit 2 outside one. */
@@ -175,7 +202,8 @@ export async function rollout(repo: Repository, dep: DeploymentConfig, req: Roll
       );
     }
     warnings.push(warning('tracking/no-git', `${repo.config.repoRoot} is not in a Git work tree: this rollout is not recorded (no release, no history)`, undefined, 'commit the repository to Git to track what runs where'));
-    const run = await runPipeline(repo, dep, req);
+    const built = await buildForRelease(repo, dep, req);
+    const run = built && built.status !== 'success' ? built : await runPipeline(repo, dep, req);
     return { run, tracked: false, release: null, decision: null, deployer: await whoAmI(undefined, env), approvedBy: [], recorded: [], warnings };
   }
 
@@ -225,7 +253,13 @@ async function trackedRollout(
   } else {
     const dirty = await dirtyTreeWarning(git, head);
     if (dirty) warnings.push(dirty);
+    // build (cached) → release: the release pins the digests just built.
+    const built = await buildForRelease(repo, dep, req);
+    if (built && built.status !== 'success') {
+      return { run: built, tracked: true, release: null, decision, deployer, approvedBy: [], recorded: [], warnings };
+    }
     record = newReleaseRecord(repo, dep, T, head, deployer, annotations);
+    images = imagesOf(record);
   }
   const id = releaseId(record);
   if (decision.skippedCheck) annotations['atmos-pipe/promotion-check'] = 'skipped';

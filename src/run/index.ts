@@ -3,6 +3,7 @@
  * component) → engine → record. The CLI's `run`, `rollout` and `plan` are thin layers over
  * {@link runPipeline}.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../cache/cas.js';
 import path from 'node:path';
@@ -52,6 +53,8 @@ export interface RunRequest {
    * where a tracked rollout writes its release, so a refused run writes nothing.
    */
   beforeRun?: () => Promise<void>;
+  /** `--skip-push`: images stay in the local store. */
+  skipPush?: boolean;
   /** Called when the run finished, still under the run lock: where a rollout records it. */
   afterRun?: (summary: RunSummary) => Promise<void>;
 }
@@ -106,19 +109,8 @@ async function chooseEngine(req: RunRequest, repo: Repository): Promise<{ engine
   return { engine: new LocalEngine(), notices };
 }
 
-/**
- * Images built by the build stage, per nixpack component, from the local image store index
- * (`<cache>/images/index.json`, written by the build stage). None before anything was built.
- */
-export function readImageStore(cacheDir: string): Record<string, BuiltImage> {
-  const f = path.join(cacheDir, 'images', 'index.json');
-  if (!existsSync(f)) return {};
-  try {
-    return JSON.parse(readFileSync(f, 'utf8')) as Record<string, BuiltImage>;
-  } catch {
-    return {};
-  }
-}
+export { readImageStore, writeImageStore } from '../cache/images.js';
+import { readImageStore } from '../cache/images.js';
 
 /**
  * Remove what runs left behind in `<cache>/workspaces/`: empty run directories, and those
@@ -151,6 +143,22 @@ export function pruneWorkspaces(cacheDir: string, keep: string): void {
   }
 }
 
+/**
+ * SOURCE_DATE_EPOCH (reproducible builds), else the commit time of the commit being built,
+ * else 0. One git process, only when a nixpack component asks for it... computed once per run.
+ */
+export function sourceDateEpochOf(env: NodeJS.ProcessEnv, repoRoot: string, git: { sha?: string } | undefined): number {
+  const v = env.SOURCE_DATE_EPOCH;
+  if (v !== undefined && /^\d+$/.test(v.trim())) return Number(v.trim());
+  try {
+    const out = execFileSync('git', ['log', '-1', '--format=%ct', git?.sha ?? 'HEAD', '--'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (/^\d+$/.test(out)) return Number(out);
+  } catch {
+    // not a Git repository
+  }
+  return 0;
+}
+
 /** Takes the run lock of a deployment and target, telling the user while it waits. */
 export async function acquireRunLock(lock: RunLock, runId: string, timeoutSeconds: number, deployment: string, target: string, emit: EventSink): Promise<void> {
   await lock.acquire(runId, timeoutSeconds, (o) =>
@@ -173,7 +181,7 @@ export async function dryRunPipeline(repo: Repository, dep: DeploymentConfig, re
 
 export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: RunRequest, onDryRun?: (p: DryRunSummary) => void): Promise<RunSummary> {
   const pipeline = req.pipeline;
-  const images = req.images ?? readImageStore(repo.config.cacheDir);
+  const images = req.images ?? readImageStore(repo.config.cacheDir, dep.name);
   const resolved = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images, ...(req.git ? { git: req.git } : {}) });
   const selected = selectComponents(resolved, req.components, req.withDeps ?? false);
   const stagesFor = (c: ResolvedComponent): Stage[] => pipeline.stages.filter((s) => (s.appliesTo ? s.appliesTo(c) : true));
@@ -183,6 +191,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
   for (const c of members) {
     for (const b of c.bindings) {
       if (resolved.images[b.nixpack]) continue;
+      if (members.some((m) => m.address === `nixpack/${b.nixpack}`)) continue; // built in this run
       throw new DiagnosticError(
         error(
           'run/unbuilt-image',
@@ -210,6 +219,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     }
   }
 
+  const sourceDateEpoch = members.some((m) => m.type === 'nixpack') ? sourceDateEpochOf(req.env ?? process.env, repo.config.repoRoot, req.git ?? resolved.git) : undefined;
   const runId = req.runId ?? newRunId();
   const cacheDir = repo.config.cacheDir;
   const lockTimeoutSeconds = req.lockTimeoutSeconds ?? 300;
@@ -252,10 +262,14 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
         async expand() {
           // Template references to upstream outputs: resolve again with what they produced.
           let component = c;
-          if (c.references.some((r) => r.ref.kind === 'terraform')) {
+          const builtHere = Object.entries(outputsByAddress).filter(([addr, o]) => addr.startsWith('nixpack/') && typeof o.image === 'string');
+          const needsImages = builtHere.length > 0 && (c.bindings.length > 0 || c.references.some((r) => r.ref.kind === 'nixpack'));
+          if (needsImages || c.references.some((r) => r.ref.kind === 'terraform')) {
             const terraformOutputs: Record<string, Record<string, unknown>> = {};
             for (const [addr, outs] of Object.entries(outputsByAddress)) if (addr.startsWith('terraform/')) terraformOutputs[addr.slice('terraform/'.length)] = outs;
-            const again = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, git: resolved.git, images, terraformOutputs });
+            const withBuilt = { ...images };
+            for (const [addr, o] of builtHere) withBuilt[addr.slice('nixpack/'.length)] = { ref: o.image as string, digest: o.digest as string };
+            const again = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, git: resolved.git, images: withBuilt, terraformOutputs });
             component = again.components.find((x) => x.address === c.address) ?? c;
           }
           const all: Step[] = [];
@@ -273,7 +287,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
               repoRoot: repo.config.repoRoot,
               cacheDir,
               tools: { terraform: repo.config.tools.terraform },
-              options: { lockTimeoutSeconds, noCache: req.noCache ?? false },
+              options: { lockTimeoutSeconds, noCache: req.noCache ?? false, dryRun: req.dryRun ?? false, skipPush: req.skipPush ?? false, engine: engineSel.engine.name, sourceDateEpoch, revision: (req.git ?? resolved.git)?.sha },
               stepId: (name) => `${pipeline.name}:${component.address}:${stages.length > 1 ? `${stage.name}.` : ''}${name}`,
             };
             const steps = await stage.module.steps(ctx);
@@ -285,11 +299,11 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
           }
           return all;
         },
-        outputs(results: StepResult[]) {
+        async outputs(results: StepResult[]) {
           const out: Record<string, unknown> = {};
           for (const { stage, ctx, steps } of stageResults) {
             const mine = results.filter((r) => steps.some((s) => s.id === r.id));
-            Object.assign(out, stage.module.outputs?.(mine, ctx) ?? {});
+            Object.assign(out, (await stage.module.outputs?.(mine, ctx)) ?? {});
           }
           outputsByAddress[c.address] = out;
           return out;

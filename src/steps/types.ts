@@ -69,6 +69,8 @@ export interface Step {
   inputs: Record<string, StepInput>;
   /** What the step leaves behind, relative to the workspace. `values` come from `values.json`. */
   outputs: { dirs?: string[]; files?: string[]; values?: string[] };
+  /** How many last lines of the log a failure shows (default 20; a test step shows more). Not fingerprinted. */
+  failureLogLines?: number;
   /** Write the command's stdout to this workspace-relative file (e.g. `terraform output -json`). */
   stdout?: string;
   /** Working directory relative to the workspace (default: the workspace). */

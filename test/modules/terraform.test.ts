@@ -412,7 +412,7 @@ describe('plan steps: init → plan → show', () => {
 describe('pipelines', () => {
   it('rollout applies and mutates; plan plans and does not; both only for Terraform components', async () => {
     expect(pipelines).toBe(pipelinesDefault);
-    expect(Object.keys(pipelines)).toEqual(['rollout', 'plan']);
+    expect(Object.keys(pipelines)).toEqual(['rollout', 'plan', 'release', 'build', 'test']);
     expect(rolloutPipeline).toMatchObject({ name: 'rollout', mutates: true });
     expect(planPipeline).toMatchObject({ name: 'plan', mutates: false });
     expect(rolloutPipeline.stages.map((s) => [s.name, s.module.name])).toEqual([['apply', 'terraform.apply']]);

@@ -82,9 +82,16 @@ abstract class PipelineCommand extends BaseCommand {
   allowToolDrift = Option.Boolean('--allow-tool-drift', false, { description: 'Warn instead of failing when a host tool differs from its pinned version' });
   dryRun = Option.Boolean('-n,--dry-run', false, { description: 'Show the steps, their fingerprints and what is cached; run nothing' });
   format = Option.String('-f,--format', 'table', { description: 'With --dry-run: table, json or yaml', validator: t.isEnum(['table', 'json', 'yaml']) });
+  skipPush = Option.Boolean('--skip-push', false, { description: 'Keep built images in the local store (.atmos/images); push nothing' });
+  junitXml = Option.String('--junit-xml', { description: 'test pipeline: write the results as JUnit XML to this file' });
 
   protected abstract pipelineName(): string;
   protected abstract deploymentArg(): string | undefined;
+  /** `build --plan`: print the build plans, build nothing. */
+  protected printPlan(): boolean {
+    return false;
+  }
+
   /** Release, promotion and tracking flags (rollout and `run`). */
   protected trackingFlags(): TrackingFlags | undefined {
     return undefined;
@@ -127,6 +134,20 @@ abstract class PipelineCommand extends BaseCommand {
     }
     const { repo, dep, target } = await this.deploymentAndTarget(this.deploymentArg(), this.target);
     const pushRemote = flags?.push || flags?.remote ? (flags.remote ?? repo.config.trackingRemote ?? 'origin') : repo.config.trackingRemote;
+    if (this.printPlan()) {
+      const { planOf } = await import('../../../modules/nixpack/index.js');
+      const { selectComponents } = await import('../../run/index.js');
+      const resolved = await lib.resolve(repo, dep, target);
+      const picked = selectComponents(resolved, this.component, false);
+      const nixpack = resolved.components.filter((c) => c.type === 'nixpack' && picked.has(c.address));
+      if (nixpack.length === 0) throw new lib.DiagnosticError(lib.error('args/no-nixpack', `${dep.name} has no nixpack component${this.component.length ? ' among the selected ones' : ''}: there is nothing to plan`));
+      const ctxOf = (c: (typeof nixpack)[number]) => ({ component: c, repoRoot: repo.config.repoRoot }) as unknown as import('../../api/index.js').ModuleContext;
+      const plans = Object.fromEntries(nixpack.map((c) => [c.address, planOf(ctxOf(c))]));
+      const value = nixpack.length === 1 ? plans[nixpack[0].address] : plans;
+      if (this.outputFormat() === 'yaml') await this.print(value, () => '');
+      else this.write(JSON.stringify(value, null, 2) + '\n');
+      return 0;
+    }
     if (pipeline.records === 'release' && !this.dryRun) {
       const { release } = await import('../../rollout/approve.js');
       const r = await release(repo, dep, { target, annotations, pushRemote });
@@ -183,6 +204,7 @@ abstract class PipelineCommand extends BaseCommand {
         allowToolDrift: this.allowToolDrift,
         engine: this.engine as 'auto' | 'local' | 'dagger' | undefined,
         lockTimeoutSeconds,
+        skipPush: this.skipPush,
         emit: (e: import('../../engine/types.js').RunEvent) => {
           if (e.type !== 'step.output') events.push(e);
           view.onEvent(e);
@@ -193,6 +215,7 @@ abstract class PipelineCommand extends BaseCommand {
         const interactive = Boolean((process.stdin as NodeJS.ReadStream).isTTY) && Boolean((this.context.stderr as NodeJS.WriteStream).isTTY) && !process.env.CI;
         tracked = await rollout(repo, dep, {
           ...request,
+          build: (pipelines as Record<string, import('../../api/index.js').PipelineDefinition>).build,
           promoteFrom: flags?.promoteFrom,
           release: flags?.release,
           gitSha: flags?.gitSha,
@@ -221,6 +244,23 @@ abstract class PipelineCommand extends BaseCommand {
       if (this.keepWorkspace) {
         for (const r of summary.results) if (r.workspace) this.context.stderr.write(`workspace kept: ${r.workspace}\n`);
       }
+      const built = Object.entries(summary.componentOutputs).filter(([addr, o]) => addr.startsWith('nixpack/') && typeof o.image === 'string');
+      if (built.length && pipeline.name !== 'rollout') {
+        const { table } = await import('../../render/index.js');
+        this.write(table(['COMPONENT', 'IMAGE', 'PUSHED'], built.map(([addr, o]) => [addr, String(o.image), o.pushed ? 'yes' : 'no (local store .atmos/images)']), colors));
+      }
+    }
+    if (pipeline.records === 'test-results') {
+      const { junitXml } = await import('../../output/junit.js');
+      const xml = junitXml(events, `${dep.name}/${target}`);
+      if (this.junitXml) {
+        const { writeFileAtomic } = await import('../../cache/cas.js');
+        const path = await import('node:path');
+        writeFileAtomic(path.resolve(this.chdir ?? process.cwd(), this.junitXml), xml);
+      }
+      const { attachTestResults } = await import('../../run/test-results.js');
+      const attached = await attachTestResults(repo.config.repoRoot, dep.name, xml);
+      await this.warn(attached.warnings);
     }
     if (tracked && this.events !== 'ndjson' && !this.quiet) this.context.stderr.write(renderTracking(tracked, colors));
     if (summary.status === 'success') return this.pushExit(tracked?.push);
@@ -321,6 +361,55 @@ export class PlanCommand extends PipelineCommand {
   deployment = Option.String({ required: false, name: 'deployment' });
   protected pipelineName(): string {
     return 'plan';
+  }
+  protected deploymentArg(): string | undefined {
+    return this.deployment;
+  }
+}
+
+export class BuildCommand extends PipelineCommand {
+  static override paths = [['build']];
+  static override usage = Command.Usage({
+    category: 'Run',
+    description: 'Build the nixpack components into OCI images (shorthand for `run build`)',
+    details: `
+      Detects each component's provider (node, go, python, static) from its source, plans the build in the shape of a nixpacks plan (\`--plan\` prints it and builds nothing), runs the install (with network) and build (without) commands as sandboxed steps over a copy of the source, and assembles a bit-for-bit reproducible OCI image (sorted entries, SOURCE_DATE_EPOCH or the commit time, uid/gid 0). Images are kept in the local OCI layout \`.atmos/images/\` and pushed to \`image.registry\` unless \`--skip-push\` or \`settings.nixpack.publish: false\`; registry credentials come from the Docker config file. An unchanged service is not rebuilt.
+    `,
+    examples: [
+      ['Build the example service', '$0 build payment-service --target dev'],
+      ['Print the build plan', '$0 build payment-service --component api --plan'],
+      ['Build without pushing', '$0 build payment-service --skip-push'],
+    ],
+  });
+  deployment = Option.String({ required: false, name: 'deployment' });
+  plan = Option.Boolean('--plan', false, { description: 'Print the build plan (nixpacks plan JSON) and build nothing' });
+  protected pipelineName(): string {
+    return 'build';
+  }
+  protected deploymentArg(): string | undefined {
+    return this.deployment;
+  }
+  protected override printPlan(): boolean {
+    return this.plan;
+  }
+}
+
+export class TestCommand extends PipelineCommand {
+  static override paths = [['test']];
+  static override usage = Command.Usage({
+    category: 'Run',
+    description: 'Build (cached) and test the nixpack components (shorthand for `run test`)',
+    details: `
+      Runs each component's \`test_cmd\` (or the provider's default, e.g. \`npm test\`) against the built tree, in the sandbox and without network. A failing test fails the run (exit 1) with its output. Results are written as JUnit XML with \`--junit-xml\` and attached to the commit as a Git note (\`refs/notes/atmos/<d>/test-results\`).
+    `,
+    examples: [
+      ['Test the example service', '$0 test payment-service --target dev'],
+      ['With a JUnit report for CI', '$0 test payment-service --junit-xml reports/junit.xml'],
+    ],
+  });
+  deployment = Option.String({ required: false, name: 'deployment' });
+  protected pipelineName(): string {
+    return 'test';
   }
   protected deploymentArg(): string | undefined {
     return this.deployment;

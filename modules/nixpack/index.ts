@@ -1,0 +1,316 @@
+/**
+ * The `nixpack` modules (SPEC 5.1, 5.2): a nixpack component (source code) becomes
+ *
+ *   install (network) → build (no network)   sandboxed steps over a COPY of the source
+ *   → image                                  a reproducible OCI image assembled from the
+ *                                            build's output tree (in `outputs()`), stored in
+ *                                            the local OCI layout `<cache>/images/` and pushed
+ *                                            to `image.registry` unless `--skip-push` or
+ *                                            `settings.nixpack.publish: false`
+ *   test (no network)                        `test_cmd` (or the provider's) against the built tree
+ *
+ * Every step is content-addressed, so an unchanged service is neither reinstalled, rebuilt
+ * nor re-tested; the image of an unchanged build tree is reused from the store.
+ *
+ * Written against the public module API (src/api), as a user's module would be.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { z } from 'zod';
+import { defineModule, type ModuleContext } from '../../src/api/index.js';
+import { DiagnosticError, error } from '../../src/diagnostics/index.js';
+import { imageContent, makePlan, testCommand, type BuildPlan, type NixpackVars } from '../../src/nixpack/plan.js';
+import { sha256 } from '../../src/steps/fingerprint.js';
+import type { Artifact, Step, StepInput, StepResult } from '../../src/steps/types.js';
+import { writeImageStore } from '../../src/run/index.js';
+
+export const nixpackInputs = z.object({}).passthrough();
+
+/** The app's directory inside each step's workspace (each step runs in it). */
+const APP = 'app';
+/** A step's output: its whole working directory, the app tree (outputs are relative to workdir). */
+const TREE = '.';
+
+interface ImageVar {
+  registry?: string;
+  name: string;
+  tag: string;
+}
+
+interface NixpackSettings {
+  publish: boolean;
+  dockerfileEscape: boolean;
+}
+
+function settingsOf(ctx: ModuleContext<unknown>): NixpackSettings {
+  const s = (ctx.component.settings?.nixpack ?? {}) as Record<string, unknown>;
+  return { publish: s.publish !== false, dockerfileEscape: s.dockerfile_escape === true };
+}
+
+function varsOf(ctx: ModuleContext<unknown>): NixpackVars {
+  const v = ctx.component.vars as NixpackVars;
+  if (typeof v.source !== 'string' || v.source === '') {
+    throw new DiagnosticError(error('nixpack/source-missing', `${ctx.component.address}: vars.source must name the source directory`, ctx.component.location, 'e.g. source: ./services/api'));
+  }
+  return v;
+}
+
+function imageVarOf(ctx: ModuleContext<unknown>): ImageVar {
+  const raw = (ctx.component.vars as Record<string, unknown>).image as Record<string, unknown> | undefined;
+  const name = typeof raw?.name === 'string' && raw.name ? raw.name : ctx.component.name.replace(/[^a-z0-9._-]+/gi, '-').toLowerCase();
+  const tag = raw?.tag === undefined || raw.tag === null ? 'latest' : String(raw.tag);
+  const registry = typeof raw?.registry === 'string' && raw.registry ? raw.registry : undefined;
+  return { name, tag, ...(registry ? { registry } : {}) };
+}
+
+/** The plan of a component (also what `build --plan` prints). */
+export function planOf(ctx: ModuleContext<unknown>): BuildPlan {
+  const vars = varsOf(ctx);
+  const dir = path.resolve(ctx.repoRoot, vars.source);
+  return makePlan(dir, vars, { dockerfileEscape: settingsOf(ctx).dockerfileEscape, location: ctx.component.location });
+}
+
+/** Files that never enter a build: VCS data, installed dependencies, outputs, .dockerignore'd paths. */
+function sourceFilter(dir: string): (rel: string) => boolean {
+  const fixed = new Set(['.git', 'node_modules', '.atmos', '.venv', '__pycache__']);
+  const patterns: string[] = [];
+  for (const f of ['.dockerignore']) {
+    const p = path.join(dir, f);
+    if (!existsSync(p)) continue;
+    for (const line of readFileSync(p, 'utf8').split('\n')) {
+      const t = line.trim();
+      if (t && !t.startsWith('#') && !t.startsWith('!')) patterns.push(t.replace(/^\/+/, '').replace(/\/+$/, ''));
+    }
+  }
+  const match = patterns.length ? picomatch(patterns.flatMap((p) => [p, `${p}/**`]), { dot: true }) : undefined;
+  return (rel) => rel.split('/').some((seg) => fixed.has(seg)) || (match ? match(rel) : false);
+}
+
+/** The source tree as a content-addressed artifact. */
+function sourceArtifact(ctx: ModuleContext<unknown>): Artifact {
+  const dir = path.resolve(ctx.repoRoot, varsOf(ctx).source);
+  return { kind: 'dir', digest: ctx.cas.putDir(dir, { exclude: sourceFilter(dir) }) };
+}
+
+function stepEnv(plan: BuildPlan): Record<string, string> {
+  // HOME in the step's private /tmp: package managers write their caches there, never in ~.
+  return { ...plan.variables, HOME: '/tmp', CI: 'true', npm_config_update_notifier: 'false' };
+}
+
+function runtimeTool(plan: BuildPlan): { name: string; version: string } {
+  const pkgs = plan.phases.setup?.nixPkgs ?? [];
+  const runtime = pkgs.find((p) => /^(nodejs|go|python)/.test(p)) ?? plan.providers.join('+');
+  return { name: runtime, version: '*' };
+}
+
+function refuseDockerfileLocally(ctx: ModuleContext<unknown>): void {
+  if (ctx.options.engine === 'dagger') return;
+  throw new DiagnosticError(
+    error(
+      'nixpack/dockerfile-local',
+      `${ctx.component.address} builds from a Dockerfile (settings.nixpack.dockerfile_escape: true), which the local engine cannot build`,
+      ctx.component.location,
+      'a Dockerfile runs its RUN instructions in containers and the local engine has no container runtime: run it on a Dagger engine (--engine dagger), or drop dockerfile_escape so the build is planned from the source (node, go, python or static)',
+    ),
+  );
+}
+
+/** Install and build steps: each over the previous one's tree, the app at `app/`. */
+function buildSteps(ctx: ModuleContext<unknown>, plan: BuildPlan): Step[] {
+  const c = ctx.component;
+  const steps: Step[] = [];
+  let tree: StepInput = sourceArtifact(ctx);
+  for (const phase of ['install', 'build'] as const) {
+    const cmds = plan.phases[phase]?.cmds ?? [];
+    if (cmds.length === 0) continue;
+    const step: Step = {
+      id: ctx.stepId(phase),
+      module: `nixpack.${phase}`,
+      component: c.address,
+      image: plan.buildImage,
+      tool: runtimeTool(plan),
+      // The commands are the plan's (the user's install_cmd/build_cmd): one shell, `&&`-joined.
+      argv: ['sh', '-c', cmds.join(' && ')],
+      env: stepEnv(plan),
+      secrets: [],
+      inputs: { [APP]: tree },
+      outputs: { dirs: [TREE] },
+      workdir: APP,
+      needs: steps.length ? [steps[steps.length - 1].id] : [],
+      network: phase === 'install',
+      cache: 'content',
+    };
+    steps.push(step);
+    tree = { step: step.id, output: TREE };
+  }
+  if (steps.length === 0) {
+    // Nothing to install or build (e.g. a static site): a no-op step carries the tree.
+    steps.push({
+      id: ctx.stepId('build'),
+      module: 'nixpack.build',
+      component: c.address,
+      image: plan.buildImage,
+      argv: ['true'],
+      env: {},
+      secrets: [],
+      inputs: { [APP]: tree },
+      outputs: { dirs: [TREE] },
+      workdir: APP,
+      needs: [],
+      network: false,
+      cache: 'content',
+    });
+  }
+  return steps;
+}
+
+/** The built tree (the last build step's `app` output). */
+function builtTree(results: StepResult[]): Artifact {
+  const last = [...results].reverse().find((r) => r.outputs[TREE]);
+  if (!last) throw new Error('the build produced no app tree');
+  return last.outputs[TREE];
+}
+
+export interface BuiltImageOutputs extends Record<string, unknown> {
+  /** What Terraform receives: `registry/name@sha256:…` (or `name@sha256:…` without a registry). */
+  image: string;
+  digest: string;
+  repository: string;
+  tag: string;
+  pushed: boolean;
+  /** The app tree the image was assembled from. */
+  tree: string;
+}
+
+/**
+ * Assembles (or reuses) the image of a built tree, stores it in the local OCI layout and
+ * pushes it when asked. The assembly is keyed by everything that goes into the image, so an
+ * unchanged build reuses the stored image without re-packing a byte.
+ */
+async function imageOf(ctx: ModuleContext<unknown>, plan: BuildPlan, tree: Artifact): Promise<BuiltImageOutputs> {
+  const oci = await import('../../src/oci/index.js');
+  const c = ctx.component;
+  const img = imageVarOf(ctx);
+  const epoch = ctx.options.sourceDateEpoch ?? 0;
+  const content = imageContent(plan);
+  const workdir = content.workdir;
+  const revision = ctx.options.revision;
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(c.labels ?? {})) labels[k] = String(v);
+  const annotations: Record<string, string> = {
+    'org.opencontainers.image.created': oci.createdFromEpoch(epoch),
+    'org.opencontainers.image.base.name': plan.start.runImage ?? plan.buildImage,
+    'org.opencontainers.image.title': img.name,
+    'org.opencontainers.image.version': img.tag,
+    'io.atmos-pipe.deployment': ctx.deployment,
+    'io.atmos-pipe.component': c.address,
+    ...(revision ? { 'org.opencontainers.image.revision': revision } : {}),
+  };
+  const env: Record<string, string> = { PATH: `${workdir}/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, ...plan.variables };
+  const spec = {
+    workingDir: workdir,
+    cmd: plan.start.cmd ? ['/bin/sh', '-c', plan.start.cmd] : undefined,
+    env,
+    labels: { ...labels, ...annotations },
+    annotations,
+    created: oci.createdFromEpoch(epoch),
+  };
+  const layoutDir = path.join(ctx.cacheDir, 'images');
+  const key = sha256(JSON.stringify({ v: 1, tree: tree.digest, include: content.include, spec }));
+  const memo = path.join(ctx.cacheDir, 'images', 'assembled', `${key.slice('sha256:'.length)}.json`);
+  let image: import('../../src/oci/index.js').BuiltOciImage | undefined;
+  if (existsSync(memo)) {
+    const { manifestDigest } = JSON.parse(readFileSync(memo, 'utf8')) as { manifestDigest: string };
+    image = oci.readFromLayout(layoutDir, manifestDigest);
+  }
+  if (!image) {
+    const entries = treeEntries(ctx, tree, content.include, workdir);
+    const layer = await oci.layerFromEntries(entries, { epoch });
+    image = oci.assembleImage({ ...spec, layers: [layer] });
+    oci.writeToLayout(layoutDir, image, `${img.name}:${img.tag}`);
+    const { writeFileAtomic } = await import('../../src/cache/cas.js');
+    writeFileAtomic(memo, JSON.stringify({ manifestDigest: image.manifestDigest }) + '\n');
+  }
+  const settings = settingsOf(ctx);
+  const repository = img.registry ? `${img.registry}/${img.name}` : img.name;
+  let pushed = false;
+  if (img.registry && settings.publish && !ctx.options.skipPush && !ctx.options.dryRun) {
+    await oci.pushImage(image, { registry: img.registry, repository: img.name, tag: img.tag });
+    pushed = true;
+  }
+  const out: BuiltImageOutputs = { image: `${repository}@${image.manifestDigest}`, digest: image.manifestDigest, repository, tag: img.tag, pushed, tree: tree.digest };
+  if (!ctx.options.dryRun) writeImageStore(ctx.cacheDir, ctx.deployment, c.name, { ref: out.image, digest: out.digest });
+  return out;
+}
+
+/** Layer entries of the built tree under `workdir`, read from the CAS (no copy). */
+function treeEntries(ctx: ModuleContext<unknown>, tree: Artifact, include: string[], workdir: string): import('../../src/oci/index.js').LayerEntry[] {
+  const manifest = ctx.cas.manifest(tree.digest);
+  const prefix = workdir.replace(/^\/+/, '').replace(/\/+$/, '');
+  const all = include.length === 0 || include.includes('.');
+  const match = all ? undefined : picomatch(include.flatMap((p) => [p, `${p}/**`]), { dot: true });
+  const out: import('../../src/oci/index.js').LayerEntry[] = [];
+  for (const e of manifest.entries) {
+    let rel = e.path;
+    if (match) {
+      if (!match(rel)) continue;
+      // A static site's root becomes the image's workdir.
+      const root = include.find((p) => rel === p || rel.startsWith(`${p}/`));
+      if (root && !/[*?[]/.test(root) && root !== '.') rel = rel === root ? '' : rel.slice(root.length + 1);
+      if (!rel) continue;
+    }
+    const p = prefix ? `${prefix}/${rel}` : rel;
+    if (e.type === 'file') out.push({ path: p, type: 'file', mode: e.mode, content: ctx.cas.pathOf(e.digest!) });
+    else if (e.type === 'symlink') out.push({ path: p, type: 'symlink', mode: 0o777, linkname: e.target });
+    else out.push({ path: p, type: 'dir', mode: 0o755 });
+  }
+  return out;
+}
+
+export const nixpackBuild = defineModule({
+  name: 'nixpack.build',
+  description: 'Build a nixpack component (install → build in the sandbox) into a reproducible OCI image',
+  inputs: nixpackInputs,
+  steps(ctx) {
+    const plan = planOf(ctx);
+    if (plan.providers[0] === 'dockerfile') refuseDockerfileLocally(ctx);
+    return buildSteps(ctx, plan);
+  },
+  async outputs(results, ctx) {
+    return imageOf(ctx, planOf(ctx), builtTree(results));
+  },
+});
+
+export const nixpackTest = defineModule({
+  name: 'nixpack.test',
+  description: "Run the component's test command against the built tree, in the sandbox, without network",
+  inputs: nixpackInputs,
+  steps(ctx) {
+    const plan = planOf(ctx);
+    if (plan.providers[0] === 'dockerfile') refuseDockerfileLocally(ctx);
+    const build = buildSteps(ctx, plan);
+    const cmd = testCommand(plan, varsOf(ctx));
+    if (!cmd) return build;
+    const last = build[build.length - 1];
+    const test: Step = {
+      id: ctx.stepId('test'),
+      module: 'nixpack.test',
+      component: ctx.component.address,
+      image: plan.buildImage,
+      tool: runtimeTool(plan),
+      argv: ['sh', '-c', cmd],
+      env: { ...stepEnv(plan), NODE_ENV: 'test' },
+      // A failing test shows what failed, not only the runner's summary.
+      failureLogLines: 200,
+      secrets: [],
+      inputs: { [APP]: { step: last.id, output: TREE } },
+      outputs: {},
+      workdir: APP,
+      needs: [last.id],
+      network: false,
+      cache: 'content',
+    };
+    return [...build, test];
+  },
+});

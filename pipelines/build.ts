@@ -1,0 +1,14 @@
+/**
+ * `build` (SPEC 5.1): every nixpack component → install and build steps in the sandbox →
+ * a reproducible OCI image in the local layout store, pushed to its registry unless
+ * `--skip-push` or `publish: false`. Cached by content: an unchanged service is not rebuilt.
+ */
+import { definePipeline } from '../src/api/index.js';
+import { nixpackBuild } from '../modules/nixpack/index.js';
+
+export default definePipeline({
+  name: 'build',
+  description: 'Build every nixpack component into a reproducible OCI image',
+  mutates: false,
+  stages: [{ name: 'build', module: nixpackBuild, appliesTo: (c) => c.type === 'nixpack' }],
+});
