@@ -3,7 +3,8 @@
 // .example/payment-service and made a Git repository of its own (Git is where atmos-pipe
 // records what runs where; this keeps those records out of atmos-pipe's own repository),
 // then rolled out to dev, promoted to staging, refused in prod until approved, approved,
-// promoted to prod, and shown with status and history. Every command is the real CLI.
+// promoted to prod; the payment API is built, tested and rolled out; status and history
+// show it all. Every command is the real CLI.
 import { spawnSync } from 'node:child_process';
 import { cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -45,7 +46,11 @@ step('staging takes exactly what runs in dev', ['rollout', 'platform-network', '
 step('prod refuses without an approval (exit 3)', ['rollout', 'platform-network', '--target', 'prod', '--promote-from', 'staging'], 3, deployer);
 step('a reviewer approves', ['approve', 'platform-network', '--target', 'prod', '--approver', 'reviewer@example.com']);
 step('prod', ['rollout', 'platform-network', '--target', 'prod', '--promote-from', 'staging'], 0, deployer);
-step('the payment API\u2019s registry in dev (its service waits for the build stage)', ['rollout', 'payment-service', '--target', 'dev', '--component', 'ecr/api'], 0, deployer);
+step('the payment API: its build plan (nixpacks-shaped, from package.json)', ['build', 'payment-service', '--component', 'api', '--plan']);
+step('build it into a reproducible OCI image (local store .atmos/images)', ['build', 'payment-service'], 0, deployer);
+step('test it against the built tree (JUnit XML, and a Git note on the commit)', ['test', 'payment-service', '--junit-xml', 'reports/junit.xml'], 0, deployer);
+step('roll it out to dev: build (cached) → release → apply, the image digest bound into the ECS service', ['rollout', 'payment-service', '--target', 'dev'], 0, deployer);
+step('promote exactly that image to staging (no rebuild)', ['rollout', 'payment-service', '--target', 'staging', '--promote-from', 'dev'], 0, deployer);
 step('what runs where', ['status']);
 step('who put it there, and when', ['history', 'platform-network']);
 step('the promotion paths and what each target runs', ['promotion-graph', 'platform-network', '--show-status']);
