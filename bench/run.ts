@@ -23,6 +23,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateRepo, type GeneratedRepo } from './generate.js';
 import { rolloutGroup } from './rollout.js';
+import { buildGroup } from './build.js';
 import { trackingGroup } from './tracking.js';
 
 // ---------------------------------------------------------------------------
@@ -341,7 +342,7 @@ const startupGroup: BenchGroup = {
   },
 };
 
-export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup, trackingGroup];
+export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup, trackingGroup, buildGroup];
 
 // ---------------------------------------------------------------------------
 // Main

@@ -201,7 +201,15 @@ export async function rollout(repo: Repository, dep: DeploymentConfig, req: Roll
         POLICY_EXIT,
       );
     }
-    warnings.push(warning('tracking/no-git', `${repo.config.repoRoot} is not in a Git work tree: this rollout is not recorded (no release, no history)`, undefined, 'commit the repository to Git to track what runs where'));
+    const noGit = (await git.run(['--version'], { allowFail: true })).code === 127;
+    warnings.push(
+      warning(
+        'tracking/no-git',
+        noGit ? 'git is not on PATH: this rollout is not recorded (no release, no history)' : `${repo.config.repoRoot} is not in a Git work tree: this rollout is not recorded (no release, no history)`,
+        undefined,
+        noGit ? 'install git to track what runs where' : 'commit the repository to Git to track what runs where',
+      ),
+    );
     const built = await buildForRelease(repo, dep, req);
     const run = built && built.status !== 'success' ? built : await runPipeline(repo, dep, req);
     return { run, tracked: false, release: null, decision: null, deployer: await whoAmI(undefined, env), approvedBy: [], recorded: [], warnings };

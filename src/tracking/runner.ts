@@ -36,7 +36,11 @@ export const spawnGit: GitRunner = (args, opts) =>
     child.stderr.on('data', (b: Buffer) => err.push(b));
     // git may exit before reading all of its input (e.g. on a usage error): ignore EPIPE.
     child.stdin.on('error', () => undefined);
-    child.on('error', reject);
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      // git is not installed: an exit code like a shell's, so callers see a GitError.
+      if (e.code === 'ENOENT') resolve({ code: 127, stdout: Buffer.alloc(0), stderr: 'git: command not found (git is not on PATH)' });
+      else reject(e);
+    });
     child.on('close', (code, signal) => {
       resolve({
         code: code ?? (signal ? 128 : 1),

@@ -117,9 +117,9 @@ describe('rollout', () => {
     expect(existsSync(path.join(repo, '.atmos/state/chain/broken/b.tfstate'))).toBe(true);
   });
 
-  it('refuses to run with an image binding that was never built (exit 2), and --component limits the run', () => {
+  it('plan refuses an image binding that was never built (exit 2); rollout --component limits the run (and builds nothing it does not need)', () => {
     const repo = exampleCopy();
-    const r = runCli(['--chdir', repo, 'rollout', 'payment-service', '--target', 'dev']);
+    const r = runCli(['--chdir', repo, 'plan', 'payment-service', '--target', 'dev']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('terraform/ecs/service-api receives the image of nixpack/api (label binding, var image), which has never been built');
     expect(r.stderr).toContain('atmos-pipe build payment-service --target dev');
@@ -127,6 +127,7 @@ describe('rollout', () => {
     const one = runCli(['--chdir', repo, 'rollout', 'payment-service', '--target', 'dev', '--component', 'ecr/api']);
     expect(one.code, one.stderr).toBe(0);
     expect(existsSync(path.join(repo, '.atmos/state/payment-service/dev/ecr/api.tfstate'))).toBe(true);
+    expect(existsSync(path.join(repo, '.atmos/images'))).toBe(false);
     const bad = runCli(['--chdir', repo, 'rollout', 'payment-service', '--target', 'dev', '--component', 'ecr/apii']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('did you mean "terraform/ecr/api"');
