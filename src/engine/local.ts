@@ -105,14 +105,15 @@ export class LocalEngine implements Engine {
   private readonly notices: string[] = [];
   constructor(private readonly opts: LocalEngineOptions = {}) {}
 
-  /** Whether steps run inside bubblewrap (after prepare). */
+  /** Whether steps run inside bubblewrap (probes it on first use). */
   get sandboxed(): boolean {
+    this.checkSandbox();
     return this.bwrap !== undefined;
   }
 
   async prepare(_steps: Step[], opts: { allowToolDrift: boolean }): Promise<string[]> {
     this.allowToolDrift = opts.allowToolDrift;
-    this.checkSandbox();
+    // The sandbox is probed by the first step that runs: a fully cached run starts nothing.
     const out = [...this.notices];
     this.notices.length = 0;
     return out;

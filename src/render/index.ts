@@ -2,7 +2,7 @@
  * Output formats shared by every command: json (stable, 2-space), yaml, and aligned
  * tables for people (borderless, so they read well in CI logs too).
  */
-import Table from 'cli-table3';
+import stringWidth from 'string-width';
 import pc from 'picocolors';
 import { createRequire } from 'node:module';
 import { formatLocation, type Diagnostic } from '../diagnostics/index.js';
@@ -35,18 +35,16 @@ export function toYaml(value: unknown): string {
 
 /** A borderless, left-aligned table. */
 export function table(headers: string[], rows: (string | number)[][], colors?: Colors): string {
-  const t = new Table({
-    head: headers.map((h) => (colors ? colors.bold(h) : h)),
-    chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
-      bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-      left: '', 'left-mid': '', mid: '', 'mid-mid': '',
-      right: '', 'right-mid': '', middle: '  ',
-    },
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-  });
-  for (const r of rows) t.push(r.map((x) => String(x)));
-  return t.toString().split('\n').map((l) => l.trimEnd()).join('\n') + '\n';
+  // Borderless columns, two spaces apart, padded to the widest cell as displayed (colour
+  // codes take no room, wide characters take two columns).
+  const cells = [headers.map((h) => (colors ? colors.bold(h) : h)), ...rows.map((r) => r.map((x) => String(x)))];
+  const widths: number[] = [];
+  const measured = cells.map((r) => r.map((c, i) => {
+    const w = /^[\x20-\x7e]*$/.test(c) ? c.length : stringWidth(c);
+    widths[i] = Math.max(widths[i] ?? 0, w);
+    return w;
+  }));
+  return cells.map((r, ri) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i] - measured[ri][i] + 2))).join('').trimEnd()).join('\n') + '\n';
 }
 
 /** `file:line:col: error: message` + hint, coloured when asked. */

@@ -145,14 +145,22 @@ export function pruneWorkspaces(cacheDir: string, keep: string): void {
 
 /**
  * SOURCE_DATE_EPOCH (reproducible builds), else the commit time of the commit being built,
- * else 0. One git process, only when a nixpack component asks for it... computed once per run.
+ * else 0. The commit time is asked of git once per commit and remembered in the cache.
  */
-export function sourceDateEpochOf(env: NodeJS.ProcessEnv, repoRoot: string, git: { sha?: string } | undefined): number {
+export function sourceDateEpochOf(env: NodeJS.ProcessEnv, repoRoot: string, git: { sha?: string } | undefined, cacheDir?: string): number {
   const v = env.SOURCE_DATE_EPOCH;
   if (v !== undefined && /^\d+$/.test(v.trim())) return Number(v.trim());
+  const memo = cacheDir && git?.sha ? path.join(cacheDir, 'cache', 'commit-times', git.sha) : undefined;
+  if (memo && existsSync(memo)) {
+    const t = readFileSync(memo, 'utf8').trim();
+    if (/^\d+$/.test(t)) return Number(t);
+  }
   try {
     const out = execFileSync('git', ['log', '-1', '--format=%ct', git?.sha ?? 'HEAD', '--'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    if (/^\d+$/.test(out)) return Number(out);
+    if (/^\d+$/.test(out)) {
+      if (memo) writeFileAtomic(memo, out + '\n');
+      return Number(out);
+    }
   } catch {
     // not a Git repository
   }
@@ -219,7 +227,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     }
   }
 
-  const sourceDateEpoch = members.some((m) => m.type === 'nixpack') ? sourceDateEpochOf(req.env ?? process.env, repo.config.repoRoot, req.git ?? resolved.git) : undefined;
+  const sourceDateEpoch = members.some((m) => m.type === 'nixpack') ? sourceDateEpochOf(req.env ?? process.env, repo.config.repoRoot, req.git ?? resolved.git, repo.config.cacheDir) : undefined;
   const runId = req.runId ?? newRunId();
   const cacheDir = repo.config.cacheDir;
   const lockTimeoutSeconds = req.lockTimeoutSeconds ?? 300;
