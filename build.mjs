@@ -3,7 +3,10 @@
 // dependencies (Dagger SDK, CycloneDX, the HCL parser's WebAssembly) stay external and load
 // only when a command needs them.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+
+// Chunk names carry content hashes: clear the old ones so dist/ holds exactly this build.
+rmSync(new URL('./dist/chunks/', import.meta.url), { recursive: true, force: true });
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
