@@ -9,6 +9,11 @@
  *                                            `settings.nixpack.publish: false`
  *   test (no network)                        `test_cmd` (or the provider's) against the built tree
  *
+ * A Dockerfile escape (`settings.nixpack.dockerfile_escape: true`) is one `docker-build` step
+ * instead, which only the Dagger engine runs (the local engine refuses it before any step):
+ * the engine builds the Dockerfile over a copy of the source and exports the image as an OCI
+ * tarball, which `outputs()` reads into the same layout store and pushes the same way.
+ *
  * Every step is content-addressed, so an unchanged service is neither reinstalled, rebuilt
  * nor re-tested; the image of an unchanged build tree is reused from the store.
  *
@@ -21,6 +26,7 @@ import { z } from 'zod';
 import { defineModule, type ModuleContext } from '../../src/api/index.js';
 import { DiagnosticError, error } from '../../src/diagnostics/index.js';
 import { imageContent, makePlan, testCommand, type BuildPlan, type NixpackVars } from '../../src/nixpack/plan.js';
+import { DOCKERFILE } from '../../src/nixpack/providers/dockerfile.js';
 import { sha256 } from '../../src/steps/fingerprint.js';
 import type { Artifact, Step, StepInput, StepResult } from '../../src/steps/types.js';
 import { writeImageStore } from '../../src/run/index.js';
@@ -165,6 +171,34 @@ function buildSteps(ctx: ModuleContext<unknown>, plan: BuildPlan): Step[] {
   return steps;
 }
 
+/** The OCI tarball a Dockerfile build leaves (relative to its workdir, the build context). */
+const IMAGE_ARCHIVE = 'image.oci.tar';
+
+/**
+ * A Dockerfile build (Dagger engine only): one step whose argv describes the build for the
+ * engine (`docker-build`), over a copy of the source as the build context.
+ */
+function dockerfileSteps(ctx: ModuleContext<unknown>, plan: BuildPlan): Step[] {
+  return [
+    {
+      id: ctx.stepId('docker-build'),
+      module: 'nixpack.dockerfile',
+      component: ctx.component.address,
+      image: plan.buildImage,
+      argv: ['docker-build', '--dockerfile', DOCKERFILE, '--output', IMAGE_ARCHIVE],
+      env: {},
+      secrets: [],
+      inputs: { [APP]: sourceArtifact(ctx) },
+      outputs: { files: [IMAGE_ARCHIVE] },
+      workdir: APP,
+      needs: [],
+      // A Dockerfile's RUN instructions usually fetch packages.
+      network: true,
+      cache: 'content',
+    },
+  ];
+}
+
 /** The built tree (the last build step's `app` output). */
 function builtTree(results: StepResult[]): Artifact {
   const last = [...results].reverse().find((r) => r.outputs[TREE]);
@@ -216,7 +250,7 @@ async function imageOf(ctx: ModuleContext<unknown>, plan: BuildPlan, tree: Artif
     annotations,
     created: oci.createdFromEpoch(epoch),
   };
-  const layoutDir = path.join(ctx.cacheDir, 'images');
+  const layoutDir = layoutOf(ctx);
   const key = sha256(JSON.stringify({ v: 1, tree: tree.digest, include: content.include, spec }));
   const memo = path.join(ctx.cacheDir, 'images', 'assembled', `${key.slice('sha256:'.length)}.json`);
   let image: import('../../src/oci/index.js').BuiltOciImage | undefined;
@@ -232,6 +266,39 @@ async function imageOf(ctx: ModuleContext<unknown>, plan: BuildPlan, tree: Artif
     const { writeFileAtomic } = await import('../../src/cache/cas.js');
     writeFileAtomic(memo, JSON.stringify({ manifestDigest: image.manifestDigest }) + '\n');
   }
+  return publishImage(ctx, image, tree);
+}
+
+/** The local OCI layout store of built images. */
+function layoutOf(ctx: ModuleContext<unknown>): string {
+  return path.join(ctx.cacheDir, 'images');
+}
+
+/**
+ * The image a Dockerfile build exported (its `image.oci.tar` output), stored in the local OCI
+ * layout under `name:tag` as it is (its digest is the build's), then pushed and recorded like
+ * an assembled image. `tree` is the build context (the source).
+ */
+async function dockerfileImageOf(ctx: ModuleContext<unknown>, results: StepResult[]): Promise<BuiltImageOutputs> {
+  const oci = await import('../../src/oci/index.js');
+  const archive = [...results].reverse().find((r) => r.outputs[IMAGE_ARCHIVE])?.outputs[IMAGE_ARCHIVE];
+  if (!archive) throw new Error(`the Dockerfile build produced no ${IMAGE_ARCHIVE}`);
+  let image: import('../../src/oci/index.js').BuiltOciImage;
+  try {
+    image = await oci.readOciArchive(readFileSync(ctx.cas.pathOf(archive.digest)));
+  } catch (e) {
+    throw new Error(`the image the Dockerfile build exported cannot be used: ${(e as Error).message}`);
+  }
+  const img = imageVarOf(ctx);
+  oci.writeToLayout(layoutOf(ctx), image, `${img.name}:${img.tag}`);
+  return publishImage(ctx, image, sourceArtifact(ctx));
+}
+
+/** The tail of every build: push when asked, record the image in the local image store. */
+async function publishImage(ctx: ModuleContext<unknown>, image: import('../../src/oci/index.js').BuiltOciImage, tree: Artifact): Promise<BuiltImageOutputs> {
+  const oci = await import('../../src/oci/index.js');
+  const c = ctx.component;
+  const img = imageVarOf(ctx);
   const settings = settingsOf(ctx);
   const repository = img.registry ? `${img.registry}/${img.name}` : img.name;
   let pushed = false;
@@ -274,11 +341,16 @@ export const nixpackBuild = defineModule({
   inputs: nixpackInputs,
   steps(ctx) {
     const plan = planOf(ctx);
-    if (plan.providers[0] === 'dockerfile') refuseDockerfileLocally(ctx);
+    if (plan.providers[0] === 'dockerfile') {
+      refuseDockerfileLocally(ctx);
+      return dockerfileSteps(ctx, plan);
+    }
     return buildSteps(ctx, plan);
   },
   async outputs(results, ctx) {
-    return imageOf(ctx, planOf(ctx), builtTree(results));
+    const plan = planOf(ctx);
+    if (plan.providers[0] === 'dockerfile') return dockerfileImageOf(ctx, results);
+    return imageOf(ctx, plan, builtTree(results));
   },
 });
 

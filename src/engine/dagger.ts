@@ -10,6 +10,10 @@
  * exported back to the host, so the scheduler collects `step.outputs` exactly as with the
  * local engine.
  *
+ * A `nixpack.dockerfile` step (the Dockerfile escape) is not an exec: its argv describes a
+ * Dockerfile build, run as `host().directory(<workspace>/<workdir>).dockerBuild({dockerfile})`
+ * with the image exported (`Container.export`) as an OCI tarball into the workspace.
+ *
  * The SDK (`@dagger.io/dagger`, heavy: GraphQL, OpenTelemetry, gRPC) is imported lazily by
  * {@link connectWithSdk} the first time a session is needed; this module only imports its
  * types, which the compiler erases. The engine talks to the narrow {@link DaggerClient}
@@ -52,6 +56,8 @@ export interface DaggerCacheVolume {
 export interface DaggerDirectory {
   /** Writes the directory to the host; `wipe` deletes host files absent from it. */
   export(hostPath: string, opts?: { wipe?: boolean }): Promise<string>;
+  /** Builds the directory (the build context) with its Dockerfile (`Directory.dockerBuild`). */
+  dockerBuild(opts?: { dockerfile?: string }): DaggerContainer;
 }
 
 /** An immutable container definition; each `with*` returns a new one. */
@@ -71,6 +77,11 @@ export interface DaggerContainer {
   combinedOutput(): Promise<string>;
   /** A directory of the container after its execs; mounts are included. */
   directory(path: string): DaggerDirectory;
+  /**
+   * Writes the container as an OCI image layout tarball to the host (`Container.export`);
+   * layers gzip-compressed, OCI media types (what `readOciArchive` in src/oci reads).
+   */
+  export(hostPath: string): Promise<string>;
 }
 
 export interface DaggerHost {
@@ -207,6 +218,52 @@ export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step
   // so files the step deleted are gone as they would be locally. Host mounts are merged.
   exports.push({ from: WORKSPACE_PATH, to: workspace, wipe: true });
   return { container: c, exports };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dockerfile builds (the nixpack Dockerfile escape, SPEC 5.1).
+
+/**
+ * The step module whose argv is data, not a command: `docker-build --dockerfile <path>
+ * --output <file>` (both relative to the step's workdir, the build context). The Dagger engine
+ * builds the context with `Directory.dockerBuild` and exports the image as an OCI tarball to
+ * `<workdir>/<file>`; there is no container of `step.image` and no exec.
+ */
+export const DOCKER_BUILD_MODULE = 'nixpack.dockerfile';
+
+export interface DockerBuild {
+  /** Host directory of the build context: `<workspace>/<workdir>`. */
+  context: string;
+  /** The Dockerfile, relative to the context. */
+  dockerfile: string;
+  /** Host path the OCI tarball is written to, inside the context. */
+  output: string;
+}
+
+function relativeInside(value: string, flag: string, step: Step): string {
+  const n = path.posix.normalize(value.replace(/\\/g, '/'));
+  if (!value || path.posix.isAbsolute(n) || n === '..' || n.startsWith('../') || n === '.') {
+    throw new Error(`step ${step.id}: ${flag} ${JSON.stringify(value)} must be a file path inside the build context`);
+  }
+  return n;
+}
+
+/** The Dockerfile build a `nixpack.dockerfile` step describes. */
+export function dockerBuildOf(step: Step, workspace: string): DockerBuild {
+  const [verb, ...rest] = step.argv;
+  if (verb !== 'docker-build') throw new Error(`step ${step.id}: expected argv docker-build --dockerfile <path> --output <file>, got ${JSON.stringify(step.argv)}`);
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < rest.length; i += 2) {
+    const [k, v] = [rest[i], rest[i + 1]];
+    if ((k !== '--dockerfile' && k !== '--output') || v === undefined) throw new Error(`step ${step.id}: unexpected docker-build argument ${JSON.stringify(k)}`);
+    flags[k] = v;
+  }
+  if (flags['--output'] === undefined) throw new Error(`step ${step.id}: docker-build needs --output <file>`);
+  const dockerfile = relativeInside(flags['--dockerfile'] ?? 'Dockerfile', '--dockerfile', step);
+  const output = relativeInside(flags['--output'], '--output', step);
+  const context = path.resolve(workspace, step.workdir ?? '.');
+  if (!inside(path.resolve(workspace), context)) throw new Error(`step ${step.id}: workdir ${step.workdir} escapes the workspace`);
+  return { context, dockerfile, output: path.join(context, output) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,6 +451,7 @@ export class DaggerEngine implements Engine {
 
   private async run(client: DaggerClient, req: ExecRequest, redact: (s: string) => string): Promise<ExecResult> {
     const { step } = req;
+    if (step.module === DOCKER_BUILD_MODULE) return this.dockerBuild(client, req, redact);
     const { container, exports } = translateStep(client, req, (this.opts.nonce ?? randomUUID)());
     let exitCode: number;
     let stdout: string | undefined;
@@ -432,6 +490,30 @@ export class DaggerEngine implements Engine {
     return { exitCode, ...(step.stdout ? { stdout: Buffer.from(stdout ?? '') } : {}) };
   }
 
+  /**
+   * A Dockerfile build: the context loaded from the host (never a stale session copy), built
+   * by the engine's BuildKit, the image exported as an OCI tarball into the workspace, where
+   * the scheduler collects it as the step's output. The SDK returns no build log, so the log
+   * says what was built; a failed build is exit 1 with the reason (and, for a failed RUN, its
+   * output), never a stack.
+   */
+  private async dockerBuild(client: DaggerClient, req: ExecRequest, redact: (s: string) => string): Promise<ExecResult> {
+    const b = dockerBuildOf(req.step, req.workspace);
+    const rel = path.relative(b.context, b.output);
+    try {
+      const dir = client.host().directory(b.context, { noCache: true });
+      await dir.dockerBuild({ dockerfile: b.dockerfile }).export(b.output);
+    } catch (e) {
+      const lines: string[] = [];
+      if (isExecError(e)) for (const s of [e.stdout, e.stderr]) if (s) lines.push(s.replace(/\n$/, ''));
+      lines.push(`dagger: building ${b.dockerfile} failed: ${rootMessage(e)}`);
+      req.onOutput(Buffer.from(redact(lines.join('\n') + '\n')));
+      return { exitCode: 1 };
+    }
+    req.onOutput(Buffer.from(`built ${b.dockerfile} on the Dagger engine; OCI image written to ${rel}\n`));
+    return { exitCode: 0 };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -453,9 +535,15 @@ export class DaggerEngine implements Engine {
 type Sdk = typeof DaggerSdk;
 
 class SdkDirectory implements DaggerDirectory {
-  constructor(readonly raw: DaggerSdk.Directory) {}
+  constructor(
+    private readonly sdk: Sdk,
+    readonly raw: DaggerSdk.Directory,
+  ) {}
   export(hostPath: string, opts?: { wipe?: boolean }): Promise<string> {
     return this.raw.export(hostPath, opts?.wipe ? { wipe: true } : undefined);
+  }
+  dockerBuild(opts?: { dockerfile?: string }): DaggerContainer {
+    return new SdkContainer(this.sdk, this.raw.dockerBuild(opts?.dockerfile ? { dockerfile: opts.dockerfile } : undefined));
   }
 }
 
@@ -502,7 +590,11 @@ class SdkContainer implements DaggerContainer {
     return this.raw.combinedOutput();
   }
   directory(p: string): DaggerDirectory {
-    return new SdkDirectory(this.raw.directory(p));
+    return new SdkDirectory(this.sdk, this.raw.directory(p));
+  }
+  export(hostPath: string): Promise<string> {
+    // gzip layers and OCI media types whatever the engine has cached: what readOciArchive reads.
+    return this.raw.export(hostPath, { forcedCompression: this.sdk.ImageLayerCompression.Gzip, mediaTypes: this.sdk.ImageMediaTypes.Oci });
   }
 }
 
@@ -538,7 +630,7 @@ class SdkClient implements DaggerClient {
         const o: DaggerSdk.HostDirectoryOpts = {};
         if (opts?.exclude?.length) o.exclude = opts.exclude;
         if (opts?.noCache) o.noCache = true;
-        return new SdkDirectory(host.directory(p, o));
+        return new SdkDirectory(this.sdk, host.directory(p, o));
       },
     };
   }

@@ -4,3 +4,4 @@ export * from './layer.js';
 export * from './image.js';
 export * from './layout.js';
 export * from './registry.js';
+export * from './archive.js';

@@ -40,6 +40,10 @@ interface FakeBehaviour {
   queryError?: Error;
   /** Files the step "wrote": container dir -> (relative path -> content), written on export. */
   files?: Record<string, Record<string, string>>;
+  /** The OCI tarball a Dockerfile build "produced", written by Container.export. */
+  imageTar?: Buffer;
+  /** Thrown by Container.export of a Dockerfile build (the SDK reports a failed build there). */
+  buildError?: Error;
 }
 
 class FakeDagger {
@@ -53,6 +57,7 @@ class FakeDagger {
     const b = this.b;
     const dir = (desc: Record<string, unknown>): DaggerDirectory & { desc: Record<string, unknown> } => ({
       desc,
+      dockerBuild: (o) => (rec('dockerBuild', desc, o), container(undefined, { dockerBuild: desc })),
       async export(hostPath, opts) {
         rec('export', desc, hostPath, opts);
         const files = desc.container ? b.files?.[desc.container as string] : undefined;
@@ -63,7 +68,7 @@ class FakeDagger {
         return hostPath;
       },
     });
-    const container = (argv?: string[]): DaggerContainer => {
+    const container = (argv?: string[], built?: { dockerBuild: Record<string, unknown> }): DaggerContainer => {
       const c: DaggerContainer = {
         from: (a) => (rec('from', a), container(argv)),
         withMountedDirectory: (p, d, o) => (rec('withMountedDirectory', p, (d as ReturnType<typeof dir>).desc, o), container(argv)),
@@ -81,6 +86,12 @@ class FakeDagger {
         stderr: async () => (rec('stderr'), b.stderr ?? ''),
         combinedOutput: async () => (rec('combinedOutput'), b.combined ?? ''),
         directory: (p) => (rec('directory', p), dir({ container: p })),
+        export: async (hostPath) => {
+          rec('container.export', hostPath);
+          if (built && b.buildError) throw b.buildError;
+          writeFileSync(hostPath, b.imageTar ?? Buffer.alloc(0));
+          return hostPath;
+        },
       };
       return c;
     };
@@ -404,6 +415,109 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
   });
 });
 
+/** The step the nixpack module gives a Dockerfile escape on the Dagger engine. */
+function dockerfileStep(over: Partial<Step> = {}): Step {
+  return {
+    id: 'build:nixpack/api:docker-build',
+    module: 'nixpack.dockerfile',
+    component: 'nixpack/api',
+    image: 'node:20-slim',
+    argv: ['docker-build', '--dockerfile', 'Dockerfile', '--output', 'image.oci.tar'],
+    env: {},
+    secrets: [],
+    inputs: { app: { kind: 'dir', digest: 'sha256:aa' } },
+    outputs: { files: ['image.oci.tar'] },
+    workdir: 'app',
+    needs: [],
+    network: true,
+    cache: 'content',
+    ...over,
+  };
+}
+
+function dockerfileWorkspace(): string {
+  const ws = tmp();
+  mkdirSync(path.join(ws, 'app'), { recursive: true });
+  writeFileSync(path.join(ws, 'app/Dockerfile'), 'FROM node:20-slim\nCOPY . /app\nCMD ["node", "/app/server.js"]\n');
+  return ws;
+}
+
+describe('DaggerEngine: Dockerfile builds (recording fake)', () => {
+  it('builds the workdir with its Dockerfile and exports the image as an OCI tarball into the workspace', async () => {
+    const ws = dockerfileWorkspace();
+    const tarball = Buffer.from('an OCI image layout tarball');
+    const fake = new FakeDagger({ imageTar: tarball });
+    const engine = new DaggerEngine({ connect: fake.connect, nonce: noNonce });
+    const log: Buffer[] = [];
+    const r = await engine.exec(request(dockerfileStep(), ws, {}, log));
+    expect(r).toEqual({ exitCode: 0 });
+    expect(fake.execCalls).toEqual([
+      ['host.directory', path.join(ws, 'app'), { noCache: true }],
+      ['dockerBuild', { host: path.join(ws, 'app') }, { dockerfile: 'Dockerfile' }],
+      ['container.export', path.join(ws, 'app/image.oci.tar')],
+    ]);
+    // Where the scheduler collects the step's `image.oci.tar` output (relative to its workdir).
+    expect(readFileSync(path.join(ws, 'app/image.oci.tar')).equals(tarball)).toBe(true);
+    expect(Buffer.concat(log).toString()).toBe('built Dockerfile on the Dagger engine; OCI image written to image.oci.tar\n');
+    // No container of the step's image, no exec, no workspace export.
+    expect(fake.calls.map((c) => c[0])).not.toContain('withExec');
+    expect(fake.calls.map((c) => c[0])).not.toContain('export');
+    await engine.close();
+  });
+
+  it('another Dockerfile path is passed as is; paths leaving the build context are refused', async () => {
+    const ws = dockerfileWorkspace();
+    const fake = new FakeDagger({ imageTar: Buffer.from('x') });
+    const engine = new DaggerEngine({ connect: fake.connect });
+    const argv = ['docker-build', '--dockerfile', 'docker/prod.Dockerfile', '--output', 'out/image.oci.tar'];
+    mkdirSync(path.join(ws, 'app/out'), { recursive: true });
+    expect(await engine.exec(request(dockerfileStep({ argv }), ws, {}))).toEqual({ exitCode: 0 });
+    expect(fake.calls.filter((c) => c[0] === 'dockerBuild' || c[0] === 'container.export')).toEqual([
+      ['dockerBuild', { host: path.join(ws, 'app') }, { dockerfile: 'docker/prod.Dockerfile' }],
+      ['container.export', path.join(ws, 'app/out/image.oci.tar')],
+    ]);
+    for (const bad of [
+      ['docker-build', '--dockerfile', '../Dockerfile', '--output', 'image.oci.tar'],
+      ['docker-build', '--dockerfile', 'Dockerfile', '--output', '/tmp/image.oci.tar'],
+      ['docker-build', '--dockerfile', 'Dockerfile'],
+      ['docker-build', '--dockerfile', 'Dockerfile', '--output', 'image.oci.tar', '--push'],
+    ]) {
+      await expect(engine.exec(request(dockerfileStep({ argv: bad }), ws, {}))).rejects.toThrow(/build:nixpack\/api:docker-build/);
+    }
+    await engine.close();
+  });
+
+  it('a failing build is exit 1 with the reason (and a failed RUN its output) in the log, never a stack', async () => {
+    const ws = dockerfileWorkspace();
+    const cause = new Error('failed to solve: failed to resolve source metadata for docker.io/library/nope:1: not found\n    at Object.<anonymous> (/x/y.js:1:1)');
+    const fake = new FakeDagger({ buildError: new Error('GraphQL request failed', { cause }) });
+    const engine = new DaggerEngine({ connect: fake.connect });
+    const log: Buffer[] = [];
+    const r = await engine.exec(request(dockerfileStep(), ws, {}, log));
+    expect(r).toEqual({ exitCode: 1 });
+    const text = Buffer.concat(log).toString();
+    expect(text).toBe('dagger: building Dockerfile failed: failed to solve: failed to resolve source metadata for docker.io/library/nope:1: not found\n');
+    expect(text).not.toMatch(/\n\s+at /);
+    expect(existsSync(path.join(ws, 'app/image.oci.tar'))).toBe(false);
+
+    const execError = Object.assign(new Error('process "/bin/sh -c npm ci" did not complete successfully: exit code: 1'), {
+      name: 'ExecError',
+      exitCode: 1,
+      stdout: '',
+      stderr: 'npm ERR! missing package-lock.json\n',
+    });
+    const failing = new FakeDagger({ buildError: execError });
+    const e2 = new DaggerEngine({ connect: failing.connect });
+    const log2: Buffer[] = [];
+    expect(await e2.exec(request(dockerfileStep(), ws, {}, log2))).toEqual({ exitCode: 1 });
+    expect(Buffer.concat(log2).toString()).toBe(
+      'npm ERR! missing package-lock.json\ndagger: building Dockerfile failed: process "/bin/sh -c npm ci" did not complete successfully: exit code: 1\n',
+    );
+    await engine.close();
+    await e2.close();
+  });
+});
+
 describe('DaggerEngine: sessions and errors', () => {
   it('prepare connects once, says which engine runs the steps, and refuses steps without an image', async () => {
     const fake = new FakeDagger();
@@ -591,6 +705,10 @@ process.stdin.resume();
     expect(Buffer.concat(out).toString()).toBe('fake combined output');
     const { value: r2 } = await bounded(engine.exec(request({ ...step, id: 'rollout:terraform/db:output', argv: ['terraform', 'output', '-json'], stdout: 'out.json', secrets: [], mounts: [] }, ws, {})));
     expect((r2 as ExecResult).stdout?.toString()).toBe('fake stdout');
+    // A Dockerfile build: Directory.dockerBuild then Container.export, gzip layers, OCI media types.
+    mkdirSync(path.join(ws, 'app'), { recursive: true });
+    const { value: r3 } = await bounded(engine.exec(request(dockerfileStep(), ws, {})));
+    expect(r3).toEqual({ exitCode: 0 });
     await engine.close();
 
     const queries = readFileSync(log, 'utf8').trim().split('\n');
@@ -621,6 +739,12 @@ process.stdin.resume();
     has(new RegExp(`withExec \\(args: \\["terraform","apply","-auto-approve"\\],expect: ANY\\) \\{ directory \\(path: "/atmos-pipe/workspace"\\) \\{ export \\(path: "${ws}",wipe: true\\) \\}`));
     has(/withExec \(args: \["terraform","output","-json"\],expect: ANY\) \{ stdout \}/);
     has(/withExec \(args: \["terraform","output","-json"\],expect: ANY\) \{ stderr \}/);
+    has(
+      new RegExp(
+        `host \\{ directory \\(path: "${path.join(ws, 'app')}",noCache: true\\) \\{ dockerBuild \\(dockerfile: "Dockerfile"\\) \\{ ` +
+          `export \\(path: "${path.join(ws, 'app/image.oci.tar')}",forcedCompression: Gzip,mediaTypes: OCI\\) \\}`,
+      ),
+    );
     // The secret value travels only in setSecret; the session was ended by closing stdin.
     expect(queries.filter((q) => q.includes(SECRET)).every((q) => q.includes('setSecret'))).toBe(true);
     expect(queries.at(-1)).toBe('STDIN CLOSED');
