@@ -17,6 +17,11 @@ import { ApproveCommand } from './commands/approve.js';
 import { ReleaseCommand } from './commands/release.js';
 import { DiffCommand } from './commands/diff.js';
 import { PromotionStatusCommand } from './commands/promotion-status.js';
+import { SbomCommand } from './commands/sbom.js';
+import { VendorPullCommand } from './commands/vendor-pull.js';
+import { VendorStatusCommand } from './commands/vendor-status.js';
+import { VendorCacheStatsCommand } from './commands/vendor-cache-stats.js';
+import { VendorCleanCommand } from './commands/vendor-clean.js';
 
 
 /** Global options may come before the command (`atmos-pipe --chdir x describe`); move them after it. */
@@ -47,7 +52,7 @@ export function normaliseArgv(argv: string[]): string[] {
   if (rest.length === 0) return argv;
   // Command path: the leading words that are not options.
   let j = 0;
-  while (j < rest.length && !rest[j].startsWith('-') && j < 2) j++;
+  while (j < rest.length && !rest[j].startsWith('-') && j < 3) j++;
   return [...rest.slice(0, j), ...leading, ...rest.slice(j)];
 }
 
@@ -70,6 +75,11 @@ const COMMANDS = [
   ReleaseCommand,
   DiffCommand,
   PromotionStatusCommand,
+  SbomCommand,
+  VendorPullCommand,
+  VendorStatusCommand,
+  VendorCacheStatsCommand,
+  VendorCleanCommand,
 ];
 
 /**

@@ -68,16 +68,16 @@ export function canonicalJson(v: unknown): string {
 
 /**
  * `r-` + 12 hex chars of sha256 over the canonical JSON of the deployment name, the commit
- * and the artifacts (images, SBOMs, vendored components). Target, timestamps, creator,
- * branch, tool versions and annotations do not count: releasing the same thing twice, or
- * promoting it to another target, gives the same id.
+ * and the artifacts (image digests, vendored module digests). Target, timestamps, creator,
+ * branch, tool versions, annotations and the SBOM digests (derived from the artifacts, and
+ * labelled with the target they were made for) do not count: releasing the same thing twice,
+ * or promoting it to another target, gives the same id.
  */
-export function releaseId(record: Pick<ReleaseRecord, 'deployment' | 'git_sha' | 'images' | 'sboms' | 'vendored'>): string {
+export function releaseId(record: Pick<ReleaseRecord, 'deployment' | 'git_sha' | 'images' | 'vendored'>): string {
   const content = canonicalJson({
     deployment: record.deployment,
     git_sha: record.git_sha,
     images: record.images ?? {},
-    sboms: record.sboms ?? {},
     vendored: record.vendored ?? {},
   });
   return 'r-' + createHash('sha256').update(content).digest('hex').slice(0, 12);

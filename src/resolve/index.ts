@@ -63,8 +63,10 @@ export interface ResolvedComponent {
   /** Merged metadata (stack metadata with the deployment's over it). */
   metadata: Record<string, unknown>;
   labels: Record<string, string>;
-  /** Absolute module directory (terraform). */
+  /** Absolute module directory (terraform): the vendored copy when a vendor entry applies (SPEC 7). */
   moduleDir?: string;
+  /** Set when the module comes from the vendor store: what the lock pinned. */
+  vendored?: { digest: string; source: string; version: string | null };
   /** Absolute source directory (nixpack). */
   sourceDir?: string;
   /** Where the component is declared in the deployment file. */
@@ -211,7 +213,9 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
   };
 
   // ---- Terraform components.
-  const tfResolved: { name: string; address: string; stackComp: ReturnType<typeof resolveComponent>; metadata: Record<string, unknown>; moduleDir: string; location: Location }[] = [];
+  const tfResolved: { name: string; address: string; stackComp: ReturnType<typeof resolveComponent>; metadata: Record<string, unknown>; moduleDir: string; location: Location; module: string; vendored?: ResolvedComponent['vendored'] }[] = [];
+  // Vendored modules (SPEC 7): read from the lock and the store, never fetched here.
+  const vendorOf = body.vendor ? (await import('../vendor/lookup.js')).vendorLookup(cfg, dep, target, files) : undefined;
   for (const [n, c] of Object.entries(tfComps)) {
     const address = componentAddress('terraform', n);
     const location = keyLocOf(tfComps, n) ?? depLoc;
@@ -239,7 +243,13 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       continue;
     }
     const moduleName = (depMeta.component as string | undefined) ?? stackComp.component ?? n;
-    const moduleDir = path.join(cfg.terraformBasePath, moduleName);
+    const module = path.relative(cfg.terraformBasePath, path.join(cfg.terraformBasePath, moduleName)).split(path.sep).join('/');
+    const vendored = vendorOf?.(module);
+    if (vendored?.kind === 'unpulled') {
+      bag.error(vendored.code, `terraform component "${n}": ${vendored.message}`, (depMeta.component ? locOf(c.metadata, 'component') : undefined) ?? location, vendored.hint);
+      continue;
+    }
+    const moduleDir = vendored?.kind === 'vendored' ? vendored.dir : path.join(cfg.terraformBasePath, moduleName);
     if (!existsSync(moduleDir) || !statSync(moduleDir).isDirectory()) {
       const rel = path.relative(cfg.repoRoot, moduleDir).split(path.sep).join('/');
       bag.error(
@@ -250,7 +260,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       );
       continue;
     }
-    tfResolved.push({ name: n, address, stackComp, metadata, moduleDir, location });
+    tfResolved.push({ name: n, address, stackComp, metadata, moduleDir, location, module, ...(vendored?.kind === 'vendored' ? { vendored: { digest: vendored.digest, source: vendored.source, version: vendored.version } } : {}) });
   }
   bag.throwIfErrors();
 
@@ -344,7 +354,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       address: t.address,
       type: 'terraform',
       name: t.name,
-      component: path.relative(cfg.terraformBasePath, t.moduleDir).split(path.sep).join('/'),
+      component: t.module,
       vars,
       settings,
       env,
@@ -356,6 +366,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       metadata: t.metadata,
       labels: (t.metadata.labels ?? {}) as Record<string, string>,
       moduleDir: t.moduleDir,
+      ...(t.vendored ? { vendored: t.vendored } : {}),
       location: t.location,
       bindings,
       references: refs,

@@ -11,7 +11,7 @@ import { createRelease, releasesFromRefs, releaseTagPrefix, type CreateReleaseRe
 import { historyFromRefs } from '../release/read.js';
 import { GitRepo, historyTagPrefix, notesRef } from '../tracking/index.js';
 import { whoAmI } from '../tracking/identity.js';
-import { dirtyTreeWarning, newReleaseRecord, requireHead } from './index.js';
+import { dirtyTreeWarning, newReleaseRecord, releaseSbom, requireHead } from './index.js';
 
 export interface ApproveRequest {
   target: string;
@@ -126,8 +126,18 @@ export async function release(repo: Repository, dep: DeploymentConfig, req: Rele
   const dirty = await dirtyTreeWarning(git, head);
   if (dirty) warnings.push(dirty);
   const who = await whoAmI(git, req.env);
+  if (dep.body.vendor) {
+    const { ensureVendored } = await import('../vendor/index.js');
+    await ensureVendored(repo, dep, req.target);
+  }
   const record = newReleaseRecord(repo, dep, req.target, head, who, req.annotations ?? {});
+  const sbom = await releaseSbom(repo, dep, req.target, head, record, dirty !== undefined);
+  record.sboms = { deployment: sbom.digest };
   const r = await createRelease(git, record, { releasesPath: repo.config.releasesPath, repoRoot: repo.config.repoRoot });
+  if (r.created) {
+    const { attachSbom } = await import('../sbom/index.js');
+    await attachSbom(repo.config.repoRoot, dep.name, record.git_sha, sbom.text);
+  }
   if (!r.created && JSON.stringify(r.record.annotations) !== JSON.stringify(Object.fromEntries(Object.entries(record.annotations).sort()))) {
     if (Object.keys(record.annotations).length) {
       warnings.push(warning('release/exists', `release ${r.id} already existed (same commit and artifacts); releases are immutable, so its original annotations are kept`));

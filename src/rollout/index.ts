@@ -7,7 +7,7 @@
  * Nothing is written before every check passed: a refused rollout leaves refs, tags, notes
  * and files untouched.
  */
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
@@ -39,6 +39,7 @@ import {
 } from '../tracking/index.js';
 import { whoAmI } from '../tracking/identity.js';
 import { VERSION } from '../version.js';
+import { ensureVendored, vendoredDigests } from '../vendor/index.js';
 
 export interface RolloutRequest extends RunRequest {
   /** The build pipeline run first (cached) for a release of the working tree. */
@@ -97,7 +98,8 @@ export function newReleaseRecord(repo: Repository, dep: DeploymentConfig, target
     git_branch: head.branch ?? null,
     images: pinned,
     sboms: {},
-    vendored: {},
+    // The modules vendored for this target (pulled just in time before the record is made).
+    vendored: dep.body.vendor ? vendoredDigests(repo.config.cacheDir, dep.name, target) : {},
     tools: { 'atmos-pipe': VERSION, ...(tf.version ? { [tf.command]: tf.version } : {}) },
     annotations,
     created_at: new Date().toISOString(),
@@ -126,6 +128,35 @@ async function buildForRelease(repo: Repository, dep: DeploymentConfig, req: Rol
     components = [...wanted];
   }
   return runPipeline(repo, dep, { ...req, pipeline: req.build, components, withDeps: false, beforeRun: undefined, afterRun: undefined });
+}
+
+/**
+ * The deployment SBOM of a release (CycloneDX 1.6; its digest goes into the release record,
+ * the document into `refs/notes/atmos/<d>/sbom`). Remembered per commit, target, images and
+ * vendored modules, so a re-run does not generate it again; never for a modified work tree.
+ */
+export async function releaseSbom(repo: Repository, dep: DeploymentConfig, target: string, head: Head, record: ReleaseRecord, dirty: boolean): Promise<{ digest: string; text: string }> {
+  const { createHash } = await import('node:crypto');
+  const key = createHash('sha256').update(JSON.stringify({ v: 1, tool: VERSION, d: dep.name, target, sha: head.sha, images: record.images, vendored: record.vendored })).digest('hex');
+  const memo = path.join(repo.config.cacheDir, 'cache', 'sbom', `${key}.json`);
+  if (!dirty && existsSync(memo)) {
+    try {
+      const m = JSON.parse(readFileSync(memo, 'utf8')) as { digest: string; text: string };
+      if (m.digest && m.text) return m;
+    } catch {
+      // a torn memo: generate again
+    }
+  }
+  const { deploymentSbom } = await import('../sbom/index.js');
+  const images = Object.fromEntries(Object.entries(record.images).map(([c, i]) => [c, { ref: i.ref, digest: i.digest }]));
+  // Validated by the test suite against the strict schema; a rollout does not pay for the validator.
+  const s = await deploymentSbom(repo, dep, target, { images, git: { sha: head.sha, short_sha: head.sha.slice(0, 8), ...(head.branch ? { branch: head.branch } : {}) }, validate: false });
+  const out = { digest: s.digest, text: s.cyclonedx };
+  if (!dirty) {
+    const { writeFileAtomic } = await import('../cache/cas.js');
+    writeFileAtomic(memo, JSON.stringify(out));
+  }
+  return out;
 }
 
 /** HEAD of the repository's Git work tree; exit 2 outside one. */
@@ -243,6 +274,7 @@ async function trackedRollout(
   let runDep = dep;
   let gitFacts: GitInfo | undefined;
   let images: Record<string, BuiltImage> | undefined;
+  let sbom: { digest: string; text: string } | undefined;
   const annotations = { ...(req.annotations ?? {}) };
   if (decision.choice.kind === 'existing') {
     const existing = decision.choice.release.record;
@@ -261,13 +293,16 @@ async function trackedRollout(
   } else {
     const dirty = await dirtyTreeWarning(git, head);
     if (dirty) warnings.push(dirty);
-    // build (cached) → release: the release pins the digests just built.
+    // vendor (just in time) → build (cached) → release: the release pins what was pulled and built.
+    if (dep.body.vendor) await ensureVendored(repo, dep, T, { emit: req.emit });
     const built = await buildForRelease(repo, dep, req);
     if (built && built.status !== 'success') {
       return { run: built, tracked: true, release: null, decision, deployer, approvedBy: [], recorded: [], warnings };
     }
     record = newReleaseRecord(repo, dep, T, head, deployer, annotations);
     images = imagesOf(record);
+    sbom = await releaseSbom(repo, dep, T, head, record, dirty !== undefined);
+    record.sboms = { deployment: sbom.digest };
   }
   const id = releaseId(record);
   if (decision.skippedCheck) annotations['atmos-pipe/promotion-check'] = 'skipped';
@@ -310,6 +345,10 @@ async function trackedRollout(
     }
     if (newApproval) await recordApproval(git, record.git_sha, newApproval);
     release = await createRelease(git, record, { releasesPath: repo.config.releasesPath, repoRoot: repo.config.repoRoot });
+    if (sbom && release.created) {
+      const { attachSbom } = await import('../sbom/index.js');
+      await attachSbom(repo.config.repoRoot, dep.name, record.git_sha, sbom.text);
+    }
     notice(`release ${release.id} ${release.created ? 'created' : 'reused'} (${release.tag})${decision.promotedFrom ? `, promoted from ${decision.promotedFrom}` : ''}${decision.rollbackOf ? `, rolling back ${decision.rollbackOf}` : ''}`);
   };
   const recorded: RecordedComponent[] = [];

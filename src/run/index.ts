@@ -189,6 +189,8 @@ export async function dryRunPipeline(repo: Repository, dep: DeploymentConfig, re
 
 export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: RunRequest, onDryRun?: (p: DryRunSummary) => void): Promise<RunSummary> {
   const pipeline = req.pipeline;
+  // Just-in-time vendoring (SPEC 7): fetch only what the target's vendor lock does not pin yet.
+  if (dep.body.vendor) await (await import('../vendor/index.js')).ensureVendored(repo, dep, req.target, { emit: req.emit });
   const images = req.images ?? readImageStore(repo.config.cacheDir, dep.name);
   const resolved = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images, ...(req.git ? { git: req.git } : {}) });
   const selected = selectComponents(resolved, req.components, req.withDeps ?? false);

@@ -151,7 +151,9 @@ export async function pushTracking(
           rejected.push({ ref: dst, reason: reasonOf(st) });
           continue;
         }
-        await repo.mergeNotes(dst, fetched, { strategy: 'cat_sort_uniq' });
+        // Approvals are one JSON line each: merged line by line. Other notes (an SBOM, a JUnit
+        // report) are whole documents: for a commit both sides annotated, ours (the newer) wins.
+        await repo.mergeNotes(dst, fetched, { strategy: dst.endsWith('/approvals') ? 'cat_sort_uniq' : 'ours' });
         next.push({ src: dst, dst, expect: remoteValue });
       } else {
         rejected.push({ ref: dst, reason: reasonOf(st) });

@@ -4,12 +4,14 @@
  * docker-registry), bindings into real Terraform, and Git notes for test results.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli, type CliResult } from '../helpers.js';
 import { startRegistry, type RunningRegistry } from '../oci/registry-server.js';
+import { validateCycloneDx } from '../../src/sbom/index.js';
 
 const GIT_ENV: Record<string, string> = {
   GIT_AUTHOR_NAME: 'Dev',
@@ -170,7 +172,7 @@ describe('publish to a real registry', () => {
 });
 
 describe('rollout builds, binds and releases', () => {
-  it('the example rolls out end to end: the image digest reaches Terraform and the release', { timeout: 180_000 }, () => {
+  it('the example rolls out end to end: the image digest reaches Terraform and the release', { timeout: 180_000 }, async () => {
     const dir = exampleRepo();
     const r = cli(dir, 'rollout', D, '--target', 'dev');
     expect(r.code, r.stderr).toBe(0);
@@ -182,6 +184,11 @@ describe('rollout builds, binds and releases', () => {
     // The release pins it; describe shows the real reference.
     const rel = JSON.parse(cli(dir, 'releases', D, '--format', 'json').stdout)[0];
     expect(rel.images.api).toEqual({ ref: built.ref, digest: built.digest });
+    // The release's SBOM: a Git note on the commit whose digest the record holds; strictly valid.
+    const note = git(dir, 'notes', '--ref', `refs/notes/atmos/${D}/sbom`, 'show', 'HEAD') + '\n';
+    expect(rel.sboms.deployment).toBe('sha256:' + createHash('sha256').update(note).digest('hex'));
+    expect(await validateCycloneDx(note)).toBeNull();
+    expect(note).toContain(built.digest);
     const desc = JSON.parse(cli(dir, 'describe', D, '--target', 'dev', '--format', 'json').stdout);
     expect(desc.components.find((c: { address: string }) => c.address === 'terraform/ecs/service-api').vars.image).toBe(built.ref);
     // Promotion rolls out exactly that image, without building.

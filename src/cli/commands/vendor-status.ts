@@ -1,0 +1,54 @@
+import { Command, Option } from 'clipanion';
+import * as t from 'typanion';
+import { BaseCommand, FORMATS } from '../base.js';
+
+export class VendorStatusCommand extends BaseCommand {
+  static override paths = [['vendor', 'status']];
+  static override usage = Command.Usage({
+    category: 'Vendoring',
+    description: 'Show the vendored modules per deployment, target and component',
+    details: `
+      For every vendored module: the configured source and version, the digest and time the lock recorded, and its state: \`ok\` (pulled as configured), \`missing\` (never pulled, or no longer in the store) or \`stale\` (the lock differs from the configuration, or the module is no longer vendored). Reads the lock files and the store only; fetches nothing.
+    `,
+    examples: [
+      ['Every deployment', '$0 vendor status'],
+      ['One deployment, as JSON', '$0 vendor status --deployment payment-service --format json'],
+    ],
+  });
+
+  deployment = Option.String('-d,--deployment', { description: 'Only this deployment (default: every deployment)' });
+  target = Option.String('-t,--target', { description: 'Only this target' });
+  format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
+
+  async run(): Promise<number> {
+    let repo;
+    let deps;
+    if (this.deployment !== undefined) {
+      const r = await this.deploymentAndTarget(this.deployment, this.target, false);
+      repo = r.repo;
+      deps = [r.dep];
+    } else {
+      const lib = await import('../../index.js');
+      repo = await this.repo();
+      const r = repo;
+      deps = lib.listDeploymentFiles(r.config).map((f) => lib.loadDeploymentFile(r.config, f.abs, r.files));
+      if (this.target !== undefined && !deps.some((d) => Object.keys(d.body.targets).includes(this.target!))) {
+        const all = [...new Set(deps.flatMap((d) => Object.keys(d.body.targets)))].sort();
+        throw new lib.DiagnosticError(lib.error('args/unknown-target', `--target ${this.target}: no deployment has this target`, undefined, `valid values: ${all.join(', ')}`));
+      }
+    }
+    const { vendorStatus } = await import('../../vendor/index.js');
+    const rows = await vendorStatus(repo, deps, { target: this.target });
+    const { table } = await import('../../render/index.js');
+    await this.print(rows, (c) => {
+      if (rows.length === 0) return 'nothing is vendored (no deployment has a vendor entry for a module it uses)\n';
+      const st = (s: string) => (s === 'ok' ? c.green(s) : s === 'stale' ? c.yellow(s) : c.red(s));
+      return table(
+        ['DEPLOYMENT', 'TARGET', 'COMPONENT', 'VERSION', 'DIGEST', 'PULLED', 'STATE', 'SOURCE'],
+        rows.map((r) => [r.deployment, r.target, r.component, r.version ?? '-', r.digest ? r.digest.slice(7, 19) : '-', r.pulled_at ?? '-', st(r.state) + (r.reason ? c.dim(` (${r.reason})`) : ''), r.source]),
+        c,
+      );
+    });
+    return 0;
+  }
+}

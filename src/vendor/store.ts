@@ -1,0 +1,481 @@
+/**
+ * The vendor store (SPEC 7):
+ *
+ *   <cacheDir>/cache/vendor/objects/sha256/<hex>/                 immutable trees (read-only files)
+ *   <cacheDir>/cache/vendor/deployments/<d>/<t>/<module>/         hard links into an object (copies as fallback)
+ *   <cacheDir>/cache/vendor/deployments/<d>/<t>/.vendor-lock.yaml what was pulled: source, version, digest, pulled_at
+ *   <cacheDir>/cache/vendor/git/<key>.git                         bare mirrors of Git sources
+ *   <cacheDir>/cache/vendor/tmp/                                  fetches and extractions in progress
+ *
+ * An object's name is the digest of its tree: the canonical JSON of the sorted
+ * (path, type, mode, content digest) entries, the same manifest format as the step CAS
+ * (src/cache/cas.ts), so the same files always have the same digest. Objects appear by an
+ * atomic rename of a finished temp dir and are never modified afterwards.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  chmodSync, closeSync, copyFileSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync,
+  readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync,
+} from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic, type TreeEntry, type TreeManifest } from '../cache/cas.js';
+import { dumpPlain, loadPlain } from '../yaml/plain.js';
+
+export interface VendorPaths {
+  root: string;
+  objects: string;
+  deployments: string;
+  git: string;
+  tmp: string;
+}
+
+export function vendorPaths(cacheDir: string): VendorPaths {
+  const root = path.join(cacheDir, 'cache', 'vendor');
+  return { root, objects: path.join(root, 'objects', 'sha256'), deployments: path.join(root, 'deployments'), git: path.join(root, 'git'), tmp: path.join(root, 'tmp') };
+}
+
+const DIGEST = /^sha256:([0-9a-f]{64})$/;
+
+export function objectDir(paths: VendorPaths, digest: string): string {
+  const m = DIGEST.exec(digest);
+  if (!m) throw new Error(`not a sha256 digest: ${digest}`);
+  return path.join(paths.objects, m[1]);
+}
+
+export function targetDir(paths: VendorPaths, deployment: string, target: string): string {
+  return path.join(paths.deployments, deployment, target);
+}
+
+export function linkDir(paths: VendorPaths, deployment: string, target: string, module: string): string {
+  return path.join(targetDir(paths, deployment, target), ...module.split('/'));
+}
+
+export function lockPath(paths: VendorPaths, deployment: string, target: string): string {
+  return path.join(targetDir(paths, deployment, target), '.vendor-lock.yaml');
+}
+
+/** A fresh, unique directory under the store's tmp dir. */
+export function tempDir(paths: VendorPaths, prefix: string): string {
+  mkdirSync(paths.tmp, { recursive: true });
+  const dir = path.join(paths.tmp, `${prefix}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  mkdirSync(dir);
+  return dir;
+}
+
+// ---- Lock file.
+
+export interface LockEntry {
+  /** The source fetched (templates filled, ref added). */
+  source: string;
+  version: string | null;
+  digest: string;
+  pulled_at: string;
+  /** Git: the commit the ref resolved to. */
+  commit?: string;
+  /** Which level the entry came from, and where it is declared. */
+  origin?: string;
+  included_paths?: string[];
+  excluded_paths?: string[];
+}
+
+export interface LockFile {
+  deployment: string;
+  target: string;
+  components: Record<string, LockEntry>;
+}
+
+export function readLock(paths: VendorPaths, deployment: string, target: string): LockFile {
+  const empty: LockFile = { deployment, target, components: {} };
+  const file = lockPath(paths, deployment, target);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return empty;
+  }
+  try {
+    const doc = loadPlain(text) as Partial<LockFile> | null;
+    if (!doc || typeof doc !== 'object' || typeof doc.components !== 'object' || doc.components === null) return empty;
+    const components: Record<string, LockEntry> = {};
+    for (const [k, v] of Object.entries(doc.components)) {
+      if (v && typeof v === 'object' && typeof v.source === 'string' && typeof v.digest === 'string' && DIGEST.test(v.digest)) {
+        components[k] = { ...v, version: v.version === undefined || v.version === null ? null : String(v.version), pulled_at: String(v.pulled_at ?? '') };
+      }
+    }
+    return { deployment, target, components };
+  } catch {
+    // A damaged lock is a lock that pins nothing: the next pull rewrites it.
+    return empty;
+  }
+}
+
+export function writeLock(paths: VendorPaths, lock: LockFile): void {
+  const sorted = Object.fromEntries(Object.entries(lock.components).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const header = '# Written by `atmos-pipe vendor pull`: what was vendored for this deployment and target.\n# Delete it (or pull with --update) to fetch again.\n';
+  writeFileAtomic(lockPath(paths, lock.deployment, lock.target), header + dumpPlain({ deployment: lock.deployment, target: lock.target, components: sorted }));
+}
+
+// ---- Trees.
+
+function hashFile(file: string): { digest: string; size: number } {
+  const h = createHash('sha256');
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let size = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      size += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { digest: `sha256:${h.digest('hex')}`, size };
+}
+
+/** The sorted manifest of a directory (files, symlinks, empty directories). */
+export function treeManifest(dir: string): TreeManifest {
+  const entries: TreeEntry[] = [];
+  const walk = (abs: string, rel: string) => {
+    const names = readdirSync(abs).sort();
+    if (rel && names.length === 0) entries.push({ path: rel, type: 'dir', mode: 0o755 });
+    for (const n of names) {
+      const a = path.join(abs, n);
+      const r = rel ? `${rel}/${n}` : n;
+      const st = lstatSync(a);
+      if (st.isSymbolicLink()) entries.push({ path: r, type: 'symlink', mode: 0o777, target: readlinkSync(a) });
+      else if (st.isDirectory()) walk(a, r);
+      else if (st.isFile()) {
+        const { digest, size } = hashFile(a);
+        entries.push({ path: r, type: 'file', mode: st.mode & 0o111 ? 0o755 : 0o644, digest, size });
+      }
+    }
+  };
+  walk(dir, '');
+  entries.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  return { kind: 'atmos-pipe/tree@1', entries };
+}
+
+export function manifestDigest(m: TreeManifest): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify(m)).digest('hex')}`;
+}
+
+/** Make every file read-only (executables keep their x bits). */
+function freeze(dir: string): void {
+  for (const n of readdirSync(dir)) {
+    const a = path.join(dir, n);
+    const st = lstatSync(a);
+    if (st.isSymbolicLink()) continue;
+    if (st.isDirectory()) freeze(a);
+    else chmodSync(a, st.mode & 0o111 ? 0o555 : 0o444);
+  }
+}
+
+/**
+ * Publish a finished tree as an object: its digest names it; the temp dir is renamed into
+ * place (or discarded when the object exists already). Returns the digest.
+ */
+export function commitObject(paths: VendorPaths, tree: string): { digest: string; created: boolean } {
+  const digest = manifestDigest(treeManifest(tree));
+  const dest = objectDir(paths, digest);
+  if (existsSync(dest)) {
+    rmSync(tree, { recursive: true, force: true });
+    touch(dest);
+    return { digest, created: false };
+  }
+  freeze(tree);
+  mkdirSync(paths.objects, { recursive: true });
+  try {
+    renameSync(tree, dest);
+    return { digest, created: true };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    // Another pull published the same tree first.
+    rmSync(tree, { recursive: true, force: true });
+    return { digest, created: false };
+  }
+}
+
+/** Mark an object (or mirror) as used now: `--prune --older-than` keeps what was used recently. */
+export function touch(p: string): void {
+  try {
+    const now = new Date();
+    utimesSync(p, now, now);
+  } catch {
+    // pruned concurrently; the next pull recreates it
+  }
+}
+
+/**
+ * Link an object into `dest` (hard links; copies when the file system refuses them),
+ * replacing what was there. The new tree is built next to `dest` and renamed into place.
+ */
+export function linkObject(paths: VendorPaths, digest: string, dest: string): { linked: number; copied: number } {
+  const src = objectDir(paths, digest);
+  const parent = path.dirname(dest);
+  mkdirSync(parent, { recursive: true });
+  const tmp = path.join(parent, `.tmp-${path.basename(dest)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  let linked = 0;
+  let copied = 0;
+  const walk = (from: string, to: string) => {
+    mkdirSync(to, { recursive: true });
+    for (const n of readdirSync(from)) {
+      const a = path.join(from, n);
+      const b = path.join(to, n);
+      const st = lstatSync(a);
+      if (st.isSymbolicLink()) symlinkSync(readlinkSync(a), b);
+      else if (st.isDirectory()) walk(a, b);
+      else if (st.isFile()) {
+        try {
+          linkSync(a, b);
+          linked++;
+        } catch {
+          copyFileSync(a, b, constants.COPYFILE_FICLONE);
+          chmodSync(b, st.mode & 0o777);
+          copied++;
+        }
+      }
+    }
+  };
+  const old = `${tmp}.old`;
+  try {
+    walk(src, tmp);
+    try {
+      renameSync(dest, old);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // nothing linked yet (or another pull moved it)
+    }
+    try {
+      renameSync(tmp, dest);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // A concurrent pull linked it first: theirs stays.
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    rmSync(old, { recursive: true, force: true });
+  }
+  touch(src);
+  return { linked, copied };
+}
+
+// ---- Stats, cleaning and pruning.
+
+export interface Reference {
+  deployment: string;
+  target: string;
+  module: string;
+  digest: string;
+  dir: string;
+}
+
+/** Every (deployment, target, module) → digest the lock files record. */
+export function listReferences(paths: VendorPaths): Reference[] {
+  const out: Reference[] = [];
+  if (!existsSync(paths.deployments)) return out;
+  for (const d of readdirSync(paths.deployments).sort()) {
+    const dd = path.join(paths.deployments, d);
+    if (!statSync(dd).isDirectory()) continue;
+    for (const t of readdirSync(dd).sort()) {
+      if (!existsSync(lockPath(paths, d, t))) continue;
+      const lock = readLock(paths, d, t);
+      for (const [module, e] of Object.entries(lock.components)) out.push({ deployment: d, target: t, module, digest: e.digest, dir: linkDir(paths, d, t, module) });
+    }
+  }
+  return out;
+}
+
+export function listObjects(paths: VendorPaths): string[] {
+  if (!existsSync(paths.objects)) return [];
+  return readdirSync(paths.objects)
+    .filter((n) => /^[0-9a-f]{64}$/.test(n))
+    .sort()
+    .map((n) => `sha256:${n}`);
+}
+
+/** Bytes of regular files below a directory, and the inode → size of each. */
+function sizeOf(dir: string): { bytes: number; files: Map<string, number> } {
+  let bytes = 0;
+  const files = new Map<string, number>();
+  const walk = (d: string, rel: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const a = path.join(d, n);
+      const st = lstatSync(a);
+      if (st.isDirectory()) walk(a, rel ? `${rel}/${n}` : n);
+      else if (st.isFile()) {
+        bytes += st.size;
+        files.set(rel ? `${rel}/${n}` : n, st.ino);
+      }
+    }
+  };
+  walk(dir, '');
+  return { bytes, files };
+}
+
+export interface CacheStats {
+  /** The store's root directory. */
+  root: string;
+  /** Bytes held by objects. */
+  size: number;
+  objects: number;
+  /** (deployment, target, module) links recorded in lock files. */
+  references: number;
+  /** Objects that no lock file references. */
+  unreferenced: number;
+  /** Bytes the references would take as separate copies. */
+  logical_size: number;
+  /** Bytes hard links save: logical size minus what is physically stored for them. */
+  deduplication_savings: number;
+  /** Links that had to be copies (the file system refused hard links). */
+  copied_files: number;
+  git_mirrors: number;
+  git_mirror_size: number;
+}
+
+export function cacheStats(paths: VendorPaths): CacheStats {
+  const objects = listObjects(paths);
+  const refs = listReferences(paths);
+  const sizes = new Map<string, { bytes: number; files: Map<string, number> }>();
+  let size = 0;
+  for (const o of objects) {
+    const s = sizeOf(objectDir(paths, o));
+    sizes.set(o, s);
+    size += s.bytes;
+  }
+  let logical = 0;
+  let copiedBytes = 0;
+  let copiedFiles = 0;
+  const referenced = new Set<string>();
+  for (const r of refs) {
+    const obj = sizes.get(r.digest);
+    if (!obj || !existsSync(r.dir)) continue;
+    referenced.add(r.digest);
+    logical += obj.bytes;
+    // A copy (no shared inode) saves nothing.
+    const linked = sizeOf(r.dir);
+    for (const [rel, ino] of linked.files) {
+      if (obj.files.get(rel) !== ino) {
+        copiedFiles++;
+        try {
+          copiedBytes += statSync(path.join(r.dir, ...rel.split('/'))).size;
+        } catch {
+          // removed meanwhile
+        }
+      }
+    }
+  }
+  const referencedBytes = [...referenced].reduce((n, d) => n + (sizes.get(d)?.bytes ?? 0), 0);
+  let mirrors = 0;
+  let mirrorSize = 0;
+  if (existsSync(paths.git)) {
+    for (const n of readdirSync(paths.git)) {
+      if (!n.endsWith('.git')) continue;
+      mirrors++;
+      mirrorSize += sizeOf(path.join(paths.git, n)).bytes;
+    }
+  }
+  return {
+    root: paths.root,
+    size,
+    objects: objects.length,
+    references: refs.filter((r) => sizes.has(r.digest) && existsSync(r.dir)).length,
+    unreferenced: objects.filter((o) => !refs.some((r) => r.digest === o)).length,
+    logical_size: logical,
+    deduplication_savings: Math.max(0, logical - referencedBytes - copiedBytes),
+    copied_files: copiedFiles,
+    git_mirrors: mirrors,
+    git_mirror_size: mirrorSize,
+  };
+}
+
+/** Remove a tree even when its files are read-only. */
+export function removeTree(p: string): void {
+  rmSync(p, { recursive: true, force: true, maxRetries: 2 });
+}
+
+export interface CleanResult {
+  /** `<deployment>/<target>` whose links and lock were removed. */
+  removed_targets: string[];
+  /** Objects removed by --prune. */
+  pruned_objects: string[];
+  pruned_mirrors: number;
+  freed_bytes: number;
+}
+
+/**
+ * Remove links and locks (all, one deployment, or one target), then with `prune` remove
+ * the objects no lock references and Git mirrors, unused for `olderThanMs`.
+ */
+export function clean(paths: VendorPaths, opts: { deployment?: string; target?: string; removeLinks: boolean; prune: boolean; olderThanMs: number; now?: number }): CleanResult {
+  const out: CleanResult = { removed_targets: [], pruned_objects: [], pruned_mirrors: 0, freed_bytes: 0 };
+  const now = opts.now ?? Date.now();
+  if (opts.removeLinks && existsSync(paths.deployments)) {
+    const deps = opts.deployment ? [opts.deployment] : readdirSync(paths.deployments).sort();
+    for (const d of deps) {
+      const dd = path.join(paths.deployments, d);
+      if (!existsSync(dd)) continue;
+      const targets = opts.target ? [opts.target] : readdirSync(dd).sort();
+      for (const t of targets) {
+        const td = path.join(dd, t);
+        if (!existsSync(td)) continue;
+        removeTree(td);
+        out.removed_targets.push(`${d}/${t}`);
+      }
+      if (existsSync(dd) && readdirSync(dd).length === 0) removeTree(dd);
+    }
+  }
+  if (opts.prune) {
+    const referenced = new Set(listReferences(paths).map((r) => r.digest));
+    for (const o of listObjects(paths)) {
+      if (referenced.has(o)) continue;
+      const dir = objectDir(paths, o);
+      let mtime: number;
+      try {
+        mtime = statSync(dir).mtimeMs;
+      } catch {
+        continue;
+      }
+      if (now - mtime < opts.olderThanMs) continue;
+      out.freed_bytes += sizeOf(dir).bytes;
+      removeTree(dir);
+      out.pruned_objects.push(o);
+    }
+    if (existsSync(paths.git)) {
+      for (const n of readdirSync(paths.git)) {
+        const dir = path.join(paths.git, n);
+        let mtime: number;
+        try {
+          mtime = statSync(dir).mtimeMs;
+        } catch {
+          continue;
+        }
+        if (now - mtime < opts.olderThanMs) continue;
+        out.freed_bytes += sizeOf(dir).bytes;
+        removeTree(dir);
+        out.pruned_mirrors++;
+      }
+    }
+    // Leftovers of killed pulls.
+    if (existsSync(paths.tmp)) {
+      for (const n of readdirSync(paths.tmp)) {
+        const p = path.join(paths.tmp, n);
+        try {
+          if (now - statSync(p).mtimeMs > 3600_000) removeTree(p);
+        } catch {
+          // gone
+        }
+      }
+    }
+  }
+  return out;
+}
