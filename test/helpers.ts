@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,4 +111,33 @@ export function baseRepo(overrides: Record<string, string> = {}): Record<string,
     ].join('\n'),
     ...overrides,
   };
+}
+
+/** A fixed Git identity and no user/system config: tests of Git tracking are reproducible. */
+export const GIT_ENV: Record<string, string> = {
+  GIT_AUTHOR_NAME: 'Dev',
+  GIT_AUTHOR_EMAIL: 'dev@example.com',
+  GIT_COMMITTER_NAME: 'Dev',
+  GIT_COMMITTER_EMAIL: 'dev@example.com',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  CI: '1',
+};
+
+/** Synchronous git with argv and {@link GIT_ENV} (test setup only); trimmed stdout. */
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }).trim();
+}
+
+/** The bundled example as a fresh Git repository (one commit); `edit` may change files first. */
+export function exampleGitRepo(prefix = 'atmos-pipe-example-', edit?: (dir: string) => void): string {
+  const base = mkdtempSync(path.join(tmpdir(), prefix));
+  made.push(base);
+  const dir = path.join(base, 'repo');
+  cpSync(path.join(ROOT, 'examples/payment-service'), dir, { recursive: true, filter: (s) => !/[/\\](\.atmos|node_modules|dist|releases)([/\\]|$)/.test(path.relative(ROOT, s)) });
+  edit?.(dir);
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'initial');
+  return dir;
 }

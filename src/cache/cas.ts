@@ -42,8 +42,13 @@ export function hexOf(digest: string): string {
 export function writeFileAtomic(file: string, data: string | Buffer, mode?: number): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, data, mode !== undefined ? { mode } : undefined);
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, data, mode !== undefined ? { mode } : undefined);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /**

@@ -1,10 +1,8 @@
 /**
  * Small shared helpers of the OCI library: media types, sha256 digests, canonical JSON and
- * atomic file writes. Nothing here depends on the rest of atmos-pipe.
+ * atomic file writes (those of src/cache, shared).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { createHash } from 'node:crypto';
 
 export const MEDIA_TYPE_MANIFEST = 'application/vnd.oci.image.manifest.v1+json' as const;
 export const MEDIA_TYPE_INDEX = 'application/vnd.oci.image.index.v1+json' as const;
@@ -55,38 +53,5 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-function tempName(file: string): string {
-  return `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-}
-
-/** Write a file atomically: temp file in the same directory, then rename. */
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = tempName(file);
-  try {
-    writeFileSync(tmp, data, { mode });
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
-/**
- * Create `file` with `data` unless it exists (temp file hard-linked into place, so it is never
- * seen half written). Returns false when the file already existed.
- */
-export function createExclusive(file: string, data: string | Buffer, mode = 0o644): boolean {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = tempName(file);
-  writeFileSync(tmp, data, { mode });
-  try {
-    linkSync(tmp, file);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-}
+/** Atomic writes: the same helpers as the rest of atmos-pipe. */
+export { createExclusive, writeFileAtomic } from '../cache/cas.js';

@@ -5,42 +5,19 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli, type CliResult } from '../helpers.js';
+import { GIT_ENV, exampleGitRepo, git, runCli, type CliResult } from '../helpers.js';
 import { startRegistry, type RunningRegistry } from '../oci/registry-server.js';
 import { validateCycloneDx } from '../../src/sbom/index.js';
 
-const GIT_ENV: Record<string, string> = {
-  GIT_AUTHOR_NAME: 'Dev',
-  GIT_AUTHOR_EMAIL: 'dev@example.com',
-  GIT_COMMITTER_NAME: 'Dev',
-  GIT_COMMITTER_EMAIL: 'dev@example.com',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  CI: '1',
-  ATMOS_PIPE_USER: 'dev@example.com',
-};
+const ENV: Record<string, string> = { ...GIT_ENV, ATMOS_PIPE_USER: 'dev@example.com' };
 const D = 'payment-service';
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }).trim();
-}
-const cli = (dir: string, ...args: string[]): CliResult => runCli(args, { cwd: dir, env: GIT_ENV });
+const cli = (dir: string, ...args: string[]): CliResult => runCli(args, { cwd: dir, env: ENV });
 const skopeo = (...args: string[]) => execFileSync('skopeo', ['--insecure-policy', ...args], { encoding: 'utf8' });
-
-/** The bundled example as a fresh Git repository; `edit` may change files before the commit. */
-function exampleRepo(edit?: (dir: string) => void): string {
-  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'atmos-pipe-build-')), 'repo');
-  cpSync(path.join(ROOT, 'examples/payment-service'), dir, { recursive: true, filter: (s) => !/[/\\](\.atmos|node_modules|dist|releases)([/\\]|$)/.test(path.relative(ROOT, s)) });
-  edit?.(dir);
-  git(dir, 'init', '-q', '-b', 'main');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-qm', 'initial');
-  return dir;
-}
+const exampleRepo = (edit?: (dir: string) => void) => exampleGitRepo('atmos-pipe-build-', edit);
 
 const imageOf = (r: CliResult): string => {
   expect(r.code, r.stderr).toBe(0);

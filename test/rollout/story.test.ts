@@ -5,36 +5,14 @@
  * a push that the remote first rejects.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, ROOT, makeRepo, runCli, type CliResult } from '../helpers.js';
+import { CLI, GIT_ENV, exampleGitRepo, git, makeRepo, runCli, type CliResult } from '../helpers.js';
 
-const GIT_ENV: Record<string, string> = {
-  GIT_AUTHOR_NAME: 'Dev',
-  GIT_AUTHOR_EMAIL: 'dev@example.com',
-  GIT_COMMITTER_NAME: 'Dev',
-  GIT_COMMITTER_EMAIL: 'dev@example.com',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  CI: '1',
-};
 const D = 'platform-network';
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }).trim();
-}
-
-/** The bundled example in a fresh Git repository (one commit). */
-function exampleRepo(): string {
-  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'atmos-pipe-story-')), 'repo');
-  cpSync(path.join(ROOT, 'examples/payment-service'), dir, { recursive: true, filter: (s) => !s.includes(`${path.sep}.atmos`) && !s.includes('node_modules') });
-  git(dir, 'init', '-q', '-b', 'main');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-qm', 'initial');
-  return dir;
-}
+const exampleRepo = () => exampleGitRepo('atmos-pipe-story-');
 
 function cli(dir: string, user: string, ...args: string[]): CliResult {
   return runCli(args, { cwd: dir, env: { ...GIT_ENV, ATMOS_PIPE_USER: user } });
