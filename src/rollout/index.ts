@@ -16,11 +16,11 @@ import { openRepository, loadDeployment } from '../index.js';
 import { checkApproval, decideRollout, POLICY_EXIT, type PolicyDecision } from '../promotion/policy.js';
 import { readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
 import { currentOfComponent } from '../promotion/state.js';
-import { createRelease, releaseId, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseRecord } from '../release/index.js';
+import { createRelease, releaseId, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry, type ReleaseRecord } from '../release/index.js';
 import { historyFromRefs, type HistoryEntry } from '../release/read.js';
 import type { GitInfo } from '../resolve/git.js';
 import type { BuiltImage } from '../resolve/index.js';
-import { readImageStore, runPipeline, selectComponents, type RunRequest, type RunSummary } from '../run/index.js';
+import { dryRunPipeline, readImageStore, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
 import { resolveDeployment } from '../resolve/index.js';
 import type { PipelineDefinition } from '../api/index.js';
 import {
@@ -204,6 +204,70 @@ function imagesOf(record: ReleaseRecord): Record<string, BuiltImage> {
   return Object.fromEntries(Object.entries(record.images).map(([c, i]) => [c, { ref: i.ref, digest: i.digest }]));
 }
 
+/**
+ * Where an existing release runs from: its own commit's files (checked out once under
+ * `.atmos/checkouts/`) unless the working tree is that commit, unmodified; its images and
+ * its commit's Git facts.
+ */
+async function releaseWorkspace(
+  repo: Repository,
+  dep: DeploymentConfig,
+  git: GitRepo,
+  head: Head,
+  release: ReleaseEntry,
+  notice: (m: string) => void,
+): Promise<{ runRepo: Repository; runDep: DeploymentConfig; gitFacts: GitInfo; images: Record<string, BuiltImage> }> {
+  const existing = release.record;
+  const gitFacts: GitInfo = { sha: existing.git_sha, short_sha: existing.git_sha.slice(0, 8), ...(existing.git_branch ? { branch: existing.git_branch } : {}) };
+  const dirty = (await git.run(['status', '--porcelain', '--untracked-files=no', '--', '.'])).text.trim() !== '';
+  if (existing.git_sha === head.sha && !dirty) return { runRepo: repo, runDep: dep, gitFacts, images: imagesOf(existing) };
+  // Roll out exactly the release's commit: its configuration, not the working tree's.
+  const dir = await checkoutCommit(git, existing.git_sha, repo.config.cacheDir);
+  const opened = openRepository({ cwd: dir });
+  const runRepo = { ...opened, config: { ...opened.config, cacheDir: repo.config.cacheDir, releasesPath: repo.config.releasesPath } };
+  notice(`rolling out release ${release.id} at commit ${existing.git_sha.slice(0, 12)} (its own configuration${dirty && existing.git_sha === head.sha ? ', not the modified working tree' : ''})`);
+  return { runRepo, runDep: loadDeployment(runRepo, dep.name), gitFacts, images: imagesOf(existing) };
+}
+
+export interface RolloutPlan extends DryRunSummary {
+  /** Release the rollout would deploy (null: a new release of the working tree's commit). */
+  release: string | null;
+  commit: string;
+  promoted_from: string | null;
+  rollback_of: string | null;
+  /** `not required`, `recorded (<who>)` or `missing`: what the rollout would check. */
+  approval: string;
+}
+
+/**
+ * `rollout --dry-run`: the same choice of release and the same promotion-path check as a
+ * rollout (a refusal is exit 3), then the steps planned from the release's own commit.
+ * Reads only: no release, no approval, no build, no run.
+ */
+export async function planRollout(repo: Repository, dep: DeploymentConfig, req: Omit<RolloutRequest, 'emit'> & { emit?: RolloutRequest['emit'] }): Promise<RolloutPlan> {
+  const T = req.target;
+  const git = new GitRepo(repo.config.repoRoot);
+  const head = await requireHead(git, 'rollout --dry-run with --promote-from, --release or --git-sha');
+  const refs = await git.readRefs([historyTagPrefix(dep.name), releaseTagPrefix(dep.name)]);
+  const history = historyFromRefs(refs, dep.name);
+  const decision = decideRollout(dep, { target: T, promoteFrom: req.promoteFrom, release: req.release, gitSha: req.gitSha, skipPromotionCheck: req.skipPromotionCheck }, history, releasesFromRefs(refs, dep.name));
+  const emit = req.emit ?? (() => {});
+  const base = { ...req, emit };
+  let approval = decision.requiresApproval ? 'missing' : 'not required';
+  if (decision.choice.kind === 'existing') {
+    const rel = decision.choice.release;
+    const ws = await releaseWorkspace(repo, dep, git, head, rel, () => {});
+    if (decision.requiresApproval) {
+      const recorded = await readApprovals(git, dep.name, rel.record.git_sha, { target: T, release: rel.id });
+      if (recorded.length) approval = `recorded (${[...new Set(recorded.map((a) => a.approved_by))].join(', ')})`;
+    }
+    const plan = await dryRunPipeline(ws.runRepo, ws.runDep, { ...base, git: ws.gitFacts, images: ws.images });
+    return { ...plan, release: rel.id, commit: rel.record.git_sha, promoted_from: decision.promotedFrom, rollback_of: decision.rollbackOf, approval };
+  }
+  const plan = await dryRunPipeline(repo, dep, base);
+  return { ...plan, release: null, commit: head.sha, promoted_from: null, rollback_of: null, approval };
+}
+
 /** Reads HEAD, or undefined outside a Git work tree. */
 async function headOf(git: GitRepo): Promise<Head | undefined> {
   try {
@@ -279,17 +343,8 @@ async function trackedRollout(
   if (decision.choice.kind === 'existing') {
     const existing = decision.choice.release.record;
     record = { ...existing, target: T };
-    images = imagesOf(existing);
-    gitFacts = { sha: existing.git_sha, short_sha: existing.git_sha.slice(0, 8), ...(existing.git_branch ? { branch: existing.git_branch } : {}) };
-    const dirty = (await git.run(['status', '--porcelain', '--untracked-files=no', '--', '.'])).text.trim() !== '';
-    if (existing.git_sha !== head.sha || dirty) {
-      // Roll out exactly the release's commit: its configuration, not the working tree's.
-      const dir = await checkoutCommit(git, existing.git_sha, repo.config.cacheDir);
-      const opened = openRepository({ cwd: dir });
-      runRepo = { ...opened, config: { ...opened.config, cacheDir: repo.config.cacheDir, releasesPath: repo.config.releasesPath } };
-      runDep = loadDeployment(runRepo, dep.name);
-      notice(`rolling out release ${decision.choice.release.id} at commit ${existing.git_sha.slice(0, 12)} (its own configuration${dirty && existing.git_sha === head.sha ? ', not the modified working tree' : ''})`);
-    }
+    const ws = await releaseWorkspace(repo, dep, git, head, decision.choice.release, notice);
+    ({ runRepo, runDep, gitFacts, images } = ws);
   } else {
     const dirty = await dirtyTreeWarning(git, head);
     if (dirty) warnings.push(dirty);

@@ -126,6 +126,13 @@ describe('the seeds story on the bundled example', () => {
     // The working tree was not touched by the rollback.
     expect(git(dir, 'rev-parse', 'HEAD')).toBe(c2);
     expect(git(dir, 'status', '--porcelain', '--untracked-files=no')).toBe('');
+    // A dry run makes the same choice and the same checks, plans from the release's commit, writes nothing.
+    const refsBefore = trackingRefs(dir);
+    const dry = cli(dir, 'dev@example.com', 'rollout', D, '--target', 'prod', '--release', r2, '--dry-run');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`would roll out ${r2} (commit ${c2.slice(0, 12)}), rolling back ${r1}; approval: recorded (bob@example.com)`);
+    expect(dry.stdout).toMatch(/rollout:terraform\/vpc:apply\s+would run/);
+    expect(trackingRefs(dir)).toBe(refsBefore);
     // --git-sha finds the same release.
     const bySha = cli(dir, 'dev@example.com', 'rollout', D, '--target', 'prod', '--git-sha', c2.slice(0, 10));
     expect(bySha.code, bySha.stderr).toBe(0);
@@ -164,6 +171,7 @@ describe('promotion bypass attempts are refused and leave refs untouched', () =>
     expect(skip.stderr).toContain(`atmos-pipe approve ${D} --target prod`);
     attempt(['--target', 'prod', '--release', r1], 3, new RegExp(`release ${r1} never ran in staging`));
     attempt(['--target', 'prod', '--git-sha', git(dir, 'rev-parse', 'HEAD')], 3, /never ran in staging/);
+    attempt(['--target', 'prod', '--promote-from', 'dev', '--dry-run'], 3, /prod accepts promotions only from staging, not from dev/);
     // Nothing in staging yet: nothing to promote.
     attempt(['--target', 'prod', '--promote-from', 'staging'], 3, /staging has no successful deployment/);
     // Unknown source target: a usage error.

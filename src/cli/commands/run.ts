@@ -159,7 +159,21 @@ abstract class PipelineCommand extends BaseCommand {
     }
     if (this.dryRun) {
       const { dryRunPipeline } = await import('../../run/index.js');
-      const plan = await dryRunPipeline(repo, dep, {
+      const choosesRelease = pipeline.records === 'deployment' && Boolean(flags?.promoteFrom ?? flags?.release ?? flags?.gitSha);
+      const plan = choosesRelease
+        ? await (await import('../../rollout/index.js')).planRollout(repo, dep, {
+            pipeline,
+            target,
+            components: this.component,
+            withDeps: this.withDeps,
+            noCache: this.noCache,
+            engine: this.engine as 'auto' | 'local' | 'dagger' | undefined,
+            promoteFrom: flags?.promoteFrom,
+            release: flags?.release,
+            gitSha: flags?.gitSha,
+            skipPromotionCheck: flags?.skipPromotionCheck,
+          })
+        : await dryRunPipeline(repo, dep, {
         pipeline,
         target,
         components: this.component,
@@ -168,7 +182,12 @@ abstract class PipelineCommand extends BaseCommand {
         engine: this.engine as 'auto' | 'local' | 'dagger' | undefined,
       });
       const { table } = await import('../../render/index.js');
+      const rp = choosesRelease ? (plan as import('../../rollout/index.js').RolloutPlan) : undefined;
+      const head = rp
+        ? `would roll out ${rp.release ?? 'a new release'} (commit ${rp.commit.slice(0, 12)})${rp.promoted_from ? ` from ${rp.promoted_from}` : ''}${rp.rollback_of ? `, rolling back ${rp.rollback_of}` : ''}; approval: ${rp.approval}\n`
+        : '';
       await this.print(plan, (c) =>
+        head +
         table(
           ['STEP', 'STATUS', 'FINGERPRINT'],
           plan.steps.map((s) => [s.id, s.status === 'cached' ? c.green('cached') : s.status === 'run' ? c.yellow('would run') : c.dim(`after ${s.needs.join(', ') || 'dependencies'}`), s.fingerprint ? s.fingerprint.slice(0, 19) : '-']),
