@@ -366,18 +366,28 @@ export class GitRepo {
   ): Promise<string> {
     assertFullRef(notesRef);
     if (!notesRef.startsWith('refs/notes/')) throw new Error(`notes ref must be under refs/notes/: ${notesRef}`);
-    if (this.ident === undefined) await this.committerIdent();
     assertSha(sha, 'annotated object');
-    const retries = opts.retries ?? 5;
+    const sub = opts.append ? ['append'] : ['add', '-f'];
+    return this.moveNotes(notesRef, (tmp) => this.run(['notes', '--ref', tmp, ...sub, '-F', '-', sha], { input: text }), 'atmos-pipe: notes', opts.retries);
+  }
+
+  /**
+   * The shared compare-and-swap of a notes ref: `change` edits a private temp copy of it
+   * (a note added, a merge), then the ref moves from the value the copy started from. A lost
+   * race starts again from the winner's value, so no writer loses another's notes.
+   */
+  private async moveNotes(notesRef: string, change: (tmp: string) => Promise<unknown>, message: string, retries = 5): Promise<string> {
+    // Note and merge commits need a committer: a fresh machine without one still records.
+    if (this.ident === undefined) await this.committerIdent();
     const tmp = `refs/notes/atmos-tmp/${process.pid}-${randomBytes(6).toString('hex')}`;
     let current = await this.resolveRef(notesRef);
     for (let attempt = 1; ; attempt++) {
       try {
         if (current) await this.run(['update-ref', tmp, current, zeroShaLike(current)]);
-        const sub = opts.append ? ['append'] : ['add', '-f'];
-        await this.run(['notes', '--ref', tmp, ...sub, '-F', '-', sha], { input: text });
+        await change(tmp);
         const next = (await this.run(['rev-parse', '--verify', tmp])).text.trim();
-        const r = await this.updateRef(notesRef, next, current, 'atmos-pipe: notes');
+        if (next === current) return next;
+        const r = await this.updateRef(notesRef, next, current, message);
         if (r.ok) return next;
         if (attempt > retries) throw new CasConflictError(notesRef, r.current, attempt);
         current = r.current;
@@ -432,23 +442,8 @@ export class GitRepo {
       assertFullRef(r);
       if (!r.startsWith('refs/notes/')) throw new Error(`notes ref must be under refs/notes/: ${r}`);
     }
-    const retries = opts.retries ?? 5;
-    const tmp = `refs/notes/atmos-tmp/${process.pid}-${randomBytes(6).toString('hex')}`;
-    let current = await this.resolveRef(notesRef);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (current) await this.run(['update-ref', tmp, current, zeroShaLike(current)]);
-        await this.run(['notes', '--ref', tmp, 'merge', '-q', '-s', opts.strategy ?? 'cat_sort_uniq', fromRef]);
-        const next = (await this.run(['rev-parse', '--verify', tmp])).text.trim();
-        if (next === current) return next;
-        const r = await this.updateRef(notesRef, next, current, 'atmos-pipe: notes merge');
-        if (r.ok) return next;
-        if (attempt > retries) throw new CasConflictError(notesRef, r.current, attempt);
-        current = r.current;
-      } finally {
-        await this.run(['update-ref', '-d', tmp], { allowFail: true });
-      }
-    }
+    const strategy = opts.strategy ?? 'cat_sort_uniq';
+    return this.moveNotes(notesRef, (tmp) => this.run(['notes', '--ref', tmp, 'merge', '-q', '-s', strategy, fromRef]), 'atmos-pipe: notes merge', opts.retries);
   }
 
   // ------------------------------------------------------------------- push

@@ -327,7 +327,7 @@ export class RunCommand extends TrackedPipelineCommand {
     details: `
       Resolves the deployment, expands every component into content-addressed steps and runs them in dependency order with at most \`--parallelism\` at once. A step whose fingerprint is in the action cache is not run again (\`cached\`); \`--no-cache\` forces it. When a step fails, nothing that depends on it starts, running steps finish, and the run exits 1 listing every failed and skipped step.
 
-      Built-in pipelines: \`rollout\` (terraform init + apply in dependency order, recorded in local state) and \`plan\` (terraform plan; prints add/change/destroy per component, records nothing).
+      Built-in pipelines: \`rollout\` (release, promotion checks, terraform init + apply in dependency order, recorded in Git), \`plan\` (terraform plan; prints add/change/destroy per component, records nothing), \`build\` (nixpack components to OCI images), \`test\` (their tests) and \`release\` (a release record). Each also has a command of its own.
     `,
     examples: [
       ['Roll the example out to dev', '$0 run rollout payment-service --target dev'],
@@ -351,10 +351,15 @@ export class RolloutCommand extends TrackedPipelineCommand {
     category: 'Run',
     description: 'Roll a deployment out to a target (shorthand for `run rollout`)',
     details: `
-      Runs \`terraform init\` and \`apply\` for every Terraform component in dependency order, each in its own isolated workspace with generated backend, provider override and tfvars files. Nothing is written under components/. Re-running an unchanged rollout is all cache hits; a state changed elsewhere (drift) re-runs the apply. A second rollout of the same deployment and target waits for the first, or exits 4 after \`--lock-timeout\`.
+      Chooses the release (the working tree's commit; \`--promote-from\` the source target's current release; \`--release\` / \`--git-sha\` an earlier one), checks the promotion path and approvals (a refusal exits 3 and writes nothing), pulls vendored modules and builds nixpack components (cached), creates the release, then runs \`terraform init\` and \`apply\` for every Terraform component in dependency order, each in its own isolated workspace. Nothing is written under components/. Each component's outcome is recorded in Git: a history tag, and on success the deployment ref moved by compare-and-swap (\`--push\` sends them to the tracking remote).
+
+      Re-running an unchanged rollout is all cache hits and records nothing; a state changed elsewhere (drift) re-runs the apply. A second rollout of the same deployment and target waits for the first, or exits 4 after \`--lock-timeout\`.
     `,
     examples: [
       ['Roll out to dev', '$0 rollout payment-service --target dev'],
+      ['Promote exactly what runs in staging', '$0 rollout payment-service --target prod --promote-from staging'],
+      ['Approve while promoting, in CI', '$0 rollout payment-service --target prod --promote-from staging --approve --approver "$GITHUB_ACTOR"'],
+      ['Roll prod back to an earlier release', '$0 rollout payment-service --target prod --release r-0123456789ab'],
       ['Only one component, with what it needs', '$0 rollout payment-service --target dev --component ecr/api --with-deps'],
     ],
   });
