@@ -11,6 +11,7 @@ import { describeType, isPlainMap, locOf } from '../yaml/index.js';
 import { YamlFileCache } from './files.js';
 
 export type EngineChoice = 'auto' | 'local' | 'dagger';
+export type SandboxMode = 'strict' | 'off';
 
 export interface ToolPin {
   command: string;
@@ -31,6 +32,8 @@ export interface AtmosConfig {
   releasesPath: string;
   cacheDir: string;
   engine: EngineChoice;
+  /** deployments.sandbox: the local engine's sandbox mode (unset: strict, unless --sandbox or ATMOS_PIPE_SANDBOX says otherwise). */
+  sandbox?: SandboxMode;
   parallelism?: number;
   tools: { terraform: ToolPin };
   trackingRemote?: string;
@@ -116,6 +119,11 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
   if (engineRaw === 'auto' || engineRaw === 'local' || engineRaw === 'dagger') engine = engineRaw;
   else bag.error('atmos/engine', `atmos.yaml: deployments.engine must be auto, local or dagger, got "${engineRaw}"`, locOf(dep, 'engine'), choicesHint(engineRaw, ['auto', 'local', 'dagger']));
 
+  const sandboxRaw = str(bag, dep, 'sandbox', file);
+  let sandbox: SandboxMode | undefined;
+  if (sandboxRaw === undefined || sandboxRaw === 'strict' || sandboxRaw === 'off') sandbox = sandboxRaw;
+  else bag.error('atmos/sandbox', `atmos.yaml: deployments.sandbox must be strict or off, got "${sandboxRaw}"`, locOf(dep, 'sandbox'), choicesHint(sandboxRaw, ['strict', 'off']));
+
   let parallelism: number | undefined;
   if (dep.parallelism !== undefined && dep.parallelism !== null) {
     if (typeof dep.parallelism === 'number' && Number.isInteger(dep.parallelism) && dep.parallelism > 0) parallelism = dep.parallelism;
@@ -143,6 +151,7 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     releasesPath: path.resolve(base, str(bag, dep, 'releases_path', file) ?? 'releases'),
     cacheDir: path.resolve(base, str(bag, dep, 'cache_dir', file) ?? '.atmos'),
     engine,
+    ...(sandbox ? { sandbox } : {}),
     parallelism,
     tools: {
       terraform: {

@@ -1,14 +1,17 @@
 /**
- * The local engine (SPEC 4.2): runs a step's argv on the host, in its workspace. On Linux
- * with bubblewrap it runs sandboxed: read-only root, writable workspace and private /tmp,
- * no network unless the step asks for it. Host tools are checked against their pins the
- * first time a step that needs them actually runs (a fully cached run starts no tool).
+ * The local engine (SPEC 4.2): runs a step's argv in its workspace. In the default `strict`
+ * sandbox mode every step runs in bubblewrap with a user namespace, no capabilities and an
+ * assembled read-only root (see sandbox.ts); where that cannot be had the run refuses before
+ * any step. `off` runs steps unsandboxed on the host. Host tools are checked against their
+ * pins the first time a step that needs them actually runs (a fully cached run starts no tool).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import path from 'node:path';
 import { DiagnosticError, error } from '../diagnostics/index.js';
 import { commandLine, type Step } from '../steps/types.js';
+import { SANDBOX_GROUP, SANDBOX_PASSWD, SEAL_ROOT, isolationArgs, sandboxChoice, setUpSandbox, toolBinds, type SandboxMode, type SandboxSetup } from './sandbox.js';
 import type { Engine, ExecRequest, ExecResult } from './types.js';
 
 /** Find an executable on PATH (no process spawned). */
@@ -88,56 +91,58 @@ export function killTree(pid: number): void {
 }
 
 export interface LocalEngineOptions {
-  /** Use bubblewrap when available (default true). */
-  sandbox?: boolean;
+  /**
+   * strict (default): every step in the hardened bubblewrap sandbox, or the run refuses
+   * (exit 2) before any step; off: unsandboxed. A ready {@link SandboxSetup} skips the probe.
+   */
+  sandbox?: SandboxMode | SandboxSetup;
   /** Environment the host passes through to steps (PATH, HOME, proxies...). */
   baseEnv?: NodeJS.ProcessEnv;
 }
 
 const PASS_THROUGH = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'TF_CLI_CONFIG_FILE', 'TF_PLUGIN_CACHE_DIR'];
 
+/**
+ * Commands a build step's shell usually runs besides argv[0], by runtime (step.tool.name of a
+ * nixpack step, e.g. nodejs_20): their install directories are made visible in the sandbox
+ * when they live outside /usr (e.g. a CI runner's /opt/hostedtoolcache/node/20/x64).
+ */
+const RUNTIME_COMMANDS: [RegExp, string[]][] = [
+  [/^node/, ['node', 'npm', 'npx', 'yarn', 'pnpm', 'corepack']],
+  [/^python/, ['python3', 'python', 'pip3', 'pip']],
+  [/^go/, ['go']],
+];
+
 export class LocalEngine implements Engine {
   readonly name = 'local' as const;
-  private bwrap: string | undefined;
-  private sandboxChecked = false;
+  private setup: SandboxSetup | undefined;
   private readonly checkedTools = new Map<string, { bin: string; version?: string }>();
   private allowToolDrift = false;
   private readonly notices: string[] = [];
   constructor(private readonly opts: LocalEngineOptions = {}) {}
 
-  /** Whether steps run inside bubblewrap (probes it on first use). */
+  /** The sandbox steps run in; strict and unavailable: a DiagnosticError (exit 2). */
+  sandboxSetup(): SandboxSetup {
+    if (!this.setup) {
+      const s = this.opts.sandbox;
+      this.setup = typeof s === 'object' ? s : setUpSandbox(sandboxChoice(s, this.opts.baseEnv ?? process.env, undefined), this.opts.baseEnv ?? process.env, which);
+    }
+    return this.setup;
+  }
+
+  /** Whether steps run inside bubblewrap. */
   get sandboxed(): boolean {
-    this.checkSandbox();
-    return this.bwrap !== undefined;
+    return this.sandboxSetup().mode === 'strict';
   }
 
   async prepare(_steps: Step[], opts: { allowToolDrift: boolean }): Promise<string[]> {
     this.allowToolDrift = opts.allowToolDrift;
-    // The sandbox is probed by the first step that runs: a fully cached run starts nothing.
+    // Before any step: strict refuses here when the sandbox cannot be had (the probe result is
+    // remembered per machine, so a fully cached run starts nothing).
+    this.sandboxSetup();
     const out = [...this.notices];
     this.notices.length = 0;
     return out;
-  }
-
-  private checkSandbox(): void {
-    if (this.sandboxChecked) return;
-    this.sandboxChecked = true;
-    if (this.opts.sandbox === false) return;
-    if (process.platform !== 'linux') {
-      this.notices.push(`steps run unsandboxed: bubblewrap sandboxing is Linux-only (this is ${process.platform})`);
-      return;
-    }
-    const bin = which('bwrap', this.opts.baseEnv?.PATH ?? process.env.PATH);
-    if (!bin) {
-      this.notices.push('bubblewrap (bwrap) not found: steps run unsandboxed (install the bubblewrap package to isolate them)');
-      return;
-    }
-    const probe = spawnSync(bin, ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-net', '--die-with-parent', '--', 'true'], { timeout: 10_000 });
-    if (probe.status !== 0) {
-      this.notices.push(`bubblewrap cannot create a sandbox here (${String(probe.stderr ?? '').trim().split('\n')[0] || `exit ${probe.status}`}): steps run unsandboxed`);
-      return;
-    }
-    this.bwrap = bin;
   }
 
   /** Locate and version-check a tool, once per run. Throws a DiagnosticError (exit 2). */
@@ -172,7 +177,7 @@ export class LocalEngine implements Engine {
 
   async exec(req: ExecRequest): Promise<ExecResult> {
     const { step, workspace } = req;
-    this.checkSandbox();
+    const setup = this.sandboxSetup();
     const base = this.opts.baseEnv ?? process.env;
     const cwd = step.workdir ? path.join(workspace, step.workdir) : workspace;
     const home = path.join(workspace, '.home');
@@ -185,27 +190,42 @@ export class LocalEngine implements Engine {
 
     let file = bin;
     let args = commandLine(step).slice(1);
-    if (this.bwrap) {
-      const b = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--bind', workspace, workspace];
+    let data: string[] = [];
+    if (setup.mode === 'strict') {
+      const b = isolationArgs({ network: step.network, version: setup.version });
+      // The step's own passwd and group (fds 3 and 4), not the host's list of users.
+      b.push('--ro-bind-data', '3', '/etc/passwd', '--ro-bind-data', '4', '/etc/group');
+      data = [SANDBOX_PASSWD, SANDBOX_GROUP];
+      const runtime = RUNTIME_COMMANDS.find(([re]) => re.test(step.tool?.name ?? ''))?.[1] ?? [];
+      const visible = new Set<string>();
+      for (const t of [bin, ...runtime.map((c) => which(c, env.PATH))]) if (t) for (const d of toolBinds(t, workspace, env.PATH, which)) visible.add(d);
+      // Terraform's CLI configuration, when the user points at one (read-only).
+      if (env.TF_CLI_CONFIG_FILE && existsSync(env.TF_CLI_CONFIG_FILE)) visible.add(path.resolve(env.TF_CLI_CONFIG_FILE));
+      for (const d of visible) b.push('--ro-bind', d, d);
+      b.push('--bind', workspace, workspace);
       for (const m of step.mounts ?? []) b.push(m.writable ? '--bind' : '--ro-bind', m.host, m.path);
-      if (!step.network) b.push('--unshare-net');
-      b.push('--unshare-pid', '--die-with-parent', '--new-session', '--chdir', cwd, '--', bin, ...args);
-      file = this.bwrap;
+      b.push(...SEAL_ROOT, '--chdir', cwd, '--', bin, ...args);
+      file = setup.bwrap;
       args = b;
-    } else if (!this.bwrap && (step.mounts ?? []).some((m) => m.host !== m.path)) {
+    } else if ((step.mounts ?? []).some((m) => m.host !== m.path)) {
       throw new Error(`step ${step.id}: unsandboxed runs can only mount host paths at the same path`);
     }
 
     return new Promise<ExecResult>((resolve, reject) => {
       // Not detached: the step stays in our process group, so whatever stops atmos-pipe
       // (Ctrl-C, a CI job's kill of the group) stops the step too; bwrap adds --die-with-parent.
-      const child = spawn(file, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(file, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe', ...data.map(() => 'pipe' as const)] });
+      data.forEach((text, i) => {
+        const fd = child.stdio[3 + i] as Writable;
+        fd.on('error', () => {}); // bwrap failed before reading it: its exit status says why
+        fd.end(text);
+      });
       const stdout: Buffer[] = [];
-      child.stdout.on('data', (d: Buffer) => {
+      child.stdout!.on('data', (d: Buffer) => {
         if (step.stdout) stdout.push(d);
         else req.onOutput(d);
       });
-      child.stderr.on('data', (d: Buffer) => req.onOutput(d));
+      child.stderr!.on('data', (d: Buffer) => req.onOutput(d));
       const kill = () => {
         if (child.pid) killTree(child.pid);
       };

@@ -12,6 +12,7 @@ import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, didYouMean, error } from '../diagnostics/index.js';
 import type { Engine, EngineName, EventSink, RunEvent } from '../engine/types.js';
 import { LocalEngine, which } from '../engine/local.js';
+import { sandboxChoice, setUpSandbox, type SandboxMode, type SandboxSetup } from '../engine/sandbox.js';
 import { Scheduler, newRunId, type ComponentNode, type PlannedStep, type RunOutcome } from '../engine/scheduler.js';
 import { withDependencies } from '../graph/index.js';
 import type { Repository } from '../index.js';
@@ -32,6 +33,8 @@ export interface RunRequest {
   keepWorkspace?: boolean;
   allowToolDrift?: boolean;
   engine?: 'auto' | EngineName;
+  /** `--sandbox`: the local engine's sandbox mode (default: ATMOS_PIPE_SANDBOX, deployments.sandbox, strict). */
+  sandbox?: SandboxMode;
   lockTimeoutSeconds?: number;
   emit: EventSink;
   /** Inject an engine (tests, embedding); otherwise chosen from `engine`. */
@@ -96,17 +99,40 @@ export function selectComponents(resolved: ResolvedDeployment, wanted: string[] 
   return withDeps ? withDependencies(resolved.graph, [...picked]) : picked;
 }
 
+/**
+ * The sandbox the local engine will run steps in, when the run uses the local engine
+ * (undefined for Dagger). Strict and unavailable: a DiagnosticError (exit 2) before anything
+ * runs or is written. The CLI asks this first; runPipeline asks again (remembered).
+ */
+export async function sandboxFor(repo: Repository, req: Pick<RunRequest, 'engine' | 'sandbox' | 'env'>): Promise<SandboxSetup | undefined> {
+  const env = req.env ?? process.env;
+  const { selectEngine } = await import('../engine/select.js');
+  if (selectEngine(req.engine ?? repo.config.engine, env).engine !== 'local') return undefined;
+  return setUpSandbox(sandboxChoice(req.sandbox, env, repo.config.sandbox), env, which);
+}
+
+/** Event streams that were already told which isolation is in force (a rollout runs two pipelines). */
+const toldIsolation = new WeakSet<EventSink>();
+
 async function chooseEngine(req: RunRequest, repo: Repository): Promise<{ engine: Engine; notices: string[] }> {
   if (req.engineInstance) return { engine: req.engineInstance, notices: [] };
   const { selectEngine } = await import('../engine/select.js');
   const choice = req.engine ?? repo.config.engine;
-  const sel = selectEngine(choice, req.env ?? process.env);
+  const env = req.env ?? process.env;
+  const sel = selectEngine(choice, env);
   const notices = sel.notice ? [sel.notice] : [];
   if (sel.engine === 'dagger') {
     const { DaggerEngine } = await import('../engine/dagger.js');
-    return { engine: new DaggerEngine({ env: req.env ?? process.env }), notices };
+    return { engine: new DaggerEngine({ env }), notices };
   }
-  return { engine: new LocalEngine(), notices };
+  // A dry run runs nothing: the sandbox is not needed (nor probed).
+  if (req.dryRun) return { engine: new LocalEngine({ sandbox: sandboxChoice(req.sandbox, env, repo.config.sandbox).mode }), notices };
+  const setup = (await sandboxFor(repo, req))!;
+  if (!toldIsolation.has(req.emit)) {
+    toldIsolation.add(req.emit);
+    notices.push(setup.notice);
+  }
+  return { engine: new LocalEngine({ sandbox: setup }), notices };
 }
 
 export { readImageStore, writeImageStore } from '../cache/images.js';
@@ -189,6 +215,9 @@ export async function dryRunPipeline(repo: Repository, dep: DeploymentConfig, re
 
 export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: RunRequest, onDryRun?: (p: DryRunSummary) => void): Promise<RunSummary> {
   const pipeline = req.pipeline;
+  // The engine (and for the local engine its sandbox) first: a strict sandbox that cannot be
+  // had refuses the run before anything is fetched, written or run.
+  const engineSel = await chooseEngine(req, repo);
   // Just-in-time vendoring (SPEC 7): fetch only what the target's vendor lock does not pin yet.
   if (dep.body.vendor) await (await import('../vendor/index.js')).ensureVendored(repo, dep, req.target, { emit: req.emit });
   const images = req.images ?? readImageStore(repo.config.cacheDir, dep.name);
@@ -214,7 +243,6 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
   }
 
   // Host tools must exist before anything is written (versions are checked when a step runs).
-  const engineSel = await chooseEngine(req, repo);
   if (engineSel.engine.name === 'local' && members.some((c) => c.type === 'terraform')) {
     const cmd = repo.config.tools.terraform.command;
     if (!which(cmd)) {

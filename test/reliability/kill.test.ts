@@ -216,12 +216,13 @@ describe('stale run locks', () => {
   }, 30_000);
 });
 
-describe('kill -9 without bubblewrap (steps run unsandboxed)', () => {
+describe('kill -9 without bubblewrap (--sandbox off: steps run unsandboxed)', () => {
   it('killing the process group stops Terraform too, so the next rollout is not blocked by it', async () => {
     // The local engine spawns every step with `detached: true` (its own process group). With
     // bwrap, --die-with-parent kills Terraform when the CLI dies; without bwrap nothing does.
     const repo = waveRepo({ waves: 1, width: 1, slow: { c00: '5' } });
-    const env = { PATH: pathWithoutBwrap(makeRepo({})) };
+    // Without bwrap the default (strict) refuses; ATMOS_PIPE_SANDBOX=off runs the steps on the host.
+    const env = { PATH: pathWithoutBwrap(makeRepo({})), ATMOS_PIPE_SANDBOX: 'off' };
     const apply = stepId('c00', 'apply');
     const proc = startCli(rolloutArgs(repo.dir, 'dev', ['-v']), {
       env,
@@ -229,7 +230,7 @@ describe('kill -9 without bubblewrap (steps run unsandboxed)', () => {
     });
     const k = await proc.exited;
     expect(proc.killed).toBe(true);
-    expect(notices(k.events).some((m) => m.includes('bwrap') && m.includes('unsandboxed'))).toBe(true);
+    expect(notices(k.events).some((m) => m.startsWith('sandbox: off (ATMOS_PIPE_SANDBOX=off)') && m.includes('unsandboxed'))).toBe(true);
 
     const survivors = await waitNoProcessesUnder(repo.dir, 1_000);
     expect.soft(survivors, 'processes of the killed run still running 1 s after SIGKILL of its process group').toEqual([]);

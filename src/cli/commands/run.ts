@@ -75,6 +75,10 @@ abstract class PipelineCommand extends BaseCommand {
   parallelism = Option.String('-p,--parallelism', { description: 'Steps at once (default: number of CPUs)', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(1)]) });
   noCache = Option.Boolean('--no-cache', false, { description: 'Run every step even when its fingerprint is cached' });
   engine = Option.String('--engine', { description: 'auto, local or dagger (default: deployments.engine, else auto)', validator: t.isEnum(['auto', 'local', 'dagger']) });
+  sandbox = Option.String('--sandbox', {
+    description: 'Local engine: strict (default; every step in the bubblewrap sandbox, or the run refuses) or off (unsandboxed); default ATMOS_PIPE_SANDBOX, else deployments.sandbox',
+    validator: t.isEnum(['strict', 'off']),
+  });
   events = Option.String('--events', { description: 'ndjson: machine-readable events on stdout', validator: t.isEnum(['ndjson']) });
   keepGoing = Option.Boolean('--keep-going', false, { description: 'After a failure, keep starting independent steps' });
   keepWorkspace = Option.Boolean('--keep-workspace', false, { description: 'Keep step workspaces and print their paths' });
@@ -196,8 +200,10 @@ abstract class PipelineCommand extends BaseCommand {
       );
       return 0;
     }
+    const { runPipeline, sandboxFor } = await import('../../run/index.js');
+    // Before anything is fetched, written or run: a strict sandbox that cannot be had refuses (exit 2).
+    await sandboxFor(repo, { engine: this.engine as 'auto' | 'local' | 'dagger' | undefined, sandbox: this.sandbox as 'strict' | 'off' | undefined });
     const { createView } = await import('../../output/index.js');
-    const { runPipeline } = await import('../../run/index.js');
     const colors = await this.colors();
     const stdout = this.context.stdout as NodeJS.WriteStream;
     const view = createView({
@@ -222,6 +228,7 @@ abstract class PipelineCommand extends BaseCommand {
         keepWorkspace: this.keepWorkspace,
         allowToolDrift: this.allowToolDrift,
         engine: this.engine as 'auto' | 'local' | 'dagger' | undefined,
+        sandbox: this.sandbox as 'strict' | 'off' | undefined,
         lockTimeoutSeconds,
         skipPush: this.skipPush,
         emit: (e: import('../../engine/types.js').RunEvent) => {
@@ -327,12 +334,15 @@ export class RunCommand extends TrackedPipelineCommand {
     details: `
       Resolves the deployment, expands every component into content-addressed steps and runs them in dependency order with at most \`--parallelism\` at once. A step whose fingerprint is in the action cache is not run again (\`cached\`); \`--no-cache\` forces it. When a step fails, nothing that depends on it starts, running steps finish, and the run exits 1 listing every failed and skipped step.
 
+      With the local engine every step runs in the bubblewrap sandbox (\`--sandbox strict\`, the default): a user namespace without capabilities, a read-only root assembled from /usr and a few /etc files, a private /tmp, writable only its workspace and declared mounts, no network unless the step needs it. Where that sandbox cannot be had the run refuses (exit 2) before any step; \`--sandbox off\` (or ATMOS_PIPE_SANDBOX=off, or deployments.sandbox: off in atmos.yaml) runs the steps unsandboxed on the host and says so.
+
       Built-in pipelines: \`rollout\` (release, promotion checks, terraform init + apply in dependency order, recorded in Git), \`plan\` (terraform plan; prints add/change/destroy per component, records nothing), \`build\` (nixpack components to OCI images), \`test\` (their tests) and \`release\` (a release record). Each also has a command of its own.
     `,
     examples: [
       ['Roll the example out to dev', '$0 run rollout payment-service --target dev'],
       ['Plan one component and its dependencies', '$0 run plan payment-service --target prod --component ecs/service-api --with-deps'],
       ['Machine-readable events for CI', '$0 run rollout payment-service --target dev --events ndjson'],
+      ['On a host without bubblewrap, knowingly unsandboxed', '$0 run rollout payment-service --target dev --sandbox off'],
     ],
   });
   pipeline = Option.String({ name: 'pipeline' });
