@@ -294,6 +294,31 @@ describe('the local sandbox holds as root (bubblewrap, user namespace, no capabi
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stderr.split('\n').filter((l) => l.includes('sandbox: bubblewrap')).length, plain.stderr).toBe(1);
   }, 90_000);
+
+  it('the probe runs once per machine: remembered in the user cache, keyed by bwrap; a changed bwrap is probed again', () => {
+    const dir = freshExample();
+    const home = path.join(tmpdir(), `${uniq()}-cache`);
+    const bin = path.join(tmpdir(), `${uniq()}-bin`);
+    cleanup.push(home, bin);
+    mkdirSync(bin);
+    // A bwrap that logs how it was called, first on PATH.
+    const log = path.join(bin, 'calls.log');
+    const real = spawnSync('sh', ['-c', 'command -v bwrap'], { encoding: 'utf8' }).stdout.trim();
+    const wrapper = (tag: string) => writeFileSync(path.join(bin, 'bwrap'), `#!/bin/sh\n# ${tag}\ncase "$*" in *CapEff*) echo probe >> ${log};; esac\nexec ${real} "$@"\n`, { mode: 0o755 });
+    wrapper('one');
+    const env = { PATH: `${bin}:${process.env.PATH}`, XDG_CACHE_HOME: home };
+    const probes = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0);
+    expect(run(dir, ['rollout', 'platform-network', '--target', 'dev'], env).code).toBe(0);
+    expect(probes()).toBe(1);
+    const record = JSON.parse(readFileSync(path.join(home, 'atmos-pipe', 'sandbox-probe.json'), 'utf8')) as { bwrap: string; version: string; uid: number };
+    expect(record).toMatchObject({ bwrap: path.join(bin, 'bwrap'), version: bwrapVersion(), uid: 1000 });
+    expect(run(dir, ['rollout', 'platform-network', '--target', 'staging', '--promote-from', 'dev'], env).code).toBe(0);
+    expect(probes()).toBe(1);
+    wrapper('a different bwrap, longer than the first one');
+    const again = run(dir, ['plan', 'platform-network', '--target', 'dev'], env);
+    expect(again.code, why(again)).toBe(0);
+    expect(probes()).toBe(2);
+  }, 60_000);
 });
 
 function bwrapVersion(): string {
