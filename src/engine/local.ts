@@ -11,7 +11,7 @@ import type { Writable } from 'node:stream';
 import path from 'node:path';
 import { DiagnosticError, error } from '../diagnostics/index.js';
 import { commandLine, type Step } from '../steps/types.js';
-import { SANDBOX_GROUP, SANDBOX_PASSWD, SEAL_ROOT, isolationArgs, sandboxChoice, setUpSandbox, toolBinds, type SandboxMode, type SandboxSetup } from './sandbox.js';
+import { SANDBOX_GROUP, SANDBOX_PASSWD, SEAL_ROOT, isolationArgs, seccompFilter, sandboxChoice, setUpSandbox, toolBinds, type SandboxMode, type SandboxSetup } from './sandbox.js';
 import type { Engine, ExecRequest, ExecResult } from './types.js';
 
 /** Find an executable on PATH (no process spawned). */
@@ -190,12 +190,17 @@ export class LocalEngine implements Engine {
 
     let file = bin;
     let args = commandLine(step).slice(1);
-    let data: string[] = [];
+    let data: (string | Buffer)[] = [];
     if (setup.mode === 'strict') {
       const b = isolationArgs({ network: step.network, version: setup.version });
-      // The step's own passwd and group (fds 3 and 4), not the host's list of users.
+      // The step's own passwd and group (fds 3 and 4), not the host's list of users; fd 5: the seccomp filter.
       b.push('--ro-bind-data', '3', '/etc/passwd', '--ro-bind-data', '4', '/etc/group');
       data = [SANDBOX_PASSWD, SANDBOX_GROUP];
+      const filter = seccompFilter();
+      if (filter) {
+        b.push('--seccomp', '5');
+        data.push(filter);
+      }
       const runtime = RUNTIME_COMMANDS.find(([re]) => re.test(step.tool?.name ?? ''))?.[1] ?? [];
       const visible = new Set<string>();
       for (const t of [bin, ...runtime.map((c) => which(c, env.PATH))]) if (t) for (const d of toolBinds(t, workspace, env.PATH, which)) visible.add(d);

@@ -5,7 +5,7 @@
  *
  * A step runs in a new user namespace as uid/gid 1000 with no capabilities (so no remount,
  * no mount, no ptrace of the host), in new pid, ipc, uts and cgroup namespaces, in a new
- * session, dying with atmos-pipe. Its root is assembled: read-only /usr (and /bin, /sbin,
+ * session, dying with atmos-pipe, without the kernel keyring calls (seccomp). Its root is assembled: read-only /usr (and /bin, /sbin,
  * /lib* as the host has them), a few /etc files, the tool's own install directory when it
  * lives elsewhere, a fresh /proc and /dev, a private /tmp; writable are only the step's
  * workspace and its declared mounts. Nothing else of the host (/var, /run, /home, /root,
@@ -112,6 +112,40 @@ export function isolationArgs(o: { network: boolean; version: string }): string[
   return a;
 }
 
+/**
+ * A seccomp filter (classic BPF, for `bwrap --seccomp FD`) that fails the kernel keyring calls
+ * (add_key, request_key, keyctl) with EPERM: the step's uid maps to the caller's, so it would
+ * otherwise share root's user keyring. Also refuses the x32 ABI and, on x86-64, the same calls
+ * through the i386 entry. Undefined on other architectures (no filter).
+ */
+export function seccompFilter(arch: string = process.arch): Buffer | undefined {
+  const native = arch === 'x64' ? { audit: 0xc000003e, calls: [248, 249, 250] } : arch === 'arm64' ? { audit: 0xc00000b7, calls: [217, 218, 219] } : undefined;
+  if (!native) return undefined;
+  type Ins = { code: number; k: number; jt?: string; jf?: string; label?: string };
+  const LD = 0x20, JEQ = 0x15, JGE = 0x35, RET = 0x06;
+  const prog: Ins[] = [{ code: LD, k: 4 }];
+  if (arch === 'x64') prog.push({ code: JEQ, k: 0x40000003, jt: 'i386' }); // AUDIT_ARCH_I386
+  prog.push({ code: JEQ, k: native.audit, jf: 'allow' }, { code: LD, k: 0 });
+  if (arch === 'x64') prog.push({ code: JGE, k: 0x40000000, jt: 'deny' }); // x32 syscalls
+  for (const nr of native.calls) prog.push({ code: JEQ, k: nr, jt: 'deny' });
+  prog.push({ code: RET, k: 0x7fff0000, label: 'allow' }); // SECCOMP_RET_ALLOW
+  if (arch === 'x64') {
+    prog.push({ code: LD, k: 0, label: 'i386' });
+    for (const nr of [286, 287, 288]) prog.push({ code: JEQ, k: nr, jt: 'deny' });
+    prog.push({ code: RET, k: 0x7fff0000 });
+  }
+  prog.push({ code: RET, k: 0x00050001, label: 'deny' }); // SECCOMP_RET_ERRNO | EPERM
+  const at = (label: string | undefined, i: number) => (label === undefined ? 0 : prog.findIndex((x) => x.label === label) - i - 1);
+  const buf = Buffer.alloc(prog.length * 8);
+  prog.forEach((ins, i) => {
+    buf.writeUInt16LE(ins.code, i * 8);
+    buf.writeUInt8(at(ins.jt, i), i * 8 + 2);
+    buf.writeUInt8(at(ins.jf, i), i * 8 + 3);
+    buf.writeUInt32LE(ins.k >>> 0, i * 8 + 4);
+  });
+  return buf;
+}
+
 function versionAtLeast(v: string, want: [number, number, number]): boolean {
   const m = /(\d+)\.(\d+)\.(\d+)/.exec(v);
   if (!m) return false;
@@ -195,7 +229,7 @@ export function toolBinds(bin: string, workspace: string, envPath: string | unde
 // ---------------------------------------------------------------------------------------
 // The probe: once per machine (remembered per user, keyed by bwrap and the kernel).
 
-const PROBE_VERSION = 3;
+const PROBE_VERSION = 4;
 
 /** Proves the isolation from inside: no capabilities, a user namespace, no remount, read-only /usr and /proc/sys, no host directories. */
 export const PROBE_SCRIPT = [
@@ -308,7 +342,14 @@ export function setUpSandbox(choice: SandboxChoice, env: NodeJS.ProcessEnv, whic
   if (!record) {
     const v = spawnSync(bwrap, ['--version'], { encoding: 'utf8', timeout: 10_000 });
     const version = /(\d+\.\d+\.\d+)/.exec(`${v.stdout}`)?.[1] ?? 'unknown';
-    const probe = spawnSync(bwrap, [...isolationArgs({ network: false, version }), ...SEAL_ROOT, '--chdir', '/', '--', '/bin/sh', '-c', PROBE_SCRIPT], { encoding: 'utf8', timeout: 20_000, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+    // The same sandbox a step gets (its seccomp filter through stdin).
+    const filter = seccompFilter();
+    const probe = spawnSync(bwrap, [...isolationArgs({ network: false, version }), ...(filter ? ['--seccomp', '0'] : []), ...SEAL_ROOT, '--chdir', '/', '--', '/bin/sh', '-c', PROBE_SCRIPT], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' },
+      ...(filter ? { input: filter } : {}),
+    });
     if (probe.status !== 0) {
       const msg = `${probe.stderr ?? ''}`.trim().split('\n')[0] || (probe.error ? probe.error.message : `exit ${probe.status}`);
       refuse(`bubblewrap ${version} cannot create the sandbox (${msg})`, choice);

@@ -218,6 +218,32 @@ describe('the local sandbox holds as root (bubblewrap, user namespace, no capabi
     }
   }, 60_000);
 
+  it("a build_cmd cannot read root's kernel keyring (the step's uid maps to root's: keyctl is refused by seccomp)", () => {
+    const desc = uniq();
+    const nr = process.arch === 'arm64' ? { addKey: 217, keyctl: 219 } : { addKey: 248, keyctl: 250 };
+    const py = (code: string) => spawnSync('/usr/bin/python3', ['-c', `import ctypes,os,sys\nlibc=ctypes.CDLL(None,use_errno=True)\n${code}`], { encoding: 'utf8' });
+    // A secret in root's user keyring, as e.g. a credential helper would leave it.
+    const added = py(`print(libc.syscall(${nr.addKey}, b"user", ${JSON.stringify(desc)}.encode(), b"KEYRING-SECRET", 14, ctypes.c_int(-4)))`);
+    const serial = Number(added.stdout.trim());
+    expect(serial, added.stderr).toBeGreaterThan(0);
+    try {
+      const read = [
+        'import ctypes,os,sys',
+        'libc=ctypes.CDLL(None,use_errno=True)',
+        `s=libc.syscall(${nr.keyctl}, 10, ctypes.c_int(-4), b"user", ${JSON.stringify(desc)}.encode(), 0)`,
+        'if s < 0: print("KEYCTL-REFUSED", os.strerror(ctypes.get_errno())); sys.exit(0)',
+        `b=ctypes.create_string_buffer(64); n=libc.syscall(${nr.keyctl}, 11, s, b, 64); print("KEY=" + b.raw[:n].decode())`,
+      ].join('\n');
+      const dir = withBuildCmd(`/usr/bin/python3 -c '${read}'; npm run build`);
+      const r = build(dir);
+      expect(r.code, why(r)).toBe(0);
+      expect(r.output.join('\n'), why(r)).toContain('KEYCTL-REFUSED Operation not permitted');
+      expect(r.output.join('\n')).not.toContain('KEYRING-SECRET');
+    } finally {
+      py(`libc.syscall(${nr.keyctl}, 21, ${serial})`); // KEYCTL_INVALIDATE
+    }
+  }, 60_000);
+
   it("a build_cmd sees only the sandbox's processes (pid namespace): not atmos-pipe, not the test runner, not the host", () => {
     const dir = withBuildCmd('for p in /proc/[0-9]*; do echo "PROC $(basename $p) $(tr "\\0" " " < $p/cmdline 2>/dev/null)"; done; npm run build');
     const r = build(dir);
