@@ -65,6 +65,12 @@ export interface Step {
   env: Record<string, string>;
   /** Names of environment variables passed through; values are HMAC'd, never stored. */
   secrets: string[];
+  /**
+   * Where a secret's value comes from, by name: a key of the run's secret store (`env:NAME`,
+   * `file:/path`, or a derived value such as a sensitive Terraform output). A secret without
+   * one is the runner's variable of the same name. Not part of the fingerprint (the value is).
+   */
+  secretSources?: Record<string, string>;
   /** Mount path (relative to the workspace) -> content to materialise there. */
   inputs: Record<string, StepInput>;
   /** What the step leaves behind, relative to the workspace. `values` come from `values.json`. */
