@@ -20,7 +20,7 @@ import { resolveDeployment, type BuiltImage, type ResolvedComponent, type Resolv
 import type { Step, StepResult } from '../steps/types.js';
 import { RunLock } from './lock.js';
 import { ensureCacheDir } from '../cache/dir.js';
-import { envValues, loadSecrets, secrets } from '../secrets/index.js';
+import { MIN_MASKED_LENGTH, envValues, loadSecrets, secrets } from '../secrets/index.js';
 
 export interface RunRequest {
   pipeline: PipelineDefinition;
@@ -233,7 +233,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
 
   // Declared secrets are read before anything runs: a missing one is exit 2, nothing written.
   const runnerEnv = req.env ?? process.env;
-  loadSecrets(members.map((c) => ({ component: c.address, secrets: c.credentials.secrets })), runnerEnv, secrets);
+  const unmasked = loadSecrets(members.map((c) => ({ component: c.address, secrets: c.credentials.secrets })), runnerEnv, secrets);
 
   const sourceDateEpoch = members.some((m) => m.type === 'nixpack') ? sourceDateEpochOf(req.env ?? process.env, repo.config.repoRoot, req.git ?? resolved.git, repo.config.cacheDir) : undefined;
   const runId = req.runId ?? newRunId();
@@ -255,6 +255,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     if (!req.dryRun) {
       emit({ type: 'run.started', time: new Date().toISOString(), runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, components: members.length, parallelism });
       for (const n of engineSel.notices) emit({ type: 'notice', time: new Date().toISOString(), message: n });
+      for (const n of unmasked) emit({ type: 'notice', time: new Date().toISOString(), message: `secret ${n} is shorter than ${MIN_MASKED_LENGTH} characters: it is passed to steps but not masked in their output` });
     }
 
     const scheduler = new Scheduler({

@@ -123,9 +123,12 @@ function describeSource(source: string): string {
 /**
  * Read every declared secret of the given components into the store (before anything
  * runs). A missing required one is a located error (exit 2) naming it, never its value.
+ * A file's content loses one trailing newline. Returns the names of values too short to be
+ * masked (see {@link MIN_MASKED_LENGTH}).
  */
-export function loadSecrets(decls: { component: string; secrets: SecretDecl[] }[], runner: NodeJS.ProcessEnv, store: SecretStore): void {
+export function loadSecrets(decls: { component: string; secrets: SecretDecl[] }[], runner: NodeJS.ProcessEnv, store: SecretStore): string[] {
   const problems: Diagnostic[] = [];
+  const short = new Set<string>();
   const seen = new Set<string>();
   for (const { component, secrets } of decls) {
     for (const s of secrets) {
@@ -135,7 +138,7 @@ export function loadSecrets(decls: { component: string; secrets: SecretDecl[] }[
       if (s.source.startsWith('env:')) value = runner[s.source.slice(4)];
       else {
         const f = s.source.slice(5);
-        if (existsSync(f) && statSync(f).isFile()) value = readFileSync(f, 'utf8');
+        if (existsSync(f) && statSync(f).isFile()) value = readFileSync(f, 'utf8').replace(/\r?\n$/, '');
       }
       if (value === undefined || value === '') {
         if (!s.optional) {
@@ -151,9 +154,11 @@ export function loadSecrets(decls: { component: string; secrets: SecretDecl[] }[
         continue;
       }
       store.set(s.source, value);
+      if (value.length < MIN_MASKED_LENGTH) short.add(s.name);
     }
   }
   if (problems.length) throw new DiagnosticError(problems);
+  return [...short].sort();
 }
 
 /** Values shorter than this are not masked (masking "abc" would garble every log); never print them either. */

@@ -8,6 +8,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LocalEngine } from '../../src/engine/local.js';
+import { Scheduler } from '../../src/engine/scheduler.js';
+import type { RunEvent } from '../../src/engine/types.js';
+import { SecretStore } from '../../src/secrets/index.js';
+import { makeRepo } from '../helpers.js';
 import { cli, commitAll, findSecret, freshExample, git } from './fixture.js';
 
 const D = 'secret-probe';
@@ -87,16 +92,54 @@ describe('secrets end to end', () => {
     expect(events(r.stdout).some((e) => e.type === 'step.output' && e.line?.includes('token=***'))).toBe(true);
   });
 
-  it('a failing step that prints the secret: log tail, reason, stderr and events are masked', () => {
+  it('a secret printed in two output chunks (split mid-value) is still masked in the log, its CAS blob, events and the log tail', async () => {
+    const repo = makeRepo({ 'README.md': 'x\n' });
+    const store = new SecretStore();
+    store.set('env:SPLIT', SECRET);
+    const events: RunEvent[] = [];
+    const scheduler = new Scheduler({
+      cacheDir: path.join(repo, '.atmos'),
+      runId: 'split',
+      engine: new LocalEngine(),
+      parallelism: 1,
+      keepGoing: false,
+      noCache: false,
+      keepWorkspace: false,
+      allowToolDrift: false,
+      emit: (e) => events.push(e),
+      secrets: store,
+    });
+    // The first half, a pause (the engine hands over a chunk), the second half and a newline; then fail.
+    const script = 'printf "a=%s" "$(printf %s "$SPLIT" | cut -c1-8)"; sleep 0.3; printf "%s\\n" "$(printf %s "$SPLIT" | cut -c9-)"; exit 4';
+    const outcome = await scheduler.run([
+      {
+        address: 'test/split',
+        deps: [],
+        expand: async () => [
+          { id: 'split', module: 'test.sh', component: 'test/split', image: 'alpine', argv: ['/bin/sh', '-c', script], env: {}, secrets: ['SPLIT'], secretSources: { SPLIT: 'env:SPLIT' }, inputs: {}, outputs: {}, needs: [], network: false, cache: 'content' },
+        ],
+      },
+    ]);
+    const failed = outcome.results.find((x) => x.id === 'split');
+    expect(failed?.status).toBe('failed');
+    expect(failed?.logTail).toContain('a=***');
+    expect(readFileSync(path.join(repo, '.atmos/logs/split', readdirSync(path.join(repo, '.atmos/logs/split'))[0]), 'utf8')).toBe('a=***\n');
+    expect(findSecret(repo, SECRET, { events: JSON.stringify(events) })).toEqual([]);
+    expect(findSecret(repo, SECRET.slice(8), { events: JSON.stringify(events) })).toEqual([]);
+  });
+
+  it('a failing step that prints the secret: log tail, reason, stderr, events and the GitHub job summary are masked', () => {
     const repo = echoRepo('echo "boom: $PROBE_SECRET" >&2; exit 3');
-    const r = cli(repo, ['rollout', D, '--target', 'dev'], { PROBE_SECRET: SECRET });
+    const jobSummary = path.join(path.dirname(repo), 'job-summary.md');
+    const r = cli(repo, ['rollout', D, '--target', 'dev'], { PROBE_SECRET: SECRET, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: jobSummary });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('boom: ***');
+    expect(readFileSync(jobSummary, 'utf8')).toContain('boom: ***');
     const n = cli(repo, ['rollout', D, '--target', 'dev', '--events', 'ndjson'], { PROBE_SECRET: SECRET });
     expect(n.code).toBe(1);
     const failed = events(n.stdout).find((e) => e.type === 'step.finished' && e.status === 'failed');
     expect(failed?.logTail?.join('\n')).toContain('boom: ***');
-    expect(findSecret(repo, SECRET, { stdout: r.stdout, stderr: r.stderr, events: n.stdout, stderr2: n.stderr }, [path.join(repo, '.git')])).toEqual([]);
+    expect(findSecret(repo, SECRET, { stdout: r.stdout, stderr: r.stderr, events: n.stdout, stderr2: n.stderr, jobSummary: readFileSync(jobSummary, 'utf8') }, [path.join(repo, '.git')])).toEqual([]);
   });
 
   it('a changed secret value re-runs the step (HMAC in the fingerprint); an unchanged one is cached', () => {
@@ -202,19 +245,23 @@ describe('secrets end to end', () => {
     expect(findSecret(repo, SECRET, { stdout: r.stdout, stderr: r.stderr })).toEqual([]);
   });
 
-  it('a secret and plain env declared in atmos.yaml reach the step, and the secret appears in no file', () => {
-    const repo = probeRepo({
-      modules: { probe: probeModule(`test "$(printf %s "$PROBE_SECRET" | sha256sum | cut -d' ' -f1)" = "${sha(SECRET)}" && test "$PROFILE" = team-a && test "$FIXED" = yes || { echo mismatch; exit 9; }`) },
-      deployment: '  env:\n    - FIXED=yes\n  components:\n    terraform:\n      probe: {}\n',
+  it('a secret and plain env declared in atmos.yaml, and a secret read from a file, reach the step without appearing in any file', () => {
+    const FROM_FILE = 'f1le-Secret-Kd93hQ';
+    const check = (v: string, value: string) => `test "$(printf %s "$${v}" | sha256sum | cut -d' ' -f1)" = "${sha(value)}"`;
+    const edited = probeRepo({
+      modules: { probe: probeModule(`${check('PROBE_SECRET', SECRET)} && ${check('FILE_SECRET', FROM_FILE)} && test "$PROFILE" = team-a && test "$FIXED" = yes || { echo mismatch; exit 9; }`) },
+      deployment: `  env:\n    - FIXED=yes\n  secrets:\n    - { name: FILE_SECRET, from_file: ../cred.txt }\n  components:\n    terraform:\n      probe: {}\n`,
       atmos: '  env:\n    - PROFILE\n  secrets:\n    - name: PROBE_SECRET\n      from_env: CI_PROBE\n',
     });
+    // Relative to the repository root: outside the repository, as a runner's credentials file is.
+    writeFileSync(path.join(path.dirname(edited), 'cred.txt'), `${FROM_FILE}\n`, { mode: 0o600 });
     // A wrong value first (the provisioner fails, the resource is tainted), then the right one.
-    const wrong = cli(repo, ['rollout', D, '--target', 'dev'], { CI_PROBE: `${SECRET}-wrong`, PROFILE: 'team-a' });
+    const wrong = cli(edited, ['rollout', D, '--target', 'dev'], { CI_PROBE: `${SECRET}-wrong`, PROFILE: 'team-a' });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('mismatch');
-    const r = cli(repo, ['rollout', D, '--target', 'dev'], { CI_PROBE: SECRET, PROFILE: 'team-a' });
+    const r = cli(edited, ['rollout', D, '--target', 'dev'], { CI_PROBE: SECRET, PROFILE: 'team-a' });
     expect(r.code, r.stderr).toBe(0);
-    expect(findSecret(repo, SECRET, { stdout: r.stdout, stderr: r.stderr }, [path.join(repo, '.git')])).toEqual([]);
+    for (const value of [SECRET, FROM_FILE]) expect(findSecret(edited, value, { stdout: r.stdout, stderr: r.stderr, wrong: wrong.stderr }, [path.join(edited, '.git')])).toEqual([]);
   });
 
   it('.atmos ignores itself: after a rollout `git add -A` stages nothing from it', () => {
