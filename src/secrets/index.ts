@@ -165,11 +165,16 @@ export function loadSecrets(decls: { component: string; secrets: SecretDecl[] }[
 export const MIN_MASKED_LENGTH = 4;
 export const MASK = '***';
 
-/** Userinfo in a URL (`https://user:token@host/`): printed as `https://***@host/`. */
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"<>]+@/gi;
+/**
+ * Credentials in a URL, printed as `https://***@host/`: a password in any scheme
+ * (`scheme://user:token@`), and any userinfo of http(s), where a token is often the user name
+ * (`https://ghp_x@github.com`). A bare ssh user name (`ssh://git@host`) is no secret and stays.
+ */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:'"<>]*:[^\s/@'"<>]*@/gi;
+const HTTP_USERINFO = /\b(https?:\/\/)[^\s/@'"<>]+@/gi;
 
 export function redactUrl(text: string): string {
-  return text.replace(URL_USERINFO, `$1${MASK}@`);
+  return text.replace(URL_PASSWORD, `$1${MASK}@`).replace(HTTP_USERINFO, `$1${MASK}@`);
 }
 
 /** The forms of a value that are masked: as is, base64 (padded or not), base64url, URL-encoded, hex. */
