@@ -407,12 +407,16 @@ export class Scheduler {
       for (const v of s.outputs.values ?? []) {
         const p = path.join(root, v);
         if (!existsSync(p)) return fail(`declared value output ${v} was not written`, res.exitCode);
+        let parsed: unknown;
         try {
-          // Sensitive values (`"sensitive": true`) are kept encrypted, in the cache and in memory.
-          values[v] = sealSensitive(JSON.parse(readFileSync(p, 'utf8')), this.key, this.secrets);
+          parsed = JSON.parse(readFileSync(p, 'utf8'));
         } catch {
           return fail(`value output ${v} is not valid JSON`, res.exitCode);
         }
+        // Sensitive values (`"sensitive": true`) are kept encrypted, in the cache and in memory;
+        // a kept workspace (--keep-workspace) holds the sealed file too.
+        values[v] = sealSensitive(parsed, this.key, this.secrets);
+        if (this.o.keepWorkspace && canonicalJson(values[v]) !== canonicalJson(parsed)) writeFileSync(p, JSON.stringify(values[v], null, 2) + '\n');
       }
       flush();
       const logDigest = this.cas.putFile(logFile).digest;

@@ -213,11 +213,15 @@ describe('secrets end to end', () => {
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(statusOf(events(r.stdout), 'consumer:apply')).toBe('done');
     expect(logsOf(repo)).toContain('got ***');
-    // A second run reads the sealed value back from the action cache.
+    // A second run reads the sealed value back from the action cache; a third keeps its workspaces.
     const again = cli(repo, ['rollout', D, '--target', 'dev', '--events', 'ndjson'], { SEED });
     expect(again.code, again.stderr).toBe(0);
+    expect(statusOf(events(again.stdout), 'consumer:apply')).toBe('cached');
+    const kept = cli(repo, ['rollout', D, '--target', 'dev', '--no-cache', '--keep-workspace'], { SEED });
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(readdirSync(path.join(repo, '.atmos/workspaces')).length).toBeGreaterThan(0);
     const outsideState = (hits: string[]) => hits.filter((h) => !h.startsWith('.atmos/state/'));
-    expect(outsideState(findSecret(repo, derived, { stdout: r.stdout, stderr: r.stderr, again: again.stdout }, [path.join(repo, '.git')]))).toEqual([]);
+    expect(outsideState(findSecret(repo, derived, { stdout: r.stdout, stderr: r.stderr, again: again.stdout, kept: kept.stderr }, [path.join(repo, '.git')]))).toEqual([]);
     expect(outsideState(findSecret(repo, SEED, {}, [path.join(repo, '.git')]))).toEqual([]);
   });
 
