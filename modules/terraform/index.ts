@@ -24,7 +24,7 @@ import { z } from 'zod';
 import { defineModule, type ModuleContext } from '../../src/api/index.js';
 import { sha256 } from '../../src/steps/fingerprint.js';
 import { secretKey } from '../../src/cache/actions.js';
-import { secrets, stepSecrets, unsealSensitive } from '../../src/secrets/index.js';
+import { opened, secrets, stepSecrets, unsealSensitive } from '../../src/secrets/index.js';
 import type { Artifact, Step, StepInput, StepMount, StepResult } from '../../src/steps/types.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -268,6 +268,8 @@ export function planSteps(ctx: Ctx): Step[] {
     inputs: { ...initialized(ws, init), tfplan: { step: plan.id, output: 'tfplan' } },
     stdout: 'plan.json',
     outputs: { values: ['plan.json'] },
+    // The JSON plan prints every variable's value (secrets passed as TF_VAR_ too): kept sealed.
+    sealValues: true,
     needs: [init.id, plan.id],
     network: false, // the plan file holds everything it shows
     cache: 'content',
@@ -338,6 +340,7 @@ export const terraformPlan = defineModule<TerraformInputs>({
   inputs: terraformInputs,
   steps: (ctx) => planSteps(ctx),
   outputs(results, ctx) {
-    return { ...countPlanChanges(resultOf(results, ctx, 'show', 'terraform.show')?.values['plan.json']) };
+    const plan = resultOf(results, ctx, 'show', 'terraform.show')?.values['plan.json'];
+    return { ...countPlanChanges(opened(plan, secretKey(path.join(ctx.cacheDir, 'cache')))) };
   },
 });

@@ -20,7 +20,7 @@ import { ActionCache, secretKey } from '../cache/actions.js';
 import { Cas } from '../cache/cas.js';
 import { DiagnosticError } from '../diagnostics/index.js';
 import { ensureCacheDir } from '../cache/dir.js';
-import { sealSensitive, secrets as processSecrets, type SecretStore } from '../secrets/index.js';
+import { seal, sealSensitive, secrets as processSecrets, type SecretStore } from '../secrets/index.js';
 import { canonicalJson, fingerprintData, fingerprintOf, sha256, type FingerprintData } from '../steps/fingerprint.js';
 import type { Artifact, Step, StepResult, StepStatus } from '../steps/types.js';
 import { isOutputRef } from '../steps/types.js';
@@ -415,7 +415,7 @@ export class Scheduler {
         }
         // Sensitive values (`"sensitive": true`) are kept encrypted, in the cache and in memory;
         // a kept workspace (--keep-workspace) holds the sealed file too.
-        values[v] = sealSensitive(parsed, this.key, this.secrets);
+        values[v] = s.sealValues ? seal(parsed, this.key) : sealSensitive(parsed, this.key, this.secrets);
         if (this.o.keepWorkspace && canonicalJson(values[v]) !== canonicalJson(parsed)) writeFileSync(p, JSON.stringify(values[v], null, 2) + '\n');
       }
       flush();

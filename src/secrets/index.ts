@@ -291,6 +291,11 @@ export function isSealed(v: unknown): v is { [SEALED]: string } {
   return isPlainMap(v) && typeof (v as Record<string, unknown>)[SEALED] === 'string' && Object.keys(v).length === 1;
 }
 
+/** A value as stored: opened when sealed, else as is. */
+export function opened(v: unknown, key: Buffer): unknown {
+  return isSealed(v) ? unseal(v, key) : v;
+}
+
 export function unseal(v: { [SEALED]: string }, key: Buffer): unknown {
   const raw = Buffer.from(v[SEALED], 'base64');
   const d = createDecipheriv('aes-256-gcm', sealKey(key), raw.subarray(0, 12));

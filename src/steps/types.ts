@@ -75,6 +75,13 @@ export interface Step {
   inputs: Record<string, StepInput>;
   /** What the step leaves behind, relative to the workspace. `values` come from `values.json`. */
   outputs: { dirs?: string[]; files?: string[]; values?: string[] };
+  /**
+   * The value outputs may hold secrets anywhere (e.g. `terraform show -json`, which prints
+   * variable values): each is stored sealed (encrypted with the repository's key) and opened
+   * in memory by the module. Without it, only `{ "sensitive": true, "value": ... }` entries are
+   * sealed. Not fingerprinted (it changes how a result is kept, not what it is).
+   */
+  sealValues?: boolean;
   /** How many last lines of the log a failure shows (default 20; a test step shows more). Not fingerprinted. */
   failureLogLines?: number;
   /** Write the command's stdout to this workspace-relative file (e.g. `terraform output -json`). */
