@@ -176,6 +176,13 @@ describe('secrets end to end', () => {
     expect(r.code, r.stdout + r.stderr).toBe(2);
     expect(r.stderr).toMatch(/from_env and from_file are mutually exclusive/);
     expect(r.stderr).toContain(`deployments/${D}.yaml:`);
+    // In atmos.yaml too, with its position, and nothing written.
+    const f = path.join(repo, 'atmos.yaml');
+    writeFileSync(f, readFileSync(f, 'utf8').replace('deployments:\n', 'deployments:\n  secrets:\n    - bad-name\n'));
+    const a = cli(repo, ['validate', D]);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/atmos\.yaml:\d+:\d+: error: deployments\.secrets\[0\]: must be an environment variable name/);
+    expect(existsSync(path.join(repo, '.atmos'))).toBe(false);
   });
 
   it('--remote with a token in its URL (unreachable): the token is never printed nor stored', () => {
@@ -255,13 +262,18 @@ describe('secrets end to end', () => {
     expect(findSecret(repo, SECRET, { stdout: r.stdout, stderr: r.stderr }, [path.join(repo, '.git')])).toEqual([]);
   });
 
-  it('describe shows the names of secrets, never their values', () => {
-    const repo = echoRepo('true');
+  it('describe shows the names of secrets (component and target level), never their values', () => {
+    const repo = probeRepo({
+      modules: { probe: probeModule('true') },
+      deployment: '  components:\n    terraform:\n      probe:\n        secrets: [PROBE_SECRET]\n  targets:\n    dev:\n      secrets:\n        - { name: TARGET_TOKEN, from_env: PROBE_SECRET }\n',
+    });
     const r = cli(repo, ['describe', D, '--target', 'dev', '--format', 'json'], { PROBE_SECRET: SECRET });
     expect(r.code, r.stderr).toBe(0);
     const probe = (JSON.parse(r.stdout) as { components: { address: string; secrets?: string[] }[] }).components.find((c) => c.address === 'terraform/probe');
-    expect(probe?.secrets).toEqual(['PROBE_SECRET']);
-    expect(findSecret(repo, SECRET, { stdout: r.stdout, stderr: r.stderr })).toEqual([]);
+    expect(probe?.secrets).toEqual(['PROBE_SECRET', 'TARGET_TOKEN']);
+    const yaml = cli(repo, ['describe', D, '--target', 'dev', '--format', 'yaml', '--provenance'], { PROBE_SECRET: SECRET });
+    expect(yaml.code, yaml.stderr).toBe(0);
+    expect(findSecret(repo, SECRET, { stdout: r.stdout, stderr: r.stderr, yaml: yaml.stdout })).toEqual([]);
   });
 
   it('a secret and plain env declared in atmos.yaml, and a secret read from a file, reach the step without appearing in any file', () => {
