@@ -241,9 +241,10 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
   const lockTimeoutSeconds = req.lockTimeoutSeconds ?? 300;
   const lock = pipeline.mutates && !req.dryRun && !req.lockHeld ? RunLock.for(cacheDir, dep.name, req.target) : undefined;
   const events: RunEvent[] = [];
-  // Every event (notices, reasons, log tails, output lines) through the one masker.
+  // Every event (notices, reasons, log tails) through the one masker; output lines were
+  // masked at their source (the scheduler), line by line.
   const emit: EventSink = (event) => {
-    const e = secrets.maskDeep(event);
+    const e = event.type === 'step.output' ? event : secrets.maskDeep(event);
     if (e.type !== 'step.output') events.push(e);
     req.emit(e);
   };

@@ -259,7 +259,13 @@ export function maskProcessOutput(): void {
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : undefined;
+      let text: string | undefined;
+      if (typeof chunk === 'string') text = chunk;
+      else if (chunk instanceof Uint8Array) {
+        // Binary output (an archive on stdout) passes untouched: only text is masked.
+        const decoded = Buffer.from(chunk).toString('utf8');
+        if (Buffer.from(decoded, 'utf8').equals(Buffer.from(chunk))) text = decoded;
+      }
       return write(text === undefined ? chunk : secrets.mask(text), ...rest);
     }) as typeof stream.write;
   }
