@@ -193,7 +193,16 @@ describe('secrets end to end', () => {
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toMatch(/127\.0\.0\.1/);
     const j = cli(repo, ['rollout', D, '--target', 'dev', '--push', '--remote', url, '--events', 'ndjson'], { PROBE_SECRET: SECRET, GIT_TERMINAL_PROMPT: '0' });
-    expect(findSecret(repo, TOKEN, { stdout: r.stdout, stderr: r.stderr, stdout2: j.stdout, stderr2: j.stderr }, [path.join(repo, '.atmos')])).toEqual([]);
+    expect(findSecret(repo, TOKEN, { stdout: r.stdout, stderr: r.stderr, stdout2: j.stdout, stderr2: j.stderr }, [path.join(repo, '.git')])).toEqual([]);
+    // The same URL as deployments.tracking.remote in atmos.yaml.
+    const f = path.join(repo, 'atmos.yaml');
+    writeFileSync(f, readFileSync(f, 'utf8').replace('deployments:\n', `deployments:\n  tracking:\n    remote: ${url}\n`));
+    commitAll(repo);
+    const c = cli(repo, ['rollout', D, '--target', 'dev', '--push'], { PROBE_SECRET: SECRET, GIT_TERMINAL_PROMPT: '0' });
+    expect(c.code).not.toBe(0);
+    expect(c.stdout + c.stderr).toMatch(/https:\/\/\*\*\*@127\.0\.0\.1:1/);
+    // The config file itself holds the token (the user put it there); nothing atmos-pipe wrote does.
+    expect(findSecret(repo, TOKEN, { stdout: c.stdout, stderr: c.stderr }).filter((h) => h !== 'git objects: plain form')).toEqual([]);
   });
 
   it('a sensitive Terraform output: never stored in plaintext outside the state, yet the downstream component receives it', () => {
