@@ -141,7 +141,7 @@ export abstract class BaseCommand extends Command {
 
   async execute(): Promise<number | void> {
     // Everything printed goes through the one masker (secret values, URL credentials).
-    const { maskProcessOutput } = await import('../secrets/index.js');
+    const { maskProcessOutput } = await import('../secrets/mask.js');
     maskProcessOutput();
     try {
       const code = await this.run();

@@ -5,7 +5,7 @@
  * Every failed step gets its own block with its log tail and the path of its full log, so
  * which step failed and why is never a guess, however many steps ran in parallel.
  */
-import { secrets } from '../secrets/index.js';
+import { secrets } from '../secrets/mask.js';
 import { appendFileSync } from 'node:fs';
 import type { RunEvent } from '../engine/types.js';
 import type { StepStatus } from '../steps/types.js';

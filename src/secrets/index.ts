@@ -21,12 +21,12 @@
  * Secrets of every level add up (a later level's entry of the same name replaces the
  * earlier's source): atmos.yaml, deployment, target, component.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DiagnosticError, error, type Diagnostic, type Location } from '../diagnostics/index.js';
-import { isPlainMap, locOf } from '../yaml/index.js';
+import { locOf } from '../yaml/index.js';
+import { MIN_MASKED_LENGTH, type SecretStore } from './mask.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const envName = z.string().regex(ENV_NAME, 'must be an environment variable name (letters, digits, _)');
@@ -129,225 +129,45 @@ function describeSource(source: string): string {
 export function loadSecrets(decls: { component: string; secrets: SecretDecl[] }[], runner: NodeJS.ProcessEnv, store: SecretStore): string[] {
   const problems: Diagnostic[] = [];
   const short = new Set<string>();
-  const seen = new Set<string>();
+  const read = new Map<string, string | undefined>();
+  const reported = new Set<string>();
   for (const { component, secrets } of decls) {
     for (const s of secrets) {
-      if (seen.has(s.source)) continue;
-      seen.add(s.source);
-      let value: string | undefined;
-      if (s.source.startsWith('env:')) value = runner[s.source.slice(4)];
-      else {
-        const f = s.source.slice(5);
-        if (existsSync(f) && statSync(f).isFile()) value = readFileSync(f, 'utf8').replace(/\r?\n$/, '');
-      }
-      if (value === undefined || value === '') {
-        if (!s.optional) {
-          problems.push(
-            error(
-              'secrets/missing',
-              `secret ${s.name} of ${component} is not available: ${describeSource(s.source)} is ${s.source.startsWith('env:') ? 'not set' : 'missing'}`,
-              s.location,
-              `set it in the runner's environment, or mark the entry \`optional: true\``,
-            ),
-          );
+      if (!read.has(s.source)) {
+        const value = readSource(s.source, runner);
+        read.set(s.source, value);
+        // A value of an earlier run in this process must not stand in for a missing one.
+        if (value === undefined) store.delete(s.source);
+        else {
+          store.set(s.source, value);
+          if (value.length < MIN_MASKED_LENGTH) short.add(s.name);
         }
-        continue;
       }
-      store.set(s.source, value);
-      if (value.length < MIN_MASKED_LENGTH) short.add(s.name);
+      if (read.get(s.source) !== undefined || s.optional || reported.has(s.source)) continue;
+      reported.add(s.source);
+      problems.push(
+        error(
+          'secrets/missing',
+          `secret ${s.name} of ${component} is not available: ${describeSource(s.source)} is ${s.source.startsWith('env:') ? 'not set' : 'missing'}`,
+          s.location,
+          `set it in the runner's environment, or mark the entry \`optional: true\``,
+        ),
+      );
     }
   }
   if (problems.length) throw new DiagnosticError(problems);
   return [...short].sort();
 }
 
-/** Values shorter than this are not masked (masking "abc" would garble every log); never print them either. */
-export const MIN_MASKED_LENGTH = 4;
-export const MASK = '***';
-
-/**
- * Credentials in a URL, printed as `https://***@host/`: a password in any scheme
- * (`scheme://user:token@`), and any userinfo of http(s), where a token is often the user name
- * (`https://ghp_x@github.com`). A bare ssh user name (`ssh://git@host`) is no secret and stays.
- */
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:'"<>]*:[^\s/@'"<>]*@/gi;
-const HTTP_USERINFO = /\b(https?:\/\/)[^\s/@'"<>]+@/gi;
-
-export function redactUrl(text: string): string {
-  return text.replace(URL_PASSWORD, `$1${MASK}@`).replace(HTTP_USERINFO, `$1${MASK}@`);
-}
-
-/** The forms of a value that are masked: as is, base64 (padded or not), base64url, URL-encoded, hex. */
-function maskForms(value: string): string[] {
-  const b = Buffer.from(value, 'utf8');
-  const forms = [value, b.toString('base64'), b.toString('base64').replace(/=+$/, ''), b.toString('base64url'), encodeURIComponent(value), b.toString('hex')];
-  // A multi-line value (a key file) may be printed line by line.
-  if (value.includes('\n')) for (const l of value.split(/\r?\n/)) if (l.trim().length >= 8) forms.push(l.trim());
-  return forms.filter((f) => f.length >= MIN_MASKED_LENGTH);
-}
-
-/**
- * Secret values of this process, by source key (`env:NAME`, `file:/path`, or a derived key such
- * as a sensitive Terraform output's), and the masker every output goes through.
- */
-export class SecretStore {
-  private readonly values = new Map<string, string>();
-  private masks: string[] = [];
-
-  set(key: string, value: string): void {
-    this.values.set(key, value);
-    this.addMask(value);
+/** A source's value (undefined when unset, empty or absent); a file loses one trailing newline. */
+function readSource(source: string, runner: NodeJS.ProcessEnv): string | undefined {
+  let value: string | undefined;
+  if (source.startsWith('env:')) value = runner[source.slice(4)];
+  else {
+    const f = source.slice(5);
+    if (existsSync(f) && statSync(f).isFile()) value = readFileSync(f, 'utf8').replace(/\r?\n$/, '');
   }
-
-  get(key: string): string | undefined {
-    return this.values.get(key);
-  }
-
-  /** Mask this value (and its encodings) from now on. */
-  addMask(value: string): void {
-    const all = new Set([...this.masks, ...maskForms(value)]);
-    this.masks = [...all].sort((a, b) => b.length - a.length);
-  }
-
-  /** Mask the credentials of a URL (`https://user:token@host`). */
-  addUrl(url: string | undefined): void {
-    if (!url) return;
-    try {
-      const u = new URL(url);
-      for (const p of [u.password, u.username]) if (p) for (const v of new Set([p, decodeURIComponent(p)])) this.addMask(v);
-    } catch {
-      // not a URL (a remote's name, a path): nothing to mask
-    }
-  }
-
-  /** Whether a text contains a masked value. */
-  contains(text: string): boolean {
-    return this.masks.some((m) => text.includes(m));
-  }
-
-  /** The text with every secret value (in any masked form) and URL credentials replaced by `***`. */
-  mask(text: string): string {
-    let out = text;
-    for (const m of this.masks) if (out.includes(m)) out = out.split(m).join(MASK);
-    return redactUrl(out);
-  }
-
-  /** Every string inside a JSON-like value masked (events, records). */
-  maskDeep<T>(value: T): T {
-    if (typeof value === 'string') return this.mask(value) as T;
-    if (Array.isArray(value)) return value.map((v) => this.maskDeep(v)) as T;
-    if (value && typeof value === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = this.maskDeep(v);
-      return out as T;
-    }
-    return value;
-  }
-}
-
-/** The process's secrets: filled before a run starts and by sensitive outputs; read by every printer. */
-export const secrets = new SecretStore();
-
-/**
- * Mask everything this process writes to stdout and stderr (errors, notices, summaries,
- * events, git's relayed messages): the last line of defence behind the maskers at the source.
- */
-let outputMasked = false;
-export function maskProcessOutput(): void {
-  if (outputMasked) return;
-  outputMasked = true;
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      let text: string | undefined;
-      if (typeof chunk === 'string') text = chunk;
-      else if (chunk instanceof Uint8Array) {
-        // Binary output (an archive on stdout) passes untouched: only text is masked.
-        const decoded = Buffer.from(chunk).toString('utf8');
-        if (Buffer.from(decoded, 'utf8').equals(Buffer.from(chunk))) text = decoded;
-      }
-      return write(text === undefined ? chunk : secrets.mask(text), ...rest);
-    }) as typeof stream.write;
-  }
-}
-
-// ---- Sensitive values at rest (Terraform's `"sensitive": true` outputs).
-
-const SEALED = '$sealed';
-
-function sealKey(key: Buffer): Buffer {
-  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'atmos-pipe sensitive values v1', 32));
-}
-
-/**
- * Encrypt a value with the per-repository key (AES-256-GCM). The IV is derived from the
- * plaintext (synthetic IV), so the same value seals to the same bytes: cached results and the
- * fingerprints of dependents stay stable, and equal values are all it reveals.
- */
-export function seal(value: unknown, key: Buffer): { [SEALED]: string } {
-  const k = sealKey(key);
-  const plain = Buffer.from(JSON.stringify(value ?? null), 'utf8');
-  const iv = createHmac('sha256', k).update(plain).digest().subarray(0, 12);
-  const c = createCipheriv('aes-256-gcm', k, iv);
-  const body = Buffer.concat([c.update(plain), c.final()]);
-  return { [SEALED]: Buffer.concat([iv, c.getAuthTag(), body]).toString('base64') };
-}
-
-export function isSealed(v: unknown): v is { [SEALED]: string } {
-  return isPlainMap(v) && typeof (v as Record<string, unknown>)[SEALED] === 'string' && Object.keys(v).length === 1;
-}
-
-/** A value as stored: opened when sealed, else as is. */
-export function opened(v: unknown, key: Buffer): unknown {
-  return isSealed(v) ? unseal(v, key) : v;
-}
-
-export function unseal(v: { [SEALED]: string }, key: Buffer): unknown {
-  const raw = Buffer.from(v[SEALED], 'base64');
-  const d = createDecipheriv('aes-256-gcm', sealKey(key), raw.subarray(0, 12));
-  d.setAuthTag(raw.subarray(12, 28));
-  return JSON.parse(Buffer.concat([d.update(raw.subarray(28)), d.final()]).toString('utf8')) as unknown;
-}
-
-/**
- * Seal every `{ "sensitive": true, "value": X }` inside a step's value output (the shape of
- * `terraform output -json`): X is stored encrypted, and masked from now on.
- */
-export function sealSensitive(values: unknown, key: Buffer, store: SecretStore = secrets): unknown {
-  if (Array.isArray(values)) return values.map((v) => sealSensitive(v, key, store));
-  if (!isPlainMap(values)) return values;
-  const o = values as Record<string, unknown>;
-  if (o.sensitive === true && 'value' in o && !isSealed(o.value)) {
-    maskValue(o.value, store);
-    return { ...o, value: seal(o.value, key) };
-  }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) out[k] = sealSensitive(v, key, store);
-  return out;
-}
-
-/** Every string of a value (and an object's JSON) masked from now on. */
-export function maskValue(value: unknown, store: SecretStore = secrets): void {
-  if (typeof value === 'string') store.addMask(value);
-  else if (value !== null && typeof value === 'object') {
-    store.addMask(JSON.stringify(value));
-    for (const v of Object.values(value as Record<string, unknown>)) maskValue(v, store);
-  }
-  // Numbers and booleans are not masked: "true" or a port number would garble every log.
-}
-
-/** The inverse of {@link sealSensitive}, in memory only: sealed values are decrypted and masked. */
-export function unsealSensitive(values: unknown, key: Buffer, store: SecretStore = secrets): unknown {
-  if (isSealed(values)) {
-    const v = unseal(values, key);
-    maskValue(v, store);
-    return v;
-  }
-  if (Array.isArray(values)) return values.map((v) => unsealSensitive(v, key, store));
-  if (!isPlainMap(values)) return values;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(values as Record<string, unknown>)) out[k] = unsealSensitive(v, key, store);
-  return out;
+  return value === '' ? undefined : value;
 }
 
 /** A component's declared secrets as step fields: names, and where each value comes from. */
@@ -355,3 +175,6 @@ export function stepSecrets(c: Credentials | undefined): { secrets: string[]; se
   const list = c?.secrets ?? [];
   return { secrets: list.map((s) => s.name).sort(), secretSources: Object.fromEntries(list.map((s) => [s.name, s.source])) };
 }
+
+export { MASK, MIN_MASKED_LENGTH, SecretStore, maskProcessOutput, redactUrl, secrets } from './mask.js';
+export { isSealed, maskValue, opened, seal, sealSensitive, unseal, unsealSensitive } from './seal.js';

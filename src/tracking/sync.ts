@@ -19,7 +19,7 @@
  *   local notes ref (`git notes merge -s cat_sort_uniq`) and pushed with a lease on the
  *   remote value, so concurrent appenders' notes all end up on the remote.
  */
-import { secrets } from '../secrets/index.js';
+import { secrets } from '../secrets/mask.js';
 import type { FetchedState, GitRepo, PushRefStatus, PushSpec, RemoteRef } from './git.js';
 import { deploymentRef, historyTagPrefix, parseHistoryTag } from './records.js';
 
