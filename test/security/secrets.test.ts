@@ -194,6 +194,11 @@ describe('secrets end to end', () => {
     expect(r.stdout + r.stderr).toMatch(/127\.0\.0\.1/);
     const j = cli(repo, ['rollout', D, '--target', 'dev', '--push', '--remote', url, '--events', 'ndjson'], { PROBE_SECRET: SECRET, GIT_TERMINAL_PROMPT: '0' });
     expect(findSecret(repo, TOKEN, { stdout: r.stdout, stderr: r.stderr, stdout2: j.stdout, stderr2: j.stderr }, [path.join(repo, '.git')])).toEqual([]);
+    // A usage error echoes the command line: without the token.
+    const usage = cli(repo, ['rollout', D, '--remote', url, '--no-such-flag']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('https://***@127.0.0.1:1/x.git');
+    expect(findSecret(repo, TOKEN, { stdout: usage.stdout, stderr: usage.stderr })).toEqual([]);
     // The same URL as deployments.tracking.remote in atmos.yaml.
     const f = path.join(repo, 'atmos.yaml');
     writeFileSync(f, readFileSync(f, 'utf8').replace('deployments:\n', `deployments:\n  tracking:\n    remote: ${url}\n`));
