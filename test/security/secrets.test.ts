@@ -96,7 +96,7 @@ describe('secrets end to end', () => {
     const repo = makeRepo({ 'README.md': 'x\n' });
     const store = new SecretStore();
     store.set('env:SPLIT', SECRET);
-    const events: RunEvent[] = [];
+    const seen: RunEvent[] = [];
     const scheduler = new Scheduler({
       cacheDir: path.join(repo, '.atmos'),
       runId: 'split',
@@ -106,7 +106,7 @@ describe('secrets end to end', () => {
       noCache: false,
       keepWorkspace: false,
       allowToolDrift: false,
-      emit: (e) => events.push(e),
+      emit: (e) => seen.push(e),
       secrets: store,
     });
     // The first half, a pause (the engine hands over a chunk), the second half and a newline; then fail.
@@ -124,8 +124,8 @@ describe('secrets end to end', () => {
     expect(failed?.status).toBe('failed');
     expect(failed?.logTail).toContain('a=***');
     expect(readFileSync(path.join(repo, '.atmos/logs/split', readdirSync(path.join(repo, '.atmos/logs/split'))[0]), 'utf8')).toBe('a=***\n');
-    expect(findSecret(repo, SECRET, { events: JSON.stringify(events) })).toEqual([]);
-    expect(findSecret(repo, SECRET.slice(8), { events: JSON.stringify(events) })).toEqual([]);
+    expect(findSecret(repo, SECRET, { events: JSON.stringify(seen) })).toEqual([]);
+    expect(findSecret(repo, SECRET.slice(8), { events: JSON.stringify(seen) })).toEqual([]);
   });
 
   it('a failing step that prints the secret: log tail, reason, stderr, events and the GitHub job summary are masked', () => {
