@@ -1,25 +1,26 @@
 /**
  * Credentials (SPEC 4.1): which environment variables reach steps, as plain env and as
- * secrets, and the one masker that keeps secret values out of everything atmos-pipe writes.
+ * secrets. (The masker is mask.ts, sealing of sensitive values at rest seal.ts.)
  *
  * Declared in atmos.yaml (`deployments.env` / `deployments.secrets`), in the deployment
  * (`deployment.env` / `deployment.secrets`), per target (`targets.<t>.env` / `.secrets`) and
- * per component (`components.<type>.<c>.secrets`; a component's own `env` map stays the
- * component's plain env):
+ * per component (`components.<type>.<c>.secrets`; a Terraform component's own `env` map stays
+ * its plain env and wins over declared env):
  *
- *   env:                       # plain env: part of the fingerprint, shown by describe
- *     - AWS_PROFILE            #   passed through from the runner's environment (if set)
- *     - TF_LOG=warn            #   or NAME=value
+ *   env:                       # plain env: part of the fingerprint like any env (not secret)
+ *     - AWS_PROFILE            #   passed through from the runner's environment (when set)
+ *     - TF_LOG=warn            #   or NAME=value (a map NAME: value works too)
  *   secrets:                   # values HMAC'd into the fingerprint, never stored, masked
  *     - AWS_SECRET_ACCESS_KEY  #   the runner's variable of the same name
  *     - name: ARM_CLIENT_SECRET
  *       from_env: CI_ARM_SECRET          # another variable of the runner
  *     - name: GOOGLE_CREDENTIALS
- *       from_file: /run/secrets/gcp.json # a file on the runner (relative: to the repository root)
+ *       from_file: /run/secrets/gcp.json # the content of a file on the runner (relative paths:
+ *                                        # to the repository root; one trailing newline dropped)
  *       optional: true                   # missing: the step runs without it (default: exit 2)
  *
- * Secrets of every level add up (a later level's entry of the same name replaces the
- * earlier's source): atmos.yaml, deployment, target, component.
+ * Levels add up, later ones win by name: atmos.yaml, deployment, target, component. A name
+ * declared as a secret is never also plain env.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
