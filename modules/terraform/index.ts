@@ -17,6 +17,12 @@
  * as the `state` fact (so drift re-runs them) and name the state file in `refreshFacts` (so a
  * re-run from the state they produced is a cache hit). A remote backend (s3, gcs, pg, ...)
  * cannot be digested cheaply, so the steps that read it are never cached.
+ *
+ * Secrets: the component's declared secrets (src/secrets) reach every step as env. A variable
+ * whose value holds a secret (e.g. an upstream's sensitive output) is passed as a
+ * `TF_VAR_<name>` secret, never through the tfvars file (which enters the CAS); Terraform
+ * parses it as HCL only for a declared complex type, so such a variable must declare its type
+ * (a string needs nothing). Sensitive outputs and the JSON plan are stored sealed.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
