@@ -30,6 +30,7 @@ import { DOCKERFILE } from '../../src/nixpack/providers/dockerfile.js';
 import { sha256 } from '../../src/steps/fingerprint.js';
 import type { Artifact, Step, StepInput, StepResult } from '../../src/steps/types.js';
 import { writeImageStore } from '../../src/run/index.js';
+import { stepSecrets } from '../../src/secrets/index.js';
 
 export const nixpackInputs = z.object({}).passthrough();
 
@@ -99,9 +100,11 @@ function sourceArtifact(ctx: ModuleContext<unknown>): Artifact {
   return { kind: 'dir', digest: ctx.cas.putDir(dir, { exclude: sourceFilter(dir) }) };
 }
 
-function stepEnv(plan: BuildPlan): Record<string, string> {
+function stepEnv(plan: BuildPlan, ctx: ModuleContext<unknown>): Record<string, string> {
+  // Declared plain env (deployment, target, atmos.yaml) under the plan's own variables.
+  const declared = Object.fromEntries(Object.entries(ctx.component.env ?? {}).map(([k, v]) => [k, String(v)]));
   // HOME in the step's private /tmp: package managers write their caches there, never in ~.
-  return { ...plan.variables, HOME: '/tmp', CI: 'true', npm_config_update_notifier: 'false' };
+  return { ...declared, ...plan.variables, HOME: '/tmp', CI: 'true', npm_config_update_notifier: 'false' };
 }
 
 function runtimeTool(plan: BuildPlan): { name: string; version: string } {
@@ -138,8 +141,8 @@ function buildSteps(ctx: ModuleContext<unknown>, plan: BuildPlan): Step[] {
       tool: runtimeTool(plan),
       // The commands are the plan's (the user's install_cmd/build_cmd): one shell, `&&`-joined.
       argv: ['sh', '-c', cmds.join(' && ')],
-      env: stepEnv(plan),
-      secrets: [],
+      env: stepEnv(plan, ctx),
+      ...stepSecrets(c.credentials),
       inputs: { [APP]: tree },
       outputs: { dirs: [TREE] },
       workdir: APP,
@@ -372,10 +375,10 @@ export const nixpackTest = defineModule({
       image: plan.buildImage,
       tool: runtimeTool(plan),
       argv: ['sh', '-c', cmd],
-      env: { ...stepEnv(plan), NODE_ENV: 'test' },
+      env: { ...stepEnv(plan, ctx), NODE_ENV: 'test' },
       // A failing test shows what failed, not only the runner's summary.
       failureLogLines: 200,
-      secrets: [],
+      ...stepSecrets(ctx.component.credentials),
       inputs: { [APP]: { step: last.id, output: TREE } },
       outputs: {},
       workdir: APP,

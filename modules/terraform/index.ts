@@ -17,12 +17,20 @@
  * as the `state` fact (so drift re-runs them) and name the state file in `refreshFacts` (so a
  * re-run from the state they produced is a cache hit). A remote backend (s3, gcs, pg, ...)
  * cannot be digested cheaply, so the steps that read it are never cached.
+ *
+ * Secrets: the component's declared secrets (src/secrets) reach every step as env. A variable
+ * whose value holds a secret (e.g. an upstream's sensitive output) is passed as a
+ * `TF_VAR_<name>` secret, never through the tfvars file (which enters the CAS); Terraform
+ * parses it as HCL only for a declared complex type, so such a variable must declare its type
+ * (a string needs nothing). Sensitive outputs and the JSON plan are stored sealed.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineModule, type ModuleContext } from '../../src/api/index.js';
 import { sha256 } from '../../src/steps/fingerprint.js';
+import { secretKey } from '../../src/cache/actions.js';
+import { opened, secrets, stepSecrets, unsealSensitive } from '../../src/secrets/index.js';
 import type { Artifact, Step, StepInput, StepMount, StepResult } from '../../src/steps/types.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -98,6 +106,12 @@ export interface TerraformWorkspace {
   files: Record<string, string>;
   /** Local backend: the absolute state file. Remote backends: null. */
   statePath: string | null;
+  /**
+   * Variables that carry a secret value (e.g. an upstream's sensitive output): passed as
+   * `TF_VAR_<name>` secrets, never written into the tfvars file (which enters the CAS).
+   * Env name -> key of the value in the run's secret store.
+   */
+  secretVars: Record<string, string>;
 }
 
 /** Put the root module and the generated files into the CAS (nothing is written elsewhere). */
@@ -113,11 +127,23 @@ export function terraformWorkspace(ctx: ModuleContext<unknown>): TerraformWorksp
   const files: Record<string, string> = {};
   files[BACKEND_FILE] = jsonFile({ terraform: { backend: { [type]: backend } } });
   if (c.providers && Object.keys(c.providers).length > 0) files[PROVIDERS_FILE] = jsonFile({ provider: c.providers });
-  files[TFVARS_FILE] = jsonFile(c.vars ?? {});
+  const plainVars: Record<string, unknown> = {};
+  const secretVars: Record<string, string> = {};
+  for (const [name, value] of Object.entries(c.vars ?? {})) {
+    const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
+    if (!secrets.contains(text)) {
+      plainVars[name] = value;
+      continue;
+    }
+    const key = `tfvar:${c.address}:${name}`;
+    secrets.set(key, text);
+    secretVars[`TF_VAR_${name}`] = key;
+  }
+  files[TFVARS_FILE] = jsonFile(plainVars);
 
   const inputs: Record<string, Artifact> = { '.': { kind: 'dir', digest: ctx.cas.putDir(c.moduleDir, { exclude: excludeFromModule }) } };
   for (const [name, text] of Object.entries(files)) inputs[name] = { kind: 'file', digest: ctx.cas.putBytes(text) };
-  return { inputs, files, statePath };
+  return { inputs, files, statePath, secretVars };
 }
 
 /** The component's `env` section as plain strings (null and undefined values are dropped). */
@@ -139,8 +165,10 @@ export function terraformImage(tools: ModuleContext['tools']): string {
 }
 
 /** Fields shared by every step of one component. */
-function base(ctx: Ctx, name: string, module: string): Omit<Step, 'argv' | 'inputs' | 'outputs' | 'needs' | 'network' | 'cache'> {
+function base(ctx: Ctx, ws: TerraformWorkspace, name: string, module: string): Omit<Step, 'argv' | 'inputs' | 'outputs' | 'needs' | 'network' | 'cache'> {
   const t = ctx.tools.terraform;
+  const declared = stepSecrets(ctx.component.credentials);
+  const secretSources = { ...declared.secretSources, ...ws.secretVars };
   return {
     id: ctx.stepId(name),
     module,
@@ -148,13 +176,14 @@ function base(ctx: Ctx, name: string, module: string): Omit<Step, 'argv' | 'inpu
     image: terraformImage(ctx.tools),
     tool: { name: t.command, version: t.version ?? '*' },
     env: plainEnv(ctx.component.env),
-    secrets: [...new Set(ctx.inputs?.secrets ?? [])].sort(),
+    secrets: [...new Set([...(ctx.inputs?.secrets ?? []), ...Object.keys(secretSources)])].sort(),
+    ...(Object.keys(secretSources).length ? { secretSources } : {}),
   };
 }
 
 function initStep(ctx: Ctx, ws: TerraformWorkspace): Step {
   return {
-    ...base(ctx, 'init', 'terraform.init'),
+    ...base(ctx, ws, 'init', 'terraform.init'),
     argv: [ctx.tools.terraform.command, 'init', '-input=false', '-no-color'],
     inputs: { ...ws.inputs },
     // The scheduler tolerates declared outputs that are not produced (no lock file without providers).
@@ -194,7 +223,7 @@ export function applySteps(ctx: Ctx): Step[] {
   const cmd = ctx.tools.terraform.command;
   const init = initStep(ctx, ws);
   const apply: Step = {
-    ...base(ctx, 'apply', 'terraform.apply'),
+    ...base(ctx, ws, 'apply', 'terraform.apply'),
     argv: [cmd, 'apply', '-auto-approve', '-input=false', '-no-color'],
     operationalArgs: [lockTimeout(ctx)],
     lockedWhen: [STATE_LOCK_ERROR],
@@ -206,7 +235,7 @@ export function applySteps(ctx: Ctx): Step[] {
     cache: local ? 'content' : 'never',
   };
   const output: Step = {
-    ...base(ctx, 'output', 'terraform.output'),
+    ...base(ctx, ws, 'output', 'terraform.output'),
     argv: [cmd, 'output', '-json', '-no-color'],
     inputs: initialized(ws, init),
     stdout: 'outputs.json',
@@ -227,7 +256,7 @@ export function planSteps(ctx: Ctx): Step[] {
   const cmd = ctx.tools.terraform.command;
   const init = initStep(ctx, ws);
   const plan: Step = {
-    ...base(ctx, 'plan', 'terraform.plan'),
+    ...base(ctx, ws, 'plan', 'terraform.plan'),
     argv: [cmd, 'plan', '-input=false', '-no-color', '-out=tfplan'],
     operationalArgs: [lockTimeout(ctx)],
     lockedWhen: [STATE_LOCK_ERROR],
@@ -240,11 +269,13 @@ export function planSteps(ctx: Ctx): Step[] {
     cache: local ? 'content' : 'never',
   };
   const show: Step = {
-    ...base(ctx, 'show', 'terraform.show'),
+    ...base(ctx, ws, 'show', 'terraform.show'),
     argv: [cmd, 'show', '-json', '-no-color', 'tfplan'],
     inputs: { ...initialized(ws, init), tfplan: { step: plan.id, output: 'tfplan' } },
     stdout: 'plan.json',
     outputs: { values: ['plan.json'] },
+    // The JSON plan prints every variable's value (secrets passed as TF_VAR_ too): kept sealed.
+    sealValues: true,
     needs: [init.id, plan.id],
     network: false, // the plan file holds everything it shows
     cache: 'content',
@@ -258,7 +289,9 @@ function resultOf(results: StepResult[], ctx: Ctx, name: string, module: string)
 }
 
 /** `terraform output -json` → `{ name: value }`. */
-export function parseOutputs(json: unknown): Record<string, unknown> {
+export function parseOutputs(json: unknown, key?: Buffer): Record<string, unknown> {
+  // Sensitive outputs are stored sealed (see the scheduler): decrypted here, in memory, and masked.
+  if (key) json = unsealSensitive(json, key);
   const out: Record<string, unknown> = {};
   if (json === null || typeof json !== 'object') return out;
   for (const [name, entry] of Object.entries(json as Record<string, unknown>)) {
@@ -302,7 +335,7 @@ export const terraformApply = defineModule<TerraformInputs>({
   inputs: terraformInputs,
   steps: (ctx) => applySteps(ctx),
   outputs(results, ctx) {
-    return parseOutputs(resultOf(results, ctx, 'output', 'terraform.output')?.values['outputs.json']);
+    return parseOutputs(resultOf(results, ctx, 'output', 'terraform.output')?.values['outputs.json'], secretKey(path.join(ctx.cacheDir, 'cache')));
   },
 });
 
@@ -313,6 +346,7 @@ export const terraformPlan = defineModule<TerraformInputs>({
   inputs: terraformInputs,
   steps: (ctx) => planSteps(ctx),
   outputs(results, ctx) {
-    return { ...countPlanChanges(resultOf(results, ctx, 'show', 'terraform.show')?.values['plan.json']) };
+    const plan = resultOf(results, ctx, 'show', 'terraform.show')?.values['plan.json'];
+    return { ...countPlanChanges(opened(plan, secretKey(path.join(ctx.cacheDir, 'cache')))) };
   },
 });

@@ -140,6 +140,9 @@ export abstract class BaseCommand extends Command {
   abstract run(): Promise<number | void>;
 
   async execute(): Promise<number | void> {
+    // Everything printed goes through the one masker (secret values, URL credentials).
+    const { maskProcessOutput } = await import('../secrets/mask.js');
+    maskProcessOutput();
     try {
       const code = await this.run();
       const { commitModuleCache } = await import('../hcl/index.js');

@@ -18,6 +18,9 @@ async function main(): Promise<void> {
     process.stdout.write(version + '\n');
     return;
   }
+  // Everything printed, usage errors included (they echo the command line), goes through the
+  // one masker: URL credentials and secret values become ***.
+  (await import('../secrets/mask.js')).maskProcessOutput();
   const { makeCli, normaliseArgv } = await import('./app.js');
   const argv = normaliseArgv(raw);
   const cli = makeCli(version, argv);

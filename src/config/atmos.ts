@@ -9,6 +9,8 @@ import { DiagnosticBag, choicesHint } from '../diagnostics/index.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from '../stacks/merge.js';
 import { describeType, isPlainMap, locOf } from '../yaml/index.js';
 import { YamlFileCache } from './files.js';
+import { envListSchema, secretListSchema, type CredentialLevel } from '../secrets/index.js';
+import { parseWithSchema } from './zod-diagnostics.js';
 
 export type EngineChoice = 'auto' | 'local' | 'dagger';
 export type SandboxMode = 'strict' | 'off';
@@ -37,6 +39,8 @@ export interface AtmosConfig {
   parallelism?: number;
   tools: { terraform: ToolPin };
   trackingRemote?: string;
+  /** `deployments.env` / `deployments.secrets`: credentials every deployment's steps receive. */
+  credentials: CredentialLevel;
   listMergeStrategy: ListMergeStrategy;
   /** Atmos `stacks.included_paths` / `excluded_paths` (used when loading every stack). */
   stacksIncluded: string[];
@@ -141,6 +145,14 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
       choicesHint(lmsRaw, [...LIST_MERGE_STRATEGIES]),
     );
 
+  const credentials: CredentialLevel = {};
+  for (const [key, schema] of [['env', envListSchema], ['secrets', secretListSchema]] as const) {
+    if (dep[key] === undefined || dep[key] === null) continue;
+    const r = parseWithSchema(schema, dep[key], locOf(dep, key) ?? { file, line: 1, col: 1 }, 'atmos', ['deployments', key]);
+    if (!r.ok) for (const d of r.diagnostics) bag.add(d);
+    else (credentials as Record<string, unknown>)[key] = r.data;
+  }
+
   const cfg: AtmosConfig = {
     repoRoot,
     configFile,
@@ -161,6 +173,7 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
       },
     },
     trackingRemote: str(bag, tracking, 'remote', file),
+    credentials,
     listMergeStrategy,
     stacksIncluded: strList(bag, stacks, 'included_paths', file),
     stacksExcluded: strList(bag, stacks, 'excluded_paths', file),

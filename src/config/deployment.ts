@@ -15,6 +15,7 @@ import type { AtmosConfig } from './atmos.js';
 import { YamlFileCache, displayPath } from './files.js';
 import { checkComponentName, checkKebabName } from './names.js';
 import { parseWithSchema } from './zod-diagnostics.js';
+import { envListSchema, secretListSchema } from '../secrets/index.js';
 
 const anyMap = z.record(z.string(), z.unknown());
 const stringMap = z.record(z.string(), z.string());
@@ -95,6 +96,7 @@ const nixpackComponent = z.strictObject({
   vars: nixpackVars,
   settings: nixpackSettings.optional(),
   steps: nixpackHooks.optional(),
+  secrets: secretListSchema.optional(),
 });
 
 const terraformComponent = z.strictObject({
@@ -102,6 +104,7 @@ const terraformComponent = z.strictObject({
   vars: anyMap.optional(),
   settings: anyMap.optional(),
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  secrets: secretListSchema.optional(),
   steps: terraformHooks.optional(),
 });
 
@@ -122,6 +125,8 @@ const target = z.strictObject({
   stacks: z.array(stackEntry).optional(),
   promotion: promotion.optional(),
   approval: approval.optional(),
+  env: envListSchema.optional(),
+  secrets: secretListSchema.optional(),
 });
 
 const vendorComponent = z.strictObject({
@@ -138,6 +143,8 @@ const deploymentBody = z.strictObject({
   description: z.string().optional(),
   labels: stringMap.optional(),
   stacks: z.array(stackEntry).optional(),
+  env: envListSchema.optional(),
+  secrets: secretListSchema.optional(),
   context: z
     .strictObject({
       default_target: z.string().optional(),

@@ -11,6 +11,8 @@ export type DescribedComponent = Pick<
   ResolvedComponent,
   'address' | 'type' | 'name' | 'component' | 'vars' | 'settings' | 'env' | 'backend_type' | 'backend' | 'providers' | 'depends_on' | 'wave'
 > & {
+  /** Names of the secrets its steps receive (never values); absent when none. */
+  secrets?: string[];
   /** Only with `--provenance`: dotted path -> `file:line:col`. */
   provenance?: Record<string, string>;
 };
@@ -76,6 +78,7 @@ export function describe(resolved: ResolvedDeployment, opts: { provenance?: bool
         depends_on: [...c.depends_on],
         wave: c.wave,
       };
+      if (c.credentials.secrets.length) d.secrets = c.credentials.secrets.map((x) => x.name).sort();
       if (opts.provenance) d.provenance = provenanceOf({ vars: c.vars, settings: c.settings, env: c.env });
       return d;
     }),

@@ -14,10 +14,13 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import pLimit from 'p-limit';
 import { ActionCache, secretKey } from '../cache/actions.js';
 import { Cas } from '../cache/cas.js';
 import { DiagnosticError } from '../diagnostics/index.js';
+import { ensureCacheDir } from '../cache/dir.js';
+import { seal, sealSensitive, secrets as processSecrets, type SecretStore } from '../secrets/index.js';
 import { canonicalJson, fingerprintData, fingerprintOf, sha256, type FingerprintData } from '../steps/fingerprint.js';
 import type { Artifact, Step, StepResult, StepStatus } from '../steps/types.js';
 import { isOutputRef } from '../steps/types.js';
@@ -46,9 +49,17 @@ export interface SchedulerOptions {
   keepWorkspace: boolean;
   allowToolDrift: boolean;
   emit: EventSink;
-  /** Where secret values come from (default process.env). */
+  /** Where secret values without a declared source come from (default process.env). */
   secretEnv?: NodeJS.ProcessEnv;
+  /** Declared secret values (by source) and the masker of step output (default: the process's). */
+  secrets?: SecretStore;
 }
+
+/**
+ * A line longer than this without a newline is written out in pieces (a secret straddling
+ * such a piece boundary is not masked; output is masked line by line).
+ */
+const MAX_PENDING_LINE = 1024 * 1024;
 
 export interface RunOutcome {
   status: 'success' | 'failed';
@@ -86,8 +97,11 @@ export class Scheduler {
   private readonly componentOutputs: Record<string, Record<string, unknown>> = {};
   private failed = false;
   private readonly abort = new AbortController();
+  private readonly secrets: SecretStore;
 
   constructor(private readonly o: SchedulerOptions) {
+    ensureCacheDir(o.cacheDir);
+    this.secrets = o.secrets ?? processSecrets;
     this.cas = new Cas(path.join(o.cacheDir, 'cache'));
     this.actions = new ActionCache(path.join(o.cacheDir, 'cache'), this.cas);
     this.key = secretKey(path.join(o.cacheDir, 'cache'));
@@ -267,8 +281,16 @@ export class Scheduler {
     return 'skipped';
   }
 
+  /** The value of a step's secret: from its declared source, else the runner's variable of that name. */
+  private secretValue(s: Step, name: string): string | undefined {
+    const source = s.secretSources?.[name];
+    if (source) return this.secrets.get(source);
+    const v = (this.o.secretEnv ?? process.env)[name];
+    if (v !== undefined) this.secrets.addMask(v);
+    return v;
+  }
+
   private fingerprint(s: Step, facts?: Record<string, string>): { data: FingerprintData; fp: string } {
-    const secretEnv = this.o.secretEnv ?? process.env;
     const data = fingerprintData(facts ? { ...s, facts } : s, {
       resolveRef: (step, output) => this.results.get(step)?.outputs[output],
       depDigest: (step) => {
@@ -276,7 +298,7 @@ export class Scheduler {
         return r ? resultDigest(r) : undefined;
       },
       secretKey: this.key,
-      secretValue: (n) => secretEnv[n],
+      secretValue: (n) => this.secretValue(s, n),
     });
     return { data, fp: fingerprintOf(data) };
   }
@@ -300,22 +322,41 @@ export class Scheduler {
     mkdirSync(path.dirname(logFile), { recursive: true });
     writeFileSync(logFile, '');
     const tail: string[] = [];
+    // Output is masked here, once, line by line (a secret split across two chunks is still
+    // one line): the log file, its CAS blob, step.output events and the tail only ever see
+    // masked text.
     let partial = '';
+    const decoder = new StringDecoder('utf8');
+    const keep = (line: string) => {
+      tail.push(line);
+      if (tail.length > Math.max(40, s.failureLogLines ?? 20)) tail.shift();
+    };
     const onOutput = (chunk: Buffer) => {
-      appendFileSync(logFile, chunk);
-      const text = partial + chunk.toString('utf8');
-      const lines = text.split('\n');
+      const lines = (partial + decoder.write(chunk)).split('\n');
       partial = lines.pop() ?? '';
-      for (const line of lines) {
-        tail.push(line);
-        if (tail.length > Math.max(40, s.failureLogLines ?? 20)) tail.shift();
+      if (partial.length > MAX_PENDING_LINE) {
+        lines.push(partial);
+        partial = '';
+      }
+      if (lines.length === 0) return;
+      const masked = lines.map((l) => this.secrets.mask(l));
+      appendFileSync(logFile, masked.join('\n') + '\n');
+      for (const line of masked) {
+        keep(line);
         this.emit({ type: 'step.output', time: now(), id: s.id, line });
       }
     };
+    const flush = () => {
+      const rest = this.secrets.mask(partial + decoder.end());
+      partial = '';
+      if (!rest) return;
+      appendFileSync(logFile, rest);
+      keep(rest);
+    };
     const fail = (why: string, exitCode?: number): StepStatus => {
-      if (partial) tail.push(partial);
+      flush();
       this.failed = true;
-      let reason = why;
+      let reason = this.secrets.mask(why);
       let locked = false;
       if (s.lockedWhen?.length && existsSync(logFile)) {
         const log = readFileSync(logFile, 'utf8');
@@ -346,8 +387,10 @@ export class Scheduler {
         this.cas.materialize(a, dest);
       }
       const env: Record<string, string> = { ...s.env };
-      const secretEnv = this.o.secretEnv ?? process.env;
-      for (const n of s.secrets) if (secretEnv[n] !== undefined) env[n] = secretEnv[n]!;
+      for (const n of s.secrets) {
+        const v = this.secretValue(s, n);
+        if (v !== undefined) env[n] = v;
+      }
       const res = await this.o.engine.exec({ step: s, workspace, env, onOutput, signal: this.abort.signal });
       const local = this.o.engine as { drainNotices?: () => string[] };
       for (const n of local.drainNotices?.() ?? []) this.emit({ type: 'notice', time: now(), message: n });
@@ -364,13 +407,18 @@ export class Scheduler {
       for (const v of s.outputs.values ?? []) {
         const p = path.join(root, v);
         if (!existsSync(p)) return fail(`declared value output ${v} was not written`, res.exitCode);
+        let parsed: unknown;
         try {
-          values[v] = JSON.parse(readFileSync(p, 'utf8'));
+          parsed = JSON.parse(readFileSync(p, 'utf8'));
         } catch {
           return fail(`value output ${v} is not valid JSON`, res.exitCode);
         }
+        // Sensitive values (`"sensitive": true`) are kept encrypted, in the cache and in memory;
+        // a kept workspace (--keep-workspace) holds the sealed file too.
+        values[v] = s.sealValues ? seal(parsed, this.key) : sealSensitive(parsed, this.key, this.secrets);
+        if (this.o.keepWorkspace && canonicalJson(values[v]) !== canonicalJson(parsed)) writeFileSync(p, JSON.stringify(values[v], null, 2) + '\n');
       }
-      if (partial) tail.push(partial);
+      flush();
       const logDigest = this.cas.putFile(logFile).digest;
       const durationMs = Date.now() - t0;
       const entry = { fingerprint: fp, step: s.id, module: s.module, outputs, values, exitCode: res.exitCode, durationMs, logDigest, createdAt: now() };

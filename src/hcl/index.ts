@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DiagnosticError, error } from '../diagnostics/index.js';
+import { ensureCacheDir } from '../cache/dir.js';
 
 export interface ModuleVariable {
   name: string;
@@ -69,12 +70,20 @@ function summarise(doc: Record<string, unknown>): FileSummary {
 const memo = new Map<string, FileSummary>();
 /** Cache entries parsed in this process, written only by {@link commitModuleCache}. */
 const pending = new Map<string, FileSummary>();
+/** Parse-cache directories written to (`<cache_dir>/cache`): their cache dir ignores itself in Git. */
+const pendingDirs = new Set<string>();
 
 /**
  * Persist parse results gathered so far. Called once a command has succeeded, so that a
  * command that fails on bad input writes nothing.
  */
 export function commitModuleCache(): void {
+  try {
+    if (pending.size) for (const d of pendingDirs) ensureCacheDir(path.dirname(d));
+  } catch {
+    // read-only checkout: nothing is written below
+  }
+  pendingDirs.clear();
   for (const [file, summary] of pending) {
     try {
       mkdirSync(path.dirname(file), { recursive: true });
@@ -105,6 +114,7 @@ export async function readModule(dir: string, opts: ReadModuleOptions = {}): Pro
     return info;
   }
   const hclDir = opts.cacheDir ? path.join(opts.cacheDir, 'hcl') : undefined;
+  if (opts.cacheDir) pendingDirs.add(opts.cacheDir);
   for (const n of names) {
     const abs = path.join(dir, n);
     const text = readFileSync(abs, 'utf8');

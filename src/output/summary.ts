@@ -5,6 +5,7 @@
  * Every failed step gets its own block with its log tail and the path of its full log, so
  * which step failed and why is never a guess, however many steps ran in parallel.
  */
+import { secrets } from '../secrets/mask.js';
 import { appendFileSync } from 'node:fs';
 import type { RunEvent } from '../engine/types.js';
 import type { StepStatus } from '../steps/types.js';
@@ -256,7 +257,7 @@ export function writeJobSummary(events: Iterable<RunEvent>, env: NodeJS.ProcessE
   const file = env.GITHUB_STEP_SUMMARY;
   if (env.GITHUB_ACTIONS !== 'true' || !file) return { written: false };
   try {
-    appendFileSync(file, renderMarkdownSummary(events) + '\n');
+    appendFileSync(file, secrets.mask(renderMarkdownSummary(events)) + '\n');
     return { written: true, path: file };
   } catch (e) {
     return { written: false, path: file, error: `could not write the job summary to ${file}: ${(e as Error).message}` };

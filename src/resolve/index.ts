@@ -25,6 +25,7 @@ import { deepMerge, mergeMapsAll } from '../stacks/merge.js';
 import type { ImportSpec, LoadedStack } from '../stacks/types.js';
 import { ensureLocs, isPlainMap, keyLocOf, locOf, locsOf } from '../yaml/index.js';
 import { gitInfo, type GitInfo } from './git.js';
+import { mergeCredentials, type Credentials, type SecretEntry } from '../secrets/index.js';
 import { evaluate, findRefs, type FoundRef, type TemplateScope } from './templates.js';
 
 /** A built image, as recorded by the build stage. */
@@ -75,6 +76,8 @@ export interface ResolvedComponent {
   bindings: { var: string; nixpack: string; kind: 'template' | 'label' | 'name' }[];
   /** Template references in the deployment's configuration of this component. */
   references: FoundRef[];
+  /** Declared credentials (atmos.yaml, deployment, target, component): names and sources, never values. */
+  credentials: Credentials;
 }
 
 export interface ResolvedDeployment {
@@ -139,6 +142,8 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
   // context keys are used).
   const refsOf = new Map<string, FoundRef[]>();
   const depLoc = dep.location;
+  const credentialsOf = (own: SecretEntry[] | undefined): Credentials =>
+    mergeCredentials([cfg.credentials, dep.body, dep.body.targets[target], { secrets: own }], cfg.repoRoot);
   for (const [n, c] of Object.entries(tfComps)) refsOf.set(componentAddress('terraform', n), findRefs({ vars: c.vars, settings: c.settings, env: c.env }, names, bag, keyLocOf(tfComps, n) ?? depLoc));
   for (const [n, c] of Object.entries(nxComps)) refsOf.set(componentAddress('nixpack', n), findRefs({ vars: c.vars, settings: c.settings }, names, bag, keyLocOf(nxComps, n) ?? depLoc));
   bag.throwIfErrors();
@@ -370,6 +375,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       location: t.location,
       bindings,
       references: refs,
+      credentials: credentialsOf(c.secrets),
     });
   });
 
@@ -410,6 +416,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       location,
       bindings: [],
       references: refs,
+      credentials: credentialsOf(c.secrets),
     });
   }
 

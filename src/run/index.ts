@@ -20,6 +20,8 @@ import type { GitInfo } from '../resolve/git.js';
 import { resolveDeployment, type BuiltImage, type ResolvedComponent, type ResolvedDeployment } from '../resolve/index.js';
 import type { Step, StepResult } from '../steps/types.js';
 import { RunLock } from './lock.js';
+import { ensureCacheDir } from '../cache/dir.js';
+import { MIN_MASKED_LENGTH, envValues, loadSecrets, secrets } from '../secrets/index.js';
 
 export interface RunRequest {
   pipeline: PipelineDefinition;
@@ -257,23 +259,32 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     }
   }
 
+  // Declared secrets are read before anything runs: a missing one is exit 2, nothing written.
+  const runnerEnv = req.env ?? process.env;
+  const unmasked = loadSecrets(members.map((c) => ({ component: c.address, secrets: c.credentials.secrets })), runnerEnv, secrets);
+
   const sourceDateEpoch = members.some((m) => m.type === 'nixpack') ? sourceDateEpochOf(req.env ?? process.env, repo.config.repoRoot, req.git ?? resolved.git, repo.config.cacheDir) : undefined;
   const runId = req.runId ?? newRunId();
   const cacheDir = repo.config.cacheDir;
   const lockTimeoutSeconds = req.lockTimeoutSeconds ?? 300;
   const lock = pipeline.mutates && !req.dryRun && !req.lockHeld ? RunLock.for(cacheDir, dep.name, req.target) : undefined;
   const events: RunEvent[] = [];
-  const emit: EventSink = (e) => {
+  // Every event (notices, reasons, log tails) through the one masker; output lines were
+  // masked at their source (the scheduler), line by line.
+  const emit: EventSink = (event) => {
+    const e = event.type === 'step.output' ? event : secrets.maskDeep(event);
     if (e.type !== 'step.output') events.push(e);
     req.emit(e);
   };
   const parallelism = req.parallelism ?? repo.config.parallelism ?? (await import('node:os')).availableParallelism();
+  if (!req.dryRun) ensureCacheDir(cacheDir);
   if (lock) await acquireRunLock(lock, runId, lockTimeoutSeconds, dep.name, req.target, emit);
   try {
     if (req.beforeRun && !req.dryRun) await req.beforeRun();
     if (!req.dryRun) {
       emit({ type: 'run.started', time: new Date().toISOString(), runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, components: members.length, parallelism });
       for (const n of engineSel.notices) emit({ type: 'notice', time: new Date().toISOString(), message: n });
+      for (const n of unmasked) emit({ type: 'notice', time: new Date().toISOString(), message: `secret ${n} is shorter than ${MIN_MASKED_LENGTH} characters: it is passed to steps but not masked in their output` });
     }
 
     const scheduler = new Scheduler({
@@ -310,6 +321,9 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
             const again = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, git: resolved.git, images: withBuilt, terraformOutputs });
             component = again.components.find((x) => x.address === c.address) ?? c;
           }
+          // Declared plain env (values from the runner for pass-throughs); the component's own env wins.
+          const declared = envValues(component.credentials.env, runnerEnv);
+          if (Object.keys(declared).length) component = { ...component, env: { ...declared, ...component.env } };
           const all: Step[] = [];
           let previous: string[] = [];
           for (const stage of stages) {

@@ -65,10 +65,23 @@ export interface Step {
   env: Record<string, string>;
   /** Names of environment variables passed through; values are HMAC'd, never stored. */
   secrets: string[];
+  /**
+   * Where a secret's value comes from, by name: a key of the run's secret store (`env:NAME`,
+   * `file:/path`, or a derived value such as a sensitive Terraform output). A secret without
+   * one is the runner's variable of the same name. Not part of the fingerprint (the value is).
+   */
+  secretSources?: Record<string, string>;
   /** Mount path (relative to the workspace) -> content to materialise there. */
   inputs: Record<string, StepInput>;
   /** What the step leaves behind, relative to the workspace. `values` come from `values.json`. */
   outputs: { dirs?: string[]; files?: string[]; values?: string[] };
+  /**
+   * The value outputs may hold secrets anywhere (e.g. `terraform show -json`, which prints
+   * variable values): each is stored sealed (encrypted with the repository's key) and opened
+   * in memory by the module. Without it, only `{ "sensitive": true, "value": ... }` entries are
+   * sealed. Not fingerprinted (it changes how a result is kept, not what it is).
+   */
+  sealValues?: boolean;
   /** How many last lines of the log a failure shows (default 20; a test step shows more). Not fingerprinted. */
   failureLogLines?: number;
   /** Write the command's stdout to this workspace-relative file (e.g. `terraform output -json`). */

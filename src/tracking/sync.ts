@@ -19,6 +19,7 @@
  *   local notes ref (`git notes merge -s cat_sort_uniq`) and pushed with a lease on the
  *   remote value, so concurrent appenders' notes all end up on the remote.
  */
+import { secrets } from '../secrets/mask.js';
 import type { FetchedState, GitRepo, PushRefStatus, PushSpec, RemoteRef } from './git.js';
 import { deploymentRef, historyTagPrefix, parseHistoryTag } from './records.js';
 
@@ -82,6 +83,8 @@ export async function pushTracking(
   opts: { maxAttempts?: number } = {},
 ): Promise<TrackingPushResult> {
   const maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
+  // A token in the remote's URL (https://user:token@host/...) is masked in everything printed.
+  secrets.addUrl(remote);
 
   // ------------------------------------------------------------ validate the input
   const moves = new Map<string, DeploymentMove>();
