@@ -17,6 +17,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { ActionCache, secretKey } from '../cache/actions.js';
 import { Cas } from '../cache/cas.js';
+import { classifyEnvironmentError } from '../diagnostics/environment.js';
 import { DiagnosticError } from '../diagnostics/index.js';
 import { canonicalJson, fingerprintData, fingerprintOf, sha256, type FingerprintData } from '../steps/fingerprint.js';
 import type { Artifact, Step, StepResult, StepStatus } from '../steps/types.js';
@@ -317,12 +318,14 @@ export class Scheduler {
       this.failed = true;
       let reason = why;
       let locked = false;
-      if (s.lockedWhen?.length && existsSync(logFile)) {
+      if ((s.lockedWhen?.length || s.failureHints?.length) && existsSync(logFile)) {
         const log = readFileSync(logFile, 'utf8');
-        const hit = s.lockedWhen.find((p) => log.includes(p));
-        if (hit) {
+        if (s.lockedWhen?.length && s.lockedWhen.every((p) => log.includes(p))) {
           locked = true;
-          reason = `${why}: a lock is held by another process (${hit})`;
+          reason = `${why}: a lock is held by another process (${s.lockedWhen[0]})`;
+        } else {
+          const hint = s.failureHints?.find((h) => log.includes(h.when));
+          if (hint) reason = `${why}: ${hint.hint}`;
         }
       }
       const logDigest = existsSync(logFile) ? this.cas.putFile(logFile).digest : undefined;
@@ -389,7 +392,8 @@ export class Scheduler {
       return 'done';
     } catch (e) {
       if (e instanceof DiagnosticError) throw e;
-      return fail((e as Error).message);
+      const env = classifyEnvironmentError(e);
+      return fail(env ? `${env.message}; ${env.hint}` : (e as Error).message);
     }
   }
 }

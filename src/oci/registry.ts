@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { EnvironmentError } from '../diagnostics/environment.js';
 import { sha256Digest } from './digest.js';
 import type { BuiltOciImage } from './image.js';
 
@@ -34,6 +35,23 @@ export interface PushOptions {
   insecure?: boolean;
   /** fetch implementation (default: the global fetch of Node 20). */
   fetch?: typeof fetch;
+  /**
+   * Seconds one registry request (sending, answer and body) may take before the push gives
+   * up: default env ATMOS_PIPE_REGISTRY_TIMEOUT (seconds, or 30s / 5m), else 300. A registry
+   * that accepts the connection and never answers fails instead of hanging the run.
+   */
+  timeoutSeconds?: number;
+}
+
+export const DEFAULT_REGISTRY_TIMEOUT_SECONDS = 300;
+
+/** The registry request timeout: explicit, else ATMOS_PIPE_REGISTRY_TIMEOUT, else the default. */
+export function registryTimeoutSeconds(explicit: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  if (explicit !== undefined && explicit > 0) return explicit;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(env.ATMOS_PIPE_REGISTRY_TIMEOUT ?? '');
+  if (!m) return DEFAULT_REGISTRY_TIMEOUT_SECONDS;
+  const n = Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return n > 0 ? n : DEFAULT_REGISTRY_TIMEOUT_SECONDS;
 }
 
 export interface PushResult {
@@ -54,6 +72,12 @@ export class RegistryError extends Error {
   readonly hint?: string;
   readonly registry: string;
   readonly repository: string;
+  /** A network failure or timeout (no answer) is the environment; an answer of the registry is reported as is. */
+  toEnvironmentError(): EnvironmentError | undefined {
+    if (this.status !== undefined || this.cause === undefined) return undefined;
+    const [what, ...rest] = this.message.split('\n')[0].split(' failed: ');
+    return new EnvironmentError(what, this.registry, rest.join(' failed: '), this.hint ?? `is a registry listening at ${this.registry}?`, { cause: this });
+  }
   constructor(opts: { message: string; registry: string; repository: string; status?: number; code?: string; hint?: string; cause?: unknown }) {
     super(opts.hint ? `${opts.message}\n  hint: ${opts.hint}` : opts.message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = 'RegistryError';
@@ -289,9 +313,16 @@ class RegistryClient {
   }
 
   private async rawFetch(what: string, url: string, init: RequestInit): Promise<Response> {
+    const timeout = registryTimeoutSeconds(this.opts.timeoutSeconds);
     try {
-      return await this.fetchFn(url, { redirect: 'follow', ...init });
+      return await this.fetchFn(url, { redirect: 'follow', signal: AbortSignal.timeout(Math.ceil(timeout * 1000)), ...init });
     } catch (e) {
+      if ((e as Error)?.name === 'TimeoutError') {
+        return this.fail(`${what}: no answer within ${timeout}s (ETIMEDOUT)`, {
+          hint: `the registry at ${this.base} accepted the connection but did not answer; check it, or raise ATMOS_PIPE_REGISTRY_TIMEOUT (now ${timeout}s)`,
+          cause: e,
+        });
+      }
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       const code = cause?.code ?? '';
       const insecure = this.base.startsWith('http:');

@@ -25,6 +25,7 @@ import { resolveDeployment } from '../resolve/index.js';
 import type { PipelineDefinition } from '../api/index.js';
 import {
   GitError,
+  damagedRepository,
   GitRepo,
   TagConflictError,
   deploymentRef,
@@ -273,7 +274,11 @@ async function headOf(git: GitRepo): Promise<Head | undefined> {
   try {
     return await git.head();
   } catch (e) {
-    if (e instanceof GitError) return undefined;
+    if (e instanceof GitError) {
+      const damaged = damagedRepository(e, git.dir);
+      if (damaged) throw damaged;
+      return undefined;
+    }
     throw e;
   }
 }
