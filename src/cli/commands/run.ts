@@ -273,9 +273,9 @@ abstract class PipelineCommand extends BaseCommand {
       const { junitXml } = await import('../../output/junit.js');
       const xml = junitXml(events, `${dep.name}/${target}`);
       if (this.junitXml) {
-        const { writeFileAtomic } = await import('../../cache/cas.js');
+        const { writeOutputFile } = await import('../../output/file.js');
         const path = await import('node:path');
-        writeFileAtomic(path.resolve(this.chdir ?? process.cwd(), this.junitXml), xml);
+        writeOutputFile(path.resolve(this.chdir ?? process.cwd(), this.junitXml), xml);
       }
       const { attachTestResults } = await import('../../run/test-results.js');
       const attached = await attachTestResults(repo.config.repoRoot, dep.name, xml);
