@@ -11,6 +11,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
+import { escapeControls } from '../output/format.js';
 
 export class EnvironmentError extends Error {
   constructor(
@@ -28,9 +29,9 @@ export class EnvironmentError extends Error {
     this.name = 'EnvironmentError';
   }
 
-  /** `error: what (where): cause` and the hint line. */
+  /** `error: what (where): cause` and the hint line (control characters from git or a server escaped). */
   render(): string {
-    return `error: ${this.message}\n  hint: ${this.hint}\n`;
+    return `error: ${escapeControls(this.message)}\n  hint: ${escapeControls(this.hint)}\n`;
   }
 }
 

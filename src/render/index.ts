@@ -74,8 +74,11 @@ export function table(headers: string[], rows: (string | number)[][], colors?: C
 export function renderDiagnostic(d: Diagnostic, colors: Colors): string {
   const where = d.location ? colors.bold(formatLocation(d.location)) + ': ' : '';
   const sev = d.severity === 'error' ? colors.red('error') : colors.yellow('warning');
-  let out = `${where}${sev}: ${d.message}`;
-  if (d.hint) out += '\n' + d.hint.split('\n').map((l, i) => (i === 0 ? `  ${colors.cyan('hint')}: ${l}` : `        ${l}`)).join('\n');
+  // Messages quote user input (arguments, YAML values, names read from Git): line by line,
+  // control characters escaped, so a value cannot colour or rewrite the terminal.
+  const lines = (s: string) => s.split('\n').map(escapeControls);
+  let out = `${where}${sev}: ${lines(d.message).join('\n')}`;
+  if (d.hint) out += '\n' + lines(d.hint).map((l, i) => (i === 0 ? `  ${colors.cyan('hint')}: ${l}` : `        ${l}`)).join('\n');
   return out + '\n';
 }
 

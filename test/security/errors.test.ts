@@ -151,7 +151,7 @@ describe('environment failures: exit 1 with cause, path and what to do', () => {
   });
 });
 
-describe('untrusted parsers never overflow the stack', () => {
+describe('untrusted parsers: no stack overflow, no prototype pollution', () => {
   const noOverflow = (r: { stdout: string; stderr: string }) => {
     expect(r.stdout + r.stderr).not.toMatch(/Maximum call stack|RangeError/);
     honest(r.stderr);
@@ -167,6 +167,21 @@ describe('untrusted parsers never overflow the stack', () => {
       noOverflow(r);
     }
     expect(git(dir, 'for-each-ref', 'refs/atmos/', 'refs/tags/', 'refs/notes/')).toBe('');
+  });
+
+  it('a Cargo.lock with a [__proto__] table cannot pollute Object.prototype: no invented checksum in the SBOM', () => {
+    const planted = 'ab'.repeat(32);
+    const dir = freshExample((d) =>
+      writeFileSync(
+        path.join(d, 'services/api/Cargo.lock'),
+        `version = 3\n\n[__proto__]\nchecksum = "${planted}"\n\n[[package]]\nname = "serde"\nversion = "1.0.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n`,
+      ),
+    );
+    const r = cli(dir, ['sbom', 'payment-service', '--target', 'dev']);
+    expect(r.code, r.stderr).toBe(0);
+    const bom = JSON.parse(r.stdout) as { components: Array<{ name: string; hashes?: unknown[] }> };
+    expect(bom.components.find((c) => c.name === 'serde')).toBeDefined();
+    expect(r.stdout).not.toContain(planted);
   });
 
   it('a 20,000-deep lockfileVersion 1 package-lock.json: sbom exit 0 with a warning naming the file', () => {

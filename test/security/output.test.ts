@@ -90,6 +90,16 @@ describe('user-named output files are written like a shell redirection', () => {
     expect((JSON.parse(readFileSync(target, 'utf8')) as { bomFormat: string }).bomFormat).toBe('CycloneDX');
   });
 
+  it('test --junit-xml to a symbolic link: the link stays a link and its target receives the report', () => {
+    const dir = freshExample();
+    const target = path.join(dir, 'reports-elsewhere.xml');
+    symlinkSync(target, path.join(dir, 'junit.xml')); // dangling: created through the link, like `> junit.xml`
+    const r = cli(dir, ['test', 'payment-service', '--target', 'dev', '--junit-xml', 'junit.xml']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lstatSync(path.join(dir, 'junit.xml')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toMatch(/^<\?xml [^>]*>\n<testsuites name="payment-service\/dev"/);
+  });
+
   it('sbom --output to a FIFO and to a character device: fed through, never replaced by a regular file', async () => {
     const dir = freshExample();
     const fifo = path.join(dir, 'pipe');
