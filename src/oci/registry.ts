@@ -16,6 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { EnvironmentError } from '../diagnostics/environment.js';
+import { parseDuration } from '../output/format.js';
 import { sha256Digest } from './digest.js';
 import type { BuiltOciImage } from './image.js';
 
@@ -37,21 +38,20 @@ export interface PushOptions {
   fetch?: typeof fetch;
   /**
    * Seconds one registry request (sending, answer and body) may take before the push gives
-   * up: default env ATMOS_PIPE_REGISTRY_TIMEOUT (seconds, or 30s / 5m), else 300. A registry
-   * that accepts the connection and never answers fails instead of hanging the run.
+   * up (atmos.yaml `deployments.registry.timeout`); env ATMOS_PIPE_REGISTRY_TIMEOUT (30, 30s,
+   * 5m) overrides it; default 300. A registry that accepts the connection and never answers
+   * fails instead of hanging the run.
    */
   timeoutSeconds?: number;
 }
 
 export const DEFAULT_REGISTRY_TIMEOUT_SECONDS = 300;
 
-/** The registry request timeout: explicit, else ATMOS_PIPE_REGISTRY_TIMEOUT, else the default. */
-export function registryTimeoutSeconds(explicit: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
-  if (explicit !== undefined && explicit > 0) return explicit;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(env.ATMOS_PIPE_REGISTRY_TIMEOUT ?? '');
-  if (!m) return DEFAULT_REGISTRY_TIMEOUT_SECONDS;
-  const n = Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return n > 0 ? n : DEFAULT_REGISTRY_TIMEOUT_SECONDS;
+/** The registry request timeout: ATMOS_PIPE_REGISTRY_TIMEOUT, else the configured one, else the default. */
+export function registryTimeoutSeconds(configured: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = parseDuration(env.ATMOS_PIPE_REGISTRY_TIMEOUT ?? '');
+  if (fromEnv !== undefined && fromEnv > 0) return fromEnv;
+  return configured !== undefined && configured > 0 ? configured : DEFAULT_REGISTRY_TIMEOUT_SECONDS;
 }
 
 export interface PushResult {
@@ -319,7 +319,7 @@ class RegistryClient {
     } catch (e) {
       if ((e as Error)?.name === 'TimeoutError') {
         return this.fail(`${what}: no answer within ${timeout}s (ETIMEDOUT)`, {
-          hint: `the registry at ${this.base} accepted the connection but did not answer; check it, or raise ATMOS_PIPE_REGISTRY_TIMEOUT (now ${timeout}s)`,
+          hint: `the registry at ${this.base} accepted the connection but did not answer; check it, or raise deployments.registry.timeout in atmos.yaml or ATMOS_PIPE_REGISTRY_TIMEOUT (now ${timeout}s)`,
           cause: e,
         });
       }

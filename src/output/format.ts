@@ -30,6 +30,14 @@ export function emptyCounts(): Record<StepStatus, number> {
 }
 
 /** `312ms`, `2.1s`, `1m05s`, `1h02m`. */
+/** Seconds of a duration such as `30`, `30s`, `5m`, `1h` (also `1.5m`); undefined when it is none. */
+export function parseDuration(s: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(s.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : n;
+}
+
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) ms = 0;
   if (ms < 1000) return `${Math.round(ms)}ms`;

@@ -305,7 +305,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
               repoRoot: repo.config.repoRoot,
               cacheDir,
               tools: { terraform: repo.config.tools.terraform },
-              options: { lockTimeoutSeconds, noCache: req.noCache ?? false, dryRun: req.dryRun ?? false, skipPush: req.skipPush ?? false, engine: engineSel.engine.name, sourceDateEpoch, revision: (req.git ?? resolved.git)?.sha },
+              options: { lockTimeoutSeconds, noCache: req.noCache ?? false, dryRun: req.dryRun ?? false, skipPush: req.skipPush ?? false, engine: engineSel.engine.name, sourceDateEpoch, revision: (req.git ?? resolved.git)?.sha, registryTimeoutSeconds: repo.config.registryTimeoutSeconds },
               stepId: (name) => `${pipeline.name}:${component.address}:${stages.length > 1 ? `${stage.name}.` : ''}${name}`,
             };
             const steps = await stage.module.steps(ctx);

@@ -5,7 +5,7 @@
  * parsers never overflow the stack. Every attack runs the real CLI on a real repository with
  * the real condition (a read-only bind mount, a tiny tmpfs, a TCP server that never answers).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -127,25 +127,41 @@ describe('environment failures: exit 1 with cause, path and what to do', () => {
       server.close();
     });
 
-    it('with ATMOS_PIPE_REGISTRY_TIMEOUT=1s the push gives up: exit 1 naming the registry and the timeout', async () => {
-      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    /** Runs the rollout asynchronously (the never-answering server lives in this process). */
+    async function rolloutAgainst(edit: (dir: string, port: number) => void, env: Record<string, string>): Promise<{ code: number | null; out: string; port: number }> {
+      if (!server.listening) await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
       const port = (server.address() as net.AddressInfo).port;
       const dir = freshExample((d) => {
         const f = path.join(d, 'deployments/payment-service.yaml');
         writeFileSync(f, readFileSync(f, 'utf8').replace(/^( {12})name: payment-api$/m, `$1registry: 127.0.0.1:${port}\n$1name: payment-api`).replace('publish: false', 'publish: true'));
+        edit(d, port);
       });
-      // The server runs in this process: the CLI must run asynchronously.
-      const { spawn } = await import('node:child_process');
-      const child = spawn(process.execPath, [CLI, ...ROLLOUT], { cwd: dir, env: { ...process.env, ...GIT_ENV, NO_COLOR: '1', ATMOS_PIPE_REGISTRY_TIMEOUT: '1s' } });
+      const child = spawn(process.execPath, [CLI, ...ROLLOUT], { cwd: dir, env: { ...process.env, ...GIT_ENV, NO_COLOR: '1', ...env } });
       let out = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));
       child.stderr.on('data', (b: Buffer) => (out += b.toString()));
       const code = await new Promise<number | null>((ok) => child.on('close', ok));
+      return { code, out, port };
+    }
+
+    it('deployments.registry.timeout: 1s in atmos.yaml: the push gives up, exit 1 naming the registry and the timeout', async () => {
+      const before = sockets.length;
+      const { code, out, port } = await rolloutAgainst((d) => {
+        const f = path.join(d, 'atmos.yaml');
+        writeFileSync(f, readFileSync(f, 'utf8').replace(/^deployments:\n/m, 'deployments:\n  registry:\n    timeout: 1s\n'));
+      }, {});
       expect(code, out).toBe(1);
-      expect(sockets.length).toBeGreaterThan(0); // it really connected
+      expect(sockets.length).toBeGreaterThan(before); // it really connected
       expect(out).toContain(`push of payment-api to 127.0.0.1:${port} failed`);
       expect(out).toMatch(/no answer within 1s \(ETIMEDOUT\)/);
-      expect(out).toMatch(/raise ATMOS_PIPE_REGISTRY_TIMEOUT/);
+      honest(out);
+    });
+
+    it('ATMOS_PIPE_REGISTRY_TIMEOUT=1s overrides the default: exit 1 with the timeout and how to raise it', async () => {
+      const { code, out } = await rolloutAgainst(() => undefined, { ATMOS_PIPE_REGISTRY_TIMEOUT: '1s' });
+      expect(code, out).toBe(1);
+      expect(out).toMatch(/no answer within 1s \(ETIMEDOUT\)/);
+      expect(out).toMatch(/raise deployments\.registry\.timeout in atmos\.yaml or ATMOS_PIPE_REGISTRY_TIMEOUT \(now 1s\)/);
       honest(out);
     });
   });

@@ -1,14 +1,7 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
+import { parseDuration } from '../../output/format.js';
 import { BaseCommand } from '../base.js';
-
-/** `30`, `30s`, `5m`, `1h` -> seconds; undefined when malformed. */
-export function parseDuration(s: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(s.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : n;
-}
 
 export interface TrackingFlags {
   promoteFrom?: string;
