@@ -106,7 +106,7 @@ interface SystemError {
 function systemError(e: unknown): SystemError | undefined {
   for (let c: unknown = e, depth = 0; c && typeof c === 'object' && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
     const code = (c as { code?: unknown }).code;
-    if (typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code) && (code in SYSTEM || code === 'ENOENT')) return c as SystemError;
+    if (typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code) && (Object.hasOwn(SYSTEM, code) || code === 'ENOENT')) return c as SystemError;
   }
   return undefined;
 }
@@ -128,7 +128,7 @@ function probeMissingParent(p: string): string | undefined {
     return undefined;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return code && code in SYSTEM ? code : undefined;
+    return code && Object.hasOwn(SYSTEM, code) ? code : undefined;
   }
 }
 
@@ -143,7 +143,7 @@ export function classifyEnvironmentError(e: unknown): EnvironmentError | undefin
   let code = s.code;
   if (code === 'ENOENT') {
     // A missing file is usually a bug, except a directory that cannot be created.
-    const probed = (s.syscall === 'mkdir' || s.syscall === 'open') && s.path ? probeMissingParent(s.path) : undefined;
+    const probed = s.syscall === 'mkdir' && s.path ? probeMissingParent(s.path) : undefined;
     if (!probed) return undefined;
     code = probed;
   }
