@@ -306,7 +306,7 @@ async function publishImage(ctx: ModuleContext<unknown>, image: import('../../sr
   const repository = img.registry ? `${img.registry}/${img.name}` : img.name;
   let pushed = false;
   if (img.registry && settings.publish && !ctx.options.skipPush && !ctx.options.dryRun) {
-    await oci.pushImage(image, { registry: img.registry, repository: img.name, tag: img.tag });
+    await oci.pushImage(image, { registry: img.registry, repository: img.name, tag: img.tag, timeoutSeconds: ctx.options.registryTimeoutSeconds });
     pushed = true;
   }
   const out: BuiltImageOutputs = { image: `${repository}@${image.manifestDigest}`, digest: image.manifestDigest, repository, tag: img.tag, pushed, tree: tree.digest };

@@ -213,6 +213,28 @@ function stateBinding(ws: TerraformWorkspace, writable: boolean, refresh: boolea
 
 /** What Terraform prints when another process holds the state lock past -lock-timeout. */
 export const STATE_LOCK_ERROR = 'Error acquiring the state lock';
+/**
+ * Terraform reports any failure to take the lock under {@link STATE_LOCK_ERROR} (a corrupt
+ * state file, a name too long for the lock file); only a lock held by someone else names its
+ * holder under "Lock Info:". Both must appear for exit 4.
+ */
+const STATE_LOCKED = [STATE_LOCK_ERROR, 'Lock Info:'];
+
+/** The causes Terraform reports under the lock error that are not a held lock: what to do. */
+function stateHints(ws: TerraformWorkspace): Pick<Step, 'failureHints'> {
+  const file = ws.statePath ?? 'the remote state';
+  return {
+    failureHints: [
+      {
+        when: 'Unsupported state file format',
+        hint: `the state file ${file} is corrupt (not Terraform state JSON); restore it from ${ws.statePath ? `${ws.statePath}.backup or ` : ''}a backup, or remove it if nothing of this component exists yet, then run again`,
+      },
+      { when: 'file name too long', hint: `a file name of the state of this component is too long for the file system (${file}); use a shorter component name or set backend.path` },
+      { when: 'read-only file system', hint: `the state directory of ${file} is on a read-only file system; run from a writable checkout` },
+      { when: 'no space left on device', hint: `the disk holding ${file} is full; free space and run again` },
+    ],
+  };
+}
 
 const lockTimeout = (ctx: Ctx) => `-lock-timeout=${Math.max(0, Math.floor(ctx.options.lockTimeoutSeconds))}s`;
 
@@ -226,7 +248,8 @@ export function applySteps(ctx: Ctx): Step[] {
     ...base(ctx, ws, 'apply', 'terraform.apply'),
     argv: [cmd, 'apply', '-auto-approve', '-input=false', '-no-color'],
     operationalArgs: [lockTimeout(ctx)],
-    lockedWhen: [STATE_LOCK_ERROR],
+    lockedWhen: STATE_LOCKED,
+    ...stateHints(ws),
     inputs: initialized(ws, init),
     outputs: {},
     ...stateBinding(ws, true, true),
@@ -259,7 +282,8 @@ export function planSteps(ctx: Ctx): Step[] {
     ...base(ctx, ws, 'plan', 'terraform.plan'),
     argv: [cmd, 'plan', '-input=false', '-no-color', '-out=tfplan'],
     operationalArgs: [lockTimeout(ctx)],
-    lockedWhen: [STATE_LOCK_ERROR],
+    lockedWhen: STATE_LOCKED,
+    ...stateHints(ws),
     inputs: initialized(ws, init),
     outputs: { files: ['tfplan'] },
     // Plan takes the state lock (writes a lock file next to the state): read-write.

@@ -27,6 +27,8 @@ export interface RunOptions {
   sourceDateEpoch?: number;
   /** The commit being built or rolled out (recorded in image annotations). */
   revision?: string;
+  /** Seconds a registry request may take (atmos.yaml `deployments.registry.timeout`). */
+  registryTimeoutSeconds?: number;
 }
 
 export interface ModuleContext<I = unknown> {

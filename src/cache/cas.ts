@@ -38,6 +38,13 @@ export function hexOf(digest: string): string {
   return m[1];
 }
 
+/** A system error of a write (which Node reports without a path, e.g. ENOSPC) names the file. */
+function named(e: unknown, file: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.code === 'string' && !err.path) err.path = file;
+  return e;
+}
+
 /** Write a file atomically: temp file in the same directory, then rename. */
 export function writeFileAtomic(file: string, data: string | Buffer, mode?: number): void {
   mkdirSync(path.dirname(file), { recursive: true });
@@ -47,7 +54,7 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode?: numb
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    throw named(e, file);
   }
 }
 
@@ -59,7 +66,12 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode?: numb
 export function createExclusive(file: string, data: string | Buffer, mode = 0o644): boolean {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, data, { mode });
+  try {
+    writeFileSync(tmp, data, { mode });
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw named(e, file);
+  }
   try {
     linkSync(tmp, file);
     return true;

@@ -156,6 +156,14 @@ export abstract class BaseCommand extends Command {
         for (const d of e.diagnostics) this.context.stderr.write(renderDiagnostic(d, c));
         return e.exitCode;
       }
+      const { classifyEnvironmentError } = await import('../diagnostics/environment.js');
+      const env = classifyEnvironmentError(e);
+      if (env) {
+        // The machine, not the configuration and not a bug: what failed, where, and what to do.
+        this.context.stderr.write(env.render());
+        if (this.verbose && env.stack) this.context.stderr.write(((env.cause as Error | undefined)?.stack ?? env.stack) + '\n');
+        return 1;
+      }
       const err = e as Error;
       this.context.stderr.write(`atmos-pipe: internal error: ${err?.message ?? String(e)}\n`);
       if (this.verbose && err?.stack) this.context.stderr.write(err.stack + '\n');

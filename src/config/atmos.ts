@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DiagnosticBag, choicesHint } from '../diagnostics/index.js';
+import { parseDuration } from '../output/format.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from '../stacks/merge.js';
 import { describeType, isPlainMap, locOf } from '../yaml/index.js';
 import { YamlFileCache } from './files.js';
@@ -41,6 +42,8 @@ export interface AtmosConfig {
   trackingRemote?: string;
   /** `deployments.env` / `deployments.secrets`: credentials every deployment's steps receive. */
   credentials: CredentialLevel;
+  /** `deployments.registry.timeout`: seconds a registry request may take (default: see pushImage). */
+  registryTimeoutSeconds?: number;
   listMergeStrategy: ListMergeStrategy;
   /** Atmos `stacks.included_paths` / `excluded_paths` (used when loading every stack). */
   stacksIncluded: string[];
@@ -117,6 +120,14 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
   const tools = map(dep, 'tools');
   const tfTool = map(tools, 'terraform');
   const tracking = map(dep, 'tracking');
+  const registry = map(dep, 'registry');
+  let registryTimeoutSeconds: number | undefined;
+  if (registry.timeout !== undefined && registry.timeout !== null) {
+    const t = registry.timeout;
+    const secs = typeof t === 'number' ? t : typeof t === 'string' ? parseDuration(t) : undefined;
+    if (secs !== undefined && secs > 0) registryTimeoutSeconds = secs;
+    else bag.error('atmos/registry-timeout', `atmos.yaml: deployments.registry.timeout must be a positive duration, got ${JSON.stringify(t)}`, locOf(registry, 'timeout'), 'seconds, or e.g. 30s, 5m');
+  }
 
   const engineRaw = str(bag, dep, 'engine', file) ?? 'auto';
   let engine: EngineChoice = 'auto';
@@ -174,6 +185,7 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     },
     trackingRemote: str(bag, tracking, 'remote', file),
     credentials,
+    registryTimeoutSeconds,
     listMergeStrategy,
     stacksIncluded: strList(bag, stacks, 'included_paths', file),
     stacksExcluded: strList(bag, stacks, 'excluded_paths', file),

@@ -2,7 +2,8 @@
  * Errors are data. Every configuration problem is a {@link Diagnostic}: where it is
  * (file:line:col, 1-based, file relative to the repository root), what was expected,
  * and a hint. Diagnostics are collected and rendered once by the CLI; exceptions are
- * reserved for bugs.
+ * reserved for bugs and for failures of the machine (a full disk, an unreachable remote),
+ * which `environment.ts` turns into exit 1 with the cause and what to do.
  */
 
 export type Severity = 'error' | 'warning';

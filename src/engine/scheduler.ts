@@ -18,6 +18,7 @@ import { StringDecoder } from 'node:string_decoder';
 import pLimit from 'p-limit';
 import { ActionCache, secretKey } from '../cache/actions.js';
 import { Cas } from '../cache/cas.js';
+import { classifyEnvironmentError } from '../diagnostics/environment.js';
 import { DiagnosticError } from '../diagnostics/index.js';
 import { ensureCacheDir } from '../cache/dir.js';
 import { seal, sealSensitive, secrets as processSecrets, type SecretStore } from '../secrets/index.js';
@@ -358,12 +359,14 @@ export class Scheduler {
       this.failed = true;
       let reason = this.secrets.mask(why);
       let locked = false;
-      if (s.lockedWhen?.length && existsSync(logFile)) {
+      if ((s.lockedWhen?.length || s.failureHints?.length) && existsSync(logFile)) {
         const log = readFileSync(logFile, 'utf8');
-        const hit = s.lockedWhen.find((p) => log.includes(p));
-        if (hit) {
+        if (s.lockedWhen?.length && s.lockedWhen.every((p) => log.includes(p))) {
           locked = true;
-          reason = `${why}: a lock is held by another process (${hit})`;
+          reason = `${why}: a lock is held by another process (${s.lockedWhen[0]})`;
+        } else {
+          const hint = s.failureHints?.find((h) => log.includes(h.when));
+          if (hint) reason = `${why}: ${hint.hint}`;
         }
       }
       const logDigest = existsSync(logFile) ? this.cas.putFile(logFile).digest : undefined;
@@ -437,7 +440,8 @@ export class Scheduler {
       return 'done';
     } catch (e) {
       if (e instanceof DiagnosticError) throw e;
-      return fail((e as Error).message);
+      const env = classifyEnvironmentError(e);
+      return fail(env ? `${env.message}; ${env.hint}` : (e as Error).message);
     }
   }
 }

@@ -15,6 +15,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { EnvironmentError } from '../diagnostics/environment.js';
+import { parseDuration } from '../output/format.js';
 import { sha256Digest } from './digest.js';
 import type { BuiltOciImage } from './image.js';
 
@@ -34,6 +36,22 @@ export interface PushOptions {
   insecure?: boolean;
   /** fetch implementation (default: the global fetch of Node 20). */
   fetch?: typeof fetch;
+  /**
+   * Seconds one registry request (sending, answer and body) may take before the push gives
+   * up (atmos.yaml `deployments.registry.timeout`); env ATMOS_PIPE_REGISTRY_TIMEOUT (30, 30s,
+   * 5m) overrides it; default 300. A registry that accepts the connection and never answers
+   * fails instead of hanging the run.
+   */
+  timeoutSeconds?: number;
+}
+
+export const DEFAULT_REGISTRY_TIMEOUT_SECONDS = 300;
+
+/** The registry request timeout: ATMOS_PIPE_REGISTRY_TIMEOUT, else the configured one, else the default. */
+export function registryTimeoutSeconds(configured: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = parseDuration(env.ATMOS_PIPE_REGISTRY_TIMEOUT ?? '');
+  if (fromEnv !== undefined && fromEnv > 0) return fromEnv;
+  return configured !== undefined && configured > 0 ? configured : DEFAULT_REGISTRY_TIMEOUT_SECONDS;
 }
 
 export interface PushResult {
@@ -54,6 +72,12 @@ export class RegistryError extends Error {
   readonly hint?: string;
   readonly registry: string;
   readonly repository: string;
+  /** A network failure or timeout (no answer) is the environment; an answer of the registry is reported as is. */
+  toEnvironmentError(): EnvironmentError | undefined {
+    if (this.status !== undefined || this.cause === undefined) return undefined;
+    const [what, ...rest] = this.message.split('\n')[0].split(' failed: ');
+    return new EnvironmentError(what, this.registry, rest.join(' failed: '), this.hint ?? `is a registry listening at ${this.registry}?`, { cause: this });
+  }
   constructor(opts: { message: string; registry: string; repository: string; status?: number; code?: string; hint?: string; cause?: unknown }) {
     super(opts.hint ? `${opts.message}\n  hint: ${opts.hint}` : opts.message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = 'RegistryError';
@@ -289,9 +313,16 @@ class RegistryClient {
   }
 
   private async rawFetch(what: string, url: string, init: RequestInit): Promise<Response> {
+    const timeout = registryTimeoutSeconds(this.opts.timeoutSeconds);
     try {
-      return await this.fetchFn(url, { redirect: 'follow', ...init });
+      return await this.fetchFn(url, { redirect: 'follow', signal: AbortSignal.timeout(Math.ceil(timeout * 1000)), ...init });
     } catch (e) {
+      if ((e as Error)?.name === 'TimeoutError') {
+        return this.fail(`${what}: no answer within ${timeout}s (ETIMEDOUT)`, {
+          hint: `the registry at ${this.base} accepted the connection but did not answer; check it, or raise deployments.registry.timeout in atmos.yaml or ATMOS_PIPE_REGISTRY_TIMEOUT (now ${timeout}s)`,
+          cause: e,
+        });
+      }
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       const code = cause?.code ?? '';
       const insecure = this.base.startsWith('http:');

@@ -30,6 +30,14 @@ export function emptyCounts(): Record<StepStatus, number> {
 }
 
 /** `312ms`, `2.1s`, `1m05s`, `1h02m`. */
+/** Seconds of a duration such as `30`, `30s`, `5m`, `1h` (also `1.5m`); undefined when it is none. */
+export function parseDuration(s: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(s.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : n;
+}
+
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) ms = 0;
   if (ms < 1000) return `${Math.round(ms)}ms`;
@@ -100,6 +108,29 @@ export function oneLine(s: string): string {
     .join(' ⏎ ')
     .replace(/\t/g, '  ')
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+}
+
+// C0 and C1 controls, DEL, and the Unicode bidi controls (embeddings, overrides, isolates, marks).
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const CONTROL_OR_BACKSLASH = /[\\\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\u001b': '\\x1b', '\\': '\\\\' };
+
+/**
+ * A user-controlled string (a user name, an annotation, a commit subject, a name read from a
+ * tag) made inert for one cell or line of a terminal: every control character is shown
+ * escaped (`\n`, `\r`, `\t`, `\x1b`, `\x07`, `\u202e`), so it can neither start a new row
+ * nor colour, move or rewrite the terminal. A string with none is returned as is; in one with
+ * some, backslashes are doubled so the escapes are unambiguous. JSON and YAML output keep the
+ * exact value.
+ */
+export function escapeControls(s: string): string {
+  if (!CONTROL.test(s)) return s;
+  return s.replace(CONTROL_OR_BACKSLASH, (c) => {
+    const named = NAMED[c];
+    if (named) return named;
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** Number of terminal columns a string takes (escape sequences excluded). */

@@ -8,6 +8,7 @@ import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, choicesHint, error, type Location } from '../diagnostics/index.js';
 import type { HistoryEntry } from '../release/read.js';
 import type { ReleaseEntry } from '../release/index.js';
+import { sameIdentity } from '../tracking/identity.js';
 import { keyLocOf, locOf } from '../yaml/index.js';
 import type { Approval } from './approvals.js';
 import { currentReleases, everDeployed } from './state.js';
@@ -216,9 +217,9 @@ export function decideRollout(dep: DeploymentConfig, intent: RolloutIntent, hist
  */
 export function checkApproval(dep: DeploymentConfig, decision: PolicyDecision, target: string, releaseId: string, approvals: Approval[], deployer: string): Approval[] {
   if (!decision.requiresApproval) return [];
-  const valid = approvals.filter((a) => a.target === target && a.release === releaseId && (!decision.distinctApprover || a.approved_by !== deployer));
+  const valid = approvals.filter((a) => a.target === target && a.release === releaseId && (!decision.distinctApprover || !sameIdentity(a.approved_by, deployer)));
   if (valid.length > 0) return valid;
-  const self = approvals.filter((a) => a.approved_by === deployer);
+  const self = approvals.filter((a) => sameIdentity(a.approved_by, deployer));
   const from = decision.promotedFrom ? ` --promote-from ${decision.promotedFrom}` : '';
   if (self.length > 0 && decision.distinctApprover) {
     throw new DiagnosticError(

@@ -3,7 +3,7 @@
  * the repository and turn git failures and bad tags into diagnostics.
  */
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
-import { GitError, GitRepo } from '../tracking/index.js';
+import { damagedRepository, GitError, GitRepo } from '../tracking/index.js';
 import type { InvalidTag } from './index.js';
 
 export function trackingRepo(repoRoot: string): GitRepo {
@@ -16,6 +16,8 @@ export async function gitRead<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (e) {
     if (e instanceof GitError) {
+      const damaged = e.cwd ? damagedRepository(e, e.cwd) : undefined;
+      if (damaged) throw damaged; // exit 1: the machine, not the command line
       throw new DiagnosticError(
         error('tracking/git', `reading deployment tracking from Git failed: ${e.stderr.trim() || e.message}`, undefined, 'run inside a Git repository (deployment state lives in refs/atmos/ and tags)'),
       );

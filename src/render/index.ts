@@ -6,6 +6,7 @@ import stringWidth from 'string-width';
 import pc from 'picocolors';
 import { createRequire } from 'node:module';
 import { formatLocation, type Diagnostic } from '../diagnostics/index.js';
+import { escapeControls } from '../output/format.js';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
 
@@ -18,9 +19,29 @@ export interface Colors {
   cyan(s: string): string;
 }
 
+/**
+ * Text styled by {@link makeColors}: its escape sequences are ours. Everything else that
+ * reaches a table has its control characters escaped ({@link escapeControls}). Bounded: only
+ * the styled cells of the tables being printed need to be remembered.
+ */
+const styled = new Set<string>();
+
+/** Escapes `s` unless it is exactly a string our colours produced. */
+export function safeText(s: string): string {
+  return styled.has(s) ? s : escapeControls(s);
+}
+
 export function makeColors(enabled: boolean): Colors {
   const c = pc.createColors(enabled);
-  return { bold: c.bold, dim: c.dim, red: c.red, yellow: c.yellow, green: c.green, cyan: c.cyan };
+  // The text to colour is escaped first (unless it is itself our styling): a colour never
+  // lets user data reach the terminal raw.
+  const style = (f: (s: string) => string) => (s: string) => {
+    const out = f(safeText(s));
+    if (styled.size > 10_000) styled.clear();
+    styled.add(out);
+    return out;
+  };
+  return { bold: style(c.bold), dim: style(c.dim), red: style(c.red), yellow: style(c.yellow), green: style(c.green), cyan: style(c.cyan) };
 }
 
 export function toJson(value: unknown): string {
@@ -37,7 +58,9 @@ export function toYaml(value: unknown): string {
 export function table(headers: string[], rows: (string | number)[][], colors?: Colors): string {
   // Borderless columns, two spaces apart, padded to the widest cell as displayed (colour
   // codes take no room, wide characters take two columns).
-  const cells = [headers.map((h) => (colors ? colors.bold(h) : h)), ...rows.map((r) => r.map((x) => String(x)))];
+  // Cells are data (user names, annotations, names read from tags): control characters are
+  // escaped, so a value can neither forge a row nor colour the terminal.
+  const cells = [headers.map((h) => (colors ? colors.bold(h) : h)), ...rows.map((r) => r.map((x) => safeText(String(x))))];
   const widths: number[] = [];
   const measured = cells.map((r) => r.map((c, i) => {
     const w = /^[\x20-\x7e]*$/.test(c) ? c.length : stringWidth(c);
@@ -51,8 +74,11 @@ export function table(headers: string[], rows: (string | number)[][], colors?: C
 export function renderDiagnostic(d: Diagnostic, colors: Colors): string {
   const where = d.location ? colors.bold(formatLocation(d.location)) + ': ' : '';
   const sev = d.severity === 'error' ? colors.red('error') : colors.yellow('warning');
-  let out = `${where}${sev}: ${d.message}`;
-  if (d.hint) out += '\n' + d.hint.split('\n').map((l, i) => (i === 0 ? `  ${colors.cyan('hint')}: ${l}` : `        ${l}`)).join('\n');
+  // Messages quote user input (arguments, YAML values, names read from Git): line by line,
+  // control characters escaped, so a value cannot colour or rewrite the terminal.
+  const lines = (s: string) => s.split('\n').map(escapeControls);
+  let out = `${where}${sev}: ${lines(d.message).join('\n')}`;
+  if (d.hint) out += '\n' + lines(d.hint).map((l, i) => (i === 0 ? `  ${colors.cyan('hint')}: ${l}` : `        ${l}`)).join('\n');
   return out + '\n';
 }
 

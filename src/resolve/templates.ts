@@ -121,6 +121,14 @@ export interface TemplateScope {
   terraformOutputs?: Record<string, Record<string, unknown>>;
 }
 
+/**
+ * `v[p]` for an own key of a plain map only: `constructor`, `__proto__`, `toString`,
+ * `hasOwnProperty` and the rest of Object.prototype are unknown keys like any other.
+ */
+function child(v: unknown, p: string): unknown {
+  return isPlainMap(v) && Object.hasOwn(v, p) ? v[p] : undefined;
+}
+
 function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
   switch (ref.kind) {
     case 'git':
@@ -131,16 +139,16 @@ function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
       return scope.target.name;
     case 'context': {
       let v: unknown = scope.target.context;
-      for (const p of ref.path) v = isPlainMap(v) ? v[p] : undefined;
+      for (const p of ref.path) v = child(v, p);
       return v;
     }
     case 'nixpack':
-      return scope.nixpack[ref.component]?.[ref.field];
+      return child(child(scope.nixpack, ref.component), ref.field);
     case 'terraform': {
-      const outs = scope.terraformOutputs?.[ref.component];
-      if (!outs || !(ref.output in outs)) return `(known after apply: terraform/${ref.component}.outputs.${ref.path.join('.')})`;
+      const outs = child(scope.terraformOutputs, ref.component);
+      if (!isPlainMap(outs) || !Object.hasOwn(outs, ref.output)) return `(known after apply: terraform/${ref.component}.outputs.${ref.path.join('.')})`;
       let v: unknown = outs;
-      for (const p of ref.path) v = isPlainMap(v) ? v[p] : undefined;
+      for (const p of ref.path) v = child(v, p);
       return v;
     }
   }
@@ -198,7 +206,8 @@ export function evaluate(
       const out: Record<string, unknown> = {};
       if (locsOf(v)) ensureLocs(out, locsOf(v)!.self);
       for (const [k, x] of Object.entries(v)) {
-        out[k] = visit(x, locOf(v, k) ?? loc);
+        // An own property whatever the key (`__proto__` included), never the prototype.
+        Object.defineProperty(out, k, { value: visit(x, locOf(v, k) ?? loc), writable: true, enumerable: true, configurable: true });
         copyEntryLoc(v, k, out, k);
       }
       return out;

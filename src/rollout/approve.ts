@@ -10,7 +10,7 @@ import { currentReleases } from '../promotion/state.js';
 import { createRelease, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry } from '../release/index.js';
 import { historyFromRefs } from '../release/read.js';
 import { GitRepo, historyTagPrefix, notesRef } from '../tracking/index.js';
-import { whoAmI } from '../tracking/identity.js';
+import { sameIdentity, whoAmI } from '../tracking/identity.js';
 import { dirtyTreeWarning, newReleaseRecord, releaseSbom, requireHead } from './index.js';
 
 export interface ApproveRequest {
@@ -94,7 +94,7 @@ export async function approve(repo: Repository, dep: DeploymentConfig, req: Appr
   }
   const approver = req.approver?.trim() || (await whoAmI(git, req.env));
   const existing = await readApprovals(git, dep.name, commit, { target: T, release: releaseIdValue });
-  const same = existing.find((a) => a.approved_by === approver);
+  const same = existing.find((a) => sameIdentity(a.approved_by, approver));
   if (same) return { approval: same, created: false, commit, warnings };
   const approval: Approval = { deployment: dep.name, target: T, release: releaseIdValue, promoted_from: promotedFrom, approved_by: approver, approved_at: new Date().toISOString() };
   await recordApproval(git, commit, approval);
@@ -132,6 +132,7 @@ export async function release(repo: Repository, dep: DeploymentConfig, req: Rele
   }
   const record = newReleaseRecord(repo, dep, req.target, head, who, req.annotations ?? {});
   const sbom = await releaseSbom(repo, dep, req.target, head, record, dirty !== undefined);
+  sbom.save?.();
   record.sboms = { deployment: sbom.digest };
   const r = await createRelease(git, record, { releasesPath: repo.config.releasesPath, repoRoot: repo.config.repoRoot });
   if (r.created) {

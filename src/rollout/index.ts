@@ -25,6 +25,7 @@ import { resolveDeployment } from '../resolve/index.js';
 import type { PipelineDefinition } from '../api/index.js';
 import {
   GitError,
+  damagedRepository,
   GitRepo,
   TagConflictError,
   deploymentRef,
@@ -127,7 +128,7 @@ async function buildForRelease(repo: Repository, dep: DeploymentConfig, req: Rol
     if (wanted.size === 0) return undefined;
     components = [...wanted];
   }
-  return runPipeline(repo, dep, { ...req, pipeline: req.build, components, withDeps: false, beforeRun: undefined, afterRun: undefined });
+  return runPipeline(repo, dep, { ...req, pipeline: req.build, components, withDeps: false, beforeRun: undefined, afterRun: undefined, deferRecord: true });
 }
 
 /**
@@ -135,7 +136,7 @@ async function buildForRelease(repo: Repository, dep: DeploymentConfig, req: Rol
  * the document into `refs/notes/atmos/<d>/sbom`). Remembered per commit, target, images and
  * vendored modules, so a re-run does not generate it again; never for a modified work tree.
  */
-export async function releaseSbom(repo: Repository, dep: DeploymentConfig, target: string, head: Head, record: ReleaseRecord, dirty: boolean): Promise<{ digest: string; text: string }> {
+export async function releaseSbom(repo: Repository, dep: DeploymentConfig, target: string, head: Head, record: ReleaseRecord, dirty: boolean): Promise<{ digest: string; text: string; save?: () => void }> {
   const { createHash } = await import('node:crypto');
   const key = createHash('sha256').update(JSON.stringify({ v: 1, tool: VERSION, d: dep.name, target, sha: head.sha, images: record.images, vendored: record.vendored })).digest('hex');
   const memo = path.join(repo.config.cacheDir, 'cache', 'sbom', `${key}.json`);
@@ -152,11 +153,10 @@ export async function releaseSbom(repo: Repository, dep: DeploymentConfig, targe
   // Validated by the test suite against the strict schema; a rollout does not pay for the validator.
   const s = await deploymentSbom(repo, dep, target, { images, git: { sha: head.sha, short_sha: head.sha.slice(0, 8), ...(head.branch ? { branch: head.branch } : {}) }, validate: false });
   const out = { digest: s.digest, text: s.cyclonedx };
-  if (!dirty) {
-    const { writeFileAtomic } = await import('../cache/cas.js');
-    writeFileAtomic(memo, JSON.stringify(out));
-  }
-  return out;
+  if (dirty) return out;
+  // Remembered by the caller once its checks passed (`save`): a refused rollout writes nothing.
+  const { writeFileAtomic } = await import('../cache/cas.js');
+  return { ...out, save: () => writeFileAtomic(memo, JSON.stringify(out)) };
 }
 
 /** HEAD of the repository's Git work tree; exit 2 outside one. */
@@ -273,7 +273,11 @@ async function headOf(git: GitRepo): Promise<Head | undefined> {
   try {
     return await git.head();
   } catch (e) {
-    if (e instanceof GitError) return undefined;
+    if (e instanceof GitError) {
+      const damaged = damagedRepository(e, git.dir);
+      if (damaged) throw damaged;
+      return undefined;
+    }
     throw e;
   }
 }
@@ -306,6 +310,7 @@ export async function rollout(repo: Repository, dep: DeploymentConfig, req: Roll
       ),
     );
     const built = await buildForRelease(repo, dep, req);
+    built?.saveRecord?.(); // no policy to check without Git
     const run = built && built.status !== 'success' ? built : await runPipeline(repo, dep, req);
     return { run, tracked: false, release: null, decision: null, deployer: await whoAmI(undefined, env), approvedBy: [], recorded: [], warnings };
   }
@@ -338,7 +343,8 @@ async function trackedRollout(
   let runDep = dep;
   let gitFacts: GitInfo | undefined;
   let images: Record<string, BuiltImage> | undefined;
-  let sbom: { digest: string; text: string } | undefined;
+  let sbom: { digest: string; text: string; save?: () => void } | undefined;
+  let built: RunSummary | undefined;
   const annotations = { ...(req.annotations ?? {}) };
   if (decision.choice.kind === 'existing') {
     const existing = decision.choice.release.record;
@@ -350,8 +356,9 @@ async function trackedRollout(
     if (dirty) warnings.push(dirty);
     // vendor (just in time) → build (cached) → release: the release pins what was pulled and built.
     if (dep.body.vendor) await ensureVendored(repo, dep, T, { emit: req.emit });
-    const built = await buildForRelease(repo, dep, req);
+    built = await buildForRelease(repo, dep, req);
     if (built && built.status !== 'success') {
+      built.saveRecord?.();
       return { run: built, tracked: true, release: null, decision, deployer, approvedBy: [], recorded: [], warnings };
     }
     record = newReleaseRecord(repo, dep, T, head, deployer, annotations);
@@ -398,6 +405,9 @@ async function trackedRollout(
     if (chosen(again) !== chosen(decision) || again.rollbackOf !== decision.rollbackOf || again.promotedFrom !== decision.promotedFrom) {
       throw new DiagnosticError(error('run/changed-while-waiting', `another rollout changed ${dep.name}/${T} while this one waited for the lock; nothing was rolled out`, undefined, 'run the command again to decide on the new state'), 4);
     }
+    // The build's run record and the SBOM memo: written only now that every check passed.
+    built?.saveRecord?.();
+    sbom?.save?.();
     if (newApproval) await recordApproval(git, record.git_sha, newApproval);
     release = await createRelease(git, record, { releasesPath: repo.config.releasesPath, repoRoot: repo.config.repoRoot });
     if (sbom && release.created) {

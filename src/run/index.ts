@@ -62,6 +62,12 @@ export interface RunRequest {
   skipPush?: boolean;
   /** Called when the run finished, still under the run lock: where a rollout records it. */
   afterRun?: (summary: RunSummary) => Promise<void>;
+  /**
+   * Leave the run record (`<cache>/runs/<id>.json`) to the caller, who writes it with
+   * `summary.saveRecord()` — a rollout's build, recorded only once the rollout passed its
+   * policy checks (or the build failed), so a refused rollout writes nothing.
+   */
+  deferRecord?: boolean;
 }
 
 export interface DryRunSummary {
@@ -78,6 +84,8 @@ export interface RunSummary extends RunOutcome {
   pipeline: string;
   engine: EngineName;
   resolved: ResolvedDeployment;
+  /** With {@link RunRequest.deferRecord}: writes the run record (idempotent). */
+  saveRecord?: () => void;
 }
 
 /** Resolve `--component` arguments to addresses (exit 2 with the valid values otherwise). */
@@ -339,7 +347,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
               repoRoot: repo.config.repoRoot,
               cacheDir,
               tools: { terraform: repo.config.tools.terraform },
-              options: { lockTimeoutSeconds, noCache: req.noCache ?? false, dryRun: req.dryRun ?? false, skipPush: req.skipPush ?? false, engine: engineSel.engine.name, sourceDateEpoch, revision: (req.git ?? resolved.git)?.sha },
+              options: { lockTimeoutSeconds, noCache: req.noCache ?? false, dryRun: req.dryRun ?? false, skipPush: req.skipPush ?? false, engine: engineSel.engine.name, sourceDateEpoch, revision: (req.git ?? resolved.git)?.sha, registryTimeoutSeconds: repo.config.registryTimeoutSeconds },
               stepId: (name) => `${pipeline.name}:${component.address}:${stages.length > 1 ? `${stage.name}.` : ''}${name}`,
             };
             const steps = await stage.module.steps(ctx);
@@ -376,8 +384,9 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     emit({ type: 'run.finished', time: new Date().toISOString(), runId, status: outcome.status, durationMs: outcome.durationMs, counts });
     // The run record (read by `ui` and by people): what ran, with which fingerprints.
     const record = path.join(cacheDir, 'runs', `${runId}.json`);
-    writeFileAtomic(record, JSON.stringify({ runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, status: outcome.status, events }, null, 2) + '\n');
-    const summary: RunSummary = { ...outcome, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved };
+    const saveRecord = () => writeFileAtomic(record, JSON.stringify({ runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, status: outcome.status, events }, null, 2) + '\n');
+    if (!req.deferRecord) saveRecord();
+    const summary: RunSummary = { ...outcome, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved, ...(req.deferRecord ? { saveRecord } : {}) };
     if (req.afterRun) await req.afterRun(summary);
     return summary;
   } finally {

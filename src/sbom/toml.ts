@@ -21,6 +21,22 @@ type Table = Record<string, unknown>;
 
 const BARE_KEY = /[A-Za-z0-9_-]/;
 
+/**
+ * Deepest nesting of arrays, inline tables and dotted keys accepted (as for YAML, SPEC 3):
+ * the file is untrusted, and a 20,000-deep `[[[[...` must be an error, not a stack overflow.
+ */
+export const MAX_TOML_NESTING = 200;
+
+/** An own property only (never `__proto__` or anything inherited from Object.prototype). */
+function own(t: Table, k: string): unknown {
+  return Object.hasOwn(t, k) ? t[k] : undefined;
+}
+
+/** Sets a key as an own data property, whatever its name (`__proto__` included). */
+function put(t: Table, k: string, v: unknown): void {
+  Object.defineProperty(t, k, { value: v, writable: true, enumerable: true, configurable: true });
+}
+
 export function parseToml(text: string): Table {
   return new Parser(text.replace(/^\uFEFF/, '')).parse();
 }
@@ -111,10 +127,10 @@ class Parser {
   private descend(from: Table, path: string[], at: number, implicitOk = true): Table {
     let t = from;
     for (const k of path) {
-      let next = t[k];
+      let next = own(t, k);
       if (next === undefined) {
         next = {};
-        t[k] = next;
+        put(t, k, next);
       } else if (Array.isArray(next)) {
         if (this.closed.has(next) || !implicitOk) this.fail(`cannot extend the array "${k}"`, at);
         next = next[next.length - 1];
@@ -128,10 +144,10 @@ class Parser {
   private table(root: Table, key: string[], at: number): Table {
     const parent = this.descend(root, key.slice(0, -1), at);
     const last = key[key.length - 1];
-    let t = parent[last];
+    let t = own(parent, last);
     if (t === undefined) {
       t = {};
-      parent[last] = t;
+      put(parent, last, t);
     } else if (!isTable(t) || this.closed.has(t)) this.fail(`key "${key.join('.')}" is already defined as a value`, at);
     if (this.defined.has(t as Table)) this.fail(`table [${key.join('.')}] is defined twice`, at);
     this.defined.add(t as Table);
@@ -141,10 +157,10 @@ class Parser {
   private arrayTable(root: Table, key: string[], at: number): Table {
     const parent = this.descend(root, key.slice(0, -1), at);
     const last = key[key.length - 1];
-    let arr = parent[last];
+    let arr = own(parent, last);
     if (arr === undefined) {
       arr = [];
-      parent[last] = arr;
+      put(parent, last, arr);
     } else if (!Array.isArray(arr) || this.closed.has(arr)) this.fail(`key "${key.join('.')}" is not an array of tables`, at);
     const t: Table = {};
     (arr as unknown[]).push(t);
@@ -162,8 +178,8 @@ class Parser {
     const value = this.value();
     const parent = this.descend(into, key.slice(0, -1), at, false);
     const last = key[key.length - 1];
-    if (Object.prototype.hasOwnProperty.call(parent, last)) this.fail(`key "${key.join('.')}" is defined twice`, at);
-    parent[last] = value;
+    if (Object.hasOwn(parent, last)) this.fail(`key "${key.join('.')}" is defined twice`, at);
+    put(parent, last, value);
   }
 
   private key(): string[] {
@@ -181,7 +197,22 @@ class Parser {
       }
       this.skipWs();
       if (this.peek() !== '.') return parts;
+      if (parts.length >= MAX_TOML_NESTING) this.fail(`a dotted key deeper than ${MAX_TOML_NESTING} levels`);
       this.pos++;
+    }
+  }
+
+  /** Open arrays and inline tables around the current value. */
+  private depth = 0;
+
+  /** Parses a nested array or inline table, refusing to go deeper than {@link MAX_TOML_NESTING}. */
+  private nested<T>(parse: () => T): T {
+    if (this.depth >= MAX_TOML_NESTING) this.fail(`arrays and inline tables nested deeper than ${MAX_TOML_NESTING} levels`);
+    this.depth++;
+    try {
+      return parse();
+    } finally {
+      this.depth--;
     }
   }
 
@@ -191,8 +222,8 @@ class Parser {
     if (c === '"') return this.basicString();
     if (this.startsWith("'''")) return this.multilineLiteral();
     if (c === "'") return this.literalString();
-    if (c === '[') return this.array();
-    if (c === '{') return this.inlineTable();
+    if (c === '[') return this.nested(() => this.array());
+    if (c === '{') return this.nested(() => this.inlineTable());
     if (this.startsWith('true') && !BARE_KEY.test(this.peek(4))) {
       this.pos += 4;
       return true;

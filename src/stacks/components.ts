@@ -133,6 +133,9 @@ function unknownBase(w: Walk, from: string, base: string, loc: Location | undefi
   );
 }
 
+/** Longest chain of bases (`component:` and `metadata.inherits`), like YAML nesting (SPEC 3). */
+const MAX_INHERITANCE_DEPTH = 200;
+
 /**
  * Expand one base (Atmos `processBaseComponentConfigInternal`): its own bases first, then
  * itself. `viaComponent` marks the top-level `component:` attribute, which may name a
@@ -141,6 +144,9 @@ function unknownBase(w: Walk, from: string, base: string, loc: Location | undefi
 function expand(w: Walk, current: string, base: string, loc: Location | undefined, viaComponent: boolean): void {
   if (viaComponent && base === current) return;
   if (w.path.includes(base)) cycle(w, base, loc);
+  if (w.path.length >= MAX_INHERITANCE_DEPTH) {
+    fail('stacks/inherit-depth', `${w.type} component "${w.path[0] ?? current}" inherits through more than ${MAX_INHERITANCE_DEPTH} levels of bases`, loc ?? w.fallback, 'flatten the inheritance chain; configuration is never this deep (SPEC: nesting deeper than 200 levels is an error)');
+  }
   if (!Object.prototype.hasOwnProperty.call(w.all, base)) {
     if (viaComponent) return;
     unknownBase(w, current, base, loc);

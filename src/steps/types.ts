@@ -105,10 +105,14 @@ export interface Step {
   network: boolean;
   cache: 'content' | 'never';
   /**
-   * Output that means the step failed because a lock is held by someone else (e.g.
-   * Terraform's "Error acquiring the state lock"): the run then exits 4, not 1.
+   * Output that means the step failed because a lock is held by someone else: EVERY one of
+   * these strings appears in the log (e.g. Terraform's "Error acquiring the state lock" AND
+   * the "Lock Info:" of the holder; a corrupt state file fails with the first alone). The run
+   * then exits 4, not 1.
    */
   lockedWhen?: string[];
+  /** Known failure causes: when the log contains `when`, `hint` (what is wrong, what to do) joins the reason. */
+  failureHints?: Array<{ when: string; hint: string }>;
   /** Exit codes that count as success (default [0]). */
   successCodes?: number[];
   /** Seconds before the step is killed (default: none). */

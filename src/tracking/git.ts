@@ -6,7 +6,10 @@
  * `--force-with-lease` so a remote ref is never overwritten blindly.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EnvironmentError, withoutCredentials } from '../diagnostics/environment.js';
 import { assertRefName } from './refname.js';
 import { spawnGit, type GitRunner } from './runner.js';
 
@@ -33,10 +36,68 @@ export class GitError extends Error {
     readonly args: readonly string[],
     readonly code: number,
     readonly stderr: string,
+    /** The repository git ran in. */
+    readonly cwd?: string,
   ) {
     super(`git ${args.join(' ')} failed (exit ${code}): ${stderr.trim()}`);
     this.name = 'GitError';
   }
+
+  /** git failing is the environment (see {@link gitFailure}); a usage error of ours stays a bug. */
+  toEnvironmentError(): EnvironmentError | undefined {
+    return gitFailure(this);
+  }
+}
+
+/**
+ * git says "not a git repository" although `dir` (or an ancestor) has a `.git`: the
+ * repository is damaged (e.g. `.git/refs` or `.git/HEAD` missing), which is not the same as
+ * running outside Git. Undefined for any other failure.
+ */
+export function damagedRepository(e: GitError, dir: string): EnvironmentError | undefined {
+  if (!/not a git repository/i.test(e.stderr)) return undefined;
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const dotGit = path.join(d, '.git');
+    if (existsSync(dotGit)) {
+      const missing = ['HEAD', 'refs', 'objects'].filter((n) => statSync(dotGit).isDirectory() && !existsSync(path.join(dotGit, n)));
+      return new EnvironmentError(
+        'reading the Git repository',
+        dotGit,
+        `git does not recognise it${missing.length ? ` (missing: ${missing.map((n) => `.git/${n}`).join(', ')})` : ''}`,
+        `the repository is damaged; repair it${missing.includes('refs') ? ' (mkdir -p .git/refs/heads .git/refs/tags, then git fsck)' : ' (git fsck)'} or clone it again`,
+        { cause: e },
+      );
+    }
+    if (path.dirname(d) === d) return undefined;
+  }
+}
+
+/** The remote a push, fetch or ls-remote talked to (the first argument after `--`, else after the options). */
+function remoteOf(e: GitError): string | undefined {
+  if (!['push', 'fetch', 'ls-remote', 'pull'].includes(e.args[0])) return undefined;
+  const dd = e.args.indexOf('--');
+  return dd >= 0 ? e.args[dd + 1] : e.args.slice(1).find((a) => !a.startsWith('-'));
+}
+
+/** A failed git as an environment failure: what git did, where, its own reason, and what to do. */
+export function gitFailure(e: GitError): EnvironmentError | undefined {
+  if (/^usage: |unknown option|unknown switch|ambiguous argument/m.test(e.stderr)) return undefined; // our bug
+  const lines = e.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const reason = withoutCredentials(lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0] ?? `exit ${e.code}`);
+  const remote = remoteOf(e);
+  const shownRemote = remote === undefined ? undefined : withoutCredentials(remote);
+  const sub = e.args[0] ?? '';
+  const what = remote !== undefined ? (sub === 'push' ? 'pushing to the tracking remote' : `reading the remote (git ${sub})`) : `git ${sub}`;
+  let hint: string;
+  if (e.code === 127) hint = 'install git and make sure it is on PATH';
+  else if (/read-only file system/i.test(e.stderr)) hint = 'the repository is on a read-only file system; run from a writable checkout';
+  else if (/no space left on device/i.test(e.stderr)) hint = 'the disk is full; free space and run again';
+  else if (/permission denied/i.test(e.stderr) && remote === undefined) hint = 'check the owner and permissions of the repository (.git)';
+  else if (remote !== undefined)
+    hint = `check that ${shownRemote} exists and is reachable (git ls-remote ${shownRemote}) and that you may ${sub === 'push' ? 'push to' : 'read'} it${sub === 'push' ? '; nothing is lost: the deployment is recorded in this repository, run again with --push once the remote works' : ''}`;
+  else if (/not a git repository/i.test(e.stderr)) hint = 'run inside a Git repository; if it has a .git directory, the repository is damaged (.git/HEAD, .git/refs or .git/objects missing?): repair it or clone it again';
+  else hint = 'see git\'s message; fix the repository (git fsck) and run again';
+  return new EnvironmentError(what, shownRemote ?? e.cwd, reason, hint, { cause: e });
 }
 
 /** A compare-and-swap that kept losing the race (after the allowed retries). */
@@ -234,7 +295,7 @@ export class GitRepo {
     opts: { input?: string | Buffer; allowFail?: boolean } = {},
   ): Promise<{ code: number; stdout: Buffer; stderr: string; text: string }> {
     const r = await this.runner(args, { cwd: this.dir, input: opts.input, env: this.env });
-    if (r.code !== 0 && !opts.allowFail) throw new GitError(args, r.code, r.stderr);
+    if (r.code !== 0 && !opts.allowFail) throw new GitError(args, r.code, r.stderr, this.dir);
     return { ...r, text: r.stdout.toString('utf8') };
   }
 
@@ -279,7 +340,7 @@ export class GitRepo {
     for (let attempt = 0; ; attempt++) {
       const r = await this.run(args, { allowFail: true });
       if (r.code === 0) return { ok: true };
-      if (!/cannot lock ref/i.test(r.stderr)) throw new GitError(args, r.code, r.stderr);
+      if (!/cannot lock ref/i.test(r.stderr)) throw new GitError(args, r.code, r.stderr, this.dir);
       const current = await this.resolveRef(ref);
       if (current !== expected) return { ok: false, current };
       // Still at the expected value: another process held the lock file. Back off, retry.
@@ -287,7 +348,7 @@ export class GitRepo {
         await sleep(10 * 2 ** attempt + Math.floor(Math.random() * 10));
         continue;
       }
-      throw new GitError(args, r.code, r.stderr);
+      throw new GitError(args, r.code, r.stderr, this.dir);
     }
   }
 
@@ -408,7 +469,7 @@ export class GitRepo {
     const list = await this.run(['notes', '--ref', notesRef, 'list'], { allowFail: true });
     if (list.code !== 0) {
       if ((await this.resolveRef(notesRef)) === null) return out;
-      throw new GitError(['notes', '--ref', notesRef, 'list'], list.code, list.stderr);
+      throw new GitError(['notes', '--ref', notesRef, 'list'], list.code, list.stderr, this.dir);
     }
     const blobOf = new Map<string, string>();
     for (const line of list.text.split('\n')) {
@@ -469,7 +530,7 @@ export class GitRepo {
       history.push(statuses);
       const rejected = statuses.filter((s) => s.state === 'rejected' || s.state === 'remote-rejected');
       pushed.push(...statuses.filter((s) => s.state !== 'rejected' && s.state !== 'remote-rejected'));
-      if (r.code !== 0 && rejected.length === 0) throw new GitError(args, r.code, r.stderr);
+      if (r.code !== 0 && rejected.length === 0) throw new GitError(args, r.code, r.stderr, this.dir);
       if (rejected.length === 0) return { ok: true, aborted: false, attempts: attempt, pushed, rejected: [], history };
       if (!opts.reconcile || attempt >= maxAttempts) {
         return { ok: false, aborted: false, attempts: attempt, pushed, rejected, history };

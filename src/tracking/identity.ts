@@ -6,6 +6,15 @@
 import os from 'node:os';
 import type { GitRepo } from './git.js';
 
+/**
+ * Whether two recorded identities are the same person: e-mail addresses and CI logins are
+ * case-insensitive, so `ALICE@x` and ` alice@x ` are one identity (approval.distinct_approver).
+ */
+export function sameIdentity(a: string, b: string): boolean {
+  const key = (s: string) => s.normalize('NFKC').trim().toLowerCase();
+  return key(a) === key(b);
+}
+
 const CI_ACTORS = ['GITHUB_ACTOR', 'GITLAB_USER_LOGIN', 'BUILDKITE_BUILD_CREATOR_EMAIL', 'CIRCLE_USERNAME'];
 
 export async function whoAmI(repo: GitRepo | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string> {

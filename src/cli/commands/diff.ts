@@ -79,12 +79,13 @@ export class DiffCommand extends BaseCommand {
       await this.warn(d.warnings.map((w) => lib.warning('tracking/diff', w)));
     }
     const now = Date.now();
-    const { table } = await import('../../render/index.js');
+    const { table, safeText: esc } = await import('../../render/index.js');
     await this.print(d, (c) => {
+      // Release ids, user names, commit authors and subjects, paths: data, escaped on a terminal.
       const short = (s: string | null) => (s ? s.slice(0, 12) : '-');
       const side = (s: typeof d.from) =>
         s.deployed
-          ? `${c.bold(s.target)}: ${s.release ?? 'no release'} at ${short(s.commit)}${s.timestamp ? `, deployed ${formatAge(s.timestamp, now)} ago by ${s.deployed_by}` : ''}`
+          ? `${c.bold(s.target)}: ${esc(s.release ?? 'no release')} at ${short(s.commit)}${s.timestamp ? `, deployed ${formatAge(s.timestamp, now)} ago by ${esc(s.deployed_by ?? '')}` : ''}`
           : `${c.bold(s.target)}: ${c.yellow('never deployed')}`;
       const out: string[] = [`${d.deployment}: ${d.from.target} → ${d.to.target}`, `  ${side(d.from)}`, `  ${side(d.to)}`];
       if (!d.from.deployed || !d.to.deployed) {
@@ -112,7 +113,7 @@ export class DiffCommand extends BaseCommand {
         if (d.commits.length === 0) out.push('commits: none');
         else {
           out.push(`commits (${d.commits_truncated ? `newest ${d.commits.length} of ${d.commits_behind}` : d.commits.length}, newest first):`);
-          for (const l of d.commits) out.push(`  ${c.cyan(l.sha.slice(0, 12))}  ${l.date.slice(0, 10)}  ${l.author}  ${l.subject}`);
+          for (const l of d.commits) out.push(`  ${c.cyan(l.sha.slice(0, 12))}  ${esc(l.date.slice(0, 10))}  ${esc(l.author)}  ${esc(l.subject)}`);
         }
         out.push('');
       }
@@ -120,7 +121,7 @@ export class DiffCommand extends BaseCommand {
         if (d.configuration_changes.length === 0) out.push(`configuration changes: none (in ${d.configuration_paths.join(', ')})`);
         else {
           out.push(`configuration changes (${d.configuration_changes.length}, in ${d.configuration_paths.join(', ')}):`);
-          for (const f of d.configuration_changes) out.push(`  ${f.status}  ${f.old_path ? `${f.old_path} → ${f.path}` : f.path}`);
+          for (const f of d.configuration_changes) out.push(`  ${f.status}  ${f.old_path ? `${esc(f.old_path)} → ${esc(f.path)}` : esc(f.path)}`);
         }
         out.push('');
       }

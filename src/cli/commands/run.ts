@@ -1,14 +1,7 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
+import { parseDuration } from '../../output/format.js';
 import { BaseCommand } from '../base.js';
-
-/** `30`, `30s`, `5m`, `1h` -> seconds; undefined when malformed. */
-export function parseDuration(s: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(s.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : n;
-}
 
 export interface TrackingFlags {
   promoteFrom?: string;
@@ -280,9 +273,9 @@ abstract class PipelineCommand extends BaseCommand {
       const { junitXml } = await import('../../output/junit.js');
       const xml = junitXml(events, `${dep.name}/${target}`);
       if (this.junitXml) {
-        const { writeFileAtomic } = await import('../../cache/cas.js');
+        const { writeOutputFile } = await import('../../output/file.js');
         const path = await import('node:path');
-        writeFileAtomic(path.resolve(this.chdir ?? process.cwd(), this.junitXml), xml);
+        writeOutputFile(path.resolve(this.chdir ?? process.cwd(), this.junitXml), xml);
       }
       const { attachTestResults } = await import('../../run/test-results.js');
       const attached = await attachTestResults(repo.config.repoRoot, dep.name, xml);

@@ -58,13 +58,10 @@ export class SbomCommand extends BaseCommand {
 
     if (this.output !== undefined) {
       const path = await import('node:path');
-      const { mkdirSync, renameSync, writeFileSync } = await import('node:fs');
+      const { writeOutputFile } = await import('../../output/file.js');
       const file = path.resolve(this.chdir ?? process.cwd(), this.output);
       try {
-        mkdirSync(path.dirname(file), { recursive: true });
-        const tmp = `${file}.${process.pid}.tmp`;
-        writeFileSync(tmp, document);
-        renameSync(tmp, file);
+        writeOutputFile(file, document);
       } catch (e) {
         throw new lib.DiagnosticError(lib.error('sbom/output', `cannot write ${this.output}: ${(e as Error).message}`, undefined, 'choose a writable path'), 1);
       }

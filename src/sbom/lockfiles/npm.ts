@@ -11,6 +11,8 @@ import { npmPurl, splitNpmName } from '../purl.js';
 import { lineOf, obj, parseJsonLocated, str, type LockGraph, type LockInput } from './types.js';
 
 const REGISTRY = 'https://registry.npmjs.org/';
+/** Deepest `dependencies` nesting of a lockfileVersion 1 file that is read (as for YAML, SPEC 3). */
+const MAX_V1_NESTING = 200;
 
 interface PkgEntry {
   name?: string;
@@ -199,7 +201,13 @@ function parseV1(input: LockInput, doc: Record<string, unknown>, out: NpmLockRes
   /** Each scope: name -> bomRef. */
   type Scope1 = Map<string, string>;
   const refs = new Map<V1Entry, string>();
-  const visit = (deps: Record<string, V1Entry>, path: string) => {
+  // Nesting is untrusted: deeper than MAX_V1_NESTING is left out, with a warning (never a stack overflow).
+  let tooDeep = false;
+  const visit = (deps: Record<string, V1Entry>, path: string, depth: number) => {
+    if (depth > MAX_V1_NESTING) {
+      tooDeep = true;
+      return;
+    }
     for (const name of Object.keys(deps).sort()) {
       const e = obj(deps[name]) as V1Entry | undefined;
       if (!e) continue;
@@ -213,10 +221,15 @@ function parseV1(input: LockInput, doc: Record<string, unknown>, out: NpmLockRes
       }
       const p = makePackage(input, key, name, version, resolved, str(e.integrity), undefined, { bundled: e.bundled });
       refs.set(e, col.add(p, scopeOf(e), [key]).bomRef);
-      if (obj(e.dependencies)) visit(e.dependencies as Record<string, V1Entry>, `${key}/`);
+      if (obj(e.dependencies)) visit(e.dependencies as Record<string, V1Entry>, `${key}/`, depth + 1);
     }
   };
-  visit(top, '');
+  visit(top, '', 1);
+  if (tooDeep) {
+    out.warnings.push(
+      warning('sbom/lockfile-too-deep', `${input.file}: dependencies nested deeper than ${MAX_V1_NESTING} levels; the deeper ones are left out of the SBOM`, { file: input.file, line: 1, col: 1 }, 'regenerate the lock file with a current npm (lockfileVersion 3)'),
+    );
+  }
   const scopeMap = (deps: Record<string, V1Entry>): Scope1 => {
     const m: Scope1 = new Map();
     for (const [n, e] of Object.entries(deps)) {
@@ -241,6 +254,7 @@ function parseV1(input: LockInput, doc: Record<string, unknown>, out: NpmLockRes
         const to = lookup(inner, dep);
         if (to && to !== from) addEdge(out.edges, from, to);
       }
+      // Only entries visit() kept have a ref, so this stops at the same depth.
       if (obj(e.dependencies)) link(e.dependencies as Record<string, V1Entry>, inner);
     }
   };
