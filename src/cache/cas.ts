@@ -10,6 +10,9 @@ import {
   readSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { displayPath } from '../config/files.js';
+import { isWithin, realPath, symlinkProblem } from '../config/paths.js';
+import { DiagnosticError, error } from '../diagnostics/index.js';
 import type { Artifact } from '../steps/types.js';
 
 export interface TreeEntry {
@@ -135,26 +138,53 @@ export class Cas {
     return readFileSync(this.pathOf(digest));
   }
 
-  /** Store a directory tree; returns the digest of its manifest. */
-  putDir(dir: string, opts: { exclude?: (rel: string) => boolean } = {}): string {
-    const entries: TreeEntry[] = [];
-    const walk = (abs: string, rel: string) => {
-      const names = readdirSync(abs).sort();
-      if (rel && names.length === 0) entries.push({ path: rel, type: 'dir', mode: 0o755 });
-      for (const n of names) {
-        const a = path.join(abs, n);
-        const r = rel ? `${rel}/${n}` : n;
-        if (opts.exclude?.(r)) continue;
-        const st = lstatSync(a);
-        if (st.isSymbolicLink()) entries.push({ path: r, type: 'symlink', mode: 0o777, target: readlinkSync(a) });
-        else if (st.isDirectory()) walk(a, r);
-        else if (st.isFile()) {
-          const { digest, size } = this.putFile(a);
-          entries.push({ path: r, type: 'file', mode: st.mode & 0o111 ? 0o755 : 0o644, digest, size });
-        }
-      }
+  /**
+   * Store a directory tree; returns the digest of its manifest.
+   *
+   * Symlinks are stored as links, except with `within` (a repository root): then a link is
+   * followed and its target's CONTENT is stored (so a changed target changes the digest), and
+   * a link whose real target leaves `within` (or loops) is refused with an exit-2 error naming
+   * it. With `files` only those paths (relative to `dir`; directories are walked) are stored,
+   * missing ones skipped. Nothing enters the store until the whole tree has been checked.
+   */
+  putDir(dir: string, opts: { exclude?: (rel: string) => boolean; within?: string; files?: string[] } = {}): string {
+    const found: { rel: string; abs: string; type: TreeEntry['type']; target?: string }[] = [];
+    const root = opts.within === undefined ? undefined : realPath(opts.within);
+    const shown = (abs: string) => (opts.within ? displayPath(opts.within, abs) : abs);
+    const refuse = (abs: string, code: string, message: string, hint: string): never => {
+      throw new DiagnosticError(error(code, message, { file: shown(abs), line: 1, col: 1 }, hint));
     };
-    walk(dir, '');
+    const visit = (abs: string, rel: string, open: Set<string>) => {
+      let st = lstatSync(abs, { throwIfNoEntry: false });
+      if (!st) return; // listed but deleted from the work tree
+      if (st.isSymbolicLink()) {
+        if (root === undefined) return void found.push({ rel, abs, type: 'symlink', target: readlinkSync(abs) });
+        const real = realPath(abs);
+        if (!isWithin(root, real)) throw new DiagnosticError(symlinkProblem(opts.within!, 'a tree entry', { abs, target: readlinkSync(abs), real }, { file: shown(abs), line: 1, col: 1 }));
+        st = statSync(abs, { throwIfNoEntry: false });
+        if (!st) refuse(abs, 'paths/symlink-dangling', `${shown(abs)} is a symlink to ${readlinkSync(abs)}, which does not exist`, 'remove the link or create its target');
+      }
+      if (st!.isDirectory()) {
+        const real = root === undefined ? abs : realPath(abs);
+        if (open.has(real)) refuse(abs, 'paths/symlink-loop', `${shown(abs)} leads back into ${displayPath(opts.within ?? dir, real)} (a symlink loop)`, 'remove the link that points at its own parent');
+        const names = readdirSync(abs).sort();
+        if (rel && names.length === 0) found.push({ rel, abs, type: 'dir' });
+        const inner = new Set(open).add(real);
+        for (const n of names) {
+          const r = rel ? `${rel}/${n}` : n;
+          if (!opts.exclude?.(r)) visit(path.join(abs, n), r, inner);
+        }
+      } else if (st!.isFile()) found.push({ rel, abs, type: 'file' });
+    };
+    const top = new Set([root === undefined ? dir : realPath(dir)]);
+    if (opts.files) {
+      for (const rel of [...new Set(opts.files)].sort()) if (!opts.exclude?.(rel)) visit(path.join(dir, ...rel.split('/')), rel, top);
+    } else visit(dir, '', new Set());
+    const entries: TreeEntry[] = found.map((f) => {
+      if (f.type !== 'file') return { path: f.rel, type: f.type, mode: f.type === 'dir' ? 0o755 : 0o777, ...(f.target !== undefined ? { target: f.target } : {}) };
+      const { digest, size } = this.putFile(f.abs);
+      return { path: f.rel, type: 'file', mode: statSync(f.abs).mode & 0o111 ? 0o755 : 0o644, digest, size };
+    });
     entries.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
     const manifest: TreeManifest = { kind: 'atmos-pipe/tree@1', entries };
     return this.putBytes(JSON.stringify(manifest));

@@ -9,6 +9,7 @@ import { DiagnosticBag, choicesHint } from '../diagnostics/index.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from '../stacks/merge.js';
 import { describeType, isPlainMap, locOf } from '../yaml/index.js';
 import { YamlFileCache } from './files.js';
+import { containmentProblem } from './paths.js';
 
 export type EngineChoice = 'auto' | 'local' | 'dagger';
 
@@ -101,7 +102,15 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
       bag.error('atmos/type', `atmos.yaml must be a mapping, got ${describeType(f.value)}`, locOf(f.value) ?? { file, line: 1, col: 1 });
     } else root = (f.value as Record<string, unknown>) ?? {};
   }
-  const base = path.resolve(repoRoot, str(bag, root, 'base_path', file) ?? '.');
+  // Every configured path must stay inside the repository (located at the offending value).
+  const dirKey = (m: Record<string, unknown>, key: string, dotted: string, from: string, def: string): string => {
+    const raw = str(bag, m, key, file);
+    const abs = path.resolve(from, raw ?? def);
+    const d = raw === undefined ? undefined : containmentProblem(repoRoot, abs, { what: `atmos.yaml: ${dotted}`, value: raw, location: locOf(m, key) ?? { file, line: 1, col: 1 } });
+    if (d) bag.add(d);
+    return abs;
+  };
+  const base = dirKey(root, 'base_path', 'base_path', repoRoot, '.');
   const components = map(root, 'components');
   const tf = map(components, 'terraform');
   const stacks = map(root, 'stacks');
@@ -137,11 +146,11 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     repoRoot,
     configFile,
     basePath: base,
-    terraformBasePath: path.resolve(base, str(bag, tf, 'base_path', file) ?? 'components/terraform'),
-    stacksBasePath: path.resolve(base, str(bag, stacks, 'base_path', file) ?? 'stacks'),
-    deploymentsBasePath: path.resolve(base, str(bag, dep, 'base_path', file) ?? 'deployments'),
-    releasesPath: path.resolve(base, str(bag, dep, 'releases_path', file) ?? 'releases'),
-    cacheDir: path.resolve(base, str(bag, dep, 'cache_dir', file) ?? '.atmos'),
+    terraformBasePath: dirKey(tf, 'base_path', 'components.terraform.base_path', base, 'components/terraform'),
+    stacksBasePath: dirKey(stacks, 'base_path', 'stacks.base_path', base, 'stacks'),
+    deploymentsBasePath: dirKey(dep, 'base_path', 'deployments.base_path', base, 'deployments'),
+    releasesPath: dirKey(dep, 'releases_path', 'deployments.releases_path', base, 'releases'),
+    cacheDir: dirKey(dep, 'cache_dir', 'deployments.cache_dir', base, '.atmos'),
     engine,
     parallelism,
     tools: {

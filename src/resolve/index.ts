@@ -18,8 +18,10 @@ import type { DeploymentConfig, StackEntry } from '../config/deployment.js';
 import { checkTargetArg } from '../config/deployment.js';
 import { YamlFileCache } from '../config/files.js';
 import { componentAddress, splitAddress, type ComponentType } from '../config/names.js';
+import { containmentProblem, escapingSymlink, symlinkProblem } from '../config/paths.js';
 import { buildComponentGraph, type ComponentGraph, type DependencyEdge } from '../graph/index.js';
 import { readModule, type ModuleInfo } from '../hcl/index.js';
+import { buildContext } from '../nixpack/context.js';
 import { loadStack, resolveComponent } from '../stacks/index.js';
 import { deepMerge, mergeMapsAll } from '../stacks/merge.js';
 import type { ImportSpec, LoadedStack } from '../stacks/types.js';
@@ -212,6 +214,15 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
     return p;
   };
 
+  // Directories generated files (state) must never be written into.
+  const protectedDirs = [
+    { dir: cfg.terraformBasePath, name: 'the Terraform modules' },
+    { dir: cfg.stacksBasePath, name: 'the stacks' },
+    { dir: cfg.deploymentsBasePath, name: 'the deployment files' },
+    { dir: path.join(cfg.repoRoot, '.git'), name: 'the Git directory' },
+    ...Object.entries(nxComps).map(([n, c]) => ({ dir: path.resolve(cfg.basePath, c.vars.source), name: `the source of nixpack/${n}` })),
+  ];
+
   // ---- Terraform components.
   const tfResolved: { name: string; address: string; stackComp: ReturnType<typeof resolveComponent>; metadata: Record<string, unknown>; moduleDir: string; location: Location; module: string; vendored?: ResolvedComponent['vendored'] }[] = [];
   // Vendored modules (SPEC 7): read from the lock and the store, never fetched here.
@@ -249,15 +260,29 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       bag.error(vendored.code, `terraform component "${n}": ${vendored.message}`, (depMeta.component ? locOf(c.metadata, 'component') : undefined) ?? location, vendored.hint);
       continue;
     }
+    const moduleLoc = (depMeta.component ? locOf(c.metadata, 'component') : undefined) ?? location;
+    if (vendored?.kind !== 'vendored') {
+      const d = containmentProblem(cfg.repoRoot, path.join(cfg.terraformBasePath, moduleName), { what: `terraform component "${n}": module directory`, value: moduleName, location: moduleLoc });
+      if (d) {
+        bag.add(d);
+        continue;
+      }
+    }
     const moduleDir = vendored?.kind === 'vendored' ? vendored.dir : path.join(cfg.terraformBasePath, moduleName);
     if (!existsSync(moduleDir) || !statSync(moduleDir).isDirectory()) {
       const rel = path.relative(cfg.repoRoot, moduleDir).split(path.sep).join('/');
       bag.error(
         'deployment/module-missing',
         `terraform component "${n}": module directory ${rel}/ does not exist`,
-        (depMeta.component ? locOf(c.metadata, 'component') : undefined) ?? location,
+        moduleLoc,
         'create the root module there, set metadata.component to an existing module, or vendor it (deployment.vendor)',
       );
+      continue;
+    }
+    // A module file or directory that is a symlink out of the repository is refused before anything runs.
+    const link = vendored?.kind === 'vendored' ? undefined : escapingSymlink(cfg.repoRoot, moduleDir, { skip: (rel) => rel.split('/').includes('.terraform') });
+    if (link) {
+      bag.add(symlinkProblem(cfg.repoRoot, `terraform component "${n}": module ${moduleName}`, link, moduleLoc));
       continue;
     }
     tfResolved.push({ name: n, address, stackComp, metadata, moduleDir, location, module, ...(vendored?.kind === 'vendored' ? { vendored: { digest: vendored.digest, source: vendored.source, version: vendored.version } } : {}) });
@@ -349,6 +374,15 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
     } else if (backendType === 'local' && backend.path === undefined) {
       backend = { ...backend, path: defaultState };
     }
+    if (backendType === 'local') {
+      // Local state stays inside the repository and out of modules, stacks and sources.
+      for (const key of ['path', 'workspace_dir']) {
+        const v = backend[key];
+        if (typeof v !== 'string') continue;
+        const d = containmentProblem(cfg.repoRoot, v, { what: `terraform component "${t.name}": local backend ${key}`, location: locOf(t.stackComp.backend, key) ?? t.location, forbidden: protectedDirs });
+        if (d) bag.add(d);
+      }
+    }
 
     components.push({
       address: t.address,
@@ -382,6 +416,22 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       continue;
     }
     const refs = refsOf.get(address) ?? [];
+    const sourceProblem = containmentProblem(cfg.repoRoot, path.resolve(cfg.basePath, c.vars.source), {
+      what: `nixpack component "${n}": source`,
+      value: c.vars.source,
+      location: locOf(c.vars, 'source') ?? location,
+      forbidden: [protectedDirs[0], { dir: cfg.cacheDir, name: 'the cache directory' }, protectedDirs[3]],
+    });
+    if (sourceProblem) {
+      bag.add(sourceProblem);
+      continue;
+    }
+    const sourceDir = path.resolve(cfg.basePath, c.vars.source);
+    const sourceLink = existsSync(sourceDir) ? escapingSymlink(cfg.repoRoot, sourceDir, { files: buildContext(sourceDir, cfg.repoRoot).files }) : undefined;
+    if (sourceLink) {
+      bag.add(symlinkProblem(cfg.repoRoot, `nixpack component "${n}": build context ${c.vars.source}`, sourceLink, locOf(c.vars, 'source') ?? location));
+      continue;
+    }
     const vars = evaluate(c.vars, scope, names, bag, location) as Record<string, unknown>;
     // The image tag is evaluated once (it is also what nixpack.<c>.tag returns).
     if (isPlainMap(vars.image)) (vars.image as Record<string, unknown>).tag = scope.nixpack[n].tag;
@@ -406,7 +456,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       wave: 0,
       metadata: (c.metadata ?? {}) as Record<string, unknown>,
       labels: (c.metadata?.labels ?? {}) as Record<string, string>,
-      sourceDir: path.resolve(cfg.basePath, c.vars.source),
+      sourceDir,
       location,
       bindings: [],
       references: refs,

@@ -26,6 +26,7 @@ import { YamlFileCache, displayPath } from '../config/files.js';
 import { checkComponentName } from '../config/names.js';
 import { DiagnosticBag, DiagnosticError, error, type Location } from '../diagnostics/index.js';
 import { describeType, isPlainMap, keyLocOf, locOf } from '../yaml/index.js';
+import { insideRepo } from '../config/paths.js';
 import { SourceError, parseSource, renderSource, renderTemplate, type VendorSource } from './source.js';
 
 export type VendorOrigin = 'inline' | 'manifest' | 'vendor.yaml' | 'auto-discover';
@@ -203,7 +204,7 @@ export function loadVendorConfig(cfg: AtmosConfig, dep: DeploymentConfig, files:
     });
   });
   if (v.manifest !== undefined) {
-    const abs = path.resolve(cfg.basePath, v.manifest);
+    const abs = insideRepo(cfg.repoRoot, path.resolve(cfg.basePath, v.manifest), { what: 'vendor.manifest', value: v.manifest, location: locOf(v, 'manifest') ?? dep.location });
     if (!existsSync(abs) || !statSync(abs).isFile()) {
       bag.error('vendor/manifest-missing', `vendor.manifest: ${displayPath(cfg.repoRoot, abs)} does not exist`, locOf(v, 'manifest') ?? dep.location, 'the path is relative to the base path; create it or remove vendor.manifest');
     } else out.manifest = readManifest(cfg, abs, 'manifest', files, bag);
@@ -282,6 +283,8 @@ export function selectEntry(cfg: AtmosConfig, vc: VendorConfig, dep: DeploymentC
     if (e instanceof SourceError) throw new DiagnosticError(error('vendor/source', `vendor source for module "${module}": ${e.message}`, chosen.sourceLocation ?? chosen.location, e.hint));
     throw e;
   }
+  // A local source is read from the repository only.
+  if (spec.kind === 'local') insideRepo(cfg.repoRoot, spec.path, { what: `vendor source for module "${module}"`, value: rendered, location: chosen.sourceLocation ?? chosen.location });
   return { ...chosen, origin: origin!, module, rendered, spec };
 }
 
