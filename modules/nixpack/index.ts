@@ -71,10 +71,15 @@ function imageVarOf(ctx: ModuleContext<unknown>): ImageVar {
   return { name, tag, ...(registry ? { registry } : {}) };
 }
 
+/** The source directory: the one resolution checked (inside the repository, relative to base_path). */
+function sourceDirOf(ctx: ModuleContext<unknown>): string {
+  return ctx.component.sourceDir ?? path.resolve(ctx.repoRoot, varsOf(ctx).source);
+}
+
 /** The plan of a component (also what `build --plan` prints). */
 export function planOf(ctx: ModuleContext<unknown>): BuildPlan {
   const vars = varsOf(ctx);
-  const dir = path.resolve(ctx.repoRoot, vars.source);
+  const dir = sourceDirOf(ctx);
   return makePlan(dir, vars, { dockerfileEscape: settingsOf(ctx).dockerfileEscape, location: ctx.component.location });
 }
 
@@ -84,7 +89,7 @@ export function planOf(ctx: ModuleContext<unknown>): BuildPlan {
  * followed, symlinks leaving it refused.
  */
 function sourceArtifact(ctx: ModuleContext<unknown>): Artifact {
-  const dir = path.resolve(ctx.repoRoot, varsOf(ctx).source);
+  const dir = sourceDirOf(ctx);
   const context = buildContext(dir, ctx.repoRoot);
   return { kind: 'dir', digest: ctx.cas.putDir(dir, { files: context.files, exclude: context.exclude, within: ctx.repoRoot }) };
 }

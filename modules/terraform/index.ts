@@ -115,7 +115,7 @@ export function terraformWorkspace(ctx: ModuleContext<unknown>): TerraformWorksp
   if (c.providers && Object.keys(c.providers).length > 0) files[PROVIDERS_FILE] = jsonFile({ provider: c.providers });
   files[TFVARS_FILE] = jsonFile(c.vars ?? {});
 
-  const inputs: Record<string, Artifact> = { '.': { kind: 'dir', digest: ctx.cas.putDir(c.moduleDir, { exclude: excludeFromModule, within: ctx.repoRoot }) } };
+  const inputs: Record<string, Artifact> = { '.': { kind: 'dir', digest: ctx.cas.putDir(c.moduleDir, { exclude: excludeFromModule, within: c.vendored ? ctx.cacheDir : ctx.repoRoot }) } };
   for (const [name, text] of Object.entries(files)) inputs[name] = { kind: 'file', digest: ctx.cas.putBytes(text) };
   return { inputs, files, statePath };
 }

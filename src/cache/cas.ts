@@ -176,6 +176,9 @@ export class Cas {
         }
       } else if (st!.isFile()) found.push({ rel, abs, type: 'file' });
     };
+    if (root !== undefined && !isWithin(root, realPath(dir))) {
+      throw new DiagnosticError(error('paths/outside-repository', `${dir} is outside the repository ${opts.within}`, undefined, 'keep module and source directories inside the repository'));
+    }
     const top = new Set([root === undefined ? dir : realPath(dir)]);
     if (opts.files) {
       for (const rel of [...new Set(opts.files)].sort()) if (!opts.exclude?.(rel)) visit(path.join(dir, ...rel.split('/')), rel, top);

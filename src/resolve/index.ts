@@ -375,11 +375,12 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       backend = { ...backend, path: defaultState };
     }
     if (backendType === 'local') {
-      // Local state stays inside the repository and out of modules, stacks and sources.
+      // Local state the stacks configure stays inside the repository and out of modules,
+      // stacks and sources (the default, under the cache dir, is ours).
       for (const key of ['path', 'workspace_dir']) {
-        const v = backend[key];
+        const v = t.stackComp.backend?.[key];
         if (typeof v !== 'string') continue;
-        const d = containmentProblem(cfg.repoRoot, v, { what: `terraform component "${t.name}": local backend ${key}`, location: locOf(t.stackComp.backend, key) ?? t.location, forbidden: protectedDirs });
+        const d = containmentProblem(cfg.repoRoot, v, { what: `terraform component "${t.name}": local backend ${key}`, location: locOf(t.stackComp.backend, key) ?? t.location, forbidden: protectedDirs, hint: `leave it unset: state then lives in ${defaultState}, inside the repository and ignored by Git` });
         if (d) bag.add(d);
       }
     }
@@ -421,6 +422,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       value: c.vars.source,
       location: locOf(c.vars, 'source') ?? location,
       forbidden: [protectedDirs[0], { dir: cfg.cacheDir, name: 'the cache directory' }, protectedDirs[3]],
+      hint: 'vars.source names the application directory inside the repository (not a module, the cache or .git), e.g. ./services/api',
     });
     if (sourceProblem) {
       bag.add(sourceProblem);

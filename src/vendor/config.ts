@@ -26,7 +26,7 @@ import { YamlFileCache, displayPath } from '../config/files.js';
 import { checkComponentName } from '../config/names.js';
 import { DiagnosticBag, DiagnosticError, error, type Location } from '../diagnostics/index.js';
 import { describeType, isPlainMap, keyLocOf, locOf } from '../yaml/index.js';
-import { insideRepo } from '../config/paths.js';
+import { containmentProblem, insideRepo } from '../config/paths.js';
 import { SourceError, parseSource, renderSource, renderTemplate, type VendorSource } from './source.js';
 
 export type VendorOrigin = 'inline' | 'manifest' | 'vendor.yaml' | 'auto-discover';
@@ -123,6 +123,8 @@ function readManifest(cfg: AtmosConfig, abs: string, origin: VendorOrigin, files
           bag.error('vendor/manifest', `${f.file}: spec.imports[${i}] must be a string`, loc);
           return;
         }
+        const escape = containmentProblem(cfg.repoRoot, path.resolve(cfg.basePath, imp), { what: `${f.file}: vendor manifest import`, value: imp, location: loc });
+        if (escape) return bag.add(escape);
         const candidates = path.extname(imp) ? [imp] : [`${imp}.yaml`, `${imp}.yml`];
         const found = candidates.map((c) => path.resolve(cfg.basePath, c)).find((p) => existsSync(p));
         if (!found) {
