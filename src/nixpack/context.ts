@@ -128,7 +128,12 @@ function walkWithGitignore(dir: string, repoRoot: string): string[] {
 function gitFiles(dir: string): string[] | undefined {
   const r = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.'], { cwd: dir, maxBuffer: 1024 * 1024 * 1024 });
   if (r.error || r.status !== 0) return undefined;
-  return r.stdout.toString('utf8').split('\0').filter(Boolean);
+  // An untracked nested repository is listed as `sub/`: the CAS walks it as a directory.
+  return r.stdout
+    .toString('utf8')
+    .split('\0')
+    .filter(Boolean)
+    .map((p) => p.replace(/\/+$/, ''));
 }
 
 /**

@@ -142,3 +142,29 @@ describe('symlinks in the build context', () => {
     expect(b).not.toBe(a);
   });
 });
+
+describe('the SBOM describes the build context', () => {
+  it('a package-lock.json that Git ignores is not read for the SBOM; the same file tracked is', () => {
+    const lock = {
+      name: 'payment-api',
+      version: '1.0.0',
+      lockfileVersion: 3,
+      requires: true,
+      packages: {
+        '': { name: 'payment-api', version: '1.0.0', dependencies: { 'left-pad': '1.3.0' } },
+        'node_modules/left-pad': { version: '1.3.0', resolved: 'https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz' },
+      },
+    };
+    const repo = freshExample((d) => writeFileSync(path.join(d, API, 'package-lock.json'), JSON.stringify(lock, null, 2)));
+    const sbom = () => cli(repo, ['sbom', D, '--target', 'dev', '--component', 'api']);
+    const tracked = sbom();
+    expect(tracked.code, tracked.stderr).toBe(0);
+    expect(tracked.stdout).toContain('pkg:npm/left-pad@1.3.0');
+    writeFileSync(path.join(repo, API, '.gitignore'), 'node_modules/\ndist/\npackage-lock.json\n');
+    git(repo, 'rm', '-q', '--cached', `${API}/package-lock.json`);
+    commitAll(repo);
+    const ignored = sbom();
+    expect(ignored.code, ignored.stderr).toBe(0);
+    expect(ignored.stdout).not.toContain('left-pad');
+  });
+});
