@@ -429,7 +429,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       continue;
     }
     const sourceDir = path.resolve(cfg.basePath, c.vars.source);
-    const sourceLink = existsSync(sourceDir) ? escapingSymlink(cfg.repoRoot, sourceDir, { files: buildContext(sourceDir, cfg.repoRoot).files }) : undefined;
+    const sourceLink = sourceSymlinkEscape(cfg.repoRoot, sourceDir, files);
     if (sourceLink) {
       bag.add(symlinkProblem(cfg.repoRoot, `nixpack component "${n}": build context ${c.vars.source}`, sourceLink, locOf(c.vars, 'source') ?? location));
       continue;
@@ -507,6 +507,17 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
     git,
     images: { ...(opts.images ?? {}) },
   };
+}
+
+/** Per command (file cache): a source's build context is listed once, whatever the number of targets. */
+const SOURCE_LINKS = new WeakMap<YamlFileCache, Map<string, ReturnType<typeof escapingSymlink>>>();
+
+/** The first symlink of a nixpack source's build context that leaves the repository, or undefined. */
+function sourceSymlinkEscape(repoRoot: string, dir: string, files: YamlFileCache): ReturnType<typeof escapingSymlink> {
+  let byDir = SOURCE_LINKS.get(files);
+  if (!byDir) SOURCE_LINKS.set(files, (byDir = new Map()));
+  if (!byDir.has(dir)) byDir.set(dir, existsSync(dir) ? escapingSymlink(repoRoot, dir, { files: buildContext(dir, repoRoot).files }) : undefined);
+  return byDir.get(dir);
 }
 
 function setLocsFrom(dst: object, src: object): void {
