@@ -103,10 +103,14 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     } else root = (f.value as Record<string, unknown>) ?? {};
   }
   // Every configured path must stay inside the repository (located at the offending value).
+  // Defaults are checked too: a committed `.atmos` symlink must not move the cache out of the repository.
   const dirKey = (m: Record<string, unknown>, key: string, dotted: string, from: string, def: string): string => {
     const raw = str(bag, m, key, file);
     const abs = path.resolve(from, raw ?? def);
-    const d = raw === undefined ? undefined : containmentProblem(repoRoot, abs, { what: `atmos.yaml: ${dotted}`, value: raw, location: locOf(m, key) ?? { file, line: 1, col: 1 } });
+    const location = locOf(m, key) ?? (configFile ? { file, line: 1, col: 1 } : undefined);
+    // (A default below a refused base_path is not reported again.)
+    if (raw === undefined && bag.errors.length) return abs;
+    const d = containmentProblem(repoRoot, abs, { what: `atmos.yaml: ${dotted}${raw === undefined ? ' (default)' : ''}`, value: raw ?? def, location });
     if (d) bag.add(d);
     return abs;
   };

@@ -12,8 +12,10 @@ import { displayPath } from './files.js';
 /**
  * The real path of `p`: its longest existing prefix resolved through symlinks, the rest
  * appended as written (a path that does not exist yet is still judged by where it would be).
+ * A dangling symlink on the way is judged by where it points, so a link to a directory that
+ * does not exist yet cannot smuggle a write out of the repository.
  */
-export function realPath(p: string): string {
+export function realPath(p: string, depth = 0): string {
   const abs = path.resolve(p);
   const tail: string[] = [];
   let head = abs;
@@ -23,6 +25,13 @@ export function realPath(p: string): string {
     } catch {
       const parent = path.dirname(head);
       if (parent === head) return abs;
+      let link: string | undefined;
+      try {
+        link = lstatSync(head).isSymbolicLink() ? readlinkSync(head) : undefined;
+      } catch {
+        link = undefined;
+      }
+      if (link !== undefined && depth < 40) return path.join(realPath(path.resolve(parent, link), depth + 1), ...tail);
       tail.unshift(path.basename(head));
       head = parent;
     }

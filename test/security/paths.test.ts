@@ -4,7 +4,7 @@
  * vendor sources) or a symlink out of the repository, at a REAL file or directory prepared
  * there, and must be refused: exit 2, located at the offending value, nothing written.
  */
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, commitAll, freshExample } from './fixture.js';
@@ -121,6 +121,24 @@ describe('paths stay inside the repository', () => {
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`${where(dir, `deployments/${N}.yaml`, '../x')}: error: vendor source for module "network" "../x" leaves the repository`);
     expectRefused(dir, N, where(dir, `deployments/${N}.yaml`, '../x'), /leaves the repository/);
+  });
+
+  it('a committed .atmos symlink leading out of the repository (the default cache_dir) is refused: no cache, state or image is written there', () => {
+    const dir = attacked((d, out) => {
+      edit(d, 'atmos.yaml', '  cache_dir: .atmos\n', '');
+      symlinkSync(path.join(out, 'cache'), path.join(d, '.atmos'));
+    });
+    expectRefused(dir, D, 'atmos.yaml:1:1', /atmos\.yaml: deployments\.cache_dir \(default\) "\.atmos" leaves the repository: .*through a symlink/);
+    expect(existsSync(path.join(path.dirname(dir), 'cache'))).toBe(false);
+  });
+
+  it('a local backend path through a dangling symlink (state-link → a directory outside that does not exist yet) is refused', () => {
+    const dir = attacked((d, out) => {
+      symlinkSync(path.join(out, 'not-yet'), path.join(d, 'state-link'));
+      edit(d, 'stacks/orgs/acme/_defaults.yaml', '    local: {}', '    local: { path: state-link/x.tfstate }');
+    });
+    expectRefused(dir, N, where(dir, 'stacks/orgs/acme/_defaults.yaml', 'state-link/x.tfstate'), /local backend path "state-link\/x\.tfstate" leaves the repository: .*through a symlink: its real path is .*not-yet\/x\.tfstate/);
+    expect(existsSync(path.join(path.dirname(dir), 'not-yet'))).toBe(false);
   });
 
   const atmosPaths: [string, string | RegExp, (out: string) => string][] = [
