@@ -166,7 +166,7 @@ export class Cas {
       }
       if (st!.isDirectory()) {
         const real = root === undefined ? abs : realPath(abs);
-        if (open.has(real)) refuse(abs, 'paths/symlink-loop', `${shown(abs)} leads back into ${displayPath(opts.within ?? dir, real)} (a symlink loop)`, 'remove the link that points at its own parent');
+        if (open.has(real)) throw new DiagnosticError(symlinkProblem(opts.within ?? dir, 'a tree entry', { abs, target: lstatSync(abs).isSymbolicLink() ? readlinkSync(abs) : real, real, loop: true }, { file: shown(abs), line: 1, col: 1 }));
         const names = readdirSync(abs).sort();
         if (rel && names.length === 0) found.push({ rel, abs, type: 'dir' });
         const inner = new Set(open).add(real);

@@ -104,14 +104,16 @@ export function insideRepo(root: string, p: string, opts: ContainOptions): strin
  * real target leaves the repository `root`, or undefined. Directories are walked without
  * following links; `skip` prunes entries (e.g. `.terraform`).
  */
-export function escapingSymlink(root: string, dir: string, opts: { files?: string[]; skip?: (rel: string) => boolean } = {}): { abs: string; target: string; real: string } | undefined {
+export function escapingSymlink(root: string, dir: string, opts: { files?: string[]; skip?: (rel: string) => boolean } = {}): BadSymlink | undefined {
   const realRoot = realPath(root);
-  const check = (abs: string, rel: string): { abs: string; target: string; real: string } | undefined => {
+  const check = (abs: string, rel: string): BadSymlink | undefined => {
     const st = lstatSync(abs, { throwIfNoEntry: false });
     if (!st) return undefined;
     if (st.isSymbolicLink()) {
       const real = realPath(abs);
-      return isWithin(realRoot, real) ? undefined : { abs, target: readlinkSync(abs), real };
+      if (!isWithin(realRoot, real)) return { abs, target: readlinkSync(abs), real };
+      // A link to a directory that holds the link itself would be followed forever.
+      return isWithin(real, realPath(path.dirname(abs))) ? { abs, target: readlinkSync(abs), real, loop: true } : undefined;
     }
     if (!st.isDirectory()) return undefined;
     for (const n of readdirSync(abs).sort()) {
@@ -130,8 +132,19 @@ export function escapingSymlink(root: string, dir: string, opts: { files?: strin
   return undefined;
 }
 
+/** A symlink that leaves the repository, or (`loop`) leads back into a directory holding it. */
+export interface BadSymlink {
+  abs: string;
+  target: string;
+  real: string;
+  loop?: boolean;
+}
+
 /** The located error for {@link escapingSymlink}'s finding. */
-export function symlinkProblem(root: string, what: string, link: { abs: string; target: string; real: string }, location?: Location): Diagnostic {
+export function symlinkProblem(root: string, what: string, link: BadSymlink, location?: Location): Diagnostic {
+  if (link.loop) {
+    return error('paths/symlink-loop', `${what}: ${displayPath(root, link.abs)} is a symlink to ${link.target}, a directory that holds it (a symlink loop)`, location, 'remove the link that points at its own parent');
+  }
   return error(
     'paths/symlink-outside',
     `${what}: ${displayPath(root, link.abs)} is a symlink to ${link.target} (real path ${link.real}), which leaves the repository ${root}`,

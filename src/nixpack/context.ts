@@ -16,7 +16,7 @@
  *    `__pycache__`) never enter a build: the install step recreates them.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 
@@ -114,7 +114,9 @@ function walkWithGitignore(dir: string, repoRoot: string): string[] {
     for (const n of readdirSync(abs).sort()) {
       const r = rel ? `${rel}/${n}` : n;
       const a = path.join(abs, n);
-      const isDir = statSync(a, { throwIfNoEntry: false })?.isDirectory() ?? false;
+      // Links are listed, not descended into (like Git): the CAS follows or refuses them.
+      const st = lstatSync(a, { throwIfNoEntry: false });
+      const isDir = st?.isDirectory() ?? false;
       if (n === '.git' || ignoredBy(here, r, isDir)) continue;
       if (isDir) walk(a, r, here);
       else out.push(r);

@@ -5,10 +5,12 @@
  * Each marker below is looked for, in every encoding, in every file under `.atmos/` (the CAS,
  * the kept step workspaces and the OCI layout with its gunzipped layers).
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cas } from '../../src/cache/cas.js';
+import { DiagnosticError } from '../../src/diagnostics/index.js';
 import { buildContext } from '../../src/nixpack/context.js';
 import { cli, commitAll, findSecret, freshExample, git, type CliResult } from './fixture.js';
 import { finishedStep } from './refused.js';
@@ -119,6 +121,25 @@ describe('build context without Git (a plain copy of a repository)', () => {
     }
     symlinkSync('app.js', path.join(plain, 'svc/link.js'));
     expect(buildContext(path.join(plain, 'svc'), plain).files).toEqual(['.dockerignore', '.gitignore', 'app.js', 'keep.log', 'lib/secret', 'lib/util.js', 'link.js']);
+  });
+
+  it('a symlink loop in the source (svc/loop → .) is listed, not walked forever, and the CAS refuses it with an exit-2 error naming it', () => {
+    const svc = path.join(plain, 'loopy');
+    mkdirSync(svc, { recursive: true });
+    writeFileSync(path.join(svc, 'app.js'), 'x');
+    symlinkSync('.', path.join(svc, 'loop'));
+    const ctx = buildContext(svc, plain);
+    expect(ctx.files).toEqual(['app.js', 'loop']);
+    let thrown: unknown;
+    try {
+      new Cas(path.join(plain, '.cache')).putDir(svc, { files: ctx.files, exclude: ctx.exclude, within: plain });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(DiagnosticError);
+    expect((thrown as DiagnosticError).exitCode).toBe(2);
+    expect((thrown as DiagnosticError).diagnostics[0]).toMatchObject({ code: 'paths/symlink-loop', location: { file: 'loopy/loop' } });
+    expect(existsSync(path.join(plain, '.cache'))).toBe(false);
   });
 });
 

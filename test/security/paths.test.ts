@@ -98,6 +98,11 @@ describe('paths stay inside the repository', () => {
     expectRefused(dir, D, where(dir, DEP, 'source: ./services/api', './services/api'), /services\/api\/config\.json is a symlink to .*leaves the repository/);
   });
 
+  it('a symlink loop in the build context (services/api/loop → .) is refused before anything runs, not walked forever', () => {
+    const dir = attacked((d) => symlinkSync('.', path.join(d, 'services/api/loop')));
+    expectRefused(dir, D, where(dir, DEP, 'source: ./services/api', './services/api'), /services\/api\/loop is a symlink to \., a directory that holds it \(a symlink loop\)/);
+  });
+
   it('a local backend path outside the repository (absolute) is refused, located in the stack that sets it', () => {
     const dir = attacked((d, out) => edit(d, 'stacks/orgs/acme/_defaults.yaml', '    local: {}', `    local: { path: ${path.join(out, 'x.tfstate')} }`));
     expectRefused(dir, D, where(dir, 'stacks/orgs/acme/_defaults.yaml', path.join(path.dirname(dir), 'x.tfstate')), /local backend path ".*x\.tfstate" leaves the repository/);
