@@ -6,12 +6,12 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, copyFileSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync,
-  readSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
+  chmodSync, closeSync, copyFileSync, constants, existsSync, linkSync, mkdirSync, openSync, readFileSync,
+  readSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
 import { displayPath } from '../config/files.js';
-import { isWithin, realPath, symlinkProblem } from '../config/paths.js';
+import { isWithin, realPath, symlinkProblem, walkTree, type WalkOptions } from '../config/paths.js';
 import { DiagnosticError, error } from '../diagnostics/index.js';
 import type { Artifact } from '../steps/types.js';
 
@@ -147,42 +147,12 @@ export class Cas {
    * it. With `files` only those paths (relative to `dir`; directories are walked) are stored,
    * missing ones skipped. Nothing enters the store until the whole tree has been checked.
    */
-  putDir(dir: string, opts: { exclude?: (rel: string) => boolean; within?: string; files?: string[] } = {}): string {
-    const found: { rel: string; abs: string; type: TreeEntry['type']; target?: string }[] = [];
-    const root = opts.within === undefined ? undefined : realPath(opts.within);
-    const shown = (abs: string) => (opts.within ? displayPath(opts.within, abs) : abs);
-    const refuse = (abs: string, code: string, message: string, hint: string): never => {
-      throw new DiagnosticError(error(code, message, { file: shown(abs), line: 1, col: 1 }, hint));
-    };
-    const visit = (abs: string, rel: string, open: Set<string>) => {
-      let st = lstatSync(abs, { throwIfNoEntry: false });
-      if (!st) return; // listed but deleted from the work tree
-      if (st.isSymbolicLink()) {
-        if (root === undefined) return void found.push({ rel, abs, type: 'symlink', target: readlinkSync(abs) });
-        const real = realPath(abs);
-        if (!isWithin(root, real)) throw new DiagnosticError(symlinkProblem(opts.within!, 'a tree entry', { abs, target: readlinkSync(abs), real }, { file: shown(abs), line: 1, col: 1 }));
-        st = statSync(abs, { throwIfNoEntry: false });
-        if (!st) refuse(abs, 'paths/symlink-dangling', `${shown(abs)} is a symlink to ${readlinkSync(abs)}, which does not exist`, 'remove the link or create its target');
-      }
-      if (st!.isDirectory()) {
-        const real = root === undefined ? abs : realPath(abs);
-        if (open.has(real)) throw new DiagnosticError(symlinkProblem(opts.within ?? dir, 'a tree entry', { abs, target: lstatSync(abs).isSymbolicLink() ? readlinkSync(abs) : real, real, loop: true }, { file: shown(abs), line: 1, col: 1 }));
-        const names = readdirSync(abs).sort();
-        if (rel && names.length === 0) found.push({ rel, abs, type: 'dir' });
-        const inner = new Set(open).add(real);
-        for (const n of names) {
-          const r = rel ? `${rel}/${n}` : n;
-          if (!opts.exclude?.(r)) visit(path.join(abs, n), r, inner);
-        }
-      } else if (st!.isFile()) found.push({ rel, abs, type: 'file' });
-    };
-    if (root !== undefined && !isWithin(root, realPath(dir))) {
+  putDir(dir: string, opts: WalkOptions = {}): string {
+    if (opts.within !== undefined && !isWithin(realPath(opts.within), realPath(dir))) {
       throw new DiagnosticError(error('paths/outside-repository', `${dir} is outside the repository ${opts.within}`, undefined, 'keep module and source directories inside the repository'));
     }
-    const top = new Set([root === undefined ? dir : realPath(dir)]);
-    if (opts.files) {
-      for (const rel of [...new Set(opts.files)].sort()) if (!opts.exclude?.(rel)) visit(path.join(dir, ...rel.split('/')), rel, top);
-    } else visit(dir, '', new Set());
+    const { entries: found, bad } = walkTree(dir, opts);
+    if (bad) throw new DiagnosticError(symlinkProblem(opts.within!, 'a tree entry', bad, { file: displayPath(opts.within!, bad.abs), line: 1, col: 1 }));
     const entries: TreeEntry[] = found.map((f) => {
       if (f.type !== 'file') return { path: f.rel, type: f.type, mode: f.type === 'dir' ? 0o755 : 0o777, ...(f.target !== undefined ? { target: f.target } : {}) };
       const { digest, size } = this.putFile(f.abs);

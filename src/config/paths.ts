@@ -4,7 +4,7 @@
  * inside the repository. Paths are compared by their REAL location (symlinks resolved), so a
  * symlinked directory or file that leads out of the repository is refused like `../..` is.
  */
-import { lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DiagnosticError, error, type Diagnostic, type Location } from '../diagnostics/index.js';
 import { displayPath } from './files.js';
@@ -99,55 +99,109 @@ export function insideRepo(root: string, p: string, opts: ContainOptions): strin
   return path.resolve(root, p);
 }
 
-/**
- * The first symlink among `files` (relative to `dir`; default: every entry below `dir`) whose
- * real target leaves the repository `root`, or undefined. Directories are walked without
- * following links; `skip` prunes entries (e.g. `.terraform`).
- */
-export function escapingSymlink(root: string, dir: string, opts: { files?: string[]; skip?: (rel: string) => boolean } = {}): BadSymlink | undefined {
-  const realRoot = realPath(root);
-  const check = (abs: string, rel: string): BadSymlink | undefined => {
-    const st = lstatSync(abs, { throwIfNoEntry: false });
-    if (!st) return undefined;
-    if (st.isSymbolicLink()) {
-      const real = realPath(abs);
-      if (!isWithin(realRoot, real)) return { abs, target: readlinkSync(abs), real };
-      // A link to a directory that holds the link itself would be followed forever.
-      return isWithin(real, realPath(path.dirname(abs))) ? { abs, target: readlinkSync(abs), real, loop: true } : undefined;
-    }
-    if (!st.isDirectory()) return undefined;
-    for (const n of readdirSync(abs).sort()) {
-      const r = rel ? `${rel}/${n}` : n;
-      if (opts.skip?.(r)) continue;
-      const hit = check(path.join(abs, n), r);
-      if (hit) return hit;
-    }
-    return undefined;
-  };
-  if (!opts.files) return check(dir, '');
-  for (const rel of opts.files) {
-    const hit = check(path.join(dir, ...rel.split('/')), rel);
-    if (hit) return hit;
-  }
-  return undefined;
-}
-
-/** A symlink that leaves the repository, or (`loop`) leads back into a directory holding it. */
+/** A symlink that cannot be followed: it leaves the repository, loops, or points nowhere. */
 export interface BadSymlink {
+  kind: 'outside' | 'loop' | 'dangling';
   abs: string;
   target: string;
   real: string;
-  loop?: boolean;
 }
 
-/** The located error for {@link escapingSymlink}'s finding. */
+export interface WalkedEntry {
+  /** POSIX path relative to the walked directory. */
+  rel: string;
+  /** Where to read it (for a followed symlink: the link, which reads as its target). */
+  abs: string;
+  type: 'file' | 'dir' | 'symlink';
+  /** A symlink kept as a link (without `within`): its target. */
+  target?: string;
+}
+
+export interface WalkOptions {
+  /** Only these paths (relative to the directory); directories among them are walked. Missing ones are skipped. */
+  files?: string[];
+  /** Prunes entries (and everything below them). */
+  exclude?: (rel: string) => boolean;
+  /**
+   * A repository root: symlinks are followed (their target's content is what is listed) and
+   * the walk stops at the first one that leaves it, loops or dangles. Without it, links are
+   * listed as links and never followed.
+   */
+  within?: string;
+}
+
+class StopWalk {
+  constructor(readonly bad: BadSymlink) {}
+}
+
+/**
+ * Walk a tree the way the CAS stores it and the checks judge it: files, empty directories
+ * and (without `within`) symlinks, in sorted order; or the first bad symlink.
+ */
+export function walkTree(dir: string, opts: WalkOptions = {}): { entries: WalkedEntry[]; bad?: BadSymlink } {
+  const entries: WalkedEntry[] = [];
+  const root = opts.within === undefined ? undefined : realPath(opts.within);
+  const visit = (abs: string, rel: string, open: Set<string>): void => {
+    let st = lstatSync(abs, { throwIfNoEntry: false });
+    if (!st) return; // listed but deleted from the work tree
+    let real = abs;
+    if (st.isSymbolicLink()) {
+      const target = readlinkSync(abs);
+      if (root === undefined) return void entries.push({ rel, abs, type: 'symlink', target });
+      real = realPath(abs);
+      if (!isWithin(root, real)) throw new StopWalk({ kind: 'outside', abs, target, real });
+      st = statSync(abs, { throwIfNoEntry: false });
+      if (!st) throw new StopWalk({ kind: 'dangling', abs, target, real });
+      // A link to a directory being walked (the link's own parent, or above) never ends.
+      if (st.isDirectory() && open.has(real)) throw new StopWalk({ kind: 'loop', abs, target, real });
+    } else if (root !== undefined) real = realPath(abs);
+    if (st.isDirectory()) {
+      const names = readdirSync(abs).sort();
+      if (rel && names.length === 0) entries.push({ rel, abs, type: 'dir' });
+      const inner = new Set(open).add(real);
+      for (const n of names) {
+        const r = rel ? `${rel}/${n}` : n;
+        if (!opts.exclude?.(r)) visit(path.join(abs, n), r, inner);
+      }
+    } else if (st.isFile()) entries.push({ rel, abs, type: 'file' });
+  };
+  try {
+    // The directory and its ancestors up to the root count as being walked: a link back to
+    // any of them loops.
+    const realDir = root === undefined ? dir : realPath(dir);
+    const top = new Set<string>();
+    for (let d = realDir; root !== undefined && isWithin(root, d); d = path.dirname(d)) {
+      top.add(d);
+      if (d === root) break;
+    }
+    if (opts.files) {
+      for (const rel of [...new Set(opts.files)].sort()) {
+        if (opts.exclude?.(rel)) continue;
+        const parts = rel.split('/');
+        const open = new Set(top);
+        for (let i = 1; i < parts.length; i++) open.add(path.join(realDir, ...parts.slice(0, i)));
+        visit(path.join(dir, ...parts), rel, open);
+      }
+    } else visit(dir, '', top);
+  } catch (e) {
+    if (e instanceof StopWalk) return { entries, bad: e.bad };
+    throw e;
+  }
+  return { entries };
+}
+
+/** The error for a {@link BadSymlink}, located where the caller says (the component, or the link itself). */
 export function symlinkProblem(root: string, what: string, link: BadSymlink, location?: Location): Diagnostic {
-  if (link.loop) {
-    return error('paths/symlink-loop', `${what}: ${displayPath(root, link.abs)} is a symlink to ${link.target}, a directory that holds it (a symlink loop)`, location, 'remove the link that points at its own parent');
+  const shown = displayPath(root, link.abs);
+  if (link.kind === 'loop') {
+    return error('paths/symlink-loop', `${what}: ${shown} is a symlink to ${link.target}, a directory that holds it (a symlink loop)`, location, 'remove the link that points at its own parent');
+  }
+  if (link.kind === 'dangling') {
+    return error('paths/symlink-dangling', `${what}: ${shown} is a symlink to ${link.target}, which does not exist`, location, 'remove the link or create its target inside the repository');
   }
   return error(
     'paths/symlink-outside',
-    `${what}: ${displayPath(root, link.abs)} is a symlink to ${link.target} (real path ${link.real}), which leaves the repository ${root}`,
+    `${what}: ${shown} is a symlink to ${link.target} (real path ${link.real}), which leaves the repository ${root}`,
     location,
     'replace the link by the file itself, or point it at a file inside the repository',
   );

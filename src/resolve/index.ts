@@ -18,7 +18,7 @@ import type { DeploymentConfig, StackEntry } from '../config/deployment.js';
 import { checkTargetArg } from '../config/deployment.js';
 import { YamlFileCache } from '../config/files.js';
 import { componentAddress, splitAddress, type ComponentType } from '../config/names.js';
-import { containmentProblem, escapingSymlink, symlinkProblem } from '../config/paths.js';
+import { containmentProblem, symlinkProblem, walkTree, type BadSymlink } from '../config/paths.js';
 import { buildComponentGraph, type ComponentGraph, type DependencyEdge } from '../graph/index.js';
 import { readModule, type ModuleInfo } from '../hcl/index.js';
 import { buildContext } from '../nixpack/context.js';
@@ -280,7 +280,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       continue;
     }
     // A module file or directory that is a symlink out of the repository is refused before anything runs.
-    const link = vendored?.kind === 'vendored' ? undefined : escapingSymlink(cfg.repoRoot, moduleDir, { skip: (rel) => rel.split('/').includes('.terraform') });
+    const link = vendored?.kind === 'vendored' ? undefined : walkTree(moduleDir, { exclude: (rel) => rel.split('/').includes('.terraform'), within: cfg.repoRoot }).bad;
     if (link) {
       bag.add(symlinkProblem(cfg.repoRoot, `terraform component "${n}": module ${moduleName}`, link, moduleLoc));
       continue;
@@ -510,13 +510,13 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
 }
 
 /** Per command (file cache): a source's build context is listed once, whatever the number of targets. */
-const SOURCE_LINKS = new WeakMap<YamlFileCache, Map<string, ReturnType<typeof escapingSymlink>>>();
+const SOURCE_LINKS = new WeakMap<YamlFileCache, Map<string, BadSymlink | undefined>>();
 
-/** The first symlink of a nixpack source's build context that leaves the repository, or undefined. */
-function sourceSymlinkEscape(repoRoot: string, dir: string, files: YamlFileCache): ReturnType<typeof escapingSymlink> {
+/** The first symlink of a nixpack source's build context that leaves the repository, loops or dangles. */
+function sourceSymlinkEscape(repoRoot: string, dir: string, files: YamlFileCache): BadSymlink | undefined {
   let byDir = SOURCE_LINKS.get(files);
   if (!byDir) SOURCE_LINKS.set(files, (byDir = new Map()));
-  if (!byDir.has(dir)) byDir.set(dir, existsSync(dir) ? escapingSymlink(repoRoot, dir, { files: buildContext(dir, repoRoot).files }) : undefined);
+  if (!byDir.has(dir)) byDir.set(dir, existsSync(dir) ? walkTree(dir, { ...buildContext(dir, repoRoot), within: repoRoot }).bad : undefined);
   return byDir.get(dir);
 }
 

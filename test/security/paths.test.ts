@@ -103,6 +103,22 @@ describe('paths stay inside the repository', () => {
     expectRefused(dir, D, where(dir, DEP, 'source: ./services/api', './services/api'), /services\/api\/loop is a symlink to \., a directory that holds it \(a symlink loop\)/);
   });
 
+  it('mutual directory links in a module (a/to-b → ../b, b/to-a → ../a) are a symlink loop, refused at validate, never walked forever', () => {
+    const dir = attacked((d) => {
+      const m = path.join(d, 'components/terraform/network');
+      mkdirSync(path.join(m, 'a'));
+      mkdirSync(path.join(m, 'b'));
+      symlinkSync('../b', path.join(m, 'a/to-b'));
+      symlinkSync('../a', path.join(m, 'b/to-a'));
+    });
+    expectRefused(dir, N, where(dir, `deployments/${N}.yaml`, 'component: network', 'network'), /components\/terraform\/network\/.* is a symlink to \.\.\/[ab], a directory that holds it \(a symlink loop\)/);
+  });
+
+  it('a dangling module symlink (components/terraform/network/gone.tf → a file that does not exist) is refused at validate', () => {
+    const dir = attacked((d) => symlinkSync('missing.tf', path.join(d, 'components/terraform/network/gone.tf')));
+    expectRefused(dir, N, where(dir, `deployments/${N}.yaml`, 'component: network', 'network'), /gone\.tf is a symlink to missing\.tf, which does not exist/);
+  });
+
   it('a local backend path outside the repository (absolute) is refused, located in the stack that sets it', () => {
     const dir = attacked((d, out) => edit(d, 'stacks/orgs/acme/_defaults.yaml', '    local: {}', `    local: { path: ${path.join(out, 'x.tfstate')} }`));
     expectRefused(dir, D, where(dir, 'stacks/orgs/acme/_defaults.yaml', path.join(path.dirname(dir), 'x.tfstate')), /local backend path ".*x\.tfstate" leaves the repository/);
