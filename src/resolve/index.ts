@@ -429,9 +429,18 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       continue;
     }
     const sourceDir = path.resolve(cfg.basePath, c.vars.source);
-    const sourceLink = sourceSymlinkEscape(cfg.repoRoot, sourceDir, files);
-    if (sourceLink) {
-      bag.add(symlinkProblem(cfg.repoRoot, `nixpack component "${n}": build context ${c.vars.source}`, sourceLink, locOf(c.vars, 'source') ?? location));
+    const context = sourceContext(cfg.repoRoot, sourceDir, files);
+    if (context?.bad) {
+      bag.add(symlinkProblem(cfg.repoRoot, `nixpack component "${n}": build context ${c.vars.source}`, context.bad, locOf(c.vars, 'source') ?? location));
+      continue;
+    }
+    if (context?.empty) {
+      bag.error(
+        'nixpack/empty-context',
+        `nixpack component "${n}": source "${c.vars.source}" ships no file: everything in it is ignored by Git (or .dockerignore)`,
+        locOf(c.vars, 'source') ?? location,
+        'a build copies what Git would ship: commit the sources, or stop ignoring them',
+      );
       continue;
     }
     const vars = evaluate(c.vars, scope, names, bag, location) as Record<string, unknown>;
@@ -510,13 +519,16 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
 }
 
 /** Per command (file cache): a source's build context is listed once, whatever the number of targets. */
-const SOURCE_LINKS = new WeakMap<YamlFileCache, Map<string, BadSymlink | undefined>>();
+const SOURCE_CONTEXTS = new WeakMap<YamlFileCache, Map<string, { bad?: BadSymlink; empty: boolean } | undefined>>();
 
-/** The first symlink of a nixpack source's build context that leaves the repository, loops or dangles. */
-function sourceSymlinkEscape(repoRoot: string, dir: string, files: YamlFileCache): BadSymlink | undefined {
-  let byDir = SOURCE_LINKS.get(files);
-  if (!byDir) SOURCE_LINKS.set(files, (byDir = new Map()));
-  if (!byDir.has(dir)) byDir.set(dir, existsSync(dir) ? walkTree(dir, { ...buildContext(dir, repoRoot), within: repoRoot }).bad : undefined);
+/** A nixpack source's build context, judged: its first bad symlink, and whether it ships nothing. */
+function sourceContext(repoRoot: string, dir: string, files: YamlFileCache): { bad?: BadSymlink; empty: boolean } | undefined {
+  let byDir = SOURCE_CONTEXTS.get(files);
+  if (!byDir) SOURCE_CONTEXTS.set(files, (byDir = new Map()));
+  if (!byDir.has(dir)) {
+    const walked = existsSync(dir) ? walkTree(dir, { ...buildContext(dir, repoRoot), within: repoRoot }) : undefined;
+    byDir.set(dir, walked && { ...(walked.bad ? { bad: walked.bad } : {}), empty: !walked.bad && !walked.entries.some((e) => e.type === 'file') });
+  }
   return byDir.get(dir);
 }
 

@@ -13,7 +13,7 @@ import { Cas } from '../../src/cache/cas.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
 import { buildContext } from '../../src/nixpack/context.js';
 import { cli, commitAll, findSecret, freshExample, git, type CliResult } from './fixture.js';
-import { finishedStep } from './refused.js';
+import { expectRefused, finishedStep, where } from './refused.js';
 
 const D = 'payment-service';
 const API = 'services/api';
@@ -92,6 +92,14 @@ describe('build context = what Git would ship', () => {
 
   it('a .dockerignore "!" exception ("!KEEP.md") is shipped (the last matching pattern wins)', () => {
     expect(found(M.dockerKeep).some((h) => h.startsWith('.atmos/images/'))).toBe(true);
+  });
+});
+
+describe('a source Git ships nothing of', () => {
+  it('is refused at validate and by rollout (exit 2 at vars.source) instead of building an empty image', () => {
+    const repo = freshExample((d) => writeFileSync(path.join(d, API, '.gitignore'), '*\n'));
+    expect(git(repo, 'ls-files', API)).toBe('');
+    expectRefused(repo, D, where(repo, `deployments/${D}.yaml`, 'source: ./services/api', './services/api'), /source "\.\/services\/api" ships no file: everything in it is ignored by Git/);
   });
 });
 
