@@ -25,6 +25,7 @@ import picomatch from 'picomatch';
 import { z } from 'zod';
 import { defineModule, type ModuleContext } from '../../src/api/index.js';
 import { DiagnosticError, error } from '../../src/diagnostics/index.js';
+import { buildContext } from '../../src/nixpack/context.js';
 import { imageContent, makePlan, testCommand, type BuildPlan, type NixpackVars } from '../../src/nixpack/plan.js';
 import { DOCKERFILE } from '../../src/nixpack/providers/dockerfile.js';
 import { sha256 } from '../../src/steps/fingerprint.js';
@@ -71,33 +72,27 @@ function imageVarOf(ctx: ModuleContext<unknown>): ImageVar {
   return { name, tag, ...(registry ? { registry } : {}) };
 }
 
+/** The source directory: the one resolution checked (inside the repository, relative to base_path). */
+function sourceDirOf(ctx: ModuleContext<unknown>): string {
+  return ctx.component.sourceDir ?? path.resolve(ctx.repoRoot, varsOf(ctx).source);
+}
+
 /** The plan of a component (also what `build --plan` prints). */
 export function planOf(ctx: ModuleContext<unknown>): BuildPlan {
   const vars = varsOf(ctx);
-  const dir = path.resolve(ctx.repoRoot, vars.source);
+  const dir = sourceDirOf(ctx);
   return makePlan(dir, vars, { dockerfileEscape: settingsOf(ctx).dockerfileEscape, location: ctx.component.location });
 }
 
-/** Files that never enter a build: VCS data, installed dependencies, outputs, .dockerignore'd paths. */
-function sourceFilter(dir: string): (rel: string) => boolean {
-  const fixed = new Set(['.git', 'node_modules', '.atmos', '.venv', '__pycache__']);
-  const patterns: string[] = [];
-  for (const f of ['.dockerignore']) {
-    const p = path.join(dir, f);
-    if (!existsSync(p)) continue;
-    for (const line of readFileSync(p, 'utf8').split('\n')) {
-      const t = line.trim();
-      if (t && !t.startsWith('#') && !t.startsWith('!')) patterns.push(t.replace(/^\/+/, '').replace(/\/+$/, ''));
-    }
-  }
-  const match = patterns.length ? picomatch(patterns.flatMap((p) => [p, `${p}/**`]), { dot: true }) : undefined;
-  return (rel) => rel.split('/').some((seg) => fixed.has(seg)) || (match ? match(rel) : false);
-}
-
-/** The source tree as a content-addressed artifact. */
+/**
+ * The source tree as a content-addressed artifact: the build context (what Git would ship,
+ * minus `.dockerignore`d paths; src/nixpack/context.ts), symlinks inside the repository
+ * followed, symlinks leaving it refused.
+ */
 function sourceArtifact(ctx: ModuleContext<unknown>): Artifact {
-  const dir = path.resolve(ctx.repoRoot, varsOf(ctx).source);
-  return { kind: 'dir', digest: ctx.cas.putDir(dir, { exclude: sourceFilter(dir) }) };
+  const dir = sourceDirOf(ctx);
+  const context = buildContext(dir, ctx.repoRoot);
+  return { kind: 'dir', digest: ctx.cas.putDir(dir, { files: context.files, exclude: context.exclude, within: ctx.repoRoot }) };
 }
 
 function stepEnv(plan: BuildPlan, ctx: ModuleContext<unknown>): Record<string, string> {

@@ -141,7 +141,7 @@ export function terraformWorkspace(ctx: ModuleContext<unknown>): TerraformWorksp
   }
   files[TFVARS_FILE] = jsonFile(plainVars);
 
-  const inputs: Record<string, Artifact> = { '.': { kind: 'dir', digest: ctx.cas.putDir(c.moduleDir, { exclude: excludeFromModule }) } };
+  const inputs: Record<string, Artifact> = { '.': { kind: 'dir', digest: ctx.cas.putDir(c.moduleDir, { exclude: excludeFromModule, within: c.vendored ? ctx.cacheDir : ctx.repoRoot }) } };
   for (const [name, text] of Object.entries(files)) inputs[name] = { kind: 'file', digest: ctx.cas.putBytes(text) };
   return { inputs, files, statePath, secretVars };
 }

@@ -6,10 +6,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, copyFileSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync,
-  readSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
+  chmodSync, closeSync, copyFileSync, constants, existsSync, linkSync, mkdirSync, openSync, readFileSync,
+  readSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { displayPath } from '../config/files.js';
+import { isWithin, realPath, symlinkProblem, walkTree, type WalkOptions } from '../config/paths.js';
+import { DiagnosticError, error } from '../diagnostics/index.js';
 import type { Artifact } from '../steps/types.js';
 
 export interface TreeEntry {
@@ -147,26 +150,26 @@ export class Cas {
     return readFileSync(this.pathOf(digest));
   }
 
-  /** Store a directory tree; returns the digest of its manifest. */
-  putDir(dir: string, opts: { exclude?: (rel: string) => boolean } = {}): string {
-    const entries: TreeEntry[] = [];
-    const walk = (abs: string, rel: string) => {
-      const names = readdirSync(abs).sort();
-      if (rel && names.length === 0) entries.push({ path: rel, type: 'dir', mode: 0o755 });
-      for (const n of names) {
-        const a = path.join(abs, n);
-        const r = rel ? `${rel}/${n}` : n;
-        if (opts.exclude?.(r)) continue;
-        const st = lstatSync(a);
-        if (st.isSymbolicLink()) entries.push({ path: r, type: 'symlink', mode: 0o777, target: readlinkSync(a) });
-        else if (st.isDirectory()) walk(a, r);
-        else if (st.isFile()) {
-          const { digest, size } = this.putFile(a);
-          entries.push({ path: r, type: 'file', mode: st.mode & 0o111 ? 0o755 : 0o644, digest, size });
-        }
-      }
-    };
-    walk(dir, '');
+  /**
+   * Store a directory tree; returns the digest of its manifest.
+   *
+   * Symlinks are stored as links, except with `within` (a repository root): then a link is
+   * followed and its target's CONTENT is stored (so a changed target changes the digest), and
+   * a link whose real target leaves `within` (or loops) is refused with an exit-2 error naming
+   * it. With `files` only those paths (relative to `dir`; directories are walked) are stored,
+   * missing ones skipped. Nothing enters the store until the whole tree has been checked.
+   */
+  putDir(dir: string, opts: WalkOptions = {}): string {
+    if (opts.within !== undefined && !isWithin(realPath(opts.within), realPath(dir))) {
+      throw new DiagnosticError(error('paths/outside-repository', `${dir} is outside the repository ${opts.within}`, undefined, 'keep module and source directories inside the repository'));
+    }
+    const { entries: found, bad } = walkTree(dir, opts);
+    if (bad) throw new DiagnosticError(symlinkProblem(opts.within!, 'a tree entry', bad, { file: displayPath(opts.within!, bad.abs), line: 1, col: 1 }));
+    const entries: TreeEntry[] = found.map((f) => {
+      if (f.type !== 'file') return { path: f.rel, type: f.type, mode: f.type === 'dir' ? 0o755 : 0o777, ...(f.target !== undefined ? { target: f.target } : {}) };
+      const { digest, size } = this.putFile(f.abs);
+      return { path: f.rel, type: 'file', mode: statSync(f.abs).mode & 0o111 ? 0o755 : 0o644, digest, size };
+    });
     entries.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
     const manifest: TreeManifest = { kind: 'atmos-pipe/tree@1', entries };
     return this.putBytes(JSON.stringify(manifest));

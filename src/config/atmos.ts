@@ -12,6 +12,7 @@ import { describeType, isPlainMap, locOf } from '../yaml/index.js';
 import { YamlFileCache } from './files.js';
 import { envListSchema, secretListSchema, type CredentialLevel } from '../secrets/index.js';
 import { parseWithSchema } from './zod-diagnostics.js';
+import { containmentProblem } from './paths.js';
 
 export type EngineChoice = 'auto' | 'local' | 'dagger';
 export type SandboxMode = 'strict' | 'off';
@@ -111,7 +112,19 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
       bag.error('atmos/type', `atmos.yaml must be a mapping, got ${describeType(f.value)}`, locOf(f.value) ?? { file, line: 1, col: 1 });
     } else root = (f.value as Record<string, unknown>) ?? {};
   }
-  const base = path.resolve(repoRoot, str(bag, root, 'base_path', file) ?? '.');
+  // Every configured path must stay inside the repository (located at the offending value).
+  // Defaults are checked too: a committed `.atmos` symlink must not move the cache out of the repository.
+  const dirKey = (m: Record<string, unknown>, key: string, dotted: string, from: string, def: string): string => {
+    const raw = str(bag, m, key, file);
+    const abs = path.resolve(from, raw ?? def);
+    const location = locOf(m, key) ?? (configFile ? { file, line: 1, col: 1 } : undefined);
+    // (A default below a refused base_path is not reported again.)
+    if (raw === undefined && bag.errors.length) return abs;
+    const d = containmentProblem(repoRoot, abs, { what: `atmos.yaml: ${dotted}${raw === undefined ? ' (default)' : ''}`, value: raw ?? def, location });
+    if (d) bag.add(d);
+    return abs;
+  };
+  const base = dirKey(root, 'base_path', 'base_path', repoRoot, '.');
   const components = map(root, 'components');
   const tf = map(components, 'terraform');
   const stacks = map(root, 'stacks');
@@ -168,11 +181,11 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     repoRoot,
     configFile,
     basePath: base,
-    terraformBasePath: path.resolve(base, str(bag, tf, 'base_path', file) ?? 'components/terraform'),
-    stacksBasePath: path.resolve(base, str(bag, stacks, 'base_path', file) ?? 'stacks'),
-    deploymentsBasePath: path.resolve(base, str(bag, dep, 'base_path', file) ?? 'deployments'),
-    releasesPath: path.resolve(base, str(bag, dep, 'releases_path', file) ?? 'releases'),
-    cacheDir: path.resolve(base, str(bag, dep, 'cache_dir', file) ?? '.atmos'),
+    terraformBasePath: dirKey(tf, 'base_path', 'components.terraform.base_path', base, 'components/terraform'),
+    stacksBasePath: dirKey(stacks, 'base_path', 'stacks.base_path', base, 'stacks'),
+    deploymentsBasePath: dirKey(dep, 'base_path', 'deployments.base_path', base, 'deployments'),
+    releasesPath: dirKey(dep, 'releases_path', 'deployments.releases_path', base, 'releases'),
+    cacheDir: dirKey(dep, 'cache_dir', 'deployments.cache_dir', base, '.atmos'),
     engine,
     ...(sandbox ? { sandbox } : {}),
     parallelism,

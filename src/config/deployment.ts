@@ -9,11 +9,11 @@ import { z } from 'zod';
 
 // Schemas are used once per process: interpreting them beats compiling them.
 z.config({ jitless: true });
-import { DiagnosticBag, DiagnosticError, choicesHint, error, type Diagnostic, type Location } from '../diagnostics/index.js';
+import { DiagnosticBag, DiagnosticError, choicesHint, error, formatLocation, type Diagnostic, type Location } from '../diagnostics/index.js';
 import { isPlainMap, keyLocOf, locOf } from '../yaml/index.js';
 import type { AtmosConfig } from './atmos.js';
 import { YamlFileCache, displayPath } from './files.js';
-import { checkComponentName, checkKebabName } from './names.js';
+import { checkComponentName, checkComponentRefLength, checkKebabName, refPrefixCollisions } from './names.js';
 import { parseWithSchema } from './zod-diagnostics.js';
 import { envListSchema, secretListSchema } from '../secrets/index.js';
 
@@ -248,9 +248,20 @@ export function loadDeploymentFile(cfg: AtmosConfig, abs: string, files = new Ya
     const comps = body.components?.[type];
     if (!comps) continue;
     for (const c of Object.keys(comps)) {
-      const p = checkComponentName(c);
-      if (p) bag.error('deployment/component-name', `component name "${c}" ${p}`, keyLocOf(comps, c), 'component names look like "ecs/service-api"');
+      const p = checkComponentName(c) ?? targetNames.map((t) => checkComponentRefLength(body.name, t, c)).find(Boolean);
+      if (p) bag.error('deployment/component-name', `component name "${c.length > 60 ? `${c.slice(0, 60)}…` : c}" ${p}`, keyLocOf(comps, c), 'component names look like "ecs/service-api"');
     }
+  }
+  // Terraform components get refs `refs/atmos/deployments/<d>/<t>/<name>`: `vpc` beside `vpc/sub` cannot both exist.
+  const tfComps = body.components?.terraform ?? {};
+  for (const [short, long] of refPrefixCollisions(Object.keys(tfComps))) {
+    const other = keyLocOf(tfComps, short);
+    bag.error(
+      'deployment/component-ref-collision',
+      `terraform component "${long}" collides with terraform component "${short}"${other ? ` (${formatLocation(other)})` : ''}: their Git refs refs/atmos/deployments/${body.name}/<target>/${short} and …/${long} cannot both exist (a ref cannot be a file and a directory)`,
+      keyLocOf(tfComps, long),
+      `rename one of them, e.g. "${short.replace(/[^/]+$/, (s) => `${s}-main`)}" or "${long.replace(/\//g, '-')}"`,
+    );
   }
   const dt = body.context?.default_target;
   if (dt !== undefined && !targetNames.includes(dt)) {

@@ -18,8 +18,10 @@ import type { DeploymentConfig, StackEntry } from '../config/deployment.js';
 import { checkTargetArg } from '../config/deployment.js';
 import { YamlFileCache } from '../config/files.js';
 import { componentAddress, splitAddress, type ComponentType } from '../config/names.js';
+import { containmentProblem, symlinkProblem, walkTree, type BadSymlink } from '../config/paths.js';
 import { buildComponentGraph, type ComponentGraph, type DependencyEdge } from '../graph/index.js';
 import { readModule, type ModuleInfo } from '../hcl/index.js';
+import { buildContext } from '../nixpack/context.js';
 import { loadStack, resolveComponent } from '../stacks/index.js';
 import { deepMerge, mergeMapsAll } from '../stacks/merge.js';
 import type { ImportSpec, LoadedStack } from '../stacks/types.js';
@@ -217,6 +219,15 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
     return p;
   };
 
+  // Directories generated files (state) must never be written into.
+  const protectedDirs = [
+    { dir: cfg.terraformBasePath, name: 'the Terraform modules' },
+    { dir: cfg.stacksBasePath, name: 'the stacks' },
+    { dir: cfg.deploymentsBasePath, name: 'the deployment files' },
+    { dir: path.join(cfg.repoRoot, '.git'), name: 'the Git directory' },
+    ...Object.entries(nxComps).map(([n, c]) => ({ dir: path.resolve(cfg.basePath, c.vars.source), name: `the source of nixpack/${n}` })),
+  ];
+
   // ---- Terraform components.
   const tfResolved: { name: string; address: string; stackComp: ReturnType<typeof resolveComponent>; metadata: Record<string, unknown>; moduleDir: string; location: Location; module: string; vendored?: ResolvedComponent['vendored'] }[] = [];
   // Vendored modules (SPEC 7): read from the lock and the store, never fetched here.
@@ -254,15 +265,29 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       bag.error(vendored.code, `terraform component "${n}": ${vendored.message}`, (depMeta.component ? locOf(c.metadata, 'component') : undefined) ?? location, vendored.hint);
       continue;
     }
+    const moduleLoc = (depMeta.component ? locOf(c.metadata, 'component') : undefined) ?? location;
+    if (vendored?.kind !== 'vendored') {
+      const d = containmentProblem(cfg.repoRoot, path.join(cfg.terraformBasePath, moduleName), { what: `terraform component "${n}": module directory`, value: moduleName, location: moduleLoc });
+      if (d) {
+        bag.add(d);
+        continue;
+      }
+    }
     const moduleDir = vendored?.kind === 'vendored' ? vendored.dir : path.join(cfg.terraformBasePath, moduleName);
     if (!existsSync(moduleDir) || !statSync(moduleDir).isDirectory()) {
       const rel = path.relative(cfg.repoRoot, moduleDir).split(path.sep).join('/');
       bag.error(
         'deployment/module-missing',
         `terraform component "${n}": module directory ${rel}/ does not exist`,
-        (depMeta.component ? locOf(c.metadata, 'component') : undefined) ?? location,
+        moduleLoc,
         'create the root module there, set metadata.component to an existing module, or vendor it (deployment.vendor)',
       );
+      continue;
+    }
+    // A module file or directory that is a symlink out of the repository is refused before anything runs.
+    const link = vendored?.kind === 'vendored' ? undefined : walkTree(moduleDir, { exclude: (rel) => rel.split('/').includes('.terraform'), within: cfg.repoRoot }).bad;
+    if (link) {
+      bag.add(symlinkProblem(cfg.repoRoot, `terraform component "${n}": module ${moduleName}`, link, moduleLoc));
       continue;
     }
     tfResolved.push({ name: n, address, stackComp, metadata, moduleDir, location, module, ...(vendored?.kind === 'vendored' ? { vendored: { digest: vendored.digest, source: vendored.source, version: vendored.version } } : {}) });
@@ -354,6 +379,16 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
     } else if (backendType === 'local' && backend.path === undefined) {
       backend = { ...backend, path: defaultState };
     }
+    if (backendType === 'local') {
+      // Local state the stacks configure stays inside the repository and out of modules,
+      // stacks and sources (the default, under the cache dir, is ours).
+      for (const key of ['path', 'workspace_dir']) {
+        const v = t.stackComp.backend?.[key];
+        if (typeof v !== 'string') continue;
+        const d = containmentProblem(cfg.repoRoot, v, { what: `terraform component "${t.name}": local backend ${key}`, location: locOf(t.stackComp.backend, key) ?? t.location, forbidden: protectedDirs, hint: `leave it unset: state then lives in ${defaultState}, inside the repository and ignored by Git` });
+        if (d) bag.add(d);
+      }
+    }
 
     components.push({
       address: t.address,
@@ -388,6 +423,32 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       continue;
     }
     const refs = refsOf.get(address) ?? [];
+    const sourceProblem = containmentProblem(cfg.repoRoot, path.resolve(cfg.basePath, c.vars.source), {
+      what: `nixpack component "${n}": source`,
+      value: c.vars.source,
+      location: locOf(c.vars, 'source') ?? location,
+      forbidden: [protectedDirs[0], { dir: cfg.cacheDir, name: 'the cache directory' }, protectedDirs[3]],
+      hint: 'vars.source names the application directory inside the repository (not a module, the cache or .git), e.g. ./services/api',
+    });
+    if (sourceProblem) {
+      bag.add(sourceProblem);
+      continue;
+    }
+    const sourceDir = path.resolve(cfg.basePath, c.vars.source);
+    const context = sourceContext(cfg.repoRoot, sourceDir, files);
+    if (context?.bad) {
+      bag.add(symlinkProblem(cfg.repoRoot, `nixpack component "${n}": build context ${c.vars.source}`, context.bad, locOf(c.vars, 'source') ?? location));
+      continue;
+    }
+    if (context?.empty) {
+      bag.error(
+        'nixpack/empty-context',
+        `nixpack component "${n}": source "${c.vars.source}" ships no file: everything in it is ignored by Git (or .dockerignore)`,
+        locOf(c.vars, 'source') ?? location,
+        'a build copies what Git would ship: commit the sources, or stop ignoring them',
+      );
+      continue;
+    }
     const vars = evaluate(c.vars, scope, names, bag, location) as Record<string, unknown>;
     // The image tag is evaluated once (it is also what nixpack.<c>.tag returns).
     if (isPlainMap(vars.image)) (vars.image as Record<string, unknown>).tag = scope.nixpack[n].tag;
@@ -412,7 +473,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       wave: 0,
       metadata: (c.metadata ?? {}) as Record<string, unknown>,
       labels: (c.metadata?.labels ?? {}) as Record<string, string>,
-      sourceDir: path.resolve(cfg.basePath, c.vars.source),
+      sourceDir,
       location,
       bindings: [],
       references: refs,
@@ -462,6 +523,20 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
     git,
     images: { ...(opts.images ?? {}) },
   };
+}
+
+/** Per command (file cache): a source's build context is listed once, whatever the number of targets. */
+const SOURCE_CONTEXTS = new WeakMap<YamlFileCache, Map<string, { bad?: BadSymlink; empty: boolean } | undefined>>();
+
+/** A nixpack source's build context, judged: its first bad symlink, and whether it ships nothing. */
+function sourceContext(repoRoot: string, dir: string, files: YamlFileCache): { bad?: BadSymlink; empty: boolean } | undefined {
+  let byDir = SOURCE_CONTEXTS.get(files);
+  if (!byDir) SOURCE_CONTEXTS.set(files, (byDir = new Map()));
+  if (!byDir.has(dir)) {
+    const walked = existsSync(dir) ? walkTree(dir, { ...buildContext(dir, repoRoot), within: repoRoot }) : undefined;
+    byDir.set(dir, walked && { ...(walked.bad ? { bad: walked.bad } : {}), empty: !walked.bad && !walked.entries.some((e) => e.type === 'file') });
+  }
+  return byDir.get(dir);
 }
 
 function setLocsFrom(dst: object, src: object): void {

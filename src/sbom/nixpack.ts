@@ -7,7 +7,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isWithin, realPath } from '../config/paths.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
+import { buildContext } from '../nixpack/context.js';
 import type { ResolvedComponent } from '../resolve/index.js';
 import { parseCargoLock } from './lockfiles/cargo.js';
 import { parseGoModules, parseGoMod } from './lockfiles/go.js';
@@ -36,7 +38,10 @@ export async function nixpackSbom(component: ResolvedComponent, ctx: GeneratorCo
   const dir = component.sourceDir ?? path.resolve(ctx.basePath ?? ctx.repoRoot, source);
   const rootRef = `${ctx.deployment}/${component.address}`;
   const rel = (f: string) => relPath(ctx.repoRoot, path.join(dir, f));
-  const has = (f: string) => existsSync(path.join(dir, f));
+  // Only what the image is built from: lock files Git ignores (or .dockerignore drops) are not read.
+  let context: Set<string> | undefined;
+  // A lock file that is a symlink out of the repository is not read either.
+  const has = (f: string) => (context ??= new Set(buildContext(dir, ctx.repoRoot).files)).has(f) && isWithin(realPath(ctx.repoRoot), realPath(path.join(dir, f)));
   const read = (f: string) => readFileSync(path.join(dir, f), 'utf8');
   const sources: string[] = [];
   const warnings: Diagnostic[] = [];

@@ -13,6 +13,7 @@ import picomatch from 'picomatch';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { didYouMean, fail } from '../diagnostics/index.js';
 import { displayPath } from '../config/files.js';
+import { insideRepo } from '../config/paths.js';
 import type { ImportSpec } from './types.js';
 
 export const STACK_EXTENSIONS = ['.yaml', '.yml', '.yaml.tmpl', '.yml.tmpl'] as const;
@@ -80,7 +81,11 @@ export class ImportResolver {
     let out: string[];
     if (cached) out = cached;
     else {
+      // Contained: the path as written and every file it stands for (symlinks resolved).
+      const what = fromAbs ? 'stack import' : 'stack';
+      insideRepo(this.repoRoot, path.resolve(baseDir, p), { what, value: spec.path, location: spec.location });
       out = this.lookup(baseDir, p);
+      for (const f of out) insideRepo(this.repoRoot, f, { what, value: `${spec.path} → ${displayPath(this.repoRoot, f)}`, location: spec.location });
       this.resolved.set(key, out);
     }
     if (out.length) return out;

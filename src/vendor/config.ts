@@ -26,6 +26,7 @@ import { YamlFileCache, displayPath } from '../config/files.js';
 import { checkComponentName } from '../config/names.js';
 import { DiagnosticBag, DiagnosticError, error, type Location } from '../diagnostics/index.js';
 import { describeType, isPlainMap, keyLocOf, locOf } from '../yaml/index.js';
+import { containmentProblem, insideRepo } from '../config/paths.js';
 import { SourceError, parseSource, renderSource, renderTemplate, type VendorSource } from './source.js';
 
 export type VendorOrigin = 'inline' | 'manifest' | 'vendor.yaml' | 'auto-discover';
@@ -122,6 +123,8 @@ function readManifest(cfg: AtmosConfig, abs: string, origin: VendorOrigin, files
           bag.error('vendor/manifest', `${f.file}: spec.imports[${i}] must be a string`, loc);
           return;
         }
+        const escape = containmentProblem(cfg.repoRoot, path.resolve(cfg.basePath, imp), { what: `${f.file}: vendor manifest import`, value: imp, location: loc });
+        if (escape) return bag.add(escape);
         const candidates = path.extname(imp) ? [imp] : [`${imp}.yaml`, `${imp}.yml`];
         const found = candidates.map((c) => path.resolve(cfg.basePath, c)).find((p) => existsSync(p));
         if (!found) {
@@ -203,7 +206,7 @@ export function loadVendorConfig(cfg: AtmosConfig, dep: DeploymentConfig, files:
     });
   });
   if (v.manifest !== undefined) {
-    const abs = path.resolve(cfg.basePath, v.manifest);
+    const abs = insideRepo(cfg.repoRoot, path.resolve(cfg.basePath, v.manifest), { what: 'vendor.manifest', value: v.manifest, location: locOf(v, 'manifest') ?? dep.location });
     if (!existsSync(abs) || !statSync(abs).isFile()) {
       bag.error('vendor/manifest-missing', `vendor.manifest: ${displayPath(cfg.repoRoot, abs)} does not exist`, locOf(v, 'manifest') ?? dep.location, 'the path is relative to the base path; create it or remove vendor.manifest');
     } else out.manifest = readManifest(cfg, abs, 'manifest', files, bag);
@@ -282,6 +285,8 @@ export function selectEntry(cfg: AtmosConfig, vc: VendorConfig, dep: DeploymentC
     if (e instanceof SourceError) throw new DiagnosticError(error('vendor/source', `vendor source for module "${module}": ${e.message}`, chosen.sourceLocation ?? chosen.location, e.hint));
     throw e;
   }
+  // A local source is read from the repository only.
+  if (spec.kind === 'local') insideRepo(cfg.repoRoot, spec.path, { what: `vendor source for module "${module}"`, value: rendered, location: chosen.sourceLocation ?? chosen.location });
   return { ...chosen, origin: origin!, module, rendered, spec };
 }
 
