@@ -20,7 +20,7 @@ import { createRelease, releaseId, releasesFromRefs, releaseTagPrefix, type Crea
 import { historyFromRefs, type HistoryEntry } from '../release/read.js';
 import type { GitInfo } from '../resolve/git.js';
 import type { BuiltImage } from '../resolve/index.js';
-import { dryRunPipeline, readImageStore, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
+import { dryRunPipeline, readImageStore, runMembers, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
 import { resolveDeployment } from '../resolve/index.js';
 import type { PipelineDefinition } from '../api/index.js';
 import {
@@ -40,6 +40,8 @@ import {
 import { whoAmI } from '../tracking/identity.js';
 import { VERSION } from '../version.js';
 import { ensureVendored, vendoredDigests } from '../vendor/index.js';
+import { changedInputs, checkClean, deploymentInputs, dirtyWarning, DIRTY_RECORDED, type DirtyInputs } from '../release/dirty.js';
+import { rolloutUpstream, upstreamOfRun } from '../run/upstream.js';
 
 export interface RolloutRequest extends RunRequest {
   /** The build pipeline run first (cached) for a release of the working tree. */
@@ -57,6 +59,8 @@ export interface RolloutRequest extends RunRequest {
   annotations?: Record<string, string>;
   /** Push refs, tags and notes to this remote (`--push`, `deployments.tracking.remote`). */
   pushRemote?: string;
+  /** `--allow-dirty`: roll out modified inputs, recorded as a dirty release (never promoted). */
+  allowDirty?: boolean;
 }
 
 export interface RecordedComponent {
@@ -86,7 +90,7 @@ export interface RolloutSummary {
  * A release record of the working tree's commit: the images built for the deployment's
  * nixpack components (local image store), tool versions, who and when.
  */
-export function newReleaseRecord(repo: Repository, dep: DeploymentConfig, target: string, head: Head, createdBy: string, annotations: Record<string, string>): ReleaseRecord {
+export function newReleaseRecord(repo: Repository, dep: DeploymentConfig, target: string, head: Head, createdBy: string, annotations: Record<string, string>, dirty?: DirtyInputs): ReleaseRecord {
   const store = readImageStore(repo.config.cacheDir, dep.name);
   const nixpack = Object.keys(dep.body.components?.nixpack ?? {});
   const pinned = Object.fromEntries(nixpack.filter((n) => store[n]).map((n) => [n, { ref: store[n].ref, digest: store[n].digest }]));
@@ -104,6 +108,7 @@ export function newReleaseRecord(repo: Repository, dep: DeploymentConfig, target
     annotations,
     created_at: new Date().toISOString(),
     created_by: createdBy,
+    ...(dirty ? { dirty: true, dirty_digest: dirty.digest, dirty_files: dirty.files.map((f) => f.path) } : {}),
   };
 }
 
@@ -261,7 +266,8 @@ export async function planRollout(repo: Repository, dep: DeploymentConfig, req: 
       const recorded = await readApprovals(git, dep.name, rel.record.git_sha, { target: T, release: rel.id });
       if (recorded.length) approval = `recorded (${[...new Set(recorded.map((a) => a.approved_by))].join(', ')})`;
     }
-    const plan = await dryRunPipeline(ws.runRepo, ws.runDep, { ...base, git: ws.gitFacts, images: ws.images });
+    const upstream = rolloutUpstream(history, T, rel.id, decision.promotedFrom);
+    const plan = await dryRunPipeline(ws.runRepo, ws.runDep, { ...base, git: ws.gitFacts, images: ws.images, upstream });
     return { ...plan, release: rel.id, commit: rel.record.git_sha, promoted_from: decision.promotedFrom, rollback_of: decision.rollbackOf, approval };
   }
   const plan = await dryRunPipeline(repo, dep, base);
@@ -332,6 +338,9 @@ async function trackedRollout(
   const decision = decideRollout(dep, intent, history, releasesFromRefs(refs, dep.name));
   const deployer = await whoAmI(git, env);
 
+  // Dependencies outside the run: their recorded outputs in this target (of the promoted release when promoting).
+  const upstream = rolloutUpstream(history, T, decision.choice.kind === 'existing' ? decision.choice.release.id : null, decision.promotedFrom);
+
   // The release: an existing one, or a new record of the working tree's commit.
   let record: ReleaseRecord;
   let runRepo = repo;
@@ -346,15 +355,18 @@ async function trackedRollout(
     const ws = await releaseWorkspace(repo, dep, git, head, decision.choice.release, notice);
     ({ runRepo, runDep, gitFacts, images } = ws);
   } else {
-    const dirty = await dirtyTreeWarning(git, head);
-    if (dirty) warnings.push(dirty);
-    // vendor (just in time) → build (cached) → release: the release pins what was pulled and built.
+    // vendor (just in time) → clean inputs → build (cached) → release: the release pins what was pulled and built.
     if (dep.body.vendor) await ensureVendored(repo, dep, T, { emit: req.emit });
+    // Before anything is built: upstream outputs known (exit 2), inputs committed (exit 3).
+    const now = await resolveDeployment(repo.config, dep, T, { files: repo.files, images: readImageStore(repo.config.cacheDir, dep.name) });
+    await upstreamOfRun(repo, dep, now, runMembers(now, req.pipeline, req.components, req.withDeps ?? false), req.pipeline, upstream);
+    const dirty = checkClean(await changedInputs(git, repo, deploymentInputs(repo, now)), 'rollout', dep, T, head, req.allowDirty ?? false);
+    if (dirty) warnings.push(dirtyWarning(dirty, dep, T, head, DIRTY_RECORDED));
     const built = await buildForRelease(repo, dep, req);
     if (built && built.status !== 'success') {
       return { run: built, tracked: true, release: null, decision, deployer, approvedBy: [], recorded: [], warnings };
     }
-    record = newReleaseRecord(repo, dep, T, head, deployer, annotations);
+    record = newReleaseRecord(repo, dep, T, head, deployer, annotations, dirty);
     images = imagesOf(record);
     sbom = await releaseSbom(repo, dep, T, head, record, dirty !== undefined);
     record.sboms = { deployment: sbom.digest };
@@ -449,6 +461,8 @@ async function trackedRollout(
         approved_by: approvedBy,
         rollback_of: decision.rollbackOf,
         annotations,
+        ...(release.record.dirty ? { dirty: true, dirty_digest: release.record.dirty_digest } : {}),
+        ...(!failed && run.recordable[c.address] ? { outputs: run.recordable[c.address] } : {}),
       };
       let tag = '';
       for (let bump = 0; ; bump++) {
@@ -479,7 +493,7 @@ async function trackedRollout(
     }
 
   };
-  const run = await runPipeline(runRepo, runDep, { ...req, beforeRun, afterRun, ...(gitFacts ? { git: gitFacts } : {}), ...(images ? { images } : {}) });
+  const run = await runPipeline(runRepo, runDep, { ...req, beforeRun, afterRun, upstream, ...(gitFacts ? { git: gitFacts } : {}), ...(images ? { images } : {}) });
 
   const summary: RolloutSummary = { run, tracked: true, release, decision, deployer, approvedBy, recorded, warnings };
   if (req.pushRemote) {
