@@ -16,7 +16,7 @@ import { openRepository, loadDeployment } from '../index.js';
 import { checkApproval, decideRollout, POLICY_EXIT, type PolicyDecision } from '../promotion/policy.js';
 import { readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
 import { currentOfComponent } from '../promotion/state.js';
-import { createRelease, releaseId, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry, type ReleaseRecord } from '../release/index.js';
+import { canonicalJson, createRelease, releaseId, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry, type ReleaseRecord } from '../release/index.js';
 import { historyFromRefs, type HistoryEntry } from '../release/read.js';
 import type { GitInfo } from '../resolve/git.js';
 import type { BuiltImage } from '../resolve/index.js';
@@ -440,10 +440,12 @@ async function trackedRollout(
       const ref = deploymentRef(dep.name, T, c.name);
       const previous = previousRefs.get(ref) ?? null;
       const status: DeploymentRecord['status'] = failed ? 'failed' : decision.rollbackOf ? 'rollback' : 'success';
-      // An unchanged re-run (all cached, same release already current) records nothing new.
+      // An unchanged re-run (all cached, same release already current, same recorded outputs)
+      // records nothing new; a record without the outputs (an older one) is completed.
       const last = history.find((h) => h.target === T && h.component === c.name);
       const cur = currentOfComponent(history, T, c.name);
-      if (!failed && results.every((r) => r.status === 'cached') && last && cur === last && cur.release === release.id && previous === release.record.git_sha) {
+      const sameOutputs = canonicalJson(cur?.outputs ?? null) === canonicalJson(run.recordable[c.address] ?? null);
+      if (!failed && results.every((r) => r.status === 'cached') && last && cur === last && cur.release === release.id && previous === release.record.git_sha && sameOutputs) {
         recorded.push({ component: c.name, status, tag: null, refUpdated: false });
         continue;
       }

@@ -108,6 +108,28 @@ describe('a component run without its dependencies', () => {
     expect(ok.code, ok.stderr).toBe(0);
   });
 
+  it('a dependency recorded without outputs (an older record) is no source; re-applying it records them', { timeout: 240_000 }, () => {
+    const dir = exampleGitRepo('atmos-pipe-upstream-');
+    expect(cli(dir, ['rollout', D, '--target', 'dev']).code).toBe(0);
+    // Rewrite ecr/api's history record as an older atmos-pipe wrote it: no outputs.
+    const [tag] = historyTags(dir, 'ecr/api');
+    const message = tagMessage(dir, tag);
+    const old = message.slice(0, message.indexOf('outputs:'));
+    expect(old).not.toContain('repository_url');
+    git(dir, 'tag', '-f', '-a', '-m', old, tag, git(dir, 'rev-parse', `${tag}^{commit}`));
+    const r = cli(dir, ['rollout', D, '--target', 'dev', '--component', 'terraform/ecs/service-api']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`terraform/ecr/api is not part of this run and recorded no outputs when it was applied to dev (${tag})`);
+    // The command of the hint: an unchanged re-run (all cached), which now completes the record.
+    const again = cli(dir, ['rollout', D, '--target', 'dev', '--component', 'terraform/ecr/api']);
+    expect(again.code, again.stderr).toBe(0);
+    const tags = historyTags(dir, 'ecr/api');
+    expect(tags).toHaveLength(2);
+    expect(tagMessage(dir, tags.find((t) => t !== tag)!)).toContain('repository_url: ');
+    const ok = cli(dir, ['rollout', D, '--target', 'dev', '--component', 'terraform/ecs/service-api']);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
   it('never records a sensitive output in Git, and a component that needs one must run with its dependency', { timeout: 240_000 }, () => {
     const secret = 'hunter2-sensitive-4711';
     const dir = exampleGitRepo('atmos-pipe-upstream-', (d) => {
