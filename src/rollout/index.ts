@@ -21,7 +21,7 @@ import { historyFromRefs, type HistoryEntry } from '../release/read.js';
 import type { GitInfo } from '../resolve/git.js';
 import type { BuiltImage } from '../resolve/index.js';
 import { dryRunPipeline, readImageStore, runMembers, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
-import { resolveDeployment } from '../resolve/index.js';
+import { resolveDeployment, type ResolvedDeployment } from '../resolve/index.js';
 import type { PipelineDefinition } from '../api/index.js';
 import {
   GitError,
@@ -41,7 +41,7 @@ import { whoAmI } from '../tracking/identity.js';
 import { VERSION } from '../version.js';
 import { ensureVendored, vendoredDigests } from '../vendor/index.js';
 import { changedInputs, checkClean, deploymentInputs, dirtyWarning, DIRTY_RECORDED, type DirtyInputs } from '../release/dirty.js';
-import { rolloutUpstream, upstreamOfRun } from '../run/upstream.js';
+import { rolloutUpstream, upstreamOfRun, type UpstreamOutputs } from '../run/upstream.js';
 
 export interface RolloutRequest extends RunRequest {
   /** The build pipeline run first (cached) for a release of the working tree. */
@@ -162,6 +162,17 @@ export async function releaseSbom(repo: Repository, dep: DeploymentConfig, targe
     writeFileAtomic(memo, JSON.stringify(out));
   }
   return out;
+}
+
+/**
+ * Before anything is built or written (vendoring apart): the outputs of the dependencies the
+ * run leaves out are recorded (else exit 2). Returns the resolution of the working tree.
+ */
+async function knownUpstream(repo: Repository, dep: DeploymentConfig, req: RolloutRequest, upstream: UpstreamOutputs): Promise<ResolvedDeployment> {
+  if (dep.body.vendor) await ensureVendored(repo, dep, req.target, { emit: req.emit });
+  const now = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images: readImageStore(repo.config.cacheDir, dep.name) });
+  await upstreamOfRun(repo, dep, now, runMembers(now, req.pipeline, req.components, req.withDeps ?? false), req.pipeline, upstream);
+  return now;
 }
 
 /** HEAD of the repository's Git work tree; exit 2 outside one. */
@@ -311,6 +322,7 @@ export async function rollout(repo: Repository, dep: DeploymentConfig, req: Roll
         noGit ? 'install git to track what runs where' : 'commit the repository to Git to track what runs where',
       ),
     );
+    await knownUpstream(repo, dep, req, { records: {} }); // nothing is recorded without Git
     const built = await buildForRelease(repo, dep, req);
     const run = built && built.status !== 'success' ? built : await runPipeline(repo, dep, req);
     return { run, tracked: false, release: null, decision: null, deployer: await whoAmI(undefined, env), approvedBy: [], recorded: [], warnings };
@@ -355,11 +367,9 @@ async function trackedRollout(
     const ws = await releaseWorkspace(repo, dep, git, head, decision.choice.release, notice);
     ({ runRepo, runDep, gitFacts, images } = ws);
   } else {
-    // vendor (just in time) → clean inputs → build (cached) → release: the release pins what was pulled and built.
-    if (dep.body.vendor) await ensureVendored(repo, dep, T, { emit: req.emit });
-    // Before anything is built: upstream outputs known (exit 2), inputs committed (exit 3).
-    const now = await resolveDeployment(repo.config, dep, T, { files: repo.files, images: readImageStore(repo.config.cacheDir, dep.name) });
-    await upstreamOfRun(repo, dep, now, runMembers(now, req.pipeline, req.components, req.withDeps ?? false), req.pipeline, upstream);
+    // vendor (just in time) → upstream outputs known (exit 2) → inputs committed (exit 3) →
+    // build (cached) → release: the release pins what was pulled and built.
+    const now = await knownUpstream(repo, dep, req, upstream);
     const dirty = checkClean(await changedInputs(git, repo, deploymentInputs(repo, now)), 'rollout', dep, T, head, req.allowDirty ?? false);
     if (dirty) warnings.push(dirtyWarning(dirty, dep, T, head, DIRTY_RECORDED));
     const built = await buildForRelease(repo, dep, req);
