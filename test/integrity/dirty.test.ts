@@ -92,6 +92,8 @@ describe('a rollout of modified inputs', () => {
     const entries = JSON.parse(hist.stdout) as Array<{ release: string; dirty?: boolean; dirty_digest?: string }>;
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ release: dirtyId, dirty: true, dirty_digest: digest });
+    expect(cli(dir, ['history', D, '--target', 'dev']).stdout).toMatch(new RegExp(`${dirtyId} .*dirty release`));
+    expect(cli(dir, ['releases', D]).stdout).toMatch(new RegExp(`${dirtyId}\\s+dev\\s+${sha.slice(0, 12)} \\(dirty\\)`));
 
     // Never a promotion source: exit 3 at staging's promotion rule, saying how to fix it.
     const before = trackingRefs(dir);
