@@ -121,7 +121,7 @@ function refuseDirty(dep: DeploymentConfig, target: string, release: ReleaseEntr
     dep,
     target,
     'policy/dirty-source',
-    `${source ? `${S} runs release ${release.id}` : `release ${release.id}`}, which is dirty: it was made with --allow-dirty from uncommitted changes${files} to commit ${release.record.git_sha.slice(0, 12)}, so no commit holds what it ran; a dirty release is never a promotion source`,
+    `${source ? `${S} runs release ${release.id}` : `release ${release.id}`}, which is dirty: it was made with --allow-dirty from uncommitted changes${files} to commit ${release.record.git_sha.slice(0, 12)}, so no commit holds what it ran; a dirty release is never a promotion source (nor rolled out again)`,
     [`fix: commit the changes, roll out ${S} again from the commit (${pathCommands(dep, S).at(-1)}), then promote that release`],
   );
 }

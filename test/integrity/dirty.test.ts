@@ -116,6 +116,10 @@ describe('a rollout of modified inputs', () => {
     const cleanId = releaseOf(clean.stderr)!;
     expect(cleanId).not.toBe(dirtyId);
     expect(tagMessage(dir, `atmos/releases/${D}/${cleanId}`)).not.toContain('dirty');
+    // Nor is it rolled out again (its files are in no commit): no rollback to it.
+    const back = cli(dir, ['rollout', D, '--target', 'dev', '--release', dirtyId]);
+    expect(back.code, back.stderr).toBe(3);
+    expect(back.stderr).toContain(`release ${dirtyId}, which is dirty`);
     const ok = cli(dir, ['rollout', D, '--target', 'staging', '--promote-from', 'dev']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(releaseOf(ok.stderr)).toBe(cleanId);
