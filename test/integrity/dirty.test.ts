@@ -95,6 +95,10 @@ describe('a rollout of modified inputs', () => {
     expect(cli(dir, ['history', D, '--target', 'dev']).stdout).toMatch(new RegExp(`${dirtyId} .*dirty release`));
     expect(cli(dir, ['releases', D]).stdout).toMatch(new RegExp(`${dirtyId}\\s+dev\\s+${sha.slice(0, 12)} \\(dirty\\)`));
 
+    // promotion-status does not offer it: the next command is to roll dev out again (after committing).
+    const ps = JSON.parse(cli(dir, ['promotion-status', D, '--format', 'json']).stdout) as { edges: Array<{ from: string; to: string; state: string; next_command: string; source: { dirty?: boolean } }> };
+    expect(ps.edges.find((e) => e.from === 'dev' && e.to === 'staging')).toMatchObject({ state: 'dirty-source', next_command: `atmos-pipe rollout ${D} --target dev`, source: { release: dirtyId, dirty: true } });
+
     // Never a promotion source: exit 3 at staging's promotion rule, saying how to fix it.
     const before = trackingRefs(dir);
     const promote = cli(dir, ['rollout', D, '--target', 'staging', '--promote-from', 'dev']);
