@@ -28,6 +28,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineModule, type ModuleContext } from '../../src/api/index.js';
+import { DiagnosticError, error } from '../../src/diagnostics/index.js';
 import { sha256 } from '../../src/steps/fingerprint.js';
 import { secretKey } from '../../src/cache/actions.js';
 import { opened, secrets, stepSecrets, unsealSensitive } from '../../src/secrets/index.js';
@@ -238,8 +239,46 @@ function stateHints(ws: TerraformWorkspace): Pick<Step, 'failureHints'> {
 
 const lockTimeout = (ctx: Ctx) => `-lock-timeout=${Math.max(0, Math.floor(ctx.options.lockTimeoutSeconds))}s`;
 
+/**
+ * What a template evaluates to when an upstream output is not known (src/resolve/templates.ts).
+ * Such a value is never applied: {@link assertKnownVars} refuses apply steps that carry it.
+ */
+export const UNKNOWN_VALUE_MARKER = '(known after apply';
+
+/** Paths (`a.b[0]`) of every string, key or value, containing the unknown-value marker, at any depth. */
+export function unknownValuePaths(value: unknown, at = ''): string[] {
+  if (typeof value === 'string') return value.includes(UNKNOWN_VALUE_MARKER) ? [at || '(value)'] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => unknownValuePaths(v, `${at}[${i}]`));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => {
+    const p = at ? `${at}.${k}` : k;
+    return k.includes(UNKNOWN_VALUE_MARKER) ? [p] : unknownValuePaths(v, p);
+  });
+}
+
+/**
+ * An apply step never receives an unknown upstream value as if it were a string: the run
+ * checks upstream outputs before anything runs; this is the last line. A dry run builds the
+ * steps of components whose upstream has not run yet only to list them (never applied).
+ */
+export function assertKnownVars(ctx: Ctx): void {
+  if (ctx.options.dryRun) return;
+  const c = ctx.component;
+  const bad = unknownValuePaths({ vars: c.vars ?? {}, env: c.env ?? {}, providers: c.providers ?? {}, backend: c.backend ?? {} });
+  if (bad.length === 0) return;
+  throw new DiagnosticError(
+    error(
+      'terraform/unknown-value',
+      `${c.address}: refusing to apply unknown upstream values (${bad.join(', ')}): an output of a dependency that has not been applied`,
+      c.location,
+      `apply its dependencies in the same run (--with-deps), or roll them out first (${c.depends_on.join(', ') || 'see describe'})`,
+    ),
+  );
+}
+
 /** Steps of a rollout: init → apply → output. */
 export function applySteps(ctx: Ctx): Step[] {
+  assertKnownVars(ctx);
   const ws = terraformWorkspace(ctx);
   const local = ws.statePath !== null;
   const cmd = ctx.tools.terraform.command;
@@ -324,6 +363,18 @@ export function parseOutputs(json: unknown, key?: Buffer): Record<string, unknow
   return out;
 }
 
+/** `terraform output -json` → `{ name: value }` without the outputs Terraform marks sensitive: what may be recorded in Git. */
+export function publicOutputs(json: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (json === null || typeof json !== 'object') return out;
+  for (const [name, entry] of Object.entries(json as Record<string, unknown>)) {
+    if (entry === null || typeof entry !== 'object' || !('value' in entry)) continue;
+    if ((entry as { sensitive?: unknown }).sensitive !== false) continue; // only what Terraform says is not sensitive
+    out[name] = (entry as { value: unknown }).value;
+  }
+  return out;
+}
+
 export interface PlanCounts {
   add: number;
   change: number;
@@ -360,6 +411,9 @@ export const terraformApply = defineModule<TerraformInputs>({
   steps: (ctx) => applySteps(ctx),
   outputs(results, ctx) {
     return parseOutputs(resultOf(results, ctx, 'output', 'terraform.output')?.values['outputs.json'], secretKey(path.join(ctx.cacheDir, 'cache')));
+  },
+  recordOutputs(results, ctx) {
+    return publicOutputs(resultOf(results, ctx, 'output', 'terraform.output')?.values['outputs.json']);
   },
 });
 

@@ -64,6 +64,12 @@ export interface ModuleDefinition<I = unknown> {
    * `outputsOf()` / `{{ terraform.<c>.outputs.<o> }}` (e.g. parsed `terraform output -json`).
    */
   outputs?(results: StepResult[], ctx: ModuleContext<I>): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /**
+   * After the component's steps finished: the outputs that may be recorded in Git with the
+   * deployment (history record), never a sensitive value. A later run that does not include
+   * this component reads them as its outputs (`{{ terraform.<c>.outputs.<o> }}`).
+   */
+  recordOutputs?(results: StepResult[], ctx: ModuleContext<I>): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 export function defineModule<I>(def: ModuleDefinition<I>): ModuleDefinition<I> {

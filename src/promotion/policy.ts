@@ -110,6 +110,23 @@ function refuse(dep: DeploymentConfig, target: string, code: string, message: st
   throw new DiagnosticError(error(code, message, ruleLocation(dep, target), hint), POLICY_EXIT);
 }
 
+/**
+ * A dirty release (made with `--allow-dirty`) named a commit that does not hold what ran: it
+ * is never promoted, nor rolled out again from that commit. Exit 3 at the target's rule.
+ */
+function refuseDirty(dep: DeploymentConfig, target: string, release: ReleaseEntry, source: string | null): void {
+  if (!release.record.dirty) return;
+  const S = source ?? release.record.target;
+  const files = release.record.dirty_files?.length ? ` (${release.record.dirty_files.join(', ')})` : '';
+  refuse(
+    dep,
+    target,
+    'policy/dirty-source',
+    `${source ? `${S} runs release ${release.id}` : `release ${release.id}`}, which is dirty: it was made with --allow-dirty from uncommitted changes${files} to commit ${release.record.git_sha.slice(0, 12)}, so no commit holds what it ran; a dirty release is never a promotion source (nor rolled out again)`,
+    [`fix: commit the changes, roll out ${S} again from the commit (${pathCommands(dep, S).at(-1)}), then promote that release`],
+  );
+}
+
 export function findRelease(dep: DeploymentConfig, releases: ReleaseEntry[], id: string): ReleaseEntry {
   const exact = releases.find((r) => r.id === id);
   if (exact) return exact;
@@ -175,6 +192,7 @@ export function decideRollout(dep: DeploymentConfig, intent: RolloutIntent, hist
     if (!release) {
       throw new DiagnosticError(error('tracking/missing-release', `${S} runs release ${cur.release}, but its tag atmos/releases/${dep.name}/${cur.release} is missing`, undefined, 'fetch tags from the tracking remote (git fetch --tags), or roll out with --release'));
     }
+    refuseDirty(dep, T, release, S);
     const curT = current.get(T);
     const rollbackOf = curT && curT.release !== release.id && everDeployed(history, T, release.id) ? curT.release : null;
     return { choice: { kind: 'existing', release }, promotedFrom: S, rollbackOf, skippedCheck, ...base };
@@ -182,6 +200,7 @@ export function decideRollout(dep: DeploymentConfig, intent: RolloutIntent, hist
 
   if (intent.release !== undefined || intent.gitSha !== undefined) {
     const release = intent.release !== undefined ? findRelease(dep, releases, intent.release) : findByCommit(dep, T, releases, history, intent.gitSha!);
+    refuseDirty(dep, T, release, sources.find((x) => everDeployed(history, x, release.id)) ?? null);
     const inTarget = everDeployed(history, T, release.id);
     const from = sources.find((s) => current.get(s)?.release === release.id) ?? sources.find((s) => everDeployed(history, s, release.id)) ?? null;
     let skippedCheck = false;

@@ -12,6 +12,8 @@ export interface TargetRelease {
   git_sha: string;
   timestamp: string;
   deployed_by: string;
+  /** A dirty release (made with --allow-dirty): never promoted. */
+  dirty?: boolean;
   /** The history entry that decided it. */
   entry: HistoryEntry;
 }
@@ -26,7 +28,7 @@ export function currentReleases(history: HistoryEntry[]): Map<string, TargetRele
   const out = new Map<string, TargetRelease>();
   for (const e of history) {
     if (!ok(e) || out.has(e.target)) continue;
-    out.set(e.target, { target: e.target, release: e.release, git_sha: e.git_sha, timestamp: e.timestamp, deployed_by: e.deployed_by, entry: e });
+    out.set(e.target, { target: e.target, release: e.release, git_sha: e.git_sha, timestamp: e.timestamp, deployed_by: e.deployed_by, ...(e.dirty ? { dirty: true } : {}), entry: e });
   }
   return out;
 }

@@ -24,9 +24,11 @@ export interface TargetState {
   commit: string;
   timestamp: string;
   deployed_by: string;
+  /** Present when the release is dirty (made with --allow-dirty): it is never promoted. */
+  dirty?: true;
 }
 
-export type PromotionState = 'up-to-date' | 'pending' | 'awaiting-approval' | 'nothing-to-promote';
+export type PromotionState = 'up-to-date' | 'pending' | 'awaiting-approval' | 'nothing-to-promote' | 'dirty-source';
 
 export interface PromotionEdgeStatus {
   from: string;
@@ -65,10 +67,10 @@ export interface TargetStatusAnnotation {
 }
 
 /** What each target runs: its newest non-failed history entry. */
-export type CurrentByTarget = Map<string, Pick<HistoryEntry, 'release' | 'git_sha' | 'timestamp' | 'deployed_by'>>;
+export type CurrentByTarget = Map<string, Pick<HistoryEntry, 'release' | 'git_sha' | 'timestamp' | 'deployed_by' | 'dirty'>>;
 
-const stateOf = (r: Pick<HistoryEntry, 'release' | 'git_sha' | 'timestamp' | 'deployed_by'> | undefined): TargetState | null =>
-  r ? { release: r.release, commit: r.git_sha, timestamp: r.timestamp, deployed_by: r.deployed_by } : null;
+const stateOf = (r: Pick<HistoryEntry, 'release' | 'git_sha' | 'timestamp' | 'deployed_by' | 'dirty'> | undefined): TargetState | null =>
+  r ? { release: r.release, commit: r.git_sha, timestamp: r.timestamp, deployed_by: r.deployed_by, ...(r.dirty ? { dirty: true as const } : {}) } : null;
 
 /** Same release (by id when both have one, else by commit). */
 function sameRelease(a: TargetState, b: TargetState): boolean {
@@ -120,6 +122,11 @@ export function promotionStatusOf(graph: PromotionGraph, cur: CurrentByTarget, a
     let next: string | null = null;
     if (source === null) state = 'nothing-to-promote';
     else if (!pending) state = 'up-to-date';
+    else if (source.dirty) {
+      // A dirty release is never promoted: commit, then roll the source out again.
+      state = 'dirty-source';
+      next = `atmos-pipe rollout ${d} --target ${e.from}`;
+    }
     else if (e.requires_approval && !recorded) {
       state = 'awaiting-approval';
       // `approve` picks the promotion source itself unless the target accepts several.

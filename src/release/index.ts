@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { dumpPlain, loadPlain } from '../yaml/plain.js';
 import { writeFileAtomic } from '../cache/cas.js';
-import { API_VERSION, RecordFormatError, TagConflictError, releaseTagName, type GitRepo, type RefInfo } from '../tracking/index.js';
+import { API_VERSION, RecordFormatError, TagConflictError, optionalFields, releaseTagName, type GitRepo, type RefInfo } from '../tracking/index.js';
 
 export const RELEASE_HEADER = `${API_VERSION}\nkind: Release\n---\n`;
 
@@ -36,6 +36,16 @@ export interface ReleaseRecord {
   /** ISO-8601 UTC. */
   created_at: string;
   created_by: string;
+  /**
+   * Made with `--allow-dirty` from a working tree whose inputs (deployment file, stacks,
+   * modules, service sources, atmos.yaml) differed from `git_sha`: such a release is never
+   * a promotion source. Absent for a clean release.
+   */
+  dirty?: boolean;
+  /** With `dirty`: sha256 of the changed input files (paths, states, contents); part of the id. */
+  dirty_digest?: string;
+  /** With `dirty`: the changed input files, repository-relative. */
+  dirty_files?: string[];
 }
 
 const KEYS: Array<keyof ReleaseRecord> = [
@@ -73,12 +83,14 @@ export function canonicalJson(v: unknown): string {
  * labelled with the target they were made for) do not count: releasing the same thing twice,
  * or promoting it to another target, gives the same id.
  */
-export function releaseId(record: Pick<ReleaseRecord, 'deployment' | 'git_sha' | 'images' | 'vendored'>): string {
+export function releaseId(record: Pick<ReleaseRecord, 'deployment' | 'git_sha' | 'images' | 'vendored' | 'dirty_digest'>): string {
   const content = canonicalJson({
     deployment: record.deployment,
     git_sha: record.git_sha,
     images: record.images ?? {},
     vendored: record.vendored ?? {},
+    // A dirty release is another content than the commit: never the clean release's id.
+    ...(record.dirty_digest ? { dirty_digest: record.dirty_digest } : {}),
   });
   return 'r-' + createHash('sha256').update(content).digest('hex').slice(0, 12);
 }
@@ -94,6 +106,7 @@ export function formatRelease(r: ReleaseRecord): string {
       ordered[k] = sortKeys((v ?? {}) as Record<string, string>);
     } else ordered[k] = v ?? null;
   }
+  if (r.dirty) Object.assign(ordered, { dirty: true, dirty_digest: r.dirty_digest ?? null, dirty_files: r.dirty_files ?? [] });
   return RELEASE_HEADER + dumpPlain(ordered);
 }
 
@@ -159,7 +172,15 @@ export function parseRelease(text: string): ReleaseRecord {
     annotations: strMap('annotations'),
     created_at: str('created_at'),
     created_by: str('created_by'),
+    ...dirtyFields(d),
   };
+}
+
+function dirtyFields(d: Record<string, unknown>): Pick<ReleaseRecord, 'dirty' | 'dirty_digest' | 'dirty_files'> {
+  const { dirty, dirty_digest } = optionalFields(d, 'release record');
+  if (!dirty) return {};
+  const files = Array.isArray(d.dirty_files) ? d.dirty_files.filter((f): f is string => typeof f === 'string') : [];
+  return { dirty, ...(dirty_digest ? { dirty_digest } : {}), dirty_files: files };
 }
 
 export interface CreateReleaseOptions {

@@ -295,6 +295,22 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
   bag.throwIfErrors();
 
   const infos = await Promise.all(tfResolved.map((t) => moduleInfo(t.moduleDir)));
+  // A template naming an output its module does not declare (`output` blocks) is a located
+  // error here, so a typo never reaches a run as an unknown value.
+  const declaredOutputs = new Map(tfResolved.map((t, i) => [t.name, { module: t.module, outputs: infos[i].outputs }]));
+  for (const refs of refsOf.values()) {
+    for (const r of refs) {
+      const m = r.ref.kind === 'terraform' ? declaredOutputs.get(r.ref.component) : undefined;
+      if (!m || r.ref.kind !== 'terraform' || m.outputs.includes(r.ref.output)) continue;
+      const guess = didYouMean(r.ref.output, m.outputs);
+      bag.error(
+        'template/unknown-output',
+        `{{ ${r.expr} }}: terraform/${r.ref.component} (module ${m.module}) declares no output "${r.ref.output}"`,
+        r.location,
+        `${guess ? `did you mean "${guess}"? ` : ''}outputs of ${m.module}: ${m.outputs.join(', ') || '(none)'}`,
+      );
+    }
+  }
   const declaredAnywhere = new Set<string>();
   infos.forEach((i) => i.variables.forEach((_v, k) => declaredAnywhere.add(k)));
 

@@ -109,6 +109,8 @@ export async function approve(repo: Repository, dep: DeploymentConfig, req: Appr
 export interface ReleaseRequest {
   target: string;
   annotations?: Record<string, string>;
+  /** `--allow-dirty`: release modified inputs, recorded as a dirty release (never promoted). */
+  allowDirty?: boolean;
   env?: NodeJS.ProcessEnv;
   pushRemote?: string;
 }
@@ -123,14 +125,15 @@ export async function release(repo: Repository, dep: DeploymentConfig, req: Rele
   const git = new GitRepo(repo.config.repoRoot);
   const head = await requireHead(git, 'release');
   const warnings: Diagnostic[] = [];
-  const dirty = await dirtyTreeWarning(git, head);
-  if (dirty) warnings.push(dirty);
   const who = await whoAmI(git, req.env);
   if (dep.body.vendor) {
     const { ensureVendored } = await import('../vendor/index.js');
     await ensureVendored(repo, dep, req.target);
   }
-  const record = newReleaseRecord(repo, dep, req.target, head, who, req.annotations ?? {});
+  const { checkClean, deploymentChanges, dirtyWarning, DIRTY_RECORDED } = await import('../release/dirty.js');
+  const dirty = checkClean(await deploymentChanges(git, repo, dep, req.target), 'release', dep, req.target, head, req.allowDirty ?? false);
+  if (dirty) warnings.push(dirtyWarning(dirty, dep, req.target, head, DIRTY_RECORDED));
+  const record = newReleaseRecord(repo, dep, req.target, head, who, req.annotations ?? {}, dirty);
   const sbom = await releaseSbom(repo, dep, req.target, head, record, dirty !== undefined);
   sbom.save?.();
   record.sboms = { deployment: sbom.digest };

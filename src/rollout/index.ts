@@ -16,12 +16,12 @@ import { openRepository, loadDeployment } from '../index.js';
 import { checkApproval, decideRollout, POLICY_EXIT, type PolicyDecision } from '../promotion/policy.js';
 import { readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
 import { currentOfComponent } from '../promotion/state.js';
-import { createRelease, releaseId, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry, type ReleaseRecord } from '../release/index.js';
+import { canonicalJson, createRelease, releaseId, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry, type ReleaseRecord } from '../release/index.js';
 import { historyFromRefs, type HistoryEntry } from '../release/read.js';
 import type { GitInfo } from '../resolve/git.js';
 import type { BuiltImage } from '../resolve/index.js';
-import { dryRunPipeline, readImageStore, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
-import { resolveDeployment } from '../resolve/index.js';
+import { dryRunPipeline, readImageStore, runMembers, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
+import { resolveDeployment, type ResolvedDeployment } from '../resolve/index.js';
 import type { PipelineDefinition } from '../api/index.js';
 import {
   GitError,
@@ -41,6 +41,8 @@ import {
 import { whoAmI } from '../tracking/identity.js';
 import { VERSION } from '../version.js';
 import { ensureVendored, vendoredDigests } from '../vendor/index.js';
+import { changedInputs, checkClean, deploymentInputs, dirtyWarning, DIRTY_RECORDED, type DirtyInputs } from '../release/dirty.js';
+import { rolloutUpstream, upstreamOfRun, type UpstreamOutputs } from '../run/upstream.js';
 
 export interface RolloutRequest extends RunRequest {
   /** The build pipeline run first (cached) for a release of the working tree. */
@@ -58,6 +60,8 @@ export interface RolloutRequest extends RunRequest {
   annotations?: Record<string, string>;
   /** Push refs, tags and notes to this remote (`--push`, `deployments.tracking.remote`). */
   pushRemote?: string;
+  /** `--allow-dirty`: roll out modified inputs, recorded as a dirty release (never promoted). */
+  allowDirty?: boolean;
 }
 
 export interface RecordedComponent {
@@ -87,7 +91,7 @@ export interface RolloutSummary {
  * A release record of the working tree's commit: the images built for the deployment's
  * nixpack components (local image store), tool versions, who and when.
  */
-export function newReleaseRecord(repo: Repository, dep: DeploymentConfig, target: string, head: Head, createdBy: string, annotations: Record<string, string>): ReleaseRecord {
+export function newReleaseRecord(repo: Repository, dep: DeploymentConfig, target: string, head: Head, createdBy: string, annotations: Record<string, string>, dirty?: DirtyInputs): ReleaseRecord {
   const store = readImageStore(repo.config.cacheDir, dep.name);
   const nixpack = Object.keys(dep.body.components?.nixpack ?? {});
   const pinned = Object.fromEntries(nixpack.filter((n) => store[n]).map((n) => [n, { ref: store[n].ref, digest: store[n].digest }]));
@@ -105,6 +109,7 @@ export function newReleaseRecord(repo: Repository, dep: DeploymentConfig, target
     annotations,
     created_at: new Date().toISOString(),
     created_by: createdBy,
+    ...(dirty ? { dirty: true, dirty_digest: dirty.digest, dirty_files: dirty.files.map((f) => f.path) } : {}),
   };
 }
 
@@ -157,6 +162,17 @@ export async function releaseSbom(repo: Repository, dep: DeploymentConfig, targe
   // Remembered by the caller once its checks passed (`save`): a refused rollout writes nothing.
   const { writeFileAtomic } = await import('../cache/cas.js');
   return { ...out, save: () => writeFileAtomic(memo, JSON.stringify(out)) };
+}
+
+/**
+ * Before anything is built or written (vendoring apart): the outputs of the dependencies the
+ * run leaves out are recorded (else exit 2). Returns the resolution of the working tree.
+ */
+async function knownUpstream(repo: Repository, dep: DeploymentConfig, req: RolloutRequest, upstream: UpstreamOutputs): Promise<ResolvedDeployment> {
+  if (dep.body.vendor) await ensureVendored(repo, dep, req.target, { emit: req.emit });
+  const now = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images: readImageStore(repo.config.cacheDir, dep.name) });
+  await upstreamOfRun(repo, dep, now, runMembers(now, req.pipeline, req.components, req.withDeps ?? false), req.pipeline, upstream);
+  return now;
 }
 
 /** HEAD of the repository's Git work tree; exit 2 outside one. */
@@ -261,7 +277,8 @@ export async function planRollout(repo: Repository, dep: DeploymentConfig, req: 
       const recorded = await readApprovals(git, dep.name, rel.record.git_sha, { target: T, release: rel.id });
       if (recorded.length) approval = `recorded (${[...new Set(recorded.map((a) => a.approved_by))].join(', ')})`;
     }
-    const plan = await dryRunPipeline(ws.runRepo, ws.runDep, { ...base, git: ws.gitFacts, images: ws.images });
+    const upstream = rolloutUpstream(history, T, rel.id, decision.promotedFrom);
+    const plan = await dryRunPipeline(ws.runRepo, ws.runDep, { ...base, git: ws.gitFacts, images: ws.images, upstream });
     return { ...plan, release: rel.id, commit: rel.record.git_sha, promoted_from: decision.promotedFrom, rollback_of: decision.rollbackOf, approval };
   }
   const plan = await dryRunPipeline(repo, dep, base);
@@ -309,6 +326,7 @@ export async function rollout(repo: Repository, dep: DeploymentConfig, req: Roll
         noGit ? 'install git to track what runs where' : 'commit the repository to Git to track what runs where',
       ),
     );
+    await knownUpstream(repo, dep, req, { records: {} }); // nothing is recorded without Git
     const built = await buildForRelease(repo, dep, req);
     built?.saveRecord?.(); // no policy to check without Git
     const run = built && built.status !== 'success' ? built : await runPipeline(repo, dep, req);
@@ -337,6 +355,9 @@ async function trackedRollout(
   const decision = decideRollout(dep, intent, history, releasesFromRefs(refs, dep.name));
   const deployer = await whoAmI(git, env);
 
+  // Dependencies outside the run: their recorded outputs in this target (of the promoted release when promoting).
+  const upstream = rolloutUpstream(history, T, decision.choice.kind === 'existing' ? decision.choice.release.id : null, decision.promotedFrom);
+
   // The release: an existing one, or a new record of the working tree's commit.
   let record: ReleaseRecord;
   let runRepo = repo;
@@ -352,16 +373,17 @@ async function trackedRollout(
     const ws = await releaseWorkspace(repo, dep, git, head, decision.choice.release, notice);
     ({ runRepo, runDep, gitFacts, images } = ws);
   } else {
-    const dirty = await dirtyTreeWarning(git, head);
-    if (dirty) warnings.push(dirty);
-    // vendor (just in time) → build (cached) → release: the release pins what was pulled and built.
-    if (dep.body.vendor) await ensureVendored(repo, dep, T, { emit: req.emit });
+    // vendor (just in time) → upstream outputs known (exit 2) → inputs committed (exit 3) →
+    // build (cached) → release: the release pins what was pulled and built.
+    const now = await knownUpstream(repo, dep, req, upstream);
+    const dirty = checkClean(await changedInputs(git, repo, deploymentInputs(repo, now)), 'rollout', dep, T, head, req.allowDirty ?? false);
+    if (dirty) warnings.push(dirtyWarning(dirty, dep, T, head, DIRTY_RECORDED));
     built = await buildForRelease(repo, dep, req);
     if (built && built.status !== 'success') {
       built.saveRecord?.();
       return { run: built, tracked: true, release: null, decision, deployer, approvedBy: [], recorded: [], warnings };
     }
-    record = newReleaseRecord(repo, dep, T, head, deployer, annotations);
+    record = newReleaseRecord(repo, dep, T, head, deployer, annotations, dirty);
     images = imagesOf(record);
     sbom = await releaseSbom(repo, dep, T, head, record, dirty !== undefined);
     record.sboms = { deployment: sbom.digest };
@@ -438,10 +460,12 @@ async function trackedRollout(
       const ref = deploymentRef(dep.name, T, c.name);
       const previous = previousRefs.get(ref) ?? null;
       const status: DeploymentRecord['status'] = failed ? 'failed' : decision.rollbackOf ? 'rollback' : 'success';
-      // An unchanged re-run (all cached, same release already current) records nothing new.
+      // An unchanged re-run (all cached, same release already current, same recorded outputs)
+      // records nothing new; a record without the outputs (an older one) is completed.
       const last = history.find((h) => h.target === T && h.component === c.name);
       const cur = currentOfComponent(history, T, c.name);
-      if (!failed && results.every((r) => r.status === 'cached') && last && cur === last && cur.release === release.id && previous === release.record.git_sha) {
+      const sameOutputs = canonicalJson(cur?.outputs ?? null) === canonicalJson(run.recordable[c.address] ?? null);
+      if (!failed && results.every((r) => r.status === 'cached') && last && cur === last && cur.release === release.id && previous === release.record.git_sha && sameOutputs) {
         recorded.push({ component: c.name, status, tag: null, refUpdated: false });
         continue;
       }
@@ -459,6 +483,8 @@ async function trackedRollout(
         approved_by: approvedBy,
         rollback_of: decision.rollbackOf,
         annotations,
+        ...(release.record.dirty ? { dirty: true, dirty_digest: release.record.dirty_digest } : {}),
+        ...(!failed && run.recordable[c.address] ? { outputs: run.recordable[c.address] } : {}),
       };
       let tag = '';
       for (let bump = 0; ; bump++) {
@@ -489,7 +515,7 @@ async function trackedRollout(
     }
 
   };
-  const run = await runPipeline(runRepo, runDep, { ...req, beforeRun, afterRun, ...(gitFacts ? { git: gitFacts } : {}), ...(images ? { images } : {}) });
+  const run = await runPipeline(runRepo, runDep, { ...req, beforeRun, afterRun, upstream, ...(gitFacts ? { git: gitFacts } : {}), ...(images ? { images } : {}) });
 
   const summary: RolloutSummary = { run, tracked: true, release, decision, deployer, approvedBy, recorded, warnings };
   if (req.pushRemote) {

@@ -22,6 +22,7 @@ import type { Step, StepResult } from '../steps/types.js';
 import { RunLock } from './lock.js';
 import { ensureCacheDir } from '../cache/dir.js';
 import { MIN_MASKED_LENGTH, envValues, loadSecrets, secrets } from '../secrets/index.js';
+import { upstreamOfRun, type UpstreamOutputs } from './upstream.js';
 
 export interface RunRequest {
   pipeline: PipelineDefinition;
@@ -68,6 +69,12 @@ export interface RunRequest {
    * policy checks (or the build failed), so a refused rollout writes nothing.
    */
   deferRecord?: boolean;
+  /**
+   * Recorded outputs of the components this run does not apply (a tracked rollout passes
+   * what it read from the history, with the release they must run when promoting); absent:
+   * read from the target's history in Git.
+   */
+  upstream?: UpstreamOutputs;
 }
 
 export interface DryRunSummary {
@@ -86,6 +93,8 @@ export interface RunSummary extends RunOutcome {
   resolved: ResolvedDeployment;
   /** With {@link RunRequest.deferRecord}: writes the run record (idempotent). */
   saveRecord?: () => void;
+  /** Outputs each component allows to be recorded in Git (non-sensitive), by address. */
+  recordable: Record<string, Record<string, unknown>>;
 }
 
 /** Resolve `--component` arguments to addresses (exit 2 with the valid values otherwise). */
@@ -123,6 +132,15 @@ export async function sandboxFor(repo: Repository, req: Pick<RunRequest, 'engine
 
 /** Event streams that were already told which isolation is in force (a rollout runs two pipelines). */
 const toldIsolation = new WeakSet<EventSink>();
+function stagesOf(pipeline: PipelineDefinition, c: ResolvedComponent): Stage[] {
+  return pipeline.stages.filter((s) => (s.appliesTo ? s.appliesTo(c) : true));
+}
+
+/** The components a run expands: those selected (`--component`, `--with-deps`) that a stage of the pipeline applies to. */
+export function runMembers(resolved: ResolvedDeployment, pipeline: PipelineDefinition, components: string[] | undefined, withDeps: boolean): ResolvedComponent[] {
+  const selected = selectComponents(resolved, components, withDeps);
+  return resolved.components.filter((c) => selected.has(c.address) && stagesOf(pipeline, c).length > 0);
+}
 
 async function chooseEngine(req: RunRequest, repo: Repository): Promise<{ engine: Engine; notices: string[] }> {
   if (req.engineInstance) return { engine: req.engineInstance, notices: [] };
@@ -232,9 +250,8 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
   if (dep.body.vendor) await (await import('../vendor/index.js')).ensureVendored(repo, dep, req.target, { emit: req.emit });
   const images = req.images ?? readImageStore(repo.config.cacheDir, dep.name);
   const resolved = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images, ...(req.git ? { git: req.git } : {}) });
-  const selected = selectComponents(resolved, req.components, req.withDeps ?? false);
-  const stagesFor = (c: ResolvedComponent): Stage[] => pipeline.stages.filter((s) => (s.appliesTo ? s.appliesTo(c) : true));
-  const members = resolved.components.filter((c) => selected.has(c.address) && stagesFor(c).length > 0);
+  const stagesFor = (c: ResolvedComponent): Stage[] => stagesOf(pipeline, c);
+  const members = runMembers(resolved, pipeline, req.components, req.withDeps ?? false);
 
   // Images bound into Terraform vars must exist before anything runs.
   for (const c of members) {
@@ -251,6 +268,9 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
       );
     }
   }
+
+  const memberAddresses = new Set(members.map((c) => c.address));
+  const { outputs: upstreamOutputs, unknown: unknownUpstream } = await upstreamOfRun(repo, dep, resolved, members, pipeline, req.upstream);
 
   // Host tools must exist before anything is written (versions are checked when a step runs).
   if (engineSel.engine.name === 'local' && members.some((c) => c.type === 'terraform')) {
@@ -309,21 +329,27 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     });
 
     const outputsByAddress: Record<string, Record<string, unknown>> = {};
-    const memberSet = new Set(members.map((c) => c.address));
+    const recordable: Record<string, Record<string, unknown>> = {};
     const nodes: ComponentNode[] = members.map((c) => {
       const stages = stagesFor(c);
       const stageResults: { stage: Stage; ctx: ModuleContext; steps: Step[] }[] = [];
       return {
         address: c.address,
-        deps: resolved.graph.dependencies.get(c.address)?.filter((d) => memberSet.has(d)) ?? [],
+        deps: resolved.graph.dependencies.get(c.address)?.filter((d) => memberAddresses.has(d)) ?? [],
         async expand() {
+          const unknown = unknownUpstream.filter((u) => u.component === c.address);
+          if (unknown.length) {
+            emit({ type: 'notice', time: new Date().toISOString(), message: `${c.address}: not planned, its inputs are unknown: ${unknown.map((u) => `{{ ${u.expr} }} (${u.dependency} ${u.reason})`).join('; ')}` });
+            return [];
+          }
           // Template references to upstream outputs: resolve again with what they produced.
           let component = c;
           const builtHere = Object.entries(outputsByAddress).filter(([addr, o]) => addr.startsWith('nixpack/') && typeof o.image === 'string');
           const needsImages = builtHere.length > 0 && (c.bindings.length > 0 || c.references.some((r) => r.ref.kind === 'nixpack'));
           if (needsImages || c.references.some((r) => r.ref.kind === 'terraform')) {
-            const terraformOutputs: Record<string, Record<string, unknown>> = {};
-            for (const [addr, outs] of Object.entries(outputsByAddress)) if (addr.startsWith('terraform/')) terraformOutputs[addr.slice('terraform/'.length)] = outs;
+            // Recorded outputs of what this run does not apply; then what it applied (a plan applies nothing).
+            const terraformOutputs: Record<string, Record<string, unknown>> = { ...upstreamOutputs };
+            if (pipeline.mutates) for (const [addr, outs] of Object.entries(outputsByAddress)) if (addr.startsWith('terraform/')) terraformOutputs[addr.slice('terraform/'.length)] = outs;
             const withBuilt = { ...images };
             for (const [addr, o] of builtHere) withBuilt[addr.slice('nixpack/'.length)] = { ref: o.image as string, digest: o.digest as string };
             const again = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, git: resolved.git, images: withBuilt, terraformOutputs });
@@ -361,10 +387,15 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
         },
         async outputs(results: StepResult[]) {
           const out: Record<string, unknown> = {};
+          const unknown = unknownUpstream.filter((u) => u.component === c.address);
+          if (unknown.length) out.unknown = unknown.map((u) => ({ value: u.expr, reason: `${u.dependency} ${u.reason}` }));
+          const rec: Record<string, unknown> = {};
           for (const { stage, ctx, steps } of stageResults) {
             const mine = results.filter((r) => steps.some((s) => s.id === r.id));
             Object.assign(out, (await stage.module.outputs?.(mine, ctx)) ?? {});
+            Object.assign(rec, (await stage.module.recordOutputs?.(mine, ctx)) ?? {});
           }
+          if (stageResults.some((r) => r.stage.module.recordOutputs)) recordable[c.address] = rec;
           outputsByAddress[c.address] = out;
           return out;
         },
@@ -374,7 +405,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     if (req.dryRun) {
       const steps = await scheduler.dryRun(nodes);
       onDryRun?.({ deployment: dep.name, target: req.target, pipeline: pipeline.name, steps });
-      return { status: 'success', results: [], componentOutputs: {}, fingerprints: {}, durationMs: 0, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved };
+      return { status: 'success', results: [], componentOutputs: {}, fingerprints: {}, durationMs: 0, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved, recordable };
     }
     pruneWorkspaces(cacheDir, runId);
     const outcome = await scheduler.run(nodes);
@@ -386,7 +417,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     const record = path.join(cacheDir, 'runs', `${runId}.json`);
     const saveRecord = () => writeFileAtomic(record, JSON.stringify({ runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, status: outcome.status, events }, null, 2) + '\n');
     if (!req.deferRecord) saveRecord();
-    const summary: RunSummary = { ...outcome, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved, ...(req.deferRecord ? { saveRecord } : {}) };
+    const summary: RunSummary = { ...outcome, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved, recordable, ...(req.deferRecord ? { saveRecord } : {}) };
     if (req.afterRun) await req.afterRun(summary);
     return summary;
   } finally {

@@ -38,7 +38,20 @@ export interface DeploymentRecord {
   /** History tag (or release) this deployment rolled back, null otherwise. */
   rollback_of: string | null;
   annotations: Record<string, string>;
+  /**
+   * Non-sensitive outputs of the component after this deployment (`terraform output -json`
+   * without the sensitive ones): what a later run that does not apply the component reads as
+   * its outputs. Absent in records written before outputs were recorded, and for failures.
+   */
+  outputs?: Record<string, unknown>;
+  /** The release was made from a working tree whose inputs differed from `git_sha` (`--allow-dirty`). */
+  dirty?: boolean;
+  /** With `dirty`: sha256 of the changed input files (paths, states and contents). */
+  dirty_digest?: string;
 }
+
+/** Keys written only when present (records without them keep their exact former text). */
+const OPTIONAL_KEYS = ['dirty', 'dirty_digest', 'outputs'] as const;
 
 const KEYS: Array<keyof DeploymentRecord> = [
   'deployment',
@@ -68,8 +81,16 @@ export function formatDeploymentRecord(r: DeploymentRecord): string {
     if (k === 'images' || k === 'annotations') ordered[k] = sortedObject(v as Record<string, string>);
     else ordered[k] = v ?? null;
   }
+  for (const k of OPTIONAL_KEYS) if (r[k] !== undefined) ordered[k] = k === 'outputs' ? sortDeep(r[k]) : r[k];
   const body = dumpPlain(ordered);
   return DEPLOYMENT_HEADER + body;
+}
+
+/** Object keys sorted at every depth: the same outputs always give the same record text. */
+function sortDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortDeep);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortDeep((v as Record<string, unknown>)[k])]));
 }
 
 export class RecordFormatError extends Error {
@@ -138,7 +159,26 @@ export function parseDeploymentRecord(text: string): DeploymentRecord {
     approved_by: approved as string[],
     rollback_of: optStr('rollback_of'),
     annotations: strMap('annotations'),
+    ...optionalFields(d, 'deployment record'),
   };
+}
+
+/** The optional `dirty`, `dirty_digest` and `outputs` fields of a history or release record. */
+export function optionalFields(d: Record<string, unknown>, what: string): Pick<DeploymentRecord, 'dirty' | 'dirty_digest' | 'outputs'> {
+  const out: Pick<DeploymentRecord, 'dirty' | 'dirty_digest' | 'outputs'> = {};
+  if (d.dirty !== undefined && d.dirty !== null) {
+    if (typeof d.dirty !== 'boolean') throw new RecordFormatError(`${what}: "dirty" must be true or false`);
+    out.dirty = d.dirty;
+  }
+  if (d.dirty_digest !== undefined && d.dirty_digest !== null) {
+    if (typeof d.dirty_digest !== 'string') throw new RecordFormatError(`${what}: "dirty_digest" must be a string`);
+    out.dirty_digest = d.dirty_digest;
+  }
+  if (d.outputs !== undefined && d.outputs !== null) {
+    if (typeof d.outputs !== 'object' || Array.isArray(d.outputs)) throw new RecordFormatError(`${what}: "outputs" must be a mapping`);
+    out.outputs = d.outputs as Record<string, unknown>;
+  }
+  return out;
 }
 
 // -------------------------------------------------------------------- names

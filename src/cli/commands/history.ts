@@ -53,7 +53,7 @@ export class HistoryCommand extends BaseCommand {
           r.release ?? '-',
           r.git_sha.slice(0, 12),
           r.deployed_by,
-          [r.promoted_from ? `from ${r.promoted_from}` : '', r.rollback_of ? `rollback of ${r.rollback_of}` : '', r.approved_by.length ? `approved by ${r.approved_by.join(', ')}` : '']
+          [r.dirty ? 'dirty release' : '', r.promoted_from ? `from ${r.promoted_from}` : '', r.rollback_of ? `rollback of ${r.rollback_of}` : '', r.approved_by.length ? `approved by ${r.approved_by.join(', ')}` : '']
             .filter(Boolean)
             .join('; '),
         ]),

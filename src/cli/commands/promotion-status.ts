@@ -10,7 +10,7 @@ export class PromotionStatusCommand extends BaseCommand {
     details: `
       For every promotion edge (\`from → to\`, see \`promotion-graph\`): the release running in the source and in the destination, whether the destination is behind (a promotion is pending), whether an approval is required and recorded for the pending release (Git notes \`refs/notes/atmos/<d>/approvals\` on its commit), and the exact command to run next.
 
-      States: \`up-to-date\`, \`pending\` (run the rollout), \`awaiting-approval\` (approve first), \`nothing-to-promote\` (the source was never deployed).
+      States: \`up-to-date\`, \`pending\` (run the rollout), \`awaiting-approval\` (approve first), \`nothing-to-promote\` (the source was never deployed), \`dirty-source\` (the source runs a dirty release, which is never promoted: commit, then roll the source out again).
 
       Reads Git with a constant number of processes whatever the number of tags: one \`git for-each-ref\`, plus one \`git notes list\` and one \`git cat-file --batch\` for the approvals of all pending releases.
     `,
@@ -38,7 +38,7 @@ export class PromotionStatusCommand extends BaseCommand {
       if (st.edges.length === 0) return `deployment "${dep.name}" has no promotion paths (every target is an entry point)\n`;
       const runs = (s: (typeof st.edges)[number]['source']) => (s ? `${s.release ?? 'no release'} (${s.commit.slice(0, 12)}, ${formatAge(s.timestamp, now)})` : c.dim('never deployed'));
       const stateCol = (s: string) =>
-        s === 'up-to-date' ? c.green(s) : s === 'pending' ? c.yellow(s) : s === 'awaiting-approval' ? c.red(s) : c.dim(s);
+        s === 'up-to-date' ? c.green(s) : s === 'pending' ? c.yellow(s) : s === 'awaiting-approval' || s === 'dirty-source' ? c.red(s) : c.dim(s);
       const approval = (e: (typeof st.edges)[number]) =>
         !e.approval.required ? '-' : e.approval.recorded ? `approved by ${e.approval.approved_by.join(', ')}` : e.pending ? 'required, not recorded' : 'required';
       const out = [

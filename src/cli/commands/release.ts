@@ -10,6 +10,8 @@ export class ReleaseCommand extends BaseCommand {
     details: `
       A release is an immutable record of what would be deployed: commit and branch, the image digest of every nixpack component, SBOM and vendored digests, tool versions, annotations, who and when. Its id (\`r-\` + 12 hex) is derived from the artifacts and the commit only, so releasing the same thing twice gives the same id and changes nothing.
 
+      A release is made only from a clean tree: when an input of the deployment (its file, the stack files it loads, module directories, service sources, atmos.yaml) differs from the commit, it is refused (exit 3) with the list of changed files, unless \`--allow-dirty\`, which records \`dirty: true\` and the digest of the changed files (a different id; a dirty release is never promoted).
+
       Stored as the annotated tag \`atmos/releases/<d>/<id>\` whose message is the YAML record, and exported to \`<releases_path>/<d>/<t>/release-<id>.yaml\`. \`rollout\` creates the release itself before applying.
     `,
     examples: [
@@ -21,6 +23,7 @@ export class ReleaseCommand extends BaseCommand {
   deployment = Option.String({ required: false, name: 'deployment' });
   target = Option.String('-t,--target', { description: 'Target (default: context.default_target, or the only target)' });
   annotation = Option.Array('--annotation', [], { description: 'k=v recorded in the release (repeatable)' });
+  allowDirty = Option.Boolean('--allow-dirty', false, { description: 'Release inputs with uncommitted changes anyway, recorded as dirty (never promoted)' });
   push = Option.Boolean('--push', false, { description: 'Push the release tag to the tracking remote' });
   remote = Option.String('--remote', { description: 'Tracking remote for --push (default: deployments.tracking.remote, else origin)' });
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
@@ -32,7 +35,7 @@ export class ReleaseCommand extends BaseCommand {
     const { repo, dep, target } = await this.deploymentAndTarget(this.deployment, this.target);
     const { release } = await import('../../rollout/approve.js');
     const pushRemote = this.push || this.remote ? (this.remote ?? repo.config.trackingRemote ?? 'origin') : repo.config.trackingRemote;
-    const r = await release(repo, dep, { target, annotations, pushRemote });
+    const r = await release(repo, dep, { target, annotations, pushRemote, allowDirty: this.allowDirty });
     await this.warn(r.warnings);
     await this.print({ id: r.id, tag: r.tag, created: r.created, file: r.relativeFile, record: r.record, ...(r.push ? { push: r.push } : {}) }, () =>
       `release ${r.id} ${r.created ? 'created' : 'already existed (releases are idempotent)'}\n  tag:    ${r.tag}\n  commit: ${r.record.git_sha}\n  file:   ${r.relativeFile}\n`,

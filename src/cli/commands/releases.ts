@@ -39,7 +39,7 @@ export class ReleasesCommand extends BaseCommand {
         rows.map((r) => [
           c.cyan(r.id),
           r.target,
-          r.git_sha.slice(0, 12),
+          r.git_sha.slice(0, 12) + (r.dirty ? c.yellow(' (dirty)') : ''),
           r.git_branch ?? '-',
           Object.entries(r.images).map(([k, i]) => `${k}=${i.digest.replace(/^sha256:/, '').slice(0, 12)}`).join(', ') || '-',
           r.created_at,

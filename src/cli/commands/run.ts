@@ -13,6 +13,7 @@ export interface TrackingFlags {
   annotation: string[];
   push: boolean;
   remote?: string;
+  allowDirty: boolean;
 }
 
 function usedTrackingFlags(f: TrackingFlags): string[] {
@@ -26,6 +27,7 @@ function usedTrackingFlags(f: TrackingFlags): string[] {
   if (f.annotation.length) out.push('--annotation');
   if (f.push) out.push('--push');
   if (f.remote !== undefined) out.push('--remote');
+  if (f.allowDirty) out.push('--allow-dirty');
   return out;
 }
 
@@ -147,12 +149,17 @@ abstract class PipelineCommand extends BaseCommand {
     }
     if (pipeline.records === 'release' && !this.dryRun) {
       const { release } = await import('../../rollout/approve.js');
-      const r = await release(repo, dep, { target, annotations, pushRemote });
+      const r = await release(repo, dep, { target, annotations, pushRemote, allowDirty: flags?.allowDirty });
       await this.warn(r.warnings);
       await this.print({ id: r.id, tag: r.tag, created: r.created, file: r.relativeFile, record: r.record, ...(r.push ? { push: r.push } : {}) }, () =>
         `release ${r.id} ${r.created ? 'created' : 'already existed (releases are idempotent)'}\n  tag:    ${r.tag}\n  commit: ${r.record.git_sha}\n  file:   ${r.relativeFile}\n`,
       );
       return this.pushExit(r.push);
+    }
+    if (pipeline.name === 'plan' || (this.dryRun && pipeline.records === 'deployment' && !(flags?.promoteFrom ?? flags?.release ?? flags?.gitSha))) {
+      // Not refused (nothing is recorded), but said: the rollout of this tree would be.
+      const { dirtyTreeNotice } = await import('../../release/dirty.js');
+      await this.warn(await dirtyTreeNotice(repo, dep, target));
     }
     if (this.dryRun) {
       const { dryRunPipeline } = await import('../../run/index.js');
@@ -243,6 +250,7 @@ abstract class PipelineCommand extends BaseCommand {
           approver: flags?.approver,
           annotations,
           pushRemote,
+          allowDirty: flags?.allowDirty,
           ...(interactive ? { confirm: (q: string) => this.confirm(q) } : {}),
         });
         summary = tracked.run;
@@ -257,8 +265,11 @@ abstract class PipelineCommand extends BaseCommand {
       writeJobSummary(events, process.env);
       if (pipeline.name === 'plan') {
         const { table } = await import('../../render/index.js');
-        const rows = Object.entries(summary.componentOutputs).map(([addr, o]) => [addr, String(o.add ?? 0), String(o.change ?? 0), String(o.destroy ?? 0)]);
+        // A component whose upstream outputs are unknown is not planned: its counts are unknown too.
+        const unknownOf = (o: Record<string, unknown>) => (Array.isArray(o.unknown) ? (o.unknown as { value: string; reason: string }[]) : []);
+        const rows = Object.entries(summary.componentOutputs).map(([addr, o]) => (unknownOf(o).length ? [addr, '?', '?', '?'] : [addr, String(o.add ?? 0), String(o.change ?? 0), String(o.destroy ?? 0)]));
         if (rows.length) this.write(table(['COMPONENT', 'ADD', 'CHANGE', 'DESTROY'], rows, colors));
+        for (const [addr, o] of Object.entries(summary.componentOutputs)) for (const u of unknownOf(o)) this.write(`${addr}: {{ ${u.value} }} is unknown (${u.reason}); not planned\n`);
       }
       if (this.keepWorkspace) {
         for (const r of summary.results) if (r.workspace) this.context.stderr.write(`workspace kept: ${r.workspace}\n`);
@@ -303,6 +314,7 @@ abstract class TrackedPipelineCommand extends PipelineCommand {
   annotation = Option.Array('--annotation', [], { description: 'k=v recorded in the release and history (repeatable)' });
   push = Option.Boolean('--push', false, { description: 'Push refs, tags and notes to the tracking remote (default origin)' });
   remote = Option.String('--remote', { description: 'Tracking remote for --push (default: deployments.tracking.remote, else origin)' });
+  allowDirty = Option.Boolean('--allow-dirty', false, { description: 'Roll out inputs with uncommitted changes anyway, recorded as a dirty release (never promoted)' });
 
   protected override trackingFlags(): TrackingFlags {
     return {
@@ -315,6 +327,7 @@ abstract class TrackedPipelineCommand extends PipelineCommand {
       annotation: this.annotation,
       push: this.push,
       remote: this.remote,
+      allowDirty: this.allowDirty,
     };
   }
 }
@@ -357,6 +370,8 @@ export class RolloutCommand extends TrackedPipelineCommand {
       Chooses the release (the working tree's commit; \`--promote-from\` the source target's current release; \`--release\` / \`--git-sha\` an earlier one), checks the promotion path and approvals (a refusal exits 3 and writes nothing), pulls vendored modules and builds nixpack components (cached), creates the release, then runs \`terraform init\` and \`apply\` for every Terraform component in dependency order, each in its own isolated workspace. Nothing is written under components/. Each component's outcome is recorded in Git: a history tag, and on success the deployment ref moved by compare-and-swap (\`--push\` sends them to the tracking remote).
 
       Re-running an unchanged rollout is all cache hits and records nothing; a state changed elsewhere (drift) re-runs the apply. A second rollout of the same deployment and target waits for the first, or exits 4 after \`--lock-timeout\`.
+
+      A new release is made only from committed inputs (deployment file, loaded stacks, modules, service sources, atmos.yaml): modified or untracked input files exit 3 with their list, unless \`--allow-dirty\` records a dirty release, which is never promoted. A component rolled out without its dependencies (\`--component\`) takes their outputs as recorded by the rollout that applied them to the target (the same release when promoting); when none are recorded it exits 2 naming the command that applies them.
     `,
     examples: [
       ['Roll out to dev', '$0 rollout payment-service --target dev'],
