@@ -9,6 +9,7 @@
  *
  * and exits 1 with (SPEC 4.3). Anything it does not recognise stays a bug.
  */
+import { redactUrl } from '../secrets/mask.js';
 import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import { escapeControls } from '../output/format.js';
@@ -35,10 +36,8 @@ export class EnvironmentError extends Error {
   }
 }
 
-/** Removes `user:password@` from every URL in a text (remotes, registries). */
-export function withoutCredentials(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/@\s'"]*@/gi, '$1');
-}
+/** Credentials in every URL of a text (remotes, registries) printed as `***@` (one rule for every message: see redactUrl). */
+export const withoutCredentials = redactUrl;
 
 /** Cause and what to do, per system error code. */
 const SYSTEM: Record<string, [cause: string, hint: string]> = {
