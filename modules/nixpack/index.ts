@@ -19,7 +19,7 @@
  *
  * Written against the public module API (src/api), as a user's module would be.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { z } from 'zod';
@@ -252,15 +252,24 @@ async function imageOf(ctx: ModuleContext<unknown>, plan: BuildPlan, tree: Artif
   const key = sha256(JSON.stringify({ v: 1, tree: tree.digest, include: content.include, spec }));
   const memo = path.join(ctx.cacheDir, 'images', 'assembled', `${key.slice('sha256:'.length)}.json`);
   let image: import('../../src/oci/index.js').BuiltOciImage | undefined;
-  if (existsSync(memo)) {
-    const { manifestDigest } = JSON.parse(readFileSync(memo, 'utf8')) as { manifestDigest: string };
-    image = oci.readFromLayout(layoutDir, manifestDigest);
+  // Reuse the stored image (every blob verified as it is read) unless --no-cache; a corrupt or
+  // missing blob is evicted with the memo, and the image is assembled again (same digest).
+  if (existsSync(memo) && !ctx.options.noCache) {
+    try {
+      const { manifestDigest } = JSON.parse(readFileSync(memo, 'utf8')) as { manifestDigest: string };
+      image = oci.readFromLayout(layoutDir, manifestDigest);
+    } catch (e) {
+      if (!(e instanceof oci.LayoutBlobError) && !(e instanceof SyntaxError)) throw e;
+      rmSync(memo, { force: true });
+      ctx.notice?.(`${e instanceof oci.LayoutBlobError ? e.message : `cache: the image memo ${memo} was unreadable; evicted`}, rebuilding the image of ${c.address}`);
+    }
   }
   if (!image) {
     const entries = treeEntries(ctx, tree, content.include, workdir);
     const layer = await oci.layerFromEntries(entries, { epoch });
     image = oci.assembleImage({ ...spec, layers: [layer] });
-    oci.writeToLayout(layoutDir, image, `${img.name}:${img.tag}`);
+    const { replaced } = oci.writeToLayout(layoutDir, image, `${img.name}:${img.tag}`);
+    for (const d of replaced) ctx.notice?.(`cache: image blob ${d} of the OCI layout ${layoutDir} was corrupt; replaced by the rebuilt one`);
     const { writeFileAtomic } = await import('../../src/cache/cas.js');
     writeFileAtomic(memo, JSON.stringify({ manifestDigest: image.manifestDigest }) + '\n');
   }

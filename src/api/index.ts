@@ -51,6 +51,8 @@ export interface ModuleContext<I = unknown> {
   options: RunOptions;
   /** `<pipeline>:<address>:<name>`: the conventional step id. */
   stepId(name: string): string;
+  /** Tell the user something in one line (a `notice` event), e.g. that a corrupt cached object was evicted. */
+  notice?(message: string): void;
 }
 
 export interface ModuleDefinition<I = unknown> {

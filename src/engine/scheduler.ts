@@ -6,6 +6,12 @@
  * the step succeeded; cache entries are written last and atomically, so a killed run leaves
  * a consistent cache and the next run continues from it.
  *
+ * The cache is verified, not trusted: an action entry must authenticate (src/cache/actions.ts)
+ * and name blobs of the right size, and inputs are hashed as they are materialised. A corrupt
+ * input is evicted; one this run put (a module or source tree, a generated file) is put again
+ * from its source, one a step produced makes that step run again (then the step that needed
+ * it). Each eviction is one notice; entries that failed authentication are one notice per run.
+ *
  * Failure semantics: when a step fails, no new step starts whose inputs depend on it;
  * independent steps already running finish; unless `keepGoing`, no new step starts at all.
  * Every failed and skipped step is reported.
@@ -16,14 +22,14 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import pLimit from 'p-limit';
-import { ActionCache, secretKey } from '../cache/actions.js';
-import { Cas } from '../cache/cas.js';
+import { ActionCache, secretKey, type ActionEntry } from '../cache/actions.js';
+import { Cas, CorruptObjectError } from '../cache/cas.js';
 import { classifyEnvironmentError } from '../diagnostics/environment.js';
 import { DiagnosticError } from '../diagnostics/index.js';
 import { ensureCacheDir } from '../cache/dir.js';
 import { seal, sealSensitive, secrets as processSecrets, type SecretStore } from '../secrets/index.js';
 import { canonicalJson, fingerprintData, fingerprintOf, sha256, type FingerprintData } from '../steps/fingerprint.js';
-import type { Artifact, Step, StepResult, StepStatus } from '../steps/types.js';
+import type { Artifact, Step, StepInput, StepResult, StepStatus } from '../steps/types.js';
 import { isOutputRef } from '../steps/types.js';
 import type { Engine, EventSink, RunEvent } from './types.js';
 
@@ -94,6 +100,10 @@ export class Scheduler {
   private readonly actions: ActionCache;
   private readonly key: Buffer;
   private readonly results = new Map<string, StepResult>();
+  /** Every step expanded so far, by id (a step whose output turns out corrupt may run again). */
+  private readonly steps = new Map<string, Step>();
+  /** Steps running again because an output of theirs was corrupt, by id (one run at a time). */
+  private readonly reruns = new Map<string, Promise<StepStatus>>();
   private readonly fingerprints: Record<string, string> = {};
   private readonly componentOutputs: Record<string, Record<string, unknown>> = {};
   private failed = false;
@@ -104,8 +114,8 @@ export class Scheduler {
     ensureCacheDir(o.cacheDir);
     this.secrets = o.secrets ?? processSecrets;
     this.cas = new Cas(path.join(o.cacheDir, 'cache'));
-    this.actions = new ActionCache(path.join(o.cacheDir, 'cache'), this.cas);
     this.key = secretKey(path.join(o.cacheDir, 'cache'));
+    this.actions = new ActionCache(path.join(o.cacheDir, 'cache'), this.cas, this.key);
     // One listener per running step on the shared cancel signal: no limit warning at high parallelism.
     setMaxListeners(0, this.abort.signal);
   }
@@ -116,6 +126,24 @@ export class Scheduler {
 
   private emit(e: RunEvent): void {
     this.o.emit(e);
+  }
+
+  private notice(message: string): void {
+    this.emit({ type: 'notice', time: now(), message });
+  }
+
+  /** The action-cache entry of a step, if it may be used; blobs found corrupt on the way are reported. */
+  private lookup(s: Step, fp: string): ActionEntry | undefined {
+    const hit = this.actions.get(fp);
+    for (const e of this.cas.drainEvictions()) this.notice(`${e.message}, re-running ${s.id}`);
+    return hit;
+  }
+
+  /** Once per run: how many action entries were ignored because they did not authenticate. */
+  private reportRejected(): void {
+    const n = this.actions.rejected;
+    if (n === 0) return;
+    this.notice(`cache: ${n} action ${n === 1 ? 'entry' : 'entries'} failed authentication and ${n === 1 ? 'was' : 'were'} ignored (edited, or written with another key)`);
   }
 
   /** Run the components; resolves when everything finished or was skipped. */
@@ -179,6 +207,7 @@ export class Scheduler {
     };
     try {
       await Promise.all(components.map((c) => runComponent(c)));
+      this.reportRejected();
     } finally {
       await this.o.engine.close();
     }
@@ -219,7 +248,7 @@ export class Scheduler {
         if (upstreamPending || needs.some((x) => x !== 'cached')) result = 'blocked';
         else {
           fp = this.fingerprint(st).fp;
-          const hit = st.cache === 'content' && !this.o.noCache ? this.actions.get(fp) : undefined;
+          const hit = st.cache === 'content' && !this.o.noCache ? this.lookup(st, fp) : undefined;
           if (hit) {
             this.record({ id: st.id, component: st.component, module: st.module, status: 'cached', fingerprint: fp, outputs: hit.outputs, values: hit.values, exitCode: hit.exitCode, durationMs: 0 });
             result = 'cached';
@@ -235,6 +264,7 @@ export class Scheduler {
         if (c.outputs) this.componentOutputs[c.address] = await c.outputs(steps.map((st) => this.results.get(st.id)!));
       }
     }
+    this.reportRejected();
     return planned;
   }
 
@@ -251,6 +281,7 @@ export class Scheduler {
   /** Run one component's steps (a small DAG); false when any failed or was skipped. */
   private async runSteps(steps: Step[], limit: ReturnType<typeof pLimit>): Promise<boolean> {
     const ids = new Set(steps.map((s) => s.id));
+    for (const s of steps) this.steps.set(s.id, s);
     for (const s of steps) {
       for (const n of s.needs) if (!ids.has(n) && !this.results.has(n)) throw new Error(`step ${s.id} needs unknown step ${n}`);
       for (const i of Object.values(s.inputs)) if (isOutputRef(i) && !s.needs.includes(i.step)) throw new Error(`step ${s.id} reads ${i.step} without needing it`);
@@ -304,12 +335,59 @@ export class Scheduler {
     return { data, fp: fingerprintOf(data) };
   }
 
-  private async execute(s: Step): Promise<StepStatus> {
+  /**
+   * Materialise a step's inputs, verified ({@link Cas.materialize}). A corrupt (now evicted) or
+   * missing object this run put (a module or source tree, a generated file) is put again from
+   * its source and materialisation starts over; one an earlier step produced is returned with
+   * that step, which must run again.
+   */
+  private materializeInputs(s: Step, workspace: string): { producer: string; problem: CorruptObjectError } | undefined {
+    // Shorter mount paths first, so files land inside trees.
+    const mounts = Object.entries(s.inputs).sort(([a], [b]) => a.length - b.length || (a < b ? -1 : 1));
+    const restored = new Set<string>();
+    for (;;) {
+      let current: [string, StepInput] | undefined;
+      try {
+        for (const [mount, input] of mounts) {
+          current = [mount, input];
+          const a: Artifact | undefined = isOutputRef(input) ? this.results.get(input.step)?.outputs[input.output] : input;
+          if (!a) continue; // an optional output the producer did not leave
+          const dest = path.resolve(workspace, mount);
+          if (dest !== workspace && !dest.startsWith(workspace + path.sep)) throw new Error(`input ${mount} escapes the workspace`);
+          this.cas.materialize(a, dest);
+        }
+        return undefined;
+      } catch (e) {
+        if (!(e instanceof CorruptObjectError) || !current) throw e;
+        const [mount, input] = current;
+        if (isOutputRef(input)) return { producer: input.step, problem: e };
+        const from = restored.has(e.digest) ? undefined : this.cas.restore(e.digest);
+        if (from === undefined) throw new Error(`${e.message}; it cannot be put again (its source changed or is gone): run again`);
+        restored.add(e.digest);
+        this.notice(`${e.message}, re-put from ${from ? shownPath(from) : `the generated ${mount}`}`);
+        rmSync(workspace, { recursive: true, force: true });
+        mkdirSync(workspace, { recursive: true });
+      }
+    }
+  }
+
+  /** Run a step again because an output of it was corrupt (once at a time, whoever found it). */
+  private rerun(id: string): Promise<StepStatus> {
+    const running = this.reruns.get(id);
+    if (running) return running;
+    const step = this.steps.get(id);
+    if (!step) return Promise.resolve('failed');
+    const p = this.execute(step).finally(() => this.reruns.delete(id));
+    this.reruns.set(id, p);
+    return p;
+  }
+
+  private async execute(s: Step, attempt = 0): Promise<StepStatus> {
     const { fp } = this.fingerprint(s);
     this.fingerprints[s.id] = fp;
     const t0 = Date.now();
     if (s.cache === 'content' && !this.o.noCache) {
-      const hit = this.actions.get(fp);
+      const hit = this.lookup(s, fp);
       if (hit) {
         this.record({ id: s.id, component: s.component, module: s.module, status: 'cached', fingerprint: fp, outputs: hit.outputs, values: hit.values, exitCode: hit.exitCode, durationMs: Date.now() - t0, logDigest: hit.logDigest });
         this.emit({ type: 'step.finished', time: now(), id: s.id, component: s.component, module: s.module, status: 'cached', fingerprint: fp, durationMs: Date.now() - t0 });
@@ -380,14 +458,16 @@ export class Scheduler {
     try {
       rmSync(workspace, { recursive: true, force: true });
       mkdirSync(workspace, { recursive: true });
-      // Materialise inputs: shorter mount paths first, so files land inside trees.
-      const mounts = Object.entries(s.inputs).sort(([a], [b]) => a.length - b.length || (a < b ? -1 : 1));
-      for (const [mount, input] of mounts) {
-        const a: Artifact | undefined = isOutputRef(input) ? this.results.get(input.step)?.outputs[input.output] : input;
-        if (!a) continue; // an optional output the producer did not leave
-        const dest = path.resolve(workspace, mount);
-        if (dest !== workspace && !dest.startsWith(workspace + path.sep)) throw new Error(`input ${mount} escapes the workspace`);
-        this.cas.materialize(a, dest);
+      const corrupt = this.materializeInputs(s, workspace);
+      if (corrupt) {
+        // The producer runs again, then this step (its fingerprint changes if the output does).
+        const { producer, problem } = corrupt;
+        if (attempt >= 3) return fail(`${problem.message}, again after ${producer} ran again`);
+        this.notice(`${problem.message}, re-running ${producer}`);
+        rmSync(workspace, { recursive: true, force: true });
+        const again = await this.rerun(producer);
+        if (again === 'failed' || again === 'skipped') return fail(`an input from ${producer} was corrupt, and running ${producer} again failed`);
+        return this.execute(s, attempt + 1);
       }
       const env: Record<string, string> = { ...s.env };
       for (const n of s.secrets) {
@@ -457,6 +537,12 @@ export interface PlannedStep {
   /** 'cached': in the action cache; 'run': would run; 'blocked': waits for something that would run. */
   status: 'cached' | 'run' | 'blocked';
   argv: string[];
+}
+
+/** A path as people read it: relative to the working directory when inside it. */
+function shownPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
 /** A new run id: sortable time plus randomness. */

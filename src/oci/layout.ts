@@ -3,6 +3,10 @@
  * `blobs/sha256/<hex>`. Blobs are content addressed and written once (temp file + rename);
  * `index.json` is merged under a lock file and replaced atomically, so concurrent writers
  * never lose each other's entries and readers never see a half-written file.
+ *
+ * A blob is verified whenever it is read back ({@link readFromLayout}) or written over: a blob
+ * whose bytes do not match its digest is evicted ({@link LayoutBlobError}) or replaced, so one
+ * corrupt file never blocks the next build.
  */
 import { hostname } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -32,14 +36,37 @@ export function blobPath(layoutDir: string, digest: string): string {
   return path.join(layoutDir, 'blobs', 'sha256', digestHex(digest));
 }
 
-function writeBlob(layoutDir: string, digest: string, data: Buffer): void {
+/** A blob of a layout is missing, or did not match its digest (and was evicted). */
+export class LayoutBlobError extends Error {
+  constructor(
+    readonly layoutDir: string,
+    readonly digest: string,
+    /** manifest, config or layer. */
+    readonly what: string,
+    /** `missing`, or the digest of what was found. */
+    readonly got: string,
+  ) {
+    super(
+      got === 'missing'
+        ? `OCI layout ${layoutDir} is missing the ${what} blob ${digest}`
+        : `cache: ${what} blob ${digest} of the OCI layout ${layoutDir} was corrupt (expected ${digest}, got ${got}); evicted`,
+    );
+  }
+}
+
+/** Writes a blob unless the same bytes are there; returns true when it replaced different bytes (a corrupt blob). */
+function writeBlob(layoutDir: string, digest: string, data: Buffer): boolean {
   const file = blobPath(layoutDir, digest);
+  let replaced = false;
   try {
-    if (statSync(file).size === data.length) return; // deduplicated
+    // Deduplicated only when the bytes are the same (a corrupt blob of the right size is not).
+    if (statSync(file).size === data.length && readFileSync(file).equals(data)) return false;
+    replaced = true;
   } catch {
     // missing: write it
   }
   writeFileAtomic(file, data);
+  return replaced;
 }
 
 /** index.json of a layout (an empty index when there is none yet). */
@@ -95,17 +122,17 @@ function withIndexLock<T>(layoutDir: string, fn: () => T, timeoutMs = 60_000): T
  * Write (or merge) `image` into the OCI image layout at `layoutDir`: blobs first (each once),
  * then the index entry. With `refName`, the entry carries annotation
  * `org.opencontainers.image.ref.name = refName`, and that name moves from any other manifest
- * to this one; without it, the manifest is added unnamed unless already listed.
+ * to this one; without it, the manifest is added unnamed unless already listed. Returns the
+ * digests of blobs that were there with other bytes (corrupt) and were replaced.
  */
-export function writeToLayout(layoutDir: string, image: BuiltOciImage, refName?: string): void {
+export function writeToLayout(layoutDir: string, image: BuiltOciImage, refName?: string): { replaced: string[] } {
   if (refName !== undefined && !REF_NAME.test(refName)) {
     throw new Error(`invalid OCI layout reference name ${JSON.stringify(refName)} (letters, digits, and . _ - : @ + / between them)`);
   }
   mkdirSync(path.join(layoutDir, 'blobs', 'sha256'), { recursive: true });
   if (!existsSync(path.join(layoutDir, LAYOUT_FILE))) createExclusive(path.join(layoutDir, LAYOUT_FILE), LAYOUT_CONTENT);
-  for (const l of image.layers) writeBlob(layoutDir, l.digest, l.blob);
-  writeBlob(layoutDir, image.configDigest, image.config);
-  writeBlob(layoutDir, image.manifestDigest, image.manifest);
+  const blobs: [string, Buffer][] = [...image.layers.map((l): [string, Buffer] => [l.digest, l.blob]), [image.configDigest, image.config], [image.manifestDigest, image.manifest]];
+  const replaced = blobs.filter(([digest, data]) => writeBlob(layoutDir, digest, data)).map(([digest]) => digest);
 
   const entry: OciDescriptor = { mediaType: image.mediaType, digest: image.manifestDigest, size: image.manifest.length };
   if (refName !== undefined) entry.annotations = { [ANNOTATION_REF_NAME]: refName };
@@ -124,6 +151,7 @@ export function writeToLayout(layoutDir: string, image: BuiltOciImage, refName?:
     const next: OciIndex = { ...idx, schemaVersion: 2, mediaType: idx.mediaType ?? MEDIA_TYPE_INDEX, manifests };
     writeFileAtomic(path.join(layoutDir, 'index.json'), `${JSON.stringify(next, null, 2)}\n`);
   });
+  return { replaced };
 }
 
 /** The manifest digest a layout names `refName`, if any (the last entry wins). */
@@ -139,17 +167,21 @@ function readVerified(layoutDir: string, digest: string, what: string): Buffer {
   try {
     data = readFileSync(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`OCI layout ${layoutDir} is missing the ${what} blob ${digest}`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new LayoutBlobError(layoutDir, digest, what, 'missing');
     throw e;
   }
-  if (sha256Digest(data) !== digest) throw new Error(`OCI layout ${layoutDir}: ${what} blob ${digest} is corrupt (digest mismatch)`);
+  const got = sha256Digest(data);
+  if (got !== digest) {
+    rmSync(file, { force: true });
+    throw new LayoutBlobError(layoutDir, digest, what, got);
+  }
   return data;
 }
 
 /**
  * Read an image back from a layout by manifest digest (or by ref name). Returns undefined
- * when the layout has no such manifest; throws when it is inconsistent (missing or corrupt
- * blobs, unsupported media types). Layers carry their blob bytes; `tar` is left empty (the
+ * when the layout has no such manifest; throws when it is inconsistent: a missing or corrupt
+ * blob is a {@link LayoutBlobError} (a corrupt one evicted), an unsupported media type an Error. Layers carry their blob bytes; `tar` is left empty (the
  * diffID comes from the config).
  */
 export function readFromLayout(layoutDir: string, digest: string): BuiltOciImage | undefined {

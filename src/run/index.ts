@@ -375,6 +375,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
               tools: { terraform: repo.config.tools.terraform },
               options: { lockTimeoutSeconds, noCache: req.noCache ?? false, dryRun: req.dryRun ?? false, skipPush: req.skipPush ?? false, engine: engineSel.engine.name, sourceDateEpoch, revision: (req.git ?? resolved.git)?.sha, registryTimeoutSeconds: repo.config.registryTimeoutSeconds },
               stepId: (name) => `${pipeline.name}:${component.address}:${stages.length > 1 ? `${stage.name}.` : ''}${name}`,
+              notice: (message) => emit({ type: 'notice', time: new Date().toISOString(), message }),
             };
             const steps = await stage.module.steps(ctx);
             // Stages run in order within a component.
