@@ -318,9 +318,13 @@ async function publishImage(ctx: ModuleContext<unknown>, image: import('../../sr
   return out;
 }
 
-/** Layer entries of the built tree under `workdir`, read from the CAS (no copy). */
+/**
+ * Layer entries of the built tree under `workdir`, read from the CAS (no copy), each blob
+ * verified first: a corrupt one is evicted and thrown, and the scheduler runs the build
+ * step that produced it again.
+ */
 function treeEntries(ctx: ModuleContext<unknown>, tree: Artifact, include: string[], workdir: string): import('../../src/oci/index.js').LayerEntry[] {
-  const manifest = ctx.cas.manifest(tree.digest);
+  const manifest = ctx.cas.verifiedManifest(tree.digest);
   const prefix = workdir.replace(/^\/+/, '').replace(/\/+$/, '');
   const all = include.length === 0 || include.includes('.');
   const match = all ? undefined : picomatch(include.flatMap((p) => [p, `${p}/**`]), { dot: true });
@@ -335,7 +339,7 @@ function treeEntries(ctx: ModuleContext<unknown>, tree: Artifact, include: strin
       if (!rel) continue;
     }
     const p = prefix ? `${prefix}/${rel}` : rel;
-    if (e.type === 'file') out.push({ path: p, type: 'file', mode: e.mode, content: ctx.cas.pathOf(e.digest!) });
+    if (e.type === 'file') out.push({ path: p, type: 'file', mode: e.mode, content: ctx.cas.verifiedPath(e.digest!) });
     else if (e.type === 'symlink') out.push({ path: p, type: 'symlink', mode: 0o777, linkname: e.target });
     else out.push({ path: p, type: 'dir', mode: 0o755 });
   }

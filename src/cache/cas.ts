@@ -265,19 +265,28 @@ export class Cas {
     return new CorruptObjectError(digest, got);
   }
 
-  /** Copy a blob to `dest`, hashing it on the way: a mismatch evicts it and throws. */
-  private copyVerified(digest: string, dest: string): void {
+  /** Hash a blob (copying it to `copyTo` on the way): a mismatch evicts it and throws, as does a missing blob. */
+  private hashVerified(digest: string, copyTo?: string): void {
     let got: string;
     try {
-      got = hashFile(this.pathOf(digest), dest).digest;
+      got = hashFile(this.pathOf(digest), copyTo).digest;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(this.pathOf(digest))) throw new CorruptObjectError(digest, 'missing');
       throw e;
     }
     if (got !== digest) {
-      rmSync(dest, { force: true });
+      if (copyTo !== undefined) rmSync(copyTo, { force: true });
       throw this.evict(digest, got);
     }
+  }
+
+  /**
+   * The path of a blob, after checking its bytes against its name (evicted and thrown when
+   * they differ): for readers that use blobs in place, e.g. image assembly.
+   */
+  verifiedPath(digest: string): string {
+    this.hashVerified(digest);
+    return this.pathOf(digest);
   }
 
   /**
@@ -290,7 +299,7 @@ export class Cas {
   materialize(a: Artifact, dest: string): void {
     if (a.kind === 'file') {
       mkdirSync(path.dirname(dest), { recursive: true });
-      this.copyVerified(a.digest, dest);
+      this.hashVerified(a.digest, dest);
       chmodSync(dest, 0o644);
       return;
     }
@@ -305,7 +314,7 @@ export class Cas {
         symlinkSync(e.target!, target);
       } else {
         mkdirSync(path.dirname(target), { recursive: true });
-        this.copyVerified(e.digest!, target);
+        this.hashVerified(e.digest!, target);
         chmodSync(target, e.mode);
       }
     }

@@ -293,6 +293,52 @@ describe('the local image store', () => {
     expect(cacheNotices(forced)).toEqual([`cache: image blob ${layer} of the OCI layout ${layout} was corrupt; replaced by the rebuilt one`]);
     expect(sha(readFileSync(blob(layer)))).toBe(layer.slice(7));
   });
+
+  it('a corrupt file of a cached build tree is put again from the source, or the build step runs again, before the image is assembled', { timeout: 240_000 }, () => {
+    // The build also writes a file of its own (in no source file, so only the build step can produce it).
+    const dir = exampleGitRepo('atmos-pipe-cache-image-', (d) => {
+      const f = path.join(d, 'services/api/scripts/build.js');
+      writeFileSync(f, `import { writeFileSync } from 'node:fs';\n${readFileSync(f, 'utf8')}writeFileSync(path.join(dist, 'BUILD'), 'made by the build step\\n');\n`);
+    });
+    expect(run(dir, ['build', D]).code).toBe(0);
+    const build = 'build:nixpack/api:build';
+    const [{ entry }] = entriesOf(dir, build);
+    const tree = JSON.parse(readFileSync(casBlob(dir, entry.outputs['.'].digest), 'utf8')) as { entries: { path: string; digest: string }[] };
+    const blobOf = (p: string) => tree.entries.find((e) => e.path === p)!.digest;
+    const corrupt = (digest: string) => {
+      const bad = Buffer.from(readFileSync(casBlob(dir, digest)));
+      bad[0] ^= 0xff;
+      overwrite(casBlob(dir, digest), bad);
+      return `sha256:${sha(bad)}`;
+    };
+    const copied = blobOf('dist/server.js'); // the same bytes as src/server.js
+    const made = blobOf('dist/BUILD');
+
+    // A new commit with the same source: the steps are cached, the image (new revision) is assembled.
+    let got = corrupt(copied);
+    commitAll(dir, 'nothing changed');
+    const r = run(dir, ['build', D]);
+    const digest = imageOf(dir, r);
+    expect(cacheNotices(r)).toEqual([`cache: object ${copied} was corrupt (expected ${copied}, got ${got}); evicted, re-put from services/api/src/server.js`]);
+    expect(r.status[build]).toBe('cached');
+
+    got = corrupt(made);
+    commitAll(dir, 'nothing changed again');
+    const again = run(dir, ['build', D]);
+    const digest2 = imageOf(dir, again);
+    expect(cacheNotices(again)).toEqual([`cache: object ${made} was corrupt (expected ${made}, got ${got}); evicted, re-running ${build}`]);
+    expect(again.status['build:nixpack/api:install']).toBe('cached');
+    expect(again.status[build]).toBe('done');
+    expect(sha(readFileSync(casBlob(dir, made)))).toBe(made.slice(7));
+
+    // Each image holds the real files: the same digest as a build that reuses nothing.
+    rmSync(path.join(dir, '.atmos/images'), { recursive: true });
+    expect(imageOf(dir, run(dir, ['build', D, '--no-cache']))).toBe(digest2);
+    expect(digest2).not.toBe(digest); // (another commit: another revision annotation)
+    git(dir, 'checkout', '-q', 'HEAD~1');
+    rmSync(path.join(dir, '.atmos/images'), { recursive: true });
+    expect(imageOf(dir, run(dir, ['build', D, '--no-cache']))).toBe(digest);
+  });
 });
 
 // Temp dirs of this file (the helpers remove theirs).
