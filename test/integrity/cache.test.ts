@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli, commitAll, exampleGitRepo, git } from '../security/fixture.js';
-import { writeFiles } from '../helpers.js';
+import { makeRepo, writeFiles } from '../helpers.js';
+import { ActionCache, type ActionEntry } from '../../src/cache/actions.js';
+import { Cas, CorruptObjectError } from '../../src/cache/cas.js';
 
 const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -132,6 +134,68 @@ function touchState(dir: string, component: string): void {
   const f = path.join(dir, '.atmos/state/shop/dev', `${component}.tfstate`);
   writeFileSync(f, readFileSync(f, 'utf8') + '\n');
 }
+
+describe('the library: Cas and ActionCache on real files', () => {
+  it('materialize hashes every blob: a corrupt one is evicted and thrown; restore puts it again from its source', () => {
+    const dir = makeRepo({ 'mod/main.tf': SVC, 'mod/sub/vars.tf': CONSUMER });
+    const cas = new Cas(path.join(dir, 'cache'));
+    const tree = cas.putDir(path.join(dir, 'mod'));
+    const blob = `sha256:${sha(CONSUMER)}`;
+    overwrite(cas.pathOf(blob), EVIL_SVC);
+    const dest = path.join(dir, 'ws');
+    let thrown: unknown;
+    try {
+      cas.materialize({ kind: 'dir', digest: tree }, dest);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(CorruptObjectError);
+    expect((thrown as CorruptObjectError).message).toBe(`cache: object ${blob} was corrupt (expected ${blob}, got sha256:${sha(EVIL_SVC)}); evicted`);
+    expect(cas.has(blob)).toBe(false);
+    expect(cas.restore(blob)).toBe(path.join(dir, 'mod/sub/vars.tf'));
+    rmSync(dest, { recursive: true });
+    cas.materialize({ kind: 'dir', digest: tree }, dest);
+    expect(readFileSync(path.join(dest, 'sub/vars.tf'), 'utf8')).toBe(CONSUMER);
+    // A manifest that does not match the tree's digest is never read as one.
+    overwrite(cas.pathOf(tree), '{"kind":"atmos-pipe/tree@1","entries":[]}');
+    expect(() => cas.materialize({ kind: 'dir', digest: tree }, path.join(dir, 'ws2'))).toThrow(CorruptObjectError);
+    expect(cas.has(tree)).toBe(false);
+  });
+
+  it('an action entry is used only with its mac, under the same key; complete() catches a truncated blob', () => {
+    const dir = makeRepo({ 'out.txt': 'output\n' });
+    const cacheDir = path.join(dir, 'cache');
+    const cas = new Cas(cacheDir);
+    const out = cas.put(path.join(dir, 'out.txt'));
+    const key = Buffer.alloc(32, 1);
+    const fp = `sha256:${sha('step')}`;
+    const entry: ActionEntry = { fingerprint: fp, step: 's', module: 'm', outputs: { 'out.txt': out }, values: { v: 1 }, exitCode: 0, durationMs: 1, createdAt: '2026-01-01T00:00:00.000Z' };
+    new ActionCache(cacheDir, cas, key).put(entry);
+    const file = path.join(cacheDir, 'actions', `${fp.slice(7)}.json`);
+    const written = JSON.parse(readFileSync(file, 'utf8')) as ActionEntry;
+    expect(written.mac).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(written.sizes).toEqual({ 'out.txt': 7 });
+    expect(new ActionCache(cacheDir, cas, key).get(fp)?.values).toEqual({ v: 1 });
+
+    const other = new ActionCache(cacheDir, cas, Buffer.alloc(32, 2));
+    expect(other.get(fp)).toBeUndefined();
+    expect(other.get(fp)).toBeUndefined();
+    expect(other.rejected).toBe(1); // one entry, however often it is asked for
+
+    for (const forged of [{ ...written, exitCode: 1 }, { ...written, values: { v: 2 } }, { ...written, mac: undefined }]) {
+      writeFileSync(file, JSON.stringify(forged));
+      const actions = new ActionCache(cacheDir, cas, key);
+      expect(actions.get(fp)).toBeUndefined();
+      expect(actions.rejected).toBe(1);
+    }
+
+    writeFileSync(file, JSON.stringify(written));
+    overwrite(cas.pathOf(out.digest), 'out');
+    expect(new ActionCache(cacheDir, cas, key).get(fp)).toBeUndefined();
+    expect(cas.drainEvictions().map((e) => e.message)).toEqual([`cache: object ${out.digest} was corrupt (expected ${out.digest}, got 3 bytes instead of 7); evicted`]);
+    expect(cas.has(out.digest)).toBe(false);
+  });
+});
 
 describe('CAS objects are verified when materialised', () => {
   it('a module blob overwritten in the CAS is evicted and put again from the source, with and without --no-cache', { timeout: 120_000 }, () => {
