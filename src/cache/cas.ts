@@ -125,7 +125,7 @@ export class CorruptObjectError extends Error {
   constructor(
     /** The object's name (its digest). */
     readonly digest: string,
-    /** What was found: `sha256:…` of the bytes, `<n> bytes` (size check), `missing`, or `unreadable`. */
+    /** What was found: `sha256:…` of the bytes, `<n> bytes instead of <m>` (size check), or `missing`. */
     readonly got: string,
   ) {
     super(got === 'missing' ? `cache: object ${digest} is missing` : `cache: object ${digest} was corrupt (expected ${digest}, got ${got}); evicted`);
@@ -252,11 +252,7 @@ export class Cas {
     }
     const got = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (got !== digest) throw this.evict(digest, got);
-    try {
-      return this.manifest(digest);
-    } catch {
-      throw this.evict(digest, 'unreadable'); // named by its content, yet not a manifest: never usable
-    }
+    return this.manifest(digest); // intact, but maybe not a manifest: an error, and the blob stays
   }
 
   /** Remove a blob that does not match its name; the error says what was found. */
@@ -346,9 +342,8 @@ export class Cas {
     try {
       manifest = this.verifiedManifest(a.digest);
     } catch (e) {
-      if (!(e instanceof CorruptObjectError)) throw e;
-      if (e.got !== 'missing') this.evicted.push(e);
-      return false;
+      if (e instanceof CorruptObjectError && e.got !== 'missing') this.evicted.push(e);
+      return false; // corrupt, missing, or not a manifest: not usable
     }
     return manifest.entries.every((e) => e.type !== 'file' || sizeOk(e.digest!, e.size));
   }

@@ -133,9 +133,9 @@ export class Scheduler {
   }
 
   /** The action-cache entry of a step, if it may be used; blobs found corrupt on the way are reported. */
-  private lookup(s: Step, fp: string): ActionEntry | undefined {
+  private lookup(s: Step, fp: string, dryRun = false): ActionEntry | undefined {
     const hit = this.actions.get(fp);
-    for (const e of this.cas.drainEvictions()) this.notice(`${e.message}, re-running ${s.id}`);
+    for (const e of this.cas.drainEvictions()) this.notice(`${e.message}, ${dryRun ? 'would re-run' : 're-running'} ${s.id}`);
     return hit;
   }
 
@@ -248,7 +248,7 @@ export class Scheduler {
         if (upstreamPending || needs.some((x) => x !== 'cached')) result = 'blocked';
         else {
           fp = this.fingerprint(st).fp;
-          const hit = st.cache === 'content' && !this.o.noCache ? this.lookup(st, fp) : undefined;
+          const hit = st.cache === 'content' && !this.o.noCache ? this.lookup(st, fp, true) : undefined;
           if (hit) {
             this.record({ id: st.id, component: st.component, module: st.module, status: 'cached', fingerprint: fp, outputs: hit.outputs, values: hit.values, exitCode: hit.exitCode, durationMs: 0 });
             result = 'cached';
