@@ -5,7 +5,7 @@
  *
  *   ensureVendored(repo, dep, target)   pull what the target needs (a cache hit when the lock is satisfied)
  *   pullVendor(repo, dep, {target?})    the same for one or every target (`vendor pull`)
- *   vendorStatus(repo, deps)            ok | missing | stale per deployment, target and module
+ *   vendorStatus(repo, deps)            ok | missing | stale | modified per deployment, target and module
  *   vendorCacheStats(cacheDir)          size, objects, references, deduplication savings
  *   vendorClean(cacheDir, {...})        remove links and locks; prune unreferenced objects
  *
@@ -24,7 +24,7 @@ import { checkModuleName, loadVendorConfig, selectEntry, usedModules, type Selec
 import { applyFilters, UnsafeArchiveError } from './extract.js';
 import { FetchError, fetchSource } from './fetch.js';
 import { describeOrigin, lockMatches } from './lookup.js';
-import { cacheStats, checkTree, clean, commitObject, describeDiff, linkDir, linkObject, lockPath, objectDir, readLock, removeTree, touch, treeDigest, vendorPaths, writeLock, type CacheStats, type CleanResult, type LockEntry, type TreeDiff } from './store.js';
+import { cacheStats, checkTree, clean, commitObject, describeDiff, linkDir, linkObject, lockPath, objectDir, readLock, removeTree, touch, treeDigest, vendorPaths, writeLock, type CacheStats, type CleanResult, type LockEntry, type TreeDiff, type VendorPaths } from './store.js';
 
 export { parseSource, renderSource, renderTemplate, SourceError, type VendorSource } from './source.js';
 export { loadVendorConfig, selectEntry, usedModules, targetLabels, type VendorEntry, type SelectedEntry, type VendorConfig, type VendorOrigin } from './config.js';
@@ -111,8 +111,9 @@ function fetchDiagnostic(e: unknown, p: Planned, target: string): Diagnostic | u
  * Make sure every vendored module of a target is in the store and linked, fetching only
  * what the lock does not pin (everything with `update`). Local directories are read again
  * each time (they are the repository's own files); Git and HTTP sources whose lock entry
- * matches the configuration are not touched at all.
- * Config problems: DiagnosticError exit 2; fetch failures: exit 1.
+ * matches the configuration are not fetched. Every module is verified against the lock's
+ * digest before it is used (see the loop). Config problems: DiagnosticError exit 2; fetch
+ * failures and a modified module that cannot be pulled again: exit 1.
  */
 export async function ensureVendored(repo: Repository, dep: DeploymentConfig, target: string, opts: EnsureVendoredOptions = {}): Promise<VendorPullResult> {
   checkTargetArg(dep, target);
@@ -285,7 +286,7 @@ export interface VendorStatusRow {
 }
 
 /** The state of a linked module against its locked digest: ok, or modified with what differs and where. */
-function verified(paths: ReturnType<typeof vendorPaths>, dir: string, digest: string): Pick<VendorStatusRow, 'state' | 'reason' | 'files'> {
+function verified(paths: VendorPaths, dir: string, digest: string): Pick<VendorStatusRow, 'state' | 'reason' | 'files'> {
   const object = objectDir(paths, digest);
   const used = checkTree(paths, dir, digest, object);
   if (!used) return { state: 'ok' };
