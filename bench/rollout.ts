@@ -12,7 +12,9 @@
  *   a `terraform_data` resource that applies instantly.
  *   1. a full rollout (timed once, informational: "cold, instant modules");
  *   2. the no-op re-run, measured like every other figure (`ctx.measure`: 1 warm-up + N runs,
- *      median): every step must be a cache hit and no terraform process may start;
+ *      median): every step must be a cache hit and no terraform process may start; then the
+ *      same from a `cp -a` copy of the whole repository (`.atmos` included) in another
+ *      directory, with the ratio to the in-place figure;
  *   3. the baseline: a plain sequential loop of `terraform init && terraform apply` over
  *      copies of the same 100 modules, already applied once (their own "no-op").
  * - `sleep/`: 100 components of one root module (`metadata.component: sleeper`) whose
@@ -518,6 +520,41 @@ async function runGroup(ctx: BenchContext, root: string, realTerraform: string):
   if (noop.ok && noop.rssMedianKb !== undefined) {
     figures.push({ figure: 'no-op re-run: peak RSS', value: `${(noop.rssMedianKb / 1024).toFixed(1)} MB`, goal: 'info' });
   }
+
+  // The same no-op re-run from a copy of the whole repository (work tree, .git and .atmos, as
+  // a CI cache restore makes it) in another, deeper directory: fingerprints hold no host path,
+  // so every step is still a cache hit and no terraform process starts.
+  const copyDir = path.join(root, 'elsewhere', 'ci-runner', 'checkout', 'fleet');
+  mkdirSync(path.dirname(copyDir), { recursive: true });
+  const cp = spawnSync('cp', ['-a', fleet.dir, copyDir], { encoding: 'utf8' });
+  if (cp.status !== 0) throw new Error(`cp -a ${fleet.dir} ${copyDir} failed: ${cp.stderr}`);
+  const beforeCopy = wrappers.calls().length;
+  let copyProblem: string | undefined;
+  const moved = await ctx.measure(`rollout no-op from a copy (${COMPONENTS} components)`, {
+    args: rolloutArgs(copyDir),
+    env: { PATH: env.PATH ?? '' },
+    check: (s: Sample) => {
+      const ev = parseEvents(s.stdout);
+      copyProblem = eventsProblem(ev, totalSteps, 'cached') ?? (ev.started.size ? `${ev.started.size} steps started` : undefined);
+      return copyProblem;
+    },
+  });
+  const copyTf = terraformCalls(wrappers.calls().slice(beforeCopy)).length;
+  const copyRuns = moved.samples.length + (moved.ok ? 1 : 0);
+  figures.push({
+    figure: `no-op re-run, ${COMPONENTS} components, from a copy of the repository in another directory: wall`,
+    value: moved.ok ? `${fmtMs(moved.wallMedianMs)} (best ${fmtMs(moved.wallBestMs)})` : 'FAILED',
+    goal: '< 1.5 s (as in place)',
+    pass: moved.ok && moved.wallMedianMs < 1500,
+  });
+  figures.push({
+    figure: `  from the copy: terraform processes started (${copyRuns} runs)`,
+    value: moved.ok ? String(copyTf) : 'FAILED',
+    goal: '= 0',
+    pass: moved.ok && copyTf === 0,
+  });
+  if (moved.ok && noop.ok) figures.push({ figure: '  ratio copy / in place', value: `${(moved.wallMedianMs / noop.wallMedianMs).toFixed(2)}×`, goal: 'info (≈ 1×)' });
+  if (!moved.ok && copyProblem) ctx.note(`rollout: no-op re-run from a copy failed its check: ${copyProblem}`);
 
   // The baseline: a plain sequential terraform loop over copies of the same modules.
   const plainDir = path.join(root, 'plain');

@@ -11,9 +11,11 @@
  * configured) and `terraform.tfvars.json`. Nothing is ever written into
  * `components/terraform/**`: generated files exist only in the CAS and in step workspaces.
  *
- * State: by default a local backend at the ABSOLUTE path
- * `<cacheDir>/state/<deployment>/<target>/<component>.tfstate`, whose directory is bound into
- * the steps that read or write it. Those steps carry the sha256 of the state they start from
+ * State: by default a local backend at `<cacheDir>/state/<deployment>/<target>/<component>.tfstate`,
+ * whose directory is bound into the steps that read or write it. The backend file and the
+ * mount name it RELATIVE to the step's working directory (`../../../state/<d>/<t>/…`; see
+ * {@link stateLocation}), so no host path reaches a fingerprint and a copy of the repository
+ * at another path hits the cache. Those steps carry the sha256 of the state they start from
  * as the `state` fact (so drift re-runs them) and name the state file in `refreshFacts` (so a
  * re-run from the state they produced is a cache hit). A remote backend (s3, gcs, pg, ...)
  * cannot be digested cheaply, so the steps that read it are never cached.
@@ -32,7 +34,7 @@ import { DiagnosticError, error } from '../../src/diagnostics/index.js';
 import { sha256 } from '../../src/steps/fingerprint.js';
 import { secretKey } from '../../src/cache/actions.js';
 import { opened, secrets, stepSecrets, unsealSensitive } from '../../src/secrets/index.js';
-import type { Artifact, Step, StepInput, StepMount, StepResult } from '../../src/steps/types.js';
+import { fromWorkspace, type Artifact, type Step, type StepInput, type StepMount, type StepResult } from '../../src/steps/types.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -100,6 +102,25 @@ export function excludeFromModule(rel: string): boolean {
   return rel === TFVARS_FILE;
 }
 
+/**
+ * How a step names a local-state path: relative to its working directory (the workspace).
+ *
+ * Why relative (and not a fixed in-sandbox mount point, nor a path substituted when the
+ * workspace is materialised): the generated `backend.tf.json` is a CAS input and the mounts
+ * are part of the fingerprint, so neither may hold a host path, or a copy of the repository at
+ * another path (a CI checkout, a restored `.atmos` cache) would miss the cache for every step
+ * and re-apply. The workspace (`<cacheDir>/workspaces/<run>/<step>/`) and the state (under the
+ * cache dir by default, else a repository-relative `backend.path`; both are kept inside the
+ * repository at validation) move together, so the relative path is the same text in every
+ * copy, and it needs no engine support beyond binding the state directory where that path
+ * leads: the local engine binds it at its host path, sandboxed or not (a fixed mount point
+ * would need a sandbox, and a substitution would put Terraform knowledge into the scheduler);
+ * Dagger mirrors the host layout in the container (src/engine/dagger.ts).
+ */
+export function stateLocation(ctx: ModuleContext<unknown>, hostPath: string): string {
+  return fromWorkspace(ctx.cacheDir, hostPath);
+}
+
 export interface TerraformWorkspace {
   /** Content-addressed inputs every step mounts: `.` (the root module) and the generated files. */
   inputs: Record<string, Artifact>;
@@ -122,8 +143,8 @@ export function terraformWorkspace(ctx: ModuleContext<unknown>): TerraformWorksp
   const local = (c.backend_type ?? 'local') === 'local';
   const statePath = local ? localStatePath(ctx) : null;
   const type = c.backend_type ?? 'local';
-  const backend: Record<string, unknown> = local ? { ...c.backend, path: statePath } : { ...c.backend };
-  if (local && typeof backend.workspace_dir === 'string') backend.workspace_dir = path.resolve(ctx.repoRoot, backend.workspace_dir);
+  const backend: Record<string, unknown> = local ? { ...c.backend, path: stateLocation(ctx, statePath!) } : { ...c.backend };
+  if (local && typeof backend.workspace_dir === 'string') backend.workspace_dir = stateLocation(ctx, path.resolve(ctx.repoRoot, backend.workspace_dir));
 
   const files: Record<string, string> = {};
   files[BACKEND_FILE] = jsonFile({ terraform: { backend: { [type]: backend } } });
@@ -200,11 +221,14 @@ function initialized(ws: TerraformWorkspace, init: Step): Record<string, StepInp
   return { ...ws.inputs, '.terraform': { step: init.id, output: '.terraform' }, '.terraform.lock.hcl': { step: init.id, output: '.terraform.lock.hcl' } };
 }
 
-/** Local state: the state directory bound at the same path, and the digest of the state the step starts from. */
-function stateBinding(ws: TerraformWorkspace, writable: boolean, refresh: boolean): Pick<Step, 'mounts' | 'facts' | 'refreshFacts'> {
+/**
+ * Local state: the state directory bound where the backend's relative path leads (see
+ * {@link stateLocation}), and the digest of the state the step starts from.
+ */
+function stateBinding(ctx: Ctx, ws: TerraformWorkspace, writable: boolean, refresh: boolean): Pick<Step, 'mounts' | 'facts' | 'refreshFacts'> {
   if (!ws.statePath) return {};
   const dir = path.dirname(ws.statePath);
-  const mount: StepMount = { host: dir, path: dir, writable };
+  const mount: StepMount = { host: dir, path: stateLocation(ctx, dir), writable };
   return {
     mounts: [mount],
     facts: { state: stateFact(ws.statePath) },
@@ -291,7 +315,7 @@ export function applySteps(ctx: Ctx): Step[] {
     ...stateHints(ws),
     inputs: initialized(ws, init),
     outputs: {},
-    ...stateBinding(ws, true, true),
+    ...stateBinding(ctx, ws, true, true),
     needs: [init.id],
     network: true, // providers talk to their APIs
     cache: local ? 'content' : 'never',
@@ -303,7 +327,7 @@ export function applySteps(ctx: Ctx): Step[] {
     stdout: 'outputs.json',
     outputs: { values: ['outputs.json'] },
     // Reads the state apply left (never locks it): its digest is the key, refreshed after apply.
-    ...stateBinding(ws, false, true),
+    ...stateBinding(ctx, ws, false, true),
     needs: [init.id, apply.id],
     network: !local, // a remote backend is read over the network
     cache: local ? 'content' : 'never',
@@ -326,7 +350,7 @@ export function planSteps(ctx: Ctx): Step[] {
     inputs: initialized(ws, init),
     outputs: { files: ['tfplan'] },
     // Plan takes the state lock (writes a lock file next to the state): read-write.
-    ...stateBinding(ws, true, false),
+    ...stateBinding(ctx, ws, true, false),
     needs: [init.id],
     network: true, // refresh asks the providers' APIs
     cache: local ? 'content' : 'never',

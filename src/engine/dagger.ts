@@ -4,7 +4,7 @@
  *
  * Per step: `container().from(step.image)`; the prepared workspace (inputs already materialised
  * by the scheduler) mounted from the host at {@link WORKSPACE_PATH}; each `step.mounts` entry
- * mounted from the host; cache volumes for tool caches (Terraform plugins); plain env sorted by
+ * mounted from the host (relative ones where they lead from the workspace: {@link containerLayout}); cache volumes for tool caches (Terraform plugins); plain env sorted by
  * name; secrets via `setSecret` + `withSecretVariable`, never as plain env; `withExec(argv,
  * {expect: ANY})`; then the exit code and output; finally the workspace (and writable mounts)
  * exported back to the host, so the scheduler collects `step.outputs` exactly as with the
@@ -178,19 +178,56 @@ interface Translation {
   exports: { from: string; to: string; wipe: boolean }[];
 }
 
+/** Below it, the container mirrors the host around a step that names its mounts relatively (see {@link containerLayout}). */
+export const MIRROR_ROOT = '/atmos-pipe/host';
+
+/** Where a step's workspace and mounts are in its container. */
+export interface ContainerLayout {
+  workspace: string;
+  /** The step's mounts, in order, with their container paths. */
+  mounts: { host: string; path: string; writable: boolean }[];
+}
+
+/**
+ * Container paths of a step's workspace and mounts. Without relative mounts: the workspace at
+ * {@link WORKSPACE_PATH}, each mount at its absolute path. A mount named relative to the
+ * working directory (see StepMount: e.g. Terraform's local state, `../../../state/<d>/<t>`,
+ * relative so that no host path reaches a fingerprint) must be where that path leads in the
+ * container too: the workspace and those mounts are then placed below {@link MIRROR_ROOT} at
+ * their positions relative to their nearest common host directory (e.g. the cache dir), so
+ * every relative path resolves in the container as on the host, and no host path shows.
+ */
+export function containerLayout(step: Step, workspace: string): ContainerLayout {
+  const hostWorkdir = path.resolve(workspace, step.workdir ?? '.');
+  const leadsTo = new Map<number, string>();
+  (step.mounts ?? []).forEach((m, i) => {
+    if (!path.posix.isAbsolute(m.path)) leadsTo.set(i, path.resolve(hostWorkdir, m.path));
+  });
+  let ws = WORKSPACE_PATH;
+  if (leadsTo.size > 0) {
+    let common = path.resolve(workspace);
+    for (const t of leadsTo.values()) while (common !== path.dirname(common) && path.relative(common, t).startsWith('..')) common = path.dirname(common);
+    const mirror = (p: string) => path.posix.join(MIRROR_ROOT, path.relative(common, p).split(path.sep).join('/'));
+    ws = mirror(workspace);
+    for (const [i, t] of leadsTo) leadsTo.set(i, mirror(t));
+  }
+  return { workspace: ws, mounts: (step.mounts ?? []).map((m, i) => ({ host: m.host, path: leadsTo.get(i) ?? m.path, writable: m.writable })) };
+}
+
 /** The container of one step, up to and including `withExec`. */
 export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step' | 'workspace' | 'env'>, nonce: string): Translation {
   const { step, workspace } = req;
-  const workdir = path.posix.resolve(WORKSPACE_PATH, step.workdir ?? '.');
-  if (!inside(WORKSPACE_PATH, workdir)) throw new Error(`step ${step.id}: workdir ${step.workdir} escapes the workspace`);
+  const layout = containerLayout(step, workspace);
+  const wsPath = layout.workspace;
+  const workdir = path.posix.resolve(wsPath, step.workdir ?? '.');
+  if (!inside(wsPath, workdir)) throw new Error(`step ${step.id}: workdir ${step.workdir} escapes the workspace`);
 
   let c = client.container().from(step.image);
-  c = c.withMountedDirectory(WORKSPACE_PATH, client.host().directory(workspace, { noCache: true }));
+  c = c.withMountedDirectory(wsPath, client.host().directory(workspace, { noCache: true }));
   const exports: Translation['exports'] = [];
-  for (const m of step.mounts ?? []) {
-    if (!path.posix.isAbsolute(m.path)) throw new Error(`step ${step.id}: mount path ${m.path} must be absolute`);
-    if (inside(WORKSPACE_PATH, m.path) || inside(m.path, WORKSPACE_PATH)) {
-      throw new Error(`step ${step.id}: mount path ${m.path} overlaps the workspace mount ${WORKSPACE_PATH}`);
+  for (const m of layout.mounts) {
+    if (inside(wsPath, m.path) || inside(m.path, wsPath)) {
+      throw new Error(`step ${step.id}: mount path ${m.path} overlaps the workspace mount ${wsPath}`);
     }
     c = c.withMountedDirectory(m.path, client.host().directory(m.host, { noCache: true }), m.writable ? undefined : { readOnly: true });
     if (m.writable) exports.push({ from: m.path, to: m.host, wipe: false });
@@ -216,7 +253,7 @@ export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step
   c = c.withExec(commandLine(step), { expect: 'ANY' });
   // The workspace last: the scheduler reads it once the exec and every export are done. Wiped,
   // so files the step deleted are gone as they would be locally. Host mounts are merged.
-  exports.push({ from: WORKSPACE_PATH, to: workspace, wipe: true });
+  exports.push({ from: wsPath, to: workspace, wipe: true });
   return { container: c, exports };
 }
 

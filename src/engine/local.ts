@@ -6,11 +6,11 @@
  * pins the first time a step that needs them actually runs (a fully cached run starts no tool).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import path from 'node:path';
 import { DiagnosticError, error } from '../diagnostics/index.js';
-import { commandLine, type Step } from '../steps/types.js';
+import { commandLine, type Step, type StepMount } from '../steps/types.js';
 import { SANDBOX_GROUP, SANDBOX_PASSWD, SEAL_ROOT, isolationArgs, seccompFilter, sandboxChoice, setUpSandbox, toolBinds, type SandboxMode, type SandboxSetup } from './sandbox.js';
 import type { Engine, ExecRequest, ExecResult } from './types.js';
 
@@ -113,6 +113,25 @@ const RUNTIME_COMMANDS: [RegExp, string[]][] = [
   [/^go/, ['go']],
 ];
 
+/**
+ * Where a mount appears in the step: an absolute path as is; a relative one (see StepMount)
+ * from the working directory. The sandbox binds the host path there; its parents are made in
+ * the sandbox's own root, so `..` from the workspace leads to it as it does on the host.
+ */
+function mountPoint(m: StepMount, cwd: string): string {
+  return path.isAbsolute(m.path) ? m.path : path.resolve(cwd, m.path);
+}
+
+/** Both paths name the same directory (after symlinks), or neither exists yet and they are equal. */
+function sameFile(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
 export class LocalEngine implements Engine {
   readonly name = 'local' as const;
   private setup: SandboxSetup | undefined;
@@ -208,12 +227,14 @@ export class LocalEngine implements Engine {
       if (env.TF_CLI_CONFIG_FILE && existsSync(env.TF_CLI_CONFIG_FILE)) visible.add(path.resolve(env.TF_CLI_CONFIG_FILE));
       for (const d of visible) b.push('--ro-bind', d, d);
       b.push('--bind', workspace, workspace);
-      for (const m of step.mounts ?? []) b.push(m.writable ? '--bind' : '--ro-bind', m.host, m.path);
+      for (const m of step.mounts ?? []) b.push(m.writable ? '--bind' : '--ro-bind', m.host, mountPoint(m, cwd));
       b.push(...SEAL_ROOT, '--chdir', cwd, '--', bin, ...args);
       file = setup.bwrap;
       args = b;
-    } else if ((step.mounts ?? []).some((m) => m.host !== m.path)) {
-      throw new Error(`step ${step.id}: unsandboxed runs can only mount host paths at the same path`);
+    } else {
+      // Unsandboxed, the step sees the host itself: each mount must already be where it says.
+      const bad = (step.mounts ?? []).find((m) => !sameFile(m.host, mountPoint(m, cwd)));
+      if (bad) throw new Error(`step ${step.id}: unsandboxed runs can only mount host paths where the step looks for them (${bad.host} at ${bad.path})`);
     }
 
     return new Promise<ExecResult>((resolve, reject) => {

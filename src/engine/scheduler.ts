@@ -30,7 +30,7 @@ import { ensureCacheDir } from '../cache/dir.js';
 import { seal, sealSensitive, secrets as processSecrets, type SecretStore } from '../secrets/index.js';
 import { canonicalJson, fingerprintData, fingerprintOf, sha256, type FingerprintData } from '../steps/fingerprint.js';
 import type { Artifact, Step, StepInput, StepResult, StepStatus } from '../steps/types.js';
-import { isOutputRef } from '../steps/types.js';
+import { isOutputRef, stepWorkspace } from '../steps/types.js';
 import type { Engine, EventSink, RunEvent } from './types.js';
 
 export interface ComponentNode {
@@ -440,7 +440,7 @@ export class Scheduler {
     }
     this.emit({ type: 'step.started', time: now(), id: s.id, component: s.component, module: s.module, fingerprint: fp });
     const slug = stepSlug(s.id);
-    const workspace = path.join(this.o.cacheDir, 'workspaces', this.o.runId, slug);
+    const workspace = stepWorkspace(this.o.cacheDir, this.o.runId, slug);
     const logFile = path.join(this.o.cacheDir, 'logs', this.o.runId, `${slug}.log`);
     mkdirSync(path.dirname(logFile), { recursive: true });
     writeFileSync(logFile, '');

@@ -2,6 +2,7 @@
  * Steps are data, not closures (SPEC 4.1). A module turns one component into steps; an
  * engine runs them; the fingerprint (see fingerprint.ts) decides whether a step must run.
  */
+import path from 'node:path';
 
 /** A content-addressed file or directory tree in the CAS (`sha256:<hex>`). */
 export interface Artifact {
@@ -30,14 +31,44 @@ export function isOutputRef(i: StepInput): i is StepOutputRef {
 }
 
 /**
+ * Where the scheduler makes the workspace of a step: `<cacheDir>/workspaces/<run-id>/<step-slug>/`.
+ * A run id and a slug are one path segment each, so a path relative to a workspace that
+ * reaches elsewhere under the cache dir is the same for every run and step: see
+ * {@link fromWorkspace}.
+ */
+export function stepWorkspace(cacheDir: string, runId: string, slug: string): string {
+  return path.join(cacheDir, 'workspaces', runId, slug);
+}
+
+/**
+ * A host path as a step names it from its working directory (`workdir`, relative to the
+ * workspace): a POSIX path relative to it, e.g. `../../../state/<d>/<t>` for local Terraform
+ * state under the cache dir. Fingerprints hold no host path (SPEC 4.1): the cache dir and
+ * everything a step reaches this way live inside the repository, so a copy of the repository
+ * at another path (a CI checkout, a restored cache) names the same files with the same text.
+ */
+export function fromWorkspace(cacheDir: string, hostPath: string, workdir = '.'): string {
+  const from = path.join(stepWorkspace(cacheDir, 'run', 'step'), workdir);
+  return path.relative(from, hostPath).split(path.sep).join('/') || '.';
+}
+
+/**
  * A host path bound into the step read-write and NOT content-addressed (e.g. the directory of
  * local Terraform state). Whatever a step may read from it must be reflected in its env or
  * `facts` (e.g. the digest of the state it starts from), or the cache would lie.
  */
 export interface StepMount {
-  /** Absolute host path (created if missing). */
+  /** Absolute host path (created if missing). Not part of the fingerprint. */
   host: string;
-  /** Path inside the step (absolute); the local engine binds it at the same path. */
+  /**
+   * Where the step sees it (part of the fingerprint), either
+   * - relative to the step's working directory ({@link fromWorkspace}): the engines bind the
+   *   host path where that relative path leads (the local engine: on the host itself, so it
+   *   must lead to `host`; Dagger: in a container that mirrors the host layout), which keeps
+   *   host paths out of the fingerprint; or
+   * - absolute: a fixed path inside the step (the local engine binds it there in the sandbox;
+   *   unsandboxed, only `path === host` can be honoured).
+   */
   path: string;
   writable: boolean;
 }

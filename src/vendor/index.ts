@@ -5,7 +5,7 @@
  *
  *   ensureVendored(repo, dep, target)   pull what the target needs (a cache hit when the lock is satisfied)
  *   pullVendor(repo, dep, {target?})    the same for one or every target (`vendor pull`)
- *   vendorStatus(repo, deps)            ok | missing | stale per deployment, target and module
+ *   vendorStatus(repo, deps)            ok | missing | stale | modified per deployment, target and module
  *   vendorCacheStats(cacheDir)          size, objects, references, deduplication savings
  *   vendorClean(cacheDir, {...})        remove links and locks; prune unreferenced objects
  *
@@ -24,16 +24,16 @@ import { checkModuleName, loadVendorConfig, selectEntry, usedModules, type Selec
 import { applyFilters, UnsafeArchiveError } from './extract.js';
 import { FetchError, fetchSource } from './fetch.js';
 import { describeOrigin, lockMatches } from './lookup.js';
-import { cacheStats, clean, commitObject, linkDir, linkObject, lockPath, objectDir, readLock, removeTree, touch, vendorPaths, writeLock, type CacheStats, type CleanResult, type LockEntry } from './store.js';
+import { cacheStats, checkTree, clean, commitObject, describeDiff, linkDir, linkObject, lockPath, objectDir, readLock, removeTree, touch, treeDigest, vendorPaths, writeLock, type CacheStats, type CleanResult, type LockEntry, type TreeDiff, type VendorPaths } from './store.js';
 
 export { parseSource, renderSource, renderTemplate, SourceError, type VendorSource } from './source.js';
 export { loadVendorConfig, selectEntry, usedModules, targetLabels, type VendorEntry, type SelectedEntry, type VendorConfig, type VendorOrigin } from './config.js';
 export { vendorLookup, lockMatches, type ModuleLookup, type VendoredInfo } from './lookup.js';
 export { extractTar, copyLocalTree, applyFilters, UnsafeArchiveError } from './extract.js';
 export { FetchError } from './fetch.js';
-export { vendorPaths, readLock, lockPath, objectDir, linkDir, treeManifest, manifestDigest, type LockEntry, type LockFile, type CacheStats, type CleanResult, type VendorPaths } from './store.js';
+export { vendorPaths, readLock, lockPath, objectDir, linkDir, treeDigest, checkTree, type TreeCheck, type TreeDiff, type LockEntry, type LockFile, type CacheStats, type CleanResult, type VendorPaths } from './store.js';
 
-export type PullStatus = 'cached' | 'pulled' | 'updated' | 'relinked';
+export type PullStatus = 'cached' | 'pulled' | 'updated' | 'relinked' | 'repaired';
 
 export interface VendorPullItem {
   deployment: string;
@@ -46,7 +46,10 @@ export interface VendorPullItem {
   pulled_at: string;
   commit?: string;
   origin: string;
-  /** cached: nothing fetched; pulled: first fetch; updated: new content; relinked: re-linked from the store. */
+  /**
+   * cached: nothing fetched; pulled: first fetch; updated: new content; relinked: re-linked
+   * from the store; repaired: the store copy was modified, so it was evicted and fetched again.
+   */
   status: PullStatus;
 }
 
@@ -85,6 +88,16 @@ async function planTarget(repo: Repository, dep: DeploymentConfig, target: strin
   return out;
 }
 
+/** A modified store copy whose source cannot be fetched again: the run stops (exit 1), naming the files. */
+function modifiedDiagnostic(p: Planned, target: string, files: string, cause: Error): Diagnostic {
+  return error(
+    'vendor/modified',
+    `vendored module "${p.module}" for target ${target} was modified in the store (${files}), and it cannot be pulled again from ${p.sel.rendered}: ${cause.message}`,
+    p.sel.sourceLocation ?? p.sel.location,
+    `restore access to ${p.sel.rendered} and run again (the modified copy was evicted; nothing was applied from it)`,
+  );
+}
+
 function fetchDiagnostic(e: unknown, p: Planned, target: string): Diagnostic | undefined {
   const where = p.sel.sourceLocation ?? p.sel.location;
   if (e instanceof FetchError) return error('vendor/fetch-failed', `vendoring module "${p.module}" for target ${target} from ${p.sel.rendered}: ${e.message}`, where, e.hint);
@@ -98,8 +111,9 @@ function fetchDiagnostic(e: unknown, p: Planned, target: string): Diagnostic | u
  * Make sure every vendored module of a target is in the store and linked, fetching only
  * what the lock does not pin (everything with `update`). Local directories are read again
  * each time (they are the repository's own files); Git and HTTP sources whose lock entry
- * matches the configuration are not touched at all.
- * Config problems: DiagnosticError exit 2; fetch failures: exit 1.
+ * matches the configuration are not fetched. Every module is verified against the lock's
+ * digest before it is used (see the loop). Config problems: DiagnosticError exit 2; fetch
+ * failures and a modified module that cannot be pulled again: exit 1.
  */
 export async function ensureVendored(repo: Repository, dep: DeploymentConfig, target: string, opts: EnsureVendoredOptions = {}): Promise<VendorPullResult> {
   checkTargetArg(dep, target);
@@ -132,21 +146,37 @@ export async function ensureVendored(repo: Repository, dep: DeploymentConfig, ta
       status,
     });
     const pinned = le && lockMatches(le, sel) && existsSync(objectDir(paths, le.digest));
+    // Before every use, the linked copy (what Terraform reads) is verified against the lock's
+    // digest; a modified one is linked again from its store object when that is intact, else
+    // the object is evicted and fetched again (the locked commit for Git), or the run stops.
+    let repair: string | undefined;
     if (pinned && !opts.update && sel.spec.kind !== 'local') {
-      if (!existsSync(dest)) {
-        linkObject(paths, le.digest, dest);
-        result.components.push(item(le, 'relinked'));
-        notice(`vendor: ${module} relinked from the store (${le.digest.slice(0, 19)})`);
-      } else {
+      const used = checkTree(paths, dest, le.digest);
+      if (!used) {
         touch(objectDir(paths, le.digest));
         result.components.push(item(le, 'cached'));
+        continue;
       }
-      continue;
+      const object = objectDir(paths, le.digest);
+      const stored = checkTree(paths, object, le.digest);
+      if (!stored) {
+        linkObject(paths, le.digest, dest);
+        result.components.push(item(le, 'relinked'));
+        notice(used.actual === null ? `vendor: ${module} relinked from the store (${le.digest.slice(0, 19)})` : `vendor: ${module}: its linked copy was modified (${describeDiff(used)}); relinked from the store (${le.digest.slice(0, 19)})`);
+        continue;
+      }
+      repair = describeDiff(stored);
+      // Both go: nothing of a modified copy may be applied, even when the source is out of reach.
+      removeTree(object);
+      removeTree(dest);
+      notice(`vendor: ${module}: the store copy of ${le.digest.slice(0, 19)} was modified (${repair}); evicted, pulling it again from ${sel.rendered}`);
     }
     let digest: string;
     let commit: string | undefined;
     try {
-      const fetched = await fetchSource(paths, sel.spec, { update: opts.update });
+      // A repair fetches exactly what was locked: the recorded commit of a Git source.
+      const spec = repair && le?.commit && sel.spec.kind === 'git' ? { ...sel.spec, ref: le.commit } : sel.spec;
+      const fetched = await fetchSource(paths, spec, { update: opts.update });
       commit = fetched.commit;
       try {
         applyFilters(fetched.dir, sel.included_paths, sel.excluded_paths);
@@ -157,19 +187,36 @@ export async function ensureVendored(repo: Repository, dep: DeploymentConfig, ta
     } catch (e) {
       const d = fetchDiagnostic(e, p, target);
       if (!d) throw e;
-      failures.push(d);
+      failures.push(repair ? modifiedDiagnostic(p, target, repair, e as Error) : d);
       continue;
     }
-    const same = pinned && le!.digest === digest;
-    if (same && existsSync(dest)) {
-      // Nothing new (a local source read again, or --update found the same content).
-      touch(objectDir(paths, digest));
-      if (opts.update && sel.spec.kind !== 'local') {
-        lock.components[module] = { ...le!, pulled_at: new Date().toISOString(), ...(commit ? { commit } : {}) };
-        changed = true;
-      }
-      result.components.push(item(lock.components[module], 'cached'));
+    if (repair && digest !== le!.digest) {
+      const where = p.sel.sourceLocation ?? p.sel.location;
+      failures.push(
+        error(
+          'vendor/modified',
+          `vendored module "${module}" for target ${target} was modified in the store (${repair}), and ${sel.rendered} now gives ${digest.slice(0, 19)}, not the locked ${le!.digest.slice(0, 19)}`,
+          where,
+          `the source changed since it was locked: \`atmos-pipe vendor pull --deployment ${dep.name} --target ${target} --update\` takes its new content`,
+        ),
+      );
       continue;
+    }
+    // The locked content again (a local source read again, a store object fetched again).
+    const same = le !== undefined && lockMatches(le, sel) && le.digest === digest;
+    if (same && !repair) {
+      const used = checkTree(paths, dest, digest);
+      if (!used) {
+        // Nothing new (a local source read again, or --update found the same content).
+        touch(objectDir(paths, digest));
+        if (opts.update && sel.spec.kind !== 'local') {
+          lock.components[module] = { ...le!, pulled_at: new Date().toISOString(), ...(commit ? { commit } : {}) };
+          changed = true;
+        }
+        result.components.push(item(lock.components[module], 'cached'));
+        continue;
+      }
+      if (used.actual !== null) notice(`vendor: ${module}: its linked copy was modified (${describeDiff(used)}); relinked from the store (${digest.slice(0, 19)})`);
     }
     linkObject(paths, digest, dest);
     const entry: LockEntry = {
@@ -184,9 +231,9 @@ export async function ensureVendored(repo: Repository, dep: DeploymentConfig, ta
     };
     lock.components[module] = entry;
     changed = true;
-    const status: PullStatus = same ? 'relinked' : le ? 'updated' : 'pulled';
+    const status: PullStatus = repair ? 'repaired' : same ? 'relinked' : le ? 'updated' : 'pulled';
     result.components.push(item(entry, status));
-    notice(`vendor: ${module} ${status === 'updated' ? 'updated to' : status} ${entry.version ?? ''} ${digest.slice(0, 19)} from ${sel.rendered}`.replace(/\s+/g, ' '));
+    if (!repair) notice(`vendor: ${module} ${status === 'updated' ? 'updated to' : status} ${entry.version ?? ''} ${digest.slice(0, 19)} from ${sel.rendered}`.replace(/\s+/g, ' '));
   }
 
   // Modules no longer vendored for this target: their links and lock entries go.
@@ -214,7 +261,7 @@ export async function pullVendor(repo: Repository, dep: DeploymentConfig, opts: 
   return out;
 }
 
-export type VendorState = 'ok' | 'missing' | 'stale';
+export type VendorState = 'ok' | 'missing' | 'stale' | 'modified';
 
 export interface VendorStatusRow {
   deployment: string;
@@ -225,14 +272,34 @@ export interface VendorStatusRow {
   version: string | null;
   digest: string | null;
   pulled_at: string | null;
-  /** ok: pulled as configured; missing: never pulled (or gone from the store); stale: the lock differs from the configuration. */
+  /**
+   * ok: pulled as configured, and the linked files match the lock's digest; missing: never
+   * pulled (or gone from the store); stale: the lock differs from the configuration;
+   * modified: the linked files (what Terraform would read) differ from the lock's digest.
+   */
   state: VendorState;
   origin: string | null;
-  /** What differs, for stale rows. */
+  /** What differs, for stale, missing and modified rows. */
   reason?: string;
+  /** Modified rows: the files modified, missing and extra against the lock's digest (when its manifest is known). */
+  files?: TreeDiff;
 }
 
-/** Per deployment, target and vendored module: what the lock says and whether it is current. A pure read. */
+/** The state of a linked module against its locked digest: ok, or modified with what differs and where. */
+function verified(paths: VendorPaths, dir: string, digest: string): Pick<VendorStatusRow, 'state' | 'reason' | 'files'> {
+  const object = objectDir(paths, digest);
+  const used = checkTree(paths, dir, digest, object);
+  if (!used) return { state: 'ok' };
+  const inStore = checkTree(paths, object, digest) !== undefined;
+  const where = inStore ? 'modified in the store; the next run evicts it and pulls it again' : 'its linked copy differs from the intact store object; the next run relinks it';
+  return { state: 'modified', reason: `${describeDiff(used)}: ${where}`, ...(used.diff ? { files: used.diff } : {}) };
+}
+
+/**
+ * Per deployment, target and vendored module: what the lock says, whether it is current, and
+ * whether the linked files still have the locked digest. Fetches nothing and changes no link
+ * or lock; hashing the trees goes through the step CAS (content-addressed blobs a run stores anyway).
+ */
 export async function vendorStatus(repo: Repository, deps: DeploymentConfig[], opts: { target?: string; files?: YamlFileCache } = {}): Promise<VendorStatusRow[]> {
   const files = opts.files ?? repo.files;
   const paths = vendorPaths(repo.config.cacheDir);
@@ -253,7 +320,8 @@ export async function vendorStatus(repo: Repository, deps: DeploymentConfig[], o
         if (!lockMatches(le, sel)) {
           const reason = le.source !== sel.rendered ? `locked ${le.source}` : (le.version ?? null) !== (sel.version ?? null) ? `locked version ${le.version}` : 'included/excluded paths changed';
           rows.push({ ...base, digest: le.digest, pulled_at: le.pulled_at, state: 'stale', reason });
-        } else rows.push({ ...base, digest: le.digest, pulled_at: le.pulled_at, state: present ? 'ok' : 'missing', ...(present ? {} : { reason: 'not in the store any more' }) });
+        } else if (!present) rows.push({ ...base, digest: le.digest, pulled_at: le.pulled_at, state: 'missing', reason: 'not in the store any more' });
+        else rows.push({ ...base, digest: le.digest, pulled_at: le.pulled_at, ...verified(paths, linkDir(paths, dep.name, t, module), le.digest) });
       }
       const wanted = new Set(planned.map((p) => p.module));
       for (const [module, le] of Object.entries(lock.components)) {
@@ -288,8 +356,18 @@ export function vendorClean(cacheDir: string, opts: VendorCleanOptions = {}): Cl
   return clean(vendorPaths(cacheDir), { deployment: opts.deployment, target: opts.target, removeLinks, prune: opts.prune ?? false, olderThanMs: opts.olderThanMs ?? 0, now: opts.now });
 }
 
-/** The digests the lock records for a target (module → digest): for release records. */
+/**
+ * For release records: the digest of each module vendored for a target as it is linked now
+ * (what the Terraform steps read), module → digest. After {@link ensureVendored} it equals the
+ * lock's; a release never names the locked digest for content that differs from it.
+ */
 export function vendoredDigests(cacheDir: string, deployment: string, target: string): Record<string, string> {
-  const lock = readLock(vendorPaths(cacheDir), deployment, target);
-  return Object.fromEntries(Object.entries(lock.components).map(([m, e]) => [m, e.digest]));
+  const paths = vendorPaths(cacheDir);
+  const lock = readLock(paths, deployment, target);
+  return Object.fromEntries(
+    Object.keys(lock.components).map((m) => {
+      const dir = linkDir(paths, deployment, target, m);
+      return [m, existsSync(dir) ? treeDigest(paths, dir) : lock.components[m].digest];
+    }),
+  );
 }

@@ -7,21 +7,25 @@
  *   <cacheDir>/cache/vendor/git/<key>.git                         bare mirrors of Git sources
  *   <cacheDir>/cache/vendor/tmp/                                  fetches and extractions in progress
  *
- * An object's name is the digest of its tree: the canonical JSON of the sorted
- * (path, type, mode, content digest) entries, the same manifest format as the step CAS
- * (src/cache/cas.ts), so the same files always have the same digest. Objects appear by an
- * atomic rename of a finished temp dir and are never modified afterwards.
+ * An object's name is the digest of its tree, computed by the step CAS (src/cache/cas.ts
+ * `putDir`: the sorted (path, type, mode, content digest) manifest), so the same files always
+ * have the same digest and the CAS keeps the manifest of every locked digest, which says what
+ * a modified copy changed. Objects appear by an atomic rename of a finished temp dir and are
+ * never modified by atmos-pipe afterwards; since a linked copy shares their inodes, an edit
+ * of either changes both, so every use verifies the tree against the lock ({@link checkTree}).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, copyFileSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync,
+  chmodSync, copyFileSync, constants, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync,
   readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync,
 } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic, type TreeEntry, type TreeManifest } from '../cache/cas.js';
+import { Cas, writeFileAtomic } from '../cache/cas.js';
 import { dumpPlain, loadPlain } from '../yaml/plain.js';
 
 export interface VendorPaths {
+  /** `<cacheDir>/cache`: the step CAS below it computes and remembers tree digests. */
+  cache: string;
   root: string;
   objects: string;
   deployments: string;
@@ -31,7 +35,7 @@ export interface VendorPaths {
 
 export function vendorPaths(cacheDir: string): VendorPaths {
   const root = path.join(cacheDir, 'cache', 'vendor');
-  return { root, objects: path.join(root, 'objects', 'sha256'), deployments: path.join(root, 'deployments'), git: path.join(root, 'git'), tmp: path.join(root, 'tmp') };
+  return { cache: path.join(cacheDir, 'cache'), root, objects: path.join(root, 'objects', 'sha256'), deployments: path.join(root, 'deployments'), git: path.join(root, 'git'), tmp: path.join(root, 'tmp') };
 }
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
@@ -117,49 +121,64 @@ export function writeLock(paths: VendorPaths, lock: LockFile): void {
 
 // ---- Trees.
 
-function hashFile(file: string): { digest: string; size: number } {
-  const h = createHash('sha256');
-  const fd = openSync(file, 'r');
-  const buf = Buffer.allocUnsafe(1 << 20);
-  let size = 0;
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-      size += n;
-    }
-  } finally {
-    closeSync(fd);
+/** The digest of a directory tree (symlinks kept as links), through the step CAS. */
+export function treeDigest(paths: VendorPaths, dir: string): string {
+  return new Cas(paths.cache).putDir(dir);
+}
+
+/** How a tree differs from what a digest names, by POSIX path relative to the tree. */
+export interface TreeDiff {
+  /** Present in both, with other content, mode, type or link target. */
+  modified: string[];
+  /** Named by the digest, not in the tree. */
+  missing: string[];
+  /** In the tree, not named by the digest. */
+  extra: string[];
+}
+
+export interface TreeCheck {
+  /** The digest the tree has now (null: the directory does not exist). */
+  actual: string | null;
+  /** What differs; undefined when the manifest of the expected digest is not known any more. */
+  diff?: TreeDiff;
+}
+
+/** The manifest a digest names, when the CAS holds it intact. */
+function knownManifest(cas: Cas, digest: string): Map<string, string> | undefined {
+  if (!cas.has(digest) || !cas.verify(digest)) return undefined;
+  return new Map(cas.manifest(digest).entries.map((e) => [e.path, JSON.stringify([e.type, e.mode, e.digest ?? null, e.target ?? null])]));
+}
+
+/**
+ * Verify a tree against the digest the lock records: undefined when it matches, else its
+ * actual digest and (when the expected manifest is known: the CAS keeps it from the pull, or
+ * from `objectDir` when that is intact) the files modified, missing and extra.
+ */
+export function checkTree(paths: VendorPaths, dir: string, digest: string, objectDirIntact?: string): TreeCheck | undefined {
+  if (!existsSync(dir)) return { actual: null };
+  const cas = new Cas(paths.cache);
+  const actual = cas.putDir(dir);
+  if (actual === digest) return undefined;
+  let expected = knownManifest(cas, digest);
+  if (!expected && objectDirIntact && existsSync(objectDirIntact) && cas.putDir(objectDirIntact) === digest) expected = knownManifest(cas, digest);
+  const now = knownManifest(cas, actual);
+  if (!expected || !now) return { actual };
+  const diff: TreeDiff = { modified: [], missing: [], extra: [] };
+  for (const [p, e] of expected) {
+    const n = now.get(p);
+    if (n === undefined) diff.missing.push(p);
+    else if (n !== e) diff.modified.push(p);
   }
-  return { digest: `sha256:${h.digest('hex')}`, size };
+  for (const p of now.keys()) if (!expected.has(p)) diff.extra.push(p);
+  return { actual, diff };
 }
 
-/** The sorted manifest of a directory (files, symlinks, empty directories). */
-export function treeManifest(dir: string): TreeManifest {
-  const entries: TreeEntry[] = [];
-  const walk = (abs: string, rel: string) => {
-    const names = readdirSync(abs).sort();
-    if (rel && names.length === 0) entries.push({ path: rel, type: 'dir', mode: 0o755 });
-    for (const n of names) {
-      const a = path.join(abs, n);
-      const r = rel ? `${rel}/${n}` : n;
-      const st = lstatSync(a);
-      if (st.isSymbolicLink()) entries.push({ path: r, type: 'symlink', mode: 0o777, target: readlinkSync(a) });
-      else if (st.isDirectory()) walk(a, r);
-      else if (st.isFile()) {
-        const { digest, size } = hashFile(a);
-        entries.push({ path: r, type: 'file', mode: st.mode & 0o111 ? 0o755 : 0o644, digest, size });
-      }
-    }
-  };
-  walk(dir, '');
-  entries.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
-  return { kind: 'atmos-pipe/tree@1', entries };
-}
-
-export function manifestDigest(m: TreeManifest): string {
-  return `sha256:${createHash('sha256').update(JSON.stringify(m)).digest('hex')}`;
+/** One line: `main.tf modified, old.tf missing, x.tf extra` (at most `max` names). */
+export function describeDiff(check: TreeCheck, max = 8): string {
+  if (check.actual === null) return 'the directory is missing';
+  if (!check.diff) return `its content has digest ${check.actual.slice(0, 19)}… (which files changed is not known: the manifest of the locked digest is gone)`;
+  const all = [...check.diff.modified.map((p) => `${p} modified`), ...check.diff.missing.map((p) => `${p} missing`), ...check.diff.extra.map((p) => `${p} extra`)];
+  return all.length > max ? `${all.slice(0, max).join(', ')} and ${all.length - max} more` : all.join(', ') || 'file modes changed';
 }
 
 /** Make every file read-only (executables keep their x bits). */
@@ -178,13 +197,15 @@ function freeze(dir: string): void {
  * place (or discarded when the object exists already). Returns the digest.
  */
 export function commitObject(paths: VendorPaths, tree: string): { digest: string; created: boolean } {
-  const digest = manifestDigest(treeManifest(tree));
+  const digest = treeDigest(paths, tree);
   const dest = objectDir(paths, digest);
-  if (existsSync(dest)) {
+  if (existsSync(dest) && !checkTree(paths, dest, digest)) {
     rmSync(tree, { recursive: true, force: true });
     touch(dest);
     return { digest, created: false };
   }
+  // Absent, or present but modified since: the fresh tree takes its place.
+  if (existsSync(dest)) removeTree(dest);
   freeze(tree);
   mkdirSync(paths.objects, { recursive: true });
   try {

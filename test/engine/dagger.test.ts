@@ -12,6 +12,7 @@ import {
   NONCE_VARIABLE,
   TOOL_CACHE_ROOT,
   WORKSPACE_PATH,
+  MIRROR_ROOT,
   connectWithSdk,
   type DaggerCacheVolume,
   type DaggerClient,
@@ -21,7 +22,7 @@ import {
   type DaggerSecret,
 } from '../../src/engine/dagger.js';
 import type { ExecRequest, ExecResult } from '../../src/engine/types.js';
-import type { Step } from '../../src/steps/types.js';
+import { fromWorkspace, stepWorkspace, type Step } from '../../src/steps/types.js';
 import { ROOT, makeRepo } from '../helpers.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -393,6 +394,42 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
 
     await expect(engine.exec(request({ ...step, workdir: '../..' }, ws, {}))).rejects.toThrow(/escapes the workspace/);
     await expect(engine.exec(request({ ...step, mounts: [{ host: ro, path: `${WORKSPACE_PATH}/x`, writable: true }] }, ws, {}))).rejects.toThrow(/overlaps the workspace/);
+  });
+
+  it('a mount named relative to the workdir (local Terraform state) is where that path leads: the container mirrors the host layout, the same for every copy', async () => {
+    const layoutOf = async (cacheDir: string) => {
+      const ws = stepWorkspace(cacheDir, '20260101T000000Z-abcdef', 'rollout_terraform_vpc_apply-12345678');
+      mkdirSync(ws, { recursive: true });
+      const state = path.join(cacheDir, 'state', 'shop', 'dev');
+      const rel = fromWorkspace(cacheDir, state);
+      expect(rel).toBe('../../../state/shop/dev');
+      const fake = new FakeDagger();
+      const engine = new DaggerEngine({ connect: fake.connect, nonce: noNonce });
+      const step = tfStep({ id: 'rollout:terraform/vpc:apply', module: 'terraform.apply', argv: ['terraform', 'apply'], mounts: [{ host: state, path: rel, writable: true }] });
+      await engine.exec(request(step, ws, {}));
+      expect(existsSync(state)).toBe(true);
+      const mounted = fake.execCalls.filter((c) => c[0] === 'withMountedDirectory').map((c) => [c[1], c[2]]);
+      const workdir = fake.execCalls.find((c) => c[0] === 'withWorkdir')![1] as string;
+      const exported = fake.execCalls.filter((c) => c[0] === 'export').map((c) => [c[1], c[2]]);
+      return { ws, state, rel, mounted, workdir, exported };
+    };
+    const a = await layoutOf(tmp());
+    const wsIn = `${MIRROR_ROOT}/workspaces/20260101T000000Z-abcdef/rollout_terraform_vpc_apply-12345678`;
+    const stateIn = `${MIRROR_ROOT}/state/shop/dev`;
+    expect(a.mounted).toEqual([
+      [wsIn, { host: a.ws }],
+      [stateIn, { host: a.state }],
+    ]);
+    expect(a.workdir).toBe(wsIn);
+    expect(path.posix.resolve(a.workdir, a.rel)).toBe(stateIn); // what Terraform opens is what is mounted
+    expect(a.exported).toEqual([
+      [{ container: stateIn }, a.state],
+      [{ container: wsIn }, a.ws],
+    ]);
+    // A copy of the repository elsewhere: other host paths, the same container paths.
+    const b = await layoutOf(path.join(tmp(), 'deeper', 'checkout', '.atmos'));
+    expect(b.mounted.map((m) => m[0])).toEqual(a.mounted.map((m) => m[0]));
+    expect(b.workdir).toBe(a.workdir);
   });
 
   it('timeouts give exit 124 with a log line; cancellation rejects; every exec gets a fresh nonce', async () => {

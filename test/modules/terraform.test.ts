@@ -14,7 +14,7 @@ import type { ModuleContext } from '../../src/api/index.js';
 import { Cas } from '../../src/cache/cas.js';
 import { loadDeployment, openRepository, resolve, type ResolvedComponent } from '../../src/index.js';
 import { fingerprintData, fingerprintOf, sha256 } from '../../src/steps/fingerprint.js';
-import { isOutputRef, type Artifact, type Step, type StepResult } from '../../src/steps/types.js';
+import { isOutputRef, stepWorkspace, type Artifact, type Step, type StepResult } from '../../src/steps/types.js';
 import {
   applySteps, countPlanChanges, excludeFromModule, parseOutputs, planSteps, terraformApply, terraformInputs, terraformPlan,
   terraformWorkspace, type TerraformInputs,
@@ -148,12 +148,13 @@ describe('generated workspace files', () => {
     f = await fixture();
   });
 
-  it('local backend at the absolute default state path; tfvars with sorted keys; no providers file without providers', () => {
+  it('local backend at the default state path, relative to the step workspace (no host path in the file); tfvars with sorted keys; no providers file without providers', () => {
     const ws = terraformWorkspace(ctxFor(f, f.comps.hello));
     const state = path.join(f.cacheDir, 'state', 'shop', 'dev', 'hello.tfstate');
     expect(path.isAbsolute(ws.statePath!)).toBe(true);
     expect(ws.statePath).toBe(state);
-    expect(ws.files['backend.tf.json']).toBe(`{\n  "terraform": {\n    "backend": {\n      "local": {\n        "path": ${JSON.stringify(state)}\n      }\n    }\n  }\n}\n`);
+    expect(ws.files['backend.tf.json']).toBe(`{\n  "terraform": {\n    "backend": {\n      "local": {\n        "path": "../../../state/shop/dev/hello.tfstate"\n      }\n    }\n  }\n}\n`);
+    expect(ws.files['backend.tf.json']).not.toContain(f.dir);
     expect(ws.files['terraform.tfvars.json']).toBe(
       '{\n  "name": "world",\n  "region": "us-east-1",\n  "size": 3,\n  "tags": {\n    "alpha": "a",\n    "zeta": "z"\n  }\n}\n',
     );
@@ -165,10 +166,11 @@ describe('generated workspace files', () => {
     }
   });
 
-  it("a stack's local backend path (repository-relative) is resolved against the repository root", () => {
+  it("a stack's local backend path (repository-relative) is resolved against the repository root, and named from the step workspace", () => {
     const ws = terraformWorkspace(ctxFor(f, f.comps.pinned));
     expect(ws.statePath).toBe(path.join(f.dir, 'states', 'pinned.tfstate'));
-    expect(JSON.parse(ws.files['backend.tf.json'])).toEqual({ terraform: { backend: { local: { path: path.join(f.dir, 'states', 'pinned.tfstate') } } } });
+    expect(path.relative(f.dir, f.cacheDir)).toBe('.atmos');
+    expect(JSON.parse(ws.files['backend.tf.json'])).toEqual({ terraform: { backend: { local: { path: '../../../../states/pinned.tfstate' } } } });
   });
 
   it('the root module tree leaves out .terraform, state files and a stale terraform.tfvars.json', () => {
@@ -256,7 +258,7 @@ describe('rollout steps: init → apply → output', () => {
       inputs: afterInit,
       outputs: {},
       needs: [init.id],
-      mounts: [{ host: stateDir, path: stateDir, writable: true }],
+      mounts: [{ host: stateDir, path: '../../../state/shop/dev', writable: true }],
       facts: { state: 'none' },
       refreshFacts: { state: statePath },
       cache: 'content',
@@ -268,7 +270,7 @@ describe('rollout steps: init → apply → output', () => {
       stdout: 'outputs.json',
       outputs: { values: ['outputs.json'] },
       needs: [init.id, apply.id],
-      mounts: [{ host: stateDir, path: stateDir, writable: false }],
+      mounts: [{ host: stateDir, path: '../../../state/shop/dev', writable: false }],
       facts: { state: 'none' },
       refreshFacts: { state: statePath },
       network: false,
@@ -371,7 +373,7 @@ describe('plan steps: init → plan → show', () => {
       operationalArgs: ['-lock-timeout=30s'],
       outputs: { files: ['tfplan'] },
       needs: [init.id],
-      mounts: [{ host: stateDir, path: stateDir, writable: true }],
+      mounts: [{ host: stateDir, path: '../../../state/shop/dev', writable: true }],
       facts: { state: 'none' },
       cache: 'content',
     });
@@ -434,18 +436,22 @@ describe('pipelines', () => {
  * materialised from the CAS (shorter mount paths first, missing optional outputs skipped),
  * the argv run directly, stdout captured, declared outputs put back into the CAS.
  */
-function execute(steps: Step[], cas: Cas, done = new Map<string, StepResult>()): StepResult[] {
+function execute(steps: Step[], cas: Cas, cacheDir: string, done = new Map<string, StepResult>()): StepResult[] {
   const out: StepResult[] = [];
   for (const s of steps) {
     for (const n of s.needs) if (!done.has(n)) throw new Error(`${s.id} needs ${n}, which has not run`);
-    const ws = tempDir('atmos-pipe-ws-');
+    // Where the scheduler puts it: the steps name the state relative to the workspace.
+    const ws = stepWorkspace(cacheDir, 'test-run', path.basename(tempDir('atmos-pipe-ws-')));
     const mounts = Object.entries(s.inputs).sort(([a], [b]) => a.length - b.length || (a < b ? -1 : 1));
     for (const [mount, input] of mounts) {
       const a = isOutputRef(input) ? done.get(input.step)?.outputs[input.output] : input;
       if (a) cas.materialize(a, path.resolve(ws, mount));
     }
-    for (const m of s.mounts ?? []) mkdirSync(m.host, { recursive: true });
     const cwd = path.join(ws, s.workdir ?? '.');
+    for (const m of s.mounts ?? []) {
+      mkdirSync(m.host, { recursive: true });
+      if (path.resolve(cwd, m.path) !== m.host) throw new Error(`${s.id}: mount ${m.path} does not lead to ${m.host} from ${cwd}`);
+    }
     let stdout: Buffer;
     try {
       stdout = execFileSync(s.argv[0], s.argv.slice(1), { cwd, env: { ...process.env, HOME: path.join(ws, '.home'), ...s.env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -476,7 +482,7 @@ describe('with the real terraform binary', () => {
 
   it('plan on a fresh state: 2 to add', () => {
     const ctx = ctxFor(f, f.comps.hello, 'plan');
-    const results = execute(planSteps(ctx), f.cas);
+    const results = execute(planSteps(ctx), f.cas, f.cacheDir);
     expect(terraformPlan.outputs!(results, ctx)).toEqual({ add: 2, change: 0, destroy: 0 });
     expect(existsSync(statePath())).toBe(false); // plan records nothing
   });
@@ -485,7 +491,7 @@ describe('with the real terraform binary', () => {
     const ctx = ctxFor(f, f.comps.hello);
     const steps = applySteps(ctx);
     expect(byId(steps, 'apply').facts).toEqual({ state: 'none' });
-    const results = execute(steps, f.cas);
+    const results = execute(steps, f.cas, f.cacheDir);
     expect(results.find((r) => r.id.endsWith(':init'))!.outputs['.terraform']).toBeDefined();
     expect(existsSync(statePath())).toBe(true);
     const state = JSON.parse(readFileSync(statePath(), 'utf8')) as { resources: { type: string; name: string }[] };
@@ -501,15 +507,15 @@ describe('with the real terraform binary', () => {
 
   it('plan after apply: nothing to do; a changed var: 1 to change', () => {
     const ctx = ctxFor(f, f.comps.hello, 'plan');
-    expect(terraformPlan.outputs!(execute(planSteps(ctx), f.cas), ctx)).toEqual({ add: 0, change: 0, destroy: 0 });
+    expect(terraformPlan.outputs!(execute(planSteps(ctx), f.cas, f.cacheDir), ctx)).toEqual({ add: 0, change: 0, destroy: 0 });
     const changed = { ...f.comps.hello, vars: { ...f.comps.hello.vars, size: 4 } };
     const ctx2 = ctxFor(f, changed, 'plan');
-    expect(terraformPlan.outputs!(execute(planSteps(ctx2), f.cas), ctx2)).toEqual({ add: 0, change: 1, destroy: 0 });
+    expect(terraformPlan.outputs!(execute(planSteps(ctx2), f.cas, f.cacheDir), ctx2)).toEqual({ add: 0, change: 1, destroy: 0 });
   });
 
   it('apply converges: a second apply leaves outputs as they were', () => {
     const ctx = ctxFor(f, f.comps.hello);
-    const results = execute(applySteps(ctx), f.cas);
+    const results = execute(applySteps(ctx), f.cas, f.cacheDir);
     expect(terraformApply.outputs!(results, ctx)).toEqual({ greeting: 'hello world in us-east-1', double: 6, tags: { alpha: 'a', zeta: 'z' } });
   });
 

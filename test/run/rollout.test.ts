@@ -153,7 +153,9 @@ describe('rollout', () => {
     expect(kept.length).toBe(3);
     const apply = kept.find((k) => k.includes('apply'))!;
     expect(JSON.parse(readFileSync(path.join(apply, 'terraform.tfvars.json'), 'utf8'))).toEqual({ name: 'world' });
-    expect(JSON.parse(readFileSync(path.join(apply, 'backend.tf.json'), 'utf8'))).toEqual({ terraform: { backend: { local: { path: path.join(repo, '.atmos/state/chain/dev/a.tfstate') } } } });
+    // The state is named from the workspace (no host path in a fingerprinted file) and leads to the repository's.
+    expect(JSON.parse(readFileSync(path.join(apply, 'backend.tf.json'), 'utf8'))).toEqual({ terraform: { backend: { local: { path: '../../../state/chain/dev/a.tfstate' } } } });
+    expect(path.resolve(apply, '../../../state/chain/dev/a.tfstate')).toBe(path.join(repo, '.atmos/state/chain/dev/a.tfstate'));
     expect(statSync(path.join(apply, 'main.tf')).isFile()).toBe(true);
   });
 });

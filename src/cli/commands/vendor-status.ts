@@ -8,7 +8,9 @@ export class VendorStatusCommand extends BaseCommand {
     category: 'Vendoring',
     description: 'Show the vendored modules per deployment, target and component',
     details: `
-      For every vendored module: the configured source and version, the digest and time the lock recorded, and its state: \`ok\` (pulled as configured), \`missing\` (never pulled, or no longer in the store) or \`stale\` (the lock differs from the configuration, or the module is no longer vendored). Reads the lock files and the store only; fetches nothing.
+      For every vendored module: the configured source and version, the digest and time the lock recorded, and its state: \`ok\` (pulled as configured, its files match the locked digest), \`missing\` (never pulled, or no longer in the store), \`stale\` (the lock differs from the configuration, or the module is no longer vendored) or \`modified\` (the linked files differ from the locked digest: each modified, missing and extra file is listed; the next run re-links it from the store, or evicts the store copy and pulls it again). Reads the lock files and the store only; fetches nothing.
+
+      Exit status: 1 when a module is \`modified\`, else 0 (\`missing\` and \`stale\` are fixed by \`vendor pull\` and do not fail).
     `,
     examples: [
       ['Every deployment', '$0 vendor status'],
@@ -39,16 +41,24 @@ export class VendorStatusCommand extends BaseCommand {
     }
     const { vendorStatus } = await import('../../vendor/index.js');
     const rows = await vendorStatus(repo, deps, { target: this.target });
-    const { table } = await import('../../render/index.js');
+    const { safeText, table } = await import('../../render/index.js');
     await this.print(rows, (c) => {
       if (rows.length === 0) return 'nothing is vendored (no deployment has a vendor entry for a module it uses)\n';
       const st = (s: string) => (s === 'ok' ? c.green(s) : s === 'stale' ? c.yellow(s) : c.red(s));
-      return table(
-        ['DEPLOYMENT', 'TARGET', 'COMPONENT', 'VERSION', 'DIGEST', 'PULLED', 'STATE', 'SOURCE'],
-        rows.map((r) => [r.deployment, r.target, r.component, r.version ?? '-', r.digest ? r.digest.slice(7, 19) : '-', r.pulled_at ?? '-', st(r.state) + (r.reason ? c.dim(` (${r.reason})`) : ''), r.source]),
-        c,
+      const modified = rows.filter((r) => r.files);
+      const details = modified.map((r) => {
+        const f = r.files!;
+        const lines = [...f.modified.map((p) => `  modified: ${p}`), ...f.missing.map((p) => `  missing:  ${p}`), ...f.extra.map((p) => `  extra:    ${p}`)];
+        return `\n${r.deployment}/${r.target} ${r.component}:\n${lines.map(safeText).join('\n')}\n`;
+      });
+      return (
+        table(
+          ['DEPLOYMENT', 'TARGET', 'COMPONENT', 'VERSION', 'DIGEST', 'PULLED', 'STATE', 'SOURCE'],
+          rows.map((r) => [r.deployment, r.target, r.component, r.version ?? '-', r.digest ? r.digest.slice(7, 19) : '-', r.pulled_at ?? '-', st(r.state) + (r.reason ? c.dim(` (${r.reason})`) : ''), r.source]),
+          c,
+        ) + details.join('')
       );
     });
-    return 0;
+    return rows.some((r) => r.state === 'modified') ? 1 : 0;
   }
 }
