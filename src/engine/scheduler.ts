@@ -550,13 +550,16 @@ export class Scheduler {
       const durationMs = Date.now() - t0;
       const entry = { fingerprint: fp, step: s.id, module: s.module, outputs, values, exitCode: res.exitCode, durationMs, logDigest, createdAt: now() };
       if (s.cache === 'content') {
-        this.actions.put(entry);
+        // A step whose facts it changed itself (apply: the state it started from is gone) is
+        // stored only under the facts it left: under the old ones, a later run starting from
+        // them again (a deleted state file is `none` again) would wrongly skip the work.
+        let key = fp;
         if (s.refreshFacts) {
           const refreshed = { ...(s.facts ?? {}) };
           for (const [k, file] of Object.entries(s.refreshFacts)) refreshed[k] = factOf(file);
-          const again = this.fingerprint(s, refreshed).fp;
-          if (again !== fp) this.actions.put({ ...entry, fingerprint: again });
+          key = this.fingerprint(s, refreshed).fp;
         }
+        this.actions.put(key === fp ? entry : { ...entry, fingerprint: key });
       }
       this.record({ id: s.id, component: s.component, module: s.module, status: 'done', fingerprint: fp, outputs, values, exitCode: res.exitCode, durationMs, logDigest, ...(this.o.keepWorkspace ? { workspace } : {}) });
       this.emit({ type: 'step.finished', time: now(), id: s.id, component: s.component, module: s.module, status: 'done', fingerprint: fp, durationMs, exitCode: res.exitCode, ...(this.o.keepWorkspace ? { workspace } : {}) });

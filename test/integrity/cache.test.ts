@@ -296,7 +296,8 @@ describe('action entries are authenticated', () => {
     expect(Object.values(r.status)).toEqual(Array(6).fill('done'));
     const warnings = cacheNotices(r);
     expect(warnings).toHaveLength(1);
-    expect(Number(WARNING.exec(warnings[0])?.[1])).toBeGreaterThanOrEqual(4); // init and apply of both components
+    // init of both components (apply and output entries are keyed by the state they left, which a fresh checkout lacks)
+    expect(Number(WARNING.exec(warnings[0])?.[1])).toBeGreaterThanOrEqual(2);
     expect(stateOutput(dir, 'consumer', 'seen')).toBe('hello');
   });
 
@@ -408,4 +409,23 @@ describe('the local image store', () => {
 // Temp dirs of this file (the helpers remove theirs).
 afterAll(() => {
   for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+describe('a step that changes its own facts is cached only under the facts it left', () => {
+  it('a deleted state file is not a cache hit: apply runs again and recreates the state', { timeout: 120_000 }, () => {
+    const dir = freshRepo();
+    expect(run(dir, ['rollout', 'shop', '--target', 'dev']).code).toBe(0);
+    const state = path.join(dir, '.atmos/state/shop/dev/svc.tfstate');
+    rmSync(state);
+    // Before: the first run's entry was also stored under "no state", so this was all cached
+    // and no state came back.
+    const r = run(dir, ['rollout', 'shop', '--target', 'dev']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.status['rollout:terraform/svc:apply']).toBe('done');
+    expect(stateOutput(dir, 'svc', 'greeting')).toBe('hello');
+    // And from the state it produced, the next run is all cache hits.
+    const again = run(dir, ['rollout', 'shop', '--target', 'dev']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(Object.values(again.status).every((s) => s === 'cached')).toBe(true);
+  });
 });
