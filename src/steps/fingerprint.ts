@@ -10,7 +10,7 @@ import type { Artifact, Step } from './types.js';
 import { isOutputRef } from './types.js';
 
 /** Bump when the meaning of a field changes: every cached result becomes a miss. */
-export const FINGERPRINT_VERSION = 1;
+export const FINGERPRINT_VERSION = 2;
 
 export interface FingerprintData {
   /** Format version: a change in what a fingerprint means must never reuse old results. */
@@ -37,9 +37,12 @@ export interface FingerprintData {
   inputs: [string, Artifact['kind'], string][];
   /**
    * Output digests of the steps it depends on, sorted: an upstream change that reaches this
-   * step through an output ref or a value must re-run it.
+   * step through an output ref or a value must re-run it. Digests only, not the needed steps'
+   * ids: an id names the pipeline and stage (`build:nixpack/api:install`,
+   * `test:nixpack/api:build.install`), and the same work in another pipeline must hit the
+   * same entry. What each dependency produced is already in its digest.
    */
-  deps: [string, string][];
+  deps: string[];
   /** Facts that are inputs without being files (e.g. the digest of the Terraform state it starts from). */
   facts: [string, string][];
   /** What is captured: asking for different outputs is a different action. */
@@ -95,12 +98,12 @@ export function fingerprintData(step: Step, ctx: FingerprintContext): Fingerprin
     inputs.push([mount, a.kind, a.digest]);
   }
   inputs.sort(byFirst);
-  const deps: [string, string][] = step.needs.map((n) => {
+  const deps: string[] = step.needs.map((n) => {
     const d = ctx.depDigest(n);
     if (!d) throw new Error(`step ${step.id} needs ${n}, which has not finished`);
-    return [n, d];
+    return d;
   });
-  deps.sort(byFirst);
+  deps.sort();
   return {
     v: FINGERPRINT_VERSION,
     module: step.module,

@@ -108,6 +108,17 @@ describe('test', () => {
     expect(bad.stderr).toContain('refund went negative');
     expect(readFileSync(path.join(dir, 'reports/junit.xml'), 'utf8')).toMatch(/<failure message="exit 1">[\s\S]*refund went negative/);
   });
+
+  it('reuses what build built: the same steps in another pipeline are cache hits', { timeout: 120_000 }, () => {
+    const dir = exampleRepo();
+    expect(cli(dir, 'build', D).code).toBe(0);
+    const t = cli(dir, 'test', D, '--events', 'ndjson');
+    expect(t.code, t.stderr).toBe(0);
+    const finished = t.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; module?: string; status?: string }).filter((e) => e.type === 'step.finished');
+    // Before: the build step ran again (its fingerprint named the pipeline through its dependency's id).
+    expect(finished.filter((e) => e.module !== 'nixpack.test').map((e) => e.status)).toEqual(['cached', 'cached']);
+    expect(finished.find((e) => e.module === 'nixpack.test')?.status).toBe('done');
+  });
 });
 
 describe('publish to a real registry', () => {
