@@ -36,6 +36,20 @@ export class YamlFileCache {
     readonly positions = true,
   ) {}
 
+  private readonly derived = new Map<string, unknown>();
+
+  /**
+   * Something derived from the repository's files (e.g. the symlink check of a module tree),
+   * computed once per process like the parsed files themselves: a command that resolves a
+   * deployment twice (build, then rollout) walks each tree once.
+   */
+  memo<T>(key: string, make: () => T): T {
+    if (this.derived.has(key)) return this.derived.get(key) as T;
+    const v = make();
+    this.derived.set(key, v);
+    return v;
+  }
+
   /** Parse a file; throws a located DiagnosticError for unreadable or invalid YAML. */
   load(abs: string, options: ParseOptions = {}): LoadedYamlFile {
     const hit = this.cache.get(abs);

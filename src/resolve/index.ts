@@ -285,7 +285,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       continue;
     }
     // A module file or directory that is a symlink out of the repository is refused before anything runs.
-    const link = vendored?.kind === 'vendored' ? undefined : walkTree(moduleDir, { exclude: (rel) => rel.split('/').includes('.terraform'), within: cfg.repoRoot }).bad;
+    const link = vendored?.kind === 'vendored' ? undefined : files.memo(`module-links:${moduleDir}`, () => walkTree(moduleDir, { exclude: (rel) => rel.split('/').includes('.terraform'), within: cfg.repoRoot }).bad);
     if (link) {
       bag.add(symlinkProblem(cfg.repoRoot, `terraform component "${n}": module ${moduleName}`, link, moduleLoc));
       continue;
