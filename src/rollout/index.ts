@@ -168,11 +168,12 @@ export async function releaseSbom(repo: Repository, dep: DeploymentConfig, targe
  * Before anything is built or written (vendoring apart): the outputs of the dependencies the
  * run leaves out are recorded (else exit 2). Returns the resolution of the working tree.
  */
-async function knownUpstream(repo: Repository, dep: DeploymentConfig, req: RolloutRequest, upstream: UpstreamOutputs): Promise<ResolvedDeployment> {
+async function knownUpstream(repo: Repository, dep: DeploymentConfig, req: RolloutRequest, upstream: UpstreamOutputs): Promise<{ resolved: ResolvedDeployment; images: Record<string, BuiltImage> }> {
   if (dep.body.vendor) await ensureVendored(repo, dep, req.target, { emit: req.emit });
-  const now = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images: readImageStore(repo.config.cacheDir, dep.name) });
+  const images = readImageStore(repo.config.cacheDir, dep.name);
+  const now = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images });
   await upstreamOfRun(repo, dep, now, runMembers(now, req.pipeline, req.components, req.withDeps ?? false), req.pipeline, upstream);
-  return now;
+  return { resolved: now, images };
 }
 
 /** HEAD of the repository's Git work tree; exit 2 outside one. */
@@ -364,6 +365,7 @@ async function trackedRollout(
   let runDep = dep;
   let gitFacts: GitInfo | undefined;
   let images: Record<string, BuiltImage> | undefined;
+  let resolvedNow: ResolvedDeployment | undefined;
   let sbom: { digest: string; text: string; save?: () => void } | undefined;
   let built: RunSummary | undefined;
   const annotations = { ...(req.annotations ?? {}) };
@@ -375,7 +377,7 @@ async function trackedRollout(
   } else {
     // vendor (just in time) → upstream outputs known (exit 2) → inputs committed (exit 3) →
     // build (cached) → release: the release pins what was pulled and built.
-    const now = await knownUpstream(repo, dep, req, upstream);
+    const { resolved: now, images: imagesBefore } = await knownUpstream(repo, dep, req, upstream);
     const dirty = checkClean(await changedInputs(git, repo, deploymentInputs(repo, now)), 'rollout', dep, T, head, req.allowDirty ?? false);
     if (dirty) warnings.push(dirtyWarning(dirty, dep, T, head, DIRTY_RECORDED));
     built = await buildForRelease(repo, dep, req);
@@ -385,6 +387,8 @@ async function trackedRollout(
     }
     record = newReleaseRecord(repo, dep, T, head, deployer, annotations, dirty);
     images = imagesOf(record);
+    // The build bound no other image: the run applies exactly this resolution (no second one).
+    if (canonicalJson(images) === canonicalJson(imagesBefore)) resolvedNow = now;
     sbom = await releaseSbom(repo, dep, T, head, record, dirty !== undefined);
     record.sboms = { deployment: sbom.digest };
   }
@@ -515,7 +519,7 @@ async function trackedRollout(
     }
 
   };
-  const run = await runPipeline(runRepo, runDep, { ...req, beforeRun, afterRun, upstream, ...(gitFacts ? { git: gitFacts } : {}), ...(images ? { images } : {}) });
+  const run = await runPipeline(runRepo, runDep, { ...req, beforeRun, afterRun, upstream, ...(gitFacts ? { git: gitFacts } : {}), ...(images ? { images } : {}), ...(resolvedNow ? { resolved: resolvedNow } : {}) });
 
   const summary: RolloutSummary = { run, tracked: true, release, decision, deployer, approvedBy, recorded, warnings };
   if (req.pushRemote) {

@@ -75,6 +75,11 @@ export interface RunRequest {
    * read from the target's history in Git.
    */
   upstream?: UpstreamOutputs;
+  /**
+   * The caller's resolution of this deployment and target with these images and Git facts
+   * (a rollout resolved it to check upstream outputs and inputs): used instead of resolving again.
+   */
+  resolved?: ResolvedDeployment;
 }
 
 export interface DryRunSummary {
@@ -249,7 +254,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
   // Just-in-time vendoring (SPEC 7): fetch only what the target's vendor lock does not pin yet.
   if (dep.body.vendor) await (await import('../vendor/index.js')).ensureVendored(repo, dep, req.target, { emit: req.emit });
   const images = req.images ?? readImageStore(repo.config.cacheDir, dep.name);
-  const resolved = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images, ...(req.git ? { git: req.git } : {}) });
+  const resolved = req.resolved ?? (await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images, ...(req.git ? { git: req.git } : {}) }));
   const stagesFor = (c: ResolvedComponent): Stage[] => stagesOf(pipeline, c);
   const members = runMembers(resolved, pipeline, req.components, req.withDeps ?? false);
 
