@@ -6,10 +6,8 @@ import { DiagnosticError, choicesHint, error, warning, type Diagnostic } from '.
 import type { Repository } from '../index.js';
 import { readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
 import { findRelease, promotionSources, POLICY_EXIT } from '../promotion/policy.js';
-import { currentReleases } from '../promotion/state.js';
 import { createRelease, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry } from '../release/index.js';
-import { historyFromRefs } from '../release/read.js';
-import { GitRepo, historyTagPrefix, notesRef } from '../tracking/index.js';
+import { currentReleases, GitRepo, historyFromRefs, historyTagPrefix, notesRef } from '../tracking/index.js';
 import { sameIdentity, whoAmI } from '../tracking/identity.js';
 import { dirtyTreeWarning, newReleaseRecord, releaseSbom, requireHead } from './index.js';
 

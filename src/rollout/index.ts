@@ -15,9 +15,7 @@ import type { Repository } from '../index.js';
 import { openRepository, loadDeployment } from '../index.js';
 import { checkApproval, decideRollout, POLICY_EXIT, type PolicyDecision } from '../promotion/policy.js';
 import { readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
-import { currentOfComponent } from '../promotion/state.js';
 import { canonicalJson, createRelease, releaseId, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry, type ReleaseRecord } from '../release/index.js';
-import { historyFromRefs, type HistoryEntry } from '../release/read.js';
 import type { GitInfo } from '../resolve/git.js';
 import type { BuiltImage } from '../resolve/index.js';
 import { dryRunPipeline, readImageStore, runMembers, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
@@ -31,6 +29,8 @@ import {
   deploymentRef,
   deploymentRefPrefix,
   formatDeploymentRecord,
+  currentOfComponent,
+  historyFromRefs,
   historyTagName,
   historyTagPrefix,
   notesRef,

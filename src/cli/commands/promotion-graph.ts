@@ -45,7 +45,7 @@ export class PromotionGraphCommand extends BaseCommand {
     if (this.showStatus) {
       const { readTargetStatus } = await import('../../promotion/status.js');
       const { trackingRepo, gitRead, invalidTagWarnings } = await import('../../release/cli.js');
-      const invalid: import('../../release/index.js').InvalidTag[] = [];
+      const invalid: import('../../tracking/history.js').InvalidTag[] = [];
       const status = await gitRead(() => readTargetStatus(trackingRepo(repo.config.repoRoot), g, invalid));
       await this.warn(invalidTagWarnings(invalid));
       const annotated = { ...g, targets: g.targets.map((tt) => ({ ...tt, status: status[tt.name] })) };

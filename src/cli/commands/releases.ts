@@ -27,7 +27,7 @@ export class ReleasesCommand extends BaseCommand {
     const dep = { name };
     const rel = await import('../../release/index.js');
     const { trackingRepo, gitRead, invalidTagWarnings } = await import('../../release/cli.js');
-    const invalid: import('../../release/index.js').InvalidTag[] = [];
+    const invalid: import('../../tracking/history.js').InvalidTag[] = [];
     const all = await gitRead(() => rel.listReleases(trackingRepo(repo.config.repoRoot), dep.name, invalid));
     await this.warn(invalidTagWarnings(invalid));
     const rows = all.filter((r) => this.target === undefined || r.record.target === this.target).map((r) => ({ id: r.id, tag: r.tag, ...r.record }));
