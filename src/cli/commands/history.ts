@@ -28,7 +28,7 @@ export class HistoryCommand extends BaseCommand {
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
 
   async run(): Promise<number> {
-    const { trackingRepo, gitRead, invalidTagWarnings, checkInstant } = await import('../../release/cli.js');
+    const { trackingRepo, gitRead, invalidTagWarnings, checkInstant } = await import('../tracking-read.js');
     const since = checkInstant('--since', this.since);
     const until = checkInstant('--until', this.until);
     const { repo, name } = await this.deploymentForReading(this.deployment, this.target);

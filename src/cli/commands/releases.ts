@@ -26,7 +26,7 @@ export class ReleasesCommand extends BaseCommand {
     const { repo, name } = await this.deploymentForReading(this.deployment, this.target);
     const dep = { name };
     const rel = await import('../../release/index.js');
-    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../../release/cli.js');
+    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
     const invalid: import('../../tracking/history.js').InvalidTag[] = [];
     const all = await gitRead(() => rel.listReleases(trackingRepo(repo.config.repoRoot), dep.name, invalid));
     await this.warn(invalidTagWarnings(invalid));

@@ -25,7 +25,7 @@ export class StatusCommand extends BaseCommand {
 
   async run(): Promise<number> {
     const rel = await import('../../tracking/history.js');
-    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../../release/cli.js');
+    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
     let names: string[];
     let root: string;
     if (this.deployment !== undefined) {
