@@ -12,7 +12,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchContext, BenchGroup, Figure, Sample } from './run.js';
+import type { BenchContext, BenchGroup, Figure, Sample } from './types.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const PROJECT_ROOT = path.resolve(BENCH_DIR, '..', '..');

@@ -44,7 +44,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchContext, BenchGroup, Figure, Sample } from './run.js';
+import type { BenchContext, BenchGroup, Figure, Sample } from './types.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const CLI = path.resolve(BENCH_DIR, '..', 'cli.mjs');

@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateRepo, type GeneratedRepo } from './generate.js';
+import type { BenchContext, BenchGroup, Figure, Measurement, MeasureOptions, Sample } from './types.js';
 import { rolloutGroup } from './rollout.js';
 import { buildGroup } from './build.js';
 import { trackingGroup } from './tracking.js';
@@ -37,63 +38,6 @@ const SCOPED_LOAD = path.join(BENCH_DIR, 'scoped-load.js');
 const RSS_REPORTER = path.join(BENCH_DIR, 'rss-reporter.js');
 const GNU_TIME = '/usr/bin/time';
 const COMMAND_TIMEOUT_MS = 120_000;
-
-// ---------------------------------------------------------------------------
-// Types
-
-/** One row of the report. `pass` is undefined for informational figures. */
-export interface Figure {
-  figure: string;
-  value: string;
-  goal: string;
-  pass?: boolean;
-}
-
-export interface Sample {
-  wallMs: number;
-  /** Peak resident set size in KiB, when it could be measured. */
-  rssKb?: number;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-export interface Measurement {
-  label: string;
-  /** False when a run failed; `error` says why and the statistics are absent. */
-  ok: boolean;
-  error?: string;
-  samples: Sample[];
-  wallMedianMs: number;
-  wallBestMs: number;
-  rssMedianKb?: number;
-  rssMaxKb?: number;
-}
-
-export interface MeasureOptions {
-  /** Arguments after `node` (script and its arguments). */
-  args: string[];
-  cwd?: string;
-  env?: Record<string, string>;
-  /** Returns an error message when a run's output is not what the command should print. */
-  check?: (sample: Sample) => string | undefined;
-}
-
-export interface BenchContext {
-  runs: number;
-  /** The generated synthetic repository (generated on first use, shared by groups). */
-  repo(): GeneratedRepo;
-  measure(label: string, opts: MeasureOptions): Promise<Measurement>;
-  /** Extra lines printed above the table. */
-  note(line: string): void;
-}
-
-export interface BenchGroup {
-  name: string;
-  description: string;
-  run(ctx: BenchContext): Promise<Figure[]>;
-}
 
 // ---------------------------------------------------------------------------
 // Measuring

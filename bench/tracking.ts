@@ -43,9 +43,9 @@ import { fileURLToPath } from 'node:url';
 import { diffTargets } from '../src/promotion/diff.js';
 import { promotionGraph } from '../src/promotion/graph.js';
 import { readPromotionStatus } from '../src/promotion/status.js';
-import { formatRelease, readHistory, readStatus, releaseId, type ReleaseRecord } from '../src/release/index.js';
-import { GitRepo, countingRunner, formatDeploymentRecord, historyTagName, deploymentRef, releaseTagName, type DeploymentRecord, type DeploymentStatus } from '../src/tracking/index.js';
-import type { BenchContext, BenchGroup, Figure, Measurement, Sample } from './run.js';
+import { formatRelease, releaseId, type ReleaseRecord } from '../src/release/index.js';
+import { GitRepo, readHistory, readStatus, countingRunner, formatDeploymentRecord, historyTagName, deploymentRef, releaseTagName, type DeploymentRecord, type DeploymentStatus } from '../src/tracking/index.js';
+import type { BenchContext, BenchGroup, Figure, Measurement, Sample } from './types.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const CLI = path.resolve(BENCH_DIR, '..', 'cli.mjs');

@@ -8,12 +8,9 @@
  * (current refs + history tags of both targets), then, only when both targets run different
  * commits, three more run concurrently: `git rev-list --left-right --count b...a`,
  * `git log --max-count=N b..a` and `git diff --name-status b a -- <configuration paths>`.
- * Only the history records that decide what runs are parsed (src/promotion/current.ts).
+ * Only the history records that decide what runs are parsed (src/tracking/history.ts).
  */
-import type { HistoryEntry } from '../release/read.js';
-import type { InvalidTag } from '../release/index.js';
-import { deploymentRefPrefix, historyTagPrefix, type GitRepo, type RefInfo } from '../tracking/index.js';
-import { LazyHistory } from './current.js';
+import { deploymentRefPrefix, historyTagPrefix, LazyHistory, type GitRepo, type HistoryEntry, type InvalidTag, type RefInfo } from '../tracking/index.js';
 
 /** What one target runs (from its newest non-failed history entry). */
 export interface DiffSide {

@@ -6,12 +6,11 @@
  */
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, choicesHint, error, type Location } from '../diagnostics/index.js';
-import type { HistoryEntry } from '../release/read.js';
 import type { ReleaseEntry } from '../release/index.js';
+import { currentReleases, everDeployed, type HistoryEntry } from '../tracking/history.js';
 import { sameIdentity } from '../tracking/identity.js';
 import { keyLocOf, locOf } from '../yaml/index.js';
 import type { Approval } from './approvals.js';
-import { currentReleases, everDeployed } from './state.js';
 
 export const POLICY_EXIT = 3;
 

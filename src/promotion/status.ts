@@ -8,15 +8,11 @@
  * history tags of the deployment) and, only when a pending promotion needs an approval, the
  * approvals notes of every pending commit in one batch (`git notes list` + one
  * `git cat-file --batch`). Only the records that decide what each target runs are parsed
- * (src/promotion/current.ts).
+ * (src/tracking/history.ts).
  */
-import { formatAge, type HistoryEntry } from '../release/read.js';
-import type { InvalidTag } from '../release/index.js';
-import { historyTagPrefix, notesRef, type GitRepo } from '../tracking/index.js';
+import { currentReleases, formatAge, historyTagPrefix, LazyHistory, notesRef, type GitRepo, type HistoryEntry, type InvalidTag } from '../tracking/index.js';
 import { parseApprovals, type Approval } from './approvals.js';
-import { LazyHistory } from './current.js';
 import type { PromotionGraph } from './graph.js';
-import { currentReleases } from './state.js';
 
 /** What a target runs, as shown by the promotion commands. */
 export interface TargetState {
@@ -61,7 +57,7 @@ export interface TargetStatusAnnotation {
   release: string | null;
   commit: string | null;
   timestamp: string | null;
-  /** `42s`, `5m`, `3h`, `2d` (src/release/read.ts formatAge); null when never deployed. */
+  /** `42s`, `5m`, `3h`, `2d` (src/tracking/history.ts formatAge); null when never deployed. */
   age: string | null;
   deployed_by: string | null;
 }

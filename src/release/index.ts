@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { dumpPlain, loadPlain } from '../yaml/plain.js';
 import { writeFileAtomic } from '../cache/cas.js';
-import { API_VERSION, RecordFormatError, TagConflictError, optionalFields, releaseTagName, type GitRepo, type RefInfo } from '../tracking/index.js';
+import { API_VERSION, RecordFormatError, TagConflictError, optionalFields, releaseTagName, type GitRepo, type InvalidTag, type RefInfo } from '../tracking/index.js';
 
 export const RELEASE_HEADER = `${API_VERSION}\nkind: Release\n---\n`;
 
@@ -254,11 +254,6 @@ export interface ReleaseEntry {
   record: ReleaseRecord;
 }
 
-export interface InvalidTag {
-  tag: string;
-  error: string;
-}
-
 /** Prefix (full ref) of the release tags of a deployment. */
 export function releaseTagPrefix(deployment: string): string {
   return `refs/tags/${releaseTagName(deployment, 'x').slice(0, -1)}`;
@@ -291,5 +286,3 @@ export function releasesFromRefs(refs: RefInfo[], deployment: string, invalid: I
 export async function listReleases(repo: GitRepo, deployment: string, invalid: InvalidTag[] = []): Promise<ReleaseEntry[]> {
   return releasesFromRefs(await repo.readRefs(releaseTagPrefix(deployment)), deployment, invalid);
 }
-
-export * from './read.js';

@@ -7,7 +7,7 @@
  * Nothing is written before every check passed: a refused rollout leaves refs, tags, notes
  * and files untouched.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
@@ -15,33 +15,35 @@ import type { Repository } from '../index.js';
 import { openRepository, loadDeployment } from '../index.js';
 import { checkApproval, decideRollout, POLICY_EXIT, type PolicyDecision } from '../promotion/policy.js';
 import { readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
-import { currentOfComponent } from '../promotion/state.js';
-import { canonicalJson, createRelease, releaseId, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry, type ReleaseRecord } from '../release/index.js';
-import { historyFromRefs, type HistoryEntry } from '../release/read.js';
+import { makeRelease, publishRelease, releaseImages, type PendingRelease } from '../release/create.js';
+import { canonicalJson, releaseId, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry, type ReleaseRecord } from '../release/index.js';
 import type { GitInfo } from '../resolve/git.js';
 import type { BuiltImage } from '../resolve/index.js';
 import { dryRunPipeline, readImageStore, runMembers, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
 import { resolveDeployment, type ResolvedDeployment } from '../resolve/index.js';
 import type { PipelineDefinition } from '../api/index.js';
 import {
-  GitError,
-  damagedRepository,
   GitRepo,
   TagConflictError,
   deploymentRef,
   deploymentRefPrefix,
   formatDeploymentRecord,
+  currentOfComponent,
+  headOf,
+  historyFromRefs,
   historyTagName,
   historyTagPrefix,
   notesRef,
+  pushRecorded,
+  requireHead,
   type DeploymentRecord,
   type Head,
   type RefInfo,
+  type RemotePush,
 } from '../tracking/index.js';
 import { whoAmI } from '../tracking/identity.js';
-import { VERSION } from '../version.js';
-import { ensureVendored, vendoredDigests } from '../vendor/index.js';
-import { changedInputs, checkClean, deploymentInputs, dirtyWarning, DIRTY_RECORDED, type DirtyInputs } from '../release/dirty.js';
+import { ensureVendored } from '../vendor/index.js';
+import { changedInputs, checkClean, deploymentInputs, dirtyWarning, DIRTY_RECORDED } from '../release/dirty.js';
 import { rolloutUpstream, upstreamOfRun, type UpstreamOutputs } from '../run/upstream.js';
 
 export interface RolloutRequest extends RunRequest {
@@ -83,34 +85,8 @@ export interface RolloutSummary {
   deployer: string;
   approvedBy: string[];
   recorded: RecordedComponent[];
-  push?: import('../tracking/sync.js').TrackingPushResult & { remote: string };
+  push?: RemotePush;
   warnings: Diagnostic[];
-}
-
-/**
- * A release record of the working tree's commit: the images built for the deployment's
- * nixpack components (local image store), tool versions, who and when.
- */
-export function newReleaseRecord(repo: Repository, dep: DeploymentConfig, target: string, head: Head, createdBy: string, annotations: Record<string, string>, dirty?: DirtyInputs): ReleaseRecord {
-  const store = readImageStore(repo.config.cacheDir, dep.name);
-  const nixpack = Object.keys(dep.body.components?.nixpack ?? {});
-  const pinned = Object.fromEntries(nixpack.filter((n) => store[n]).map((n) => [n, { ref: store[n].ref, digest: store[n].digest }]));
-  const tf = repo.config.tools.terraform;
-  return {
-    deployment: dep.name,
-    target,
-    git_sha: head.sha,
-    git_branch: head.branch ?? null,
-    images: pinned,
-    sboms: {},
-    // The modules vendored for this target (pulled just in time before the record is made).
-    vendored: dep.body.vendor ? vendoredDigests(repo.config.cacheDir, dep.name, target) : {},
-    tools: { 'atmos-pipe': VERSION, ...(tf.version ? { [tf.command]: tf.version } : {}) },
-    annotations,
-    created_at: new Date().toISOString(),
-    created_by: createdBy,
-    ...(dirty ? { dirty: true, dirty_digest: dirty.digest, dirty_files: dirty.files.map((f) => f.path) } : {}),
-  };
 }
 
 /**
@@ -137,34 +113,6 @@ async function buildForRelease(repo: Repository, dep: DeploymentConfig, req: Rol
 }
 
 /**
- * The deployment SBOM of a release (CycloneDX 1.6; its digest goes into the release record,
- * the document into `refs/notes/atmos/<d>/sbom`). Remembered per commit, target, images and
- * vendored modules, so a re-run does not generate it again; never for a modified work tree.
- */
-export async function releaseSbom(repo: Repository, dep: DeploymentConfig, target: string, head: Head, record: ReleaseRecord, dirty: boolean): Promise<{ digest: string; text: string; save?: () => void }> {
-  const { createHash } = await import('node:crypto');
-  const key = createHash('sha256').update(JSON.stringify({ v: 1, tool: VERSION, d: dep.name, target, sha: head.sha, images: record.images, vendored: record.vendored })).digest('hex');
-  const memo = path.join(repo.config.cacheDir, 'cache', 'sbom', `${key}.json`);
-  if (!dirty && existsSync(memo)) {
-    try {
-      const m = JSON.parse(readFileSync(memo, 'utf8')) as { digest: string; text: string };
-      if (m.digest && m.text) return m;
-    } catch {
-      // a torn memo: generate again
-    }
-  }
-  const { deploymentSbom } = await import('../sbom/index.js');
-  const images = Object.fromEntries(Object.entries(record.images).map(([c, i]) => [c, { ref: i.ref, digest: i.digest }]));
-  // Validated by the test suite against the strict schema; a rollout does not pay for the validator.
-  const s = await deploymentSbom(repo, dep, target, { images, git: { sha: head.sha, short_sha: head.sha.slice(0, 8), ...(head.branch ? { branch: head.branch } : {}) }, validate: false });
-  const out = { digest: s.digest, text: s.cyclonedx };
-  if (dirty) return out;
-  // Remembered by the caller once its checks passed (`save`): a refused rollout writes nothing.
-  const { writeFileAtomic } = await import('../cache/cas.js');
-  return { ...out, save: () => writeFileAtomic(memo, JSON.stringify(out)) };
-}
-
-/**
  * Before anything is built or written (vendoring apart): the outputs of the dependencies the
  * run leaves out are recorded (else exit 2). Returns the resolution of the working tree.
  */
@@ -174,22 +122,6 @@ async function knownUpstream(repo: Repository, dep: DeploymentConfig, req: Rollo
   const now = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images });
   await upstreamOfRun(repo, dep, now, runMembers(now, req.pipeline, req.components, req.withDeps ?? false), req.pipeline, upstream);
   return { resolved: now, images };
-}
-
-/** HEAD of the repository's Git work tree; exit 2 outside one. */
-export async function requireHead(git: GitRepo, what: string): Promise<Head> {
-  const head = await headOf(git);
-  if (!head) {
-    throw new DiagnosticError(error('tracking/no-git', `${what} needs Git, but ${git.dir} is not in a Git work tree (or has no commit)`, undefined, 'git init && git add -A && git commit -m "initial"'));
-  }
-  return head;
-}
-
-/** Warns when tracked files under the repository differ from HEAD. */
-export async function dirtyTreeWarning(git: GitRepo, head: Head): Promise<Diagnostic | undefined> {
-  const dirty = (await git.run(['status', '--porcelain', '--untracked-files=no', '--', '.'])).text.trim();
-  if (!dirty) return undefined;
-  return warning('tracking/dirty-tree', `the working tree has uncommitted changes; the release records commit ${head.sha.slice(0, 12)}, which does not contain them`, undefined, 'commit first so that what runs is what Git says runs');
 }
 
 /** Materializes a commit's files (the repository's subdirectory) into the cache, once per commit. */
@@ -286,20 +218,6 @@ export async function planRollout(repo: Repository, dep: DeploymentConfig, req: 
   return { ...plan, release: null, commit: head.sha, promoted_from: null, rollback_of: null, approval };
 }
 
-/** Reads HEAD, or undefined outside a Git work tree. */
-async function headOf(git: GitRepo): Promise<Head | undefined> {
-  try {
-    return await git.head();
-  } catch (e) {
-    if (e instanceof GitError) {
-      const damaged = damagedRepository(e, git.dir);
-      if (damaged) throw damaged;
-      return undefined;
-    }
-    throw e;
-  }
-}
-
 export async function rollout(repo: Repository, dep: DeploymentConfig, req: RolloutRequest): Promise<RolloutSummary> {
   const env = req.env ?? process.env;
   const warnings: Diagnostic[] = [];
@@ -366,7 +284,7 @@ async function trackedRollout(
   let gitFacts: GitInfo | undefined;
   let images: Record<string, BuiltImage> | undefined;
   let resolvedNow: ResolvedDeployment | undefined;
-  let sbom: { digest: string; text: string; save?: () => void } | undefined;
+  let pending: PendingRelease | undefined;
   let built: RunSummary | undefined;
   const annotations = { ...(req.annotations ?? {}) };
   if (decision.choice.kind === 'existing') {
@@ -385,12 +303,12 @@ async function trackedRollout(
       built.saveRecord?.();
       return { run: built, tracked: true, release: null, decision, deployer, approvedBy: [], recorded: [], warnings };
     }
-    record = newReleaseRecord(repo, dep, T, head, deployer, annotations, dirty);
+    // The build bound no other image: the run applies exactly this resolution (no second
+    // one), and the release's SBOM describes it.
+    if (canonicalJson(releaseImages(repo, dep)) === canonicalJson(imagesBefore)) resolvedNow = now;
+    pending = await makeRelease(repo, dep, git, { target: T, head, createdBy: deployer, annotations, pulled: true, dirty, resolved: resolvedNow });
+    record = pending.record;
     images = imagesOf(record);
-    // The build bound no other image: the run applies exactly this resolution (no second one).
-    if (canonicalJson(images) === canonicalJson(imagesBefore)) resolvedNow = now;
-    sbom = await releaseSbom(repo, dep, T, head, record, dirty !== undefined);
-    record.sboms = { deployment: sbom.digest };
   }
   const id = releaseId(record);
   if (decision.skippedCheck) annotations['atmos-pipe/promotion-check'] = 'skipped';
@@ -433,13 +351,9 @@ async function trackedRollout(
     }
     // The build's run record and the SBOM memo: written only now that every check passed.
     built?.saveRecord?.();
-    sbom?.save?.();
     if (newApproval) await recordApproval(git, record.git_sha, newApproval);
-    release = await createRelease(git, record, { releasesPath: repo.config.releasesPath, repoRoot: repo.config.repoRoot });
-    if (sbom && release.created) {
-      const { attachSbom } = await import('../sbom/index.js');
-      await attachSbom(repo.config.repoRoot, dep.name, record.git_sha, sbom.text);
-    }
+    // A new release is written with its SBOM; an existing one is exported for this target.
+    release = pending ? await pending.create() : await publishRelease(repo, git, record);
     notice(`release ${release.id} ${release.created ? 'created' : 'reused'} (${release.tag})${decision.promotedFrom ? `, promoted from ${decision.promotedFrom}` : ''}${decision.rollbackOf ? `, rolling back ${decision.rollbackOf}` : ''}`);
   };
   const recorded: RecordedComponent[] = [];
@@ -522,11 +436,8 @@ async function trackedRollout(
   const run = await runPipeline(runRepo, runDep, { ...req, beforeRun, afterRun, upstream, ...(gitFacts ? { git: gitFacts } : {}), ...(images ? { images } : {}), ...(resolvedNow ? { resolved: resolvedNow } : {}) });
 
   const summary: RolloutSummary = { run, tracked: true, release, decision, deployer, approvedBy, recorded, warnings };
-  if (req.pushRemote) {
-    const { pushTracking } = await import('../tracking/sync.js');
-    const notes = (['approvals', 'test-results', 'sbom'] as const).map((k) => notesRef(dep.name, k));
-    const pushed = await pushTracking(git, req.pushRemote, { refs: pushRefs, tags: pushTags, notes });
-    summary.push = { ...pushed, remote: req.pushRemote };
-  }
+  const notes = (['approvals', 'test-results', 'sbom'] as const).map((k) => notesRef(dep.name, k));
+  const push = await pushRecorded(git, req.pushRemote, { refs: pushRefs, tags: pushTags, notes });
+  if (push) summary.push = push;
   return summary;
 }

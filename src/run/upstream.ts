@@ -16,8 +16,7 @@ import type { DeploymentConfig } from '../config/deployment.js';
 import type { Repository } from '../index.js';
 import { DiagnosticError, error, type Diagnostic, type Location } from '../diagnostics/index.js';
 import type { ResolvedComponent, ResolvedDeployment } from '../resolve/index.js';
-import type { HistoryEntry } from '../release/read.js';
-import { currentOfComponent } from '../promotion/state.js';
+import { currentOfComponent, type HistoryEntry } from '../tracking/history.js';
 
 /** The recorded deployment of a component in a target. */
 export interface UpstreamRecord {
@@ -54,8 +53,7 @@ export function rolloutUpstream(history: HistoryEntry[], target: string, release
 
 /** The current recorded deployments of a target, read with one `git for-each-ref` (none outside Git). */
 export async function readUpstream(repoRoot: string, deployment: string, target: string): Promise<Record<string, UpstreamRecord>> {
-  const { GitRepo, historyTagPrefix } = await import('../tracking/index.js');
-  const { historyFromRefs } = await import('../release/read.js');
+  const { GitRepo, historyFromRefs, historyTagPrefix } = await import('../tracking/index.js');
   try {
     const refs = await new GitRepo(repoRoot).readRefs(historyTagPrefix(deployment, target));
     return upstreamFromHistory(historyFromRefs(refs, deployment), target);

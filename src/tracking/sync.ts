@@ -187,6 +187,18 @@ export async function pushTracking(
   return { ok: rejected.length === 0, attempts: res.attempts, pushed, superseded, rejected };
 }
 
+/** What `--push` (or `deployments.tracking.remote`) did: the push result and the remote. */
+export type RemotePush = TrackingPushResult & { remote: string };
+
+/**
+ * The push of `release`, `approve` and `rollout`: what they recorded goes to `remote` when
+ * one was asked for or configured (undefined: nothing pushed).
+ */
+export async function pushRecorded(repo: GitRepo, remote: string | undefined, what: TrackingPush): Promise<RemotePush | undefined> {
+  if (!remote) return undefined;
+  return { ...(await pushTracking(repo, remote, what)), remote };
+}
+
 /**
  * The remote deployment our move competes with: the newest remote history tag of the same
  * component that points at the remote value, else the newest history tag of the component

@@ -8,7 +8,7 @@ import { loadDeployment, openRepository } from '../../src/index.js';
 import { formatApproval, parseApprovals, type Approval } from '../../src/promotion/approvals.js';
 import { checkApproval, decideRollout, pathCommands, pathTo } from '../../src/promotion/policy.js';
 import type { ReleaseEntry, ReleaseRecord } from '../../src/release/index.js';
-import type { HistoryEntry } from '../../src/release/read.js';
+import type { HistoryEntry } from '../../src/tracking/history.js';
 import { baseRepo, makeRepo } from '../helpers.js';
 
 const shop = () => {

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { recordApproval } from '../../src/promotion/approvals.js';
 import { promotionStatusFrom, readPromotionStatus, readTargetStatus, type PromotionStatus } from '../../src/promotion/status.js';
-import type { HistoryEntry } from '../../src/release/read.js';
+import type { HistoryEntry } from '../../src/tracking/history.js';
 import { promotionGraph } from '../../src/promotion/graph.js';
 import { loadDeployment, openRepository } from '../../src/index.js';
 import { countingRunner } from '../../src/tracking/index.js';

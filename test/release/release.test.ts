@@ -7,13 +7,9 @@ import {
   listReleases,
   parseRelease,
   releaseId,
-  filterHistory,
-  historyFromRefs,
-  statusFromRefs,
-  formatAge,
   type ReleaseRecord,
 } from '../../src/release/index.js';
-import { GitRepo, countingRunner, formatDeploymentRecord, historyTagName, deploymentRef, type DeploymentRecord } from '../../src/tracking/index.js';
+import { GitRepo, countingRunner, filterHistory, formatAge, formatDeploymentRecord, historyFromRefs, statusFromRefs, historyTagName, deploymentRef, type DeploymentRecord } from '../../src/tracking/index.js';
 import { GIT_ENV, commit, git, initRepo, tmp } from '../tracking/gitfixture.js';
 
 const D1 = 'sha256:' + '1'.repeat(64);

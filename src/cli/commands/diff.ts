@@ -70,9 +70,9 @@ export class DiffCommand extends BaseCommand {
     const configPaths = [...new Set([dep.abs, ...(repo.config.configFile ? [repo.config.configFile] : []), repo.config.stacksBasePath, repo.config.terraformBasePath].map(rel))];
 
     const { diffTargets } = await import('../../promotion/diff.js');
-    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../../release/cli.js');
-    const { formatAge } = await import('../../release/read.js');
-    const invalid: import('../../release/index.js').InvalidTag[] = [];
+    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
+    const { formatAge } = await import('../../tracking/history.js');
+    const invalid: import('../../tracking/history.js').InvalidTag[] = [];
     const d = await gitRead(() => diffTargets(trackingRepo(root), dep.name, from!, this.toTarget, { configPaths, logLimit: this.limit ?? 50, invalid }));
     await this.warn(invalidTagWarnings(invalid));
     if (d.warnings.length && d.from.deployed && d.to.deployed) {

@@ -28,13 +28,13 @@ export class HistoryCommand extends BaseCommand {
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
 
   async run(): Promise<number> {
-    const { trackingRepo, gitRead, invalidTagWarnings, checkInstant } = await import('../../release/cli.js');
+    const { trackingRepo, gitRead, invalidTagWarnings, checkInstant } = await import('../tracking-read.js');
     const since = checkInstant('--since', this.since);
     const until = checkInstant('--until', this.until);
     const { repo, name } = await this.deploymentForReading(this.deployment, this.target);
     const dep = { name };
-    const rel = await import('../../release/index.js');
-    const invalid: import('../../release/index.js').InvalidTag[] = [];
+    const rel = await import('../../tracking/history.js');
+    const invalid: import('../../tracking/history.js').InvalidTag[] = [];
     const rows = await gitRead(() =>
       rel.readHistory(trackingRepo(repo.config.repoRoot), dep.name, { target: this.target, component: this.component, since, until, limit: this.limit }, invalid),
     );

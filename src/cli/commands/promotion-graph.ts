@@ -44,8 +44,8 @@ export class PromotionGraphCommand extends BaseCommand {
     const { table } = await import('../../render/index.js');
     if (this.showStatus) {
       const { readTargetStatus } = await import('../../promotion/status.js');
-      const { trackingRepo, gitRead, invalidTagWarnings } = await import('../../release/cli.js');
-      const invalid: import('../../release/index.js').InvalidTag[] = [];
+      const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
+      const invalid: import('../../tracking/history.js').InvalidTag[] = [];
       const status = await gitRead(() => readTargetStatus(trackingRepo(repo.config.repoRoot), g, invalid));
       await this.warn(invalidTagWarnings(invalid));
       const annotated = { ...g, targets: g.targets.map((tt) => ({ ...tt, status: status[tt.name] })) };

@@ -27,9 +27,9 @@ export class PromotionStatusCommand extends BaseCommand {
     const { lib, repo, dep } = await this.deploymentAndTarget(this.deployment, undefined, false);
     const g = lib.promotionGraph(dep);
     const { readPromotionStatus } = await import('../../promotion/status.js');
-    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../../release/cli.js');
-    const { formatAge } = await import('../../release/read.js');
-    const invalid: import('../../release/index.js').InvalidTag[] = [];
+    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
+    const { formatAge } = await import('../../tracking/history.js');
+    const invalid: import('../../tracking/history.js').InvalidTag[] = [];
     const st = g.edges.length === 0 ? { deployment: dep.name, edges: [] } : await gitRead(() => readPromotionStatus(trackingRepo(repo.config.repoRoot), g, invalid));
     await this.warn(invalidTagWarnings(invalid));
     const now = Date.now();

@@ -33,7 +33,7 @@ export class ReleaseCommand extends BaseCommand {
     const { parseAnnotations } = await import('./run.js');
     const annotations = parseAnnotations(this.annotation, lib);
     const { repo, dep, target } = await this.deploymentAndTarget(this.deployment, this.target);
-    const { release } = await import('../../rollout/approve.js');
+    const { release } = await import('../../release/create.js');
     const pushRemote = this.push || this.remote ? (this.remote ?? repo.config.trackingRemote ?? 'origin') : repo.config.trackingRemote;
     const r = await release(repo, dep, { target, annotations, pushRemote, allowDirty: this.allowDirty });
     await this.warn(r.warnings);

@@ -26,8 +26,8 @@ export class ReleasesCommand extends BaseCommand {
     const { repo, name } = await this.deploymentForReading(this.deployment, this.target);
     const dep = { name };
     const rel = await import('../../release/index.js');
-    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../../release/cli.js');
-    const invalid: import('../../release/index.js').InvalidTag[] = [];
+    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
+    const invalid: import('../../tracking/history.js').InvalidTag[] = [];
     const all = await gitRead(() => rel.listReleases(trackingRepo(repo.config.repoRoot), dep.name, invalid));
     await this.warn(invalidTagWarnings(invalid));
     const rows = all.filter((r) => this.target === undefined || r.record.target === this.target).map((r) => ({ id: r.id, tag: r.tag, ...r.record }));

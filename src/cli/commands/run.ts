@@ -148,7 +148,7 @@ abstract class PipelineCommand extends BaseCommand {
       return 0;
     }
     if (pipeline.records === 'release' && !this.dryRun) {
-      const { release } = await import('../../rollout/approve.js');
+      const { release } = await import('../../release/create.js');
       const r = await release(repo, dep, { target, annotations, pushRemote, allowDirty: flags?.allowDirty });
       await this.warn(r.warnings);
       await this.print({ id: r.id, tag: r.tag, created: r.created, file: r.relativeFile, record: r.record, ...(r.push ? { push: r.push } : {}) }, () =>

@@ -24,8 +24,8 @@ export class StatusCommand extends BaseCommand {
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
 
   async run(): Promise<number> {
-    const rel = await import('../../release/index.js');
-    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../../release/cli.js');
+    const rel = await import('../../tracking/history.js');
+    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
     let names: string[];
     let root: string;
     if (this.deployment !== undefined) {
@@ -47,7 +47,7 @@ export class StatusCommand extends BaseCommand {
         names = withTarget.map((d) => d.name);
       } else names = deps.map((d) => d.name);
     }
-    const invalid: import('../../release/index.js').InvalidTag[] = [];
+    const invalid: import('../../tracking/history.js').InvalidTag[] = [];
     const rows = await gitRead(() => rel.readStatus(trackingRepo(root), names, this.target, invalid));
     await this.warn(invalidTagWarnings(invalid));
     const now = Date.now();

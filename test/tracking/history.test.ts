@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LazyHistory } from '../../src/promotion/current.js';
-import { currentOfComponent, currentReleases } from '../../src/promotion/state.js';
-import { historyFromRefs } from '../../src/release/read.js';
-import { formatDeploymentRecord, historyTagName, type DeploymentRecord, type DeploymentStatus, type RefInfo } from '../../src/tracking/index.js';
+import { currentOfComponent, currentReleases, formatDeploymentRecord, historyFromRefs, LazyHistory, historyTagName, type DeploymentRecord, type DeploymentStatus, type RefInfo } from '../../src/tracking/index.js';
 
 const rec = (over: Partial<DeploymentRecord>): DeploymentRecord => ({
   deployment: 'shop',

@@ -3,8 +3,7 @@
  * the repository and turn git failures and bad tags into diagnostics.
  */
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
-import { damagedRepository, GitError, GitRepo } from '../tracking/index.js';
-import type { InvalidTag } from './index.js';
+import { damagedRepository, GitError, GitRepo, type InvalidTag } from '../tracking/index.js';
 
 export function trackingRepo(repoRoot: string): GitRepo {
   return new GitRepo(repoRoot);
