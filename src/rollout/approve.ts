@@ -127,7 +127,7 @@ export async function release(repo: Repository, dep: DeploymentConfig, req: Rele
   const warnings: Diagnostic[] = [];
   const who = await whoAmI(git, req.env);
   if (dep.body.vendor) {
-    const { ensureVendored } = await import('../vendor/index.js');
+    const { ensureVendored } = await import('../vendoring/index.js');
     await ensureVendored(repo, dep, req.target);
   }
   const { checkClean, deploymentChanges, dirtyWarning, DIRTY_RECORDED } = await import('../release/dirty.js');

@@ -40,7 +40,7 @@ import {
 } from '../tracking/index.js';
 import { whoAmI } from '../tracking/identity.js';
 import { VERSION } from '../version.js';
-import { ensureVendored, vendoredDigests } from '../vendor/index.js';
+import { ensureVendored, vendoredDigests } from '../vendoring/index.js';
 import { changedInputs, checkClean, deploymentInputs, dirtyWarning, DIRTY_RECORDED, type DirtyInputs } from '../release/dirty.js';
 import { rolloutUpstream, upstreamOfRun, type UpstreamOutputs } from '../run/upstream.js';
 
