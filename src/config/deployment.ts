@@ -3,19 +3,18 @@
  * loader that turns `deployments/<name>.yaml` into a validated {@link DeploymentConfig}
  * whose values keep their positions.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-
-// Schemas are used once per process: interpreting them beats compiling them.
-z.config({ jitless: true });
 import { DiagnosticBag, DiagnosticError, choicesHint, error, formatLocation, type Diagnostic, type Location } from '../diagnostics/index.js';
 import { isPlainMap, keyLocOf, locOf } from '../yaml/index.js';
 import type { AtmosConfig } from './atmos.js';
-import { YamlFileCache, displayPath } from './files.js';
+import { YamlFileCache } from './files.js';
 import { checkComponentName, checkComponentRefLength, checkKebabName, refPrefixCollisions } from './names.js';
 import { parseWithSchema } from './zod-diagnostics.js';
 import { envListSchema, secretListSchema } from '../secrets/index.js';
+
+// Schemas are used once per process: interpreting them beats compiling them.
+z.config({ jitless: true });
 
 const anyMap = z.record(z.string(), z.unknown());
 const stringMap = z.record(z.string(), z.string());
@@ -193,7 +192,6 @@ export interface DeploymentConfig {
 }
 
 export { listDeploymentFiles, findDeploymentFile } from './deployment-files.js';
-import { findDeploymentFile } from './deployment-files.js';
 
 /** Check a target name given on the command line against the deployment's targets. */
 export function checkTargetArg(dep: DeploymentConfig, targetName: string): void {

@@ -164,7 +164,7 @@ export async function componentSboms(repo: Repository, resolved: ResolvedDeploym
   return out;
 }
 
-export function summarise(model: SbomModel, digest: string): SbomSummary {
+export function summarize(model: SbomModel, digest: string): SbomSummary {
   return {
     deployment: model.deployment,
     target: model.target,
@@ -224,7 +224,7 @@ export async function deploymentSbom(repo: Repository, dep: DeploymentConfig, ta
     if (problems !== null) throw new Error(`the generated CycloneDX document does not validate against the 1.6 schema: ${problems}`);
   }
   const digest = `sha256:${createHash('sha256').update(cyclonedx).digest('hex')}`;
-  return { cyclonedx, digest, summary: summarise(model, digest), model, warnings: all.flatMap((c) => c.warnings) };
+  return { cyclonedx, digest, summary: summarize(model, digest), model, warnings: all.flatMap((c) => c.warnings) };
 }
 
 /**
