@@ -6,10 +6,10 @@
  * timestamp is SOURCE_DATE_EPOCH or the commit time, the serial number a hash of the content.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { digestHex, sha256Digest } from '../cache/digest.js';
 import { readImageStore } from '../cache/images.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, didYouMean, error, type Diagnostic } from '../diagnostics/index.js';
@@ -135,9 +135,9 @@ function layoutReader(cacheDir: string): (digest: string) => ImageLayoutInfo | u
   return (digest) => {
     try {
       const dir = path.join(cacheDir, 'images');
-      const file = path.join(dir, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
+      const file = path.join(dir, 'blobs', 'sha256', digestHex(digest));
       const bytes = readFileSync(file);
-      if (createHash('sha256').update(bytes).digest('hex') !== digest.replace(/^sha256:/, '')) return undefined;
+      if (sha256Digest(bytes) !== digest) return undefined;
       const manifest = JSON.parse(bytes.toString('utf8')) as { config?: { digest?: string }; layers?: unknown[]; annotations?: Record<string, string> };
       return { configDigest: manifest.config?.digest ?? '', layers: manifest.layers?.length ?? 0, annotations: manifest.annotations ?? {} };
     } catch {
@@ -223,7 +223,7 @@ export async function deploymentSbom(repo: Repository, dep: DeploymentConfig, ta
     const problems = await validateCycloneDx(cyclonedx);
     if (problems !== null) throw new Error(`the generated CycloneDX document does not validate against the 1.6 schema: ${problems}`);
   }
-  const digest = `sha256:${createHash('sha256').update(cyclonedx).digest('hex')}`;
+  const digest = sha256Digest(cyclonedx);
   return { cyclonedx, digest, summary: summarize(model, digest), model, warnings: all.flatMap((c) => c.warnings) };
 }
 

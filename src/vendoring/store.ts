@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { Cas, writeFileAtomic } from '../cache/cas.js';
+import { digestHex, isDigest } from '../cache/digest.js';
 import { dumpPlain, loadPlain } from '../yaml/plain.js';
 
 export interface VendorPaths {
@@ -38,12 +39,8 @@ export function vendorPaths(cacheDir: string): VendorPaths {
   return { cache: path.join(cacheDir, 'cache'), root, objects: path.join(root, 'objects', 'sha256'), deployments: path.join(root, 'deployments'), git: path.join(root, 'git'), tmp: path.join(root, 'tmp') };
 }
 
-const DIGEST = /^sha256:([0-9a-f]{64})$/;
-
 export function objectDir(paths: VendorPaths, digest: string): string {
-  const m = DIGEST.exec(digest);
-  if (!m) throw new Error(`not a sha256 digest: ${digest}`);
-  return path.join(paths.objects, m[1]);
+  return path.join(paths.objects, digestHex(digest));
 }
 
 export function targetDir(paths: VendorPaths, deployment: string, target: string): string {
@@ -102,7 +99,7 @@ export function readLock(paths: VendorPaths, deployment: string, target: string)
     if (!doc || typeof doc !== 'object' || typeof doc.components !== 'object' || doc.components === null) return empty;
     const components: Record<string, LockEntry> = {};
     for (const [k, v] of Object.entries(doc.components)) {
-      if (v && typeof v === 'object' && typeof v.source === 'string' && typeof v.digest === 'string' && DIGEST.test(v.digest)) {
+      if (v && typeof v === 'object' && typeof v.source === 'string' && typeof v.digest === 'string' && isDigest(v.digest)) {
         components[k] = { ...v, version: v.version === undefined || v.version === null ? null : String(v.version), pulled_at: String(v.pulled_at ?? '') };
       }
     }
