@@ -241,14 +241,14 @@ async function errorDetail(res: Response): Promise<{ code?: string; text: string
   try {
     body = await res.text();
   } catch {
-    // no body
+    // the body could not be read: the status text describes the error
   }
   try {
     const j = JSON.parse(body) as { errors?: { code?: string; message?: string }[] };
     const e = j.errors?.[0];
     if (e) return { code: e.code, text: `${e.code ?? 'ERROR'}: ${e.message ?? ''}`.trim() };
   } catch {
-    // not JSON
+    // not a registry error document: the raw text is shown instead
   }
   const t = body.trim().replace(/\s+/g, ' ').slice(0, 200);
   return { text: t || res.statusText || 'no details' };
@@ -258,7 +258,7 @@ async function discard(res: Response): Promise<void> {
   try {
     await res.arrayBuffer();
   } catch {
-    // ignore
+    // only draining the response so the connection can be reused: a body that fails changes nothing
   }
 }
 

@@ -97,7 +97,7 @@ async function atmosPipeVersion(): Promise<string> {
         const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
         if (pkg.name === 'atmos-pipe' && pkg.version) toolVersion = pkg.version;
       } catch {
-        // keep looking
+        // no readable package.json at this level: try the parent
       }
       dir = path.dirname(dir);
     }
@@ -113,7 +113,7 @@ export function sbomEpoch(env: NodeJS.ProcessEnv, repoRoot: string, sha: string 
     const out = execFileSync('git', ['log', '-1', '--format=%ct', sha ?? 'HEAD', '--'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     if (/^\d+$/.test(out)) return Number(out);
   } catch {
-    // not a Git repository
+    // not a Git repository (or no commit yet): the epoch falls back to 0, still reproducible
   }
   return 0;
 }

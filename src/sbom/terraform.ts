@@ -134,7 +134,7 @@ function resolvedModuleVersions(moduleDir: string): Map<string, string> {
       if (str(o?.Key) && str(o?.Version)) out.set(o!.Key as string, o!.Version as string);
     }
   } catch {
-    // not initialised here
+    // no readable modules.json (terraform init has not run here): module versions stay unknown
   }
   return out;
 }

@@ -175,7 +175,7 @@ function clearSlotIfNotDir(abs: string, what: string): void {
     const st = lstatSync(abs);
     if (!st.isDirectory()) clearSlot(abs, what);
   } catch {
-    // nothing there
+    // nothing there to clear: the directory is created next
   }
 }
 

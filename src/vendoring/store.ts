@@ -387,7 +387,7 @@ export function cacheStats(paths: VendorPaths): CacheStats {
         try {
           copiedBytes += statSync(path.join(r.dir, ...rel.split('/'))).size;
         } catch {
-          // removed meanwhile
+          // removed since it was listed: it counts as neither linked nor copied
         }
       }
     }
@@ -490,7 +490,7 @@ export function clean(paths: VendorPaths, opts: { deployment?: string; target?: 
         try {
           if (now - statSync(p).mtimeMs > 3600_000) removeTree(p);
         } catch {
-          // gone
+          // removed by a concurrent clean or pull: nothing left to prune
         }
       }
     }
