@@ -20,7 +20,7 @@ import { parseDuration } from '../output/format.js';
 import { sha256Digest } from './digest.js';
 import type { BuiltOciImage } from './image.js';
 
-export interface PushOptions {
+export interface ImagePushOptions {
   /** host[:port], e.g. `ghcr.io` or `127.0.0.1:5000`. */
   registry: string;
   /** Repository name, e.g. `acme/web`. */
@@ -54,7 +54,7 @@ export function registryTimeoutSeconds(configured: number | undefined, env: Node
   return configured !== undefined && configured > 0 ? configured : DEFAULT_REGISTRY_TIMEOUT_SECONDS;
 }
 
-export interface PushResult {
+export interface ImagePushResult {
   /** `registry/repository@sha256:...` */
   reference: string;
   digest: string;
@@ -272,7 +272,7 @@ class RegistryClient {
   readonly configFile: string;
   readonly creds: RegistryCredentials | undefined;
 
-  constructor(readonly opts: PushOptions) {
+  constructor(readonly opts: ImagePushOptions) {
     this.name = DOCKER_HUB.has(opts.registry) && !opts.repository.includes('/') ? `library/${opts.repository}` : opts.repository;
     this.scope = `repository:${this.name}:pull,push`;
     this.base = apiBase(opts.registry, opts.insecure ?? isInsecureRegistry(opts.registry));
@@ -488,7 +488,7 @@ class RegistryClient {
  * Push `image` to `opts.registry/opts.repository` (blobs, then the manifest under `opts.tag`
  * or its digest). Blobs the registry already has are skipped.
  */
-export async function pushImage(image: BuiltOciImage, opts: PushOptions): Promise<PushResult> {
+export async function pushImage(image: BuiltOciImage, opts: ImagePushOptions): Promise<ImagePushResult> {
   const where = { registry: opts.registry, repository: opts.repository };
   if (!opts.registry || /[/\s]/.test(opts.registry) || /^[a-z]+:\/\//i.test(opts.registry)) {
     throw new RegistryError({ ...where, message: `invalid registry ${JSON.stringify(opts.registry)}`, hint: 'give host[:port], e.g. ghcr.io or 127.0.0.1:5000 (no scheme, no path)' });

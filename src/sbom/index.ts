@@ -164,7 +164,8 @@ export async function componentSboms(repo: Repository, resolved: ResolvedDeploym
   return out;
 }
 
-export function summarize(model: SbomModel, digest: string): SbomSummary {
+/** The short account of a document that `sbom` prints: its digest, package counts, licenses and image per component. */
+function summarizeSbom(model: SbomModel, digest: string): SbomSummary {
   return {
     deployment: model.deployment,
     target: model.target,
@@ -224,7 +225,7 @@ export async function deploymentSbom(repo: Repository, dep: DeploymentConfig, ta
     if (problems !== null) throw new Error(`the generated CycloneDX document does not validate against the 1.6 schema: ${problems}`);
   }
   const digest = sha256Digest(cyclonedx);
-  return { cyclonedx, digest, summary: summarize(model, digest), model, warnings: all.flatMap((c) => c.warnings) };
+  return { cyclonedx, digest, summary: summarizeSbom(model, digest), model, warnings: all.flatMap((c) => c.warnings) };
 }
 
 /**
