@@ -22,7 +22,7 @@ import { Cas, createExclusive, writeFileAtomic } from './cas.js';
 import { digestHex } from './digest.js';
 
 /** HKDF info of the action cache's MAC key: a key derived for one purpose is never reused for another. */
-export const ACTION_MAC_LABEL = 'atmos-pipe action-cache v1';
+const ACTION_MAC_LABEL = 'atmos-pipe action-cache v1';
 
 export interface ActionEntry {
   fingerprint: string;

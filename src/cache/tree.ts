@@ -10,7 +10,7 @@ import { displayPath } from '../config/files.js';
 import { isWithin, realPath, symlinkProblem, walkTree, type WalkOptions } from '../config/paths.js';
 import { DiagnosticError, error } from '../diagnostics/index.js';
 
-export const TREE_KIND = 'atmos-pipe/tree@1';
+const TREE_KIND = 'atmos-pipe/tree@1';
 
 export interface TreeEntry {
   /** POSIX path relative to the tree root. */

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DiagnosticBag, DiagnosticError, choicesHint, error, formatLocation, type Diagnostic, type Location } from '../diagnostics/index.js';
-import { isPlainMap, keyLocOf, locOf } from '../yaml/index.js';
+import { keyLocOf, locOf } from '../yaml/index.js';
 import type { AtmosConfig } from './atmos.js';
 import { YamlFileCache } from './files.js';
 import { checkComponentName, checkComponentRefLength, checkKebabName, refPrefixCollisions } from './names.js';
@@ -167,7 +167,7 @@ const deploymentBody = z.strictObject({
   targets: z.record(z.string(), target),
 });
 
-export const deploymentFileSchema = z.strictObject({ deployment: deploymentBody });
+const deploymentFileSchema = z.strictObject({ deployment: deploymentBody });
 
 export type DeploymentBody = z.infer<typeof deploymentBody>;
 export type TargetConfig = z.infer<typeof target>;
@@ -318,8 +318,4 @@ function checkPromotionRules(body: DeploymentBody, bag: DiagnosticBag): void {
     return false;
   };
   for (const t of targetNames) if ((state.get(t) ?? 0) === 0 && visit(t)) break;
-}
-
-export function isMapLike(v: unknown): v is Record<string, unknown> {
-  return isPlainMap(v);
 }

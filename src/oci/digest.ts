@@ -6,7 +6,6 @@ export const MEDIA_TYPE_MANIFEST = 'application/vnd.oci.image.manifest.v1+json' 
 export const MEDIA_TYPE_INDEX = 'application/vnd.oci.image.index.v1+json' as const;
 export const MEDIA_TYPE_CONFIG = 'application/vnd.oci.image.config.v1+json' as const;
 export const MEDIA_TYPE_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip' as const;
-export const MEDIA_TYPE_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar' as const;
 
 /** Annotation naming a manifest in an OCI layout's index.json. */
 export const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';

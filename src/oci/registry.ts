@@ -45,7 +45,7 @@ export interface ImagePushOptions {
   timeoutSeconds?: number;
 }
 
-export const DEFAULT_REGISTRY_TIMEOUT_SECONDS = 300;
+const DEFAULT_REGISTRY_TIMEOUT_SECONDS = 300;
 
 /** The registry request timeout: ATMOS_PIPE_REGISTRY_TIMEOUT, else the configured one, else the default. */
 export function registryTimeoutSeconds(configured: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
@@ -106,7 +106,7 @@ interface DockerConfigFile {
 }
 
 /** The Docker config file used: explicit path, else `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
-export function dockerConfigPath(explicit?: string): string {
+function dockerConfigPath(explicit?: string): string {
   if (explicit) return explicit;
   if (process.env.DOCKER_CONFIG) return path.join(process.env.DOCKER_CONFIG, 'config.json');
   return path.join(homedir(), '.docker', 'config.json');
@@ -122,7 +122,7 @@ function configKeys(registry: string): string[] {
 }
 
 /** The host part of `host[:port]` (IPv6 with or without brackets). */
-export function registryHost(registry: string): string {
+function registryHost(registry: string): string {
   if (registry.startsWith('[')) return registry.slice(1, registry.indexOf(']'));
   if ((registry.match(/:/g) ?? []).length > 1) return registry; // bare IPv6
   return registry.split(':')[0];

@@ -106,7 +106,7 @@ async function atmosPipeVersion(): Promise<string> {
 }
 
 /** SOURCE_DATE_EPOCH, else the commit time of `sha` (HEAD when absent), else 0. */
-export function sbomEpoch(env: NodeJS.ProcessEnv, repoRoot: string, sha: string | undefined): number {
+function sbomEpoch(env: NodeJS.ProcessEnv, repoRoot: string, sha: string | undefined): number {
   const v = env.SOURCE_DATE_EPOCH?.trim();
   if (v && /^\d+$/.test(v)) return Number(v);
   try {
@@ -119,7 +119,7 @@ export function sbomEpoch(env: NodeJS.ProcessEnv, repoRoot: string, sha: string 
 }
 
 /** `--component` as an address (`terraform/ecs/api`) or a bare name (`ecs/api`). */
-export function pickComponent(resolved: ResolvedDeployment, wanted: string): string {
+function pickComponent(resolved: ResolvedDeployment, wanted: string): string {
   const all = resolved.components.map((c) => c.address);
   if (all.includes(wanted)) return wanted;
   const bare = all.filter((a) => a.slice(a.indexOf('/') + 1) === wanted);

@@ -191,7 +191,7 @@ function rootInfo(component: ResolvedComponent, packageJson: Record<string, unkn
 }
 
 /** `registry/name@sha256:…`, `name:tag`, `ghcr.io/a/b:tag@sha256:…` -> parts. */
-export function parseImageRef(ref: string): { repository: string; tag?: string; digest?: string } {
+function parseImageRef(ref: string): { repository: string; tag?: string; digest?: string } {
   let rest = ref;
   let digest: string | undefined;
   const at = rest.indexOf('@');
@@ -209,7 +209,7 @@ export function parseImageRef(ref: string): { repository: string; tag?: string; 
 }
 
 /** `pkg:oci/<name>@<digest>?repository_url=<repository>[&tag=…]`. */
-export function ociPurl(repository: string, digest?: string, tag?: string): string {
+function ociPurl(repository: string, digest?: string, tag?: string): string {
   const name = repository.slice(repository.lastIndexOf('/') + 1).toLowerCase();
   return purl({ type: 'oci', name, ...(digest ? { version: digest } : {}), qualifiers: { repository_url: repository, ...(tag ? { tag } : {}) } });
 }

@@ -43,7 +43,7 @@ export function objectDir(paths: VendorPaths, digest: string): string {
   return path.join(paths.objects, digestHex(digest));
 }
 
-export function targetDir(paths: VendorPaths, deployment: string, target: string): string {
+function targetDir(paths: VendorPaths, deployment: string, target: string): string {
   return path.join(paths.deployments, deployment, target);
 }
 
@@ -292,7 +292,7 @@ export interface Reference {
 }
 
 /** Every (deployment, target, module) → digest the lock files record. */
-export function listReferences(paths: VendorPaths): Reference[] {
+function listReferences(paths: VendorPaths): Reference[] {
   const out: Reference[] = [];
   if (!existsSync(paths.deployments)) return out;
   for (const d of readdirSync(paths.deployments).sort()) {
@@ -307,7 +307,7 @@ export function listReferences(paths: VendorPaths): Reference[] {
   return out;
 }
 
-export function listObjects(paths: VendorPaths): string[] {
+function listObjects(paths: VendorPaths): string[] {
   if (!existsSync(paths.objects)) return [];
   return readdirSync(paths.objects)
     .filter((n) => /^[0-9a-f]{64}$/.test(n))

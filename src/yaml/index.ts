@@ -29,8 +29,8 @@ const isMap = (n: unknown) => lib().isMap(n);
 const isScalar = (n: unknown) => lib().isScalar(n);
 const isSeq = (n: unknown) => lib().isSeq(n);
 
-export const MAX_ALIAS_EXPANSIONS = 10_000;
-export const MAX_DEPTH = 200;
+const MAX_ALIAS_EXPANSIONS = 10_000;
+const MAX_DEPTH = 200;
 
 export type { ContainerLocs } from './lazy-locs.js';
 
