@@ -7,10 +7,10 @@
  *   <cacheDir>/cache/vendor/git/<key>.git                         bare mirrors of Git sources
  *   <cacheDir>/cache/vendor/tmp/                                  fetches and extractions in progress
  *
- * An object's name is the digest of its tree, computed by the step CAS (src/cache/cas.ts
- * `putDir`: the sorted (path, type, mode, content digest) manifest), so the same files always
- * have the same digest and the CAS keeps the manifest of every locked digest, which says what
- * a modified copy changed. Objects appear by an atomic rename of a finished temp dir and are
+ * An object's name is the digest of its tree, computed by the step CAS (`Cas.putDir`, whose
+ * manifest only src/cache/tree.ts builds: sorted (path, type, mode, content digest)), so the
+ * same files always have the same digest and the CAS keeps the manifest of every locked
+ * digest, which says what a modified copy changed. Objects appear by an atomic rename of a finished temp dir and are
  * never modified by atmos-pipe afterwards; since a linked copy shares their inodes, an edit
  * of either changes both, so every use verifies the tree against the lock ({@link checkTree}).
  */
