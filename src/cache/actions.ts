@@ -18,10 +18,11 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../steps/fingerprint.js';
 import type { Artifact } from '../steps/types.js';
-import { Cas, createExclusive, hexOf, writeFileAtomic } from './cas.js';
+import { Cas, createExclusive, writeFileAtomic } from './cas.js';
+import { digestHex } from './digest.js';
 
 /** HKDF info of the action cache's MAC key: a key derived for one purpose is never reused for another. */
-export const ACTION_MAC_LABEL = 'atmos-pipe action-cache v1';
+const ACTION_MAC_LABEL = 'atmos-pipe action-cache v1';
 
 export interface ActionEntry {
   fingerprint: string;
@@ -75,7 +76,7 @@ export class ActionCache {
   }
 
   private file(fp: string): string {
-    return path.join(this.dir, `${hexOf(fp)}.json`);
+    return path.join(this.dir, `${digestHex(fp)}.json`);
   }
 
   /**

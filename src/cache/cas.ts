@@ -1,7 +1,7 @@
 /**
  * Content-addressable store (SPEC 4.1): `<cache>/cas/sha256/<hex>` holds file blobs; a
- * directory is a manifest of sorted (path, mode, digest) entries, stored as a blob whose
- * digest names the tree. Writes are atomic (temp file + rename); blobs are never modified in
+ * directory is a manifest of sorted (path, mode, digest) entries ({@link treeManifest}, the
+ * one builder of the tree format), stored as a blob whose digest names the tree. Writes are atomic (temp file + rename); blobs are never modified in
  * place, and inputs are materialised as copies, so no step can corrupt the store.
  *
  * The store is never trusted blindly (a disk, a restore or a person can change a file under
@@ -12,42 +12,16 @@
  * Blobs this process put from a source file (or from bytes it holds) can be put again from
  * there ({@link Cas.restore}).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, copyFileSync, constants, existsSync, linkSync, mkdirSync, openSync, readFileSync,
-  readSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync,
+  chmodSync, copyFileSync, constants, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync,
+  symlinkSync, writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { displayPath } from '../config/files.js';
-import { isWithin, realPath, symlinkProblem, walkTree, type WalkOptions } from '../config/paths.js';
-import { DiagnosticError, error } from '../diagnostics/index.js';
+import type { WalkOptions } from '../config/paths.js';
 import type { Artifact } from '../steps/types.js';
-
-export interface TreeEntry {
-  /** POSIX path relative to the tree root. */
-  path: string;
-  /** 'file' | 'symlink' | 'dir' (empty directories are kept). */
-  type: 'file' | 'symlink' | 'dir';
-  /** Normalised mode: 0o755 for executables, 0o644 otherwise (files); 0o755 for dirs. */
-  mode: number;
-  /** File: blob digest. Symlink: the link target. */
-  digest?: string;
-  target?: string;
-  size?: number;
-}
-
-export interface TreeManifest {
-  kind: 'atmos-pipe/tree@1';
-  entries: TreeEntry[];
-}
-
-const HEX = /^sha256:([0-9a-f]{64})$/;
-
-export function hexOf(digest: string): string {
-  const m = HEX.exec(digest);
-  if (!m) throw new Error(`not a sha256 digest: ${digest}`);
-  return m[1];
-}
+import { digestHex, hashFile, sha256Digest } from './digest.js';
+import { manifestBytes, parseManifest, treeManifest, type TreeManifest } from './tree.js';
 
 /** A system error of a write (which Node reports without a path, e.g. ENOSPC) names the file. */
 function named(e: unknown, file: string): unknown {
@@ -94,29 +68,6 @@ export function createExclusive(file: string, data: string | Buffer, mode = 0o64
   }
 }
 
-/** sha256 and size of a file; with `copyTo`, the bytes are written there as they are read (one pass). */
-function hashFile(file: string, copyTo?: string): { digest: string; size: number } {
-  const h = createHash('sha256');
-  const fd = openSync(file, 'r');
-  const buf = Buffer.allocUnsafe(1 << 20);
-  let size = 0;
-  let out: number | undefined;
-  try {
-    if (copyTo !== undefined) out = openSync(copyTo, 'w', 0o644);
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-      if (out !== undefined) for (let off = 0; off < n; ) off += writeSync(out, buf, off, n - off);
-      size += n;
-    }
-  } finally {
-    closeSync(fd);
-    if (out !== undefined) closeSync(out);
-  }
-  return { digest: `sha256:${h.digest('hex')}`, size };
-}
-
 /**
  * A CAS object did not match its name (or was missing) when it was about to be used. A
  * corrupt object has already been evicted when this is thrown.
@@ -150,7 +101,7 @@ export class Cas {
   }
 
   pathOf(digest: string): string {
-    return path.join(this.root, hexOf(digest));
+    return path.join(this.root, digestHex(digest));
   }
 
   has(digest: string): boolean {
@@ -164,7 +115,7 @@ export class Cas {
 
   private putBytesAs(data: string | Buffer, from: string | undefined): string {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    const digest = `sha256:${createHash('sha256').update(buf).digest('hex')}`;
+    const digest = sha256Digest(buf);
     const dest = this.pathOf(digest);
     if (!existsSync(dest)) writeFileAtomic(dest, buf, 0o444);
     if (from !== undefined) this.origins.set(digest, { bytes: buf, from });
@@ -214,19 +165,8 @@ export class Cas {
   }
 
   private putDirAs(dir: string, opts: WalkOptions, remember: boolean): string {
-    if (opts.within !== undefined && !isWithin(realPath(opts.within), realPath(dir))) {
-      throw new DiagnosticError(error('paths/outside-repository', `${dir} is outside the repository ${opts.within}`, undefined, 'keep module and source directories inside the repository'));
-    }
-    const { entries: found, bad } = walkTree(dir, opts);
-    if (bad) throw new DiagnosticError(symlinkProblem(opts.within!, 'a tree entry', bad, { file: displayPath(opts.within!, bad.abs), line: 1, col: 1 }));
-    const entries: TreeEntry[] = found.map((f) => {
-      if (f.type !== 'file') return { path: f.rel, type: f.type, mode: f.type === 'dir' ? 0o755 : 0o777, ...(f.target !== undefined ? { target: f.target } : {}) };
-      const { digest, size } = this.putFileAs(f.abs, remember);
-      return { path: f.rel, type: 'file', mode: statSync(f.abs).mode & 0o111 ? 0o755 : 0o644, digest, size };
-    });
-    entries.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
-    const manifest: TreeManifest = { kind: 'atmos-pipe/tree@1', entries };
-    return this.putBytesAs(JSON.stringify(manifest), remember ? dir : undefined);
+    const manifest = treeManifest(dir, opts, (abs) => this.putFileAs(abs, remember));
+    return this.putBytesAs(manifestBytes(manifest), remember ? dir : undefined);
   }
 
   /** Store a path (file or directory) as an artifact: a step's output (its source is not kept for {@link restore}). */
@@ -236,9 +176,7 @@ export class Cas {
   }
 
   manifest(digest: string): TreeManifest {
-    const m = JSON.parse(this.readBytes(digest).toString('utf8')) as TreeManifest;
-    if (m.kind !== 'atmos-pipe/tree@1') throw new Error(`${digest} is not a tree manifest`);
-    return m;
+    return parseManifest(this.readBytes(digest), digest);
   }
 
   /** The manifest of a tree, checked against the tree's digest (evicted and thrown when it does not match). */
@@ -250,7 +188,7 @@ export class Cas {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptObjectError(digest, 'missing');
       throw e;
     }
-    const got = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const got = sha256Digest(bytes);
     if (got !== digest) throw this.evict(digest, got);
     return this.manifest(digest); // intact, but maybe not a manifest: an error, and the blob stays
   }

@@ -14,6 +14,7 @@ import { envListSchema, secretListSchema, type CredentialLevel } from '../secret
 import { parseWithSchema } from './zod-diagnostics.js';
 import { containmentProblem } from './paths.js';
 
+/** `deployments.engine` / `--engine`: `auto` picks Dagger when it is reachable (engine/select.ts). */
 export type EngineChoice = 'auto' | 'local' | 'dagger';
 export type SandboxMode = 'strict' | 'off';
 

@@ -3,19 +3,18 @@
  * loader that turns `deployments/<name>.yaml` into a validated {@link DeploymentConfig}
  * whose values keep their positions.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-
-// Schemas are used once per process: interpreting them beats compiling them.
-z.config({ jitless: true });
 import { DiagnosticBag, DiagnosticError, choicesHint, error, formatLocation, type Diagnostic, type Location } from '../diagnostics/index.js';
-import { isPlainMap, keyLocOf, locOf } from '../yaml/index.js';
+import { keyLocOf, locOf } from '../yaml/index.js';
 import type { AtmosConfig } from './atmos.js';
-import { YamlFileCache, displayPath } from './files.js';
+import { YamlFileCache } from './files.js';
 import { checkComponentName, checkComponentRefLength, checkKebabName, refPrefixCollisions } from './names.js';
 import { parseWithSchema } from './zod-diagnostics.js';
 import { envListSchema, secretListSchema } from '../secrets/index.js';
+
+// Schemas are used once per process: interpreting them beats compiling them.
+z.config({ jitless: true });
 
 const anyMap = z.record(z.string(), z.unknown());
 const stringMap = z.record(z.string(), z.string());
@@ -168,7 +167,7 @@ const deploymentBody = z.strictObject({
   targets: z.record(z.string(), target),
 });
 
-export const deploymentFileSchema = z.strictObject({ deployment: deploymentBody });
+const deploymentFileSchema = z.strictObject({ deployment: deploymentBody });
 
 export type DeploymentBody = z.infer<typeof deploymentBody>;
 export type TargetConfig = z.infer<typeof target>;
@@ -193,7 +192,6 @@ export interface DeploymentConfig {
 }
 
 export { listDeploymentFiles, findDeploymentFile } from './deployment-files.js';
-import { findDeploymentFile } from './deployment-files.js';
 
 /** Check a target name given on the command line against the deployment's targets. */
 export function checkTargetArg(dep: DeploymentConfig, targetName: string): void {
@@ -320,8 +318,4 @@ function checkPromotionRules(body: DeploymentBody, bag: DiagnosticBag): void {
     return false;
   };
   for (const t of targetNames) if ((state.get(t) ?? 0) === 0 && visit(t)) break;
-}
-
-export function isMapLike(v: unknown): v is Record<string, unknown> {
-  return isPlainMap(v);
 }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DiagnosticError, error, type Diagnostic } from '../diagnostics/index.js';
+import { DiagnosticError, error } from '../diagnostics/index.js';
 import { parseYaml, type ParsedYaml, type ParseOptions } from '../yaml/index.js';
 
 /** Path used in diagnostics: relative to the repository root when inside it, POSIX separators. */
@@ -85,9 +85,4 @@ export class YamlFileCache {
   get size(): number {
     return this.cache.size;
   }
-}
-
-export function throwIfAny(diags: Diagnostic[]): void {
-  const errs = diags.filter((d) => d.severity === 'error');
-  if (errs.length) throw new DiagnosticError(errs);
 }

@@ -5,9 +5,9 @@
  */
 import { refNameProblem } from '../tracking/refname.js';
 
-export const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*$/;
-export const MAX_NAME = 63;
-export const COMPONENT_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const MAX_NAME = 63;
+const COMPONENT_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** Problem with a deployment or target name, or undefined when valid. */
 export function checkKebabName(name: string): string | undefined {
@@ -21,9 +21,9 @@ export function checkKebabName(name: string): string | undefined {
  * Longest component name segment, in bytes: it is a file name in `.git/refs/…` and in
  * `.atmos/state/…` (with `.tfstate` appended), and ext4 allows 255 bytes per file name.
  */
-export const MAX_SEGMENT_BYTES = 100;
+const MAX_SEGMENT_BYTES = 100;
 /** Longest ref or tag atmos-pipe writes for a component (a conservative bound on Git hosts and file systems). */
-export const MAX_REF_BYTES = 255;
+const MAX_REF_BYTES = 255;
 /** A history tag's timestamp segment (`20261122T061500.123Z`). */
 const TIMESTAMP_SEGMENT = '20261122T061500.123Z';
 
@@ -77,7 +77,7 @@ export function refPrefixCollisions(names: string[]): [string, string][] {
   return out;
 }
 
-export const COMPONENT_TYPES = ['terraform', 'nixpack'] as const;
+const COMPONENT_TYPES = ['terraform', 'nixpack'] as const;
 export type ComponentType = (typeof COMPONENT_TYPES)[number];
 
 /** `terraform/ecs/service-api` */

@@ -39,7 +39,7 @@ function walk(root: unknown, path: Path): { container: unknown; key: string | nu
 }
 
 /** Best location for a path: the entry's value; for a missing key, the enclosing mapping. */
-export function locateAt(root: unknown, path: Path, fallback: Location, preferKey = false): Location {
+function locateAt(root: unknown, path: Path, fallback: Location, preferKey = false): Location {
   let container: unknown = undefined;
   let cur: unknown = root;
   let best: Location | undefined = locOf(root);
@@ -71,7 +71,7 @@ function unwrap(schema: unknown): unknown {
 }
 
 /** Keys the schema allows for the mapping at `path` (for "did you mean"). */
-export function knownKeysAt(schema: unknown, path: Path, root: unknown): string[] {
+function knownKeysAt(schema: unknown, path: Path, root: unknown): string[] {
   let s = unwrap(schema) as { def?: Record<string, unknown>; shape?: Record<string, unknown> } | undefined;
   let value: unknown = root;
   for (const seg of path) {
@@ -128,7 +128,7 @@ function pathText(path: Path): string {
  * @param what  noun for messages, e.g. "deployment"
  * @param prefix path prefix shown in messages (the schema may be applied below the root)
  */
-export function zodIssuesToDiagnostics(
+function zodIssuesToDiagnostics(
   issues: readonly unknown[],
   root: unknown,
   schema: unknown,

@@ -8,9 +8,10 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { DiagnosticError, choicesHint, error } from '../diagnostics/index.js';
+import type { EngineChoice } from '../config/atmos.js';
 import type { EngineName } from './types.js';
 
-export type EngineChoice = 'auto' | 'local' | 'dagger';
+export type { EngineChoice };
 
 export const ENGINE_CHOICES: readonly EngineChoice[] = ['auto', 'local', 'dagger'];
 

@@ -41,7 +41,7 @@ function hclParser(): Promise<Hcl2Json> {
   return parser;
 }
 
-function summarise(doc: Record<string, unknown>): FileSummary {
+function summarize(doc: Record<string, unknown>): FileSummary {
   const out: FileSummary = { variables: [], outputs: [], moduleCalls: [] };
   const vars = (doc.variable ?? {}) as Record<string, unknown>;
   for (const [name, blocks] of Object.entries(vars)) {
@@ -139,7 +139,7 @@ export async function readModule(dir: string, opts: ReadModuleOptions = {}): Pro
           error('terraform/parse', `cannot parse Terraform file: ${msg}`, { file: shown, line: m ? Number(m[1]) : 1, col: m ? Number(m[2]) : 1 }, 'run `terraform validate` in the module for details'),
         );
       }
-      summary = summarise(doc);
+      summary = summarize(doc);
       if (hclDir) pending.set(path.join(hclDir, `${digest}.json`), summary);
     }
     memo.set(digest, summary);

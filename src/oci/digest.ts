@@ -1,35 +1,17 @@
 /**
- * Small shared helpers of the OCI library: media types, sha256 digests, canonical JSON and
- * atomic file writes (those of src/cache, shared).
+ * Small shared helpers of the OCI library: media types, canonical JSON, and the sha256 digests
+ * and atomic file writes of src/cache (re-exported, shared).
  */
-import { createHash } from 'node:crypto';
-
 export const MEDIA_TYPE_MANIFEST = 'application/vnd.oci.image.manifest.v1+json' as const;
 export const MEDIA_TYPE_INDEX = 'application/vnd.oci.image.index.v1+json' as const;
 export const MEDIA_TYPE_CONFIG = 'application/vnd.oci.image.config.v1+json' as const;
 export const MEDIA_TYPE_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip' as const;
-export const MEDIA_TYPE_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar' as const;
 
 /** Annotation naming a manifest in an OCI layout's index.json. */
 export const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
 
-const DIGEST = /^sha256:([0-9a-f]{64})$/;
-
-/** `sha256:<hex>` of the bytes. */
-export function sha256Digest(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
-
-export function isDigest(s: string): boolean {
-  return DIGEST.test(s);
-}
-
-/** The hex part of a `sha256:<hex>` digest; throws on anything else. */
-export function digestHex(digest: string): string {
-  const m = DIGEST.exec(digest);
-  if (!m) throw new Error(`not a sha256 digest: ${digest}`);
-  return m[1];
-}
+/** Digests: the same helpers as the CAS (one definition of a `sha256:<hex>` name). */
+export { digestHex, isDigest, sha256Digest } from '../cache/digest.js';
 
 /**
  * JSON with object keys sorted (by UTF-16 code unit, i.e. JavaScript's default sort, which

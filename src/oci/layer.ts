@@ -48,13 +48,13 @@ export interface Layer {
 }
 
 /** Fixed deflate level of layer blobs; changing it changes every blob digest. */
-export const GZIP_LEVEL = 6;
+const GZIP_LEVEL = 6;
 
 /** OS byte of the gzip header: 255 = unknown (zlib would write the host's OS). */
 const GZIP_OS_UNKNOWN = 0xff;
 
 /** The mode written for an entry read from a directory tree. */
-export function normalizeMode(type: LayerEntry['type'], mode: number): number {
+function normalizeMode(type: LayerEntry['type'], mode: number): number {
   if (type === 'dir') return 0o755;
   if (type === 'symlink') return 0o777;
   return mode & 0o111 ? 0o755 : 0o644;
@@ -77,7 +77,7 @@ export function gzipDeterministic(data: Buffer): Buffer {
 }
 
 /** Compress and digest an uncompressed layer tar. */
-export function layerFromTar(tar: Buffer): Layer {
+function layerFromTar(tar: Buffer): Layer {
   const blob = gzipDeterministic(tar);
   return {
     tar,
@@ -96,7 +96,7 @@ function checkEpoch(epoch: number): void {
 }
 
 /** Normalise a layer path: strip './' and trailing '/', reject absolute paths and '..'. */
-export function normalizeLayerPath(p: string): string {
+function normalizeLayerPath(p: string): string {
   let s = p.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
   if (s.startsWith('/')) throw new Error(`layer path must be relative: ${p}`);
   const parts = s.split('/');
@@ -189,7 +189,7 @@ function normalizePrefix(prefix: string | undefined): string {
 }
 
 /** Entries of a directory tree (relative paths without prefix), modes normalised. */
-export function entriesFromDirectory(dir: string, opts: { exclude?: (rel: string) => boolean } = {}): LayerEntry[] {
+function entriesFromDirectory(dir: string, opts: { exclude?: (rel: string) => boolean } = {}): LayerEntry[] {
   const root = path.resolve(dir);
   if (!statSync(root).isDirectory()) throw new Error(`not a directory: ${dir}`);
   const out: LayerEntry[] = [];

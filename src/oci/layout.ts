@@ -63,7 +63,7 @@ function writeBlob(layoutDir: string, digest: string, data: Buffer): boolean {
     if (statSync(file).size === data.length && readFileSync(file).equals(data)) return false;
     replaced = true;
   } catch {
-    // missing: write it
+    // missing or unreadable: it is written below
   }
   writeFileAtomic(file, data);
   return replaced;

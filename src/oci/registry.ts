@@ -20,7 +20,7 @@ import { parseDuration } from '../output/format.js';
 import { sha256Digest } from './digest.js';
 import type { BuiltOciImage } from './image.js';
 
-export interface PushOptions {
+export interface ImagePushOptions {
   /** host[:port], e.g. `ghcr.io` or `127.0.0.1:5000`. */
   registry: string;
   /** Repository name, e.g. `acme/web`. */
@@ -45,7 +45,7 @@ export interface PushOptions {
   timeoutSeconds?: number;
 }
 
-export const DEFAULT_REGISTRY_TIMEOUT_SECONDS = 300;
+const DEFAULT_REGISTRY_TIMEOUT_SECONDS = 300;
 
 /** The registry request timeout: ATMOS_PIPE_REGISTRY_TIMEOUT, else the configured one, else the default. */
 export function registryTimeoutSeconds(configured: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
@@ -54,7 +54,7 @@ export function registryTimeoutSeconds(configured: number | undefined, env: Node
   return configured !== undefined && configured > 0 ? configured : DEFAULT_REGISTRY_TIMEOUT_SECONDS;
 }
 
-export interface PushResult {
+export interface ImagePushResult {
   /** `registry/repository@sha256:...` */
   reference: string;
   digest: string;
@@ -106,7 +106,7 @@ interface DockerConfigFile {
 }
 
 /** The Docker config file used: explicit path, else `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
-export function dockerConfigPath(explicit?: string): string {
+function dockerConfigPath(explicit?: string): string {
   if (explicit) return explicit;
   if (process.env.DOCKER_CONFIG) return path.join(process.env.DOCKER_CONFIG, 'config.json');
   return path.join(homedir(), '.docker', 'config.json');
@@ -122,7 +122,7 @@ function configKeys(registry: string): string[] {
 }
 
 /** The host part of `host[:port]` (IPv6 with or without brackets). */
-export function registryHost(registry: string): string {
+function registryHost(registry: string): string {
   if (registry.startsWith('[')) return registry.slice(1, registry.indexOf(']'));
   if ((registry.match(/:/g) ?? []).length > 1) return registry; // bare IPv6
   return registry.split(':')[0];
@@ -241,14 +241,14 @@ async function errorDetail(res: Response): Promise<{ code?: string; text: string
   try {
     body = await res.text();
   } catch {
-    // no body
+    // the body could not be read: the status text describes the error
   }
   try {
     const j = JSON.parse(body) as { errors?: { code?: string; message?: string }[] };
     const e = j.errors?.[0];
     if (e) return { code: e.code, text: `${e.code ?? 'ERROR'}: ${e.message ?? ''}`.trim() };
   } catch {
-    // not JSON
+    // not a registry error document: the raw text is shown instead
   }
   const t = body.trim().replace(/\s+/g, ' ').slice(0, 200);
   return { text: t || res.statusText || 'no details' };
@@ -258,7 +258,7 @@ async function discard(res: Response): Promise<void> {
   try {
     await res.arrayBuffer();
   } catch {
-    // ignore
+    // only draining the response so the connection can be reused: a body that fails changes nothing
   }
 }
 
@@ -272,7 +272,7 @@ class RegistryClient {
   readonly configFile: string;
   readonly creds: RegistryCredentials | undefined;
 
-  constructor(readonly opts: PushOptions) {
+  constructor(readonly opts: ImagePushOptions) {
     this.name = DOCKER_HUB.has(opts.registry) && !opts.repository.includes('/') ? `library/${opts.repository}` : opts.repository;
     this.scope = `repository:${this.name}:pull,push`;
     this.base = apiBase(opts.registry, opts.insecure ?? isInsecureRegistry(opts.registry));
@@ -488,7 +488,7 @@ class RegistryClient {
  * Push `image` to `opts.registry/opts.repository` (blobs, then the manifest under `opts.tag`
  * or its digest). Blobs the registry already has are skipped.
  */
-export async function pushImage(image: BuiltOciImage, opts: PushOptions): Promise<PushResult> {
+export async function pushImage(image: BuiltOciImage, opts: ImagePushOptions): Promise<ImagePushResult> {
   const where = { registry: opts.registry, repository: opts.repository };
   if (!opts.registry || /[/\s]/.test(opts.registry) || /^[a-z]+:\/\//i.test(opts.registry)) {
     throw new RegistryError({ ...where, message: `invalid registry ${JSON.stringify(opts.registry)}`, hint: 'give host[:port], e.g. ghcr.io or 127.0.0.1:5000 (no scheme, no path)' });

@@ -17,7 +17,7 @@ export { formatDuration, displayId, stepName, oneLine, stripAnsi, truncate, visi
 export { LiveView, type LiveViewOptions } from './live.js';
 export { PlainView, type PlainViewOptions } from './plain.js';
 export { NdjsonView, type NdjsonViewOptions } from './ndjson.js';
-export { renderSummary, renderMarkdownSummary, writeJobSummary, summarize, summaryLine, type RunSummary, type SummaryStep, type JobSummaryResult } from './summary.js';
+export { renderSummary, renderMarkdownSummary, writeJobSummary, summarize, summaryLine, type EventSummary, type SummaryStep, type JobSummaryResult } from './summary.js';
 
 export interface CreateViewOptions {
   stream: OutputStream;

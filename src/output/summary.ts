@@ -37,7 +37,8 @@ export interface SummaryStep {
   finished?: StepFinishedEvent;
 }
 
-export interface RunSummary {
+/** A run as its events tell it (what the summaries render); not run/index.ts `RunSummary`, the library's run result. */
+export interface EventSummary {
   started?: RunStartedEvent;
   finished?: RunFinishedEvent;
   /** Grouped by component (in order of first appearance), then in order of first appearance. */
@@ -52,7 +53,7 @@ export interface RunSummary {
 }
 
 /** Fold a run's events into what the summaries show (`step.output` events are ignored). */
-export function summarize(events: Iterable<RunEvent>): RunSummary {
+export function summarize(events: Iterable<RunEvent>): EventSummary {
   let started: RunStartedEvent | undefined;
   let finished: RunFinishedEvent | undefined;
   const steps = new Map<string, SummaryStep>();
@@ -105,7 +106,7 @@ export function summarize(events: Iterable<RunEvent>): RunSummary {
 }
 
 /** `rollout payment-service → dev: 7 steps, 5 done, 2 cached, 0 failed, 0 skipped in 12.3s` */
-export function summaryLine(s: RunSummary): string {
+export function summaryLine(s: EventSummary): string {
   const k = s.counts;
   const unfinished = s.unfinished ? `, ${s.unfinished} unfinished` : '';
   return `${runTitle(s.started)}: ${s.steps.length} steps, ${k.done} done, ${k.cached} cached, ${k.failed} failed, ${k.skipped} skipped${unfinished} in ${formatDuration(s.durationMs)}`;

@@ -19,7 +19,7 @@ import type { Repository } from '../index.js';
 import type { ResolvedDeployment } from '../resolve/index.js';
 import { GitRepo, pushRecorded, requireHead, type Head, type RemotePush } from '../tracking/index.js';
 import { whoAmI } from '../tracking/identity.js';
-import { ensureVendored, vendoredDigests, type EnsureVendoredOptions } from '../vendor/index.js';
+import { ensureVendored, vendoredDigests, type EnsureVendoredOptions } from '../vendoring/index.js';
 import { VERSION } from '../version.js';
 import { checkClean, deploymentChanges, dirtyWarning, DIRTY_RECORDED, type DirtyInputs } from './dirty.js';
 import { createRelease, releaseId, type CreateReleaseResult, type ReleaseImage, type ReleaseRecord } from './index.js';

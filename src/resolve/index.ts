@@ -231,7 +231,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
   // ---- Terraform components.
   const tfResolved: { name: string; address: string; stackComp: ReturnType<typeof resolveComponent>; metadata: Record<string, unknown>; moduleDir: string; location: Location; module: string; vendored?: ResolvedComponent['vendored'] }[] = [];
   // Vendored modules (SPEC 7): read from the lock and the store, never fetched here.
-  const vendorOf = body.vendor ? (await import('../vendor/lookup.js')).vendorLookup(cfg, dep, target, files) : undefined;
+  const vendorOf = body.vendor ? (await import('../vendoring/lookup.js')).vendorLookup(cfg, dep, target, files) : undefined;
   for (const [n, c] of Object.entries(tfComps)) {
     const address = componentAddress('terraform', n);
     const location = keyLocOf(tfComps, n) ?? depLoc;

@@ -42,7 +42,7 @@ import {
   type RemotePush,
 } from '../tracking/index.js';
 import { whoAmI } from '../tracking/identity.js';
-import { ensureVendored } from '../vendor/index.js';
+import { ensureVendored } from '../vendoring/index.js';
 import { changedInputs, checkClean, deploymentInputs, dirtyWarning, DIRTY_RECORDED } from '../release/dirty.js';
 import { rolloutUpstream, upstreamOfRun, type UpstreamOutputs } from '../run/upstream.js';
 

@@ -252,7 +252,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
   // had refuses the run before anything is fetched, written or run.
   const engineSel = await chooseEngine(req, repo);
   // Just-in-time vendoring (SPEC 7): fetch only what the target's vendor lock does not pin yet.
-  if (dep.body.vendor) await (await import('../vendor/index.js')).ensureVendored(repo, dep, req.target, { emit: req.emit });
+  if (dep.body.vendor) await (await import('../vendoring/index.js')).ensureVendored(repo, dep, req.target, { emit: req.emit });
   const images = req.images ?? readImageStore(repo.config.cacheDir, dep.name);
   const resolved = req.resolved ?? (await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images, ...(req.git ? { git: req.git } : {}) }));
   const stagesFor = (c: ResolvedComponent): Stage[] => stagesOf(pipeline, c);

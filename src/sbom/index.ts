@@ -6,10 +6,10 @@
  * timestamp is SOURCE_DATE_EPOCH or the commit time, the serial number a hash of the content.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { digestHex, sha256Digest } from '../cache/digest.js';
 import { readImageStore } from '../cache/images.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, didYouMean, error, type Diagnostic } from '../diagnostics/index.js';
@@ -97,7 +97,7 @@ async function atmosPipeVersion(): Promise<string> {
         const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
         if (pkg.name === 'atmos-pipe' && pkg.version) toolVersion = pkg.version;
       } catch {
-        // keep looking
+        // no readable package.json at this level: try the parent
       }
       dir = path.dirname(dir);
     }
@@ -106,20 +106,20 @@ async function atmosPipeVersion(): Promise<string> {
 }
 
 /** SOURCE_DATE_EPOCH, else the commit time of `sha` (HEAD when absent), else 0. */
-export function sbomEpoch(env: NodeJS.ProcessEnv, repoRoot: string, sha: string | undefined): number {
+function sbomEpoch(env: NodeJS.ProcessEnv, repoRoot: string, sha: string | undefined): number {
   const v = env.SOURCE_DATE_EPOCH?.trim();
   if (v && /^\d+$/.test(v)) return Number(v);
   try {
     const out = execFileSync('git', ['log', '-1', '--format=%ct', sha ?? 'HEAD', '--'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     if (/^\d+$/.test(out)) return Number(out);
   } catch {
-    // not a Git repository
+    // not a Git repository (or no commit yet): the epoch falls back to 0, still reproducible
   }
   return 0;
 }
 
 /** `--component` as an address (`terraform/ecs/api`) or a bare name (`ecs/api`). */
-export function pickComponent(resolved: ResolvedDeployment, wanted: string): string {
+function pickComponent(resolved: ResolvedDeployment, wanted: string): string {
   const all = resolved.components.map((c) => c.address);
   if (all.includes(wanted)) return wanted;
   const bare = all.filter((a) => a.slice(a.indexOf('/') + 1) === wanted);
@@ -135,9 +135,9 @@ function layoutReader(cacheDir: string): (digest: string) => ImageLayoutInfo | u
   return (digest) => {
     try {
       const dir = path.join(cacheDir, 'images');
-      const file = path.join(dir, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
+      const file = path.join(dir, 'blobs', 'sha256', digestHex(digest));
       const bytes = readFileSync(file);
-      if (createHash('sha256').update(bytes).digest('hex') !== digest.replace(/^sha256:/, '')) return undefined;
+      if (sha256Digest(bytes) !== digest) return undefined;
       const manifest = JSON.parse(bytes.toString('utf8')) as { config?: { digest?: string }; layers?: unknown[]; annotations?: Record<string, string> };
       return { configDigest: manifest.config?.digest ?? '', layers: manifest.layers?.length ?? 0, annotations: manifest.annotations ?? {} };
     } catch {
@@ -164,7 +164,8 @@ export async function componentSboms(repo: Repository, resolved: ResolvedDeploym
   return out;
 }
 
-export function summarise(model: SbomModel, digest: string): SbomSummary {
+/** The short account of a document that `sbom` prints: its digest, package counts, licenses and image per component. */
+function summarizeSbom(model: SbomModel, digest: string): SbomSummary {
   return {
     deployment: model.deployment,
     target: model.target,
@@ -223,8 +224,8 @@ export async function deploymentSbom(repo: Repository, dep: DeploymentConfig, ta
     const problems = await validateCycloneDx(cyclonedx);
     if (problems !== null) throw new Error(`the generated CycloneDX document does not validate against the 1.6 schema: ${problems}`);
   }
-  const digest = `sha256:${createHash('sha256').update(cyclonedx).digest('hex')}`;
-  return { cyclonedx, digest, summary: summarise(model, digest), model, warnings: all.flatMap((c) => c.warnings) };
+  const digest = sha256Digest(cyclonedx);
+  return { cyclonedx, digest, summary: summarizeSbom(model, digest), model, warnings: all.flatMap((c) => c.warnings) };
 }
 
 /**

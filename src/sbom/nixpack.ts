@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { digestHex, isDigest } from '../cache/digest.js';
 import { isWithin, realPath } from '../config/paths.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
 import { buildContext } from '../nixpack/context.js';
@@ -133,7 +134,7 @@ export async function nixpackSbom(component: ResolvedComponent, ctx: GeneratorCo
   // The built image, when there is one.
   const built = ctx.images[component.name];
   let image: ComponentSbom['image'] = null;
-  if (built && /^sha256:[0-9a-f]{64}$/.test(built.digest)) {
+  if (built && isDigest(built.digest)) {
     image = { ref: built.ref, digest: built.digest };
     const { container, base, warnings: w } = containerPackages(built, ctx);
     warnings.push(...w);
@@ -190,7 +191,7 @@ function rootInfo(component: ResolvedComponent, packageJson: Record<string, unkn
 }
 
 /** `registry/name@sha256:…`, `name:tag`, `ghcr.io/a/b:tag@sha256:…` -> parts. */
-export function parseImageRef(ref: string): { repository: string; tag?: string; digest?: string } {
+function parseImageRef(ref: string): { repository: string; tag?: string; digest?: string } {
   let rest = ref;
   let digest: string | undefined;
   const at = rest.indexOf('@');
@@ -208,7 +209,7 @@ export function parseImageRef(ref: string): { repository: string; tag?: string; 
 }
 
 /** `pkg:oci/<name>@<digest>?repository_url=<repository>[&tag=…]`. */
-export function ociPurl(repository: string, digest?: string, tag?: string): string {
+function ociPurl(repository: string, digest?: string, tag?: string): string {
   const name = repository.slice(repository.lastIndexOf('/') + 1).toLowerCase();
   return purl({ type: 'oci', name, ...(digest ? { version: digest } : {}), qualifiers: { repository_url: repository, ...(tag ? { tag } : {}) } });
 }
@@ -217,14 +218,14 @@ function containerPackages(built: { ref: string; digest: string }, ctx: Generato
   const warnings: Diagnostic[] = [];
   const { repository } = parseImageRef(built.ref);
   const p = ociPurl(repository, built.digest);
-  const hex = /^sha256:([0-9a-f]{64})$/.exec(built.digest)?.[1];
+  const hex = digestHex(built.digest); // the caller checked it is one
   const container = newPackage({
     bomRef: p,
     type: 'container',
     name: repository,
     version: built.digest,
     purl: p,
-    hashes: hex ? [{ alg: 'SHA-256', content: hex }] : [],
+    hashes: [{ alg: 'SHA-256', content: hex }],
     properties: [['atmos:image:ref', built.ref]],
   });
   let base: SbomPackage | undefined;

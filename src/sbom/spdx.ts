@@ -38,7 +38,7 @@ const ALG: Record<string, string> = { 'SHA-1': 'SHA1', 'SHA-256': 'SHA256', 'SHA
 const PURPOSE: Record<SbomPackage['type'], string> = { application: 'APPLICATION', container: 'CONTAINER', library: 'LIBRARY', framework: 'FRAMEWORK', platform: 'OPERATING-SYSTEM' };
 
 /** `SPDXRef-<name>-<hash of bomRef>`: readable, unique, only letters, digits, `.` and `-`. */
-export function spdxId(p: SbomPackage): string {
+function spdxId(p: SbomPackage): string {
   const label = `${p.group ? `${p.group}-` : ''}${p.name}`.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
   return `SPDXRef-Package-${label || 'package'}-${createHash('sha256').update(p.bomRef).digest('hex').slice(0, 12)}`;
 }

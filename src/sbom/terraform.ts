@@ -21,7 +21,7 @@ function hclParser(): Promise<Hcl2Json> {
   return parser;
 }
 
-export const DEFAULT_REGISTRY = 'registry.terraform.io';
+const DEFAULT_REGISTRY = 'registry.terraform.io';
 
 export interface LockedProvider {
   /** `registry.terraform.io/hashicorp/aws` */
@@ -51,7 +51,7 @@ export async function parseTerraformLock(text: string, file: string): Promise<Lo
 }
 
 /** `registry.terraform.io/hashicorp/aws@5.31.0` as a component. */
-export function providerPackage(p: LockedProvider): SbomPackage {
+function providerPackage(p: LockedProvider): SbomPackage {
   const parts = p.address.split('/');
   // Addresses in lock files are always fully qualified; tolerate `hashicorp/aws`.
   const [host, ...rest] = parts.length >= 3 ? parts : [DEFAULT_REGISTRY, ...parts];
@@ -134,7 +134,7 @@ function resolvedModuleVersions(moduleDir: string): Map<string, string> {
       if (str(o?.Key) && str(o?.Version)) out.set(o!.Key as string, o!.Version as string);
     }
   } catch {
-    // not initialised here
+    // no readable modules.json (terraform init has not run here): module versions stay unknown
   }
   return out;
 }

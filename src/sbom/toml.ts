@@ -25,7 +25,7 @@ const BARE_KEY = /[A-Za-z0-9_-]/;
  * Deepest nesting of arrays, inline tables and dotted keys accepted (as for YAML, SPEC 3):
  * the file is untrusted, and a 20,000-deep `[[[[...` must be an error, not a stack overflow.
  */
-export const MAX_TOML_NESTING = 200;
+const MAX_TOML_NESTING = 200;
 
 /** An own property only (never `__proto__` or anything inherited from Object.prototype). */
 function own(t: Table, k: string): unknown {

@@ -33,7 +33,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const envName = z.string().regex(ENV_NAME, 'must be an environment variable name (letters, digits, _)');
 
 /** One `secrets:` entry: a variable name, or where its value comes from. */
-export const secretEntrySchema = z.union([
+const secretEntrySchema = z.union([
   envName,
   z
     .strictObject({ name: envName, from_env: envName.optional(), from_file: z.string().min(1).optional(), optional: z.boolean().optional() })

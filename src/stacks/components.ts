@@ -23,7 +23,7 @@ import { choicesHint, didYouMean, fail, type Location } from '../diagnostics/ind
 import { copyEntryLoc, copyLocs, describeType, ensureLocs, isPlainMap, keyLocOf, locOf, locsOf, setEntryLoc } from '../yaml/index.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from './merge.js';
 import { atmosMergeShared } from './amerge.js';
-import { mapAt, type ComponentType, type Section } from './fileinfo.js';
+import { mapAt, type StackComponentType, type Section } from './fileinfo.js';
 import { internalOf, type StackInternal } from './load.js';
 import type { LoadedStack, ResolvedStackComponent } from './types.js';
 
@@ -54,7 +54,7 @@ function sec(m: unknown, key: string): Section {
   return mapAt(m, key) ?? EMPTY;
 }
 
-function globalsOf(st: StackInternal, type: ComponentType): Globals {
+function globalsOf(st: StackInternal, type: StackComponentType): Globals {
   const key = `globals:${type}`;
   const hit = st.memo.get(key) as Globals | undefined;
   if (hit) return hit;
@@ -101,7 +101,7 @@ function inheritableMetadata(st: StackInternal, meta: Section): Section {
 
 interface Walk {
   all: Section;
-  type: ComponentType;
+  type: StackComponentType;
   root: string;
   /** Flattened bases in the order Atmos merges them (repeats allowed: diamonds). */
   seq: string[];
@@ -247,7 +247,7 @@ function backendDefaults(type: string, backend: Section, moduleDir: string, meta
 }
 
 /** Per component name: the files that define it themselves, in merge order. */
-function sourcesOf(st: StackInternal, type: ComponentType): Map<string, string[]> {
+function sourcesOf(st: StackInternal, type: StackComponentType): Map<string, string[]> {
   const key = `sources:${type}`;
   let m = st.memo.get(key) as Map<string, string[]> | undefined;
   if (m) return m;
@@ -279,7 +279,7 @@ export interface ResolveComponentOptions {
  * The `describe component` result. A component that no loaded stack defines still gets
  * the root and `terraform:` sections (`defined: false`).
  */
-export function resolveComponent(stack: LoadedStack, type: ComponentType, name: string, options: ResolveComponentOptions = {}): ResolvedStackComponent {
+export function resolveComponent(stack: LoadedStack, type: StackComponentType, name: string, options: ResolveComponentOptions = {}): ResolvedStackComponent {
   const st = internalOf(stack);
   const g = globalsOf(st, type);
   const all = g.components;

@@ -7,13 +7,17 @@
  */
 import { DiagnosticBag, DiagnosticError, choicesHint, didYouMean, type Diagnostic, type Location } from '../diagnostics/index.js';
 import type { YamlFileCache } from '../config/files.js';
-import { copyEntryLoc, copyLocs, describeType, ensureLocs, isPlainMap, locOf, locsOf } from '../yaml/index.js';
+import { copyLocs, describeType, isPlainMap, locOf, locsOf } from '../yaml/index.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from './merge.js';
 import { atmosMergeMaps } from './amerge.js';
 import type { ImportSpec } from './types.js';
 
-export type ComponentType = 'terraform' | 'helmfile';
-export const COMPONENT_TYPES: readonly ComponentType[] = ['terraform', 'helmfile'];
+/**
+ * The component kinds an Atmos stack file defines (`components.terraform`, `components.helmfile`):
+ * not the kinds a deployment builds (config/names.ts `ComponentType`: terraform, nixpack).
+ */
+export type StackComponentType = 'terraform' | 'helmfile';
+export const STACK_COMPONENT_TYPES: readonly StackComponentType[] = ['terraform', 'helmfile'];
 
 export type Section = Record<string, unknown>;
 
@@ -28,9 +32,9 @@ export interface FileInfo {
   content: Section;
   imports: ImportSpec[];
   /** `overrides` merged with `terraform.overrides` / `helmfile.overrides` (the latter win); undefined when empty. */
-  inline: Record<ComponentType, Section | undefined>;
+  inline: Record<StackComponentType, Section | undefined>;
   /** Components this file defines itself, per type. */
-  ownComponents: Record<ComponentType, string[]>;
+  ownComponents: Record<StackComponentType, string[]>;
   /** Warnings for this file (unevaluated templates, unknown import keys). */
   warnings: Diagnostic[];
 }
@@ -188,7 +192,7 @@ function parseImports(ck: Checker, content: Section): ImportSpec[] {
   return out;
 }
 
-function checkComponent(ck: Checker, type: ComponentType, name: string, c: Section): void {
+function checkComponent(ck: Checker, type: StackComponentType, name: string, c: Section): void {
   const where = `components.${type}.${name}`;
   ck.sections(c, where, { providers: type === 'terraform', backend: type === 'terraform' });
   ck.overrides(c, where);
@@ -279,8 +283,8 @@ function check(
   ck.settings(ck.map(root, 'settings', 'settings'), 'settings');
   ck.map(root, 'env', 'env');
   const globalOverrides = ck.overrides(root, '');
-  const inline: Record<ComponentType, Section | undefined> = { terraform: undefined, helmfile: undefined };
-  for (const type of COMPONENT_TYPES) {
+  const inline: Record<StackComponentType, Section | undefined> = { terraform: undefined, helmfile: undefined };
+  for (const type of STACK_COMPONENT_TYPES) {
     const sec = ck.map(root, type, type);
     let typeOverrides: Section | undefined;
     if (sec) {
@@ -290,10 +294,10 @@ function check(
     const parts = [globalOverrides, typeOverrides].filter((x): x is Section => !isEmptyMap(x));
     inline[type] = parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : atmosMergeMaps(parts, strategy, 'overrides');
   }
-  const ownComponents: Record<ComponentType, string[]> = { terraform: [], helmfile: [] };
+  const ownComponents: Record<StackComponentType, string[]> = { terraform: [], helmfile: [] };
   const comps = ck.map(root, 'components', 'components');
   if (comps) {
-    for (const type of COMPONENT_TYPES) {
+    for (const type of STACK_COMPONENT_TYPES) {
       const byName = ck.map(comps, type, `components.${type}`);
       if (!byName) continue;
       for (const [name, c] of Object.entries(byName)) {

@@ -19,18 +19,18 @@
 import path from 'node:path';
 import { DiagnosticError, fail, type Diagnostic, type Location } from '../diagnostics/index.js';
 import { YamlFileCache, displayPath } from '../config/files.js';
-import { copyEntryLoc, copyLocs, ensureLocs, locOf, locsOf, setEntryLoc } from '../yaml/index.js';
+import { copyLocs, ensureLocs, locOf, locsOf, setEntryLoc } from '../yaml/index.js';
 import type { ListMergeStrategy } from './merge.js';
 import { atmosMergeAll, atmosMergeMaps } from './amerge.js';
-import { COMPONENT_TYPES, isEmptyMap, mapAt, readFileInfo, type ComponentType, type FileInfo, type Section } from './fileinfo.js';
+import { STACK_COMPONENT_TYPES, isEmptyMap, mapAt, readFileInfo, type StackComponentType, type FileInfo, type Section } from './fileinfo.js';
 import { ImportResolver } from './imports.js';
 import type { ImportSpec, LoadedStack, StackLoadOptions } from './types.js';
 
 type Ov = Section | undefined;
 
 interface Flow {
-  inline: Record<ComponentType, Ov>;
-  imports: Record<ComponentType, Ov>;
+  inline: Record<StackComponentType, Ov>;
+  imports: Record<StackComponentType, Ov>;
 }
 
 interface VisitResult {
@@ -111,8 +111,8 @@ export class StackLoader {
   }
 
   /** A file's own content with the overrides that reach it set on each of its components. */
-  private applyOverrides(info: FileInfo, finals: Record<ComponentType, Ov>): Section {
-    const apply = COMPONENT_TYPES.filter((t) => finals[t] && info.ownComponents[t].length);
+  private applyOverrides(info: FileInfo, finals: Record<StackComponentType, Ov>): Section {
+    const apply = STACK_COMPONENT_TYPES.filter((t) => finals[t] && info.ownComponents[t].length);
     if (!apply.length) return info.content;
     const content = copy(info.content);
     const comps = copy(mapAt(content, 'components')!);
@@ -135,7 +135,7 @@ export class StackLoader {
   }
 
   /** Merged content, hash-consed by the identity of its parts. */
-  private content(abs: string, finals: Record<ComponentType, Ov>, info: FileInfo, children: Section[]): Section {
+  private content(abs: string, finals: Record<StackComponentType, Ov>, info: FileInfo, children: Section[]): Section {
     const tf = info.ownComponents.terraform.length ? this.id(finals.terraform) : 0;
     const hf = info.ownComponents.helmfile.length ? this.id(finals.helmfile) : 0;
     let key = `${abs}|${tf}|${hf}`;
@@ -168,11 +168,11 @@ export class StackLoader {
 
   /** The body shared by a real file and the virtual top-level stack (`info` absent). */
   walk(info: FileInfo | undefined, imports: ImportSpec[], fromAbs: string | undefined, ctx: Flow, chain: ChainEntry[], self: ChainEntry | undefined): VisitResult {
-    const inline: Record<ComponentType, Ov> = {
+    const inline: Record<StackComponentType, Ov> = {
       terraform: this.mergeOv([info?.inline.terraform, ctx.inline.terraform]),
       helmfile: this.mergeOv([info?.inline.helmfile, ctx.inline.helmfile]),
     };
-    const acc: Record<ComponentType, Ov> = { terraform: ctx.imports.terraform, helmfile: ctx.imports.helmfile };
+    const acc: Record<StackComponentType, Ov> = { terraform: ctx.imports.terraform, helmfile: ctx.imports.helmfile };
     const children: Section[] = [];
     const seen = new Set<string>();
     const files: string[] = [];
@@ -196,7 +196,7 @@ export class StackLoader {
         results.push(this.visit(m, start, chain));
       }
       for (const r of results) {
-        for (const t of COMPONENT_TYPES) acc[t] = this.mergeOv([acc[t], r.out.imports[t], r.out.inline[t]]);
+        for (const t of STACK_COMPONENT_TYPES) acc[t] = this.mergeOv([acc[t], r.out.imports[t], r.out.inline[t]]);
         children.push(r.content);
         for (const f of r.files) {
           if (!seen.has(f)) {
@@ -206,7 +206,7 @@ export class StackLoader {
         }
       }
     }
-    const finals: Record<ComponentType, Ov> = {
+    const finals: Record<StackComponentType, Ov> = {
       terraform: this.mergeOv([acc.terraform, inline.terraform]),
       helmfile: this.mergeOv([acc.helmfile, inline.helmfile]),
     };
@@ -267,7 +267,7 @@ export function loadStack(imports: ImportSpec[], opts: StackLoadOptions, files?:
   const warnings: Diagnostic[] = [];
   for (const f of r.files) warnings.push(...loader.info(f).warnings);
   const comps = mapAt(r.content, 'components');
-  const names = (t: ComponentType) => Object.keys(mapAt(comps, t) ?? {}).sort();
+  const names = (t: StackComponentType) => Object.keys(mapAt(comps, t) ?? {}).sort();
   const internal: StackInternal = { loader, content: r.content, absFiles: r.files, memo: new Map() };
   return {
     files: r.files.map((f) => loader.info(f).file),

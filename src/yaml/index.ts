@@ -10,6 +10,9 @@
  */
 import { createRequire } from 'node:module';
 import type { Alias, LineCounter as LineCounterT, Node as YNode, parseDocument as ParseDocumentT } from 'yaml';
+import { error, type Diagnostic, type Location } from '../diagnostics/index.js';
+import { parseFast } from './fast.js';
+import { LazyLocs, type ContainerLocs } from './lazy-locs.js';
 
 /**
  * The `yaml` library is loaded only when the careful path runs (a file the fast path
@@ -25,13 +28,9 @@ const isAlias = (n: unknown): n is Alias => lib().isAlias(n);
 const isMap = (n: unknown) => lib().isMap(n);
 const isScalar = (n: unknown) => lib().isScalar(n);
 const isSeq = (n: unknown) => lib().isSeq(n);
-import type { Diagnostic, Location } from '../diagnostics/index.js';
-import { error } from '../diagnostics/index.js';
-import { parseFast } from './fast.js';
-import { LazyLocs, type ContainerLocs } from './lazy-locs.js';
 
-export const MAX_ALIAS_EXPANSIONS = 10_000;
-export const MAX_DEPTH = 200;
+const MAX_ALIAS_EXPANSIONS = 10_000;
+const MAX_DEPTH = 200;
 
 export type { ContainerLocs } from './lazy-locs.js';
 

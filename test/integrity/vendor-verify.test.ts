@@ -11,9 +11,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { vendoredDigests } from '../../src/vendor/index.js';
+import { vendoredDigests } from '../../src/vendoring/index.js';
 import { makeRepo, runCli } from '../helpers.js';
-import { bareRepo } from '../vendor/fixture.js';
+import { bareRepo } from '../vendoring/fixture.js';
 
 const ENV = { GIT_AUTHOR_NAME: 'D', GIT_AUTHOR_EMAIL: 'd@example.com', GIT_COMMITTER_NAME: 'D', GIT_COMMITTER_EMAIL: 'd@example.com', ATMOS_PIPE_USER: 'd' };
 

@@ -37,7 +37,7 @@ export function freePort(): Promise<number> {
 export interface RunningRegistry {
   /** http://127.0.0.1:<port> */
   url: string;
-  /** 127.0.0.1:<port> (the `registry` of PushOptions) */
+  /** 127.0.0.1:<port> (the `registry` of ImagePushOptions) */
   host: string;
   port: number;
   /** Temp dir holding config, storage and auth files. */

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeRepo, runCli } from '../helpers.js';
-import { bareRepo, tempDir } from '../vendor/fixture.js';
+import { bareRepo, tempDir } from '../vendoring/fixture.js';
 
 const ENV = { GIT_AUTHOR_NAME: 'D', GIT_AUTHOR_EMAIL: 'd@example.com', GIT_COMMITTER_NAME: 'D', GIT_COMMITTER_EMAIL: 'd@example.com', ATMOS_PIPE_USER: 'd' };
 

@@ -32,7 +32,7 @@ export class VendorCacheStatsCommand extends BaseCommand {
 
   async run(): Promise<number> {
     const repo = await this.repo();
-    const { vendorCacheStats } = await import('../../vendor/index.js');
+    const { vendorCacheStats } = await import('../../vendoring/index.js');
     const s = vendorCacheStats(repo.config.cacheDir);
     const { table } = await import('../../render/index.js');
     await this.print(s, (c) =>

@@ -48,7 +48,7 @@ export class VendorCleanCommand extends BaseCommand {
       olderThanMs = ms;
     }
     const repo = await this.repo();
-    const { vendorClean } = await import('../../vendor/index.js');
+    const { vendorClean } = await import('../../vendoring/index.js');
     const r = vendorClean(repo.config.cacheDir, { deployment: this.deployment, target: this.target, prune: this.prune, olderThanMs });
     await this.print(r, () => {
       const lines: string[] = [];

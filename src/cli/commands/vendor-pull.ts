@@ -28,7 +28,7 @@ export class VendorPullCommand extends BaseCommand {
 
   async run(): Promise<number> {
     const { repo, dep } = await this.deploymentAndTarget(this.deployment, this.target, false);
-    const { pullVendor } = await import('../../vendor/index.js');
+    const { pullVendor } = await import('../../vendoring/index.js');
     const results = await pullVendor(repo, dep, { target: this.target, update: this.update });
     const rows = results.flatMap((r) => r.components);
     const removed = results.flatMap((r) => r.removed.map((m) => `${r.target}/${m}`));

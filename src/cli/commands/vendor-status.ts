@@ -39,7 +39,7 @@ export class VendorStatusCommand extends BaseCommand {
         throw new lib.DiagnosticError(lib.error('args/unknown-target', `--target ${this.target}: no deployment has this target`, undefined, `valid values: ${all.join(', ')}`));
       }
     }
-    const { vendorStatus } = await import('../../vendor/index.js');
+    const { vendorStatus } = await import('../../vendoring/index.js');
     const rows = await vendorStatus(repo, deps, { target: this.target });
     const { safeText, table } = await import('../../render/index.js');
     await this.print(rows, (c) => {

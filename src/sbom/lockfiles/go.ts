@@ -72,7 +72,7 @@ export function parseGoMod(text: string): GoMod {
 }
 
 /** go.sum: `module version[/go.mod] h1:hash` -> `module@version` -> { h1, goModH1 }. */
-export function parseGoSum(text: string): Map<string, { path: string; version: string; h1?: string; goModH1?: string }> {
+function parseGoSum(text: string): Map<string, { path: string; version: string; h1?: string; goModH1?: string }> {
   const out = new Map<string, { path: string; version: string; h1?: string; goModH1?: string }>();
   for (const raw of text.split(/\r?\n/)) {
     const f = raw.trim().split(/\s+/);

@@ -69,7 +69,7 @@ function scopeOf(e: { dev?: boolean; optional?: boolean; devOptional?: boolean }
 }
 
 /** The package name of a `node_modules` path (`node_modules/@a/b/node_modules/c` -> `c`). */
-export function nameFromPath(key: string): string {
+function nameFromPath(key: string): string {
   const i = key.lastIndexOf('node_modules/');
   return i >= 0 ? key.slice(i + 'node_modules/'.length) : key.slice(key.lastIndexOf('/') + 1);
 }

@@ -12,7 +12,7 @@ import { normalisePypiName, pypiPurl } from '../purl.js';
 import { obj, parseTomlLocated, str, type LockGraph, type LockInput } from './types.js';
 
 /** The name of a PEP 508 requirement string (`requests[socks]>=2; python_version>"3"` -> `requests`). */
-export function pep508Name(spec: string): string | undefined {
+function pep508Name(spec: string): string | undefined {
   const m = /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(spec);
   return m ? m[1] : undefined;
 }
@@ -30,7 +30,7 @@ interface Requirement {
 }
 
 /** requirements.txt, following `-r` includes (relative to the including file). */
-export function readRequirements(abs: string, file: string, text: string, seen = new Set<string>()): { reqs: Requirement[]; files: string[] } {
+function readRequirements(abs: string, file: string, text: string, seen = new Set<string>()): { reqs: Requirement[]; files: string[] } {
   seen.add(path.resolve(abs));
   const reqs: Requirement[] = [];
   const files = [file];
@@ -137,7 +137,7 @@ export function parseRequirements(input: LockInput): LockGraph {
 }
 
 /** Direct dependency names from pyproject.toml (poetry sections and PEP 621), normalised. */
-export function pyprojectDirect(pyproject: Record<string, unknown> | undefined): Set<string> | undefined {
+function pyprojectDirect(pyproject: Record<string, unknown> | undefined): Set<string> | undefined {
   if (!pyproject) return undefined;
   const names = new Set<string>();
   const poetry = obj(obj(pyproject.tool)?.poetry);

@@ -50,7 +50,7 @@ export function parseTomlLocated(text: string, file: string): Record<string, unk
   }
 }
 
-export function locAt(text: string, offset: number, file: string): Location {
+function locAt(text: string, offset: number, file: string): Location {
   let line = 1;
   let col = 1;
   for (let i = 0; i < offset && i < text.length; i++) {

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFil
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadDeployment, openRepository } from '../../src/index.js';
-import { ensureVendored, vendorCacheStats } from '../../src/vendor/index.js';
+import { ensureVendored, vendorCacheStats } from '../../src/vendoring/index.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
 import { makeRepo } from '../helpers.js';
 import { listAll, runCliAsync, serve, tarGz, tempDir, type TestServer } from './fixture.js';

@@ -25,6 +25,7 @@ import type { DeploymentConfig } from '../config/deployment.js';
 import { YamlFileCache, displayPath } from '../config/files.js';
 import { checkComponentName } from '../config/names.js';
 import { DiagnosticBag, DiagnosticError, error, type Location } from '../diagnostics/index.js';
+import { resolveComponent } from '../stacks/index.js';
 import { describeType, isPlainMap, keyLocOf, locOf } from '../yaml/index.js';
 import { containmentProblem, insideRepo } from '../config/paths.js';
 import { SourceError, parseSource, renderSource, renderTemplate, type VendorSource } from './source.js';
@@ -305,8 +306,8 @@ export interface UsedModule {
  */
 export async function usedModules(cfg: AtmosConfig, dep: DeploymentConfig, target: string, files: YamlFileCache): Promise<UsedModule[]> {
   const tf = dep.body.components?.terraform ?? {};
+  // Loaded lazily: resolve loads this module (through lookup.ts) to find vendored modules.
   const { loadTargetStacks } = await import('../resolve/index.js');
-  const { resolveComponent } = await import('../stacks/index.js');
   const stack = Object.keys(tf).length ? loadTargetStacks(cfg, dep, target, files) : undefined;
   const byModule = new Map<string, UsedModule>();
   for (const [n, c] of Object.entries(tf)) {

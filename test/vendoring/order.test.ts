@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
 import { loadDeployment, openRepository, resolve } from '../../src/index.js';
-import { ensureVendored, readLock, vendorPaths } from '../../src/vendor/index.js';
+import { ensureVendored, readLock, vendorPaths } from '../../src/vendoring/index.js';
 import { makeRepo, runCli } from '../helpers.js';
 
 const mod = (name: string) => `variable "from_${name.replace(/-/g, '_')}" { default = true }\n`;

@@ -7,10 +7,10 @@
  *   <cacheDir>/cache/vendor/git/<key>.git                         bare mirrors of Git sources
  *   <cacheDir>/cache/vendor/tmp/                                  fetches and extractions in progress
  *
- * An object's name is the digest of its tree, computed by the step CAS (src/cache/cas.ts
- * `putDir`: the sorted (path, type, mode, content digest) manifest), so the same files always
- * have the same digest and the CAS keeps the manifest of every locked digest, which says what
- * a modified copy changed. Objects appear by an atomic rename of a finished temp dir and are
+ * An object's name is the digest of its tree, computed by the step CAS (`Cas.putDir`, whose
+ * manifest only src/cache/tree.ts builds: sorted (path, type, mode, content digest)), so the
+ * same files always have the same digest and the CAS keeps the manifest of every locked
+ * digest, which says what a modified copy changed. Objects appear by an atomic rename of a finished temp dir and are
  * never modified by atmos-pipe afterwards; since a linked copy shares their inodes, an edit
  * of either changes both, so every use verifies the tree against the lock ({@link checkTree}).
  */
@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { Cas, writeFileAtomic } from '../cache/cas.js';
+import { digestHex, isDigest } from '../cache/digest.js';
 import { dumpPlain, loadPlain } from '../yaml/plain.js';
 
 export interface VendorPaths {
@@ -38,15 +39,11 @@ export function vendorPaths(cacheDir: string): VendorPaths {
   return { cache: path.join(cacheDir, 'cache'), root, objects: path.join(root, 'objects', 'sha256'), deployments: path.join(root, 'deployments'), git: path.join(root, 'git'), tmp: path.join(root, 'tmp') };
 }
 
-const DIGEST = /^sha256:([0-9a-f]{64})$/;
-
 export function objectDir(paths: VendorPaths, digest: string): string {
-  const m = DIGEST.exec(digest);
-  if (!m) throw new Error(`not a sha256 digest: ${digest}`);
-  return path.join(paths.objects, m[1]);
+  return path.join(paths.objects, digestHex(digest));
 }
 
-export function targetDir(paths: VendorPaths, deployment: string, target: string): string {
+function targetDir(paths: VendorPaths, deployment: string, target: string): string {
   return path.join(paths.deployments, deployment, target);
 }
 
@@ -102,7 +99,7 @@ export function readLock(paths: VendorPaths, deployment: string, target: string)
     if (!doc || typeof doc !== 'object' || typeof doc.components !== 'object' || doc.components === null) return empty;
     const components: Record<string, LockEntry> = {};
     for (const [k, v] of Object.entries(doc.components)) {
-      if (v && typeof v === 'object' && typeof v.source === 'string' && typeof v.digest === 'string' && DIGEST.test(v.digest)) {
+      if (v && typeof v === 'object' && typeof v.source === 'string' && typeof v.digest === 'string' && isDigest(v.digest)) {
         components[k] = { ...v, version: v.version === undefined || v.version === null ? null : String(v.version), pulled_at: String(v.pulled_at ?? '') };
       }
     }
@@ -295,7 +292,7 @@ export interface Reference {
 }
 
 /** Every (deployment, target, module) → digest the lock files record. */
-export function listReferences(paths: VendorPaths): Reference[] {
+function listReferences(paths: VendorPaths): Reference[] {
   const out: Reference[] = [];
   if (!existsSync(paths.deployments)) return out;
   for (const d of readdirSync(paths.deployments).sort()) {
@@ -310,7 +307,7 @@ export function listReferences(paths: VendorPaths): Reference[] {
   return out;
 }
 
-export function listObjects(paths: VendorPaths): string[] {
+function listObjects(paths: VendorPaths): string[] {
   if (!existsSync(paths.objects)) return [];
   return readdirSync(paths.objects)
     .filter((n) => /^[0-9a-f]{64}$/.test(n))
@@ -390,7 +387,7 @@ export function cacheStats(paths: VendorPaths): CacheStats {
         try {
           copiedBytes += statSync(path.join(r.dir, ...rel.split('/'))).size;
         } catch {
-          // removed meanwhile
+          // removed since it was listed: it counts as neither linked nor copied
         }
       }
     }
@@ -493,7 +490,7 @@ export function clean(paths: VendorPaths, opts: { deployment?: string; target?: 
         try {
           if (now - statSync(p).mtimeMs > 3600_000) removeTree(p);
         } catch {
-          // gone
+          // removed by a concurrent clean or pull: nothing left to prune
         }
       }
     }

@@ -31,7 +31,7 @@ export interface ExtractLimits {
 const DEFAULT_LIMITS: ExtractLimits = { maxEntries: 100_000, maxBytes: 4 * 1024 ** 3 };
 
 /** A normalised relative POSIX path, or an UnsafeArchiveError. */
-export function safeRelative(name: string, what = name): string {
+function safeRelative(name: string, what = name): string {
   if (name.includes('\0')) throw new UnsafeArchiveError(what, 'contains a NUL character');
   const n = name.replace(/\\/g, '/');
   if (n.startsWith('/') || /^[A-Za-z]:/.test(n)) throw new UnsafeArchiveError(what, 'absolute path');
@@ -175,7 +175,7 @@ function clearSlotIfNotDir(abs: string, what: string): void {
     const st = lstatSync(abs);
     if (!st.isDirectory()) clearSlot(abs, what);
   } catch {
-    // nothing there
+    // nothing there to clear: the directory is created next
   }
 }
 

@@ -45,7 +45,7 @@ export function renderTemplate(text: string, vars: { version?: string; component
 }
 
 /** True when the text contains a version placeholder. */
-export function usesVersion(text: string): boolean {
+function usesVersion(text: string): boolean {
   for (const m of text.matchAll(TEMPLATE)) if (m[1].replace(/^\./, '').toLowerCase() === 'version') return true;
   return false;
 }

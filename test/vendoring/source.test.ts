@@ -3,7 +3,7 @@
  * paths; `{{ version }}` / `{{ .Version }}` templates and the version filling `?ref=`.
  */
 import { describe, expect, it } from 'vitest';
-import { SourceError, parseSource, renderSource } from '../../src/vendor/index.js';
+import { SourceError, parseSource, renderSource } from '../../src/vendoring/index.js';
 
 describe('vendor sources', () => {
   it('parses git:: URLs with a //subdir and ?ref=', () => {
