@@ -10,9 +10,9 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync
 import type { Writable } from 'node:stream';
 import path from 'node:path';
 import { DiagnosticError, error } from '../diagnostics/index.js';
-import { commandLine, type Step, type StepMount } from '../steps/types.js';
+import { commandLine, type Capability, type Step, type StepMount } from '../steps/types.js';
 import { SANDBOX_GROUP, SANDBOX_PASSWD, SEAL_ROOT, isolationArgs, seccompFilter, sandboxChoice, setUpSandbox, toolBinds, type SandboxMode, type SandboxSetup } from './sandbox.js';
-import type { Engine, ExecRequest, ExecResult } from './types.js';
+import type { Engine, ExecRequest, ExecResult, Support } from './types.js';
 
 /** Find an executable on PATH (no process spawned). */
 export function which(cmd: string, envPath = process.env.PATH ?? ''): string | undefined {
@@ -134,6 +134,24 @@ function sameFile(a: string, b: string): boolean {
 
 export class LocalEngine implements Engine {
   readonly name = 'local' as const;
+
+  /** Steps run as host processes: no container runtime, so neither containers nor container builds. */
+  supports(capability: Capability): Support {
+    switch (capability) {
+      case 'container-build':
+        return {
+          supported: false,
+          cannot: 'cannot build',
+          hint: 'a Dockerfile runs its RUN instructions in containers and the local engine has no container runtime: run it on a Dagger engine (--engine dagger)',
+        };
+      case 'container':
+        return {
+          supported: false,
+          cannot: 'cannot run in a container',
+          hint: 'the local engine runs host tools and has no container runtime: run it on a Dagger engine (--engine dagger)',
+        };
+    }
+  }
   private setup: SandboxSetup | undefined;
   private readonly checkedTools = new Map<string, { bin: string; version?: string }>();
   private allowToolDrift = false;
