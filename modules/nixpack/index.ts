@@ -120,10 +120,24 @@ function stepEnv(plan: BuildPlan, ctx: ModuleContext<unknown>): Record<string, s
   return { ...declared, ...plan.variables, HOME: '/tmp', CI: 'true', npm_config_update_notifier: 'false' };
 }
 
-function runtimeTool(plan: BuildPlan): { name: string; version: string } {
+
+/**
+ * Commands a build step's shell usually runs besides argv[0], by runtime (e.g. nodejs_20): an
+ * engine of host processes makes their install directories visible in its sandbox when they
+ * live outside /usr (e.g. a CI runner's /opt/hostedtoolcache/node/20/x64).
+ */
+const RUNTIME_COMMANDS: [RegExp, string[]][] = [
+  [/^node/, ['node', 'npm', 'npx', 'yarn', 'pnpm', 'corepack']],
+  [/^python/, ['python3', 'python', 'pip3', 'pip']],
+  [/^go/, ['go']],
+];
+
+/** The runtime a step runs (any version) and what its shell runs with it. */
+function runtime(plan: BuildPlan): Pick<Step, 'tool' | 'hostTool'> {
   const pkgs = plan.phases.setup?.nixPkgs ?? [];
-  const runtime = pkgs.find((p) => /^(nodejs|go|python)/.test(p)) ?? plan.providers.join('+');
-  return { name: runtime, version: '*' };
+  const tool = { name: pkgs.find((p) => /^(nodejs|go|python)/.test(p)) ?? plan.providers.join('+'), version: '*' };
+  const companions = RUNTIME_COMMANDS.find(([re]) => re.test(tool.name))?.[1];
+  return { tool, ...(companions ? { hostTool: { companions } } : {}) };
 }
 
 /**
@@ -154,7 +168,7 @@ function buildSteps(ctx: ModuleContext<unknown>, plan: BuildPlan): Step[] {
       module: `nixpack.${phase}`,
       component: c.address,
       image: plan.buildImage,
-      tool: runtimeTool(plan),
+      ...runtime(plan),
       // The commands are the plan's (the user's install_cmd/build_cmd): one shell, `&&`-joined.
       argv: ['sh', '-c', cmds.join(' && ')],
       env: stepEnv(plan, ctx),
@@ -403,7 +417,7 @@ function testStep(ctx: ModuleContext<unknown>, plan: BuildPlan, cmd: string, las
     module: 'nixpack.test',
     component: ctx.component.address,
     image: plan.buildImage,
-    tool: runtimeTool(plan),
+    ...runtime(plan),
     argv: ['sh', '-c', cmd],
     env: { ...stepEnv(plan, ctx), NODE_ENV: 'test' },
     // A failing test shows what failed, not only the runner's summary.

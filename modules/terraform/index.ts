@@ -41,6 +41,7 @@ import {
   sha256,
   stepSecrets,
   type Artifact,
+  type HostTool,
   type ModuleContext,
   type Step,
   type StepCache,
@@ -126,9 +127,9 @@ export function excludeFromModule(rel: string): boolean {
  * cache dir by default, else a repository-relative `backend.path`; both are kept inside the
  * repository at validation) move together, so the relative path is the same text in every
  * copy, and it needs no engine support beyond binding the state directory where that path
- * leads: the local engine binds it at its host path, sandboxed or not (a fixed mount point
- * would need a sandbox, and a substitution would put Terraform knowledge into the scheduler);
- * Dagger mirrors the host layout in the container (src/engine/dagger.ts).
+ * leads (StepMount): an engine of host processes binds it at its host path, sandboxed or not
+ * (a fixed mount point would need a sandbox, and a substitution would put Terraform knowledge
+ * into the scheduler); a container engine mirrors the host layout in the container.
  */
 export function stateLocation(ctx: ModuleContext<unknown>, hostPath: string): string {
   return fromWorkspace(ctx.cacheDir, hostPath);
@@ -191,7 +192,7 @@ function plainEnv(env: Record<string, unknown> | undefined): Record<string, stri
   return out;
 }
 
-/** Image for the Dagger engine: the pinned one, else the official image of the tool's version. */
+/** Image for an engine that runs steps in containers: the pinned one, else the official image of the tool's version. */
 export function terraformImage(tools: ModuleContext['tools']): string {
   const t = tools.terraform;
   if (t.image) return t.image;
@@ -210,6 +211,19 @@ export function pluginCache(tools: ModuleContext['tools']): StepCache {
   return { volume: `${tool}-plugins-${t.version ?? '*'}`, dir: `${tool}-plugins`, env: 'TF_PLUGIN_CACHE_DIR', sharing: 'locked' };
 }
 
+/**
+ * How an engine that runs host processes finds and checks Terraform: `version -json` names the version first;
+ * the user's CLI configuration (`TF_CLI_CONFIG_FILE`, read-only) and plugin cache directory
+ * reach every step.
+ */
+export const TERRAFORM_HOST: HostTool = {
+  versionArgs: ['version', '-json'],
+  install: 'install Terraform >= 1.5 or OpenTofu (deployments.tools.terraform.command: tofu in atmos.yaml)',
+  pinnedIn: 'deployments.tools.terraform.version in atmos.yaml',
+  env: ['TF_CLI_CONFIG_FILE', 'TF_PLUGIN_CACHE_DIR'],
+  files: ['TF_CLI_CONFIG_FILE'],
+};
+
 /** Fields shared by every step of one component. */
 function base(ctx: Ctx, ws: TerraformWorkspace, name: string, module: string): Omit<Step, 'argv' | 'inputs' | 'outputs' | 'needs' | 'network' | 'cache'> {
   const t = ctx.tools.terraform;
@@ -221,6 +235,7 @@ function base(ctx: Ctx, ws: TerraformWorkspace, name: string, module: string): O
     component: ctx.component.address,
     image: terraformImage(ctx.tools),
     tool: { name: t.command, version: t.version ?? '*' },
+    hostTool: TERRAFORM_HOST,
     env: plainEnv(ctx.component.env),
     secrets: [...new Set([...(ctx.inputs?.secrets ?? []), ...Object.keys(secretSources)])].sort(),
     ...(Object.keys(secretSources).length ? { secretSources } : {}),

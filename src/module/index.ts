@@ -30,6 +30,7 @@ export {
   stepWorkspace,
   type Artifact,
   type Capability,
+  type HostTool,
   type Step,
   type StepCache,
   type StepInput,

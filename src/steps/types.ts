@@ -128,6 +128,26 @@ export interface StepCache {
   sharing?: 'shared' | 'locked';
 }
 
+/**
+ * How an engine that runs host processes finds, checks and exposes a step's `tool` (a
+ * container engine uses `image` instead). Not part of the fingerprint: it says how to check
+ * the tool and what to tell the user, never what the step produces.
+ */
+export interface HostTool {
+  /** Arguments that make the tool print its version (default `--version`): the first `x.y.z` it prints. */
+  versionArgs?: string[];
+  /** How to install it, for the refusal when it is missing (e.g. `install Terraform >= 1.5 or OpenTofu`). */
+  install?: string;
+  /** Where its version is pinned, for the refusal when another is found (e.g. `deployments.tools.terraform.version in atmos.yaml`). */
+  pinnedIn?: string;
+  /** Other commands the step's shell runs besides argv[0] (e.g. npm beside node): made visible in a sandbox too. */
+  companions?: string[];
+  /** Variables passed through from the runner's environment when set (e.g. where the tool's own configuration is). */
+  env?: string[];
+  /** Of `env`, the variables that name a host file the tool reads (made visible read-only in a sandbox). */
+  files?: string[];
+}
+
 export interface Step {
   /** `rollout:terraform/ecs/service-api:apply` */
   id: string;
@@ -139,6 +159,8 @@ export interface Step {
   image: string;
   /** Host tool (local engine): checked against its pinned version. */
   tool?: { name: string; version: string };
+  /** How the host tool is found, checked and exposed (see {@link HostTool}). Not fingerprinted. */
+  hostTool?: HostTool;
   /** Command; never a shell string built from user input. */
   argv: string[];
   /**
