@@ -339,7 +339,6 @@ async function dockerfileImageOf(ctx: ModuleContext<unknown>, results: StepResul
 /** The tail of every build: push when asked, record the image in the local image store. */
 async function publishImage(ctx: ModuleContext<unknown>, image: BuiltOciImage, tree: Artifact): Promise<BuiltImageOutputs> {
   const oci = await loadOci();
-  const c = ctx.component;
   const img = imageVarOf(ctx);
   const settings = settingsOf(ctx);
   const repository = img.registry ? `${img.registry}/${img.name}` : img.name;

@@ -93,10 +93,6 @@ export function stateFact(file: string): string {
   return existsSync(file) ? sha256(readFileSync(file)) : 'none';
 }
 
-function isLocal(ctx: Ctx): boolean {
-  return (ctx.component.backend_type ?? 'local') === 'local';
-}
-
 /**
  * Absolute path of the component's local state: the backend's `path` (repository-relative in
  * describe output) resolved against the repository root, else the default under the cache dir.

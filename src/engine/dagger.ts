@@ -53,13 +53,11 @@ export const NETWORK_NOTICE =
 const UNREACHABLE_HINT =
   'run the steps on this machine with --engine local, or point the Dagger CLI at a running engine with _EXPERIMENTAL_DAGGER_RUNNER_HOST (tcp://, unix://, kube-pod://, container://, image://)';
 
-
 function unreachable(e: unknown): DiagnosticError {
   if (e instanceof DiagnosticError) return e;
   const msg = e instanceof SessionError ? e.message : rootMessage(e);
   return new DiagnosticError(error('engine/dagger-unreachable', `no Dagger engine is reachable: ${msg}`, undefined, UNREACHABLE_HINT));
 }
-
 
 export class DaggerEngine implements Engine {
   readonly name = 'dagger' as const;

@@ -23,11 +23,8 @@
 export { defineModule, definePipeline, type ModuleContext, type ModuleDefinition, type PipelineDefinition, type RunOptions, type Stage } from './define.js';
 export { holdsSecret, keepSecret, openSensitive, openValue, recordImage } from './services.js';
 export {
-  CAPABILITIES,
-  commandLine,
   fromWorkspace,
   isOutputRef,
-  stepWorkspace,
   type Artifact,
   type Capability,
   type HostTool,

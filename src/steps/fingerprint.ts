@@ -60,8 +60,11 @@ export interface FingerprintData {
    * keeps the key it had before capabilities existed). A capability changes what the step is:
    * with `container-build` the argv describes an image build instead of naming a command.
    * Deliberately NOT in the key: the step's tool caches (`caches`: a cache saves work, never
-   * changes a result) and which engine runs the step (every engine produces the same outputs
-   * from the same inputs, so a result cached by one is valid for the other).
+   * changes a result), how its host tool is found and checked (`hostTool`: advice and
+   * visibility, not behaviour; the tool's name and version are in `tool`), the refusal's words
+   * of a requirement (only the capability), and which engine runs the step (every engine
+   * produces the same outputs from the same inputs, so a result cached by one is valid for the
+   * other).
    */
   requires?: Capability[];
 }

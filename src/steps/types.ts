@@ -87,9 +87,6 @@ export interface StepMount {
  */
 export type Capability = 'container' | 'container-build';
 
-/** Every capability a step may require (what an engine's `supports` answers for). */
-export const CAPABILITIES: readonly Capability[] = ['container', 'container-build'];
-
 /**
  * A capability a step requires, with what the refusal says when the engine lacks it:
  * `<component> <what>, which the <engine> engine <cannot…>` (the engine's words), and the
