@@ -874,7 +874,9 @@ describe('lazy SDK import', () => {
       const src = readFileSync(path.join(ROOT, file), 'utf8');
       // As the package compiles it (ESM): type-only imports are erased, value imports stay.
       const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-      expect(js).toMatch(/^import .* from '(\.\.?\/)+[a-z/]+\.js';$/m); // the check sees static imports
+      // The check sees static imports (the engine's parts import each other and their layers).
+      if (file.split('/').length === 3) expect(js).toMatch(/^import .* from '\.\.\/diagnostics\/index\.js';$/m);
+      else expect(js).toMatch(/^import .* from '(\.\.?\/)+[a-z/]+\.js';$/m);
       expect(js).not.toMatch(/^\s*import\s[^(]*['"]@dagger\.io\/dagger['"]/m);
       expect(js).not.toMatch(/require\(\s*['"]@dagger\.io\/dagger['"]/);
       expect(js).not.toMatch(/^\s*export\s.*from\s+['"]@dagger\.io\/dagger['"]/m);
