@@ -1,6 +1,15 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The package's own entries, as modules/ and pipelines/ import them (tsconfig `paths`): the
+  // source files, so tests run what they compile against.
+  resolve: {
+    alias: [
+      { find: /^atmos-pipe\/module$/, replacement: fileURLToPath(new URL('./src/module/index.ts', import.meta.url)) },
+      { find: /^atmos-pipe$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

@@ -3,7 +3,7 @@
  * a reproducible OCI image in the local layout store, pushed to its registry unless
  * `--skip-push` or `publish: false`. Cached by content: an unchanged service is not rebuilt.
  */
-import { definePipeline } from '../src/api/index.js';
+import { definePipeline } from 'atmos-pipe/module';
 import { nixpackBuild } from '../modules/nixpack/index.js';
 
 export default definePipeline({

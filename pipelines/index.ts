@@ -1,7 +1,7 @@
 /**
  * The built-in pipelines (SPEC 8), by name.
  */
-import type { PipelineDefinition } from '../src/api/index.js';
+import type { PipelineDefinition } from 'atmos-pipe/module';
 import build from './build.js';
 import plan from './plan.js';
 import release from './release.js';

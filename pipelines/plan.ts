@@ -3,7 +3,7 @@
  * counts), recording nothing. Not mutating: no run lock (Terraform still locks state while
  * it plans).
  */
-import { definePipeline } from '../src/api/index.js';
+import { definePipeline } from 'atmos-pipe/module';
 import { terraformPlan } from '../modules/terraform/index.js';
 
 export default definePipeline({

@@ -4,7 +4,7 @@
  * tag `atmos/releases/<d>/<id>` and exported to `releases/<d>/<t>/release-<id>.yaml`.
  * Releasing the same thing twice is idempotent. (The build stage joins with the build issue.)
  */
-import { definePipeline } from '../src/api/index.js';
+import { definePipeline } from 'atmos-pipe/module';
 
 export default definePipeline({
   name: 'release',

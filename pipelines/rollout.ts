@@ -3,7 +3,7 @@
  * dependency order, each in its own isolated workspace. Mutating: it takes the run lock of
  * the deployment and target.
  */
-import { definePipeline } from '../src/api/index.js';
+import { definePipeline } from 'atmos-pipe/module';
 import { terraformApply } from '../modules/terraform/index.js';
 
 export default definePipeline({

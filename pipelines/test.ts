@@ -4,7 +4,7 @@
  * failing test fails the pipeline with its output; results can be written as JUnit XML and
  * are attached to the commit as a Git note.
  */
-import { definePipeline } from '../src/api/index.js';
+import { definePipeline } from 'atmos-pipe/module';
 import { nixpackTest } from '../modules/nixpack/index.js';
 
 export default definePipeline({

@@ -10,28 +10,46 @@
  *   test (no network)                        `test_cmd` (or the provider's) against the built tree
  *
  * A Dockerfile escape (`settings.nixpack.dockerfile_escape: true`) is one `docker-build` step
- * instead, which only the Dagger engine runs (the local engine refuses it before any step):
- * the engine builds the Dockerfile over a copy of the source and exports the image as an OCI
- * tarball, which `outputs()` reads into the same layout store and pushes the same way.
+ * instead, which requires the `container-build` capability (an engine without it refuses the
+ * step before it runs): the engine builds the Dockerfile over a copy of the source and exports
+ * the image as an OCI tarball, which `outputs()` reads into the same layout store and pushes
+ * the same way.
  *
  * Every step is content-addressed, so an unchanged service is neither reinstalled, rebuilt
  * nor re-tested; the image of an unchanged build tree is reused from the store.
  *
- * Written against the public module API (src/api), as a user's module would be.
+ * Written against the public module API (`atmos-pipe/module`), as a user's module would be.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { z } from 'zod';
-import { defineModule, type ModuleContext } from '../../src/api/index.js';
-import { DiagnosticError, error } from '../../src/diagnostics/index.js';
-import { buildContext } from '../../src/nixpack/context.js';
-import { imageContent, makePlan, testCommand, type BuildPlan, type NixpackVars } from '../../src/nixpack/plan.js';
-import { DOCKERFILE } from '../../src/nixpack/providers/dockerfile.js';
-import { sha256 } from '../../src/steps/fingerprint.js';
-import type { Artifact, Step, StepInput, StepResult } from '../../src/steps/types.js';
-import { writeImageStore } from '../../src/run/index.js';
-import { stepSecrets } from '../../src/secrets/index.js';
+import {
+  DOCKERFILE,
+  DiagnosticError,
+  buildContext,
+  defineModule,
+  error,
+  imageContent,
+  loadOci,
+  makePlan,
+  recordImage,
+  sha256,
+  stepSecrets,
+  testCommand,
+  writeFileAtomic,
+  type Artifact,
+  type BuildPlan,
+  type BuiltOciImage,
+  type Capability,
+  type LayerEntry,
+  type ModuleContext,
+  type NixpackVars,
+  type Step,
+  type StepInput,
+  type StepRequirement,
+  type StepResult,
+} from 'atmos-pipe/module';
 
 export const nixpackInputs = z.object({}).passthrough();
 
@@ -102,22 +120,39 @@ function stepEnv(plan: BuildPlan, ctx: ModuleContext<unknown>): Record<string, s
   return { ...declared, ...plan.variables, HOME: '/tmp', CI: 'true', npm_config_update_notifier: 'false' };
 }
 
-function runtimeTool(plan: BuildPlan): { name: string; version: string } {
+
+/**
+ * Commands a build step's shell usually runs besides argv[0], by runtime (e.g. nodejs_20): an
+ * engine of host processes makes their install directories visible in its sandbox when they
+ * live outside /usr (e.g. a CI runner's /opt/hostedtoolcache/node/20/x64).
+ */
+const RUNTIME_COMMANDS: [RegExp, string[]][] = [
+  [/^node/, ['node', 'npm', 'npx', 'yarn', 'pnpm', 'corepack']],
+  [/^python/, ['python3', 'python', 'pip3', 'pip']],
+  [/^go/, ['go']],
+];
+
+/** The runtime a step runs (any version) and what its shell runs with it. */
+function runtime(plan: BuildPlan): Pick<Step, 'tool' | 'hostTool'> {
   const pkgs = plan.phases.setup?.nixPkgs ?? [];
-  const runtime = pkgs.find((p) => /^(nodejs|go|python)/.test(p)) ?? plan.providers.join('+');
-  return { name: runtime, version: '*' };
+  const tool = { name: pkgs.find((p) => /^(nodejs|go|python)/.test(p)) ?? plan.providers.join('+'), version: '*' };
+  const companions = RUNTIME_COMMANDS.find(([re]) => re.test(tool.name))?.[1];
+  return { tool, ...(companions ? { hostTool: { companions } } : {}) };
 }
 
-function refuseDockerfileLocally(ctx: ModuleContext<unknown>): void {
-  if (ctx.options.engine === 'dagger') return;
-  throw new DiagnosticError(
-    error(
-      'nixpack/dockerfile-local',
-      `${ctx.component.address} builds from a Dockerfile (settings.nixpack.dockerfile_escape: true), which the local engine cannot build`,
-      ctx.component.location,
-      'a Dockerfile runs its RUN instructions in containers and the local engine has no container runtime: run it on a Dagger engine (--engine dagger), or drop dockerfile_escape so the build is planned from the source (node, go, python or static)',
-    ),
-  );
+/**
+ * What a step of a Dockerfile component requires of the engine, and what its refusal says: the
+ * build needs an engine that builds container images; the test runs in the image the
+ * Dockerfile starts from, which only an engine with containers has (no host tool stands in).
+ */
+function dockerfileRequirement(ctx: ModuleContext<unknown>, capability: Capability): StepRequirement {
+  return {
+    capability,
+    what: 'builds from a Dockerfile (settings.nixpack.dockerfile_escape: true)',
+    code: 'nixpack/dockerfile',
+    otherwise: 'drop dockerfile_escape so the build is planned from the source (node, go, python or static)',
+    location: ctx.component.location,
+  };
 }
 
 /** Install and build steps: each over the previous one's tree, the app at `app/`. */
@@ -133,7 +168,7 @@ function buildSteps(ctx: ModuleContext<unknown>, plan: BuildPlan): Step[] {
       module: `nixpack.${phase}`,
       component: c.address,
       image: plan.buildImage,
-      tool: runtimeTool(plan),
+      ...runtime(plan),
       // The commands are the plan's (the user's install_cmd/build_cmd): one shell, `&&`-joined.
       argv: ['sh', '-c', cmds.join(' && ')],
       env: stepEnv(plan, ctx),
@@ -173,8 +208,8 @@ function buildSteps(ctx: ModuleContext<unknown>, plan: BuildPlan): Step[] {
 const IMAGE_ARCHIVE = 'image.oci.tar';
 
 /**
- * A Dockerfile build (Dagger engine only): one step whose argv describes the build for the
- * engine (`docker-build`), over a copy of the source as the build context.
+ * A Dockerfile build: one step that requires `container-build`, whose argv describes the
+ * build for the engine (`docker-build`), over a copy of the source as the build context.
  */
 function dockerfileSteps(ctx: ModuleContext<unknown>, plan: BuildPlan): Step[] {
   return [
@@ -193,6 +228,7 @@ function dockerfileSteps(ctx: ModuleContext<unknown>, plan: BuildPlan): Step[] {
       // A Dockerfile's RUN instructions usually fetch packages.
       network: true,
       cache: 'content',
+      requires: [dockerfileRequirement(ctx, 'container-build')],
     },
   ];
 }
@@ -221,7 +257,7 @@ export interface BuiltImageOutputs extends Record<string, unknown> {
  * unchanged build reuses the stored image without re-packing a byte.
  */
 async function imageOf(ctx: ModuleContext<unknown>, plan: BuildPlan, tree: Artifact): Promise<BuiltImageOutputs> {
-  const oci = await import('../../src/oci/index.js');
+  const oci = await loadOci();
   const c = ctx.component;
   const img = imageVarOf(ctx);
   const epoch = ctx.options.sourceDateEpoch ?? 0;
@@ -251,7 +287,7 @@ async function imageOf(ctx: ModuleContext<unknown>, plan: BuildPlan, tree: Artif
   const layoutDir = layoutOf(ctx);
   const key = sha256(JSON.stringify({ v: 1, tree: tree.digest, include: content.include, spec }));
   const memo = path.join(ctx.cacheDir, 'images', 'assembled', `${key.slice('sha256:'.length)}.json`);
-  let image: import('../../src/oci/index.js').BuiltOciImage | undefined;
+  let image: BuiltOciImage | undefined;
   // Reuse the stored image (every blob verified as it is read) unless --no-cache; a corrupt or
   // missing blob is evicted with the memo, and the image is assembled again (same digest).
   if (existsSync(memo) && !ctx.options.noCache) {
@@ -270,7 +306,6 @@ async function imageOf(ctx: ModuleContext<unknown>, plan: BuildPlan, tree: Artif
     image = oci.assembleImage({ ...spec, layers: [layer] });
     const { replaced } = oci.writeToLayout(layoutDir, image, `${img.name}:${img.tag}`);
     for (const d of replaced) ctx.notice?.(`cache: image blob ${d} of the OCI layout ${layoutDir} was corrupt; replaced by the rebuilt one`);
-    const { writeFileAtomic } = await import('../../src/cache/cas.js');
     writeFileAtomic(memo, JSON.stringify({ manifestDigest: image.manifestDigest }) + '\n');
   }
   return publishImage(ctx, image, tree);
@@ -287,10 +322,10 @@ function layoutOf(ctx: ModuleContext<unknown>): string {
  * an assembled image. `tree` is the build context (the source).
  */
 async function dockerfileImageOf(ctx: ModuleContext<unknown>, results: StepResult[]): Promise<BuiltImageOutputs> {
-  const oci = await import('../../src/oci/index.js');
+  const oci = await loadOci();
   const archive = [...results].reverse().find((r) => r.outputs[IMAGE_ARCHIVE])?.outputs[IMAGE_ARCHIVE];
   if (!archive) throw new Error(`the Dockerfile build produced no ${IMAGE_ARCHIVE}`);
-  let image: import('../../src/oci/index.js').BuiltOciImage;
+  let image: BuiltOciImage;
   try {
     image = await oci.readOciArchive(readFileSync(ctx.cas.pathOf(archive.digest)));
   } catch (e) {
@@ -302,9 +337,8 @@ async function dockerfileImageOf(ctx: ModuleContext<unknown>, results: StepResul
 }
 
 /** The tail of every build: push when asked, record the image in the local image store. */
-async function publishImage(ctx: ModuleContext<unknown>, image: import('../../src/oci/index.js').BuiltOciImage, tree: Artifact): Promise<BuiltImageOutputs> {
-  const oci = await import('../../src/oci/index.js');
-  const c = ctx.component;
+async function publishImage(ctx: ModuleContext<unknown>, image: BuiltOciImage, tree: Artifact): Promise<BuiltImageOutputs> {
+  const oci = await loadOci();
   const img = imageVarOf(ctx);
   const settings = settingsOf(ctx);
   const repository = img.registry ? `${img.registry}/${img.name}` : img.name;
@@ -314,7 +348,7 @@ async function publishImage(ctx: ModuleContext<unknown>, image: import('../../sr
     pushed = true;
   }
   const out: BuiltImageOutputs = { image: `${repository}@${image.manifestDigest}`, digest: image.manifestDigest, repository, tag: img.tag, pushed, tree: tree.digest };
-  if (!ctx.options.dryRun) writeImageStore(ctx.cacheDir, ctx.deployment, c.name, { ref: out.image, digest: out.digest });
+  recordImage(ctx, { ref: out.image, digest: out.digest });
   return out;
 }
 
@@ -323,12 +357,12 @@ async function publishImage(ctx: ModuleContext<unknown>, image: import('../../sr
  * verified first: a corrupt one is evicted and thrown, and the scheduler runs the build
  * step that produced it again.
  */
-function treeEntries(ctx: ModuleContext<unknown>, tree: Artifact, include: string[], workdir: string): import('../../src/oci/index.js').LayerEntry[] {
+function treeEntries(ctx: ModuleContext<unknown>, tree: Artifact, include: string[], workdir: string): LayerEntry[] {
   const manifest = ctx.cas.verifiedManifest(tree.digest);
   const prefix = workdir.replace(/^\/+/, '').replace(/\/+$/, '');
   const all = include.length === 0 || include.includes('.');
   const match = all ? undefined : picomatch(include.flatMap((p) => [p, `${p}/**`]), { dot: true });
-  const out: import('../../src/oci/index.js').LayerEntry[] = [];
+  const out: LayerEntry[] = [];
   for (const e of manifest.entries) {
     let rel = e.path;
     if (match) {
@@ -352,11 +386,7 @@ export const nixpackBuild = defineModule({
   inputs: nixpackInputs,
   steps(ctx) {
     const plan = planOf(ctx);
-    if (plan.providers[0] === 'dockerfile') {
-      refuseDockerfileLocally(ctx);
-      return dockerfileSteps(ctx, plan);
-    }
-    return buildSteps(ctx, plan);
+    return plan.providers[0] === 'dockerfile' ? dockerfileSteps(ctx, plan) : buildSteps(ctx, plan);
   },
   async outputs(results, ctx) {
     const plan = planOf(ctx);
@@ -371,29 +401,33 @@ export const nixpackTest = defineModule({
   inputs: nixpackInputs,
   steps(ctx) {
     const plan = planOf(ctx);
-    if (plan.providers[0] === 'dockerfile') refuseDockerfileLocally(ctx);
     const build = buildSteps(ctx, plan);
     const cmd = testCommand(plan, varsOf(ctx));
-    if (!cmd) return build;
-    const last = build[build.length - 1];
-    const test: Step = {
-      id: ctx.stepId('test'),
-      module: 'nixpack.test',
-      component: ctx.component.address,
-      image: plan.buildImage,
-      tool: runtimeTool(plan),
-      argv: ['sh', '-c', cmd],
-      env: { ...stepEnv(plan, ctx), NODE_ENV: 'test' },
-      // A failing test shows what failed, not only the runner's summary.
-      failureLogLines: 200,
-      ...stepSecrets(ctx.component.credentials),
-      inputs: { [APP]: { step: last.id, output: TREE } },
-      outputs: {},
-      workdir: APP,
-      needs: [last.id],
-      network: false,
-      cache: 'content',
-    };
-    return [...build, test];
+    const steps = cmd ? [...build, testStep(ctx, plan, cmd, build[build.length - 1])] : build;
+    if (plan.providers[0] !== 'dockerfile') return steps;
+    return steps.map((s) => ({ ...s, requires: [dockerfileRequirement(ctx, 'container')] }));
   },
 });
+
+/** The test step: `cmd` over the tree `last` left, without network. */
+function testStep(ctx: ModuleContext<unknown>, plan: BuildPlan, cmd: string, last: Step): Step {
+  return {
+    id: ctx.stepId('test'),
+    module: 'nixpack.test',
+    component: ctx.component.address,
+    image: plan.buildImage,
+    ...runtime(plan),
+    argv: ['sh', '-c', cmd],
+    env: { ...stepEnv(plan, ctx), NODE_ENV: 'test' },
+    // A failing test shows what failed, not only the runner's summary.
+    failureLogLines: 200,
+    ...stepSecrets(ctx.component.credentials),
+    inputs: { [APP]: { step: last.id, output: TREE } },
+    outputs: {},
+    workdir: APP,
+    needs: [last.id],
+    network: false,
+    cache: 'content',
+  };
+}
+

@@ -29,12 +29,26 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { defineModule, type ModuleContext } from '../../src/api/index.js';
-import { DiagnosticError, error } from '../../src/diagnostics/index.js';
-import { sha256 } from '../../src/steps/fingerprint.js';
-import { secretKey } from '../../src/cache/actions.js';
-import { opened, secrets, stepSecrets, unsealSensitive } from '../../src/secrets/index.js';
-import { fromWorkspace, type Artifact, type Step, type StepInput, type StepMount, type StepResult } from '../../src/steps/types.js';
+import {
+  DiagnosticError,
+  defineModule,
+  error,
+  fromWorkspace,
+  holdsSecret,
+  keepSecret,
+  openSensitive,
+  openValue,
+  sha256,
+  stepSecrets,
+  type Artifact,
+  type HostTool,
+  type ModuleContext,
+  type Step,
+  type StepCache,
+  type StepInput,
+  type StepMount,
+  type StepResult,
+} from 'atmos-pipe/module';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -79,10 +93,6 @@ export function stateFact(file: string): string {
   return existsSync(file) ? sha256(readFileSync(file)) : 'none';
 }
 
-function isLocal(ctx: Ctx): boolean {
-  return (ctx.component.backend_type ?? 'local') === 'local';
-}
-
 /**
  * Absolute path of the component's local state: the backend's `path` (repository-relative in
  * describe output) resolved against the repository root, else the default under the cache dir.
@@ -113,9 +123,9 @@ export function excludeFromModule(rel: string): boolean {
  * cache dir by default, else a repository-relative `backend.path`; both are kept inside the
  * repository at validation) move together, so the relative path is the same text in every
  * copy, and it needs no engine support beyond binding the state directory where that path
- * leads: the local engine binds it at its host path, sandboxed or not (a fixed mount point
- * would need a sandbox, and a substitution would put Terraform knowledge into the scheduler);
- * Dagger mirrors the host layout in the container (src/engine/dagger.ts).
+ * leads (StepMount): an engine of host processes binds it at its host path, sandboxed or not
+ * (a fixed mount point would need a sandbox, and a substitution would put Terraform knowledge
+ * into the scheduler); a container engine mirrors the host layout in the container.
  */
 export function stateLocation(ctx: ModuleContext<unknown>, hostPath: string): string {
   return fromWorkspace(ctx.cacheDir, hostPath);
@@ -153,12 +163,12 @@ export function terraformWorkspace(ctx: ModuleContext<unknown>): TerraformWorksp
   const secretVars: Record<string, string> = {};
   for (const [name, value] of Object.entries(c.vars ?? {})) {
     const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
-    if (!secrets.contains(text)) {
+    if (!holdsSecret(text)) {
       plainVars[name] = value;
       continue;
     }
     const key = `tfvar:${c.address}:${name}`;
-    secrets.set(key, text);
+    keepSecret(key, text);
     secretVars[`TF_VAR_${name}`] = key;
   }
   files[TFVARS_FILE] = jsonFile(plainVars);
@@ -178,13 +188,37 @@ function plainEnv(env: Record<string, unknown> | undefined): Record<string, stri
   return out;
 }
 
-/** Image for the Dagger engine: the pinned one, else the official image of the tool's version. */
+/** Image for an engine that runs steps in containers: the pinned one, else the official image of the tool's version. */
 export function terraformImage(tools: ModuleContext['tools']): string {
   const t = tools.terraform;
   if (t.image) return t.image;
   const v = t.version ?? 'latest';
   return path.basename(t.command) === 'tofu' ? `ghcr.io/opentofu/opentofu:${v}` : `hashicorp/terraform:${v}`;
 }
+
+/**
+ * Terraform's provider plugin cache as a tool cache: one volume per tool and version (never
+ * shared across versions), written by one step at a time because Terraform's plugin cache is
+ * not safe for concurrent writers. An engine that keeps cache volumes saves the downloads.
+ */
+export function pluginCache(tools: ModuleContext['tools']): StepCache {
+  const t = tools.terraform;
+  const tool = path.posix.basename(t.command);
+  return { volume: `${tool}-plugins-${t.version ?? '*'}`, dir: `${tool}-plugins`, env: 'TF_PLUGIN_CACHE_DIR', sharing: 'locked' };
+}
+
+/**
+ * How an engine that runs host processes finds and checks Terraform: `version -json` names the version first;
+ * the user's CLI configuration (`TF_CLI_CONFIG_FILE`, read-only) and plugin cache directory
+ * reach every step.
+ */
+export const TERRAFORM_HOST: HostTool = {
+  versionArgs: ['version', '-json'],
+  install: 'install Terraform >= 1.5 or OpenTofu (deployments.tools.terraform.command: tofu in atmos.yaml)',
+  pinnedIn: 'deployments.tools.terraform.version in atmos.yaml',
+  env: ['TF_CLI_CONFIG_FILE', 'TF_PLUGIN_CACHE_DIR'],
+  files: ['TF_CLI_CONFIG_FILE'],
+};
 
 /** Fields shared by every step of one component. */
 function base(ctx: Ctx, ws: TerraformWorkspace, name: string, module: string): Omit<Step, 'argv' | 'inputs' | 'outputs' | 'needs' | 'network' | 'cache'> {
@@ -197,9 +231,11 @@ function base(ctx: Ctx, ws: TerraformWorkspace, name: string, module: string): O
     component: ctx.component.address,
     image: terraformImage(ctx.tools),
     tool: { name: t.command, version: t.version ?? '*' },
+    hostTool: TERRAFORM_HOST,
     env: plainEnv(ctx.component.env),
     secrets: [...new Set([...(ctx.inputs?.secrets ?? []), ...Object.keys(secretSources)])].sort(),
     ...(Object.keys(secretSources).length ? { secretSources } : {}),
+    caches: [pluginCache(ctx.tools)],
   };
 }
 
@@ -375,10 +411,8 @@ function resultOf(results: StepResult[], ctx: Ctx, name: string, module: string)
   return results.find((r) => r.id === id) ?? results.find((r) => r.module === module);
 }
 
-/** `terraform output -json` → `{ name: value }`. */
-export function parseOutputs(json: unknown, key?: Buffer): Record<string, unknown> {
-  // Sensitive outputs are stored sealed (see the scheduler): decrypted here, in memory, and masked.
-  if (key) json = unsealSensitive(json, key);
+/** `terraform output -json` (its sensitive values already opened: {@link openSensitive}) → `{ name: value }`. */
+export function parseOutputs(json: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (json === null || typeof json !== 'object') return out;
   for (const [name, entry] of Object.entries(json as Record<string, unknown>)) {
@@ -434,7 +468,8 @@ export const terraformApply = defineModule<TerraformInputs>({
   inputs: terraformInputs,
   steps: (ctx) => applySteps(ctx),
   outputs(results, ctx) {
-    return parseOutputs(resultOf(results, ctx, 'output', 'terraform.output')?.values['outputs.json'], secretKey(path.join(ctx.cacheDir, 'cache')));
+    // Sensitive outputs are stored sealed (see the scheduler): opened here, in memory, and masked.
+    return parseOutputs(openSensitive(ctx, resultOf(results, ctx, 'output', 'terraform.output')?.values['outputs.json']));
   },
   recordOutputs(results, ctx) {
     return publicOutputs(resultOf(results, ctx, 'output', 'terraform.output')?.values['outputs.json']);
@@ -449,6 +484,6 @@ export const terraformPlan = defineModule<TerraformInputs>({
   steps: (ctx) => planSteps(ctx),
   outputs(results, ctx) {
     const plan = resultOf(results, ctx, 'show', 'terraform.show')?.values['plan.json'];
-    return { ...countPlanChanges(opened(plan, secretKey(path.join(ctx.cacheDir, 'cache')))) };
+    return { ...countPlanChanges(openValue(ctx, plan)) };
   },
 });

@@ -10,9 +10,9 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync
 import type { Writable } from 'node:stream';
 import path from 'node:path';
 import { DiagnosticError, error } from '../diagnostics/index.js';
-import { commandLine, type Step, type StepMount } from '../steps/types.js';
+import { commandLine, type Capability, type Step, type StepMount, type HostTool } from '../steps/types.js';
 import { SANDBOX_GROUP, SANDBOX_PASSWD, SEAL_ROOT, isolationArgs, seccompFilter, sandboxChoice, setUpSandbox, toolBinds, type SandboxMode, type SandboxSetup } from './sandbox.js';
-import type { Engine, ExecRequest, ExecResult } from './types.js';
+import type { Engine, ExecRequest, ExecResult, Support } from './types.js';
 
 /** Find an executable on PATH (no process spawned). */
 export function which(cmd: string, envPath = process.env.PATH ?? ''): string | undefined {
@@ -30,30 +30,15 @@ export function which(cmd: string, envPath = process.env.PATH ?? ''): string | u
   return undefined;
 }
 
-/** How to ask a tool for its version. */
-function probeVersion(bin: string, name: string): string | undefined {
-  const base = path.basename(name);
-  if (base === 'terraform' || base === 'tofu') {
-    const r = spawnSync(bin, ['version', '-json'], { encoding: 'utf8', timeout: 30_000 });
-    try {
-      const j = JSON.parse(r.stdout) as { terraform_version?: string };
-      if (j.terraform_version) return j.terraform_version;
-    } catch {
-      // fall through to the text form
-    }
-    const m = /v(\d+\.\d+\.\d+)/.exec(r.stdout ?? '');
-    return m?.[1];
-  }
-  const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 30_000 });
-  return /(\d+\.\d+\.\d+)/.exec(`${r.stdout}${r.stderr}`)?.[1];
+/** The version a tool prints when asked (`hostTool.versionArgs`, default `--version`): its first `x.y.z`. */
+function probeVersion(bin: string, host: HostTool | undefined): string | undefined {
+  const r = spawnSync(bin, host?.versionArgs ?? ['--version'], { encoding: 'utf8', timeout: 30_000 });
+  return /(\d+\.\d+\.\d+)/.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1];
 }
 
-function installHint(tool: string): string {
-  const base = path.basename(tool);
-  if (base === 'terraform' || base === 'tofu') {
-    return 'install Terraform >= 1.5 or OpenTofu (deployments.tools.terraform.command: tofu in atmos.yaml), or run the steps in containers with --engine dagger';
-  }
-  return `install ${base}, or run the steps in containers with --engine dagger`;
+/** What to do when a step's tool is not on PATH: the step's own advice, else install it; or use containers. */
+function installHint(cmd: string, step: Step): string {
+  return `${step.hostTool?.install ?? `install ${path.basename(step.tool?.name ?? cmd)}`}, or run the steps in containers with --engine dagger`;
 }
 
 /** Kill a process and every descendant (found through /proc), children first. */
@@ -100,18 +85,8 @@ export interface LocalEngineOptions {
   baseEnv?: NodeJS.ProcessEnv;
 }
 
-const PASS_THROUGH = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'TF_CLI_CONFIG_FILE', 'TF_PLUGIN_CACHE_DIR'];
-
-/**
- * Commands a build step's shell usually runs besides argv[0], by runtime (step.tool.name of a
- * nixpack step, e.g. nodejs_20): their install directories are made visible in the sandbox
- * when they live outside /usr (e.g. a CI runner's /opt/hostedtoolcache/node/20/x64).
- */
-const RUNTIME_COMMANDS: [RegExp, string[]][] = [
-  [/^node/, ['node', 'npm', 'npx', 'yarn', 'pnpm', 'corepack']],
-  [/^python/, ['python3', 'python', 'pip3', 'pip']],
-  [/^go/, ['go']],
-];
+/** The runner's variables every step sees (besides its host tool's `env`). */
+const PASS_THROUGH = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
 
 /**
  * Where a mount appears in the step: an absolute path as is; a relative one (see StepMount)
@@ -134,6 +109,24 @@ function sameFile(a: string, b: string): boolean {
 
 export class LocalEngine implements Engine {
   readonly name = 'local' as const;
+
+  /** Steps run as host processes: no container runtime, so neither containers nor container builds. */
+  supports(capability: Capability): Support {
+    switch (capability) {
+      case 'container-build':
+        return {
+          supported: false,
+          cannot: 'cannot build',
+          hint: 'a Dockerfile runs its RUN instructions in containers and the local engine has no container runtime: run it on a Dagger engine (--engine dagger)',
+        };
+      case 'container':
+        return {
+          supported: false,
+          cannot: 'cannot run in a container',
+          hint: 'the local engine runs host tools and has no container runtime: run it on a Dagger engine (--engine dagger)',
+        };
+    }
+  }
   private setup: SandboxSetup | undefined;
   private readonly checkedTools = new Map<string, { bin: string; version?: string }>();
   private allowToolDrift = false;
@@ -171,14 +164,14 @@ export class LocalEngine implements Engine {
     if (hit) return hit.bin;
     const bin = which(cmd, env.PATH);
     if (!bin) {
-      throw new DiagnosticError(error('engine/tool-missing', `step ${step.id} needs "${cmd}", which is not on PATH`, undefined, installHint(step.tool?.name ?? cmd)));
+      throw new DiagnosticError(error('engine/tool-missing', `step ${step.id} needs "${cmd}", which is not on PATH`, undefined, installHint(cmd, step)));
     }
     let version: string | undefined;
     if (step.tool && step.tool.version && step.tool.version !== '*' && path.basename(step.tool.name) === path.basename(cmd)) {
-      version = probeVersion(bin, cmd);
+      version = probeVersion(bin, step.hostTool);
       if (version !== step.tool.version) {
         const msg = `${cmd} ${version ?? '(unknown version)'} is on PATH, but the pinned version is ${step.tool.version}`;
-        const hint = 'install the pinned version, change deployments.tools.terraform.version in atmos.yaml, or pass --allow-tool-drift';
+        const hint = `install the pinned version, change ${step.hostTool?.pinnedIn ?? 'the pinned version'}, or pass --allow-tool-drift`;
         if (!this.allowToolDrift) throw new DiagnosticError(error('engine/tool-version', msg, undefined, hint));
         this.notices.push(`warning: ${msg} (--allow-tool-drift)`);
       }
@@ -202,7 +195,7 @@ export class LocalEngine implements Engine {
     const home = path.join(workspace, '.home');
     mkdirSync(home, { recursive: true });
     const env: Record<string, string> = {};
-    for (const k of PASS_THROUGH) if (base[k] !== undefined) env[k] = base[k]!;
+    for (const k of [...PASS_THROUGH, ...(step.hostTool?.env ?? [])]) if (base[k] !== undefined) env[k] = base[k]!;
     Object.assign(env, { HOME: home, TMPDIR: '/tmp' }, req.env);
     const bin = this.tool(step, env);
     for (const m of step.mounts ?? []) mkdirSync(m.host, { recursive: true });
@@ -220,11 +213,12 @@ export class LocalEngine implements Engine {
         b.push('--seccomp', '5');
         data.push(filter);
       }
-      const runtime = RUNTIME_COMMANDS.find(([re]) => re.test(step.tool?.name ?? ''))?.[1] ?? [];
+      // The tool and its companions, where their install directories live outside /usr (e.g. a
+      // CI runner's /opt/hostedtoolcache/node/20/x64).
       const visible = new Set<string>();
-      for (const t of [bin, ...runtime.map((c) => which(c, env.PATH))]) if (t) for (const d of toolBinds(t, workspace, env.PATH, which)) visible.add(d);
-      // Terraform's CLI configuration, when the user points at one (read-only).
-      if (env.TF_CLI_CONFIG_FILE && existsSync(env.TF_CLI_CONFIG_FILE)) visible.add(path.resolve(env.TF_CLI_CONFIG_FILE));
+      for (const t of [bin, ...(step.hostTool?.companions ?? []).map((c) => which(c, env.PATH))]) if (t) for (const d of toolBinds(t, workspace, env.PATH, which)) visible.add(d);
+      // Host files the tool reads, when the user points at one (read-only), e.g. its CLI configuration.
+      for (const k of step.hostTool?.files ?? []) if (env[k] && existsSync(env[k])) visible.add(path.resolve(env[k]));
       for (const d of visible) b.push('--ro-bind', d, d);
       b.push('--bind', workspace, workspace);
       for (const m of step.mounts ?? []) b.push(m.writable ? '--bind' : '--ro-bind', m.host, mountPoint(m, cwd));

@@ -31,6 +31,7 @@ import { seal, sealSensitive, secrets as processSecrets, type SecretStore } from
 import { canonicalJson, fingerprintData, fingerprintOf, sha256, type FingerprintData } from '../steps/fingerprint.js';
 import type { Artifact, Step, StepInput, StepResult, StepStatus } from '../steps/types.js';
 import { isOutputRef, stepWorkspace } from '../steps/types.js';
+import { refuseUnsupported } from './capabilities.js';
 import type { Engine, EventSink, RunEvent } from './types.js';
 
 export interface ComponentNode {
@@ -170,6 +171,7 @@ export class Scheduler {
         let steps: Step[];
         try {
           steps = await c.expand();
+          refuseUnsupported(this.o.engine, steps);
         } catch (e) {
           if (e instanceof DiagnosticError) throw e;
           this.failed = true;
@@ -237,6 +239,7 @@ export class Scheduler {
     for (const c of order) {
       const upstreamPending = c.deps.some((d) => byAddress.has(d) && !complete.has(d));
       const steps = await c.expand();
+      refuseUnsupported(this.o.engine, steps);
       const byId = new Map(steps.map((st) => [st.id, st]));
       const status = new Map<string, PlannedStep['status']>();
       const visitStep = (st: Step): PlannedStep['status'] => {

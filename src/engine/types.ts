@@ -3,7 +3,7 @@
  * everything else (ordering, parallelism, caching, workspaces, outputs). An engine knows
  * nothing about Terraform or nixpacks.
  */
-import type { Step, StepStatus } from '../steps/types.js';
+import type { Capability, Step, StepStatus } from '../steps/types.js';
 
 export type EngineName = 'local' | 'dagger';
 
@@ -24,8 +24,16 @@ export interface ExecResult {
   stdout?: Buffer;
 }
 
+/**
+ * An engine's answer for one capability: it has it, or what it cannot do (a verb phrase, e.g.
+ * `cannot build`) and what to do instead (the refusal's hint).
+ */
+export type Support = { supported: true } | { supported: false; cannot: string; hint: string };
+
 export interface Engine {
   readonly name: EngineName;
+  /** Whether the engine can run steps that require `capability` (the scheduler asks before a step runs). */
+  supports(capability: Capability): Support;
   /**
    * Once per run, before any step: check tools and the sandbox. Returns notices to show
    * once (e.g. "bubblewrap not found: steps run unsandboxed"); throws a DiagnosticError

@@ -21,7 +21,7 @@ import type { GitInfo } from '../resolve/git.js';
 import type { BuiltImage } from '../resolve/index.js';
 import { dryRunPipeline, readImageStore, runMembers, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
 import { resolveDeployment, type ResolvedDeployment } from '../resolve/index.js';
-import type { PipelineDefinition } from '../api/index.js';
+import type { PipelineDefinition } from '../module/index.js';
 import {
   GitRepo,
   TagConflictError,

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../cache/cas.js';
 import path from 'node:path';
-import type { ModuleContext, PipelineDefinition, Stage } from '../api/index.js';
+import type { ModuleContext, PipelineDefinition, Stage } from '../module/index.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, didYouMean, error } from '../diagnostics/index.js';
 import type { Engine, EngineName, EventSink, RunEvent } from '../engine/types.js';
@@ -378,7 +378,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
               repoRoot: repo.config.repoRoot,
               cacheDir,
               tools: { terraform: repo.config.tools.terraform },
-              options: { lockTimeoutSeconds, noCache: req.noCache ?? false, dryRun: req.dryRun ?? false, skipPush: req.skipPush ?? false, engine: engineSel.engine.name, sourceDateEpoch, revision: (req.git ?? resolved.git)?.sha, registryTimeoutSeconds: repo.config.registryTimeoutSeconds },
+              options: { lockTimeoutSeconds, noCache: req.noCache ?? false, dryRun: req.dryRun ?? false, skipPush: req.skipPush ?? false, sourceDateEpoch, revision: (req.git ?? resolved.git)?.sha, registryTimeoutSeconds: repo.config.registryTimeoutSeconds },
               stepId: (name) => `${pipeline.name}:${component.address}:${stages.length > 1 ? `${stage.name}.` : ''}${name}`,
               notice: (message) => emit({ type: 'notice', time: new Date().toISOString(), message }),
             };

@@ -11,7 +11,7 @@
  * the job that applied the dependency. Sensitive outputs are never recorded: a component that
  * needs one runs with its dependency (`--with-deps`).
  */
-import type { PipelineDefinition } from '../api/index.js';
+import type { PipelineDefinition } from '../module/index.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import type { Repository } from '../index.js';
 import { DiagnosticError, error, type Diagnostic, type Location } from '../diagnostics/index.js';

@@ -6,7 +6,7 @@
  * whichever engine runs it.
  */
 import { createHash, createHmac } from 'node:crypto';
-import type { Artifact, Step } from './types.js';
+import type { Artifact, Capability, Step } from './types.js';
 import { isOutputRef } from './types.js';
 
 /** Bump when the meaning of a field changes: every cached result becomes a miss. */
@@ -55,6 +55,18 @@ export interface FingerprintData {
   network: boolean;
   /** Which exit codes count as success. */
   successCodes: number[];
+  /**
+   * Capabilities the step requires, sorted; absent when none (so a step that requires nothing
+   * keeps the key it had before capabilities existed). A capability changes what the step is:
+   * with `container-build` the argv describes an image build instead of naming a command.
+   * Deliberately NOT in the key: the step's tool caches (`caches`: a cache saves work, never
+   * changes a result), how its host tool is found and checked (`hostTool`: advice and
+   * visibility, not behaviour; the tool's name and version are in `tool`), the refusal's words
+   * of a requirement (only the capability), and which engine runs the step (every engine
+   * produces the same outputs from the same inputs, so a result cached by one is valid for the
+   * other).
+   */
+  requires?: Capability[];
 }
 
 /** Canonical JSON: object keys sorted, arrays in order, no whitespace. */
@@ -125,6 +137,7 @@ export function fingerprintData(step: Step, ctx: FingerprintContext): Fingerprin
     mounts: (step.mounts ?? []).map((m): [string, boolean] => [m.path, m.writable]).sort(byFirst),
     network: step.network,
     successCodes: [...(step.successCodes ?? [0])].sort((a, b) => a - b),
+    ...(step.requires?.length ? { requires: [...new Set(step.requires.map((r) => r.capability))].sort() } : {}),
   };
 }
 

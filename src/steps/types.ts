@@ -3,6 +3,7 @@
  * engine runs them; the fingerprint (see fingerprint.ts) decides whether a step must run.
  */
 import path from 'node:path';
+import type { Location } from '../diagnostics/index.js';
 
 /** A content-addressed file or directory tree in the CAS (`sha256:<hex>`). */
 export interface Artifact {
@@ -73,6 +74,77 @@ export interface StepMount {
   writable: boolean;
 }
 
+/**
+ * What a step may need from the engine beyond running its argv in a workspace. Engines
+ * declare which they support (`Engine.supports` in src/engine/types.ts); the
+ * scheduler refuses a step whose engine lacks one, with the step's reason, before it runs.
+ *
+ * - `container`: the step runs in its container image (`image`); no host tool stands in for it.
+ * - `container-build`: the step is a container image build, not a command. Its argv is the
+ *   build's description, `docker-build --dockerfile <path> --output <file>` (both relative to
+ *   the working directory, the build context); the engine builds the context with its
+ *   Dockerfile and writes the image as an OCI tarball to `<file>`.
+ */
+export type Capability = 'container' | 'container-build';
+
+/**
+ * A capability a step requires, with what the refusal says when the engine lacks it:
+ * `<component> <what>, which the <engine> engine <cannot…>` (the engine's words), and the
+ * engine's hint followed by `otherwise`.
+ */
+export interface StepRequirement {
+  capability: Capability;
+  /** What the step does that needs it, as a phrase after the component, e.g. `builds from a Dockerfile (…)`. */
+  what: string;
+  /** Diagnostic code of the refusal; the engine's name is appended (`nixpack/dockerfile` → `nixpack/dockerfile-local`). */
+  code: string;
+  /** What else the user can do than change engines, e.g. `drop dockerfile_escape …`. */
+  otherwise?: string;
+  /** Where the requirement comes from (e.g. the component's definition). */
+  location?: Location;
+}
+
+/**
+ * A tool cache the step benefits from: a named volume an engine may keep between steps and
+ * runs (the Dagger engine mounts a cache volume; the local engine leaves the tool to its own
+ * cache). A cache only saves work: it never changes what the step produces, so it is not
+ * part of the fingerprint.
+ */
+export interface StepCache {
+  /** Volume name; steps naming the same volume share it, so it names the tool's version, e.g. `terraform-plugins-1.9.8`. */
+  volume: string;
+  /** Directory name under the engine's own cache root, e.g. `terraform-plugins`. */
+  dir: string;
+  /**
+   * The variable that points the tool at the cache. When the step's env sets it, the cache is
+   * mounted where its value leads (relative to the working directory); else the engine sets it
+   * to the directory it mounted.
+   */
+  env: string;
+  /** Whether concurrent steps may write the cache at once (default `locked`: one writer at a time). */
+  sharing?: 'shared' | 'locked';
+}
+
+/**
+ * How an engine that runs host processes finds, checks and exposes a step's `tool` (a
+ * container engine uses `image` instead). Not part of the fingerprint: it says how to check
+ * the tool and what to tell the user, never what the step produces.
+ */
+export interface HostTool {
+  /** Arguments that make the tool print its version (default `--version`): the first `x.y.z` it prints. */
+  versionArgs?: string[];
+  /** How to install it, for the refusal when it is missing (e.g. `install Terraform >= 1.5 or OpenTofu`). */
+  install?: string;
+  /** Where its version is pinned, for the refusal when another is found (e.g. `deployments.tools.terraform.version in atmos.yaml`). */
+  pinnedIn?: string;
+  /** Other commands the step's shell runs besides argv[0] (e.g. npm beside node): made visible in a sandbox too. */
+  companions?: string[];
+  /** Variables passed through from the runner's environment when set (e.g. where the tool's own configuration is). */
+  env?: string[];
+  /** Of `env`, the variables that name a host file the tool reads (made visible read-only in a sandbox). */
+  files?: string[];
+}
+
 export interface Step {
   /** `rollout:terraform/ecs/service-api:apply` */
   id: string;
@@ -84,6 +156,8 @@ export interface Step {
   image: string;
   /** Host tool (local engine): checked against its pinned version. */
   tool?: { name: string; version: string };
+  /** How the host tool is found, checked and exposed (see {@link HostTool}). Not fingerprinted. */
+  hostTool?: HostTool;
   /** Command; never a shell string built from user input. */
   argv: string[];
   /**
@@ -148,6 +222,10 @@ export interface Step {
   successCodes?: number[];
   /** Seconds before the step is killed (default: none). */
   timeoutSeconds?: number;
+  /** Capabilities the engine must have to run the step (see {@link Capability}); part of the fingerprint. */
+  requires?: StepRequirement[];
+  /** Tool caches (see {@link StepCache}); not part of the fingerprint. */
+  caches?: StepCache[];
 }
 
 export type StepStatus = 'done' | 'cached' | 'failed' | 'skipped';

@@ -138,6 +138,7 @@ function tfStep(over: Partial<Step> & Pick<Step, 'id' | 'module' | 'argv'>): Ste
     component: 'terraform/vpc',
     image: IMAGE,
     tool: { name: 'terraform', version: '1.9.8' },
+    caches: [{ volume: 'terraform-plugins-1.9.8', dir: 'terraform-plugins', env: 'TF_PLUGIN_CACHE_DIR' }],
     env: {},
     secrets: [],
     inputs: {},
@@ -355,6 +356,7 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
       image: 'ghcr.io/opentofu/opentofu:1.8.3@sha256:abc',
       argv: ['tofu', 'validate'],
       env: { TF_PLUGIN_CACHE_DIR: '.plugins' },
+      caches: [{ volume: 'opentofu-plugins-1.8.3', dir: 'opentofu-plugins', env: 'TF_PLUGIN_CACHE_DIR' }],
       secrets: [],
       inputs: {},
       outputs: {},
@@ -387,9 +389,9 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
     await engine.exec(request(step, ws, {}));
     expect(engine.drainNotices()).toEqual([]);
 
-    // A non-tool image gets no cache volume.
+    // A step that declares no tool cache gets no cache volume.
     fake.calls.length = 0;
-    await engine.exec(request({ ...step, image: 'alpine:3.20', argv: ['true'], mounts: [], env: {} }, ws, {}));
+    await engine.exec(request({ ...step, image: 'alpine:3.20', argv: ['true'], mounts: [], env: {}, caches: undefined }, ws, {}));
     expect(fake.calls.some((c) => c[0] === 'withMountedCache')).toBe(false);
 
     await expect(engine.exec(request({ ...step, workdir: '../..' }, ws, {}))).rejects.toThrow(/escapes the workspace/);
@@ -452,7 +454,7 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
   });
 });
 
-/** The step the nixpack module gives a Dockerfile escape on the Dagger engine. */
+/** The step the nixpack module gives a Dockerfile escape (it requires `container-build`). */
 function dockerfileStep(over: Partial<Step> = {}): Step {
   return {
     id: 'build:nixpack/api:docker-build',
@@ -468,6 +470,7 @@ function dockerfileStep(over: Partial<Step> = {}): Step {
     needs: [],
     network: true,
     cache: 'content',
+    requires: [{ capability: 'container-build', what: 'builds from a Dockerfile', code: 'nixpack/dockerfile' }],
     ...over,
   };
 }
@@ -792,7 +795,7 @@ process.stdin.resume();
     // Run in a child Node (vitest reports any unhandled rejection, whoever handles it): the
     // engine modules transpiled to plain JS, the SDK told to start a CLI that fails at once.
     const out = path.join(dir, 'child');
-    for (const f of ['src/engine/dagger.ts', 'src/engine/select.ts', 'src/diagnostics/index.ts', 'src/steps/types.ts']) {
+    for (const f of ['src/engine/dagger.ts', 'src/engine/dagger/client.ts', 'src/engine/dagger/translate.ts', 'src/engine/dagger/session.ts', 'src/engine/select.ts', 'src/diagnostics/index.ts', 'src/steps/types.ts']) {
       const js = ts.transpileModule(readFileSync(path.join(ROOT, f), 'utf8'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
       mkdirSync(path.dirname(path.join(out, f)), { recursive: true });
       writeFileSync(path.join(out, f.replace(/\.ts$/, '.js')), js);
@@ -867,15 +870,17 @@ setTimeout(() => console.log(JSON.stringify({ alive: true })), 300);
 
 describe('lazy SDK import', () => {
   it('the compiled engine module has no static import of @dagger.io/dagger, only a dynamic one', () => {
-    for (const file of ['src/engine/dagger.ts', 'src/engine/select.ts']) {
+    for (const file of ['src/engine/dagger.ts', 'src/engine/dagger/client.ts', 'src/engine/dagger/translate.ts', 'src/engine/dagger/session.ts', 'src/engine/select.ts']) {
       const src = readFileSync(path.join(ROOT, file), 'utf8');
       // As the package compiles it (ESM): type-only imports are erased, value imports stay.
       const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-      expect(js).toMatch(/^import .* from '\.\.\/diagnostics\/index\.js';$/m); // the check sees static imports
+      // The check sees static imports (the engine's parts import each other and their layers).
+      if (file.split('/').length === 3) expect(js).toMatch(/^import .* from '\.\.\/diagnostics\/index\.js';$/m);
+      else expect(js).toMatch(/^import .* from '(\.\.?\/)+[a-z/]+\.js';$/m);
       expect(js).not.toMatch(/^\s*import\s[^(]*['"]@dagger\.io\/dagger['"]/m);
       expect(js).not.toMatch(/require\(\s*['"]@dagger\.io\/dagger['"]/);
       expect(js).not.toMatch(/^\s*export\s.*from\s+['"]@dagger\.io\/dagger['"]/m);
-      if (file.endsWith('dagger.ts')) expect(js).toContain("await import('@dagger.io/dagger')");
+      if (file.endsWith('client.ts')) expect(js).toContain("await import('@dagger.io/dagger')");
       else expect(js).not.toContain('@dagger.io/dagger');
     }
   });

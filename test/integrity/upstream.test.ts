@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ModuleContext } from '../../src/api/index.js';
+import type { ModuleContext } from '../../src/module/index.js';
 import { Cas } from '../../src/cache/cas.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
 import { loadDeployment, openRepository, resolve } from '../../src/index.js';

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModuleContext } from '../../src/api/index.js';
+import type { ModuleContext } from '../../src/module/index.js';
 import { Cas } from '../../src/cache/cas.js';
 import { loadDeployment, openRepository, resolve, type ResolvedComponent } from '../../src/index.js';
 import { fingerprintData, fingerprintOf, sha256 } from '../../src/steps/fingerprint.js';

@@ -9,10 +9,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModuleContext, RunOptions } from '../../src/api/index.js';
+import type { ModuleContext, RunOptions } from '../../src/module/index.js';
 import { Cas } from '../../src/cache/cas.js';
 import { readImageStore } from '../../src/cache/images.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
+import { refuseUnsupported } from '../../src/engine/capabilities.js';
+import { DaggerEngine } from '../../src/engine/dagger.js';
+import { LocalEngine } from '../../src/engine/local.js';
+import { selectEngine } from '../../src/engine/select.js';
 import { loadDeployment, openRepository, resolve, type ResolvedComponent } from '../../src/index.js';
 import { assembleImage, createdFromEpoch, layerFromEntries, readFromLayout, writeToLayout, type BuiltOciImage } from '../../src/oci/index.js';
 import type { Step, StepResult } from '../../src/steps/types.js';
@@ -89,7 +93,7 @@ function ctxFor(f: Fixture, options: Partial<RunOptions> = {}): ModuleContext<un
     repoRoot: f.dir,
     cacheDir: f.cacheDir,
     tools: { terraform: { command: 'terraform' } },
-    options: { lockTimeoutSeconds: 30, noCache: false, engine: 'dagger', ...options },
+    options: { lockTimeoutSeconds: 30, noCache: false, ...options },
     stepId: (name) => `build:${f.api.address}:${name}`,
   };
 }
@@ -133,7 +137,18 @@ describe('nixpack.build with a Dockerfile escape', () => {
       env: {},
       secrets: [],
       needs: [],
+      requires: [
+        {
+          capability: 'container-build',
+          what: 'builds from a Dockerfile (settings.nixpack.dockerfile_escape: true)',
+          code: 'nixpack/dockerfile',
+          otherwise: 'drop dockerfile_escape so the build is planned from the source (node, go, python or static)',
+          location: f.api.location,
+        },
+      ],
     });
+    // The Dagger engine builds containers: nothing refused.
+    expect(() => refuseUnsupported(new DaggerEngine(), steps)).not.toThrow();
     // The build context: the source without .dockerignore'd files and installed dependencies.
     expect(f.cas.manifest(source.digest).entries.map((e) => e.path)).toEqual(['.dockerignore', 'Dockerfile', 'server.js']);
     // Same source, same step (content-addressed).
@@ -141,10 +156,13 @@ describe('nixpack.build with a Dockerfile escape', () => {
   });
 
   it('on the local engine (or none chosen): refused with why and what to use', async () => {
-    for (const engine of ['local', undefined] as const) {
+    for (const choice of ['local', 'auto'] as const) {
+      // With no Dagger engine around, `auto` is the local engine too.
+      expect(selectEngine(choice, { PATH: '' }).engine).toBe('local');
       let err: unknown;
       try {
-        await nixpackBuild.steps(ctxFor(f, { engine }));
+        // What the scheduler does with a component's steps before any of them runs.
+        refuseUnsupported(new LocalEngine(), await nixpackBuild.steps(ctxFor(f)));
       } catch (e) {
         err = e;
       }

@@ -122,7 +122,7 @@ abstract class PipelineCommand extends BaseCommand {
     }
     const { pipelines } = await import('../../../pipelines/index.js');
     const name = this.pipelineName();
-    const pipeline = (pipelines as Record<string, import('../../api/index.js').PipelineDefinition>)[name];
+    const pipeline = (pipelines as Record<string, import('../../module/index.js').PipelineDefinition>)[name];
     if (!pipeline) {
       throw new lib.DiagnosticError(lib.error('args/pipeline', `unknown pipeline "${name}"`, undefined, lib.choicesHint(name, Object.keys(pipelines))));
     }
@@ -140,7 +140,7 @@ abstract class PipelineCommand extends BaseCommand {
       const picked = selectComponents(resolved, this.component, false);
       const nixpack = resolved.components.filter((c) => c.type === 'nixpack' && picked.has(c.address));
       if (nixpack.length === 0) throw new lib.DiagnosticError(lib.error('args/no-nixpack', `${dep.name} has no nixpack component${this.component.length ? ' among the selected ones' : ''}: there is nothing to plan`));
-      const ctxOf = (c: (typeof nixpack)[number]) => ({ component: c, repoRoot: repo.config.repoRoot }) as unknown as import('../../api/index.js').ModuleContext;
+      const ctxOf = (c: (typeof nixpack)[number]) => ({ component: c, repoRoot: repo.config.repoRoot }) as unknown as import('../../module/index.js').ModuleContext;
       const plans = Object.fromEntries(nixpack.map((c) => [c.address, planOf(ctxOf(c))]));
       const value = nixpack.length === 1 ? plans[nixpack[0].address] : plans;
       if (this.outputFormat() === 'yaml') await this.print(value, () => '');
@@ -241,7 +241,7 @@ abstract class PipelineCommand extends BaseCommand {
         const interactive = Boolean((process.stdin as NodeJS.ReadStream).isTTY) && Boolean((this.context.stderr as NodeJS.WriteStream).isTTY) && !process.env.CI;
         tracked = await rollout(repo, dep, {
           ...request,
-          build: (pipelines as Record<string, import('../../api/index.js').PipelineDefinition>).build,
+          build: (pipelines as Record<string, import('../../module/index.js').PipelineDefinition>).build,
           promoteFrom: flags?.promoteFrom,
           release: flags?.release,
           gitSha: flags?.gitSha,

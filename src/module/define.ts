@@ -1,7 +1,6 @@
 /**
- * The public extension API (SPEC 8): `defineModule` and `definePipeline`. The built-in
- * modules (`modules/`) and pipelines (`pipelines/`) use exactly this API, as a user's own
- * module would.
+ * `defineModule` and `definePipeline` (SPEC 8), the core of the public module API that
+ * `atmos-pipe/module` (index.ts) exports.
  *
  * A module turns one component into steps (data). It is called just in time: when the
  * component's dependencies have finished, so `ctx.component` already has their outputs in
@@ -21,8 +20,6 @@ export interface RunOptions {
   dryRun?: boolean;
   /** `--skip-push`: build images into the local store only. */
   skipPush?: boolean;
-  /** Engine that runs the steps. */
-  engine?: 'local' | 'dagger';
   /** Seconds since the epoch for reproducible artifacts: SOURCE_DATE_EPOCH, else the commit time. */
   sourceDateEpoch?: number;
   /** The commit being built or rolled out (recorded in image annotations). */

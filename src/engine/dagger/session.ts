@@ -1,0 +1,94 @@
+/**
+ * Running one translated step in a Dagger session: the exec (or the container build), its exit
+ * code and output, and the export of the workspace and writable mounts back to the host, where
+ * the scheduler collects the outputs into the CAS exactly as with the local engine.
+ *
+ * Output is not streamed: Dagger returns a command's output when it finishes, so `onOutput`
+ * receives it in one chunk.
+ */
+import path from 'node:path';
+import type { ExecRequest, ExecResult } from '../types.js';
+import { rootMessage, type DaggerClient } from './client.js';
+import { dockerBuildOf, isContainerBuild, translateStep } from './translate.js';
+
+interface ExecErrorLike {
+  name: 'ExecError';
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+function isExecError(e: unknown): e is ExecErrorLike {
+  return e instanceof Error && e.name === 'ExecError' && typeof (e as unknown as ExecErrorLike).exitCode === 'number';
+}
+
+/**
+ * Runs one step with `client`: `redact` hides the step's secret values in any message, `nonce`
+ * makes the exec run whatever Dagger has cached (see NONCE_VARIABLE).
+ */
+export async function runStep(client: DaggerClient, req: ExecRequest, redact: (s: string) => string, nonce: string): Promise<ExecResult> {
+  const { step } = req;
+  if (isContainerBuild(step)) return dockerBuild(client, req, redact);
+  const { container, exports } = translateStep(client, req, nonce);
+  let exitCode: number;
+  let stdout: string | undefined;
+  try {
+    exitCode = await container.exitCode();
+    if (step.stdout) {
+      // As locally: stdout goes to the file, only stderr to the log.
+      stdout = await container.stdout();
+      const err = await container.stderr();
+      if (err) req.onOutput(Buffer.from(err));
+    } else {
+      const out = await container.combinedOutput();
+      if (out) req.onOutput(Buffer.from(out));
+    }
+  } catch (e) {
+    if (isExecError(e)) {
+      // Exit codes 128-191 (killed by a signal) fail the exec even with expect ANY; the
+      // container has no result, so there is nothing to export.
+      if (step.stdout) {
+        if (e.stderr) req.onOutput(Buffer.from(e.stderr));
+        return { exitCode: e.exitCode, stdout: Buffer.from(e.stdout ?? '') };
+      }
+      const out = [e.stdout, e.stderr].filter(Boolean).join('\n');
+      if (out) req.onOutput(Buffer.from(out));
+      return { exitCode: e.exitCode };
+    }
+    throw new Error(redact(`dagger: ${rootMessage(e)}`));
+  }
+  // Exported whatever the exit code: a failed `terraform apply` still writes its state, and
+  // --keep-workspace shows what a failed step left behind.
+  try {
+    for (const x of exports) await container.directory(x.from).export(x.to, x.wipe ? { wipe: true } : undefined);
+  } catch (e) {
+    throw new Error(redact(`dagger: exporting the step's files failed: ${rootMessage(e)}`));
+  }
+  return { exitCode, ...(step.stdout ? { stdout: Buffer.from(stdout ?? '') } : {}) };
+}
+
+/**
+ * A Dockerfile build: the context loaded from the host (never a stale session copy), built
+ * by the engine's BuildKit, the image exported as an OCI tarball into the workspace, where
+ * the scheduler collects it as the step's output. The SDK returns no build log, so the log
+ * says what was built; a failed build is exit 1 with the reason (and, for a failed RUN, its
+ * output), never a stack.
+ */
+
+async function dockerBuild(client: DaggerClient, req: ExecRequest, redact: (s: string) => string): Promise<ExecResult> {
+  const b = dockerBuildOf(req.step, req.workspace);
+  const rel = path.relative(b.context, b.output);
+  try {
+    const dir = client.host().directory(b.context, { noCache: true });
+    await dir.dockerBuild({ dockerfile: b.dockerfile }).export(b.output);
+  } catch (e) {
+    const lines: string[] = [];
+    if (isExecError(e)) for (const s of [e.stdout, e.stderr]) if (s) lines.push(s.replace(/\n$/, ''));
+    lines.push(`dagger: building ${b.dockerfile} failed: ${rootMessage(e)}`);
+    req.onOutput(Buffer.from(redact(lines.join('\n') + '\n')));
+    return { exitCode: 1 };
+  }
+  req.onOutput(Buffer.from(`built ${b.dockerfile} on the Dagger engine; OCI image written to ${rel}\n`));
+  return { exitCode: 0 };
+}
+
