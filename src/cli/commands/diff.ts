@@ -44,7 +44,7 @@ export class DiffCommand extends BaseCommand {
         lib.checkTargetArg(dep, v);
       } catch (e) {
         if (!(e instanceof lib.DiagnosticError)) throw e;
-        throw new lib.DiagnosticError(e.diagnostics.map((d) => ({ ...d, message: d.message.replace(/^--target /, `${flag} `) })));
+        throw new lib.DiagnosticError(e.diagnostics.map((d) => ({ ...d, message: d.message.replace(/^--target /, `${flag} `) })), e.kind);
       }
     };
     checkTarget('--to-target', this.toTarget);

@@ -63,7 +63,7 @@ export class SbomCommand extends BaseCommand {
       try {
         writeOutputFile(file, document);
       } catch (e) {
-        throw new lib.DiagnosticError(lib.error('sbom/output', `cannot write ${this.output}: ${(e as Error).message}`, undefined, 'choose a writable path'), 1);
+        throw new lib.DiagnosticError(lib.error('sbom/output', `cannot write ${this.output}: ${(e as Error).message}`, undefined, 'choose a writable path'), 'failed');
       }
       if (!this.quiet) {
         const { createHash } = await import('node:crypto');
