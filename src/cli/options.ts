@@ -66,11 +66,9 @@ export function pushRemoteOf(repo: Repository, push: boolean, remote: string | u
 
 /** A pipeline request parsed from the flags, with the deployment and target it is for. */
 export interface ParsedPipelineRequest {
-  lib: typeof import('../index.js');
   repo: Repository;
   dep: DeploymentConfig;
   target: string;
-  pipelines: Record<string, PipelineDefinition>;
   request: Omit<PipelineRunRequest, 'emit'>;
 }
 
@@ -164,7 +162,7 @@ export abstract class PipelineCommand extends BaseCommand {
       allowDirty: flags?.allowDirty,
       ...(interactive ? { confirm: (q: string) => this.confirm(q) } : {}),
     };
-    return { lib, repo, dep, target, pipelines, request };
+    return { repo, dep, target, request };
   }
 
   async run(): Promise<number> {

@@ -23,7 +23,7 @@ export interface PipelineRunRequest extends RolloutRequest {
   /** Show the steps, their fingerprints and what is cached; run nothing. */
   dryRun?: boolean;
   /** Said before anything runs (e.g. a dirty tree that a rollout would refuse). */
-  notice?: (diagnostics: Diagnostic[]) => void;
+  notice?: (diagnostics: Diagnostic[]) => void | Promise<void>;
 }
 
 /** What a pipeline request did, by path. */
@@ -52,7 +52,7 @@ export async function runPipelineRequest(repo: Repository, dep: DeploymentConfig
   }
   if (pipeline.name === 'plan' || (req.dryRun && pipeline.records === 'deployment' && !choosesRelease(req))) {
     // Not refused (nothing is recorded), but said: the rollout of this tree would be.
-    req.notice?.(await dirtyTreeNotice(repo, dep, target));
+    await req.notice?.(await dirtyTreeNotice(repo, dep, target));
   }
   if (req.dryRun) {
     // A plan takes no lock and runs nothing: only what chooses and fingerprints the steps.
