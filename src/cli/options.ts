@@ -8,11 +8,11 @@ import { Option } from 'clipanion';
 import * as t from 'typanion';
 import type { PipelineDefinition } from '../api/index.js';
 import type { DeploymentConfig } from '../config/deployment.js';
-import type { RunEvent } from '../engine/types.js';
 import type { Repository } from '../index.js';
 import { parseDuration } from '../output/format.js';
 import type { PipelineRunRequest, PipelineRunResult } from '../run/pipeline-run.js';
 import { BaseCommand } from './base.js';
+import type { PushReport } from './render/pipeline.js';
 import { exitCode, outcomeOfRun } from './exit.js';
 
 /** The release, promotion and tracking flags as given (`rollout` and `run`). */
@@ -168,7 +168,7 @@ export abstract class PipelineCommand extends BaseCommand {
   async run(): Promise<number> {
     const { repo, dep, request } = await this.parseRequest();
     const { runPipelineRequest } = await import('../run/pipeline-run.js');
-    const { createView, EventRecorder } = await import('../output/index.js');
+    const { createView } = await import('../output/index.js');
     const colors = await this.colors();
     const stdout = this.context.stdout as NodeJS.WriteStream;
     const view = createView({
@@ -178,25 +178,17 @@ export abstract class PipelineCommand extends BaseCommand {
       colors,
       isTTY: Boolean((this.context.stderr as NodeJS.WriteStream).isTTY) && !process.env.CI,
     });
-    const recorder = new EventRecorder();
     let result: PipelineRunResult;
     try {
-      result = await runPipelineRequest(repo, dep, {
-        ...request,
-        emit: (e) => {
-          recorder.onEvent(e);
-          view.onEvent(e);
-        },
-        notice: (d) => this.warn(d),
-      });
+      result = await runPipelineRequest(repo, dep, { ...request, emit: (e) => view.onEvent(e), notice: (d) => this.warn(d) });
     } finally {
       view.close();
     }
-    return this.render(result, recorder.events, request.pipeline.name);
+    return this.render(result, request.pipeline.name);
   }
 
-  /** Renders what the run returned (`events`: the run's, for the summaries) and decides the exit code from it. */
-  private async render(result: PipelineRunResult, events: RunEvent[], pipeline: string): Promise<number> {
+  /** Renders what the run returned and decides the exit code from it. */
+  private async render(result: PipelineRunResult, pipeline: string): Promise<number> {
     const r = await import('./render/pipeline.js');
     const colors = await this.colors();
     if (result.kind === 'release') {
@@ -209,7 +201,7 @@ export abstract class PipelineCommand extends BaseCommand {
       await this.print(result.plan, (c) => r.renderDryRun(result.plan, result.rollout, c));
       return exitCode('success');
     }
-    const { summary, tracked, testResults } = result;
+    const { summary, events, tracked, testResults } = result;
     if (tracked) await this.warn(tracked.warnings);
     if (this.events !== 'ndjson' && !this.quiet) {
       const { renderSummary, writeJobSummary } = await import('../output/index.js');
@@ -238,7 +230,7 @@ export abstract class PipelineCommand extends BaseCommand {
   }
 
   /** A requested push that stayed rejected fails the command; the local records are kept. */
-  private async pushExit(push: Parameters<typeof import('./render/pipeline.js').pushFailed>[0]): Promise<number> {
+  private async pushExit(push: PushReport): Promise<number> {
     const { pushFailed, renderPushFailure } = await import('./render/pipeline.js');
     if (!pushFailed(push)) return exitCode('success');
     this.context.stderr.write(renderPushFailure(push, '; the local records are intact, push again with --push'));

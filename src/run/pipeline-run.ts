@@ -7,7 +7,7 @@
 import type { ModuleContext, PipelineDefinition } from '../api/index.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, error, type Diagnostic } from '../diagnostics/index.js';
-import type { EventSink } from '../engine/types.js';
+import type { EventSink, RunEvent } from '../engine/types.js';
 import type { Repository } from '../index.js';
 import { resolve } from '../index.js';
 import { EventRecorder } from '../output/index.js';
@@ -32,8 +32,11 @@ export type PipelineRunResult =
   | { kind: 'release'; release: ReleaseResult }
   /** `--dry-run`: the planned steps; `rollout` when the run chose a release (promotion, rollback). */
   | { kind: 'dry-run'; plan: DryRunSummary; rollout?: RolloutPlan }
-  /** A run: its summary; `tracked` for a rollout recorded in Git; `testResults` for a test pipeline. */
-  | { kind: 'run'; summary: RunSummary; tracked?: RolloutSummary; testResults?: { xml: string; warnings: Diagnostic[] } };
+  /**
+   * A run: its summary and events (without step output, which the logs keep); `tracked` for
+   * a rollout recorded in Git; `testResults` for a test pipeline.
+   */
+  | { kind: 'run'; summary: RunSummary; events: RunEvent[]; tracked?: RolloutSummary; testResults?: { xml: string; warnings: Diagnostic[] } };
 
 /** Whether the request rolls out a release chosen by promotion, id or commit (not the working tree). */
 function choosesRelease(req: PipelineRunRequest): boolean {
@@ -72,13 +75,13 @@ export async function runPipelineRequest(repo: Repository, dep: DeploymentConfig
   };
   if (pipeline.records === 'deployment') {
     const tracked = await rollout(repo, dep, { ...req, emit });
-    return { kind: 'run', summary: tracked.run, tracked };
+    return { kind: 'run', summary: tracked.run, events: recorder.events, tracked };
   }
   const summary = await runPipeline(repo, dep, { ...req, emit });
-  if (pipeline.records !== 'test-results') return { kind: 'run', summary };
+  if (pipeline.records !== 'test-results') return { kind: 'run', summary, events: recorder.events };
   const xml = junitXml(recorder.events, `${dep.name}/${target}`);
   const attached = await attachTestResults(repo.config.repoRoot, dep.name, xml);
-  return { kind: 'run', summary, testResults: { xml, warnings: attached.warnings } };
+  return { kind: 'run', summary, events: recorder.events, testResults: { xml, warnings: attached.warnings } };
 }
 
 /** How a build module plans one component (the nixpack module's `planOf`). */

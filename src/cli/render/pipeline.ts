@@ -9,7 +9,7 @@ import type { DryRunSummary, RunSummary } from '../../run/index.js';
 import { table, type Colors } from '../../render/index.js';
 
 /** A push as the commands report it: whether it went through, where, and what was rejected. */
-type PushReport = ApproveResult['push'];
+export type PushReport = ApproveResult['push'];
 
 /** A rejected push on stderr (`suffix`: what to do next, where the command says so). */
 export function renderPushFailure(push: NonNullable<PushReport>, suffix = ''): string {
