@@ -9,7 +9,11 @@ import { ListCommand } from './commands/list.js';
 import { MatrixCommand } from './commands/matrix.js';
 import { PromotionGraphCommand } from './commands/promotion-graph.js';
 import { ValidateCommand } from './commands/validate.js';
-import { BuildCommand, PlanCommand, RolloutCommand, RunCommand, TestCommand } from './commands/run.js';
+import { BuildCommand } from './commands/build.js';
+import { PlanCommand } from './commands/plan.js';
+import { RolloutCommand } from './commands/rollout.js';
+import { RunCommand } from './commands/run.js';
+import { TestCommand } from './commands/test.js';
 import { StatusCommand } from './commands/status.js';
 import { HistoryCommand } from './commands/history.js';
 import { ReleasesCommand } from './commands/releases.js';
@@ -22,7 +26,6 @@ import { VendorPullCommand } from './commands/vendor-pull.js';
 import { VendorStatusCommand } from './commands/vendor-status.js';
 import { VendorCacheStatsCommand } from './commands/vendor-cache-stats.js';
 import { VendorCleanCommand } from './commands/vendor-clean.js';
-
 
 /** Global options may come before the command (`atmos-pipe --chdir x describe`); move them after it. */
 const GLOBAL_WITH_VALUE = new Set(['-C', '--chdir', '--config', '--color', '-f', '--format']);

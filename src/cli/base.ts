@@ -5,17 +5,11 @@
  */
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import type { AtmosConfig } from '../config/atmos.js';
-import type { YamlFileCache } from '../config/files.js';
 import type { Diagnostic } from '../diagnostics/index.js';
+import type { Repository } from '../index.js';
 import type { Colors, OutputFormat } from '../render/index.js';
 
 export const FORMATS = ['table', 'json', 'yaml'] as const;
-
-export interface RepoContext {
-  config: AtmosConfig;
-  files: YamlFileCache;
-}
 
 export abstract class BaseCommand extends Command {
   chdir = Option.String('-C,--chdir', { description: 'Run as if started in this directory' });
@@ -43,13 +37,11 @@ export abstract class BaseCommand extends Command {
     return this._colors;
   }
 
-  protected async repo(): Promise<RepoContext> {
-    const { loadAtmosConfig } = await import('../config/atmos.js');
-    const { YamlFileCache } = await import('../config/files.js');
+  /** The repository of `--chdir` (or the working directory) with `--config`. */
+  protected async repo(): Promise<Repository> {
+    const { openRepository } = await import('../index.js');
     const path = await import('node:path');
-    const cwd = path.resolve(this.chdir ?? process.cwd());
-    const config = loadAtmosConfig({ cwd, configPath: this.config });
-    return { config, files: new YamlFileCache(config.repoRoot) };
+    return openRepository({ cwd: path.resolve(this.chdir ?? process.cwd()), configPath: this.config });
   }
 
   /** Load a deployment (the only one when no name is given) and settle the target. */
@@ -83,7 +75,7 @@ export abstract class BaseCommand extends Command {
    * file found, without loading the schema. `--target` is checked against the file's targets
    * (read as plain YAML); anything unusual falls back to the full, located validation.
    */
-  protected async deploymentForReading(name: string | undefined, target: string | undefined): Promise<{ repo: RepoContext; name: string }> {
+  protected async deploymentForReading(name: string | undefined, target: string | undefined): Promise<{ repo: Repository; name: string }> {
     if (name !== undefined || target !== undefined) {
       const { checkKebabName } = await import('../config/names.js');
       const { DiagnosticError, error } = await import('../diagnostics/index.js');
@@ -104,6 +96,7 @@ export abstract class BaseCommand extends Command {
         const t = doc?.deployment?.targets;
         if (t && typeof t === 'object' && !Array.isArray(t)) targets = Object.keys(t);
       } catch {
+        // Unreadable or not YAML: the full validation below reports it, located.
         targets = undefined;
       }
       if (!targets?.includes(target)) await this.deploymentAndTarget(f.name, target, false); // throws the located error
@@ -149,12 +142,13 @@ export abstract class BaseCommand extends Command {
       if (!code) commitModuleCache();
       return code;
     } catch (e) {
+      const { exitCodeOf } = await import('./exit.js');
       const { DiagnosticError } = await import('../diagnostics/index.js');
       if (e instanceof DiagnosticError) {
         const { renderDiagnostic } = await import('../render/index.js');
         const c = await this.colors();
         for (const d of e.diagnostics) this.context.stderr.write(renderDiagnostic(d, c));
-        return e.exitCode;
+        return exitCodeOf(e);
       }
       const { classifyEnvironmentError } = await import('../diagnostics/environment.js');
       const env = classifyEnvironmentError(e);
@@ -162,13 +156,13 @@ export abstract class BaseCommand extends Command {
         // The machine, not the configuration and not a bug: what failed, where, and what to do.
         this.context.stderr.write(env.render());
         if (this.verbose && env.stack) this.context.stderr.write(((env.cause as Error | undefined)?.stack ?? env.stack) + '\n');
-        return 1;
+        return exitCodeOf(env);
       }
       const err = e as Error;
       this.context.stderr.write(`atmos-pipe: internal error: ${err?.message ?? String(e)}\n`);
       if (this.verbose && err?.stack) this.context.stderr.write(err.stack + '\n');
       else this.context.stderr.write('  this is a bug; re-run with --verbose for details\n');
-      return 1;
+      return exitCodeOf(e);
     }
   }
 }

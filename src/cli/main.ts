@@ -28,9 +28,9 @@ async function main(): Promise<void> {
   try {
     command = cli.process(argv, {});
   } catch (e) {
-    // Unknown command, unknown option, bad option value: a usage error (exit 2).
+    // Unknown command, unknown option, bad option value: a usage error.
     process.stderr.write(cli.error(e, { colored: false }));
-    process.exitCode = 2;
+    process.exitCode = (await import('./exit.js')).exitCode('invalid');
     return;
   }
   process.exitCode = await cli.run(command, {});

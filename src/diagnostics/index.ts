@@ -29,17 +29,27 @@ export interface Diagnostic {
   hint?: string;
 }
 
-/** Thrown to abort with one or more diagnostics; the CLI renders them and exits 2. */
+/**
+ * What kind of failure an error is. The library says what happened; only the CLI
+ * (`src/cli/exit.ts`) turns a kind into a process exit code (SPEC 4.3).
+ * - `invalid`: a usage or configuration error (the input has to change)
+ * - `refused`: a policy refused the request (promotion path, approval, a dirty tree)
+ * - `locked`: another run holds a lock this one needed
+ * - `failed`: the work itself failed (a step, a download)
+ */
+export type ErrorKind = 'invalid' | 'refused' | 'locked' | 'failed';
+
+/** Thrown to abort with one or more diagnostics; the CLI renders them and exits by `kind`. */
 export class DiagnosticError extends Error {
   readonly diagnostics: Diagnostic[];
-  /** Process exit code the CLI should use (2: usage or configuration error). */
-  readonly exitCode: number;
-  constructor(diagnostics: Diagnostic[] | Diagnostic, exitCode = 2) {
+  /** What kind of failure this is (default: a usage or configuration error). */
+  readonly kind: ErrorKind;
+  constructor(diagnostics: Diagnostic[] | Diagnostic, kind: ErrorKind = 'invalid') {
     const list = Array.isArray(diagnostics) ? diagnostics : [diagnostics];
     super(list.map(formatDiagnostic).join('\n'));
     this.name = 'DiagnosticError';
     this.diagnostics = list;
-    this.exitCode = exitCode;
+    this.kind = kind;
   }
 }
 

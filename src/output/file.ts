@@ -15,6 +15,7 @@ export function writeOutputFile(file: string, data: string | Buffer): void {
     lstatSync(file);
     exists = true;
   } catch {
+    // Not there (or not reachable): the write below creates it, or reports why it cannot.
     exists = false;
   }
   if (!exists) {

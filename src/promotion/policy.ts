@@ -12,8 +12,6 @@ import { sameIdentity } from '../tracking/identity.js';
 import { keyLocOf, locOf } from '../yaml/index.js';
 import type { Approval } from './approvals.js';
 
-export const POLICY_EXIT = 3;
-
 /** Continuation of a multi-line hint (aligned under the text after `  hint: `). */
 const HINT_NL = '\n';
 
@@ -106,7 +104,7 @@ function refuse(dep: DeploymentConfig, target: string, code: string, message: st
     'to follow it:',
     ...pathCommands(dep, target).map((c) => `  ${c}`),
   ].join(HINT_NL);
-  throw new DiagnosticError(error(code, message, ruleLocation(dep, target), hint), POLICY_EXIT);
+  throw new DiagnosticError(error(code, message, ruleLocation(dep, target), hint), 'refused');
 }
 
 /**
@@ -247,7 +245,7 @@ export function checkApproval(dep: DeploymentConfig, decision: PolicyDecision, t
         ruleLocation(dep, target),
         `ask a second person to run: atmos-pipe approve ${dep.name} --target ${target} --release ${releaseId}${HINT_NL}(approval.distinct_approver: true)`,
       ),
-      POLICY_EXIT,
+      'refused',
     );
   }
   throw new DiagnosticError(
@@ -262,6 +260,6 @@ export function checkApproval(dep: DeploymentConfig, decision: PolicyDecision, t
         `or approve while rolling out: --approve (prompts on a terminal), --approve --approver <id> (CI)`,
       ].join(HINT_NL),
     ),
-    POLICY_EXIT,
+    'refused',
   );
 }

@@ -11,7 +11,6 @@ import path from 'node:path';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
 import type { Repository } from '../index.js';
-import { POLICY_EXIT } from '../promotion/policy.js';
 import { readImageStore } from '../cache/images.js';
 import { resolveDeployment, type ResolvedDeployment } from '../resolve/index.js';
 import type { GitRepo, Head } from '../tracking/index.js';
@@ -103,7 +102,7 @@ export function checkClean(dirty: DirtyInputs | undefined, what: string, dep: De
       undefined,
       `commit them (git add … && git commit) and run again, or record this release as dirty with --allow-dirty (a dirty release is never promoted)`,
     ),
-    POLICY_EXIT,
+    'refused',
   );
 }
 

@@ -5,7 +5,7 @@ import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, choicesHint, error, warning, type Diagnostic } from '../diagnostics/index.js';
 import type { Repository } from '../index.js';
 import { readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
-import { findRelease, promotionSources, POLICY_EXIT } from '../promotion/policy.js';
+import { findRelease, promotionSources } from '../promotion/policy.js';
 import { makeRelease } from '../release/create.js';
 import { releasesFromRefs, releaseTagPrefix, type ReleaseEntry } from '../release/index.js';
 import { currentReleases, dirtyTreeWarning, GitRepo, historyFromRefs, historyTagPrefix, notesRef, pushRecorded, requireHead, type RemotePush } from '../tracking/index.js';
@@ -49,7 +49,7 @@ export async function approve(repo: Repository, dep: DeploymentConfig, req: Appr
   if (req.promoteFrom !== undefined) {
     if (!targets.includes(req.promoteFrom)) throw new DiagnosticError(error('args/unknown-target', `--promote-from ${req.promoteFrom}: no such target in ${dep.name}`, undefined, choicesHint(req.promoteFrom, targets)));
     if (sources.length > 0 && !sources.includes(req.promoteFrom)) {
-      throw new DiagnosticError(error('policy/promotion-source', `${T} accepts promotions only from ${sources.join(' or ')}, not from ${req.promoteFrom}; approving it would not let it through`), POLICY_EXIT);
+      throw new DiagnosticError(error('policy/promotion-source', `${T} accepts promotions only from ${sources.join(' or ')}, not from ${req.promoteFrom}; approving it would not let it through`), 'refused');
     }
     promotedFrom = req.promoteFrom;
   } else if (req.release === undefined && sources.length === 1) promotedFrom = sources[0];
@@ -66,7 +66,7 @@ export async function approve(repo: Repository, dep: DeploymentConfig, req: Appr
     if (!cur || cur.release === null) {
       throw new DiagnosticError(
         error('policy/nothing-to-promote', `${promotedFrom} runs no release of ${dep.name}: there is nothing to approve for ${T} yet`, undefined, `roll out ${promotedFrom} first, or approve a given release: --release <id>`),
-        POLICY_EXIT,
+        'refused',
       );
     }
     entry = releases.find((r) => r.id === cur.release);

@@ -13,7 +13,7 @@ import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
 import type { Repository } from '../index.js';
 import { openRepository, loadDeployment } from '../index.js';
-import { checkApproval, decideRollout, POLICY_EXIT, type PolicyDecision } from '../promotion/policy.js';
+import { checkApproval, decideRollout, type PolicyDecision } from '../promotion/policy.js';
 import { readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
 import { makeRelease, publishRelease, releaseImages, type PendingRelease } from '../release/create.js';
 import { canonicalJson, releaseId, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry, type ReleaseRecord } from '../release/index.js';
@@ -233,7 +233,7 @@ export async function rollout(repo: Repository, dep: DeploymentConfig, req: Roll
     if (wantsRelease || t?.promotion) {
       throw new DiagnosticError(
         error('tracking/no-git', `${dep.name}/${T} ${wantsRelease ? 'rolls out a recorded release' : 'has a promotion rule'}, which needs the deployment history in Git, but ${repo.config.repoRoot} is not in a Git work tree (or has no commit)`, undefined, 'git init && git add -A && git commit -m "initial", then roll out again'),
-        POLICY_EXIT,
+        'refused',
       );
     }
     const noGit = (await git.run(['--version'], { allowFail: true })).code === 127;
@@ -324,11 +324,11 @@ async function trackedRollout(
         if (!req.confirm) {
           throw new DiagnosticError(
             error('policy/approval-required', `--approve needs --approver <id> when there is no terminal to ask`, undefined, `e.g. --approve --approver "$GITHUB_ACTOR", or record it first: atmos-pipe approve ${dep.name} --target ${T} --release ${id}`),
-            POLICY_EXIT,
+            'refused',
           );
         }
         const yes = await req.confirm(`Approve release ${id} (commit ${record.git_sha.slice(0, 12)}${decision.promotedFrom ? `, from ${decision.promotedFrom}` : ''}) for ${dep.name}/${T} as ${deployer}? [y/N] `);
-        if (!yes) throw new DiagnosticError(error('policy/approval-declined', `approval of release ${id} for ${T} declined; nothing was rolled out`), POLICY_EXIT);
+        if (!yes) throw new DiagnosticError(error('policy/approval-declined', `approval of release ${id} for ${T} declined; nothing was rolled out`), 'refused');
         approver = deployer;
       }
       newApproval = { deployment: dep.name, target: T, release: id, promoted_from: decision.promotedFrom, approved_by: approver, approved_at: new Date().toISOString() };
@@ -347,7 +347,7 @@ async function trackedRollout(
     const again = decideRollout(dep, intent, history, releasesFromRefs(refs, dep.name));
     const chosen = (d: PolicyDecision) => (d.choice.kind === 'existing' ? d.choice.release.id : 'head');
     if (chosen(again) !== chosen(decision) || again.rollbackOf !== decision.rollbackOf || again.promotedFrom !== decision.promotedFrom) {
-      throw new DiagnosticError(error('run/changed-while-waiting', `another rollout changed ${dep.name}/${T} while this one waited for the lock; nothing was rolled out`, undefined, 'run the command again to decide on the new state'), 4);
+      throw new DiagnosticError(error('run/changed-while-waiting', `another rollout changed ${dep.name}/${T} while this one waited for the lock; nothing was rolled out`, undefined, 'run the command again to decide on the new state'), 'locked');
     }
     // The build's run record and the SBOM memo: written only now that every check passed.
     built?.saveRecord?.();

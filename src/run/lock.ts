@@ -67,7 +67,7 @@ export class RunLock {
     }
   }
 
-  /** Take the lock, waiting up to `timeoutSeconds`; throws a DiagnosticError with exit code 4. */
+  /** Take the lock, waiting up to `timeoutSeconds`; throws a DiagnosticError of kind `locked` (exit 4). */
   async acquire(runId: string, timeoutSeconds: number, onWait?: (owner: LockInfo | undefined) => void): Promise<void> {
     const info: LockInfo = { pid: process.pid, host: hostname(), runId, since: new Date().toISOString() };
     const deadline = Date.now() + timeoutSeconds * 1000;
@@ -88,7 +88,7 @@ export class RunLock {
             undefined,
             `wait for it to finish, or raise --lock-timeout (now ${timeoutSeconds}s); the lock file is ${this.file}`,
           ),
-          4,
+          'locked',
         );
       }
       if (!told) {

@@ -249,7 +249,7 @@ export async function ensureVendored(repo: Repository, dep: DeploymentConfig, ta
     if (Object.keys(lock.components).length === 0 && !dep.body.vendor) removeTree(path.dirname(lockFile));
     else writeLock(paths, lock);
   }
-  if (failures.length) throw new DiagnosticError(failures, 1);
+  if (failures.length) throw new DiagnosticError(failures, 'failed');
   return result;
 }
 

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { exitCodeOf } from '../../src/cli/exit.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
 import { refuseUnsupported } from '../../src/engine/capabilities.js';
 import { DaggerEngine } from '../../src/engine/dagger.js';
@@ -31,7 +32,7 @@ describe('capabilities', () => {
     const err = await s.run([{ address: 'demo/c', deps: [], expand: async () => steps }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DiagnosticError);
     const e = err as DiagnosticError;
-    expect(e.exitCode).toBe(2);
+    expect(exitCodeOf(e)).toBe(2);
     // Said once for the component, where the requirement comes from, with both ways out.
     expect(e.diagnostics).toEqual([
       {

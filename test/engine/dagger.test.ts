@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { exitCodeOf } from '../../src/cli/exit.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
 import {
   DaggerEngine,
@@ -583,7 +584,7 @@ describe('DaggerEngine: sessions and errors', () => {
   function expectUnreachable(e: unknown, detail: RegExp): void {
     expect(e).toBeInstanceOf(DiagnosticError);
     const d = e as DiagnosticError;
-    expect(d.exitCode).toBe(2);
+    expect(exitCodeOf(d)).toBe(2);
     expect(d.diagnostics[0].code).toBe('engine/dagger-unreachable');
     expect(d.diagnostics[0].message).toMatch(/^no Dagger engine is reachable: /);
     expect(d.diagnostics[0].message).toMatch(detail);

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { exitCodeOf } from '../../src/cli/exit.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
 import { NO_DAGGER_NOTICE, selectEngine, whichDaggerOnPath, type EngineChoice } from '../../src/engine/select.js';
 
@@ -71,7 +72,7 @@ describe('selectEngine', () => {
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(DiagnosticError);
-      expect((e as DiagnosticError).exitCode).toBe(2);
+      expect(exitCodeOf(e)).toBe(2);
       expect((e as DiagnosticError).diagnostics[0]).toMatchObject({ code: 'cli/engine', message: 'unknown engine "docker"', hint: 'valid values: auto, local, dagger' });
     }
   });

@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { exitCodeOf } from '../../src/cli/exit.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
 import {
   detectProvider,
@@ -212,7 +213,7 @@ describe('node plans', () => {
   it('an invalid package.json is an error located in that file', () => {
     const dir = makeRepo({ 'package.json': '{\n  "name": "x",\n  oops\n}\n' });
     const e = diagnosticOf(() => makePlan(dir, { source: './services/api' }, { location: LOC }));
-    expect(e.exitCode).toBe(2);
+    expect(exitCodeOf(e)).toBe(2);
     expect(e.diagnostics[0]).toMatchObject({ code: 'nixpack/invalid-json', location: { file: 'services/api/package.json', line: 3 } });
   });
 });
@@ -337,7 +338,7 @@ describe('dockerfile plans', () => {
 
   it('without the escape the Dockerfile fixture matches no provider, and the hint says how to enable it', () => {
     const e = diagnosticOf(() => planOf('dockerfile'));
-    expect(e.exitCode).toBe(2);
+    expect(exitCodeOf(e)).toBe(2);
     expect(e.diagnostics[0]).toMatchObject({ code: 'nixpack/no-provider', location: LOC });
     expect(e.diagnostics[0].hint).toContain('dockerfile_escape: true');
   });
@@ -386,7 +387,7 @@ describe('vars overrides', () => {
 
   it('malformed overrides are located errors', () => {
     const e = diagnosticOf(() => planOf('go', { pkgs: 'ffmpeg' as unknown as string[], start_cmd: 3 as unknown as string }));
-    expect(e.exitCode).toBe(2);
+    expect(exitCodeOf(e)).toBe(2);
     expect(e.diagnostics.map((d) => d.code)).toEqual(['nixpack/invalid-var', 'nixpack/invalid-var']);
     expect(e.diagnostics.every((d) => d.location === LOC)).toBe(true);
   });
@@ -396,7 +397,7 @@ describe('errors', () => {
   it('no provider: exit 2, located at the component, hint listing what each provider looks for', () => {
     const dir = makeRepo({ 'README.md': '# nothing to build\n' });
     const e = diagnosticOf(() => makePlan(dir, { source: './services/empty' }, { location: LOC }));
-    expect(e.exitCode).toBe(2);
+    expect(exitCodeOf(e)).toBe(2);
     const d = e.diagnostics[0];
     expect(d).toMatchObject({ severity: 'error', code: 'nixpack/no-provider', location: LOC });
     expect(d.message).toContain('./services/empty');
@@ -408,7 +409,7 @@ describe('errors', () => {
 
   it('a source that does not exist: exit 2, located', () => {
     const e = diagnosticOf(() => makePlan(path.join(SERVICES, 'nope'), { source: './services/nope' }, { location: LOC }));
-    expect(e.exitCode).toBe(2);
+    expect(exitCodeOf(e)).toBe(2);
     expect(e.diagnostics[0]).toMatchObject({ code: 'nixpack/source-missing', location: LOC });
     expect(e.diagnostics[0].message).toContain('./services/nope');
   });

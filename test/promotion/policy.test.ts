@@ -3,6 +3,7 @@
  * releases (the CLI-level story is in test/rollout/story.test.ts).
  */
 import { describe, expect, it } from 'vitest';
+import { exitCodeOf } from '../../src/cli/exit.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
 import { loadDeployment, openRepository } from '../../src/index.js';
 import { formatApproval, parseApprovals, type Approval } from '../../src/promotion/approvals.js';
@@ -66,7 +67,7 @@ describe('decideRollout', () => {
   it('entry points take a new commit; promoted targets refuse it (exit 3) with the allowed path', () => {
     expect(decideRollout(dep, { target: 'dev' }, history, releases)).toMatchObject({ choice: { kind: 'head' }, promotedFrom: null, skippedCheck: false });
     const e = policyError(() => decideRollout(dep, { target: 'prod' }, history, releases));
-    expect(e.exitCode).toBe(3);
+    expect(exitCodeOf(e)).toBe(3);
     expect(e.diagnostics[0].location?.file).toMatch(/deployments\/shop\.yaml$/);
     expect(e.diagnostics[0].hint).toContain('allowed path: dev → staging → prod [approval]');
   });
@@ -82,7 +83,7 @@ describe('decideRollout', () => {
   });
 
   it('refuses a wrong source and a release that never ran in the source; --skip-promotion-check is marked', () => {
-    expect(policyError(() => decideRollout(dep, { target: 'prod', promoteFrom: 'dev' }, history, releases)).exitCode).toBe(3);
+    expect(exitCodeOf(policyError(() => decideRollout(dep, { target: 'prod', promoteFrom: 'dev' }, history, releases)))).toBe(3);
     expect(policyError(() => decideRollout(dep, { target: 'prod', release: 'r-bbbbbbbbbbbb' }, history, releases)).diagnostics[0].message).toMatch(/never ran in staging/);
     const skipped = decideRollout(dep, { target: 'prod', promoteFrom: 'dev', skipPromotionCheck: true }, history, releases);
     expect(skipped.skippedCheck).toBe(true);
@@ -98,9 +99,9 @@ describe('decideRollout', () => {
   });
 
   it('bad arguments are exit 2: unknown release, unknown source, exclusive flags', () => {
-    expect(policyError(() => decideRollout(dep, { target: 'prod', release: 'r-nope' }, history, releases)).exitCode).toBe(2);
+    expect(exitCodeOf(policyError(() => decideRollout(dep, { target: 'prod', release: 'r-nope' }, history, releases)))).toBe(2);
     expect(policyError(() => decideRollout(dep, { target: 'prod', promoteFrom: 'stage' }, history, releases)).diagnostics[0].hint).toContain('staging');
-    expect(policyError(() => decideRollout(dep, { target: 'prod', promoteFrom: 'staging', release: 'r-aaaaaaaaaaaa' }, history, releases)).exitCode).toBe(2);
+    expect(exitCodeOf(policyError(() => decideRollout(dep, { target: 'prod', promoteFrom: 'staging', release: 'r-aaaaaaaaaaaa' }, history, releases)))).toBe(2);
   });
 
   it('the path and its commands', () => {
@@ -134,7 +135,7 @@ describe('approvals', () => {
   it('requires an approval of this release for this target, by someone else than the deployer', () => {
     expect(decision.requiresApproval && decision.distinctApprover).toBe(true);
     expect(policyError(() => checkApproval(dep, decision, 'prod', 'r-aaaaaaaaaaaa', [], 'dev')).diagnostics[0].code).toBe('policy/approval-required');
-    expect(policyError(() => checkApproval(dep, decision, 'prod', 'r-aaaaaaaaaaaa', [a('bob', 'r-bbbbbbbbbbbb'), a('carol', 'r-aaaaaaaaaaaa', 'staging')], 'dev')).exitCode).toBe(3);
+    expect(exitCodeOf(policyError(() => checkApproval(dep, decision, 'prod', 'r-aaaaaaaaaaaa', [a('bob', 'r-bbbbbbbbbbbb'), a('carol', 'r-aaaaaaaaaaaa', 'staging')], 'dev')))).toBe(3);
     expect(policyError(() => checkApproval(dep, decision, 'prod', 'r-aaaaaaaaaaaa', [a('dev')], 'dev')).diagnostics[0].code).toBe('policy/self-approval');
     expect(checkApproval(dep, decision, 'prod', 'r-aaaaaaaaaaaa', [a('dev'), a('alice')], 'dev').map((x) => x.approved_by)).toEqual(['alice']);
   });

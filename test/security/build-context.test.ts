@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cas } from '../../src/cache/cas.js';
+import { exitCodeOf } from '../../src/cli/exit.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
 import { buildContext } from '../../src/nixpack/context.js';
 import { cli, commitAll, findSecret, freshExample, git, type CliResult } from './fixture.js';
@@ -145,7 +146,7 @@ describe('build context without Git (a plain copy of a repository)', () => {
       thrown = e;
     }
     expect(thrown).toBeInstanceOf(DiagnosticError);
-    expect((thrown as DiagnosticError).exitCode).toBe(2);
+    expect(exitCodeOf(thrown)).toBe(2);
     expect((thrown as DiagnosticError).diagnostics[0]).toMatchObject({ code: 'paths/symlink-loop', location: { file: 'loopy/loop' } });
     expect(existsSync(path.join(plain, '.cache'))).toBe(false);
   });

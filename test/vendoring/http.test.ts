@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadDeployment, openRepository } from '../../src/index.js';
 import { ensureVendored, vendorCacheStats } from '../../src/vendoring/index.js';
+import { exitCodeOf } from '../../src/cli/exit.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
 import { makeRepo } from '../helpers.js';
 import { listAll, runCliAsync, serve, tarGz, tempDir, type TestServer } from './fixture.js';
@@ -91,7 +92,7 @@ describe('vendoring https tarballs', () => {
     const r = openRepository({ cwd: repo });
     const err = await ensureVendored(r, loadDeployment(r, 'web'), 'dev').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DiagnosticError);
-    expect((err as DiagnosticError).exitCode).toBe(1);
+    expect(exitCodeOf(err)).toBe(1);
     expect((err as DiagnosticError).diagnostics[0]).toMatchObject({ code: 'vendor/fetch-failed', hint: 'check the URL and the version it contains' });
     expect((err as DiagnosticError).message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/app-2\.0\.0\.tar\.gz: 404 Not Found/);
 
@@ -144,7 +145,7 @@ describe('vendoring local directories', () => {
 
     symlinkSync('../../../etc/passwd', path.join(repo, 'shared/app/evil.tf'));
     const err = await ensureVendored(r, dep, 'dev').catch((e: unknown) => e);
-    expect((err as DiagnosticError).exitCode).toBe(1);
+    expect(exitCodeOf(err)).toBe(1);
     expect((err as DiagnosticError).message).toMatch(/unsafe entry "evil\.tf": symbolic link to "\.\.\/\.\.\/\.\.\/etc\/passwd" leaves the tree/);
     // The previous pull stays in place.
     expect(listAll(dir)).toEqual(['extra.tf', 'main.tf']);

@@ -32,18 +32,18 @@ export class ApproveCommand extends BaseCommand {
   async run(): Promise<number> {
     const { repo, dep, target } = await this.deploymentAndTarget(this.deployment, this.target);
     const { approve } = await import('../../rollout/approve.js');
-    const pushRemote = this.push || this.remote ? (this.remote ?? repo.config.trackingRemote ?? 'origin') : repo.config.trackingRemote;
-    const r = await approve(repo, dep, { target, release: this.release, promoteFrom: this.promoteFrom, approver: this.approver, pushRemote });
+    const { pushRemoteOf } = await import('../options.js');
+    const r = await approve(repo, dep, { target, release: this.release, promoteFrom: this.promoteFrom, approver: this.approver, pushRemote: pushRemoteOf(repo, this.push, this.remote) });
     await this.warn(r.warnings);
     await this.print({ ...r.approval, commit: r.commit, created: r.created, ...(r.push ? { push: r.push } : {}) }, (c) => {
       const a = r.approval;
       const head = r.created ? c.green('approved') : 'already approved';
       return `${head}: release ${a.release} of ${a.deployment} for ${a.target}${a.promoted_from ? ` (from ${a.promoted_from})` : ''} by ${a.approved_by} at ${a.approved_at}\n  commit: ${r.commit}\n  next:   atmos-pipe rollout ${a.deployment} --target ${a.target} ${a.promoted_from ? `--promote-from ${a.promoted_from}` : `--release ${a.release}`}\n`;
     });
-    if (r.push && !r.push.ok) {
-      this.context.stderr.write(`push to ${r.push.remote} failed: ${r.push.rejected.map((x) => `${x.ref} (${x.reason})`).join(', ')}\n`);
-      return 1;
-    }
-    return 0;
+    const { pushFailed, renderPushFailure } = await import('../render/pipeline.js');
+    const { exitCode } = await import('../exit.js');
+    if (!pushFailed(r.push)) return exitCode('success');
+    this.context.stderr.write(renderPushFailure(r.push));
+    return exitCode('failed');
   }
 }

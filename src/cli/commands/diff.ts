@@ -44,7 +44,7 @@ export class DiffCommand extends BaseCommand {
         lib.checkTargetArg(dep, v);
       } catch (e) {
         if (!(e instanceof lib.DiagnosticError)) throw e;
-        throw new lib.DiagnosticError(e.diagnostics.map((d) => ({ ...d, message: d.message.replace(/^--target /, `${flag} `) })));
+        throw new lib.DiagnosticError(e.diagnostics.map((d) => ({ ...d, message: d.message.replace(/^--target /, `${flag} `) })), e.kind);
       }
     };
     checkTarget('--to-target', this.toTarget);
@@ -78,55 +78,8 @@ export class DiffCommand extends BaseCommand {
     if (d.warnings.length && d.from.deployed && d.to.deployed) {
       await this.warn(d.warnings.map((w) => lib.warning('tracking/diff', w)));
     }
-    const now = Date.now();
-    const { table, safeText: esc } = await import('../../render/index.js');
-    await this.print(d, (c) => {
-      // Release ids, user names, commit authors and subjects, paths: data, escaped on a terminal.
-      const short = (s: string | null) => (s ? s.slice(0, 12) : '-');
-      const side = (s: typeof d.from) =>
-        s.deployed
-          ? `${c.bold(s.target)}: ${esc(s.release ?? 'no release')} at ${short(s.commit)}${s.timestamp ? `, deployed ${formatAge(s.timestamp, now)} ago by ${esc(s.deployed_by ?? '')}` : ''}`
-          : `${c.bold(s.target)}: ${c.yellow('never deployed')}`;
-      const out: string[] = [`${d.deployment}: ${d.from.target} → ${d.to.target}`, `  ${side(d.from)}`, `  ${side(d.to)}`];
-      if (!d.from.deployed || !d.to.deployed) {
-        out.push(`  nothing to compare: ${[d.from, d.to].filter((s) => !s.deployed).map((s) => s.target).join(' and ')} never deployed`);
-      } else if (d.commits_behind !== null) {
-        out.push(
-          d.commits_behind === 0 && d.commits_ahead === 0
-            ? `  ${d.to.target} runs the same commit as ${d.from.target}`
-            : `  ${d.to.target} is ${d.commits_behind} commit${d.commits_behind === 1 ? '' : 's'} behind ${d.from.target} (${d.commits_ahead} ahead)`,
-        );
-      } else out.push(`  commits behind: unknown (${d.warnings[0] ?? 'git failed'})`);
-      out.push('');
-      if (d.components.length === 0) out.push('no components deployed in either target', '');
-      else {
-        const cell = (s: (typeof d.components)[number]['from']) => (s ? `${s.release ?? '-'} ${short(s.commit)}` : c.dim('not deployed'));
-        out.push(
-          table(
-            ['COMPONENT', d.from.target.toUpperCase(), d.to.target.toUpperCase(), 'CHANGED'],
-            d.components.map((x) => [x.component, cell(x.from), cell(x.to), x.changed ? c.yellow('yes') : 'no']),
-            c,
-          ),
-        );
-      }
-      if (d.commits !== null) {
-        if (d.commits.length === 0) out.push('commits: none');
-        else {
-          out.push(`commits (${d.commits_truncated ? `newest ${d.commits.length} of ${d.commits_behind}` : d.commits.length}, newest first):`);
-          for (const l of d.commits) out.push(`  ${c.cyan(l.sha.slice(0, 12))}  ${esc(l.date.slice(0, 10))}  ${esc(l.author)}  ${esc(l.subject)}`);
-        }
-        out.push('');
-      }
-      if (d.configuration_changes !== null) {
-        if (d.configuration_changes.length === 0) out.push(`configuration changes: none (in ${d.configuration_paths.join(', ')})`);
-        else {
-          out.push(`configuration changes (${d.configuration_changes.length}, in ${d.configuration_paths.join(', ')}):`);
-          for (const f of d.configuration_changes) out.push(`  ${f.status}  ${f.old_path ? `${esc(f.old_path)} → ${esc(f.path)}` : esc(f.path)}`);
-        }
-        out.push('');
-      }
-      return out.join('\n').replace(/\n+$/, '') + '\n';
-    });
+    const { renderTargetDiff } = await import('../render/diff.js');
+    await this.print(d, (c) => renderTargetDiff(d, c, Date.now()));
     return 0;
   }
 }

@@ -26,60 +26,22 @@ export class PromotionGraphCommand extends BaseCommand {
   async run(): Promise<number> {
     const { lib, repo, dep } = await this.deploymentAndTarget(this.deployment, undefined, false);
     const g = lib.promotionGraph(dep);
-    if (this.format === 'dot') {
-      const q = (s: string) => JSON.stringify(s);
-      const lines = [`digraph ${q(g.deployment)} {`, '  rankdir=LR;'];
-      for (const tt of g.targets) lines.push(`  ${q(tt.name)}${tt.entry_point ? ' [shape=doublecircle]' : ''};`);
-      for (const e of g.edges) lines.push(`  ${q(e.from)} -> ${q(e.to)}${e.requires_approval ? ' [label="approval"]' : ''};`);
-      this.write(lines.join('\n') + '\n}\n');
+    const r = await import('../render/promotion.js');
+    if (this.format === 'dot' || this.format === 'mermaid') {
+      this.write(this.format === 'dot' ? r.renderPromotionDot(g) : r.renderPromotionMermaid(g));
       return 0;
     }
-    if (this.format === 'mermaid') {
-      const lines = ['graph LR'];
-      for (const e of g.edges) lines.push(`  ${e.from} -->${e.requires_approval ? '|approval|' : ''} ${e.to}`);
-      for (const tt of g.targets) if (tt.from.length === 0 && !g.edges.some((e) => e.from === tt.name)) lines.push(`  ${tt.name}`);
-      this.write(lines.join('\n') + '\n');
+    if (!this.showStatus) {
+      await this.print(g, (c) => r.renderPromotionTable(g, c));
       return 0;
     }
-    const { table } = await import('../../render/index.js');
-    if (this.showStatus) {
-      const { readTargetStatus } = await import('../../promotion/status.js');
-      const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
-      const invalid: import('../../tracking/history.js').InvalidTag[] = [];
-      const status = await gitRead(() => readTargetStatus(trackingRepo(repo.config.repoRoot), g, invalid));
-      await this.warn(invalidTagWarnings(invalid));
-      const annotated = { ...g, targets: g.targets.map((tt) => ({ ...tt, status: status[tt.name] })) };
-      await this.print(annotated, (c) => {
-        return (
-          lib.renderPromotionAscii(g) +
-          '\n' +
-          table(
-            ['TARGET', 'ACCEPTS', 'APPROVAL', 'RELEASE', 'COMMIT', 'AGE'],
-            annotated.targets.map((tt) => [
-              tt.name,
-              tt.entry_point ? 'any commit (entry point)' : `promotion from ${tt.from.join(' or ')}`,
-              tt.requires_approval ? 'required' : '-',
-              tt.status.commit === null ? c.dim('never deployed') : (tt.status.release ?? '-'),
-              tt.status.commit === null ? '-' : tt.status.commit.slice(0, 12),
-              tt.status.age ?? '-',
-            ]),
-            c,
-          )
-        );
-      });
-      return 0;
-    }
-    await this.print(g, (c) => {
-      return (
-        lib.renderPromotionAscii(g) +
-        '\n' +
-        table(
-          ['TARGET', 'ACCEPTS', 'APPROVAL'],
-          g.targets.map((tt) => [tt.name, tt.entry_point ? 'any commit (entry point)' : `promotion from ${tt.from.join(' or ')}`, tt.requires_approval ? 'required' : '-']),
-          c,
-        )
-      );
-    });
+    const { readTargetStatus } = await import('../../promotion/status.js');
+    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
+    const invalid: import('../../tracking/history.js').InvalidTag[] = [];
+    const status = await gitRead(() => readTargetStatus(trackingRepo(repo.config.repoRoot), g, invalid));
+    await this.warn(invalidTagWarnings(invalid));
+    const annotated = { ...g, targets: g.targets.map((t) => ({ ...t, status: status[t.name] })) };
+    await this.print(annotated, (c) => r.renderPromotionStatus(g, status, c));
     return 0;
   }
 }

@@ -30,20 +30,17 @@ export class ReleaseCommand extends BaseCommand {
 
   async run(): Promise<number> {
     const lib = await import('../../index.js');
-    const { parseAnnotations } = await import('./run.js');
+    const { parseAnnotations, pushRemoteOf } = await import('../options.js');
     const annotations = parseAnnotations(this.annotation, lib);
     const { repo, dep, target } = await this.deploymentAndTarget(this.deployment, this.target);
     const { release } = await import('../../release/create.js');
-    const pushRemote = this.push || this.remote ? (this.remote ?? repo.config.trackingRemote ?? 'origin') : repo.config.trackingRemote;
-    const r = await release(repo, dep, { target, annotations, pushRemote, allowDirty: this.allowDirty });
+    const r = await release(repo, dep, { target, annotations, pushRemote: pushRemoteOf(repo, this.push, this.remote), allowDirty: this.allowDirty });
     await this.warn(r.warnings);
-    await this.print({ id: r.id, tag: r.tag, created: r.created, file: r.relativeFile, record: r.record, ...(r.push ? { push: r.push } : {}) }, () =>
-      `release ${r.id} ${r.created ? 'created' : 'already existed (releases are idempotent)'}\n  tag:    ${r.tag}\n  commit: ${r.record.git_sha}\n  file:   ${r.relativeFile}\n`,
-    );
-    if (r.push && !r.push.ok) {
-      this.context.stderr.write(`push to ${r.push.remote} failed: ${r.push.rejected.map((x) => `${x.ref} (${x.reason})`).join(', ')}\n`);
-      return 1;
-    }
-    return 0;
+    const { releaseValue, renderRelease, pushFailed, renderPushFailure } = await import('../render/pipeline.js');
+    await this.print(releaseValue(r), () => renderRelease(r));
+    const { exitCode } = await import('../exit.js');
+    if (!pushFailed(r.push)) return exitCode('success');
+    this.context.stderr.write(renderPushFailure(r.push));
+    return exitCode('failed');
   }
 }

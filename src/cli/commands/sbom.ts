@@ -63,7 +63,7 @@ export class SbomCommand extends BaseCommand {
       try {
         writeOutputFile(file, document);
       } catch (e) {
-        throw new lib.DiagnosticError(lib.error('sbom/output', `cannot write ${this.output}: ${(e as Error).message}`, undefined, 'choose a writable path'), 1);
+        throw new lib.DiagnosticError(lib.error('sbom/output', `cannot write ${this.output}: ${(e as Error).message}`, undefined, 'choose a writable path'), 'failed');
       }
       if (!this.quiet) {
         const { createHash } = await import('node:crypto');
@@ -73,21 +73,8 @@ export class SbomCommand extends BaseCommand {
     }
 
     if (this.summary) {
-      const { table } = await import('../../render/index.js');
-      const s = r.summary;
-      await this.print(s, (c) => {
-        const rows = s.components.map((x) => [
-          x.component,
-          x.type,
-          x.version ? `${x.name}@${x.version}` : x.name,
-          String(x.packages),
-          String(x.direct),
-          x.licenses.length === 0 ? '-' : x.licenses.length > 3 ? `${x.licenses.slice(0, 3).join(', ')} +${x.licenses.length - 3}` : x.licenses.join(', '),
-          x.image ? shortImage(x.image) : '-',
-        ]);
-        const head = table(['COMPONENT', 'TYPE', 'ROOT', 'PACKAGES', 'DIRECT', 'LICENSES', 'IMAGE'], rows, c);
-        return `${head}${c.dim(`${s.packages} distinct packages in ${s.components.length} component${s.components.length === 1 ? '' : 's'}; CycloneDX ${s.digest}`)}\n`;
-      });
+      const { renderSbomSummary } = await import('../render/sbom.js');
+      await this.print(r.summary, (c) => renderSbomSummary(r.summary, c));
     } else if (this.output === undefined) {
       this.write(document);
     }
@@ -95,8 +82,3 @@ export class SbomCommand extends BaseCommand {
   }
 }
 
-/** `payment-api@sha256:0123456789ab…` */
-function shortImage(ref: string): string {
-  const m = /^(.*@sha256:)([0-9a-f]{12})[0-9a-f]+$/.exec(ref);
-  return m ? `${m[1]}${m[2]}…` : ref;
-}

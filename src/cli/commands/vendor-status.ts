@@ -59,6 +59,8 @@ export class VendorStatusCommand extends BaseCommand {
         ) + details.join('')
       );
     });
-    return rows.some((r) => r.state === 'modified') ? 1 : 0;
+    // A modified vendored module fails the check (CI gates on it).
+    const { exitCode } = await import('../exit.js');
+    return exitCode(rows.some((r) => r.state === 'modified') ? 'failed' : 'success');
   }
 }

@@ -1,0 +1,32 @@
+import { Command, Option } from 'clipanion';
+import { TrackedPipelineCommand } from '../options.js';
+
+/** `rollout [deployment]`: the rollout pipeline, with releases, promotion and Git records. */
+export class RolloutCommand extends TrackedPipelineCommand {
+  static override paths = [['rollout']];
+  static override usage = Command.Usage({
+    category: 'Run',
+    description: 'Roll a deployment out to a target (shorthand for `run rollout`)',
+    details: `
+      Chooses the release (the working tree's commit; \`--promote-from\` the source target's current release; \`--release\` / \`--git-sha\` an earlier one), checks the promotion path and approvals (a refusal exits 3 and writes nothing), pulls vendored modules and builds nixpack components (cached), creates the release, then runs \`terraform init\` and \`apply\` for every Terraform component in dependency order, each in its own isolated workspace. Nothing is written under components/. Each component's outcome is recorded in Git: a history tag, and on success the deployment ref moved by compare-and-swap (\`--push\` sends them to the tracking remote).
+
+      Re-running an unchanged rollout is all cache hits and records nothing; a state changed elsewhere (drift) re-runs the apply. A second rollout of the same deployment and target waits for the first, or exits 4 after \`--lock-timeout\`.
+
+      A new release is made only from committed inputs (deployment file, loaded stacks, modules, service sources, atmos.yaml): modified or untracked input files exit 3 with their list, unless \`--allow-dirty\` records a dirty release, which is never promoted. A component rolled out without its dependencies (\`--component\`) takes their outputs as recorded by the rollout that applied them to the target (the same release when promoting); when none are recorded it exits 2 naming the command that applies them.
+    `,
+    examples: [
+      ['Roll out to dev', '$0 rollout payment-service --target dev'],
+      ['Promote exactly what runs in staging', '$0 rollout payment-service --target prod --promote-from staging'],
+      ['Approve while promoting, in CI', '$0 rollout payment-service --target prod --promote-from staging --approve --approver "$GITHUB_ACTOR"'],
+      ['Roll prod back to an earlier release', '$0 rollout payment-service --target prod --release r-0123456789ab'],
+      ['Only one component, with what it needs', '$0 rollout payment-service --target dev --component ecr/api --with-deps'],
+    ],
+  });
+  deployment = Option.String({ required: false, name: 'deployment' });
+  protected pipelineName(): string {
+    return 'rollout';
+  }
+  protected deploymentArg(): string | undefined {
+    return this.deployment;
+  }
+}
