@@ -21,7 +21,7 @@ import { historyFromRefs, type HistoryEntry } from '../release/read.js';
 import type { GitInfo } from '../resolve/git.js';
 import type { BuiltImage } from '../resolve/index.js';
 import { dryRunPipeline, readImageStore, runMembers, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
-import { resolveDeployment, type ResolvedDeployment } from '../resolve/index.js';
+import { resolveWithImageStore, withImages, type ResolvedDeployment } from '../resolve/index.js';
 import type { PipelineDefinition } from '../api/index.js';
 import {
   GitError,
@@ -118,11 +118,10 @@ export function newReleaseRecord(repo: Repository, dep: DeploymentConfig, target
  * selected with --component and those bound into selected Terraform components). Undefined
  * when there is nothing to build.
  */
-async function buildForRelease(repo: Repository, dep: DeploymentConfig, req: RolloutRequest): Promise<RunSummary | undefined> {
+async function buildForRelease(repo: Repository, dep: DeploymentConfig, req: RolloutRequest, resolved: ResolvedDeployment): Promise<RunSummary | undefined> {
   if (!req.build || Object.keys(dep.body.components?.nixpack ?? {}).length === 0) return undefined;
   let components: string[] | undefined;
   if (req.components && req.components.length > 0) {
-    const resolved = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images: readImageStore(repo.config.cacheDir, dep.name) });
     const picked = selectComponents(resolved, req.components, req.withDeps ?? false);
     const wanted = new Set<string>();
     for (const c of resolved.components) {
@@ -133,7 +132,7 @@ async function buildForRelease(repo: Repository, dep: DeploymentConfig, req: Rol
     if (wanted.size === 0) return undefined;
     components = [...wanted];
   }
-  return runPipeline(repo, dep, { ...req, pipeline: req.build, components, withDeps: false, beforeRun: undefined, afterRun: undefined, deferRecord: true });
+  return runPipeline(repo, dep, { ...req, pipeline: req.build, components, withDeps: false, beforeRun: undefined, afterRun: undefined, deferRecord: true, resolved });
 }
 
 /**
@@ -141,7 +140,7 @@ async function buildForRelease(repo: Repository, dep: DeploymentConfig, req: Rol
  * the document into `refs/notes/atmos/<d>/sbom`). Remembered per commit, target, images and
  * vendored modules, so a re-run does not generate it again; never for a modified work tree.
  */
-export async function releaseSbom(repo: Repository, dep: DeploymentConfig, target: string, head: Head, record: ReleaseRecord, dirty: boolean): Promise<{ digest: string; text: string; save?: () => void }> {
+export async function releaseSbom(repo: Repository, dep: DeploymentConfig, target: string, head: Head, record: ReleaseRecord, dirty: boolean, resolved?: ResolvedDeployment): Promise<{ digest: string; text: string; save?: () => void }> {
   const { createHash } = await import('node:crypto');
   const key = createHash('sha256').update(JSON.stringify({ v: 1, tool: VERSION, d: dep.name, target, sha: head.sha, images: record.images, vendored: record.vendored })).digest('hex');
   const memo = path.join(repo.config.cacheDir, 'cache', 'sbom', `${key}.json`);
@@ -156,7 +155,8 @@ export async function releaseSbom(repo: Repository, dep: DeploymentConfig, targe
   const { deploymentSbom } = await import('../sbom/index.js');
   const images = Object.fromEntries(Object.entries(record.images).map(([c, i]) => [c, { ref: i.ref, digest: i.digest }]));
   // Validated by the test suite against the strict schema; a rollout does not pay for the validator.
-  const s = await deploymentSbom(repo, dep, target, { images, git: { sha: head.sha, short_sha: head.sha.slice(0, 8), ...(head.branch ? { branch: head.branch } : {}) }, validate: false });
+  // The rollout's resolution with the release's images bound (`resolved`), else resolved here.
+  const s = await deploymentSbom(repo, dep, target, { images, git: { sha: head.sha, short_sha: head.sha.slice(0, 8), ...(head.branch ? { branch: head.branch } : {}) }, validate: false, ...(resolved ? { resolved: withImages(resolved, images) } : {}) });
   const out = { digest: s.digest, text: s.cyclonedx };
   if (dirty) return out;
   // Remembered by the caller once its checks passed (`save`): a refused rollout writes nothing.
@@ -168,12 +168,20 @@ export async function releaseSbom(repo: Repository, dep: DeploymentConfig, targe
  * Before anything is built or written (vendoring apart): the outputs of the dependencies the
  * run leaves out are recorded (else exit 2). Returns the resolution of the working tree.
  */
-async function knownUpstream(repo: Repository, dep: DeploymentConfig, req: RolloutRequest, upstream: UpstreamOutputs): Promise<{ resolved: ResolvedDeployment; images: Record<string, BuiltImage> }> {
+async function knownUpstream(repo: Repository, dep: DeploymentConfig, req: RolloutRequest, upstream: UpstreamOutputs): Promise<ResolvedDeployment> {
   if (dep.body.vendor) await ensureVendored(repo, dep, req.target, { emit: req.emit });
-  const images = readImageStore(repo.config.cacheDir, dep.name);
-  const now = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images });
+  const now = await resolveWithImageStore(repo.config, dep, req.target, { files: repo.files });
   await upstreamOfRun(repo, dep, now, runMembers(now, req.pipeline, req.components, req.withDeps ?? false), req.pipeline, upstream);
-  return { resolved: now, images };
+  return now;
+}
+
+/** The images a build run produced, over those of the resolution it ran (what the image store holds after it). */
+function imagesAfterBuild(resolved: ResolvedDeployment, built: RunSummary | undefined): Record<string, BuiltImage> {
+  const images = { ...resolved.images };
+  for (const [address, o] of Object.entries(built?.componentOutputs ?? {})) {
+    if (address.startsWith('nixpack/') && typeof o.image === 'string' && typeof o.digest === 'string') images[address.slice('nixpack/'.length)] = { ref: o.image, digest: o.digest };
+  }
+  return images;
 }
 
 /** HEAD of the repository's Git work tree; exit 2 outside one. */
@@ -327,10 +335,10 @@ export async function rollout(repo: Repository, dep: DeploymentConfig, req: Roll
         noGit ? 'install git to track what runs where' : 'commit the repository to Git to track what runs where',
       ),
     );
-    await knownUpstream(repo, dep, req, { records: {} }); // nothing is recorded without Git
-    const built = await buildForRelease(repo, dep, req);
+    const resolved = await knownUpstream(repo, dep, req, { records: {} }); // nothing is recorded without Git
+    const built = await buildForRelease(repo, dep, req, resolved);
     built?.saveRecord?.(); // no policy to check without Git
-    const run = built && built.status !== 'success' ? built : await runPipeline(repo, dep, req);
+    const run = built && built.status !== 'success' ? built : await runPipeline(repo, dep, { ...req, resolved, images: imagesAfterBuild(resolved, built) });
     return { run, tracked: false, release: null, decision: null, deployer: await whoAmI(undefined, env), approvedBy: [], recorded: [], warnings };
   }
 
@@ -377,19 +385,19 @@ async function trackedRollout(
   } else {
     // vendor (just in time) → upstream outputs known (exit 2) → inputs committed (exit 3) →
     // build (cached) → release: the release pins what was pulled and built.
-    const { resolved: now, images: imagesBefore } = await knownUpstream(repo, dep, req, upstream);
+    const now = await knownUpstream(repo, dep, req, upstream);
     const dirty = checkClean(await changedInputs(git, repo, deploymentInputs(repo, now)), 'rollout', dep, T, head, req.allowDirty ?? false);
     if (dirty) warnings.push(dirtyWarning(dirty, dep, T, head, DIRTY_RECORDED));
-    built = await buildForRelease(repo, dep, req);
+    built = await buildForRelease(repo, dep, req, now);
     if (built && built.status !== 'success') {
       built.saveRecord?.();
       return { run: built, tracked: true, release: null, decision, deployer, approvedBy: [], recorded: [], warnings };
     }
     record = newReleaseRecord(repo, dep, T, head, deployer, annotations, dirty);
     images = imagesOf(record);
-    // The build bound no other image: the run applies exactly this resolution (no second one).
-    if (canonicalJson(images) === canonicalJson(imagesBefore)) resolvedNow = now;
-    sbom = await releaseSbom(repo, dep, T, head, record, dirty !== undefined);
+    // One resolution flows down: the release's images are bound into it (SBOM, run), never resolved again.
+    resolvedNow = now;
+    sbom = await releaseSbom(repo, dep, T, head, record, dirty !== undefined, now);
     record.sboms = { deployment: sbom.digest };
   }
   const id = releaseId(record);
