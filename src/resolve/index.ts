@@ -80,7 +80,9 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
   const forbidden = protectedDirs(cfg, dep);
 
   // ---- Terraform components.
-  const stacked = await stackedComponents(cfg, dep, target, stack, files, bag, skipped);
+  // Vendored modules (SPEC 7): loaded only for a deployment that vendors.
+  const vendorOf = body.vendor ? (await import('../vendor/lookup.js')).vendorLookup(cfg, dep, target, files) : undefined;
+  const stacked = stackedComponents(cfg, dep, stack, files, bag, skipped, vendorOf);
   bag.throwIfErrors();
   // Module introspection (variables, outputs), shared by components using the same module.
   const modules = new Map<string, Promise<ModuleInfo>>();

@@ -47,22 +47,29 @@ export interface StackedComponent {
 }
 
 /**
+ * Where the vendor store has a module (SPEC 7), read from the lock and the store, never
+ * fetched here: src/vendor/lookup.ts answers it (declared here so resolution's parts need
+ * nothing of vendoring, which loads a target's stacks with {@link loadTargetStacks}).
+ */
+export type VendorLookup = (
+  module: string,
+) => { kind: 'local' } | { kind: 'vendored'; dir: string; digest: string; source: string; version: string | null } | { kind: 'unpulled'; code: string; message: string; hint: string };
+
+/**
  * The Terraform components of a deployment that deploy: disabled ones are added to `skipped`,
  * problems (abstract, missing or escaping module, unpulled vendored module) go to the bag.
  */
-export async function stackedComponents(
+export function stackedComponents(
   cfg: AtmosConfig,
   dep: DeploymentConfig,
-  target: string,
   stack: LoadedStack,
   files: YamlFileCache,
   bag: DiagnosticBag,
   skipped: Set<string>,
-): Promise<StackedComponent[]> {
+  vendorOf: VendorLookup | undefined,
+): StackedComponent[] {
   const tfComps: Record<string, TerraformComponentConfig> = dep.body.components?.terraform ?? {};
   const out: StackedComponent[] = [];
-  // Vendored modules (SPEC 7): read from the lock and the store, never fetched here.
-  const vendorOf = dep.body.vendor ? (await import('../vendor/lookup.js')).vendorLookup(cfg, dep, target, files) : undefined;
   for (const [n, c] of Object.entries(tfComps)) {
     const address = componentAddress('terraform', n);
     const location = keyLocOf(tfComps, n) ?? dep.location;

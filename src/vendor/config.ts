@@ -305,7 +305,7 @@ export interface UsedModule {
  */
 export async function usedModules(cfg: AtmosConfig, dep: DeploymentConfig, target: string, files: YamlFileCache): Promise<UsedModule[]> {
   const tf = dep.body.components?.terraform ?? {};
-  const { loadTargetStacks } = await import('../resolve/index.js');
+  const { loadTargetStacks } = await import('../resolve/stack-config.js');
   const { resolveComponent } = await import('../stacks/index.js');
   const stack = Object.keys(tf).length ? loadTargetStacks(cfg, dep, target, files) : undefined;
   const byModule = new Map<string, UsedModule>();
