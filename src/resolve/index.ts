@@ -38,7 +38,6 @@ import { deferredOf, terraformSections } from './vars.js';
 import type { ResolveOptions, ResolvedComponent, ResolvedDeployment } from './types.js';
 
 export type { BuiltImage, DeferredValue, ResolveOptions, ResolvedComponent, ResolvedDeployment } from './types.js';
-export { loadTargetStacks } from './stack-config.js';
 export { scopeWith, substitute, withImages, type Upstream } from './substitute.js';
 
 /** Resolutions made by this process: what a test counts to prove a run resolves once. */

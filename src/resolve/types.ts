@@ -99,6 +99,6 @@ export interface ResolvedDeployment {
   git: GitInfo;
   /** Built images known to this resolution (by nixpack component name). */
   images: Record<string, BuiltImage>;
-  /** What templates evaluated against (no Terraform outputs): the base of a substitution. */
+  /** What templates evaluated against (Terraform outputs only when the caller gave them): the base of a substitution. */
   scope: TemplateScope;
 }
