@@ -5,19 +5,18 @@
 import { loadAtmosConfig, type AtmosConfig, type LoadAtmosOptions } from './config/atmos.js';
 import { findDeploymentFile, loadDeploymentFile, type DeploymentConfig } from './config/deployment.js';
 import { YamlFileCache } from './config/files.js';
-import { resolveDeployment, type ResolveOptions, type ResolvedDeployment } from './resolve/index.js';
+import { resolveWithImageStore, type ResolveOptions, type ResolvedDeployment } from './resolve/index.js';
 
 export * from './diagnostics/index.js';
-import { readImageStore } from './cache/images.js';
 export { readImageStore } from './cache/images.js';
 export type { AtmosConfig, LoadAtmosOptions } from './config/atmos.js';
 export { loadAtmosConfig } from './config/atmos.js';
 export type { DeploymentConfig, DeploymentBody, TargetConfig } from './config/deployment.js';
 export { listDeploymentFiles, findDeploymentFile, loadDeploymentFile, checkTargetArg } from './config/deployment.js';
 export { YamlFileCache } from './config/files.js';
-export type { ResolvedDeployment, ResolvedComponent, ResolveOptions, BuiltImage } from './resolve/index.js';
-export { resolveDeployment } from './resolve/index.js';
-export { buildComponentGraph, withDependencies, type ComponentGraph, type DependencyEdge } from './graph/index.js';
+export type { ResolvedDeployment, ResolvedComponent, ResolveOptions, BuiltImage, DeferredValue, Upstream } from './resolve/index.js';
+export { resolveDeployment, resolutionCount, substitute, scopeWith, withImages } from './resolve/index.js';
+export { buildComponentGraph, componentGraph, withDependencies, type ComponentGraph, type DependencyEdge } from './graph/index.js';
 export { renderGraph, graphJson, GRAPH_FORMATS, type GraphFormat } from './graph/render.js';
 export { describe, provenanceOf, type Description, type DescribedComponent } from './describe/index.js';
 export { matrix, matrixByWave } from './ci/matrix.js';
@@ -43,11 +42,13 @@ export function loadDeployment(repo: Repository, name?: string): DeploymentConfi
   return loadDeploymentFile(repo.config, f.abs, repo.files);
 }
 
-/** Resolve a deployment for a target: stacks, vars, templates, bindings, graph. */
+/**
+ * Resolve a deployment for a target: stacks, vars, templates, bindings, each component's
+ * dependencies and wave (plain data; {@link buildComponentGraph} makes the graph of it).
+ * Images built earlier (the local store) are bound unless the caller pins them.
+ */
 export function resolve(repo: Repository, dep: DeploymentConfig, target: string, opts: Omit<ResolveOptions, 'files'> = {}): Promise<ResolvedDeployment> {
-  // Images built earlier (the local store) unless the caller pins them (e.g. a release's).
-  const images = opts.images ?? readImageStore(repo.config.cacheDir, dep.name);
-  return resolveDeployment(repo.config, dep, target, { ...opts, images, files: repo.files });
+  return resolveWithImageStore(repo.config, dep, target, { ...opts, files: repo.files });
 }
 
 /** Pick the target: the given one, else `context.default_target`, else the only target. */

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { BuiltImage } from '../resolve/index.js';
+import type { BuiltImage } from '../resolve/types.js';
 import { writeFileAtomic } from './cas.js';
 
 /**

@@ -18,10 +18,11 @@ export function matrix(r: ResolvedDeployment): Matrix {
   return { include: r.components.map((c) => ({ component: c.address, wave: c.wave, depends_on: [...c.depends_on] })) };
 }
 
-/** One matrix per wave, in wave order. */
+/** One matrix per wave, in wave order (components are resolved in wave order). */
 export function matrixByWave(r: ResolvedDeployment): { waves: (Matrix & { wave: number })[] } {
   const m = matrix(r);
+  const count = r.components.reduce((n, c) => Math.max(n, c.wave + 1), 0);
   return {
-    waves: r.graph.waves.map((_w, i) => ({ wave: i, include: m.include.filter((e) => e.wave === i) })),
+    waves: Array.from({ length: count }, (_w, i) => ({ wave: i, include: m.include.filter((e) => e.wave === i) })),
   };
 }

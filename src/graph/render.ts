@@ -1,7 +1,8 @@
 /**
  * Renderings of the component graph: ascii (waves), Graphviz dot, Mermaid and JSON.
  */
-import type { ResolvedDeployment } from '../resolve/index.js';
+import type { ResolvedDeployment } from '../resolve/types.js';
+import type { ComponentGraph } from './index.js';
 
 export const GRAPH_FORMATS = ['ascii', 'dot', 'mermaid', 'json'] as const;
 export type GraphFormat = (typeof GRAPH_FORMATS)[number];
@@ -14,12 +15,13 @@ export interface GraphJson {
   waves: string[][];
 }
 
-export function graphJson(r: ResolvedDeployment): GraphJson {
+/** The graph of a resolution (built once from it, ./index.ts `buildComponentGraph`) as plain JSON. */
+export function graphJson(r: ResolvedDeployment, g: ComponentGraph): GraphJson {
   const seen = new Set<string>();
   const edges: GraphJson['edges'] = [];
-  for (const e of r.graph.edges) {
+  for (const e of g.edges) {
     const k = `${e.from}\0${e.to}\0${e.kind}`;
-    if (seen.has(k) || !r.graph.graph.hasNode(e.from)) continue;
+    if (seen.has(k) || !g.graph.hasNode(e.from)) continue;
     seen.add(k);
     edges.push({ from: e.from, to: e.to, kind: e.kind });
   }
@@ -29,12 +31,12 @@ export function graphJson(r: ResolvedDeployment): GraphJson {
     target: r.target,
     nodes: r.components.map((c) => ({ address: c.address, type: c.type, wave: c.wave })),
     edges,
-    waves: r.graph.waves,
+    waves: g.waves,
   };
 }
 
-export function renderGraph(r: ResolvedDeployment, format: GraphFormat): string {
-  const g = graphJson(r);
+export function renderGraph(r: ResolvedDeployment, graph: ComponentGraph, format: GraphFormat): string {
+  const g = graphJson(r, graph);
   switch (format) {
     case 'json':
       return JSON.stringify(g, null, 2) + '\n';

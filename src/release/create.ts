@@ -16,7 +16,7 @@ import { readImageStore } from '../cache/images.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { warning, type Diagnostic } from '../diagnostics/index.js';
 import type { Repository } from '../index.js';
-import type { ResolvedDeployment } from '../resolve/index.js';
+import { resolveWithImageStore, withImages, type ResolvedDeployment } from '../resolve/index.js';
 import { GitRepo, pushRecorded, requireHead, type Head, type RemotePush } from '../tracking/index.js';
 import { whoAmI } from '../tracking/identity.js';
 import { ensureVendored, vendoredDigests, type EnsureVendoredOptions } from '../vendoring/index.js';
@@ -84,7 +84,7 @@ export async function releaseSbom(repo: Repository, dep: DeploymentConfig, targe
   const { deploymentSbom } = await import('../sbom/index.js');
   const images = Object.fromEntries(Object.entries(record.images).map(([c, i]) => [c, { ref: i.ref, digest: i.digest }]));
   // Validated by the test suite against the strict schema; a release does not pay for the validator.
-  const s = await deploymentSbom(repo, dep, target, { images, git: { sha: head.sha, short_sha: head.sha.slice(0, 8), ...(head.branch ? { branch: head.branch } : {}) }, validate: false, ...(resolved ? { resolved } : {}) });
+  const s = await deploymentSbom(repo, dep, target, { images, git: { sha: head.sha, short_sha: head.sha.slice(0, 8), ...(head.branch ? { branch: head.branch } : {}) }, validate: false, ...(resolved ? { resolved: withImages(resolved, images) } : {}) });
   const out = { digest: s.digest, text: s.cyclonedx };
   if (dirty) return out;
   // Remembered by the caller once its checks passed (`save`): a refused rollout writes nothing.
@@ -112,7 +112,7 @@ export interface MakeReleaseRequest {
    * dirty release and a warning.
    */
   checkInputs?: { what: string; allowDirty: boolean };
-  /** The caller's resolution with the images the record pins (handed down to the SBOM). */
+  /** The caller's resolution of the working tree (the record's images are bound into it for the SBOM). */
   resolved?: ResolvedDeployment;
   /** Notices of the modules pulled. */
   emit?: EnsureVendoredOptions['emit'];
@@ -134,14 +134,16 @@ export interface PendingRelease {
 export async function makeRelease(repo: Repository, dep: DeploymentConfig, git: GitRepo, req: MakeReleaseRequest): Promise<PendingRelease> {
   const warnings: Diagnostic[] = [];
   if (dep.body.vendor && !req.pulled) await ensureVendored(repo, dep, req.target, { emit: req.emit });
+  // One resolution for the inputs check and the SBOM: the caller's, else made here once.
+  const resolved = req.resolved ?? (await resolveWithImageStore(repo.config, dep, req.target, { files: repo.files }));
   let dirty = req.dirty;
   if (req.checkInputs) {
     const { what, allowDirty } = req.checkInputs;
-    dirty = checkClean(await deploymentChanges(git, repo, dep, req.target), what, dep, req.target, req.head, allowDirty);
+    dirty = checkClean(await deploymentChanges(git, repo, dep, req.target, resolved), what, dep, req.target, req.head, allowDirty);
     if (dirty) warnings.push(dirtyWarning(dirty, dep, req.target, req.head, DIRTY_RECORDED));
   }
   const record = newReleaseRecord(repo, dep, req.target, req.head, req.createdBy, req.annotations ?? {}, dirty);
-  const sbom = await releaseSbom(repo, dep, req.target, req.head, record, dirty !== undefined, req.resolved);
+  const sbom = await releaseSbom(repo, dep, req.target, req.head, record, dirty !== undefined, resolved);
   record.sboms = { deployment: sbom.digest };
   return {
     id: releaseId(record),

@@ -11,8 +11,7 @@ import path from 'node:path';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
 import type { Repository } from '../index.js';
-import { readImageStore } from '../cache/images.js';
-import { resolveDeployment, type ResolvedDeployment } from '../resolve/index.js';
+import { resolveWithImageStore, type ResolvedDeployment } from '../resolve/index.js';
 import type { GitRepo, Head } from '../tracking/index.js';
 
 export interface ChangedInput {
@@ -31,7 +30,7 @@ export interface DirtyInputs {
 /** Absolute paths of everything a deployment reads for a target. */
 export function deploymentInputs(repo: Repository, resolved: ResolvedDeployment): string[] {
   const cfg = repo.config;
-  const out = new Set<string>([resolved.config.file, ...resolved.stacks.map((s) => path.resolve(cfg.repoRoot, s))]);
+  const out = new Set<string>([resolved.file, ...resolved.stacks.map((s) => path.resolve(cfg.repoRoot, s))]);
   if (cfg.configFile) out.add(cfg.configFile);
   for (const c of resolved.components) {
     if (c.moduleDir && !c.vendored) out.add(c.moduleDir);
@@ -81,10 +80,10 @@ export async function changedInputs(git: GitRepo, repo: Repository, inputs: stri
   return { files: files.map((f) => ({ path: f.path, state: f.state })), digest: `sha256:${h.digest('hex')}` };
 }
 
-/** Resolves the deployment for the target and compares its inputs with HEAD. */
-export async function deploymentChanges(git: GitRepo, repo: Repository, dep: DeploymentConfig, target: string): Promise<DirtyInputs | undefined> {
-  const resolved = await resolveDeployment(repo.config, dep, target, { files: repo.files, images: readImageStore(repo.config.cacheDir, dep.name) });
-  return changedInputs(git, repo, deploymentInputs(repo, resolved));
+/** Compares the inputs of the deployment for the target with HEAD (resolving it unless the caller did). */
+export async function deploymentChanges(git: GitRepo, repo: Repository, dep: DeploymentConfig, target: string, resolved?: ResolvedDeployment): Promise<DirtyInputs | undefined> {
+  const r = resolved ?? (await resolveWithImageStore(repo.config, dep, target, { files: repo.files }));
+  return changedInputs(git, repo, deploymentInputs(repo, r));
 }
 
 const listing = (d: DirtyInputs) => d.files.map((f) => `  ${f.state} ${f.path}`).join('\n');
@@ -114,8 +113,8 @@ export function dirtyWarning(dirty: DirtyInputs, dep: DeploymentConfig, target: 
   return warning('tracking/dirty-tree', `the working tree is dirty: ${dirty.files.length} input file(s) of ${dep.name}/${target} differ from commit ${head.sha.slice(0, 12)}:\n${listing(dirty)}`, undefined, hint);
 }
 
-/** `plan` and `--dry-run`: the dirty-tree warning (none outside Git or when clean). */
-export async function dirtyTreeNotice(repo: Repository, dep: DeploymentConfig, target: string): Promise<Diagnostic[]> {
+/** `plan` and `--dry-run`: the dirty-tree warning (none outside Git or when clean); `resolved`: the run's resolution. */
+export async function dirtyTreeNotice(repo: Repository, dep: DeploymentConfig, target: string, resolved?: ResolvedDeployment): Promise<Diagnostic[]> {
   const { GitRepo } = await import('../tracking/index.js');
   const git = new GitRepo(repo.config.repoRoot);
   let head: Head;
@@ -124,6 +123,6 @@ export async function dirtyTreeNotice(repo: Repository, dep: DeploymentConfig, t
   } catch {
     return []; // not a Git work tree (or no commit): nothing to compare with
   }
-  const dirty = await deploymentChanges(git, repo, dep, target);
+  const dirty = await deploymentChanges(git, repo, dep, target, resolved);
   return dirty ? [dirtyWarning(dirty, dep, target, head)] : [];
 }

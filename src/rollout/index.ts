@@ -20,7 +20,7 @@ import { canonicalJson, releaseId, releasesFromRefs, releaseTagPrefix, type Crea
 import type { GitInfo } from '../resolve/git.js';
 import type { BuiltImage } from '../resolve/index.js';
 import { dryRunPipeline, readImageStore, runMembers, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
-import { resolveDeployment, type ResolvedDeployment } from '../resolve/index.js';
+import { resolveWithImageStore, withImages, type ResolvedDeployment } from '../resolve/index.js';
 import type { PipelineDefinition } from '../module/index.js';
 import {
   GitRepo,
@@ -94,11 +94,10 @@ export interface RolloutSummary {
  * selected with --component and those bound into selected Terraform components). Undefined
  * when there is nothing to build.
  */
-async function buildForRelease(repo: Repository, dep: DeploymentConfig, req: RolloutRequest): Promise<RunSummary | undefined> {
+async function buildForRelease(repo: Repository, dep: DeploymentConfig, req: RolloutRequest, resolved: ResolvedDeployment): Promise<RunSummary | undefined> {
   if (!req.build || Object.keys(dep.body.components?.nixpack ?? {}).length === 0) return undefined;
   let components: string[] | undefined;
   if (req.components && req.components.length > 0) {
-    const resolved = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images: readImageStore(repo.config.cacheDir, dep.name) });
     const picked = selectComponents(resolved, req.components, req.withDeps ?? false);
     const wanted = new Set<string>();
     for (const c of resolved.components) {
@@ -109,19 +108,27 @@ async function buildForRelease(repo: Repository, dep: DeploymentConfig, req: Rol
     if (wanted.size === 0) return undefined;
     components = [...wanted];
   }
-  return runPipeline(repo, dep, { ...req, pipeline: req.build, components, withDeps: false, beforeRun: undefined, afterRun: undefined, deferRecord: true });
+  return runPipeline(repo, dep, { ...req, pipeline: req.build, components, withDeps: false, beforeRun: undefined, afterRun: undefined, deferRecord: true, resolved });
 }
 
 /**
  * Before anything is built or written (vendoring apart): the outputs of the dependencies the
  * run leaves out are recorded (else exit 2). Returns the resolution of the working tree.
  */
-async function knownUpstream(repo: Repository, dep: DeploymentConfig, req: RolloutRequest, upstream: UpstreamOutputs): Promise<{ resolved: ResolvedDeployment; images: Record<string, BuiltImage> }> {
+async function knownUpstream(repo: Repository, dep: DeploymentConfig, req: RolloutRequest, upstream: UpstreamOutputs): Promise<ResolvedDeployment> {
   if (dep.body.vendor) await ensureVendored(repo, dep, req.target, { emit: req.emit });
-  const images = readImageStore(repo.config.cacheDir, dep.name);
-  const now = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images });
+  const now = await resolveWithImageStore(repo.config, dep, req.target, { files: repo.files });
   await upstreamOfRun(repo, dep, now, runMembers(now, req.pipeline, req.components, req.withDeps ?? false), req.pipeline, upstream);
-  return { resolved: now, images };
+  return now;
+}
+
+/** The images a build run produced, over those of the resolution it ran (what the image store holds after it). */
+function imagesAfterBuild(resolved: ResolvedDeployment, built: RunSummary | undefined): Record<string, BuiltImage> {
+  const images = { ...resolved.images };
+  for (const [address, o] of Object.entries(built?.componentOutputs ?? {})) {
+    if (address.startsWith('nixpack/') && typeof o.image === 'string' && typeof o.digest === 'string') images[address.slice('nixpack/'.length)] = { ref: o.image, digest: o.digest };
+  }
+  return images;
 }
 
 /** Materializes a commit's files (the repository's subdirectory) into the cache, once per commit. */
@@ -245,10 +252,10 @@ export async function rollout(repo: Repository, dep: DeploymentConfig, req: Roll
         noGit ? 'install git to track what runs where' : 'commit the repository to Git to track what runs where',
       ),
     );
-    await knownUpstream(repo, dep, req, { records: {} }); // nothing is recorded without Git
-    const built = await buildForRelease(repo, dep, req);
+    const resolved = await knownUpstream(repo, dep, req, { records: {} }); // nothing is recorded without Git
+    const built = await buildForRelease(repo, dep, req, resolved);
     built?.saveRecord?.(); // no policy to check without Git
-    const run = built && built.status !== 'success' ? built : await runPipeline(repo, dep, req);
+    const run = built && built.status !== 'success' ? built : await runPipeline(repo, dep, { ...req, resolved, images: imagesAfterBuild(resolved, built) });
     return { run, tracked: false, release: null, decision: null, deployer: await whoAmI(undefined, env), approvedBy: [], recorded: [], warnings };
   }
 
@@ -295,18 +302,17 @@ async function trackedRollout(
   } else {
     // vendor (just in time) → upstream outputs known (exit 2) → inputs committed (exit 3) →
     // build (cached) → release: the release pins what was pulled and built.
-    const { resolved: now, images: imagesBefore } = await knownUpstream(repo, dep, req, upstream);
+    const now = await knownUpstream(repo, dep, req, upstream);
     const dirty = checkClean(await changedInputs(git, repo, deploymentInputs(repo, now)), 'rollout', dep, T, head, req.allowDirty ?? false);
     if (dirty) warnings.push(dirtyWarning(dirty, dep, T, head, DIRTY_RECORDED));
-    built = await buildForRelease(repo, dep, req);
+    built = await buildForRelease(repo, dep, req, now);
     if (built && built.status !== 'success') {
       built.saveRecord?.();
       return { run: built, tracked: true, release: null, decision, deployer, approvedBy: [], recorded: [], warnings };
     }
-    // The build bound no other image: the run applies exactly this resolution (no second
-    // one), and the release's SBOM describes it.
-    if (canonicalJson(releaseImages(repo, dep)) === canonicalJson(imagesBefore)) resolvedNow = now;
-    pending = await makeRelease(repo, dep, git, { target: T, head, createdBy: deployer, annotations, pulled: true, dirty, resolved: resolvedNow });
+    // One resolution flows down: the release's images are bound into it (SBOM, run), never resolved again.
+    resolvedNow = now;
+    pending = await makeRelease(repo, dep, git, { target: T, head, createdBy: deployer, annotations, pulled: true, dirty, resolved: now });
     record = pending.record;
     images = imagesOf(record);
   }

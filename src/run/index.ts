@@ -1,7 +1,8 @@
 /**
- * Running a pipeline (SPEC 4, 5.4): resolve → component graph → steps (just in time, per
- * component) → engine → record. The CLI's `run`, `rollout` and `plan` are thin layers over
- * {@link runPipeline}.
+ * Running a pipeline (SPEC 4, 5.4): resolve (once, or the caller's resolution) → component
+ * graph → steps (just in time, per component, with upstream images and outputs substituted
+ * into the resolved component) → engine → record. The CLI's `run`, `rollout` and `plan` are
+ * thin layers over {@link runPipeline}.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -14,10 +15,10 @@ import type { Engine, EngineName, EventSink, RunEvent } from '../engine/types.js
 import { LocalEngine, which } from '../engine/local.js';
 import { sandboxChoice, setUpSandbox, type SandboxMode, type SandboxSetup } from '../engine/sandbox.js';
 import { Scheduler, newRunId, type ComponentNode, type PlannedStep, type RunOutcome } from '../engine/scheduler.js';
-import { withDependencies } from '../graph/index.js';
+import { buildComponentGraph, withDependencies, type ComponentGraph } from '../graph/index.js';
 import type { Repository } from '../index.js';
 import type { GitInfo } from '../resolve/git.js';
-import { resolveDeployment, type BuiltImage, type ResolvedComponent, type ResolvedDeployment } from '../resolve/index.js';
+import { resolveWithImageStore, scopeWith, substitute, withImages, type BuiltImage, type ResolvedComponent, type ResolvedDeployment } from '../resolve/index.js';
 import type { Step, StepResult } from '../steps/types.js';
 import { RunLock } from './lock.js';
 import { ensureCacheDir } from '../cache/dir.js';
@@ -76,8 +77,9 @@ export interface RunRequest {
    */
   upstream?: UpstreamOutputs;
   /**
-   * The caller's resolution of this deployment and target with these images and Git facts
-   * (a rollout resolved it to check upstream outputs and inputs): used instead of resolving again.
+   * The caller's resolution of this deployment and target with these Git facts (a rollout
+   * resolved it to check upstream outputs and inputs): used instead of resolving again, with
+   * `images` (when given) substituted into it.
    */
   resolved?: ResolvedDeployment;
 }
@@ -102,8 +104,11 @@ export interface RunSummary extends RunOutcome {
   recordable: Record<string, Record<string, unknown>>;
 }
 
-/** Resolve `--component` arguments to addresses (exit 2 with the valid values otherwise). */
-export function selectComponents(resolved: ResolvedDeployment, wanted: string[] | undefined, withDeps: boolean): Set<string> {
+/**
+ * Resolve `--component` arguments to addresses (exit 2 with the valid values otherwise).
+ * With dependencies: those the graph gives (default: each component's resolved dependencies).
+ */
+export function selectComponents(resolved: ResolvedDeployment, wanted: string[] | undefined, withDeps: boolean, graph?: ComponentGraph): Set<string> {
   const all = resolved.components.map((c) => c.address);
   if (!wanted || wanted.length === 0) return new Set(all);
   const picked = new Set<string>();
@@ -120,7 +125,7 @@ export function selectComponents(resolved: ResolvedDeployment, wanted: string[] 
       );
     }
   }
-  return withDeps ? withDependencies(resolved.graph, [...picked]) : picked;
+  return withDeps ? withDependencies(graph ?? { dependencies: new Map(resolved.components.map((c) => [c.address, c.depends_on])) }, [...picked]) : picked;
 }
 
 /**
@@ -142,8 +147,8 @@ function stagesOf(pipeline: PipelineDefinition, c: ResolvedComponent): Stage[] {
 }
 
 /** The components a run expands: those selected (`--component`, `--with-deps`) that a stage of the pipeline applies to. */
-export function runMembers(resolved: ResolvedDeployment, pipeline: PipelineDefinition, components: string[] | undefined, withDeps: boolean): ResolvedComponent[] {
-  const selected = selectComponents(resolved, components, withDeps);
+export function runMembers(resolved: ResolvedDeployment, pipeline: PipelineDefinition, components: string[] | undefined, withDeps: boolean, graph?: ComponentGraph): ResolvedComponent[] {
+  const selected = selectComponents(resolved, components, withDeps, graph);
   return resolved.components.filter((c) => selected.has(c.address) && stagesOf(pipeline, c).length > 0);
 }
 
@@ -169,7 +174,6 @@ async function chooseEngine(req: RunRequest, repo: Repository): Promise<{ engine
 }
 
 export { readImageStore, writeImageStore } from '../cache/images.js';
-import { readImageStore } from '../cache/images.js';
 
 /**
  * Remove what runs left behind in `<cache>/workspaces/`: empty run directories, and those
@@ -253,15 +257,19 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
   const engineSel = await chooseEngine(req, repo);
   // Just-in-time vendoring (SPEC 7): fetch only what the target's vendor lock does not pin yet.
   if (dep.body.vendor) await (await import('../vendoring/index.js')).ensureVendored(repo, dep, req.target, { emit: req.emit });
-  const images = req.images ?? readImageStore(repo.config.cacheDir, dep.name);
-  const resolved = req.resolved ?? (await resolveDeployment(repo.config, dep, req.target, { files: repo.files, images, ...(req.git ? { git: req.git } : {}) }));
+  // One resolution: the caller's (with the images it pins bound), else made here.
+  const resolved = req.resolved
+    ? withImages(req.resolved, req.images ?? req.resolved.images)
+    : await resolveWithImageStore(repo.config, dep, req.target, { files: repo.files, ...(req.images ? { images: req.images } : {}), ...(req.git ? { git: req.git } : {}) });
+  const images = resolved.images;
+  const graph = buildComponentGraph(resolved);
   const stagesFor = (c: ResolvedComponent): Stage[] => stagesOf(pipeline, c);
-  const members = runMembers(resolved, pipeline, req.components, req.withDeps ?? false);
+  const members = runMembers(resolved, pipeline, req.components, req.withDeps ?? false, graph);
 
   // Images bound into Terraform vars must exist before anything runs.
   for (const c of members) {
     for (const b of c.bindings) {
-      if (resolved.images[b.nixpack]) continue;
+      if (images[b.nixpack]) continue;
       if (members.some((m) => m.address === `nixpack/${b.nixpack}`)) continue; // built in this run
       throw new DiagnosticError(
         error(
@@ -340,25 +348,24 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
       const stageResults: { stage: Stage; ctx: ModuleContext; steps: Step[] }[] = [];
       return {
         address: c.address,
-        deps: resolved.graph.dependencies.get(c.address)?.filter((d) => memberAddresses.has(d)) ?? [],
+        deps: graph.dependencies.get(c.address)?.filter((d) => memberAddresses.has(d)) ?? [],
         async expand() {
           const unknown = unknownUpstream.filter((u) => u.component === c.address);
           if (unknown.length) {
             emit({ type: 'notice', time: new Date().toISOString(), message: `${c.address}: not planned, its inputs are unknown: ${unknown.map((u) => `{{ ${u.expr} }} (${u.dependency} ${u.reason})`).join('; ')}` });
             return [];
           }
-          // Template references to upstream outputs: resolve again with what they produced.
+          // Values from upstream (images built in this run, Terraform outputs): substituted
+          // into the resolved component where resolution recorded them, never resolved again.
           let component = c;
           const builtHere = Object.entries(outputsByAddress).filter(([addr, o]) => addr.startsWith('nixpack/') && typeof o.image === 'string');
-          const needsImages = builtHere.length > 0 && (c.bindings.length > 0 || c.references.some((r) => r.ref.kind === 'nixpack'));
-          if (needsImages || c.references.some((r) => r.ref.kind === 'terraform')) {
+          if (c.deferred.length > 0 && (builtHere.length > 0 || c.references.some((r) => r.ref.kind === 'terraform'))) {
             // Recorded outputs of what this run does not apply; then what it applied (a plan applies nothing).
             const terraformOutputs: Record<string, Record<string, unknown>> = { ...upstreamOutputs };
             if (pipeline.mutates) for (const [addr, outs] of Object.entries(outputsByAddress)) if (addr.startsWith('terraform/')) terraformOutputs[addr.slice('terraform/'.length)] = outs;
-            const withBuilt = { ...images };
+            const withBuilt: Record<string, BuiltImage> = { ...images };
             for (const [addr, o] of builtHere) withBuilt[addr.slice('nixpack/'.length)] = { ref: o.image as string, digest: o.digest as string };
-            const again = await resolveDeployment(repo.config, dep, req.target, { files: repo.files, git: resolved.git, images: withBuilt, terraformOutputs });
-            component = again.components.find((x) => x.address === c.address) ?? c;
+            component = substitute(c, scopeWith(resolved.scope, { images: withBuilt, terraformOutputs }));
           }
           // Declared plain env (values from the runner for pass-throughs); the component's own env wins.
           const declared = envValues(component.credentials.env, runnerEnv);

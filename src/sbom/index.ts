@@ -10,12 +10,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { digestHex, sha256Digest } from '../cache/digest.js';
-import { readImageStore } from '../cache/images.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, didYouMean, error, type Diagnostic } from '../diagnostics/index.js';
 import type { Repository } from '../index.js';
 import { gitInfo, type GitInfo } from '../resolve/git.js';
-import { resolveDeployment, type BuiltImage, type ResolvedDeployment } from '../resolve/index.js';
+import { resolveWithImageStore, type BuiltImage, type ResolvedDeployment } from '../resolve/index.js';
 import { aggregate } from './aggregate.js';
 import { toCycloneDx, validateCycloneDx } from './cyclonedx.js';
 import { generators, type GeneratorContext, type ImageLayoutInfo } from './generators.js';
@@ -197,7 +196,7 @@ export async function deploymentSbom(repo: Repository, dep: DeploymentConfig, ta
   const git = opts.git ?? (opts.resolved?.git.sha ? opts.resolved.git : gitInfo(repo.config.repoRoot));
   const resolved = opts.resolved
     ? { ...opts.resolved, git }
-    : await resolveDeployment(repo.config, dep, target, { files: repo.files, images: opts.images ?? readImageStore(repo.config.cacheDir, dep.name), git });
+    : await resolveWithImageStore(repo.config, dep, target, { files: repo.files, ...(opts.images ? { images: opts.images } : {}), git });
   const only = opts.component !== undefined ? pickComponent(resolved, opts.component) : undefined;
   const all = await componentSboms(repo, only ? { ...resolved, components: resolved.components.filter((c) => c.address === only) } : resolved);
   const epoch = opts.epoch ?? sbomEpoch(opts.env ?? process.env, repo.config.repoRoot, resolved.git.sha);

@@ -306,8 +306,7 @@ export interface UsedModule {
  */
 export async function usedModules(cfg: AtmosConfig, dep: DeploymentConfig, target: string, files: YamlFileCache): Promise<UsedModule[]> {
   const tf = dep.body.components?.terraform ?? {};
-  // Loaded lazily: resolve loads this module (through lookup.ts) to find vendored modules.
-  const { loadTargetStacks } = await import('../resolve/index.js');
+  const { loadTargetStacks } = await import('../resolve/stack-config.js');
   const stack = Object.keys(tf).length ? loadTargetStacks(cfg, dep, target, files) : undefined;
   const byModule = new Map<string, UsedModule>();
   for (const [n, c] of Object.entries(tf)) {

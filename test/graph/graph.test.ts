@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
-import { buildComponentGraph, withDependencies } from '../../src/graph/index.js';
+import { componentGraph, withDependencies } from '../../src/graph/index.js';
 
 describe('component graph', () => {
   it('computes waves as topological generations', () => {
-    const g = buildComponentGraph(['a', 'b', 'c', 'd'], [
+    const g = componentGraph(['a', 'b', 'c', 'd'], [
       { from: 'b', to: 'a', kind: 'explicit' },
       { from: 'c', to: 'a', kind: 'template' },
       { from: 'd', to: 'b', kind: 'binding' },
@@ -18,7 +18,7 @@ describe('component graph', () => {
   it('reports a cycle as the chain, located at its first edge', () => {
     const loc = { file: 'deployments/x.yaml', line: 7, col: 3 };
     try {
-      buildComponentGraph(['terraform/a', 'terraform/b', 'terraform/c'], [
+      componentGraph(['terraform/a', 'terraform/b', 'terraform/c'], [
         { from: 'terraform/a', to: 'terraform/b', kind: 'explicit', location: loc },
         { from: 'terraform/b', to: 'terraform/a', kind: 'template', location: { file: 'deployments/x.yaml', line: 9, col: 3 } },
       ]);
@@ -32,6 +32,6 @@ describe('component graph', () => {
   });
 
   it('treats a self-reference as a cycle', () => {
-    expect(() => buildComponentGraph(['a'], [{ from: 'a', to: 'a', kind: 'template' }])).toThrow('dependency cycle: a → a');
+    expect(() => componentGraph(['a'], [{ from: 'a', to: 'a', kind: 'template' }])).toThrow('dependency cycle: a → a');
   });
 });

@@ -25,7 +25,7 @@ export class GraphCommand extends BaseCommand {
     const { lib, repo, dep, target } = await this.deploymentAndTarget(this.deployment, this.target);
     const resolved = await lib.resolve(repo, dep, target);
     await this.warn(resolved.warnings);
-    this.write(lib.renderGraph(resolved, this.format === 'table' ? 'ascii' : (this.format as 'ascii')));
+    this.write(lib.renderGraph(resolved, lib.buildComponentGraph(resolved), this.format === 'table' ? 'ascii' : (this.format as 'ascii')));
     return 0;
   }
 }

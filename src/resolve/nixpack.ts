@@ -1,0 +1,89 @@
+/**
+ * Nixpack components (SPEC 3 "Resolution", SPEC 9): the deployment's vars with templates
+ * evaluated, the image tag evaluated once, and the source directory checked — inside the
+ * repository, out of the modules, the cache and `.git`, no symlink out of it, and shipping at
+ * least one file (a build copies what Git would ship).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { DiagnosticBag, Location } from '../diagnostics/index.js';
+import type { AtmosConfig } from '../config/atmos.js';
+import type { NixpackComponentConfig } from '../config/deployment.js';
+import type { YamlFileCache } from '../config/files.js';
+import { containmentProblem, symlinkProblem, walkTree, type BadSymlink } from '../config/paths.js';
+import { buildContext } from '../nixpack/context.js';
+import { isPlainMap, locOf } from '../yaml/index.js';
+import type { ProtectedDir } from './backend.js';
+import type { ComponentNames } from './references.js';
+import { evaluate, type FoundRef, type TemplateScope } from './templates.js';
+import type { DeferredValue } from './types.js';
+import { deferredOf } from './vars.js';
+
+/** Per command (file cache): a source's build context is listed once, whatever the number of targets. */
+const SOURCE_CONTEXTS = new WeakMap<YamlFileCache, Map<string, { bad?: BadSymlink; empty: boolean } | undefined>>();
+
+/** A nixpack source's build context, judged: its first bad symlink, and whether it ships nothing. */
+function sourceContext(repoRoot: string, dir: string, files: YamlFileCache): { bad?: BadSymlink; empty: boolean } | undefined {
+  let byDir = SOURCE_CONTEXTS.get(files);
+  if (!byDir) SOURCE_CONTEXTS.set(files, (byDir = new Map()));
+  if (!byDir.has(dir)) {
+    const walked = existsSync(dir) ? walkTree(dir, { ...buildContext(dir, repoRoot), within: repoRoot }) : undefined;
+    byDir.set(dir, walked && { ...(walked.bad ? { bad: walked.bad } : {}), empty: !walked.bad && !walked.entries.some((e) => e.type === 'file') });
+  }
+  return byDir.get(dir);
+}
+
+/** The source directory of a nixpack component, or undefined when a problem was reported. */
+export function nixpackSource(cfg: AtmosConfig, n: string, c: NixpackComponentConfig, location: Location, forbidden: ProtectedDir[], files: YamlFileCache, bag: DiagnosticBag): string | undefined {
+  const sourceProblem = containmentProblem(cfg.repoRoot, path.resolve(cfg.basePath, c.vars.source), {
+    what: `nixpack component "${n}": source`,
+    value: c.vars.source,
+    location: locOf(c.vars, 'source') ?? location,
+    forbidden,
+    hint: 'vars.source names the application directory inside the repository (not a module, the cache or .git), e.g. ./services/api',
+  });
+  if (sourceProblem) {
+    bag.add(sourceProblem);
+    return undefined;
+  }
+  const sourceDir = path.resolve(cfg.basePath, c.vars.source);
+  const context = sourceContext(cfg.repoRoot, sourceDir, files);
+  if (context?.bad) {
+    bag.add(symlinkProblem(cfg.repoRoot, `nixpack component "${n}": build context ${c.vars.source}`, context.bad, locOf(c.vars, 'source') ?? location));
+    return undefined;
+  }
+  if (context?.empty) {
+    bag.error(
+      'nixpack/empty-context',
+      `nixpack component "${n}": source "${c.vars.source}" ships no file: everything in it is ignored by Git (or .dockerignore)`,
+      locOf(c.vars, 'source') ?? location,
+      'a build copies what Git would ship: commit the sources, or stop ignoring them',
+    );
+    return undefined;
+  }
+  return sourceDir;
+}
+
+/** The vars and settings of a nixpack component, and those that depend on other components' products. */
+export function nixpackSections(
+  n: string,
+  c: NixpackComponentConfig,
+  refs: FoundRef[],
+  location: Location,
+  scope: TemplateScope,
+  names: ComponentNames,
+  bag: DiagnosticBag,
+): { vars: Record<string, unknown>; settings: Record<string, unknown>; deferred: DeferredValue[] } {
+  const vars = evaluate(c.vars, scope, names, bag, location) as Record<string, unknown>;
+  // The image tag is evaluated once (it is also what nixpack.<c>.tag returns).
+  if (isPlainMap(vars.image)) (vars.image as Record<string, unknown>).tag = scope.nixpack[n].tag;
+  const settings = evaluate(c.settings ?? {}, scope, names, bag, location) as Record<string, unknown>;
+  const deferred = deferredOf(
+    refs,
+    { vars: { stack: undefined, raw: c.vars, evaluated: vars }, settings: { stack: undefined, raw: c.settings ?? {}, evaluated: settings } },
+    { vars, settings, env: {} },
+    location,
+    'replace',
+  ).filter((d) => !(d.section === 'vars' && d.path.length === 2 && d.path[0] === 'image' && d.path[1] === 'tag'));
+  return { vars, settings, deferred };
+}

@@ -1,0 +1,134 @@
+/**
+ * Stack configuration of a target's Terraform components (SPEC 3.1): the stacks a target
+ * loads, each component's stack section (Atmos inheritance), its metadata with the
+ * deployment's over it, and its module directory — checked to exist inside the repository
+ * with no symlink out of it, or taken from the vendor store (SPEC 7).
+ */
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { DiagnosticError, type DiagnosticBag, type Location } from '../diagnostics/index.js';
+import type { AtmosConfig } from '../config/atmos.js';
+import type { DeploymentConfig, StackEntry, TerraformComponentConfig } from '../config/deployment.js';
+import type { YamlFileCache } from '../config/files.js';
+import { componentAddress } from '../config/names.js';
+import { containmentProblem, symlinkProblem, walkTree } from '../config/paths.js';
+import { loadStack, resolveComponent } from '../stacks/index.js';
+import { deepMerge } from '../stacks/merge.js';
+import type { ImportSpec, LoadedStack, ResolvedStackComponent } from '../stacks/types.js';
+import { keyLocOf, locOf } from '../yaml/index.js';
+import type { ResolvedComponent } from './types.js';
+
+function toImports(entries: StackEntry[] | undefined, container: unknown): ImportSpec[] {
+  return (entries ?? []).map((e, i) => {
+    const location = locOf(container, i);
+    if (typeof e === 'string') return { path: e, ...(location ? { location } : {}) };
+    return { path: e.path, ...(e.skip_if_missing !== undefined ? { skip_if_missing: e.skip_if_missing } : {}), ...(e.context ? { context: e.context } : {}), ...(location ? { location } : {}) };
+  });
+}
+
+/** Load the stacks for a target: `deployment.stacks` then `targets.<t>.stacks`. */
+export function loadTargetStacks(cfg: AtmosConfig, dep: DeploymentConfig, target: string, files: YamlFileCache): LoadedStack {
+  const body = dep.body;
+  const imports = [...toImports(body.stacks, body.stacks), ...toImports(body.targets[target]?.stacks, body.targets[target]?.stacks)];
+  return loadStack(imports, { repoRoot: cfg.repoRoot, stacksBasePath: cfg.stacksBasePath, listMergeStrategy: cfg.listMergeStrategy }, files);
+}
+
+/** A deployable Terraform component with its stack configuration and module. */
+export interface StackedComponent {
+  name: string;
+  address: string;
+  stackComp: ResolvedStackComponent;
+  metadata: Record<string, unknown>;
+  moduleDir: string;
+  location: Location;
+  /** Module path under the Terraform base path (`ecs/service`). */
+  module: string;
+  vendored?: ResolvedComponent['vendored'];
+}
+
+/**
+ * Where the vendor store has a module (SPEC 7), read from the lock and the store, never
+ * fetched here: src/vendor/lookup.ts answers it (declared here so resolution's parts need
+ * nothing of vendoring, which loads a target's stacks with {@link loadTargetStacks}).
+ */
+export type VendorLookup = (
+  module: string,
+) => { kind: 'local' } | { kind: 'vendored'; dir: string; digest: string; source: string; version: string | null } | { kind: 'unpulled'; code: string; message: string; hint: string };
+
+/**
+ * The Terraform components of a deployment that deploy: disabled ones are added to `skipped`,
+ * problems (abstract, missing or escaping module, unpulled vendored module) go to the bag.
+ */
+export function stackedComponents(
+  cfg: AtmosConfig,
+  dep: DeploymentConfig,
+  stack: LoadedStack,
+  files: YamlFileCache,
+  bag: DiagnosticBag,
+  skipped: Set<string>,
+  vendorOf: VendorLookup | undefined,
+): StackedComponent[] {
+  const tfComps: Record<string, TerraformComponentConfig> = dep.body.components?.terraform ?? {};
+  const out: StackedComponent[] = [];
+  for (const [n, c] of Object.entries(tfComps)) {
+    const address = componentAddress('terraform', n);
+    const location = keyLocOf(tfComps, n) ?? dep.location;
+    const depMeta = (c.metadata ?? {}) as Record<string, unknown>;
+    let stackComp: ResolvedStackComponent;
+    try {
+      stackComp = resolveComponent(stack, 'terraform', n, depMeta.inherits ? { inherits: depMeta.inherits as string[] } : undefined);
+    } catch (e) {
+      if (e instanceof DiagnosticError) {
+        bag.items.push(...e.diagnostics);
+        continue;
+      }
+      throw e;
+    }
+    if (stackComp.abstract) {
+      bag.error('deployment/abstract-component', `terraform component "${n}" is abstract in the stacks and cannot be deployed`, location, 'deploy a concrete component that inherits it (metadata.inherits)');
+      continue;
+    }
+    // Deployment metadata deep-merges over the stack's; the deployment wins outright for
+    // component, labels and depends_on.
+    const metadata = deepMerge(stackComp.metadata ?? {}, depMeta, cfg.listMergeStrategy) as Record<string, unknown>;
+    for (const k of ['component', 'labels', 'depends_on']) if (depMeta[k] !== undefined) metadata[k] = depMeta[k];
+    if (metadata.enabled === false || depMeta.enabled === false || !stackComp.enabled) {
+      skipped.add(address);
+      continue;
+    }
+    const moduleName = (depMeta.component as string | undefined) ?? stackComp.component ?? n;
+    const module = path.relative(cfg.terraformBasePath, path.join(cfg.terraformBasePath, moduleName)).split(path.sep).join('/');
+    const vendored = vendorOf?.(module);
+    if (vendored?.kind === 'unpulled') {
+      bag.error(vendored.code, `terraform component "${n}": ${vendored.message}`, (depMeta.component ? locOf(c.metadata, 'component') : undefined) ?? location, vendored.hint);
+      continue;
+    }
+    const moduleLoc = (depMeta.component ? locOf(c.metadata, 'component') : undefined) ?? location;
+    if (vendored?.kind !== 'vendored') {
+      const d = containmentProblem(cfg.repoRoot, path.join(cfg.terraformBasePath, moduleName), { what: `terraform component "${n}": module directory`, value: moduleName, location: moduleLoc });
+      if (d) {
+        bag.add(d);
+        continue;
+      }
+    }
+    const moduleDir = vendored?.kind === 'vendored' ? vendored.dir : path.join(cfg.terraformBasePath, moduleName);
+    if (!existsSync(moduleDir) || !statSync(moduleDir).isDirectory()) {
+      const rel = path.relative(cfg.repoRoot, moduleDir).split(path.sep).join('/');
+      bag.error(
+        'deployment/module-missing',
+        `terraform component "${n}": module directory ${rel}/ does not exist`,
+        moduleLoc,
+        'create the root module there, set metadata.component to an existing module, or vendor it (deployment.vendor)',
+      );
+      continue;
+    }
+    // A module file or directory that is a symlink out of the repository is refused before anything runs.
+    const link = vendored?.kind === 'vendored' ? undefined : files.memo(`module-links:${moduleDir}`, () => walkTree(moduleDir, { exclude: (rel) => rel.split('/').includes('.terraform'), within: cfg.repoRoot }).bad);
+    if (link) {
+      bag.add(symlinkProblem(cfg.repoRoot, `terraform component "${n}": module ${moduleName}`, link, moduleLoc));
+      continue;
+    }
+    out.push({ name: n, address, stackComp, metadata, moduleDir, location, module, ...(vendored?.kind === 'vendored' ? { vendored: { digest: vendored.digest, source: vendored.source, version: vendored.version } } : {}) });
+  }
+  return out;
+}

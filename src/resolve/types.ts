@@ -1,0 +1,104 @@
+/**
+ * What resolution produces: plain data (no graph, no configuration handle), printable with
+ * `--format json`. The component graph is built from it by src/graph; upstream values a
+ * resolution could not know yet are recorded as {@link DeferredValue}s and rendered when a
+ * component's steps are expanded (./substitute.ts).
+ */
+import type { Diagnostic, Location } from '../diagnostics/index.js';
+import type { YamlFileCache } from '../config/files.js';
+import type { ComponentType } from '../config/names.js';
+import type { DependencyEdge } from '../graph/order.js';
+import type { Credentials } from '../secrets/index.js';
+import type { ListMergeStrategy } from '../stacks/merge.js';
+import type { GitInfo } from './git.js';
+import type { FoundRef, TemplateScope } from './templates.js';
+
+/** A built image, as recorded by the build stage. */
+export interface BuiltImage {
+  /** `registry/name@sha256:...` or `name@sha256:...` */
+  ref: string;
+  digest: string;
+}
+
+export interface ResolveOptions {
+  files?: YamlFileCache;
+  /** Git facts for templates; computed lazily from the repository when absent. */
+  git?: GitInfo;
+  /** Built images per nixpack component name; absent: `@sha256:<unbuilt>` references. */
+  images?: Record<string, BuiltImage>;
+  /** Outputs of applied Terraform components (by component name). */
+  terraformOutputs?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * A value of a component that depends on what other components produce (a built image, a
+ * Terraform output): where it sits in the resolved component and how to render it again.
+ */
+export interface DeferredValue {
+  section: 'vars' | 'settings' | 'env';
+  /** Keys and list indexes from the section down to the value. */
+  path: (string | number)[];
+  /** The deployment's template string that produced it, or the nixpack image bound there. */
+  source: { template: string; location: Location } | { binding: string };
+  /**
+   * The lower layer's map or list at this path (the stacks'), when there was one: a template
+   * that renders to a map or list merges over it, as resolution merges layers.
+   */
+  under?: { value: unknown; strategy: ListMergeStrategy };
+}
+
+export interface ResolvedComponent {
+  /** `terraform/ecs/service-api` */
+  address: string;
+  type: ComponentType;
+  name: string;
+  /** Terraform root module directory name; null for nixpack. */
+  component: string | null;
+  vars: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  env: Record<string, unknown>;
+  backend_type: string | null;
+  backend: Record<string, unknown>;
+  providers: Record<string, unknown>;
+  /** Every dependency: explicit, template and binding edges. */
+  depends_on: string[];
+  wave: number;
+  /** Merged metadata (stack metadata with the deployment's over it). */
+  metadata: Record<string, unknown>;
+  labels: Record<string, string>;
+  /** Absolute module directory (terraform): the vendored copy when a vendor entry applies (SPEC 7). */
+  moduleDir?: string;
+  /** Set when the module comes from the vendor store: what the lock pinned. */
+  vendored?: { digest: string; source: string; version: string | null };
+  /** Absolute source directory (nixpack). */
+  sourceDir?: string;
+  /** Where the component is declared in the deployment file. */
+  location: Location;
+  /** Nixpack images bound into this component's vars: var path -> nixpack component. */
+  bindings: { var: string; nixpack: string; kind: 'template' | 'label' | 'name' }[];
+  /** Template references in the deployment's configuration of this component. */
+  references: FoundRef[];
+  /** Values that depend on built images or Terraform outputs (rendered again at expansion). */
+  deferred: DeferredValue[];
+  /** Declared credentials (atmos.yaml, deployment, target, component): names and sources, never values. */
+  credentials: Credentials;
+}
+
+export interface ResolvedDeployment {
+  deployment: string;
+  /** The deployment file (absolute). */
+  file: string;
+  target: string;
+  /** Every stack file loaded, repository-relative, in merge order. */
+  stacks: string[];
+  /** Components in wave order (each with its dependencies and wave). */
+  components: ResolvedComponent[];
+  /** Dependency edges between the components (disabled ones dropped): what src/graph is built from. */
+  edges: DependencyEdge[];
+  warnings: Diagnostic[];
+  git: GitInfo;
+  /** Built images known to this resolution (by nixpack component name). */
+  images: Record<string, BuiltImage>;
+  /** What templates evaluated against (Terraform outputs only when the caller gave them): the base of a substitution. */
+  scope: TemplateScope;
+}
