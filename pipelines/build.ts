@@ -3,12 +3,11 @@
  * a reproducible OCI image in the local layout store, pushed to its registry unless
  * `--skip-push` or `publish: false`. Cached by content: an unchanged service is not rebuilt.
  */
-import { definePipeline } from 'atmos-pipe/module';
-import { nixpackBuild } from '../modules/nixpack/index.js';
+import { definePipeline, useModule } from 'atmos-pipe/module';
 
 export default definePipeline({
   name: 'build',
   description: 'Build every nixpack component into a reproducible OCI image',
   mutates: false,
-  stages: [{ name: 'build', module: nixpackBuild, appliesTo: (c) => c.type === 'nixpack' }],
+  stages: [{ name: 'build', module: useModule('nixpack.build'), appliesTo: (c) => c.type === 'nixpack' }],
 });

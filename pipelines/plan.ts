@@ -3,15 +3,16 @@
  * counts), recording nothing. Not mutating: no run lock (Terraform still locks state while
  * it plans).
  */
-import { definePipeline } from 'atmos-pipe/module';
-import { terraformPlan } from '../modules/terraform/index.js';
+import { definePipeline, useModule } from 'atmos-pipe/module';
 
 export default definePipeline({
   name: 'plan',
   description: 'Plan every Terraform component (init + plan) and report add/change/destroy counts',
   mutates: false,
+  // Says when a rollout of this tree would be refused (modified inputs); records nothing.
+  previews: 'rollout',
   stages: [
     // Later issues add, before `plan`: build (nixpack, cached) so images bound into vars are real.
-    { name: 'plan', module: terraformPlan, appliesTo: (c) => c.type === 'terraform' },
+    { name: 'plan', module: useModule('terraform.plan'), appliesTo: (c) => c.type === 'terraform' },
   ],
 });

@@ -3,8 +3,7 @@
  * dependency order, each in its own isolated workspace. Mutating: it takes the run lock of
  * the deployment and target.
  */
-import { definePipeline } from 'atmos-pipe/module';
-import { terraformApply } from '../modules/terraform/index.js';
+import { definePipeline, useModule } from 'atmos-pipe/module';
 
 export default definePipeline({
   name: 'rollout',
@@ -15,6 +14,6 @@ export default definePipeline({
   records: 'deployment',
   stages: [
     // The build stage (nixpack, cached) joins before `apply` with the build issue.
-    { name: 'apply', module: terraformApply, appliesTo: (c) => c.type === 'terraform' },
+    { name: 'apply', module: useModule('terraform.apply'), appliesTo: (c) => c.type === 'terraform' },
   ],
 });

@@ -4,13 +4,12 @@
  * failing test fails the pipeline with its output; results can be written as JUnit XML and
  * are attached to the commit as a Git note.
  */
-import { definePipeline } from 'atmos-pipe/module';
-import { nixpackTest } from '../modules/nixpack/index.js';
+import { definePipeline, useModule } from 'atmos-pipe/module';
 
 export default definePipeline({
   name: 'test',
   description: 'Build (cached) and run the tests of every nixpack component',
   mutates: false,
   records: 'test-results',
-  stages: [{ name: 'test', module: nixpackTest, appliesTo: (c) => c.type === 'nixpack' }],
+  stages: [{ name: 'test', module: useModule('nixpack.test'), appliesTo: (c) => c.type === 'nixpack' }],
 });

@@ -45,6 +45,7 @@ import {
   type LayerEntry,
   type ModuleContext,
   type NixpackVars,
+  type PlanContext,
   type Step,
   type StepInput,
   type StepRequirement,
@@ -69,12 +70,12 @@ interface NixpackSettings {
   dockerfileEscape: boolean;
 }
 
-function settingsOf(ctx: ModuleContext<unknown>): NixpackSettings {
+function settingsOf(ctx: PlanContext): NixpackSettings {
   const s = (ctx.component.settings?.nixpack ?? {}) as Record<string, unknown>;
   return { publish: s.publish !== false, dockerfileEscape: s.dockerfile_escape === true };
 }
 
-function varsOf(ctx: ModuleContext<unknown>): NixpackVars {
+function varsOf(ctx: PlanContext): NixpackVars {
   const v = ctx.component.vars as NixpackVars;
   if (typeof v.source !== 'string' || v.source === '') {
     throw new DiagnosticError(error('nixpack/source-missing', `${ctx.component.address}: vars.source must name the source directory`, ctx.component.location, 'e.g. source: ./services/api'));
@@ -91,12 +92,12 @@ function imageVarOf(ctx: ModuleContext<unknown>): ImageVar {
 }
 
 /** The source directory: the one resolution checked (inside the repository, relative to base_path). */
-function sourceDirOf(ctx: ModuleContext<unknown>): string {
+function sourceDirOf(ctx: PlanContext): string {
   return ctx.component.sourceDir ?? path.resolve(ctx.repoRoot, varsOf(ctx).source);
 }
 
 /** The plan of a component (also what `build --plan` prints). */
-export function planOf(ctx: ModuleContext<unknown>): BuildPlan {
+export function planOf(ctx: PlanContext): BuildPlan {
   const vars = varsOf(ctx);
   const dir = sourceDirOf(ctx);
   return makePlan(dir, vars, { dockerfileEscape: settingsOf(ctx).dockerfileEscape, location: ctx.component.location });
@@ -384,6 +385,7 @@ export const nixpackBuild = defineModule({
   name: 'nixpack.build',
   description: 'Build a nixpack component (install → build in the sandbox) into a reproducible OCI image',
   inputs: nixpackInputs,
+  plan: planOf,
   steps(ctx) {
     const plan = planOf(ctx);
     return plan.providers[0] === 'dockerfile' ? dockerfileSteps(ctx, plan) : buildSteps(ctx, plan);

@@ -123,6 +123,7 @@ export abstract class PipelineCommand extends BaseCommand {
       throw new lib.DiagnosticError(lib.error('args/lock-timeout', `--lock-timeout "${this.lockTimeout}" is not a duration`, undefined, 'e.g. 30s, 5m, 1h'));
     }
     const pipelines = (await import('../../pipelines/index.js')).pipelines as Record<string, PipelineDefinition>;
+    const { builtinModules } = await import('../../modules/index.js');
     const name = this.pipelineName();
     const pipeline = pipelines[name];
     if (!pipeline) {
@@ -137,6 +138,7 @@ export abstract class PipelineCommand extends BaseCommand {
     const interactive = Boolean((process.stdin as NodeJS.ReadStream).isTTY) && Boolean((this.context.stderr as NodeJS.WriteStream).isTTY) && !process.env.CI;
     const request: Omit<PipelineRunRequest, 'emit'> = {
       pipeline,
+      modules: builtinModules,
       target,
       components: this.component,
       withDeps: this.withDeps,

@@ -8,6 +8,7 @@
  */
 import type { z } from 'zod';
 import type { Cas } from '../cache/cas.js';
+import { DiagnosticError, didYouMean, error } from '../diagnostics/index.js';
 import type { ResolvedComponent } from '../resolve/index.js';
 import type { Step, StepResult } from '../steps/types.js';
 
@@ -69,17 +70,86 @@ export interface ModuleDefinition<I = unknown> {
    * this component reads them as its outputs (`{{ terraform.<c>.outputs.<o> }}`).
    */
   recordOutputs?(results: StepResult[], ctx: ModuleContext<I>): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /**
+   * What `steps()` would do for the component, as printable data, without making steps or
+   * touching the content store (`build --plan` prints it: nixpacks' plan JSON).
+   */
+  plan?(ctx: PlanContext<I>): unknown;
 }
+
+/** What planning may read: the component, its inputs and the repository (no store, no run). */
+export type PlanContext<I = unknown> = Pick<ModuleContext<I>, 'inputs' | 'component' | 'repoRoot'>;
 
 export function defineModule<I>(def: ModuleDefinition<I>): ModuleDefinition<I> {
   if (!/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/.test(def.name)) throw new Error(`module name "${def.name}" must look like "terraform" or "smoke-test"`);
   return Object.freeze({ ...def });
 }
 
+/**
+ * A module named, not imported: what a pipeline writes to use a registered module
+ * (`useModule('terraform.apply')`), so that a pipeline depends on this API alone. The run
+ * binds it to the module of that name in its registry (the built-in modules, and the
+ * repository's own) before anything runs.
+ */
+export interface ModuleRef {
+  readonly name: string;
+  readonly ref: 'module';
+}
+
+export function useModule(name: string): ModuleRef {
+  return Object.freeze({ name, ref: 'module' as const });
+}
+
+/** Modules by name: what {@link bindPipeline} looks names up in. */
+export type ModuleRegistry = ReadonlyMap<string, ModuleDefinition<any>>;
+
+/** A registry of the given modules; two modules of one name are a programming error. */
+export function moduleRegistry(...modules: ModuleDefinition<any>[]): ModuleRegistry {
+  const byName = new Map<string, ModuleDefinition<any>>();
+  for (const m of modules) {
+    if (byName.has(m.name)) throw new Error(`two modules are named "${m.name}"`);
+    byName.set(m.name, m);
+  }
+  return byName;
+}
+
+function isModuleRef(m: ModuleDefinition<any> | ModuleRef): m is ModuleRef {
+  return (m as ModuleRef).ref === 'module';
+}
+
+/** A stage whose module is bound (see {@link bindPipeline}). */
+export type BoundStage = Stage & { module: ModuleDefinition<any> };
+
+/** A pipeline whose stages are all bound to module definitions. */
+export type BoundPipeline = Omit<PipelineDefinition, 'stages'> & { stages: BoundStage[] };
+
+/**
+ * The pipeline with every `useModule(name)` replaced by the registered module of that name;
+ * an unknown name is a configuration error (exit 2) that lists the registered ones.
+ */
+export function bindPipeline(pipeline: PipelineDefinition, registry: ModuleRegistry | undefined): BoundPipeline {
+  const stages = pipeline.stages.map((stage): BoundStage => {
+    if (!isModuleRef(stage.module)) return stage as BoundStage;
+    const module = registry?.get(stage.module.name);
+    if (module) return { ...stage, module };
+    const known = [...(registry?.keys() ?? [])];
+    const guess = didYouMean(stage.module.name, known);
+    throw new DiagnosticError(
+      error(
+        'pipeline/unknown-module',
+        `pipeline "${pipeline.name}", stage "${stage.name}": no module named "${stage.module.name}" is registered`,
+        undefined,
+        `${guess ? `did you mean "${guess}"? ` : ''}(registered: ${known.length ? known.join(', ') : 'none'})`,
+      ),
+    );
+  });
+  return { ...pipeline, stages };
+}
+
 export interface Stage {
   name: string;
-  /** The module that expands a component in this stage. */
-  module: ModuleDefinition<any>;
+  /** The module that expands a component in this stage: a definition, or a registered one by name ({@link useModule}). */
+  module: ModuleDefinition<any> | ModuleRef;
   /** Which components this stage applies to (default: all). */
   appliesTo?(component: ResolvedComponent): boolean;
   /** Inputs for the module (validated with its schema). */
@@ -101,6 +171,11 @@ export interface PipelineDefinition {
    * record only, after its stages). Absent: nothing (e.g. plan).
    */
   records?: 'deployment' | 'release' | 'test-results';
+  /**
+   * The pipeline previews a rollout of the working tree (plan): it records nothing, but says
+   * before it runs when a rollout of this tree would be refused (modified inputs).
+   */
+  previews?: 'rollout';
 }
 
 export function definePipeline(def: PipelineDefinition): PipelineDefinition {

@@ -20,7 +20,23 @@
  *   them too and src/ never imports `modules/`: the nixpack planner and build context, and the
  *   OCI image library (loaded on demand: {@link loadOci}).
  */
-export { defineModule, definePipeline, type ModuleContext, type ModuleDefinition, type PipelineDefinition, type RunOptions, type Stage } from './define.js';
+export {
+  bindPipeline,
+  defineModule,
+  definePipeline,
+  moduleRegistry,
+  useModule,
+  type BoundPipeline,
+  type BoundStage,
+  type ModuleContext,
+  type ModuleDefinition,
+  type ModuleRef,
+  type ModuleRegistry,
+  type PipelineDefinition,
+  type PlanContext,
+  type RunOptions,
+  type Stage,
+} from './define.js';
 export { holdsSecret, keepSecret, openSensitive, openValue, recordImage } from './services.js';
 export {
   fromWorkspace,

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../cache/cas.js';
 import path from 'node:path';
-import type { ModuleContext, PipelineDefinition, Stage } from '../module/index.js';
+import { bindPipeline, type BoundStage, type ModuleContext, type ModuleRegistry, type PipelineDefinition, type Stage } from '../module/index.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, didYouMean, error } from '../diagnostics/index.js';
 import type { Engine, EngineName, EventSink, RunEvent } from '../engine/types.js';
@@ -27,6 +27,11 @@ import { upstreamOfRun, type UpstreamOutputs } from './upstream.js';
 
 export interface RunRequest {
   pipeline: PipelineDefinition;
+  /**
+   * The modules a pipeline's `useModule(name)` stages are bound to (the built-in ones, and the
+   * repository's own); a pipeline whose stages hold module definitions needs none.
+   */
+  modules?: ModuleRegistry;
   target: string;
   /** `--component`: addresses or unambiguous bare names. */
   components?: string[];
@@ -142,7 +147,7 @@ export async function sandboxFor(repo: Repository, req: Pick<RunRequest, 'engine
 
 /** Event streams that were already told which isolation is in force (a rollout runs two pipelines). */
 const toldIsolation = new WeakSet<EventSink>();
-function stagesOf(pipeline: PipelineDefinition, c: ResolvedComponent): Stage[] {
+function stagesOf<S extends Stage>(pipeline: { stages: S[] }, c: ResolvedComponent): S[] {
   return pipeline.stages.filter((s) => (s.appliesTo ? s.appliesTo(c) : true));
 }
 
@@ -251,7 +256,8 @@ export async function dryRunPipeline(repo: Repository, dep: DeploymentConfig, re
 }
 
 export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: RunRequest, onDryRun?: (p: DryRunSummary) => void): Promise<RunSummary> {
-  const pipeline = req.pipeline;
+  // Modules named by the pipeline are bound first: an unknown one refuses the run before anything else.
+  const pipeline = bindPipeline(req.pipeline, req.modules);
   // The engine (and for the local engine its sandbox) first: a strict sandbox that cannot be
   // had refuses the run before anything is fetched, written or run.
   const engineSel = await chooseEngine(req, repo);
@@ -263,7 +269,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     : await resolveWithImageStore(repo.config, dep, req.target, { files: repo.files, ...(req.images ? { images: req.images } : {}), ...(req.git ? { git: req.git } : {}) });
   const images = resolved.images;
   const graph = buildComponentGraph(resolved);
-  const stagesFor = (c: ResolvedComponent): Stage[] => stagesOf(pipeline, c);
+  const stagesFor = (c: ResolvedComponent): BoundStage[] => stagesOf(pipeline, c);
   const members = runMembers(resolved, pipeline, req.components, req.withDeps ?? false, graph);
 
   // Images bound into Terraform vars must exist before anything runs.
@@ -345,7 +351,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     const recordable: Record<string, Record<string, unknown>> = {};
     const nodes: ComponentNode[] = members.map((c) => {
       const stages = stagesFor(c);
-      const stageResults: { stage: Stage; ctx: ModuleContext; steps: Step[] }[] = [];
+      const stageResults: { stage: BoundStage; ctx: ModuleContext; steps: Step[] }[] = [];
       return {
         address: c.address,
         deps: graph.dependencies.get(c.address)?.filter((d) => memberAddresses.has(d)) ?? [],

@@ -4,7 +4,8 @@
  * a release record, a dry run, a plain run or a tracked rollout — runs it and returns the
  * result as data; the CLI renders it and chooses the exit code.
  */
-import type { ModuleContext, PipelineDefinition } from '../module/index.js';
+import { bindPipeline, type ModuleRegistry, type PipelineDefinition } from '../module/index.js';
+import type { ResolvedComponent, ResolvedDeployment } from '../resolve/index.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, error, type Diagnostic } from '../diagnostics/index.js';
 import type { EventSink, RunEvent } from '../engine/types.js';
@@ -53,13 +54,16 @@ export async function runPipelineRequest(repo: Repository, dep: DeploymentConfig
   if (pipeline.records === 'release' && !req.dryRun) {
     return { kind: 'release', release: await release(repo, dep, { target, annotations: req.annotations, pushRemote: req.pushRemote, allowDirty: req.allowDirty }) };
   }
-  if (pipeline.name === 'plan' || (req.dryRun && pipeline.records === 'deployment' && !choosesRelease(req))) {
+  // One resolution for the notice and the run.
+  let resolved: ResolvedDeployment | undefined;
+  if (pipeline.previews === 'rollout' || (req.dryRun && pipeline.records === 'deployment' && !choosesRelease(req))) {
     // Not refused (nothing is recorded), but said: the rollout of this tree would be.
-    await req.notice?.(await dirtyTreeNotice(repo, dep, target));
+    resolved = await resolve(repo, dep, target);
+    await req.notice?.(await dirtyTreeNotice(repo, dep, target, resolved));
   }
   if (req.dryRun) {
     // A plan takes no lock and runs nothing: only what chooses and fingerprints the steps.
-    const plan = { pipeline, target, components: req.components, withDeps: req.withDeps, noCache: req.noCache, engine: req.engine };
+    const plan = { pipeline, modules: req.modules, target, components: req.components, withDeps: req.withDeps, noCache: req.noCache, engine: req.engine, ...(resolved ? { resolved } : {}) };
     if (choosesRelease(req)) {
       const rp = await planRollout(repo, dep, { ...plan, promoteFrom: req.promoteFrom, release: req.release, gitSha: req.gitSha, skipPromotionCheck: req.skipPromotionCheck });
       return { kind: 'dry-run', plan: rp, rollout: rp };
@@ -77,27 +81,28 @@ export async function runPipelineRequest(repo: Repository, dep: DeploymentConfig
     const tracked = await rollout(repo, dep, { ...req, emit });
     return { kind: 'run', summary: tracked.run, events: recorder.events, tracked };
   }
-  const summary = await runPipeline(repo, dep, { ...req, emit });
+  const summary = await runPipeline(repo, dep, { ...req, emit, ...(resolved ? { resolved } : {}) });
   if (pipeline.records !== 'test-results') return { kind: 'run', summary, events: recorder.events };
   const xml = junitXml(recorder.events, `${dep.name}/${target}`);
   const attached = await attachTestResults(repo.config.repoRoot, dep.name, xml);
   return { kind: 'run', summary, events: recorder.events, testResults: { xml, warnings: attached.warnings } };
 }
 
-/** How a build module plans one component (the nixpack module's `planOf`). */
-export type BuildPlanner = (ctx: ModuleContext) => unknown;
-
 /**
- * `build --plan`: the build plan of every selected nixpack component, by address (the plan
- * itself when there is one). Builds nothing.
+ * `build --plan`: what the build pipeline's modules would do for every selected nixpack
+ * component (each module's `plan()`: nixpacks' plan JSON), by address — the plan itself when
+ * there is one. Builds nothing.
  */
-export async function buildPlans(repo: Repository, dep: DeploymentConfig, target: string, components: string[], planOf: BuildPlanner): Promise<unknown> {
+export async function buildPlans(repo: Repository, dep: DeploymentConfig, target: string, components: string[], build: PipelineDefinition, modules?: ModuleRegistry): Promise<unknown> {
+  const pipeline = bindPipeline(build, modules);
   const resolved = await resolve(repo, dep, target);
   const picked = selectComponents(resolved, components, false);
   const nixpack = resolved.components.filter((c) => c.type === 'nixpack' && picked.has(c.address));
   if (nixpack.length === 0) throw new DiagnosticError(error('args/no-nixpack', `${dep.name} has no nixpack component${components.length ? ' among the selected ones' : ''}: there is nothing to plan`));
-  // Planning reads only the component and the repository root: the rest of a module context is not needed.
-  const ctxOf = (c: (typeof nixpack)[number]) => ({ component: c, repoRoot: repo.config.repoRoot }) as unknown as ModuleContext;
-  const plans = Object.fromEntries(nixpack.map((c) => [c.address, planOf(ctxOf(c))]));
+  const planOf = (c: ResolvedComponent): unknown => {
+    const stage = pipeline.stages.find((s) => s.module.plan && (s.appliesTo ? s.appliesTo(c) : true));
+    return stage?.module.plan?.({ component: c, repoRoot: repo.config.repoRoot, inputs: stage.module.inputs.parse(stage.inputs?.(c) ?? {}) });
+  };
+  const plans = Object.fromEntries(nixpack.map((c) => [c.address, planOf(c)]));
   return nixpack.length === 1 ? plans[nixpack[0].address] : plans;
 }

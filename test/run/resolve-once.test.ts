@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinModules as modules } from '../../modules/index.js';
 import pipelines from '../../pipelines/index.js';
 import { loadDeployment, openRepository, resolutionCount } from '../../src/index.js';
 import { rollout } from '../../src/rollout/index.js';
@@ -46,7 +47,7 @@ describe('one resolution per target', () => {
     const dep = loadDeployment(repo, D);
     const emit = () => {};
 
-    const { value: summary, resolutions } = await resolutionsOf(() => rollout(repo, dep, { pipeline: pipelines.rollout, build: pipelines.build, target: 'dev', emit, env: { ...process.env, ...ENV } }));
+    const { value: summary, resolutions } = await resolutionsOf(() => rollout(repo, dep, { pipeline: pipelines.rollout, build: pipelines.build, modules, target: 'dev', emit, env: { ...process.env, ...ENV } }));
     expect(summary.run.status).toBe('success');
     expect(summary.release?.created).toBe(true);
     expect(resolutions).toBe(1);
@@ -64,10 +65,10 @@ describe('one resolution per target', () => {
     expect(summary.release?.record.sboms.deployment).toBe('sha256:' + createHash('sha256').update(note).digest('hex'));
     expect(note).toContain(built.digest);
 
-    const build = await resolutionsOf(() => runPipeline(repo, dep, { pipeline: pipelines.build, target: 'dev', emit }));
+    const build = await resolutionsOf(() => runPipeline(repo, dep, { pipeline: pipelines.build, modules, target: 'dev', emit }));
     expect(build.value.status).toBe('success');
     expect(build.resolutions).toBe(1);
-    const plan = await resolutionsOf(() => runPipeline(repo, dep, { pipeline: pipelines.plan, target: 'dev', emit }));
+    const plan = await resolutionsOf(() => runPipeline(repo, dep, { pipeline: pipelines.plan, modules, target: 'dev', emit }));
     expect(plan.value.status).toBe('success');
     expect(plan.resolutions).toBe(1);
 

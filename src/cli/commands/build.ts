@@ -27,10 +27,9 @@ export class BuildCommand extends PipelineCommand {
 
   override async run(): Promise<number> {
     if (!this.plan) return super.run();
-    const { repo, dep, target } = await this.parseRequest();
+    const { repo, dep, target, request } = await this.parseRequest();
     const { buildPlans } = await import('../../run/pipeline-run.js');
-    const { planOf } = await import('../../../modules/nixpack/index.js');
-    const plans = await buildPlans(repo, dep, target, this.component, planOf);
+    const plans = await buildPlans(repo, dep, target, this.component, request.pipeline, request.modules);
     // The plan is JSON (nixpacks' shape) unless YAML is asked for.
     if (this.outputFormat() === 'yaml') await this.print(plans, () => '');
     else this.write(JSON.stringify(plans, null, 2) + '\n');
