@@ -47,9 +47,15 @@ module.exports = {
     ),
     forbid(
       'pipelines-use-the-public-api',
-      'A built-in pipeline imports `atmos-pipe/module`, npm packages, node builtins, its own folder, and a module by its entry (`modules/<name>/index.ts`), as a user\'s pipeline imports a module package.',
+      'A built-in pipeline imports `atmos-pipe/module`, npm packages, node builtins and its own folder; it names its modules (`useModule`) and the run binds them from a registry.',
       { path: '^pipelines/' },
-      { pathNot: ['^pipelines/', '^src/module/index\\.ts$', '^modules/[^/]+/index\\.ts$'], dependencyTypesNot: EXTERNAL },
+      { pathNot: ['^pipelines/', '^src/module/index\\.ts$'], dependencyTypesNot: EXTERNAL },
+    ),
+    forbid(
+      'the-module-registry-lists-modules',
+      'modules/index.ts registers the built-in modules by name: it imports `atmos-pipe/module` and each module\'s entry, nothing else.',
+      { path: '^modules/index\\.ts$' },
+      { pathNot: ['^src/module/index\\.ts$', '^modules/[^/]+/index\\.ts$'], dependencyTypesNot: EXTERNAL },
     ),
     forbid(
       'public-api-by-its-package-name',
@@ -64,10 +70,10 @@ module.exports = {
       { path: '^(modules|pipelines)/' },
     ),
     forbid(
-      'cli-loads-only-the-pipeline-registry',
-      'The CLI finds the built-in pipelines through their registry (pipelines/index.ts) and nothing else of modules/ or pipelines/.',
+      'cli-loads-only-the-registries',
+      'The CLI finds the built-in pipelines and modules through their registries (pipelines/index.ts, modules/index.ts) and nothing else of modules/ or pipelines/.',
       { path: '^src/cli/' },
-      { path: '^(modules|pipelines)/', pathNot: '^pipelines/index\\.ts$' },
+      { path: '^(modules|pipelines)/', pathNot: ['^pipelines/index\\.ts$', '^modules/index\\.ts$'] },
     ),
     forbid(
       'no-src-vendor',

@@ -17,10 +17,12 @@ import { gitInfo, type GitInfo } from '../resolve/git.js';
 import { resolveWithImageStore, type BuiltImage, type ResolvedDeployment } from '../resolve/index.js';
 import { aggregate } from './aggregate.js';
 import { toCycloneDx, validateCycloneDx } from './cyclonedx.js';
-import { generators, type GeneratorContext, type ImageLayoutInfo } from './generators.js';
+import type { GeneratorContext, ImageLayoutInfo } from './context.js';
+import { generators } from './generators.js';
 import type { ComponentSbom, SbomModel } from './model.js';
 
-export { generators, type GeneratorContext, type SbomGenerator, type ImageLayoutInfo } from './generators.js';
+export { generators } from './generators.js';
+export type { GeneratorContext, SbomGenerator, ImageLayoutInfo } from './context.js';
 export type { ComponentSbom, SbomModel, SbomPackage, SbomHash, SbomExternalRef, PackageType, Scope } from './model.js';
 export { aggregate, type AggregateInput } from './aggregate.js';
 export { toCycloneDx, validateCycloneDx } from './cyclonedx.js';

@@ -19,7 +19,7 @@ import { parsePoetryLock, parseRequirements } from './lockfiles/python.js';
 import { obj, parseJsonLocated, parseTomlLocated, str, type LockGraph, type LockInput } from './lockfiles/types.js';
 import { addEdge, mergePackageInto, newPackage, relPath, type ComponentSbom, type SbomPackage } from './model.js';
 import { npmPurl, purl, pypiPurl, cargoPurl, splitNpmName } from './purl.js';
-import type { GeneratorContext } from './generators.js';
+import type { GeneratorContext } from './context.js';
 
 /** Lock files that exist in the ecosystem but are not read (a warning says so). */
 const UNREAD_LOCKS = ['yarn.lock', 'pnpm-lock.yaml', 'bun.lockb', 'bun.lock', 'Pipfile.lock', 'uv.lock', 'pdm.lock', 'Gemfile.lock', 'composer.lock'];

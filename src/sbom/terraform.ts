@@ -12,7 +12,7 @@ import type { ResolvedComponent } from '../resolve/index.js';
 import { obj, str } from './lockfiles/types.js';
 import { addEdge, newPackage, relPath, type ComponentSbom, type SbomPackage } from './model.js';
 import { purl } from './purl.js';
-import type { GeneratorContext } from './generators.js';
+import type { GeneratorContext } from './context.js';
 
 type Hcl2Json = (filename: string, contents: string) => Promise<Record<string, unknown>>;
 let parser: Promise<Hcl2Json> | undefined;
