@@ -75,9 +75,30 @@ const REGIONS: [string, string][] = [
   ['sa-east-1', 'se1'],
 ];
 const DOMAINS = [
-  'checkout', 'billing', 'ledger', 'invoice', 'catalog', 'search', 'orders', 'cart', 'auth',
-  'profile', 'notify', 'reports', 'inventory', 'pricing', 'shipping', 'returns', 'audit',
-  'fraud', 'payouts', 'tax', 'loyalty', 'reviews', 'media', 'export',
+  'checkout',
+  'billing',
+  'ledger',
+  'invoice',
+  'catalog',
+  'search',
+  'orders',
+  'cart',
+  'auth',
+  'profile',
+  'notify',
+  'reports',
+  'inventory',
+  'pricing',
+  'shipping',
+  'returns',
+  'audit',
+  'fraud',
+  'payouts',
+  'tax',
+  'loyalty',
+  'reviews',
+  'media',
+  'export',
 ];
 const ROLES = ['api', 'worker', 'events', 'batch', 'admin'];
 
@@ -527,10 +548,7 @@ export function generateRepo(dir: string, options: GenerateOptions = {}): Genera
     'services/checkout/package-lock.json',
     `${JSON.stringify({ name: 'checkout', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'checkout', version: '1.0.0' } } }, null, 2)}\n`,
   );
-  write(
-    'services/checkout/index.js',
-    "import { createServer } from 'node:http';\ncreateServer((_req, res) => res.end('ok')).listen(Number(process.env.PORT ?? 8080));\n",
-  );
+  write('services/checkout/index.js', "import { createServer } from 'node:http';\ncreateServer((_req, res) => res.end('ok')).listen(Number(process.env.PORT ?? 8080));\n");
 
   return {
     dir,

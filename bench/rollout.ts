@@ -174,11 +174,11 @@ export function generateFleet(dir: string, kind: 'instant' | 'sleep'): Fleet {
 /** One commit, as a user's repository has (a rollout records what it deployed in Git). */
 function gitCommit(dir: string): void {
   const run = (...args: string[]) => {
-    const r = spawnSync(
-      'git',
-      ['-c', 'init.defaultBranch=main', '-c', 'user.name=atmos-bench', '-c', 'user.email=bench@example.invalid', '-c', 'commit.gpgsign=false', ...args],
-      { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_DATE: '2024-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2024-01-01T00:00:00Z' } },
-    );
+    const r = spawnSync('git', ['-c', 'init.defaultBranch=main', '-c', 'user.name=atmos-bench', '-c', 'user.email=bench@example.invalid', '-c', 'commit.gpgsign=false', ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_AUTHOR_DATE: '2024-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2024-01-01T00:00:00Z' },
+    });
     if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed in ${dir}: ${(r.stderr || r.error?.message || '').trim()}`);
   };
   run('init', '-q');

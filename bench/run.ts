@@ -71,9 +71,7 @@ function runOnce(opts: MeasureOptions, scratch: string): Promise<Sample> {
   rmSync(rssFile, { force: true });
   const gnu = hasGnuTime();
   const command = gnu ? GNU_TIME : process.execPath;
-  const args = gnu
-    ? ['-v', '-o', rssFile, process.execPath, ...opts.args]
-    : ['--import', pathToFileURL(RSS_REPORTER).href, ...opts.args];
+  const args = gnu ? ['-v', '-o', rssFile, process.execPath, ...opts.args] : ['--import', pathToFileURL(RSS_REPORTER).href, ...opts.args];
   const env = { ...process.env, ...opts.env, ...(gnu ? {} : { ATMOS_BENCH_RSS_FILE: rssFile }) };
 
   return new Promise((resolve) => {
@@ -109,10 +107,7 @@ async function measure(label: string, opts: MeasureOptions, runs: number): Promi
   try {
     for (let i = 0; i <= runs; i++) {
       const s = await runOnce(opts, scratch);
-      const problem =
-        s.code !== 0
-          ? `exited with ${s.code ?? s.signal ?? 'an error'}`
-          : opts.check?.(s);
+      const problem = s.code !== 0 ? `exited with ${s.code ?? s.signal ?? 'an error'}` : opts.check?.(s);
       if (problem) {
         const cmd = ['node', ...opts.args].join(' ');
         const output = tail(`${s.stderr}\n${s.stdout}`.trim());
@@ -165,7 +160,11 @@ function rssFigure(m: Measurement, figure: string, goal: string, limitKb?: numbe
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]))
+      .join('  ')
+      .trimEnd();
   return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 

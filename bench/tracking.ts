@@ -44,7 +44,18 @@ import { diffTargets } from '../src/promotion/diff.js';
 import { promotionGraph } from '../src/promotion/graph.js';
 import { readPromotionStatus } from '../src/promotion/status.js';
 import { formatRelease, releaseId, type ReleaseRecord } from '../src/release/index.js';
-import { GitRepo, readHistory, readStatus, countingRunner, formatDeploymentRecord, historyTagName, deploymentRef, releaseTagName, type DeploymentRecord, type DeploymentStatus } from '../src/tracking/index.js';
+import {
+  GitRepo,
+  readHistory,
+  readStatus,
+  countingRunner,
+  formatDeploymentRecord,
+  historyTagName,
+  deploymentRef,
+  releaseTagName,
+  type DeploymentRecord,
+  type DeploymentStatus,
+} from '../src/tracking/index.js';
 import type { BenchContext, BenchGroup, Figure, Measurement, Sample } from './types.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -83,7 +94,17 @@ function repositoryFiles(): Record<string, string> {
   };
   for (let d = 0; d < DEPLOYMENTS; d++) {
     const name = deploymentName(d);
-    const lines = ['deployment:', `  name: ${name}`, `  description: Service ${d} of the tracking benchmark`, '  stacks:', '    - tracking', '  context:', '    default_target: dev', '  components:', '    terraform:'];
+    const lines = [
+      'deployment:',
+      `  name: ${name}`,
+      `  description: Service ${d} of the tracking benchmark`,
+      '  stacks:',
+      '    - tracking',
+      '  context:',
+      '    default_target: dev',
+      '  components:',
+      '    terraform:',
+    ];
     for (let c = 0; c < COMPONENTS; c++) {
       lines.push(`      ${componentName(c)}:`, '        metadata:', '          component: svc', '        vars:', `          name: ${name}-c${pad2(c)}`);
     }
@@ -180,7 +201,7 @@ export function generateTrackingRepo(dir: string): Generated {
     return r.stdout;
   };
   git(['init', '-q', '-b', 'main']);
-  git(['fast-import', '--quiet', `--export-marks=${marks}`], out.join('\n') + '\n');
+  git(['fast-import', '--quiet', `--export-marks=${marks}`], `${out.join('\n')}\n`);
   const shaOf = new Map<number, string>();
   for (const line of readFileSync(marks, 'utf8').split('\n')) {
     const m = /^:(\d+) ([0-9a-f]+)$/.exec(line.trim());
@@ -265,7 +286,7 @@ export function generateTrackingRepo(dir: string): Generated {
     lines.push(`${oid} ${ref}`);
     if (peeled) lines.push(`^${peeled}`);
   }
-  writeFileSync(path.join(dir, '.git', 'packed-refs'), lines.join('\n') + '\n');
+  writeFileSync(path.join(dir, '.git', 'packed-refs'), `${lines.join('\n')}\n`);
   rmSync(marks, { force: true });
   git(['pack-refs', '--all']);
   git(['reset', '-q', '--hard', 'main']);

@@ -5,7 +5,6 @@
  */
 import type { GeneratedRepo } from './generate.js';
 
-
 /** One row of the report. `pass` is undefined for informational figures. */
 export interface Figure {
   figure: string;

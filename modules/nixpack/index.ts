@@ -121,7 +121,6 @@ function stepEnv(plan: BuildPlan, ctx: ModuleContext<unknown>): Record<string, s
   return { ...declared, ...plan.variables, HOME: '/tmp', CI: 'true', npm_config_update_notifier: 'false' };
 }
 
-
 /**
  * Commands a build step's shell usually runs besides argv[0], by runtime (e.g. nodejs_20): an
  * engine of host processes makes their install directories visible in its sandbox when they
@@ -307,7 +306,7 @@ async function imageOf(ctx: ModuleContext<unknown>, plan: BuildPlan, tree: Artif
     image = oci.assembleImage({ ...spec, layers: [layer] });
     const { replaced } = oci.writeToLayout(layoutDir, image, `${img.name}:${img.tag}`);
     for (const d of replaced) ctx.notice?.(`cache: image blob ${d} of the OCI layout ${layoutDir} was corrupt; replaced by the rebuilt one`);
-    writeFileAtomic(memo, JSON.stringify({ manifestDigest: image.manifestDigest }) + '\n');
+    writeFileAtomic(memo, `${JSON.stringify({ manifestDigest: image.manifestDigest })}\n`);
   }
   return publishImage(ctx, image, tree);
 }
@@ -362,7 +361,12 @@ function treeEntries(ctx: ModuleContext<unknown>, tree: Artifact, include: strin
   const manifest = ctx.cas.verifiedManifest(tree.digest);
   const prefix = workdir.replace(/^\/+/, '').replace(/\/+$/, '');
   const all = include.length === 0 || include.includes('.');
-  const match = all ? undefined : picomatch(include.flatMap((p) => [p, `${p}/**`]), { dot: true });
+  const match = all
+    ? undefined
+    : picomatch(
+        include.flatMap((p) => [p, `${p}/**`]),
+        { dot: true },
+      );
   const out: LayerEntry[] = [];
   for (const e of manifest.entries) {
     let rel = e.path;
@@ -432,4 +436,3 @@ function testStep(ctx: ModuleContext<unknown>, plan: BuildPlan, cmd: string, las
     cache: 'content',
   };
 }
-

@@ -18,7 +18,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../steps/fingerprint.js';
 import type { Artifact } from '../steps/types.js';
-import { Cas, createExclusive, writeFileAtomic } from './cas.js';
+import { type Cas, createExclusive, writeFileAtomic } from './cas.js';
 import { digestHex } from './digest.js';
 
 /** HKDF info of the action cache's MAC key: a key derived for one purpose is never reused for another. */
@@ -107,7 +107,7 @@ export class ActionCache {
     for (const [name, a] of Object.entries(e.outputs)) sizes[name] = statSync(this.cas.pathOf(a.digest)).size;
     const { mac: _mac, ...fields } = e;
     const entry: ActionEntry = { ...fields, sizes };
-    writeFileAtomic(this.file(e.fingerprint), JSON.stringify({ ...entry, mac: this.mac(entry) }, null, 2) + '\n');
+    writeFileAtomic(this.file(e.fingerprint), `${JSON.stringify({ ...entry, mac: this.mac(entry) }, null, 2)}\n`);
   }
 }
 

@@ -13,10 +13,7 @@
  * there ({@link Cas.restore}).
  */
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync, copyFileSync, constants, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync,
-  symlinkSync, writeFileSync,
-} from 'node:fs';
+import { chmodSync, copyFileSync, constants, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WalkOptions } from '../config/paths.js';
 import type { Artifact } from '../steps/types.js';

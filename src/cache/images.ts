@@ -31,6 +31,5 @@ function readImageIndex(cacheDir: string): Record<string, Record<string, BuiltIm
 export function writeImageStore(cacheDir: string, deployment: string, component: string, image: BuiltImage): void {
   const index = readImageIndex(cacheDir);
   index[deployment] = { ...(index[deployment] ?? {}), [component]: image };
-  writeFileAtomic(path.join(cacheDir, 'images', 'built.json'), JSON.stringify(index, null, 2) + '\n');
+  writeFileAtomic(path.join(cacheDir, 'images', 'built.json'), `${JSON.stringify(index, null, 2)}\n`);
 }
-

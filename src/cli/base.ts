@@ -63,7 +63,12 @@ export abstract class BaseCommand extends Command {
     const t = target ?? lib.defaultTarget(dep);
     if (t === undefined && requireTarget) {
       throw new lib.DiagnosticError(
-        lib.error('args/target-required', `--target is required: deployment "${dep.name}" has ${Object.keys(dep.body.targets).length} targets and no context.default_target`, undefined, `valid values: ${Object.keys(dep.body.targets).join(', ')}`),
+        lib.error(
+          'args/target-required',
+          `--target is required: deployment "${dep.name}" has ${Object.keys(dep.body.targets).length} targets and no context.default_target`,
+          undefined,
+          `valid values: ${Object.keys(dep.body.targets).join(', ')}`,
+        ),
       );
     }
     if (t !== undefined) lib.checkTargetArg(dep, t);
@@ -155,12 +160,12 @@ export abstract class BaseCommand extends Command {
       if (env) {
         // The machine, not the configuration and not a bug: what failed, where, and what to do.
         this.context.stderr.write(env.render());
-        if (this.verbose && env.stack) this.context.stderr.write(((env.cause as Error | undefined)?.stack ?? env.stack) + '\n');
+        if (this.verbose && env.stack) this.context.stderr.write(`${(env.cause as Error | undefined)?.stack ?? env.stack}\n`);
         return exitCodeOf(env);
       }
       const err = e as Error;
       this.context.stderr.write(`atmos-pipe: internal error: ${err?.message ?? String(e)}\n`);
-      if (this.verbose && err?.stack) this.context.stderr.write(err.stack + '\n');
+      if (this.verbose && err?.stack) this.context.stderr.write(`${err.stack}\n`);
       else this.context.stderr.write('  this is a bug; re-run with --verbose for details\n');
       return exitCodeOf(e);
     }

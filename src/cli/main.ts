@@ -8,14 +8,12 @@ import { readFileSync } from 'node:fs';
 /** Set by the bundler (build.mjs); read from package.json when running the tsc output. */
 declare const __ATMOS_PIPE_VERSION__: string | undefined;
 const version: string =
-  typeof __ATMOS_PIPE_VERSION__ === 'string'
-    ? __ATMOS_PIPE_VERSION__
-    : (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  typeof __ATMOS_PIPE_VERSION__ === 'string' ? __ATMOS_PIPE_VERSION__ : (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 async function main(): Promise<void> {
   const raw = process.argv.slice(2);
   if (raw.length === 1 && (raw[0] === '--version' || raw[0] === 'version')) {
-    process.stdout.write(version + '\n');
+    process.stdout.write(`${version}\n`);
     return;
   }
   // Everything printed, usage errors included (they echo the command line), goes through the
@@ -24,7 +22,7 @@ async function main(): Promise<void> {
   const { makeCli, normaliseArgv } = await import('./app.js');
   const argv = normaliseArgv(raw);
   const cli = makeCli(version, argv);
-  let command;
+  let command: ReturnType<typeof cli.process>;
   try {
     command = cli.process(argv, {});
   } catch (e) {

@@ -51,7 +51,7 @@ export function parseAnnotations(list: string[], lib: typeof import('../index.js
   for (const a of list) {
     const i = a.indexOf('=');
     const k = i > 0 ? a.slice(0, i).trim() : '';
-    if (!k || !/^[A-Za-z0-9][A-Za-z0-9_.\/-]*$/.test(k)) {
+    if (!k || !/^[A-Za-z0-9][A-Za-z0-9_./-]*$/.test(k)) {
       throw new lib.DiagnosticError(lib.error('args/annotation', `--annotation "${a}" is not key=value`, undefined, 'e.g. --annotation ticket=OPS-123 (keys: letters, digits, . _ - /)'));
     }
     out[k] = a.slice(i + 1);
@@ -132,7 +132,14 @@ export abstract class PipelineCommand extends BaseCommand {
     const flags = this.trackingFlags();
     const annotations = parseAnnotations(flags?.annotation ?? [], lib);
     if (flags && !pipeline.records && usedTrackingFlags(flags).length) {
-      throw new lib.DiagnosticError(lib.error('args/not-tracked', `${usedTrackingFlags(flags).join(', ')}: the ${pipeline.name} pipeline records nothing in Git`, undefined, 'these flags belong to rollout (and release for --annotation)'));
+      throw new lib.DiagnosticError(
+        lib.error(
+          'args/not-tracked',
+          `${usedTrackingFlags(flags).join(', ')}: the ${pipeline.name} pipeline records nothing in Git`,
+          undefined,
+          'these flags belong to rollout (and release for --annotation)',
+        ),
+      );
     }
     const { repo, dep, target } = await this.deploymentAndTarget(this.deploymentArg(), this.target);
     const interactive = Boolean((process.stdin as NodeJS.ReadStream).isTTY) && Boolean((this.context.stderr as NodeJS.WriteStream).isTTY) && !process.env.CI;

@@ -18,7 +18,12 @@ export async function gitRead<T>(fn: () => Promise<T>): Promise<T> {
       const damaged = e.cwd ? damagedRepository(e, e.cwd) : undefined;
       if (damaged) throw damaged; // exit 1: the machine, not the command line
       throw new DiagnosticError(
-        error('tracking/git', `reading deployment tracking from Git failed: ${e.stderr.trim() || e.message}`, undefined, 'run inside a Git repository (deployment state lives in refs/atmos/ and tags)'),
+        error(
+          'tracking/git',
+          `reading deployment tracking from Git failed: ${e.stderr.trim() || e.message}`,
+          undefined,
+          'run inside a Git repository (deployment state lives in refs/atmos/ and tags)',
+        ),
       );
     }
     throw e;

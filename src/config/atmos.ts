@@ -171,7 +171,10 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     );
 
   const credentials: CredentialLevel = {};
-  for (const [key, schema] of [['env', envListSchema], ['secrets', secretListSchema]] as const) {
+  for (const [key, schema] of [
+    ['env', envListSchema],
+    ['secrets', secretListSchema],
+  ] as const) {
     if (dep[key] === undefined || dep[key] === null) continue;
     const r = parseWithSchema(schema, dep[key], locOf(dep, key) ?? { file, line: 1, col: 1 }, 'atmos', ['deployments', key]);
     if (!r.ok) for (const d of r.diagnostics) bag.add(d);

@@ -40,16 +40,21 @@ export function findDeploymentFile(cfg: AtmosConfig, name: string | undefined): 
     if (all.length === 0) {
       throw new DiagnosticError(error('args/no-deployments', `no deployment files found in ${rel}/`, undefined, 'create deployments/<name>.yaml (see `atmos-pipe init`)'));
     }
-    throw new DiagnosticError(
-      error('args/deployment-required', `this repository holds ${all.length} deployments; name one`, undefined, `valid values: ${all.map((d) => d.name).join(', ')}`),
-    );
+    throw new DiagnosticError(error('args/deployment-required', `this repository holds ${all.length} deployments; name one`, undefined, `valid values: ${all.map((d) => d.name).join(', ')}`));
   }
   const hit = all.find((d) => d.name === name);
   if (!hit) {
     throw new DiagnosticError(
-      error('args/unknown-deployment', `unknown deployment "${name}" (looked in ${rel}/)`, undefined, choicesHint(name, all.map((d) => d.name))),
+      error(
+        'args/unknown-deployment',
+        `unknown deployment "${name}" (looked in ${rel}/)`,
+        undefined,
+        choicesHint(
+          name,
+          all.map((d) => d.name),
+        ),
+      ),
     );
   }
   return hit;
 }
-

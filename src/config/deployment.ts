@@ -20,10 +20,7 @@ const anyMap = z.record(z.string(), z.unknown());
 const stringMap = z.record(z.string(), z.string());
 const stringList = z.array(z.string());
 
-const stackEntry = z.union([
-  z.string(),
-  z.strictObject({ path: z.string(), skip_if_missing: z.boolean().optional(), context: anyMap.optional() }),
-]);
+const stackEntry = z.union([z.string(), z.strictObject({ path: z.string(), skip_if_missing: z.boolean().optional(), context: anyMap.optional() })]);
 
 const stepRef = z.strictObject({
   uses: z.string(),
@@ -174,8 +171,6 @@ export type TargetConfig = z.infer<typeof target>;
 export type TerraformComponentConfig = z.infer<typeof terraformComponent>;
 export type NixpackComponentConfig = z.infer<typeof nixpackComponent>;
 export type StackEntry = z.infer<typeof stackEntry>;
-export type StepRef = z.infer<typeof stepRef>;
-export type VendorComponentConfig = z.infer<typeof vendorComponent>;
 
 /** A validated deployment file. Values are the parsed YAML (positions kept, see src/yaml). */
 export interface DeploymentConfig {
@@ -201,9 +196,7 @@ export function checkTargetArg(dep: DeploymentConfig, targetName: string): void 
     throw new DiagnosticError(error('args/target-name', `invalid target "${targetName}": ${problem}`, undefined, `valid values: ${names.join(', ')}`));
   }
   if (!names.includes(targetName)) {
-    throw new DiagnosticError(
-      error('args/unknown-target', `--target ${targetName}: deployment "${dep.name}" has no target "${targetName}"`, undefined, choicesHint(targetName, names)),
-    );
+    throw new DiagnosticError(error('args/unknown-target', `--target ${targetName}: deployment "${dep.name}" has no target "${targetName}"`, undefined, choicesHint(targetName, names)));
   }
 }
 
@@ -214,9 +207,7 @@ export function loadDeploymentFile(cfg: AtmosConfig, abs: string, files = new Ya
   const top: Location = { file, line: 1, col: 1 };
   const expectedName = path.basename(abs).replace(/\.ya?ml$/, '');
   if (f.value === null || f.value === undefined) {
-    throw new DiagnosticError(
-      error('deployment/empty', 'the deployment file is empty', top, `start it with:\ndeployment:\n  name: ${expectedName}\n  targets:\n    dev: {}`),
-    );
+    throw new DiagnosticError(error('deployment/empty', 'the deployment file is empty', top, `start it with:\ndeployment:\n  name: ${expectedName}\n  targets:\n    dev: {}`));
   }
   const parsed = parseWithSchema(deploymentFileSchema, f.value, top, 'deployment');
   if (!parsed.ok) throw new DiagnosticError(parsed.diagnostics);
@@ -280,16 +271,33 @@ function checkPromotionRules(body: DeploymentBody, bag: DiagnosticBag): void {
     if (!p) continue;
     const list: { src: string; loc?: Location }[] = [];
     if (p.from !== undefined && p.allowed_from !== undefined) {
-      bag.error('deployment/promotion-exclusive', `targets.${t}.promotion: "from" and "allowed_from" are mutually exclusive`, keyLocOf(p, 'allowed_from'), 'use "from" for one source or "allowed_from" for several');
+      bag.error(
+        'deployment/promotion-exclusive',
+        `targets.${t}.promotion: "from" and "allowed_from" are mutually exclusive`,
+        keyLocOf(p, 'allowed_from'),
+        'use "from" for one source or "allowed_from" for several',
+      );
     }
     if (p.from !== undefined) list.push({ src: p.from, loc: locOf(p, 'from') });
-    (p.allowed_from ?? []).forEach((s, i) => list.push({ src: s, loc: locOf(p.allowed_from, i) }));
+    for (const [i, s] of (p.allowed_from ?? []).entries()) list.push({ src: s, loc: locOf(p.allowed_from, i) });
     if (p.from === undefined && p.allowed_from === undefined && p.requires_approval === undefined) continue;
     for (const s of list) {
       if (s.src === t) bag.error('deployment/promotion-self', `target "${t}" cannot promote from itself`, s.loc);
-      else if (!targetNames.includes(s.src)) bag.error('deployment/promotion-source', `targets.${t}.promotion: unknown source target "${s.src}"`, s.loc, choicesHint(s.src, targetNames.filter((n) => n !== t)));
+      else if (!targetNames.includes(s.src))
+        bag.error(
+          'deployment/promotion-source',
+          `targets.${t}.promotion: unknown source target "${s.src}"`,
+          s.loc,
+          choicesHint(
+            s.src,
+            targetNames.filter((n) => n !== t),
+          ),
+        );
     }
-    sources.set(t, list.filter((s) => targetNames.includes(s.src) && s.src !== t));
+    sources.set(
+      t,
+      list.filter((s) => targetNames.includes(s.src) && s.src !== t),
+    );
   }
   // Cycle detection over "t promotes from s" edges: report the first edge of the cycle.
   const state = new Map<string, 0 | 1 | 2>();

@@ -55,7 +55,8 @@ export function checkComponentName(name: string): string | undefined {
 export function checkComponentRefLength(deployment: string, target: string, name: string): string | undefined {
   const tag = `refs/tags/atmos/deployments/${deployment}/${target}/${name}/${TIMESTAMP_SEGMENT}`;
   const bytes = Buffer.byteLength(tag);
-  if (bytes > MAX_REF_BYTES) return `makes the history tag of target "${target}" ${bytes} bytes long (refs/tags/atmos/deployments/${deployment}/${target}/<component>/<timestamp>); at most ${MAX_REF_BYTES}`;
+  if (bytes > MAX_REF_BYTES)
+    return `makes the history tag of target "${target}" ${bytes} bytes long (refs/tags/atmos/deployments/${deployment}/${target}/<component>/<timestamp>); at most ${MAX_REF_BYTES}`;
   return undefined;
 }
 

@@ -26,8 +26,8 @@ interface ZodIssueLike {
 
 /** The value at `path` and the container/key that hold it. */
 function walk(root: unknown, path: Path): { container: unknown; key: string | number | undefined; value: unknown } {
-  let container: unknown = undefined;
-  let key: string | number | undefined = undefined;
+  let container: unknown;
+  let key: string | number | undefined;
   let value: unknown = root;
   for (const seg of path) {
     if (value === null || typeof value !== 'object') break;
@@ -40,14 +40,14 @@ function walk(root: unknown, path: Path): { container: unknown; key: string | nu
 
 /** Best location for a path: the entry's value; for a missing key, the enclosing mapping. */
 function locateAt(root: unknown, path: Path, fallback: Location, preferKey = false): Location {
-  let container: unknown = undefined;
+  let container: unknown;
   let cur: unknown = root;
   let best: Location | undefined = locOf(root);
   for (const seg of path) {
     if (cur === null || typeof cur !== 'object') break;
     container = cur;
     const key = typeof seg === 'number' ? seg : String(seg);
-    const has = Array.isArray(cur) ? key as number < cur.length : Object.prototype.hasOwnProperty.call(cur, key);
+    const has = Array.isArray(cur) ? (key as number) < cur.length : Object.hasOwn(cur, key);
     if (!has) break; // missing key: report the enclosing mapping
     best = (preferKey ? keyLocOf(container, key) : locOf(container, key)) ?? best;
     cur = (cur as Record<string | number, unknown>)[key as string];
@@ -78,7 +78,7 @@ function knownKeysAt(schema: unknown, path: Path, root: unknown): string[] {
     if (!s?.def) return [];
     value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[seg as string] : undefined;
     const t = s.def.type;
-    if (t === 'object') s = unwrap((s.shape ?? {})[seg as string]) as typeof s;
+    if (t === 'object') s = unwrap(s.shape?.[seg as string]) as typeof s;
     else if (t === 'record') s = unwrap(s.def.valueType) as typeof s;
     else if (t === 'array') s = unwrap(s.def.element) as typeof s;
     else if (t === 'union') s = unwrap(pickUnionBranch(s.def.options as unknown[], value)) as typeof s;
@@ -128,14 +128,7 @@ function pathText(path: Path): string {
  * @param what  noun for messages, e.g. "deployment"
  * @param prefix path prefix shown in messages (the schema may be applied below the root)
  */
-function zodIssuesToDiagnostics(
-  issues: readonly unknown[],
-  root: unknown,
-  schema: unknown,
-  fallback: Location,
-  codePrefix: string,
-  prefix: Path = [],
-): Diagnostic[] {
+function zodIssuesToDiagnostics(issues: readonly unknown[], root: unknown, schema: unknown, fallback: Location, codePrefix: string, prefix: Path = []): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const raw of issues) {
     const issue = raw as ZodIssueLike;
@@ -148,23 +141,21 @@ function zodIssuesToDiagnostics(
         for (const k of issue.keys ?? []) {
           const guess = didYouMean(k, known);
           const loc = (isPlainMap(value) ? keyLocOf(value, k) : undefined) ?? locateAt(root, path, fallback);
-          out.push(
-            error(
-              `${codePrefix}/unknown-key`,
-              `unknown key "${k}" in ${shown}`,
-              loc,
-              guess ? `did you mean "${guess}"?` : known.length ? `allowed keys: ${known.join(', ')}` : 'remove it',
-            ),
-          );
+          out.push(error(`${codePrefix}/unknown-key`, `unknown key "${k}" in ${shown}`, loc, guess ? `did you mean "${guess}"?` : known.length ? `allowed keys: ${known.join(', ')}` : 'remove it'));
         }
         break;
       }
       case 'invalid_type': {
         const { container, key, value } = walk(root, path);
-        const missing = value === undefined && container !== undefined && key !== undefined && !(Array.isArray(container) ? false : Object.prototype.hasOwnProperty.call(container, key));
+        const missing = value === undefined && container !== undefined && key !== undefined && !(Array.isArray(container) ? false : Object.hasOwn(container as object, key));
         if (missing) {
           out.push(
-            error(`${codePrefix}/missing-key`, `missing required key "${String(path[path.length - 1])}" in ${pathText([...prefix, ...path.slice(0, -1)])}`, locateAt(root, path, fallback), `add "${String(path[path.length - 1])}: ..."`),
+            error(
+              `${codePrefix}/missing-key`,
+              `missing required key "${String(path[path.length - 1])}" in ${pathText([...prefix, ...path.slice(0, -1)])}`,
+              locateAt(root, path, fallback),
+              `add "${String(path[path.length - 1])}: ..."`,
+            ),
           );
         } else {
           out.push(
@@ -196,9 +187,7 @@ function zodIssuesToDiagnostics(
           );
         } else {
           const expected = [...new Set(branches.flatMap((b) => b.filter((x) => x.path.length === 0 && x.expected).map((x) => expectedWord(x.expected))))];
-          out.push(
-            error(`${codePrefix}/type`, `${shown} must be ${expected.length ? expected.join(' or ') : 'a different value'}, got ${describeType(value)}`, locateAt(root, path, fallback)),
-          );
+          out.push(error(`${codePrefix}/type`, `${shown} must be ${expected.length ? expected.join(' or ') : 'a different value'}, got ${describeType(value)}`, locateAt(root, path, fallback)));
         }
         break;
       }

@@ -7,10 +7,7 @@ import type { ResolvedComponent, ResolvedDeployment } from '../resolve/index.js'
 import { isPlainMap, locOf } from '../yaml/index.js';
 
 /** One component in the exact shape of SPEC 11 (plus provenance with `--provenance`). */
-export type DescribedComponent = Pick<
-  ResolvedComponent,
-  'address' | 'type' | 'name' | 'component' | 'vars' | 'settings' | 'env' | 'backend_type' | 'backend' | 'providers' | 'depends_on' | 'wave'
-> & {
+export type DescribedComponent = Pick<ResolvedComponent, 'address' | 'type' | 'name' | 'component' | 'vars' | 'settings' | 'env' | 'backend_type' | 'backend' | 'providers' | 'depends_on' | 'wave'> & {
   /** Names of the secrets its steps receive (never values); absent when none. */
   secrets?: string[];
   /** Only with `--provenance`: dotted path -> `file:line:col`. */

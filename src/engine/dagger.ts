@@ -26,7 +26,6 @@ import type { Engine, ExecRequest, ExecResult, Support } from './types.js';
 
 export * from './dagger/client.js';
 export * from './dagger/translate.js';
-export { runStep } from './dagger/session.js';
 
 // ---------------------------------------------------------------------------------------------
 // The engine.
@@ -47,8 +46,7 @@ export interface DaggerEngineOptions {
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 300_000;
 
-export const NETWORK_NOTICE =
-  'the Dagger engine does not enforce `network: false`: step containers always have network access';
+export const NETWORK_NOTICE = 'the Dagger engine does not enforce `network: false`: step containers always have network access';
 
 const UNREACHABLE_HINT =
   'run the steps on this machine with --engine local, or point the Dagger CLI at a running engine with _EXPERIMENTAL_DAGGER_RUNNER_HOST (tcp://, unix://, kube-pod://, container://, image://)';
@@ -94,7 +92,12 @@ export class DaggerEngine implements Engine {
     } catch (e) {
       // Whatever the factory started must not linger, nor a session that shows up late.
       giveUp.abort();
-      pending.then((s) => s.close(), () => undefined).catch(() => undefined);
+      pending
+        .then(
+          (s) => s.close(),
+          () => undefined,
+        )
+        .catch(() => undefined);
       throw unreachable(e);
     }
     try {
@@ -110,7 +113,14 @@ export class DaggerEngine implements Engine {
     const noImage = steps.filter((s) => !s.image);
     if (noImage.length) {
       throw new DiagnosticError(
-        noImage.map((s) => error('engine/dagger-no-image', `step ${s.id} (${s.module}) has no container image, so the Dagger engine cannot run it`, undefined, 'pin an image for the module, or run with --engine local')),
+        noImage.map((s) =>
+          error(
+            'engine/dagger-no-image',
+            `step ${s.id} (${s.module}) has no container image, so the Dagger engine cannot run it`,
+            undefined,
+            'pin an image for the module, or run with --engine local',
+          ),
+        ),
       );
     }
     const { session, version } = await this.session();
@@ -137,7 +147,14 @@ export class DaggerEngine implements Engine {
   async exec(req: ExecRequest): Promise<ExecResult> {
     const { step } = req;
     if (!step.image) {
-      throw new DiagnosticError(error('engine/dagger-no-image', `step ${step.id} (${step.module}) has no container image, so the Dagger engine cannot run it`, undefined, 'pin an image for the module, or run with --engine local'));
+      throw new DiagnosticError(
+        error(
+          'engine/dagger-no-image',
+          `step ${step.id} (${step.module}) has no container image, so the Dagger engine cannot run it`,
+          undefined,
+          'pin an image for the module, or run with --engine local',
+        ),
+      );
     }
     if (step.argv.length === 0) throw new Error(`step ${step.id} has no command`);
     if (req.signal.aborted) throw new Error(`step ${step.id} was cancelled before it started`);
@@ -191,4 +208,3 @@ export class DaggerEngine implements Engine {
     }
   }
 }
-

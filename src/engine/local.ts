@@ -167,7 +167,7 @@ export class LocalEngine implements Engine {
       throw new DiagnosticError(error('engine/tool-missing', `step ${step.id} needs "${cmd}", which is not on PATH`, undefined, installHint(cmd, step)));
     }
     let version: string | undefined;
-    if (step.tool && step.tool.version && step.tool.version !== '*' && path.basename(step.tool.name) === path.basename(cmd)) {
+    if (step.tool?.version && step.tool.version !== '*' && path.basename(step.tool.name) === path.basename(cmd)) {
       version = probeVersion(bin, step.hostTool);
       if (version !== step.tool.version) {
         const msg = `${cmd} ${version ?? '(unknown version)'} is on PATH, but the pinned version is ${step.tool.version}`;
@@ -237,7 +237,7 @@ export class LocalEngine implements Engine {
       const child = spawn(file, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe', ...data.map(() => 'pipe' as const)] });
       data.forEach((text, i) => {
         const fd = child.stdio[3 + i] as Writable;
-        fd.on('error', () => {}); // bwrap failed before reading it: its exit status says why
+        fd.on('error', () => undefined); // bwrap failed before reading it: its exit status says why
         fd.end(text);
       });
       const stdout: Buffer[] = [];

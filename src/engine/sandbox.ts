@@ -13,7 +13,7 @@
  * is reachable either; without `network: true` the step also has its own network namespace.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../cache/cas.js';
@@ -28,9 +28,7 @@ export const SANDBOX_MODES: readonly SandboxMode[] = ['strict', 'off'];
 export const SANDBOX_UID = 1000;
 
 /** What the local engine runs steps in; `notice` is said once per run. */
-export type SandboxSetup =
-  | { mode: 'strict'; bwrap: string; version: string; uid: number; notice: string }
-  | { mode: 'off'; notice: string };
+export type SandboxSetup = { mode: 'strict'; bwrap: string; version: string; uid: number; notice: string } | { mode: 'off'; notice: string };
 
 /** Where the mode came from (for messages). */
 export interface SandboxChoice {
@@ -57,9 +55,26 @@ const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx
 
 /** /etc entries tools need (name resolution, TLS roots, time zone, the dynamic linker, alternatives). */
 const ETC_ENTRIES = [
-  'resolv.conf', 'hosts', 'nsswitch.conf', 'host.conf', 'gai.conf', 'services', 'protocols',
-  'ssl', 'ca-certificates', 'ca-certificates.conf', 'pki', 'crypto-policies',
-  'localtime', 'timezone', 'alternatives', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'os-release', 'npmrc',
+  'resolv.conf',
+  'hosts',
+  'nsswitch.conf',
+  'host.conf',
+  'gai.conf',
+  'services',
+  'protocols',
+  'ssl',
+  'ca-certificates',
+  'ca-certificates.conf',
+  'pki',
+  'crypto-policies',
+  'localtime',
+  'timezone',
+  'alternatives',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'os-release',
+  'npmrc',
 ];
 
 /** /proc entries a step's owner (the caller, root) could write without capabilities: bound read-only. */
@@ -73,7 +88,7 @@ export const SANDBOX_PASSWD = `root:x:0:0:root:/nonexistent:/bin/sh\nstep:x:${SA
 export const SANDBOX_GROUP = `root:x:0:\nstep:x:${SANDBOX_UID}:\nnogroup:x:65534:\n`;
 
 function under(p: string, dir: string): boolean {
-  return p === dir || p.startsWith(dir === '/' ? '/' : dir + '/');
+  return p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
 }
 
 function inSystemDirs(p: string): boolean {
@@ -91,7 +106,7 @@ export function isolationArgs(o: { network: boolean; version: string }): string[
   if (!o.network) a.push('--unshare-net');
   a.push('--new-session', '--die-with-parent', '--hostname', 'atmos-pipe-step');
   for (const d of SYSTEM_DIRS) {
-    let st;
+    let st: Stats;
     try {
       st = lstatSync(d);
     } catch {
@@ -122,7 +137,10 @@ export function seccompFilter(arch: string = process.arch): Buffer | undefined {
   const native = arch === 'x64' ? { audit: 0xc000003e, calls: [248, 249, 250] } : arch === 'arm64' ? { audit: 0xc00000b7, calls: [217, 218, 219] } : undefined;
   if (!native) return undefined;
   type Ins = { code: number; k: number; jt?: string; jf?: string; label?: string };
-  const LD = 0x20, JEQ = 0x15, JGE = 0x35, RET = 0x06;
+  const LD = 0x20,
+    JEQ = 0x15,
+    JGE = 0x35,
+    RET = 0x06;
   const prog: Ins[] = [{ code: LD, k: 4 }];
   if (arch === 'x64') prog.push({ code: JEQ, k: 0x40000003, jt: 'i386' }); // AUDIT_ARCH_I386
   prog.push({ code: JEQ, k: native.audit, jf: 'allow' }, { code: LD, k: 0 });
@@ -198,7 +216,8 @@ export function toolBinds(bin: string, workspace: string, envPath: string | unde
   };
   const addDir = (d: string, file: string) => {
     if (inSystemDirs(d)) return;
-    if (holdsWorkspace(d) || NEVER_WHOLE.has(d)) out.add(file); // only the file itself
+    if (holdsWorkspace(d) || NEVER_WHOLE.has(d))
+      out.add(file); // only the file itself
     else out.add(d);
   };
   const visit = (p: string | undefined, depth: number) => {
@@ -293,8 +312,16 @@ function readSysctl(p: string): string {
 function probeKey(bwrap: string): string {
   const st = statSync(bwrap);
   return [
-    `v${PROBE_VERSION}`, bwrap, st.ino, st.size, Math.floor(st.mtimeMs), os.release(), process.getuid?.() ?? -1,
-    readSysctl('/proc/sys/user/max_user_namespaces'), readSysctl('/proc/sys/kernel/unprivileged_userns_clone'), readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
+    `v${PROBE_VERSION}`,
+    bwrap,
+    st.ino,
+    st.size,
+    Math.floor(st.mtimeMs),
+    os.release(),
+    process.getuid?.() ?? -1,
+    readSysctl('/proc/sys/user/max_user_namespaces'),
+    readSysctl('/proc/sys/kernel/unprivileged_userns_clone'),
+    readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
   ].join('|');
 }
 
@@ -359,7 +386,7 @@ export function setUpSandbox(choice: SandboxChoice, env: NodeJS.ProcessEnv, whic
     record = { key, bwrap, version, uid: SANDBOX_UID, probed_at: new Date().toISOString() };
     if (file) {
       try {
-        writeFileAtomic(file, JSON.stringify(record, null, 2) + '\n');
+        writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
       } catch {
         // a read-only home: probe again next time
       }

@@ -83,7 +83,10 @@ const now = () => new Date().toISOString();
 
 /** Step id -> a file-system friendly, unique slug. */
 export function stepSlug(id: string): string {
-  const base = id.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 120);
+  const base = id
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 120);
   return `${base}-${sha256(id).slice(7, 15)}`;
 }
 
@@ -164,7 +167,10 @@ export class Scheduler {
         const badDep = c.deps.find((d) => state.get(d) === 'failed' || state.get(d) === 'skipped');
         if (badDep || (this.failed && !this.o.keepGoing)) {
           state.set(c.address, 'skipped');
-          this.skipComponent(c, badDep ? `needs ${badDep}, which ${state.get(badDep) === 'failed' ? 'failed' : 'was skipped'}` : 'an earlier step failed (use --keep-going to continue independent work)');
+          this.skipComponent(
+            c,
+            badDep ? `needs ${badDep}, which ${state.get(badDep) === 'failed' ? 'failed' : 'was skipped'}` : 'an earlier step failed (use --keep-going to continue independent work)',
+          );
           return;
         }
         state.set(c.address, 'running');
@@ -436,7 +442,18 @@ export class Scheduler {
     if (s.cache === 'content' && !this.o.noCache) {
       const hit = this.lookup(s, fp);
       if (hit) {
-        this.record({ id: s.id, component: s.component, module: s.module, status: 'cached', fingerprint: fp, outputs: hit.outputs, values: hit.values, exitCode: hit.exitCode, durationMs: Date.now() - t0, logDigest: hit.logDigest });
+        this.record({
+          id: s.id,
+          component: s.component,
+          module: s.module,
+          status: 'cached',
+          fingerprint: fp,
+          outputs: hit.outputs,
+          values: hit.values,
+          exitCode: hit.exitCode,
+          durationMs: Date.now() - t0,
+          logDigest: hit.logDigest,
+        });
         this.emit({ type: 'step.finished', time: now(), id: s.id, component: s.component, module: s.module, status: 'cached', fingerprint: fp, durationMs: Date.now() - t0 });
         return 'cached';
       }
@@ -466,7 +483,7 @@ export class Scheduler {
       }
       if (lines.length === 0) return;
       const masked = lines.map((l) => this.secrets.mask(l));
-      appendFileSync(logFile, masked.join('\n') + '\n');
+      appendFileSync(logFile, `${masked.join('\n')}\n`);
       for (const line of masked) {
         keep(line);
         this.emit({ type: 'step.output', time: now(), id: s.id, line });
@@ -497,8 +514,37 @@ export class Scheduler {
       const logDigest = existsSync(logFile) ? this.cas.putFile(logFile).digest : undefined;
       const durationMs = Date.now() - t0;
       const logTail = tail.slice(-(s.failureLogLines ?? 20));
-      this.record({ id: s.id, component: s.component, module: s.module, status: 'failed', fingerprint: fp, outputs: {}, values: {}, exitCode, durationMs, logDigest, logTail, reason, ...(locked ? { locked } : {}), ...(this.o.keepWorkspace ? { workspace } : {}) });
-      this.emit({ type: 'step.finished', time: now(), id: s.id, component: s.component, module: s.module, status: 'failed', fingerprint: fp, durationMs, exitCode, reason, logTail, logPath: logFile, ...(this.o.keepWorkspace ? { workspace } : {}) });
+      this.record({
+        id: s.id,
+        component: s.component,
+        module: s.module,
+        status: 'failed',
+        fingerprint: fp,
+        outputs: {},
+        values: {},
+        exitCode,
+        durationMs,
+        logDigest,
+        logTail,
+        reason,
+        ...(locked ? { locked } : {}),
+        ...(this.o.keepWorkspace ? { workspace } : {}),
+      });
+      this.emit({
+        type: 'step.finished',
+        time: now(),
+        id: s.id,
+        component: s.component,
+        module: s.module,
+        status: 'failed',
+        fingerprint: fp,
+        durationMs,
+        exitCode,
+        reason,
+        logTail,
+        logPath: logFile,
+        ...(this.o.keepWorkspace ? { workspace } : {}),
+      });
       if (!this.o.keepWorkspace) rmSync(workspace, { recursive: true, force: true });
       return 'failed';
     };
@@ -546,7 +592,7 @@ export class Scheduler {
         // Sensitive values (`"sensitive": true`) are kept encrypted, in the cache and in memory;
         // a kept workspace (--keep-workspace) holds the sealed file too.
         values[v] = s.sealValues ? seal(parsed, this.key) : sealSensitive(parsed, this.key, this.secrets);
-        if (this.o.keepWorkspace && canonicalJson(values[v]) !== canonicalJson(parsed)) writeFileSync(p, JSON.stringify(values[v], null, 2) + '\n');
+        if (this.o.keepWorkspace && canonicalJson(values[v]) !== canonicalJson(parsed)) writeFileSync(p, `${JSON.stringify(values[v], null, 2)}\n`);
       }
       flush();
       const logDigest = this.cas.putFile(logFile).digest;
@@ -564,8 +610,31 @@ export class Scheduler {
         }
         this.actions.put(key === fp ? entry : { ...entry, fingerprint: key });
       }
-      this.record({ id: s.id, component: s.component, module: s.module, status: 'done', fingerprint: fp, outputs, values, exitCode: res.exitCode, durationMs, logDigest, ...(this.o.keepWorkspace ? { workspace } : {}) });
-      this.emit({ type: 'step.finished', time: now(), id: s.id, component: s.component, module: s.module, status: 'done', fingerprint: fp, durationMs, exitCode: res.exitCode, ...(this.o.keepWorkspace ? { workspace } : {}) });
+      this.record({
+        id: s.id,
+        component: s.component,
+        module: s.module,
+        status: 'done',
+        fingerprint: fp,
+        outputs,
+        values,
+        exitCode: res.exitCode,
+        durationMs,
+        logDigest,
+        ...(this.o.keepWorkspace ? { workspace } : {}),
+      });
+      this.emit({
+        type: 'step.finished',
+        time: now(),
+        id: s.id,
+        component: s.component,
+        module: s.module,
+        status: 'done',
+        fingerprint: fp,
+        durationMs,
+        exitCode: res.exitCode,
+        ...(this.o.keepWorkspace ? { workspace } : {}),
+      });
       if (!this.o.keepWorkspace) rmSync(workspace, { recursive: true, force: true });
       return 'done';
     } catch (e) {
@@ -597,6 +666,9 @@ function shownPath(p: string): string {
 
 /** A new run id: sortable time plus randomness. */
 export function newRunId(): string {
-  const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const t = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${t}-${randomBytes(3).toString('hex')}`;
 }

@@ -23,8 +23,7 @@ export interface EngineSelection {
   notice?: string;
 }
 
-export const NO_DAGGER_NOTICE =
-  'no Dagger engine found (DAGGER_SESSION_PORT, _EXPERIMENTAL_DAGGER_CLI_BIN, dagger on PATH): running steps with the local engine';
+export const NO_DAGGER_NOTICE = 'no Dagger engine found (DAGGER_SESSION_PORT, _EXPERIMENTAL_DAGGER_CLI_BIN, dagger on PATH): running steps with the local engine';
 
 /** The first executable regular file named `cmd` on `envPath` (no process spawned). */
 export function findOnPath(cmd: string, envPath: string | undefined): string | undefined {
@@ -51,11 +50,7 @@ function set(env: NodeJS.ProcessEnv, name: string): boolean {
   return v !== undefined && v !== '';
 }
 
-export function selectEngine(
-  choice: EngineChoice,
-  env: NodeJS.ProcessEnv = process.env,
-  whichDagger: (env: NodeJS.ProcessEnv) => string | undefined = whichDaggerOnPath,
-): EngineSelection {
+export function selectEngine(choice: EngineChoice, env: NodeJS.ProcessEnv = process.env, whichDagger: (env: NodeJS.ProcessEnv) => string | undefined = whichDaggerOnPath): EngineSelection {
   if (!ENGINE_CHOICES.includes(choice)) {
     throw new DiagnosticError(error('cli/engine', `unknown engine "${String(choice)}"`, undefined, choicesHint(String(choice), [...ENGINE_CHOICES])));
   }

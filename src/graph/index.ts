@@ -9,7 +9,7 @@ import { DirectedGraph } from 'graphology';
 import type { ResolvedDeployment } from '../resolve/types.js';
 import { dependencyOrder, type DependencyEdge, type DependencyOrder } from './order.js';
 
-export type { DependencyEdge, EdgeKind } from './order.js';
+export type { DependencyEdge } from './order.js';
 
 export interface ComponentGraph extends DependencyOrder {
   /** graphology DirectedGraph; edges point from a dependency to its dependent. */

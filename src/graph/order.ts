@@ -39,12 +39,7 @@ export function dependencyOrder(addresses: string[], edges: DependencyEdge[]): D
   if (cycle) {
     const first = edges.find((e) => e.from === cycle[0] && e.to === cycle[1]);
     throw new DiagnosticError(
-      error(
-        'graph/cycle',
-        `dependency cycle: ${cycle.join(' → ')}`,
-        first?.location,
-        'remove one of these dependencies (depends_on, a template reference or a label/name binding)',
-      ),
+      error('graph/cycle', `dependency cycle: ${cycle.join(' → ')}`, first?.location, 'remove one of these dependencies (depends_on, a template reference or a label/name binding)'),
     );
   }
   // A node's wave is the length of its longest chain of dependencies (acyclic: memoised recursion ends).

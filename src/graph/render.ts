@@ -39,7 +39,7 @@ export function renderGraph(r: ResolvedDeployment, graph: ComponentGraph, format
   const g = graphJson(r, graph);
   switch (format) {
     case 'json':
-      return JSON.stringify(g, null, 2) + '\n';
+      return `${JSON.stringify(g, null, 2)}\n`;
     case 'dot': {
       const q = (s: string) => JSON.stringify(s);
       const lines = [`digraph ${q(`${g.deployment}/${g.target}`)} {`, '  rankdir=LR;', '  node [shape=box];'];
@@ -50,14 +50,14 @@ export function renderGraph(r: ResolvedDeployment, graph: ComponentGraph, format
       });
       for (const e of g.edges) lines.push(`  ${q(e.to)} -> ${q(e.from)} [label=${q(e.kind)}];`);
       lines.push('}');
-      return lines.join('\n') + '\n';
+      return `${lines.join('\n')}\n`;
     }
     case 'mermaid': {
       const ids = new Map(g.nodes.map((n, i) => [n.address, `n${i}`]));
       const lines = ['graph LR'];
       for (const n of g.nodes) lines.push(`  ${ids.get(n.address)}["${n.address}"]`);
       for (const e of g.edges) lines.push(`  ${ids.get(e.to)} -->|${e.kind}| ${ids.get(e.from)}`);
-      return lines.join('\n') + '\n';
+      return `${lines.join('\n')}\n`;
     }
     case 'ascii': {
       const lines = [`${g.deployment} → ${g.target}`];
@@ -72,7 +72,7 @@ export function renderGraph(r: ResolvedDeployment, graph: ComponentGraph, format
           lines.push(`${last ? '   ' : '│  '}${branch} ${a}${d.length ? `  ← ${d.join(', ')}` : ''}`);
         });
       });
-      return lines.join('\n') + '\n';
+      return `${lines.join('\n')}\n`;
     }
   }
 }

@@ -109,7 +109,9 @@ export async function readModule(dir: string, opts: ReadModuleOptions = {}): Pro
   const info: ModuleInfo = { dir, variables: new Map(), outputs: [], moduleCalls: [] };
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.tf') || n.endsWith('.tf.json')).sort();
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.tf') || n.endsWith('.tf.json'))
+      .sort();
   } catch {
     return info;
   }
@@ -118,7 +120,10 @@ export async function readModule(dir: string, opts: ReadModuleOptions = {}): Pro
   for (const n of names) {
     const abs = path.join(dir, n);
     const text = readFileSync(abs, 'utf8');
-    const digest = createHash('sha256').update(n.endsWith('.json') ? 'json\0' : 'hcl\0').update(text).digest('hex');
+    const digest = createHash('sha256')
+      .update(n.endsWith('.json') ? 'json\0' : 'hcl\0')
+      .update(text)
+      .digest('hex');
     let summary = memo.get(digest);
     if (!summary && hclDir) {
       try {

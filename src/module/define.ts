@@ -100,12 +100,15 @@ export function useModule(name: string): ModuleRef {
   return Object.freeze({ name, ref: 'module' as const });
 }
 
+/** A module of any input type, as registries and stages hold them (each validates its own inputs). */
+export type AnyModule = ModuleDefinition<unknown>;
+
 /** Modules by name: what {@link bindPipeline} looks names up in. */
-export type ModuleRegistry = ReadonlyMap<string, ModuleDefinition<any>>;
+export type ModuleRegistry = ReadonlyMap<string, AnyModule>;
 
 /** A registry of the given modules; two modules of one name are a programming error. */
-export function moduleRegistry(...modules: ModuleDefinition<any>[]): ModuleRegistry {
-  const byName = new Map<string, ModuleDefinition<any>>();
+export function moduleRegistry(...modules: AnyModule[]): ModuleRegistry {
+  const byName = new Map<string, AnyModule>();
   for (const m of modules) {
     if (byName.has(m.name)) throw new Error(`two modules are named "${m.name}"`);
     byName.set(m.name, m);
@@ -113,12 +116,12 @@ export function moduleRegistry(...modules: ModuleDefinition<any>[]): ModuleRegis
   return byName;
 }
 
-function isModuleRef(m: ModuleDefinition<any> | ModuleRef): m is ModuleRef {
+function isModuleRef(m: AnyModule | ModuleRef): m is ModuleRef {
   return (m as ModuleRef).ref === 'module';
 }
 
 /** A stage whose module is bound (see {@link bindPipeline}). */
-export type BoundStage = Stage & { module: ModuleDefinition<any> };
+export type BoundStage = Stage & { module: AnyModule };
 
 /** A pipeline whose stages are all bound to module definitions. */
 export type BoundPipeline = Omit<PipelineDefinition, 'stages'> & { stages: BoundStage[] };
@@ -149,7 +152,7 @@ export function bindPipeline(pipeline: PipelineDefinition, registry: ModuleRegis
 export interface Stage {
   name: string;
   /** The module that expands a component in this stage: a definition, or a registered one by name ({@link useModule}). */
-  module: ModuleDefinition<any> | ModuleRef;
+  module: AnyModule | ModuleRef;
   /** Which components this stage applies to (default: all). */
   appliesTo?(component: ResolvedComponent): boolean;
   /** Inputs for the module (validated with its schema). */

@@ -21,6 +21,7 @@
  *   OCI image library (loaded on demand: {@link loadOci}).
  */
 export {
+  type AnyModule,
   bindPipeline,
   defineModule,
   definePipeline,

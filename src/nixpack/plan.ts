@@ -13,14 +13,12 @@ import { node, planPackageManager } from './providers/node.js';
 import { appendUnique, canonicalPlan, phase, type Provider } from './providers/provider.js';
 import { python } from './providers/python.js';
 import { staticSite } from './providers/static.js';
-import { APP_DIR, type BuildPlan, type Detection, type NixpackVars, type ProviderName } from './types.js';
+import { APP_DIR, type BuildPlan, type Detection, type NixpackVars } from './types.js';
 
-export type { BuildPlan, Detection, NixpackVars, PlanPhase, ProviderName, StartPhase } from './types.js';
-export { APP_DIR, NIXPACKS_BASE_IMAGE, STANDALONE_IMAGE, STATIC_ASSETS_DIR } from './types.js';
-export { DEFAULT_NODE_MAJOR } from './providers/node.js';
+export type { BuildPlan, Detection, NixpackVars } from './types.js';
+export { NIXPACKS_BASE_IMAGE } from './types.js';
 
 /** Detection order; the Dockerfile only counts with `dockerfile_escape`. */
-export const PROVIDER_ORDER: readonly ProviderName[] = ['dockerfile', 'node', 'go', 'python', 'static'];
 const PROVIDERS: readonly Provider[] = [dockerfile, node, go, python, staticSite];
 
 /** What each provider looks for, e.g. for a hint. */
@@ -132,11 +130,7 @@ function applyOverrides(plan: BuildPlan, vars: NixpackVars, location: Location |
  * when no provider matches (with a hint listing what each provider looks for), or when an
  * override is malformed or cannot apply (install/build/pkgs with a Dockerfile build).
  */
-export function makePlan(
-  sourceDir: string,
-  vars: NixpackVars,
-  opts: { dockerfileEscape?: boolean; location?: Location } = {},
-): BuildPlan {
+export function makePlan(sourceDir: string, vars: NixpackVars, opts: { dockerfileEscape?: boolean; location?: Location } = {}): BuildPlan {
   const location = opts.location;
   const display = typeof vars.source === 'string' && vars.source ? vars.source : sourceDir;
   let st: ReturnType<typeof statSync> | undefined;
@@ -147,33 +141,24 @@ export function makePlan(
   }
   if (!st) {
     throw new DiagnosticError(
-      error(
-        'nixpack/source-missing',
-        `source ${JSON.stringify(display)} does not exist`,
-        location,
-        'vars.source is a directory relative to the repository root, e.g. ./services/api',
-      ),
+      error('nixpack/source-missing', `source ${JSON.stringify(display)} does not exist`, location, 'vars.source is a directory relative to the repository root, e.g. ./services/api'),
     );
   }
   if (!st.isDirectory()) {
-    throw new DiagnosticError(
-      error('nixpack/source-not-directory', `source ${JSON.stringify(display)} is not a directory`, location, 'vars.source names the service directory, not a file in it'),
-    );
+    throw new DiagnosticError(error('nixpack/source-not-directory', `source ${JSON.stringify(display)} is not a directory`, location, 'vars.source names the service directory, not a file in it'));
   }
   checkVars(vars, location);
   const app = new SourceTree(sourceDir, display);
-  const escape = opts.dockerfileEscape === true;
-  const hit = detectIn(app, escape);
+  const dockerfileEscape = opts.dockerfileEscape === true;
+  const hit = detectIn(app, dockerfileEscape);
   if (!hit) {
-    const hasDockerfile = !escape && app.hasFile('Dockerfile');
+    const hasDockerfile = !dockerfileEscape && app.hasFile('Dockerfile');
     throw new DiagnosticError(
       error(
         'nixpack/no-provider',
         `no build provider matches source ${JSON.stringify(display)}`,
         location,
-        (hasDockerfile
-          ? 'it has a Dockerfile: set settings.nixpack.dockerfile_escape: true to build it; '
-          : '') + providerHint(),
+        (hasDockerfile ? 'it has a Dockerfile: set settings.nixpack.dockerfile_escape: true to build it; ' : '') + providerHint(),
       ),
     );
   }

@@ -97,9 +97,7 @@ export function assembleImage(spec: ImageSpec): BuiltOciImage {
           return `${k}=${spec.env![k]}`;
         })
     : undefined;
-  const ports = spec.exposedPorts?.length
-    ? Object.fromEntries([...new Set(spec.exposedPorts.map(normalizePort))].sort().map((p) => [p, {}]))
-    : undefined;
+  const ports = spec.exposedPorts?.length ? Object.fromEntries([...new Set(spec.exposedPorts.map(normalizePort))].sort().map((p) => [p, {}])) : undefined;
   const config: OciImageConfig = {
     architecture: spec.architecture ?? 'amd64',
     os: spec.os ?? 'linux',

@@ -184,7 +184,10 @@ export async function layerFromEntries(entries: LayerEntry[], opts: { epoch: num
 /** Normalise a prefix like 'app', 'app/', './app/' to 'app/' ('' for none). */
 function normalizePrefix(prefix: string | undefined): string {
   if (!prefix) return '';
-  const p = prefix.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
+  const p = prefix
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '')
+    .replace(/\/+$/, '');
   return p ? `${normalizeLayerPath(p)}/` : '';
 }
 
@@ -222,10 +225,7 @@ function entriesFromDirectory(dir: string, opts: { exclude?: (rel: string) => bo
  * prepended. `exclude` receives paths relative to `dir` (POSIX, without the prefix); an
  * excluded directory is not descended into.
  */
-export async function layerFromDirectory(
-  dir: string,
-  opts: { prefix?: string; epoch: number; exclude?: (rel: string) => boolean },
-): Promise<Layer> {
+export async function layerFromDirectory(dir: string, opts: { prefix?: string; epoch: number; exclude?: (rel: string) => boolean }): Promise<Layer> {
   checkEpoch(opts.epoch);
   const prefix = normalizePrefix(opts.prefix);
   const entries = entriesFromDirectory(dir, { exclude: opts.exclude }).map((e) => ({ ...e, path: prefix + e.path }));

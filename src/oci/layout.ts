@@ -11,10 +11,7 @@
 import { hostname } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import {
-  ANNOTATION_REF_NAME, MEDIA_TYPE_INDEX, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_MANIFEST, createExclusive, digestHex, isDigest,
-  sha256Digest, writeFileAtomic,
-} from './digest.js';
+import { ANNOTATION_REF_NAME, MEDIA_TYPE_INDEX, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_MANIFEST, createExclusive, digestHex, isDigest, sha256Digest, writeFileAtomic } from './digest.js';
 import type { BuiltOciImage, OciDescriptor, OciImageConfig, OciManifest } from './image.js';
 import type { Layer } from './layer.js';
 

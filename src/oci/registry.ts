@@ -132,7 +132,10 @@ function registryHost(registry: string): string {
 export function isInsecureRegistry(registry: string, env: NodeJS.ProcessEnv = process.env): boolean {
   const host = registryHost(registry).toLowerCase();
   if (host === 'localhost' || host === '127.0.0.1' || host === '::1') return true;
-  const listed = (env.ATMOS_PIPE_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const listed = (env.ATMOS_PIPE_INSECURE_REGISTRIES ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   return listed.includes(registry.toLowerCase()) || listed.includes(host);
 }
 
@@ -153,7 +156,7 @@ function credentialHelper(helper: string, registry: string, source: string): Reg
       if (out.Username === '<token>') return { identityToken: out.Secret, source };
       return { username: out.Username, password: out.Secret, source };
     } catch {
-      continue;
+      // a helper that prints no JSON has no credentials for this URL: try the next one
     }
   }
   return undefined;
@@ -303,9 +306,7 @@ class RegistryClient {
     if (!this.creds) {
       return `log in: credentials for ${r} in ${this.configFile} (e.g. \`docker login ${r}\`, or an entry {"auths":{"${r}":{"auth":"<base64 user:password>"}}})`;
     }
-    return rejected
-      ? `log in: the credentials for ${r} (${this.creds.source}) were rejected; log in again (\`docker login ${r}\`)`
-      : `log in: credentials for ${r} in ${this.configFile}`;
+    return rejected ? `log in: the credentials for ${r} (${this.creds.source}) were rejected; log in again (\`docker login ${r}\`)` : `log in: credentials for ${r} in ${this.configFile}`;
   }
 
   private tokenKey(): string {
@@ -408,8 +409,7 @@ class RegistryClient {
       if (res.status !== 401) return res;
       const ch = parseWwwAuthenticate(res.headers.get('www-authenticate'));
       const d = await errorDetail(res);
-      const unauthorized = (rejected: boolean): never =>
-        this.fail(`${what} (${method} ${shown(url)})`, { status: 401, code: d.code, detail: d.text, hint: this.loginHint(rejected) });
+      const unauthorized = (rejected: boolean): never => this.fail(`${what} (${method} ${shown(url)})`, { status: 401, code: d.code, detail: d.text, hint: this.loginHint(rejected) });
       if (ch?.scheme === 'basic') {
         if (!this.basicHeader || answeredBasic || (this.useBasic && auth)) unauthorized(Boolean(this.basicHeader));
         this.useBasic = true;

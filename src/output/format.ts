@@ -23,8 +23,6 @@ export type RunStartedEvent = Extract<RunEvent, { type: 'run.started' }>;
 export type StepFinishedEvent = Extract<RunEvent, { type: 'step.finished' }>;
 export type RunFinishedEvent = Extract<RunEvent, { type: 'run.finished' }>;
 
-export const STATUSES: readonly StepStatus[] = ['done', 'cached', 'failed', 'skipped'];
-
 export function emptyCounts(): Record<StepStatus, number> {
   return { done: 0, cached: 0, failed: 0, skipped: 0 };
 }
@@ -52,9 +50,7 @@ export function formatClock(iso: string, utc = false): string {
   let d = new Date(iso);
   if (Number.isNaN(d.getTime())) d = new Date();
   const p = (n: number) => String(n).padStart(2, '0');
-  return utc
-    ? `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`
-    : `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return utc ? `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}` : `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 /**
@@ -62,16 +58,16 @@ export function formatClock(iso: string, utc = false): string {
  * (`rollout:terraform/ecr/api:apply` → `terraform/ecr/api:apply` in a rollout run).
  */
 export function displayId(id: string, pipeline?: string): string {
-  return pipeline && id.startsWith(pipeline + ':') ? id.slice(pipeline.length + 1) : id;
+  return pipeline && id.startsWith(`${pipeline}:`) ? id.slice(pipeline.length + 1) : id;
 }
 
 /** The step part of an id, for the STEP column (`apply`); `(all steps)` for a skipped component. */
 export function stepName(id: string, component: string, pipeline?: string): string {
   const short = displayId(id, pipeline);
   let name = short;
-  if (short.startsWith(component + ':')) name = short.slice(component.length + 1);
+  if (short.startsWith(`${component}:`)) name = short.slice(component.length + 1);
   else {
-    const at = short.indexOf(':' + component + ':');
+    const at = short.indexOf(`:${component}:`);
     if (at >= 0) name = `${short.slice(0, at)}:${short.slice(at + component.length + 2)}`;
   }
   return name === '*' || name === '' ? '(all steps)' : name;
@@ -164,7 +160,7 @@ export function truncate(s: string, width: number): string {
     n++;
     i += ch.length;
   }
-  return out + (coloured ? '\u001b[0m' : '') + '…';
+  return `${out + (coloured ? '\u001b[0m' : '')}…`;
 }
 
 /** What a finished step's failure was: `exit 1`, or the scheduler's reason. */

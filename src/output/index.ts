@@ -13,11 +13,11 @@ import { NdjsonView } from './ndjson.js';
 import { PlainView } from './plain.js';
 
 export type { OutputStream, RunView } from './format.js';
-export { formatDuration, displayId, stepName, oneLine, stripAnsi, truncate, visibleWidth } from './format.js';
-export { LiveView, type LiveViewOptions } from './live.js';
-export { PlainView, type PlainViewOptions } from './plain.js';
-export { NdjsonView, type NdjsonViewOptions } from './ndjson.js';
-export { renderSummary, renderMarkdownSummary, writeJobSummary, summarize, summaryLine, type EventSummary, type SummaryStep, type JobSummaryResult } from './summary.js';
+export { visibleWidth } from './format.js';
+export { LiveView } from './live.js';
+export { PlainView } from './plain.js';
+export { NdjsonView } from './ndjson.js';
+export { renderSummary, writeJobSummary } from './summary.js';
 
 export interface CreateViewOptions {
   stream: OutputStream;
@@ -48,7 +48,9 @@ export class EventRecorder implements RunView {
   onEvent(e: RunEvent): void {
     if (e.type !== 'step.output') this.events.push(e);
   }
-  close(): void {}
+  close(): void {
+    // holds the events in memory: nothing to flush or release
+  }
 }
 
 /** One view that forwards every event to several (e.g. the live view and a recorder). */

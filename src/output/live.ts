@@ -110,7 +110,7 @@ export class LiveView implements RunView {
             break;
           }
           case 'skipped':
-            lines.push(`${c.yellow('-')} ${id(e.id)} ${c.yellow('skipped')}` + (e.reason ? c.dim(` (${oneLine(e.reason)})`) : ''));
+            lines.push(`${c.yellow('-')} ${id(e.id)} ${c.yellow('skipped')}${e.reason ? c.dim(` (${oneLine(e.reason)})`) : ''}`);
             break;
         }
         break;
@@ -147,8 +147,8 @@ export class LiveView implements RunView {
   private paint(permanent: string[]): void {
     const block = this.block();
     let out = UP_CLEAR.repeat(this.drawn) + (this.drawn > 0 ? '\r' : '');
-    for (const l of permanent) out += l + '\n';
-    for (const l of block) out += l + '\n';
+    for (const l of permanent) out += `${l}\n`;
+    for (const l of block) out += `${l}\n`;
     this.drawn = block.length;
     this.stream.write(out);
   }
@@ -176,7 +176,7 @@ export class LiveView implements RunView {
       ...(this.total > 0 ? [`${finishedCount}/${Math.max(this.total, finishedCount)}`] : []),
       formatDuration(this.finishedMs ?? (this.startedAt === undefined ? 0 : now - this.startedAt)),
     ];
-    lines.push(truncate('  ' + parts.join(c.dim(' · ')), width));
+    lines.push(truncate(`  ${parts.join(c.dim(' · '))}`, width));
     return lines;
   }
 }

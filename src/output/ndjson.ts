@@ -22,7 +22,7 @@ export class NdjsonView implements RunView {
     if (this.closed) return;
     if (e.type === 'step.output' && !this.opts.verbose) return;
     // JSON.stringify escapes newlines inside strings: one event is always one line.
-    this.stream.write(JSON.stringify(e) + '\n');
+    this.stream.write(`${JSON.stringify(e)}\n`);
   }
 
   close(): void {

@@ -38,7 +38,7 @@ export class PlainView implements RunView {
   onEvent(e: RunEvent): void {
     if (this.closed) return;
     const line = this.format(e);
-    if (line !== undefined) this.stream.write(line + '\n');
+    if (line !== undefined) this.stream.write(`${line}\n`);
   }
 
   close(): void {
@@ -64,7 +64,7 @@ export class PlainView implements RunView {
         break;
       case 'step.output':
         if (!this.opts.verbose) return undefined;
-        body = `${c.dim(kw('output'))} ${c.dim(displayId(e.id, this.pipeline) + ' |')} ${oneLine(e.line)}`;
+        body = `${c.dim(kw('output'))} ${c.dim(`${displayId(e.id, this.pipeline)} |`)} ${oneLine(e.line)}`;
         break;
       case 'step.finished':
         switch (e.status) {
@@ -75,10 +75,10 @@ export class PlainView implements RunView {
             body = `${c.cyan(kw('cached'))} ${id(e.id)}`;
             break;
           case 'failed':
-            body = `${c.red(c.bold(kw('FAILED')))} ${id(e.id)} ${c.red(failureText(e))} after ${formatDuration(e.durationMs)}` + (e.logPath ? ` (log: ${e.logPath})` : '');
+            body = `${c.red(c.bold(kw('FAILED')))} ${id(e.id)} ${c.red(failureText(e))} after ${formatDuration(e.durationMs)}${e.logPath ? ` (log: ${e.logPath})` : ''}`;
             break;
           case 'skipped':
-            body = `${c.yellow(kw('skipped'))} ${id(e.id)}` + (e.reason ? ` (${oneLine(e.reason)})` : '');
+            body = `${c.yellow(kw('skipped'))} ${id(e.id)}${e.reason ? ` (${oneLine(e.reason)})` : ''}`;
             break;
         }
         break;

@@ -93,7 +93,10 @@ export function summarize(events: Iterable<RunEvent>): EventSummary {
   // Group by component, keeping the order in which components and steps first appeared.
   const order = new Map<string, number>();
   for (const s of steps.values()) if (!order.has(s.component)) order.set(s.component, order.size);
-  const list = [...steps.values()].map((s, i) => ({ s, i })).sort((a, b) => order.get(a.s.component)! - order.get(b.s.component)! || a.i - b.i).map((x) => x.s);
+  const list = [...steps.values()]
+    .map((s, i) => ({ s, i }))
+    .sort((a, b) => order.get(a.s.component)! - order.get(b.s.component)! || a.i - b.i)
+    .map((x) => x.s);
   const counts = emptyCounts();
   let unfinished = 0;
   for (const s of list) {
@@ -149,20 +152,20 @@ export function renderSummary(events: Iterable<RunEvent>, colors: Colors): strin
   for (const st of s.steps) {
     if (st.status !== 'failed' || !st.finished) continue;
     const f = st.finished;
-    out += '\n' + c.red(c.bold(`✗ FAILED ${displayId(st.id, pipeline)}`)) + c.red(` — ${failureText(f)}`) + c.dim(` (${formatDuration(f.durationMs)})`) + '\n';
+    out += `\n${c.red(c.bold(`✗ FAILED ${displayId(st.id, pipeline)}`))}${c.red(` — ${failureText(f)}`)}${c.dim(` (${formatDuration(f.durationMs)})`)}\n`;
     const tail = (f.logTail ?? []).map(oneLine);
     while (tail.length > 0 && tail[tail.length - 1].trim() === '') tail.pop();
     if (tail.length > 0) {
-      out += c.dim(`    last ${tail.length} line${tail.length === 1 ? '' : 's'} of the log:`) + '\n';
-      for (const l of tail) out += `    ${c.dim('│')} ${l}` + '\n';
+      out += `${c.dim(`    last ${tail.length} line${tail.length === 1 ? '' : 's'} of the log:`)}\n`;
+      for (const l of tail) out += `    ${c.dim('│')} ${l}\n`;
     }
     if (f.logPath) out += `    full log: ${f.logPath}\n`;
     if (f.workspace) out += `    workspace: ${f.workspace}\n`;
   }
   const unfinished = s.steps.filter((st) => st.status === 'unfinished');
-  if (unfinished.length > 0) out += '\n' + c.red(`${unfinished.length} step(s) started and never finished: ${unfinished.map((st) => displayId(st.id, pipeline)).join(', ')}`) + '\n';
+  if (unfinished.length > 0) out += `\n${c.red(`${unfinished.length} step(s) started and never finished: ${unfinished.map((st) => displayId(st.id, pipeline)).join(', ')}`)}\n`;
   const line = summaryLine(s);
-  out += '\n' + (s.status === 'failed' ? c.red(c.bold(line)) : c.green(line)) + '\n';
+  out += `\n${s.status === 'failed' ? c.red(c.bold(line)) : c.green(line)}\n`;
   return out;
 }
 
@@ -201,7 +204,9 @@ export function renderMarkdownSummary(events: Iterable<RunEvent>): string {
   lines.push('');
   const k = s.counts;
   const meta = s.started ? ` · engine \`${s.started.engine}\` · run \`${s.started.runId}\`` : '';
-  lines.push(`**${s.steps.length} steps**: ${k.done} done, ${k.cached} cached, ${k.failed} failed, ${k.skipped} skipped${s.unfinished ? `, ${s.unfinished} unfinished` : ''} in ${formatDuration(s.durationMs)}${meta}`);
+  lines.push(
+    `**${s.steps.length} steps**: ${k.done} done, ${k.cached} cached, ${k.failed} failed, ${k.skipped} skipped${s.unfinished ? `, ${s.unfinished} unfinished` : ''} in ${formatDuration(s.durationMs)}${meta}`,
+  );
   lines.push('');
   if (s.steps.length > 0) {
     lines.push('| Component | Step | Status | Duration | Cache |');
@@ -225,7 +230,7 @@ export function renderMarkdownSummary(events: Iterable<RunEvent>): string {
     if (tail.length > 0) {
       const longest = Math.max(2, ...tail.flatMap((l) => (l.match(/`{3,}/g) ?? []).map((m) => m.length)));
       const fence = '`'.repeat(longest + 1);
-      lines.push(fence + 'text', ...tail, fence);
+      lines.push(`${fence}text`, ...tail, fence);
       lines.push('');
     }
     if (f.logPath) lines.push(`Full log: ${mdCode(f.logPath)}`, '');
@@ -258,7 +263,7 @@ export function writeJobSummary(events: Iterable<RunEvent>, env: NodeJS.ProcessE
   const file = env.GITHUB_STEP_SUMMARY;
   if (env.GITHUB_ACTIONS !== 'true' || !file) return { written: false };
   try {
-    appendFileSync(file, secrets.mask(renderMarkdownSummary(events)) + '\n');
+    appendFileSync(file, `${secrets.mask(renderMarkdownSummary(events))}\n`);
     return { written: true, path: file };
   } catch (e) {
     return { written: false, path: file, error: `could not write the job summary to ${file}: ${(e as Error).message}` };

@@ -20,18 +20,16 @@ export interface Approval {
 }
 
 export function formatApproval(a: Approval): string {
-  return (
-    JSON.stringify({
-      apiVersion: API_VERSION,
-      kind: 'Approval',
-      deployment: a.deployment,
-      target: a.target,
-      release: a.release,
-      promoted_from: a.promoted_from ?? null,
-      approved_by: a.approved_by,
-      approved_at: a.approved_at,
-    }) + '\n'
-  );
+  return `${JSON.stringify({
+    apiVersion: API_VERSION,
+    kind: 'Approval',
+    deployment: a.deployment,
+    target: a.target,
+    release: a.release,
+    promoted_from: a.promoted_from ?? null,
+    approved_by: a.approved_by,
+    approved_at: a.approved_at,
+  })}\n`;
 }
 
 /** Every approval in a note (lines that are not approvals are skipped), oldest first. */
@@ -46,7 +44,7 @@ export function parseApprovals(note: string): Approval[] {
     } catch {
       continue; // a hand-edited line: ignore it, keep the others
     }
-    if (!d || d.kind !== 'Approval') continue;
+    if (d?.kind !== 'Approval') continue;
     const s = (k: string) => (typeof d[k] === 'string' && d[k] !== '' ? (d[k] as string) : undefined);
     const [deployment, target, release, approvedBy, approvedAt] = [s('deployment'), s('target'), s('release'), s('approved_by'), s('approved_at')];
     if (!deployment || !target || !release || !approvedBy || !approvedAt) continue;

@@ -103,13 +103,7 @@ function targetSide(target: string, cur: HistoryEntry | undefined, refCommits: s
 }
 
 /** The pure part of diffTargets: sides and component changes out of `readRefs` results. */
-export function diffFromRefs(
-  refs: RefInfo[],
-  deployment: string,
-  from: string,
-  to: string,
-  invalid: InvalidTag[] = [],
-): Pick<TargetDiff, 'deployment' | 'from' | 'to' | 'components'> {
+export function diffFromRefs(refs: RefInfo[], deployment: string, from: string, to: string, invalid: InvalidTag[] = []): Pick<TargetDiff, 'deployment' | 'from' | 'to' | 'components'> {
   const history = new LazyHistory(refs, deployment, invalid);
   // Current refs: refs/atmos/deployments/<d>/<t>/<component> -> commit.
   const refCommit = new Map<string, Map<string, string>>([
@@ -134,16 +128,27 @@ export function diffFromRefs(
     if (commit === null && !entry) return null;
     return { commit: commit ?? entry!.git_sha, release: entry?.release ?? null, status: entry?.status ?? null, timestamp: entry?.timestamp ?? null };
   };
-  const components = [...names].sort().map((component): ComponentChange => {
-    const a = side(from, component);
-    const b = side(to, component);
-    const changed = !a || !b || a.commit !== b.commit || a.release !== b.release;
-    return { component, from: a, to: b, changed };
-  }).filter((c) => c.from !== null || c.to !== null); // only failed rollouts so far: runs nowhere
+  const components = [...names]
+    .sort()
+    .map((component): ComponentChange => {
+      const a = side(from, component);
+      const b = side(to, component);
+      const changed = !a || !b || a.commit !== b.commit || a.release !== b.release;
+      return { component, from: a, to: b, changed };
+    })
+    .filter((c) => c.from !== null || c.to !== null); // only failed rollouts so far: runs nowhere
   return {
     deployment,
-    from: targetSide(from, history.current((t) => t.target === from), [...refCommit.get(from)!.values()]),
-    to: targetSide(to, history.current((t) => t.target === to), [...refCommit.get(to)!.values()]),
+    from: targetSide(
+      from,
+      history.current((t) => t.target === from),
+      [...refCommit.get(from)!.values()],
+    ),
+    to: targetSide(
+      to,
+      history.current((t) => t.target === to),
+      [...refCommit.get(to)!.values()],
+    ),
     components,
   };
 }
@@ -247,9 +252,7 @@ export async function diffTargets(repo: GitRepo, deployment: string, from: strin
   out.commits_truncated = out.commits !== null && (out.commits_behind ?? 0) > out.commits.length;
   const failed = [count, log, diff].find((r) => r.code !== 0);
   if (failed) {
-    out.warnings.push(
-      `could not compare ${from} (${a.slice(0, 12)}) with ${to} (${b.slice(0, 12)}): ${firstLine(failed.stderr) || 'git failed'} — fetch both commits into this clone`,
-    );
+    out.warnings.push(`could not compare ${from} (${a.slice(0, 12)}) with ${to} (${b.slice(0, 12)}): ${firstLine(failed.stderr) || 'git failed'} — fetch both commits into this clone`);
   }
   return out;
 }

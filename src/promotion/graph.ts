@@ -44,5 +44,5 @@ export function renderPromotionAscii(g: PromotionGraph): string {
     for (const o of outs) walk(o, [...pathSoFar, label(o)]);
   };
   for (const t of g.targets.filter((x) => x.entry_point)) walk(t.name, [`${label(t.name)}`]);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -98,12 +98,7 @@ export function pathCommands(dep: DeploymentConfig, target: string, cli = 'atmos
 
 function refuse(dep: DeploymentConfig, target: string, code: string, message: string, extra: string[] = []): never {
   const p = pathTo(dep, target).map((t) => (requiresApproval(dep, t) ? `${t} [approval]` : t));
-  const hint = [
-    `allowed path: ${p.join(' → ')}`,
-    ...extra,
-    'to follow it:',
-    ...pathCommands(dep, target).map((c) => `  ${c}`),
-  ].join(HINT_NL);
+  const hint = [`allowed path: ${p.join(' → ')}`, ...extra, 'to follow it:', ...pathCommands(dep, target).map((c) => `  ${c}`)].join(HINT_NL);
   throw new DiagnosticError(error(code, message, ruleLocation(dep, target), hint), 'refused');
 }
 
@@ -134,7 +129,12 @@ export function findRelease(dep: DeploymentConfig, releases: ReleaseEntry[], id:
       'args/release',
       `--release ${id}: no such release of ${dep.name}`,
       undefined,
-      releases.length ? choicesHint(id, releases.slice(0, 10).map((r) => r.id)) + (releases.length > 10 ? ` (newest 10 of ${releases.length}; see: atmos-pipe releases ${dep.name})` : '') : `${dep.name} has no releases yet (a rollout creates one)`,
+      releases.length
+        ? choicesHint(
+            id,
+            releases.slice(0, 10).map((r) => r.id),
+          ) + (releases.length > 10 ? ` (newest 10 of ${releases.length}; see: atmos-pipe releases ${dep.name})` : '')
+        : `${dep.name} has no releases yet (a rollout creates one)`,
     ),
   );
 }
@@ -144,7 +144,14 @@ function findByCommit(dep: DeploymentConfig, target: string, releases: ReleaseEn
   const at = releases.filter((r) => r.record.git_sha.startsWith(sha.toLowerCase()));
   if (at.length === 0) {
     throw new DiagnosticError(
-      error('args/git-sha', `--git-sha ${sha}: no release of ${dep.name} was made at this commit`, undefined, releases.length ? `releases were made at: ${[...new Set(releases.slice(0, 8).map((r) => r.record.git_sha.slice(0, 12)))].join(', ')} (see: atmos-pipe releases ${dep.name})` : `${dep.name} has no releases yet`),
+      error(
+        'args/git-sha',
+        `--git-sha ${sha}: no release of ${dep.name} was made at this commit`,
+        undefined,
+        releases.length
+          ? `releases were made at: ${[...new Set(releases.slice(0, 8).map((r) => r.record.git_sha.slice(0, 12)))].join(', ')} (see: atmos-pipe releases ${dep.name})`
+          : `${dep.name} has no releases yet`,
+      ),
     );
   }
   if (at.length === 1) return at[0];
@@ -165,7 +172,10 @@ function findByCommit(dep: DeploymentConfig, target: string, releases: ReleaseEn
 export function decideRollout(dep: DeploymentConfig, intent: RolloutIntent, history: HistoryEntry[], releases: ReleaseEntry[]): PolicyDecision {
   const T = intent.target;
   const chosen = [intent.promoteFrom !== undefined && '--promote-from', intent.release !== undefined && '--release', intent.gitSha !== undefined && '--git-sha'].filter(Boolean);
-  if (chosen.length > 1) throw new DiagnosticError(error('args/exclusive', `${chosen.join(' and ')} are mutually exclusive`, undefined, 'promote a target with --promote-from, or roll out one release with --release / --git-sha'));
+  if (chosen.length > 1)
+    throw new DiagnosticError(
+      error('args/exclusive', `${chosen.join(' and ')} are mutually exclusive`, undefined, 'promote a target with --promote-from, or roll out one release with --release / --git-sha'),
+    );
   const sources = promotionSources(dep, T);
   const current = currentReleases(history);
   const base = { requiresApproval: requiresApproval(dep, T), distinctApprover: distinctApprover(dep, T) };
@@ -175,7 +185,15 @@ export function decideRollout(dep: DeploymentConfig, intent: RolloutIntent, hist
     const S = intent.promoteFrom;
     const targets = Object.keys(dep.body.targets);
     if (!targets.includes(S)) throw new DiagnosticError(error('args/unknown-target', `--promote-from ${S}: no such target in ${dep.name}`, undefined, choicesHint(S, targets)));
-    if (S === T) throw new DiagnosticError(error('args/promote-from', `--promote-from ${S}: a target cannot be promoted from itself`, undefined, `to roll out again what runs in ${T}: --release <id> (see: atmos-pipe status ${dep.name} --target ${T})`));
+    if (S === T)
+      throw new DiagnosticError(
+        error(
+          'args/promote-from',
+          `--promote-from ${S}: a target cannot be promoted from itself`,
+          undefined,
+          `to roll out again what runs in ${T}: --release <id> (see: atmos-pipe status ${dep.name} --target ${T})`,
+        ),
+      );
     let skippedCheck = false;
     if (sources.length > 0 && !sources.includes(S)) {
       if (!skip) refuse(dep, T, 'policy/promotion-source', `${T} accepts promotions only from ${sources.join(' or ')}, not from ${S}`);
@@ -187,7 +205,14 @@ export function decideRollout(dep: DeploymentConfig, intent: RolloutIntent, hist
     }
     const release = releases.find((r) => r.id === cur.release);
     if (!release) {
-      throw new DiagnosticError(error('tracking/missing-release', `${S} runs release ${cur.release}, but its tag atmos/releases/${dep.name}/${cur.release} is missing`, undefined, 'fetch tags from the tracking remote (git fetch --tags), or roll out with --release'));
+      throw new DiagnosticError(
+        error(
+          'tracking/missing-release',
+          `${S} runs release ${cur.release}, but its tag atmos/releases/${dep.name}/${cur.release} is missing`,
+          undefined,
+          'fetch tags from the tracking remote (git fetch --tags), or roll out with --release',
+        ),
+      );
     }
     refuseDirty(dep, T, release, S);
     const curT = current.get(T);
@@ -203,13 +228,9 @@ export function decideRollout(dep: DeploymentConfig, intent: RolloutIntent, hist
     let skippedCheck = false;
     if (sources.length > 0 && !inTarget && from === null) {
       if (!skip) {
-        refuse(
-          dep,
-          T,
-          'policy/release-not-promoted',
-          `release ${release.id} never ran in ${sources.join(' or ')}; ${T} accepts only releases promoted from there`,
-          [`${release.id} ran in: ${[...new Set(history.filter((h) => h.release === release.id && h.status !== 'failed').map((h) => h.target))].join(', ') || 'no target yet'}`],
-        );
+        refuse(dep, T, 'policy/release-not-promoted', `release ${release.id} never ran in ${sources.join(' or ')}; ${T} accepts only releases promoted from there`, [
+          `${release.id} ran in: ${[...new Set(history.filter((h) => h.release === release.id && h.status !== 'failed').map((h) => h.target))].join(', ') || 'no target yet'}`,
+        ]);
       }
       skippedCheck = true;
     }

@@ -89,11 +89,7 @@ export function commitsNeedingApproval(graph: PromotionGraph, cur: CurrentByTarg
 /** The approvals in `approvals` (by commit) that approve `source` for `to` coming from `from`. */
 function matchingApprovals(deployment: string, from: string, to: string, source: TargetState, approvals: Map<string, Approval[]>): Approval[] {
   return (approvals.get(source.commit) ?? []).filter(
-    (a) =>
-      a.deployment === deployment &&
-      a.target === to &&
-      (source.release === null || a.release === source.release) &&
-      (a.promoted_from === null || a.promoted_from === from),
+    (a) => a.deployment === deployment && a.target === to && (source.release === null || a.release === source.release) && (a.promoted_from === null || a.promoted_from === from),
   );
 }
 
@@ -122,8 +118,7 @@ export function promotionStatusOf(graph: PromotionGraph, cur: CurrentByTarget, a
       // A dirty release is never promoted: commit, then roll the source out again.
       state = 'dirty-source';
       next = `atmos-pipe rollout ${d} --target ${e.from}`;
-    }
-    else if (e.requires_approval && !recorded) {
+    } else if (e.requires_approval && !recorded) {
       state = 'awaiting-approval';
       // `approve` picks the promotion source itself unless the target accepts several.
       const several = (graph.targets.find((t) => t.name === e.to)?.from.length ?? 0) > 1;

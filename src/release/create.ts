@@ -70,7 +70,9 @@ export interface ReleaseSbom {
  * SBOM describes it instead of resolving again.
  */
 export async function releaseSbom(repo: Repository, dep: DeploymentConfig, target: string, head: Head, record: ReleaseRecord, dirty: boolean, resolved?: ResolvedDeployment): Promise<ReleaseSbom> {
-  const key = createHash('sha256').update(JSON.stringify({ v: 1, tool: VERSION, d: dep.name, target, sha: head.sha, images: record.images, vendored: record.vendored })).digest('hex');
+  const key = createHash('sha256')
+    .update(JSON.stringify({ v: 1, tool: VERSION, d: dep.name, target, sha: head.sha, images: record.images, vendored: record.vendored }))
+    .digest('hex');
   const memo = path.join(repo.config.cacheDir, 'cache', 'sbom', `${key}.json`);
   if (!dirty && existsSync(memo)) {
     try {
@@ -84,7 +86,12 @@ export async function releaseSbom(repo: Repository, dep: DeploymentConfig, targe
   const { deploymentSbom } = await import('../sbom/index.js');
   const images = Object.fromEntries(Object.entries(record.images).map(([c, i]) => [c, { ref: i.ref, digest: i.digest }]));
   // Validated by the test suite against the strict schema; a release does not pay for the validator.
-  const s = await deploymentSbom(repo, dep, target, { images, git: { sha: head.sha, short_sha: head.sha.slice(0, 8), ...(head.branch ? { branch: head.branch } : {}) }, validate: false, ...(resolved ? { resolved: withImages(resolved, images) } : {}) });
+  const s = await deploymentSbom(repo, dep, target, {
+    images,
+    git: { sha: head.sha, short_sha: head.sha.slice(0, 8), ...(head.branch ? { branch: head.branch } : {}) },
+    validate: false,
+    ...(resolved ? { resolved: withImages(resolved, images) } : {}),
+  });
   const out = { digest: s.digest, text: s.cyclonedx };
   if (dirty) return out;
   // Remembered by the caller once its checks passed (`save`): a refused rollout writes nothing.

@@ -109,8 +109,19 @@ export function checkClean(dirty: DirtyInputs | undefined, what: string, dep: De
 export const DIRTY_RECORDED = 'recorded as a dirty release (--allow-dirty): it is never promoted';
 
 /** What `plan` and `--dry-run` say instead of refusing. */
-export function dirtyWarning(dirty: DirtyInputs, dep: DeploymentConfig, target: string, head: Head, hint = 'a rollout of it is refused (exit 3): commit first, or roll out with --allow-dirty to record a dirty release'): Diagnostic {
-  return warning('tracking/dirty-tree', `the working tree is dirty: ${dirty.files.length} input file(s) of ${dep.name}/${target} differ from commit ${head.sha.slice(0, 12)}:\n${listing(dirty)}`, undefined, hint);
+export function dirtyWarning(
+  dirty: DirtyInputs,
+  dep: DeploymentConfig,
+  target: string,
+  head: Head,
+  hint = 'a rollout of it is refused (exit 3): commit first, or roll out with --allow-dirty to record a dirty release',
+): Diagnostic {
+  return warning(
+    'tracking/dirty-tree',
+    `the working tree is dirty: ${dirty.files.length} input file(s) of ${dep.name}/${target} differ from commit ${head.sha.slice(0, 12)}:\n${listing(dirty)}`,
+    undefined,
+    hint,
+  );
 }
 
 /** `plan` and `--dry-run`: the dirty-tree warning (none outside Git or when clean); `resolved`: the run's resolution. */

@@ -48,19 +48,7 @@ export interface ReleaseRecord {
   dirty_files?: string[];
 }
 
-const KEYS: Array<keyof ReleaseRecord> = [
-  'deployment',
-  'target',
-  'git_sha',
-  'git_branch',
-  'images',
-  'sboms',
-  'vendored',
-  'tools',
-  'annotations',
-  'created_at',
-  'created_by',
-];
+const KEYS: Array<keyof ReleaseRecord> = ['deployment', 'target', 'git_sha', 'git_branch', 'images', 'sboms', 'vendored', 'tools', 'annotations', 'created_at', 'created_by'];
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -92,7 +80,7 @@ export function releaseId(record: Pick<ReleaseRecord, 'deployment' | 'git_sha' |
     // A dirty release is another content than the commit: never the clean release's id.
     ...(record.dirty_digest ? { dirty_digest: record.dirty_digest } : {}),
   });
-  return 'r-' + createHash('sha256').update(content).digest('hex').slice(0, 12);
+  return `r-${createHash('sha256').update(content).digest('hex').slice(0, 12)}`;
 }
 
 /** The tag message / export file of a release: header + YAML with a fixed key order. */
@@ -208,7 +196,7 @@ export interface CreateReleaseResult {
 
 function storedRelease(refs: RefInfo[], ref: string): { info: RefInfo; record: ReleaseRecord } | undefined {
   const info = refs.find((r) => r.ref === ref);
-  if (!info || info.type !== 'tag' || info.message === undefined) return undefined;
+  if (info?.type !== 'tag' || info.message === undefined) return undefined;
   return { info, record: parseRelease(info.message) };
 }
 

@@ -45,7 +45,7 @@ export function makeColors(enabled: boolean): Colors {
 }
 
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, null, 2) + '\n';
+  return `${JSON.stringify(value, null, 2)}\n`;
 }
 
 export function toYaml(value: unknown): string {
@@ -62,28 +62,34 @@ export function table(headers: string[], rows: (string | number)[][], colors?: C
   // escaped, so a value can neither forge a row nor colour the terminal.
   const cells = [headers.map((h) => (colors ? colors.bold(h) : h)), ...rows.map((r) => r.map((x) => safeText(String(x))))];
   const widths: number[] = [];
-  const measured = cells.map((r) => r.map((c, i) => {
-    const w = /^[\x20-\x7e]*$/.test(c) ? c.length : stringWidth(c);
-    widths[i] = Math.max(widths[i] ?? 0, w);
-    return w;
-  }));
-  return cells.map((r, ri) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i] - measured[ri][i] + 2))).join('').trimEnd()).join('\n') + '\n';
+  const measured = cells.map((r) =>
+    r.map((c, i) => {
+      const w = /^[\x20-\x7e]*$/.test(c) ? c.length : stringWidth(c);
+      widths[i] = Math.max(widths[i] ?? 0, w);
+      return w;
+    }),
+  );
+  return `${cells
+    .map((r, ri) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i] - measured[ri][i] + 2)))
+        .join('')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }
 
 /** `file:line:col: error: message` + hint, coloured when asked. */
 export function renderDiagnostic(d: Diagnostic, colors: Colors): string {
-  const where = d.location ? colors.bold(formatLocation(d.location)) + ': ' : '';
+  const where = d.location ? `${colors.bold(formatLocation(d.location))}: ` : '';
   const sev = d.severity === 'error' ? colors.red('error') : colors.yellow('warning');
   // Messages quote user input (arguments, YAML values, names read from Git): line by line,
   // control characters escaped, so a value cannot colour or rewrite the terminal.
   const lines = (s: string) => s.split('\n').map(escapeControls);
   let out = `${where}${sev}: ${lines(d.message).join('\n')}`;
-  if (d.hint) out += '\n' + lines(d.hint).map((l, i) => (i === 0 ? `  ${colors.cyan('hint')}: ${l}` : `        ${l}`)).join('\n');
-  return out + '\n';
-}
-
-/** Render a value as a compact single-line string for tables. */
-export function inline(v: unknown): string {
-  if (typeof v === 'string') return v;
-  return JSON.stringify(v);
+  if (d.hint)
+    out += `\n${lines(d.hint)
+      .map((l, i) => (i === 0 ? `  ${colors.cyan('hint')}: ${l}` : `        ${l}`))
+      .join('\n')}`;
+  return `${out}\n`;
 }

@@ -27,10 +27,20 @@ export function protectedDirs(cfg: AtmosConfig, dep: DeploymentConfig): { module
 }
 
 /** The backend of a Terraform component, its local state checked against the protected directories. */
-export function backendOf(cfg: AtmosConfig, dep: DeploymentConfig, target: string, t: StackedComponent, forbidden: ProtectedDir[], bag: DiagnosticBag): { backend_type: string; backend: Record<string, unknown> } {
+export function backendOf(
+  cfg: AtmosConfig,
+  dep: DeploymentConfig,
+  target: string,
+  t: StackedComponent,
+  forbidden: ProtectedDir[],
+  bag: DiagnosticBag,
+): { backend_type: string; backend: Record<string, unknown> } {
   let backendType = t.stackComp.backend_type ?? null;
   let backend = { ...(t.stackComp.backend ?? {}) } as Record<string, unknown>;
-  const defaultState = path.relative(cfg.repoRoot, path.join(cfg.cacheDir, 'state', dep.name, target, `${t.name}.tfstate`)).split(path.sep).join('/');
+  const defaultState = path
+    .relative(cfg.repoRoot, path.join(cfg.cacheDir, 'state', dep.name, target, `${t.name}.tfstate`))
+    .split(path.sep)
+    .join('/');
   if (!backendType) {
     backendType = 'local';
     backend = { path: defaultState };
@@ -42,7 +52,12 @@ export function backendOf(cfg: AtmosConfig, dep: DeploymentConfig, target: strin
     for (const key of ['path', 'workspace_dir']) {
       const v = t.stackComp.backend?.[key];
       if (typeof v !== 'string') continue;
-      const d = containmentProblem(cfg.repoRoot, v, { what: `terraform component "${t.name}": local backend ${key}`, location: locOf(t.stackComp.backend, key) ?? t.location, forbidden, hint: `leave it unset: state then lives in ${defaultState}, inside the repository and ignored by Git` });
+      const d = containmentProblem(cfg.repoRoot, v, {
+        what: `terraform component "${t.name}": local backend ${key}`,
+        location: locOf(t.stackComp.backend, key) ?? t.location,
+        forbidden,
+        hint: `leave it unset: state then lives in ${defaultState}, inside the repository and ignored by Git`,
+      });
       if (d) bag.add(d);
     }
   }

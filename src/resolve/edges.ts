@@ -51,7 +51,8 @@ export class EdgeCollector {
   references(from: string, refs: FoundRef[], self?: string): void {
     for (const r of refs) {
       if (r.ref.kind === 'terraform') this.edges.push({ from, to: componentAddress('terraform', r.ref.component), kind: 'template', location: r.location });
-      if (self !== undefined && r.ref.kind === 'nixpack' && r.ref.component !== self) this.edges.push({ from, to: componentAddress('nixpack', r.ref.component), kind: 'template', location: r.location });
+      if (self !== undefined && r.ref.kind === 'nixpack' && r.ref.component !== self)
+        this.edges.push({ from, to: componentAddress('nixpack', r.ref.component), kind: 'template', location: r.location });
     }
   }
 

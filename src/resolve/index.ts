@@ -96,7 +96,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
   const infos = await Promise.all(stacked.map((t) => moduleInfo(t.moduleDir)));
   checkDeclaredOutputs(refsOf, new Map(stacked.map((t, i) => [t.name, { module: t.module, outputs: infos[i].outputs }])), bag);
   const declaredAnywhere = new Set<string>();
-  infos.forEach((i) => i.variables.forEach((_v, k) => declaredAnywhere.add(k)));
+  for (const i of infos) for (const k of i.variables.keys()) declaredAnywhere.add(k);
   const nxLabels = Object.entries(nxComps).map(([n, c]) => ({ name: n, labels: (c.metadata?.labels ?? {}) as Record<string, string> }));
 
   stacked.forEach((t, idx) => {

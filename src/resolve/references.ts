@@ -20,7 +20,8 @@ export function collectReferences(dep: DeploymentConfig, names: ComponentNames, 
   const tfComps = dep.body.components?.terraform ?? {};
   const nxComps = dep.body.components?.nixpack ?? {};
   const refsOf = new Map<string, FoundRef[]>();
-  for (const [n, c] of Object.entries(tfComps)) refsOf.set(componentAddress('terraform', n), findRefs({ vars: c.vars, settings: c.settings, env: c.env }, names, bag, keyLocOf(tfComps, n) ?? dep.location));
+  for (const [n, c] of Object.entries(tfComps))
+    refsOf.set(componentAddress('terraform', n), findRefs({ vars: c.vars, settings: c.settings, env: c.env }, names, bag, keyLocOf(tfComps, n) ?? dep.location));
   for (const [n, c] of Object.entries(nxComps)) refsOf.set(componentAddress('nixpack', n), findRefs({ vars: c.vars, settings: c.settings }, names, bag, keyLocOf(nxComps, n) ?? dep.location));
   return refsOf;
 }
@@ -53,7 +54,7 @@ export function warnUnusedContext(target: string, context: Record<string, unknow
         'deployment/unused-context',
         `targets.${target}.context.${k} is not declared as a variable by any Terraform module of this deployment and no template references it`,
         keyLocOf(context, k),
-        guess ? `did you mean "${guess}"?` : 'declare it as a variable in a module, reference it as {{ target.context.' + k + ' }}, or remove it',
+        guess ? `did you mean "${guess}"?` : `declare it as a variable in a module, reference it as {{ target.context.${k} }}, or remove it`,
       );
     }
   }

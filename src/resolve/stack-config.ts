@@ -85,7 +85,12 @@ export function stackedComponents(
       throw e;
     }
     if (stackComp.abstract) {
-      bag.error('deployment/abstract-component', `terraform component "${n}" is abstract in the stacks and cannot be deployed`, location, 'deploy a concrete component that inherits it (metadata.inherits)');
+      bag.error(
+        'deployment/abstract-component',
+        `terraform component "${n}" is abstract in the stacks and cannot be deployed`,
+        location,
+        'deploy a concrete component that inherits it (metadata.inherits)',
+      );
       continue;
     }
     // Deployment metadata deep-merges over the stack's; the deployment wins outright for
@@ -123,12 +128,24 @@ export function stackedComponents(
       continue;
     }
     // A module file or directory that is a symlink out of the repository is refused before anything runs.
-    const link = vendored?.kind === 'vendored' ? undefined : files.memo(`module-links:${moduleDir}`, () => walkTree(moduleDir, { exclude: (rel) => rel.split('/').includes('.terraform'), within: cfg.repoRoot }).bad);
+    const link =
+      vendored?.kind === 'vendored'
+        ? undefined
+        : files.memo(`module-links:${moduleDir}`, () => walkTree(moduleDir, { exclude: (rel) => rel.split('/').includes('.terraform'), within: cfg.repoRoot }).bad);
     if (link) {
       bag.add(symlinkProblem(cfg.repoRoot, `terraform component "${n}": module ${moduleName}`, link, moduleLoc));
       continue;
     }
-    out.push({ name: n, address, stackComp, metadata, moduleDir, location, module, ...(vendored?.kind === 'vendored' ? { vendored: { digest: vendored.digest, source: vendored.source, version: vendored.version } } : {}) });
+    out.push({
+      name: n,
+      address,
+      stackComp,
+      metadata,
+      moduleDir,
+      location,
+      module,
+      ...(vendored?.kind === 'vendored' ? { vendored: { digest: vendored.digest, source: vendored.source, version: vendored.version } } : {}),
+    });
   }
   return out;
 }

@@ -38,7 +38,7 @@ export function deferredTemplates(raw: unknown, fallback: Location): FoundTempla
   const visit = (v: unknown, path: Path, location: Location) => {
     if (typeof v === 'string') {
       if (v.includes('{{') && [...v.matchAll(TEMPLATE)].some((m) => /^(nixpack|terraform)\./.test(m[1].trim()))) out.push({ path, template: v, location });
-    } else if (Array.isArray(v)) v.forEach((x, i) => visit(x, [...path, i], locOf(v, i) ?? location));
+    } else if (Array.isArray(v)) for (const [i, x] of v.entries()) visit(x, [...path, i], locOf(v, i) ?? location);
     else if (isPlainMap(v)) for (const [k, x] of Object.entries(v)) visit(x, [...path, k], locOf(v, k) ?? location);
   };
   visit(raw, [], fallback);

@@ -7,7 +7,7 @@
  * (`"{{ target.context.replicas }}"` -> 2); a template inside a longer string is
  * interpolated as text.
  */
-import { DiagnosticBag, didYouMean, type Location } from '../diagnostics/index.js';
+import { type DiagnosticBag, didYouMean, type Location } from '../diagnostics/index.js';
 import { copyEntryLoc, ensureLocs, isPlainMap, locOf, locsOf } from '../yaml/index.js';
 
 const TEMPLATE = /\{\{\s*([^{}]*?)\s*\}\}/g;
@@ -81,17 +81,15 @@ export function parseRef(expr: string, components: { nixpack: Set<string>; terra
     }
     return { error: `malformed terraform reference {{ ${e} }}`, hint: 'write terraform.<component>.outputs.<output>' };
   }
-  const guess = didYouMean(e, TEMPLATE_FORMS.filter((f) => !f.includes('<')));
+  const guess = didYouMean(
+    e,
+    TEMPLATE_FORMS.filter((f) => !f.includes('<')),
+  );
   return { error: `unknown template reference {{ ${e} }}`, hint: guess ? `did you mean {{ ${guess} }}? (${formsHint})` : formsHint };
 }
 
 /** Every template reference inside a value (recursively), with the location of its string. */
-export function findRefs(
-  value: unknown,
-  components: { nixpack: Set<string>; terraform: Set<string> },
-  bag: DiagnosticBag,
-  fallback: Location,
-): FoundRef[] {
+export function findRefs(value: unknown, components: { nixpack: Set<string>; terraform: Set<string> }, bag: DiagnosticBag, fallback: Location): FoundRef[] {
   const out: FoundRef[] = [];
   const visit = (v: unknown, loc: Location) => {
     if (typeof v === 'string') {
@@ -104,7 +102,7 @@ export function findRefs(
       if (/\{\{(?![^{}]*\}\})/.test(v)) bag.error('template/unclosed', `unclosed template in "${v}"`, loc, 'templates look like {{ target.context.cpu }}');
       return;
     }
-    if (Array.isArray(v)) v.forEach((x, i) => visit(x, locOf(v, i) ?? loc));
+    if (Array.isArray(v)) for (const [i, x] of v.entries()) visit(x, locOf(v, i) ?? loc);
     else if (isPlainMap(v)) for (const [k, x] of Object.entries(v)) visit(x, locOf(v, k) ?? loc);
   };
   visit(value, fallback);
@@ -159,13 +157,7 @@ function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
  * positions). References must already have been validated with {@link findRefs}.
  * A missing context key is a located error.
  */
-export function evaluate(
-  value: unknown,
-  scope: TemplateScope,
-  components: { nixpack: Set<string>; terraform: Set<string> },
-  bag: DiagnosticBag,
-  fallback: Location,
-): unknown {
+export function evaluate(value: unknown, scope: TemplateScope, components: { nixpack: Set<string>; terraform: Set<string> }, bag: DiagnosticBag, fallback: Location): unknown {
   const evalString = (s: string, loc: Location): unknown => {
     if (!s.includes('{{')) return s;
     const whole = WHOLE.exec(s);
@@ -198,7 +190,7 @@ export function evaluate(
       const out = v.map((x, i) => visit(x, locOf(v, i) ?? loc));
       if (locsOf(v)) {
         ensureLocs(out, locsOf(v)!.self);
-        v.forEach((_x, i) => copyEntryLoc(v, i, out, i));
+        for (let i = 0; i < v.length; i++) copyEntryLoc(v, i, out, i);
       }
       return out;
     }

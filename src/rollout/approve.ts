@@ -47,9 +47,13 @@ export async function approve(repo: Repository, dep: DeploymentConfig, req: Appr
   let entry: ReleaseEntry | undefined;
   let promotedFrom: string | null = null;
   if (req.promoteFrom !== undefined) {
-    if (!targets.includes(req.promoteFrom)) throw new DiagnosticError(error('args/unknown-target', `--promote-from ${req.promoteFrom}: no such target in ${dep.name}`, undefined, choicesHint(req.promoteFrom, targets)));
+    if (!targets.includes(req.promoteFrom))
+      throw new DiagnosticError(error('args/unknown-target', `--promote-from ${req.promoteFrom}: no such target in ${dep.name}`, undefined, choicesHint(req.promoteFrom, targets)));
     if (sources.length > 0 && !sources.includes(req.promoteFrom)) {
-      throw new DiagnosticError(error('policy/promotion-source', `${T} accepts promotions only from ${sources.join(' or ')}, not from ${req.promoteFrom}; approving it would not let it through`), 'refused');
+      throw new DiagnosticError(
+        error('policy/promotion-source', `${T} accepts promotions only from ${sources.join(' or ')}, not from ${req.promoteFrom}; approving it would not let it through`),
+        'refused',
+      );
     }
     promotedFrom = req.promoteFrom;
   } else if (req.release === undefined && sources.length === 1) promotedFrom = sources[0];
@@ -65,12 +69,18 @@ export async function approve(repo: Repository, dep: DeploymentConfig, req: Appr
     const cur = currentReleases(history).get(promotedFrom);
     if (!cur || cur.release === null) {
       throw new DiagnosticError(
-        error('policy/nothing-to-promote', `${promotedFrom} runs no release of ${dep.name}: there is nothing to approve for ${T} yet`, undefined, `roll out ${promotedFrom} first, or approve a given release: --release <id>`),
+        error(
+          'policy/nothing-to-promote',
+          `${promotedFrom} runs no release of ${dep.name}: there is nothing to approve for ${T} yet`,
+          undefined,
+          `roll out ${promotedFrom} first, or approve a given release: --release <id>`,
+        ),
         'refused',
       );
     }
     entry = releases.find((r) => r.id === cur.release);
-    if (!entry) throw new DiagnosticError(error('tracking/missing-release', `${promotedFrom} runs release ${cur.release}, but its tag is missing`, undefined, 'git fetch --tags from the tracking remote'));
+    if (!entry)
+      throw new DiagnosticError(error('tracking/missing-release', `${promotedFrom} runs release ${cur.release}, but its tag is missing`, undefined, 'git fetch --tags from the tracking remote'));
   }
   if (!dep.body.targets[T]?.promotion?.requires_approval) {
     warnings.push(warning('approve/not-required', `${T} does not require approvals (no promotion.requires_approval); the approval is recorded anyway`));

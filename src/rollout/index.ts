@@ -15,12 +15,12 @@ import type { Repository } from '../index.js';
 import { openRepository, loadDeployment } from '../index.js';
 import { checkApproval, decideRollout, type PolicyDecision } from '../promotion/policy.js';
 import { readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
-import { makeRelease, publishRelease, releaseImages, type PendingRelease } from '../release/create.js';
+import { makeRelease, publishRelease, type PendingRelease } from '../release/create.js';
 import { canonicalJson, releaseId, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry, type ReleaseRecord } from '../release/index.js';
 import type { GitInfo } from '../resolve/git.js';
 import type { BuiltImage } from '../resolve/index.js';
-import { dryRunPipeline, readImageStore, runMembers, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
-import { resolveWithImageStore, withImages, type ResolvedDeployment } from '../resolve/index.js';
+import { dryRunPipeline, runMembers, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
+import { resolveWithImageStore, type ResolvedDeployment } from '../resolve/index.js';
 import type { PipelineDefinition } from '../module/index.js';
 import {
   GitRepo,
@@ -206,13 +206,18 @@ export async function planRollout(repo: Repository, dep: DeploymentConfig, req: 
   const head = await requireHead(git, 'rollout --dry-run with --promote-from, --release or --git-sha');
   const refs = await git.readRefs([historyTagPrefix(dep.name), releaseTagPrefix(dep.name)]);
   const history = historyFromRefs(refs, dep.name);
-  const decision = decideRollout(dep, { target: T, promoteFrom: req.promoteFrom, release: req.release, gitSha: req.gitSha, skipPromotionCheck: req.skipPromotionCheck }, history, releasesFromRefs(refs, dep.name));
-  const emit = req.emit ?? (() => {});
+  const decision = decideRollout(
+    dep,
+    { target: T, promoteFrom: req.promoteFrom, release: req.release, gitSha: req.gitSha, skipPromotionCheck: req.skipPromotionCheck },
+    history,
+    releasesFromRefs(refs, dep.name),
+  );
+  const emit = req.emit ?? (() => undefined);
   const base = { ...req, emit };
   let approval = decision.requiresApproval ? 'missing' : 'not required';
   if (decision.choice.kind === 'existing') {
     const rel = decision.choice.release;
-    const ws = await releaseWorkspace(repo, dep, git, head, rel, () => {});
+    const ws = await releaseWorkspace(repo, dep, git, head, rel, () => undefined);
     if (decision.requiresApproval) {
       const recorded = await readApprovals(git, dep.name, rel.record.git_sha, { target: T, release: rel.id });
       if (recorded.length) approval = `recorded (${[...new Set(recorded.map((a) => a.approved_by))].join(', ')})`;
@@ -239,7 +244,12 @@ export async function rollout(repo: Repository, dep: DeploymentConfig, req: Roll
     const t = dep.body.targets[T];
     if (wantsRelease || t?.promotion) {
       throw new DiagnosticError(
-        error('tracking/no-git', `${dep.name}/${T} ${wantsRelease ? 'rolls out a recorded release' : 'has a promotion rule'}, which needs the deployment history in Git, but ${repo.config.repoRoot} is not in a Git work tree (or has no commit)`, undefined, 'git init && git add -A && git commit -m "initial", then roll out again'),
+        error(
+          'tracking/no-git',
+          `${dep.name}/${T} ${wantsRelease ? 'rolls out a recorded release' : 'has a promotion rule'}, which needs the deployment history in Git, but ${repo.config.repoRoot} is not in a Git work tree (or has no commit)`,
+          undefined,
+          'git init && git add -A && git commit -m "initial", then roll out again',
+        ),
         'refused',
       );
     }
@@ -247,7 +257,9 @@ export async function rollout(repo: Repository, dep: DeploymentConfig, req: Roll
     warnings.push(
       warning(
         'tracking/no-git',
-        noGit ? 'git is not on PATH: this rollout is not recorded (no release, no history)' : `${repo.config.repoRoot} is not in a Git work tree: this rollout is not recorded (no release, no history)`,
+        noGit
+          ? 'git is not on PATH: this rollout is not recorded (no release, no history)'
+          : `${repo.config.repoRoot} is not in a Git work tree: this rollout is not recorded (no release, no history)`,
         undefined,
         noGit ? 'install git to track what runs where' : 'commit the repository to Git to track what runs where',
       ),
@@ -329,11 +341,18 @@ async function trackedRollout(
       if (!approver) {
         if (!req.confirm) {
           throw new DiagnosticError(
-            error('policy/approval-required', `--approve needs --approver <id> when there is no terminal to ask`, undefined, `e.g. --approve --approver "$GITHUB_ACTOR", or record it first: atmos-pipe approve ${dep.name} --target ${T} --release ${id}`),
+            error(
+              'policy/approval-required',
+              `--approve needs --approver <id> when there is no terminal to ask`,
+              undefined,
+              `e.g. --approve --approver "$GITHUB_ACTOR", or record it first: atmos-pipe approve ${dep.name} --target ${T} --release ${id}`,
+            ),
             'refused',
           );
         }
-        const yes = await req.confirm(`Approve release ${id} (commit ${record.git_sha.slice(0, 12)}${decision.promotedFrom ? `, from ${decision.promotedFrom}` : ''}) for ${dep.name}/${T} as ${deployer}? [y/N] `);
+        const yes = await req.confirm(
+          `Approve release ${id} (commit ${record.git_sha.slice(0, 12)}${decision.promotedFrom ? `, from ${decision.promotedFrom}` : ''}) for ${dep.name}/${T} as ${deployer}? [y/N] `,
+        );
         if (!yes) throw new DiagnosticError(error('policy/approval-declined', `approval of release ${id} for ${T} declined; nothing was rolled out`), 'refused');
         approver = deployer;
       }
@@ -353,14 +372,24 @@ async function trackedRollout(
     const again = decideRollout(dep, intent, history, releasesFromRefs(refs, dep.name));
     const chosen = (d: PolicyDecision) => (d.choice.kind === 'existing' ? d.choice.release.id : 'head');
     if (chosen(again) !== chosen(decision) || again.rollbackOf !== decision.rollbackOf || again.promotedFrom !== decision.promotedFrom) {
-      throw new DiagnosticError(error('run/changed-while-waiting', `another rollout changed ${dep.name}/${T} while this one waited for the lock; nothing was rolled out`, undefined, 'run the command again to decide on the new state'), 'locked');
+      throw new DiagnosticError(
+        error(
+          'run/changed-while-waiting',
+          `another rollout changed ${dep.name}/${T} while this one waited for the lock; nothing was rolled out`,
+          undefined,
+          'run the command again to decide on the new state',
+        ),
+        'locked',
+      );
     }
     // The build's run record and the SBOM memo: written only now that every check passed.
     built?.saveRecord?.();
     if (newApproval) await recordApproval(git, record.git_sha, newApproval);
     // A new release is written with its SBOM; an existing one is exported for this target.
     release = pending ? await pending.create() : await publishRelease(repo, git, record);
-    notice(`release ${release.id} ${release.created ? 'created' : 'reused'} (${release.tag})${decision.promotedFrom ? `, promoted from ${decision.promotedFrom}` : ''}${decision.rollbackOf ? `, rolling back ${decision.rollbackOf}` : ''}`);
+    notice(
+      `release ${release.id} ${release.created ? 'created' : 'reused'} (${release.tag})${decision.promotedFrom ? `, promoted from ${decision.promotedFrom}` : ''}${decision.rollbackOf ? `, rolling back ${decision.rollbackOf}` : ''}`,
+    );
   };
   const recorded: RecordedComponent[] = [];
   const pushRefs: import('../tracking/sync.js').TrackingPush['refs'] = [];
@@ -437,9 +466,16 @@ async function trackedRollout(
       }
       recorded.push(rc);
     }
-
   };
-  const run = await runPipeline(runRepo, runDep, { ...req, beforeRun, afterRun, upstream, ...(gitFacts ? { git: gitFacts } : {}), ...(images ? { images } : {}), ...(resolvedNow ? { resolved: resolvedNow } : {}) });
+  const run = await runPipeline(runRepo, runDep, {
+    ...req,
+    beforeRun,
+    afterRun,
+    upstream,
+    ...(gitFacts ? { git: gitFacts } : {}),
+    ...(images ? { images } : {}),
+    ...(resolvedNow ? { resolved: resolvedNow } : {}),
+  });
 
   const summary: RolloutSummary = { run, tracked: true, release, decision, deployer, approvedBy, recorded, warnings };
   const notes = (['approvals', 'test-results', 'sbom'] as const).map((k) => notesRef(dep.name, k));

@@ -124,9 +124,23 @@ export function selectComponents(resolved: ResolvedDeployment, wanted: string[] 
     else if (bare.length === 1) picked.add(bare[0]);
     else if (bare.length > 1) throw new DiagnosticError(error('args/component', `--component ${w} is ambiguous: ${bare.join(', ')}`, undefined, 'write the full address'));
     else {
-      const guess = didYouMean(w, all) ?? all.find((a) => a.slice(a.indexOf('/') + 1) === didYouMean(w, all.map((x) => x.slice(x.indexOf('/') + 1))));
+      const guess =
+        didYouMean(w, all) ??
+        all.find(
+          (a) =>
+            a.slice(a.indexOf('/') + 1) ===
+            didYouMean(
+              w,
+              all.map((x) => x.slice(x.indexOf('/') + 1)),
+            ),
+        );
       throw new DiagnosticError(
-        error('args/component', `--component ${w}: no such component in ${resolved.deployment} (target ${resolved.target})`, undefined, `${guess ? `did you mean "${guess}"? ` : ''}(valid values: ${all.join(', ')})`),
+        error(
+          'args/component',
+          `--component ${w}: no such component in ${resolved.deployment} (target ${resolved.target})`,
+          undefined,
+          `${guess ? `did you mean "${guess}"? ` : ''}(valid values: ${all.join(', ')})`,
+        ),
       );
     }
   }
@@ -178,8 +192,6 @@ async function chooseEngine(req: RunRequest, repo: Repository): Promise<{ engine
   return { engine: new LocalEngine({ sandbox: setup }), notices };
 }
 
-export { readImageStore, writeImageStore } from '../cache/images.js';
-
 /**
  * Remove what runs left behind in `<cache>/workspaces/`: empty run directories, and those
  * untouched for a day (a killed run's; kept ones are for people to look at, not forever).
@@ -226,7 +238,7 @@ export function sourceDateEpochOf(env: NodeJS.ProcessEnv, repoRoot: string, git:
   try {
     const out = execFileSync('git', ['log', '-1', '--format=%ct', git?.sha ?? 'HEAD', '--'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     if (/^\d+$/.test(out)) {
-      if (memo) writeFileAtomic(memo, out + '\n');
+      if (memo) writeFileAtomic(memo, `${out}\n`);
       return Number(out);
     }
   } catch {
@@ -251,7 +263,7 @@ function lastSteps(steps: Step[]): string[] {
 /** What a run would do: steps, fingerprints, cache status. Runs nothing, takes no lock. */
 export async function dryRunPipeline(repo: Repository, dep: DeploymentConfig, req: Omit<RunRequest, 'emit'>): Promise<DryRunSummary> {
   let planned: DryRunSummary | undefined;
-  await runPipeline(repo, dep, { ...req, emit: () => {}, dryRun: true }, (p) => (planned = p));
+  await runPipeline(repo, dep, { ...req, emit: () => undefined, dryRun: true }, (p) => (planned = p));
   return planned!;
 }
 
@@ -308,7 +320,11 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
 
   // Declared secrets are read before anything runs: a missing one is exit 2, nothing written.
   const runnerEnv = req.env ?? process.env;
-  const unmasked = loadSecrets(members.map((c) => ({ component: c.address, secrets: c.credentials.secrets })), runnerEnv, secrets);
+  const unmasked = loadSecrets(
+    members.map((c) => ({ component: c.address, secrets: c.credentials.secrets })),
+    runnerEnv,
+    secrets,
+  );
 
   const sourceDateEpoch = members.some((m) => m.type === 'nixpack') ? sourceDateEpochOf(req.env ?? process.env, repo.config.repoRoot, req.git ?? resolved.git, repo.config.cacheDir) : undefined;
   const runId = req.runId ?? newRunId();
@@ -329,9 +345,20 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
   try {
     if (req.beforeRun && !req.dryRun) await req.beforeRun();
     if (!req.dryRun) {
-      emit({ type: 'run.started', time: new Date().toISOString(), runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, components: members.length, parallelism });
+      emit({
+        type: 'run.started',
+        time: new Date().toISOString(),
+        runId,
+        deployment: dep.name,
+        target: req.target,
+        pipeline: pipeline.name,
+        engine: engineSel.engine.name,
+        components: members.length,
+        parallelism,
+      });
       for (const n of engineSel.notices) emit({ type: 'notice', time: new Date().toISOString(), message: n });
-      for (const n of unmasked) emit({ type: 'notice', time: new Date().toISOString(), message: `secret ${n} is shorter than ${MIN_MASKED_LENGTH} characters: it is passed to steps but not masked in their output` });
+      for (const n of unmasked)
+        emit({ type: 'notice', time: new Date().toISOString(), message: `secret ${n} is shorter than ${MIN_MASKED_LENGTH} characters: it is passed to steps but not masked in their output` });
     }
 
     const scheduler = new Scheduler({
@@ -358,7 +385,11 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
         async expand() {
           const unknown = unknownUpstream.filter((u) => u.component === c.address);
           if (unknown.length) {
-            emit({ type: 'notice', time: new Date().toISOString(), message: `${c.address}: not planned, its inputs are unknown: ${unknown.map((u) => `{{ ${u.expr} }} (${u.dependency} ${u.reason})`).join('; ')}` });
+            emit({
+              type: 'notice',
+              time: new Date().toISOString(),
+              message: `${c.address}: not planned, its inputs are unknown: ${unknown.map((u) => `{{ ${u.expr} }} (${u.dependency} ${u.reason})`).join('; ')}`,
+            });
             return [];
           }
           // Values from upstream (images built in this run, Terraform outputs): substituted
@@ -391,7 +422,15 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
               repoRoot: repo.config.repoRoot,
               cacheDir,
               tools: { terraform: repo.config.tools.terraform },
-              options: { lockTimeoutSeconds, noCache: req.noCache ?? false, dryRun: req.dryRun ?? false, skipPush: req.skipPush ?? false, sourceDateEpoch, revision: (req.git ?? resolved.git)?.sha, registryTimeoutSeconds: repo.config.registryTimeoutSeconds },
+              options: {
+                lockTimeoutSeconds,
+                noCache: req.noCache ?? false,
+                dryRun: req.dryRun ?? false,
+                skipPush: req.skipPush ?? false,
+                sourceDateEpoch,
+                revision: (req.git ?? resolved.git)?.sha,
+                registryTimeoutSeconds: repo.config.registryTimeoutSeconds,
+              },
               stepId: (name) => `${pipeline.name}:${component.address}:${stages.length > 1 ? `${stage.name}.` : ''}${name}`,
               notice: (message) => emit({ type: 'notice', time: new Date().toISOString(), message }),
             };
@@ -424,7 +463,20 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     if (req.dryRun) {
       const steps = await scheduler.dryRun(nodes);
       onDryRun?.({ deployment: dep.name, target: req.target, pipeline: pipeline.name, steps });
-      return { status: 'success', results: [], componentOutputs: {}, fingerprints: {}, durationMs: 0, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved, recordable };
+      return {
+        status: 'success',
+        results: [],
+        componentOutputs: {},
+        fingerprints: {},
+        durationMs: 0,
+        runId,
+        deployment: dep.name,
+        target: req.target,
+        pipeline: pipeline.name,
+        engine: engineSel.engine.name,
+        resolved,
+        recordable,
+      };
     }
     pruneWorkspaces(cacheDir, runId);
     const outcome = await scheduler.run(nodes);
@@ -434,9 +486,23 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     emit({ type: 'run.finished', time: new Date().toISOString(), runId, status: outcome.status, durationMs: outcome.durationMs, counts });
     // The run record (read by `ui` and by people): what ran, with which fingerprints.
     const record = path.join(cacheDir, 'runs', `${runId}.json`);
-    const saveRecord = () => writeFileAtomic(record, JSON.stringify({ runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, status: outcome.status, events }, null, 2) + '\n');
+    const saveRecord = () =>
+      writeFileAtomic(
+        record,
+        `${JSON.stringify({ runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, status: outcome.status, events }, null, 2)}\n`,
+      );
     if (!req.deferRecord) saveRecord();
-    const summary: RunSummary = { ...outcome, runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, resolved, recordable, ...(req.deferRecord ? { saveRecord } : {}) };
+    const summary: RunSummary = {
+      ...outcome,
+      runId,
+      deployment: dep.name,
+      target: req.target,
+      pipeline: pipeline.name,
+      engine: engineSel.engine.name,
+      resolved,
+      recordable,
+      ...(req.deferRecord ? { saveRecord } : {}),
+    };
     if (req.afterRun) await req.afterRun(summary);
     return summary;
   } finally {

@@ -100,7 +100,7 @@ export function upstreamFor(
       if (!rec) reason = `has never been applied to ${target}`;
       else if (want && rec.release !== want.id) reason = `runs release ${rec.release ?? '(none)'} in ${target}, not ${want.id}, the release being promoted`;
       else if (!rec.outputs) reason = `recorded no outputs when it was applied to ${target} (${rec.tag})`;
-      else if (!Object.prototype.hasOwnProperty.call(rec.outputs, r.ref.output)) reason = `has no recorded output "${r.ref.output}" in ${target} (sensitive outputs are never recorded)`;
+      else if (!Object.hasOwn(rec.outputs, r.ref.output)) reason = `has no recorded output "${r.ref.output}" in ${target} (sensitive outputs are never recorded)`;
       if (reason) {
         unknown.push({ component: m.address, dependency, expr: r.expr, location: r.location, reason });
         continue;

@@ -99,7 +99,7 @@ export async function toCycloneDx(model: SbomModel): Promise<string> {
   const serializer = new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6));
   const unsigned = serializer.serialize(bom, { sortLists: true, space: 2 });
   bom.serialNumber = `urn:uuid:${uuidV5(`atmos-pipe:sbom:${createHash('sha256').update(unsigned).digest('hex')}`)}`;
-  return serializer.serialize(bom, { sortLists: true, space: 2 }) + '\n';
+  return `${serializer.serialize(bom, { sortLists: true, space: 2 })}\n`;
 }
 
 /**

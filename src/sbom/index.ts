@@ -22,12 +22,10 @@ import { generators } from './generators.js';
 import type { ComponentSbom, SbomModel } from './model.js';
 
 export { generators } from './generators.js';
-export type { GeneratorContext, SbomGenerator, ImageLayoutInfo } from './context.js';
-export type { ComponentSbom, SbomModel, SbomPackage, SbomHash, SbomExternalRef, PackageType, Scope } from './model.js';
-export { aggregate, type AggregateInput } from './aggregate.js';
-export { toCycloneDx, validateCycloneDx } from './cyclonedx.js';
-export { toSpdx, toSpdxJson, type SpdxDocument, type SpdxPackage } from './spdx.js';
-export { parseToml, TomlError } from './toml.js';
+export type { ComponentSbom, SbomModel } from './model.js';
+export { aggregate } from './aggregate.js';
+export { validateCycloneDx } from './cyclonedx.js';
+export { toSpdxJson } from './spdx.js';
 
 export interface SbomComponentSummary {
   component: string;
@@ -126,9 +124,23 @@ function pickComponent(resolved: ResolvedDeployment, wanted: string): string {
   const bare = all.filter((a) => a.slice(a.indexOf('/') + 1) === wanted);
   if (bare.length === 1) return bare[0];
   if (bare.length > 1) throw new DiagnosticError(error('args/component', `--component ${wanted} is ambiguous: ${bare.join(', ')}`, undefined, 'write the full address'));
-  const guess = didYouMean(wanted, all) ?? all.find((a) => a.slice(a.indexOf('/') + 1) === didYouMean(wanted, all.map((x) => x.slice(x.indexOf('/') + 1))));
+  const guess =
+    didYouMean(wanted, all) ??
+    all.find(
+      (a) =>
+        a.slice(a.indexOf('/') + 1) ===
+        didYouMean(
+          wanted,
+          all.map((x) => x.slice(x.indexOf('/') + 1)),
+        ),
+    );
   throw new DiagnosticError(
-    error('args/component', `--component ${wanted}: no such component in ${resolved.deployment} (target ${resolved.target})`, undefined, `${guess ? `did you mean "${guess}"? ` : ''}(valid values: ${all.join(', ')})`),
+    error(
+      'args/component',
+      `--component ${wanted}: no such component in ${resolved.deployment} (target ${resolved.target})`,
+      undefined,
+      `${guess ? `did you mean "${guess}"? ` : ''}(valid values: ${all.join(', ')})`,
+    ),
   );
 }
 
@@ -196,9 +208,7 @@ function summarizeSbom(model: SbomModel, digest: string): SbomSummary {
 export async function deploymentSbom(repo: Repository, dep: DeploymentConfig, target: string, opts: DeploymentSbomOptions = {}): Promise<DeploymentSbom> {
   // The commit described: given, else the resolution's, else the repository's HEAD.
   const git = opts.git ?? (opts.resolved?.git.sha ? opts.resolved.git : gitInfo(repo.config.repoRoot));
-  const resolved = opts.resolved
-    ? { ...opts.resolved, git }
-    : await resolveWithImageStore(repo.config, dep, target, { files: repo.files, ...(opts.images ? { images: opts.images } : {}), git });
+  const resolved = opts.resolved ? { ...opts.resolved, git } : await resolveWithImageStore(repo.config, dep, target, { files: repo.files, ...(opts.images ? { images: opts.images } : {}), git });
   const only = opts.component !== undefined ? pickComponent(resolved, opts.component) : undefined;
   const all = await componentSboms(repo, only ? { ...resolved, components: resolved.components.filter((c) => c.address === only) } : resolved);
   const epoch = opts.epoch ?? sbomEpoch(opts.env ?? process.env, repo.config.repoRoot, resolved.git.sha);

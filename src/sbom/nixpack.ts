@@ -56,7 +56,12 @@ export async function nixpackSbom(component: ResolvedComponent, ctx: GeneratorCo
   const pyproject = has('pyproject.toml') ? parseTomlLocated(read('pyproject.toml'), rel('pyproject.toml')) : undefined;
   const goModText = has('go.mod') ? read('go.mod') : undefined;
   const cargoToml = has('Cargo.toml') ? parseTomlLocated(read('Cargo.toml'), rel('Cargo.toml')) : undefined;
-  for (const [f, present] of [['package.json', packageJson], ['pyproject.toml', pyproject], ['go.mod', goModText], ['Cargo.toml', cargoToml]] as const) {
+  for (const [f, present] of [
+    ['package.json', packageJson],
+    ['pyproject.toml', pyproject],
+    ['go.mod', goModText],
+    ['Cargo.toml', cargoToml],
+  ] as const) {
     if (present !== undefined) sources.push(rel(f));
   }
   const info = rootInfo(component, packageJson, pyproject, goModText, cargoToml);
@@ -69,7 +74,14 @@ export async function nixpackSbom(component: ResolvedComponent, ctx: GeneratorCo
   const npmLock = has('npm-shrinkwrap.json') ? 'npm-shrinkwrap.json' : has('package-lock.json') ? 'package-lock.json' : undefined;
   if (npmLock) locks.push(parseNpmLock(input(npmLock), packageJson));
   else if (packageJson && Object.keys(obj(packageJson.dependencies) ?? {}).length > 0) {
-    warnings.push(warning('sbom/no-lockfile', `${component.address}: ${rel('package.json')} has dependencies but there is no package-lock.json; they are not in the SBOM`, { file: rel('package.json'), line: 1, col: 1 }, 'commit the lock file (`npm install` writes it)'));
+    warnings.push(
+      warning(
+        'sbom/no-lockfile',
+        `${component.address}: ${rel('package.json')} has dependencies but there is no package-lock.json; they are not in the SBOM`,
+        { file: rel('package.json'), line: 1, col: 1 },
+        'commit the lock file (`npm install` writes it)',
+      ),
+    );
   }
   if (has('go.sum') || (goModText && parseGoMod(goModText).require.length > 0)) {
     const inp: LockInput = has('go.sum') ? input('go.sum') : { abs: path.join(dir, 'go.mod'), file: rel('go.mod'), text: '', localRef: rootRef };
@@ -86,7 +98,15 @@ export async function nixpackSbom(component: ResolvedComponent, ctx: GeneratorCo
     locks.push(parseCargoLock(input('Cargo.lock'), rootCrate));
   }
   for (const f of UNREAD_LOCKS) {
-    if (has(f)) warnings.push(warning('sbom/unsupported-lockfile', `${component.address}: ${rel(f)} is not read; its packages are not in the SBOM`, { file: rel(f), line: 1, col: 1 }, 'supported: package-lock.json, go.sum, requirements.txt, poetry.lock, Cargo.lock'));
+    if (has(f))
+      warnings.push(
+        warning(
+          'sbom/unsupported-lockfile',
+          `${component.address}: ${rel(f)} is not read; its packages are not in the SBOM`,
+          { file: rel(f), line: 1, col: 1 },
+          'supported: package-lock.json, go.sum, requirements.txt, poetry.lock, Cargo.lock',
+        ),
+      );
   }
 
   const root = newPackage({
@@ -160,7 +180,13 @@ export async function nixpackSbom(component: ResolvedComponent, ctx: GeneratorCo
   };
 }
 
-function rootInfo(component: ResolvedComponent, packageJson: Record<string, unknown> | undefined, pyproject: Record<string, unknown> | undefined, goModText: string | undefined, cargoToml: Record<string, unknown> | undefined): RootInfo {
+function rootInfo(
+  component: ResolvedComponent,
+  packageJson: Record<string, unknown> | undefined,
+  pyproject: Record<string, unknown> | undefined,
+  goModText: string | undefined,
+  cargoToml: Record<string, unknown> | undefined,
+): RootInfo {
   const description = str(component.metadata?.description);
   const base = { ...(description ? { description } : {}) };
   const pjName = str(packageJson?.name);
@@ -239,7 +265,14 @@ function containerPackages(built: { ref: string; digest: string }, ctx: Generato
     if (revision) {
       container.properties.push(['atmos:image:revision', revision]);
       if (ctx.gitSha && revision !== ctx.gitSha) {
-        warnings.push(warning('sbom/image-revision', `the image ${built.ref} was built from commit ${revision.slice(0, 12)}, not ${ctx.gitSha.slice(0, 12)}`, undefined, 'rebuild (`atmos-pipe build`) so the SBOM describes this commit'));
+        warnings.push(
+          warning(
+            'sbom/image-revision',
+            `the image ${built.ref} was built from commit ${revision.slice(0, 12)}, not ${ctx.gitSha.slice(0, 12)}`,
+            undefined,
+            'rebuild (`atmos-pipe build`) so the SBOM describes this commit',
+          ),
+        );
       }
     }
     const baseName = ann['org.opencontainers.image.base.name'];

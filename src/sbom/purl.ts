@@ -20,11 +20,11 @@ export interface PurlParts {
 export function purl(p: PurlParts): string {
   let out = `pkg:${p.type.toLowerCase()}/`;
   if (p.namespace) {
-    out += p.namespace
+    out += `${p.namespace
       .split('/')
       .filter((s) => s !== '')
       .map(enc)
-      .join('/') + '/';
+      .join('/')}/`;
   }
   out += enc(p.name);
   if (p.version) out += `@${enc(p.version)}`;
@@ -32,10 +32,10 @@ export function purl(p: PurlParts): string {
     .filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== '')
     .map(([k, v]) => [k.toLowerCase(), v] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (q.length) out += '?' + q.map(([k, v]) => `${k}=${enc(v).replace(/%2F/gi, '/')}`).join('&');
+  if (q.length) out += `?${q.map(([k, v]) => `${k}=${enc(v).replace(/%2F/gi, '/')}`).join('&')}`;
   if (p.subpath) {
     const segs = p.subpath.split('/').filter((s) => s !== '' && s !== '.' && s !== '..');
-    if (segs.length) out += '#' + segs.map(enc).join('/');
+    if (segs.length) out += `#${segs.map(enc).join('/')}`;
   }
   return out;
 }

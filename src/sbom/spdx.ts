@@ -39,7 +39,11 @@ const PURPOSE: Record<SbomPackage['type'], string> = { application: 'APPLICATION
 
 /** `SPDXRef-<name>-<hash of bomRef>`: readable, unique, only letters, digits, `.` and `-`. */
 function spdxId(p: SbomPackage): string {
-  const label = `${p.group ? `${p.group}-` : ''}${p.name}`.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+  const label = `${p.group ? `${p.group}-` : ''}${p.name}`
+    .replace(/[^A-Za-z0-9.-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 60);
   return `SPDXRef-Package-${label || 'package'}-${createHash('sha256').update(p.bomRef).digest('hex').slice(0, 12)}`;
 }
 
@@ -115,7 +119,7 @@ export async function toSpdx(model: SbomModel): Promise<SpdxDocument> {
       if (a && b) edges.push({ spdxElementId: a, relationshipType: 'DEPENDS_ON', relatedSpdxElement: b });
     }
   }
-  edges.sort((x, y) => (x.spdxElementId + ' ' + x.relatedSpdxElement < y.spdxElementId + ' ' + y.relatedSpdxElement ? -1 : 1));
+  edges.sort((x, y) => (`${x.spdxElementId} ${x.relatedSpdxElement}` < `${y.spdxElementId} ${y.relatedSpdxElement}` ? -1 : 1));
   relationships.push(...edges);
   const name = model.root.bomRef === model.deployment ? `${model.deployment}-${model.target}` : `${model.deployment}-${model.target}-${model.root.name}`.replace(/\//g, '-');
   const doc: SpdxDocument = {
@@ -134,5 +138,5 @@ export async function toSpdx(model: SbomModel): Promise<SpdxDocument> {
 }
 
 export async function toSpdxJson(model: SbomModel): Promise<string> {
-  return JSON.stringify(await toSpdx(model), null, 2) + '\n';
+  return `${JSON.stringify(await toSpdx(model), null, 2)}\n`;
 }

@@ -39,7 +39,9 @@ export async function parseTerraformLock(text: string, file: string): Promise<Lo
   } catch (e) {
     const msg = String((e as Error)?.message ?? e).split('\n')[0];
     const m = /:(\d+),(\d+)/.exec(msg);
-    throw new DiagnosticError(error('sbom/terraform-lock-parse', `cannot parse ${file}: ${msg}`, { file, line: m ? Number(m[1]) : 1, col: m ? Number(m[2]) : 1 }, 'run `terraform init -upgrade` to rewrite the lock file'));
+    throw new DiagnosticError(
+      error('sbom/terraform-lock-parse', `cannot parse ${file}: ${msg}`, { file, line: m ? Number(m[1]) : 1, col: m ? Number(m[2]) : 1 }, 'run `terraform init -upgrade` to rewrite the lock file'),
+    );
   }
   const out: LockedProvider[] = [];
   for (const [address, blocks] of Object.entries(obj(doc.provider) ?? {})) {
@@ -112,16 +114,32 @@ export function classifyModuleSource(source: string, version?: string, resolved?
   // GitHub: `github.com/org/repo`, `git::https://github.com/org/repo.git`, `git@github.com:org/repo.git`.
   const gh = /^(?:(?:git\+)?https:\/\/|ssh:\/\/git@|git@)?github\.com[/:]([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?$/.exec(main);
   if (gh) {
-    return { kind: 'github', group: 'github.com', name: `${gh[1]}/${gh[2]}`, ...(ref ? { version: ref } : {}), purl: purl({ type: 'github', namespace: gh[1], name: gh[2], ...(ref ? { version: ref } : {}), ...(subdir ? { subpath: subdir } : {}) }) };
+    return {
+      kind: 'github',
+      group: 'github.com',
+      name: `${gh[1]}/${gh[2]}`,
+      ...(ref ? { version: ref } : {}),
+      purl: purl({ type: 'github', namespace: gh[1], name: gh[2], ...(ref ? { version: ref } : {}), ...(subdir ? { subpath: subdir } : {}) }),
+    };
   }
   const base = main.replace(/\.git$/, '').replace(/\/+$/, '');
   const last = base.slice(base.lastIndexOf('/') + 1).replace(/^.*:/, '') || base;
   if (forced?.[1] === 'git' || forced?.[1] === 'hg' || /\.git$/.test(main) || main.startsWith('git@')) {
     const url = `${forced?.[1] === 'hg' ? 'hg' : 'git'}+${main}${ref ? `@${ref}` : ''}`;
-    return { kind: 'git', name: last, ...(ref ? { version: ref } : {}), purl: purl({ type: 'generic', name: last, ...(ref ? { version: ref } : {}), qualifiers: { vcs_url: url }, ...(subdir ? { subpath: subdir } : {}) }) };
+    return {
+      kind: 'git',
+      name: last,
+      ...(ref ? { version: ref } : {}),
+      purl: purl({ type: 'generic', name: last, ...(ref ? { version: ref } : {}), qualifiers: { vcs_url: url }, ...(subdir ? { subpath: subdir } : {}) }),
+    };
   }
   const archive = last.replace(/\.(zip|tar\.gz|tgz|tar\.bz2|tar\.xz)$/, '');
-  return { kind: 'archive', name: archive, ...(exact ? { version: exact } : {}), purl: purl({ type: 'generic', name: archive, ...(exact ? { version: exact } : {}), qualifiers: { download_url: forced ? `${forced[1]}::${main}` : main }, ...(subdir ? { subpath: subdir } : {}) }) };
+  return {
+    kind: 'archive',
+    name: archive,
+    ...(exact ? { version: exact } : {}),
+    purl: purl({ type: 'generic', name: archive, ...(exact ? { version: exact } : {}), qualifiers: { download_url: forced ? `${forced[1]}::${main}` : main }, ...(subdir ? { subpath: subdir } : {}) }),
+  };
 }
 
 /** Versions `terraform init` resolved (`.terraform/modules/modules.json`), by module key. */
@@ -197,7 +215,10 @@ export async function terraformSbom(component: ResolvedComponent, ctx: Generator
         if (!prev) byRef.set(pkg.bomRef, pkg);
         addEdge(edges, fromRef, pkg.bomRef);
         if (existsSync(target)) await walk(target, pkg.bomRef, key, depth + 1);
-        else warnings.push(warning('sbom/module-missing', `${component.address}: module "${call.name}" calls ${call.source}, which does not exist`, { file: relPath(ctx.repoRoot, abs), line: 1, col: 1 }));
+        else
+          warnings.push(
+            warning('sbom/module-missing', `${component.address}: module "${call.name}" calls ${call.source}, which does not exist`, { file: relPath(ctx.repoRoot, abs), line: 1, col: 1 }),
+          );
         continue;
       }
       pkg = newPackage({

@@ -177,5 +177,5 @@ export function stepSecrets(c: Credentials | undefined): { secrets: string[]; se
   return { secrets: list.map((s) => s.name).sort(), secretSources: Object.fromEntries(list.map((s) => [s.name, s.source])) };
 }
 
-export { MASK, MIN_MASKED_LENGTH, SecretStore, maskProcessOutput, redactUrl, secrets } from './mask.js';
-export { isSealed, maskValue, opened, seal, sealSensitive, unseal, unsealSensitive } from './seal.js';
+export { MIN_MASKED_LENGTH, SecretStore, secrets } from './mask.js';
+export { opened, seal, sealSensitive, unsealSensitive } from './seal.js';

@@ -145,9 +145,14 @@ function expand(w: Walk, current: string, base: string, loc: Location | undefine
   if (viaComponent && base === current) return;
   if (w.path.includes(base)) cycle(w, base, loc);
   if (w.path.length >= MAX_INHERITANCE_DEPTH) {
-    fail('stacks/inherit-depth', `${w.type} component "${w.path[0] ?? current}" inherits through more than ${MAX_INHERITANCE_DEPTH} levels of bases`, loc ?? w.fallback, 'flatten the inheritance chain; configuration is never this deep (SPEC: nesting deeper than 200 levels is an error)');
+    fail(
+      'stacks/inherit-depth',
+      `${w.type} component "${w.path[0] ?? current}" inherits through more than ${MAX_INHERITANCE_DEPTH} levels of bases`,
+      loc ?? w.fallback,
+      'flatten the inheritance chain; configuration is never this deep (SPEC: nesting deeper than 200 levels is an error)',
+    );
   }
-  if (!Object.prototype.hasOwnProperty.call(w.all, base)) {
+  if (!Object.hasOwn(w.all, base)) {
     if (viaComponent) return;
     unknownBase(w, current, base, loc);
   }
@@ -283,7 +288,7 @@ export function resolveComponent(stack: LoadedStack, type: StackComponentType, n
   const st = internalOf(stack);
   const g = globalsOf(st, type);
   const all = g.components;
-  const defined = Object.prototype.hasOwnProperty.call(all, name);
+  const defined = Object.hasOwn(all, name);
   const own: Section = defined && isPlainMap(all[name]) ? (all[name] as Section) : EMPTY;
   // Where the component is declared: worked out only when an error or a caller needs it.
   let locMemo: Location | undefined | null = null;
@@ -307,7 +312,17 @@ export function resolveComponent(stack: LoadedStack, type: StackComponentType, n
     inheritsSource = options.inherits;
   }
 
-  const w: Walk = { all, type, root: name, seq: [], path: [name], edges: [], get fallback() { return options.location ?? where(); } };
+  const w: Walk = {
+    all,
+    type,
+    root: name,
+    seq: [],
+    path: [name],
+    edges: [],
+    get fallback() {
+      return options.location ?? where();
+    },
+  };
   let topLevelModule: string | undefined;
   if (typeof own.component === 'string') {
     expand(w, name, own.component, locOf(own, 'component'), true);

@@ -63,12 +63,7 @@ class Checker {
     const v = container[key];
     if (v === undefined || v === null) return undefined;
     if (!isPlainMap(v)) {
-      this.bag.error(
-        'stacks/type',
-        `${where} must be a mapping, got ${describeType(v)}`,
-        at(this.file, locOf(container, key)),
-        `write "key: value" pairs under ${key}:`,
-      );
+      this.bag.error('stacks/type', `${where} must be a mapping, got ${describeType(v)}`, at(this.file, locOf(container, key)), `write "key: value" pairs under ${key}:`);
       return undefined;
     }
     return v;
@@ -208,7 +203,12 @@ function checkComponent(ck: Checker, type: StackComponentType, name: string, c: 
   const inh = meta.inherits;
   if (inh !== undefined && inh !== null) {
     if (!Array.isArray(inh)) {
-      ck.bag.error('stacks/inherits-type', `${where}.metadata.inherits must be a list of component names, got ${describeType(inh)}`, at(ck.file, locOf(meta, 'inherits')), 'e.g. inherits: [vpc/defaults]');
+      ck.bag.error(
+        'stacks/inherits-type',
+        `${where}.metadata.inherits must be a list of component names, got ${describeType(inh)}`,
+        at(ck.file, locOf(meta, 'inherits')),
+        'e.g. inherits: [vpc/defaults]',
+      );
     } else {
       inh.forEach((b, i) => {
         if (typeof b !== 'string' || b === '') {
@@ -236,14 +236,12 @@ function without(m: Section, keys: string[]): Section {
 }
 
 export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMergeStrategy): FileInfo {
-  let parsed;
+  let parsed: ReturnType<YamlFileCache['loadValid']>;
   try {
     parsed = files.loadValid(abs, { detectGoTemplates: true });
   } catch (e) {
     if (e instanceof DiagnosticError && abs.endsWith('.tmpl')) {
-      throw new DiagnosticError(
-        e.diagnostics.map((d) => ({ ...d, hint: `${d.hint ? `${d.hint}; ` : ''}atmos-pipe does not evaluate Go templates, so a .tmpl stack file must also be valid YAML` })),
-      );
+      throw new DiagnosticError(e.diagnostics.map((d) => ({ ...d, hint: `${d.hint ? `${d.hint}; ` : ''}atmos-pipe does not evaluate Go templates, so a .tmpl stack file must also be valid YAML` })));
     }
     throw e;
   }

@@ -129,11 +129,7 @@ export class ImportResolver {
       if (guess) hints.push(`did you mean "${guess}"?`);
     }
     const baseShown = displayPath(this.repoRoot, this.stacksBasePath);
-    hints.push(
-      relative
-        ? 'paths starting with ./ or ../ are relative to the importing file'
-        : `paths are relative to stacks.base_path (${baseShown}/) unless they start with ./ or ../`,
-    );
+    hints.push(relative ? 'paths starting with ./ or ../ are relative to the importing file' : `paths are relative to stacks.base_path (${baseShown}/) unless they start with ./ or ../`);
     hints.push('use {path: ..., skip_if_missing: true} for an optional import');
     fail('stacks/import-missing', `import "${spec.path}" not found: ${tried}`, spec.location, hints.join('; '));
   }

@@ -11,9 +11,6 @@
  * (inheritance and the final component), `all.ts` (every stack).
  */
 export { loadStack } from './load.js';
-export { resolveComponent, type ResolveComponentOptions } from './components.js';
-export { loadAllStacks, listStackFiles, type AllStacks, type AllStacksOptions } from './all.js';
-export { STACK_EXTENSIONS } from './imports.js';
-export type { StackComponentType } from './fileinfo.js';
-export type { ImportSpec, LoadedStack, ResolvedStackComponent, StackLoadOptions } from './types.js';
-export { deepMerge, mergeAll, mergeMapsAll, LIST_MERGE_STRATEGIES, type ListMergeStrategy } from './merge.js';
+export { resolveComponent } from './components.js';
+export { loadAllStacks } from './all.js';
+export type { ListMergeStrategy } from './merge.js';

@@ -230,7 +230,7 @@ export function mergeAll(values: unknown[], strategy: ListMergeStrategy = 'repla
     run.reverse();
     return run.length === 1 ? run[0] : mergeMapsN(run, strategy, options.atmos === true);
   }
-  let acc: unknown = undefined;
+  let acc: unknown;
   for (const v of values) {
     if (v === undefined) continue;
     acc = acc === undefined ? v : deepMerge(acc, v, strategy, options);

@@ -73,7 +73,9 @@ export interface FingerprintData {
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value as Record<string, unknown>).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
+  const keys = Object.keys(value as Record<string, unknown>)
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
@@ -123,7 +125,12 @@ export function fingerprintData(step: Step, ctx: FingerprintContext): Fingerprin
     tool: step.tool ? { name: step.tool.name, version: step.tool.version } : null,
     argv: [...step.argv],
     env: Object.entries(step.env).sort(byFirst),
-    secrets: [...step.secrets].sort().map((name) => [name, createHmac('sha256', ctx.secretKey).update(ctx.secretValue(name) ?? '').digest('hex')]),
+    secrets: [...step.secrets].sort().map((name) => [
+      name,
+      createHmac('sha256', ctx.secretKey)
+        .update(ctx.secretValue(name) ?? '')
+        .digest('hex'),
+    ]),
     inputs,
     deps,
     facts: Object.entries(step.facts ?? {}).sort(byFirst),

@@ -13,8 +13,6 @@ import { EnvironmentError, withoutCredentials } from '../diagnostics/environment
 import { assertRefName } from './refname.js';
 import { spawnGit, type GitRunner } from './runner.js';
 
-export const ZERO_SHA = '0000000000000000000000000000000000000000';
-
 /** The all-zero object id of the same length (sha1: 40, sha256: 64). */
 export function zeroShaLike(sha: string): string {
   return '0'.repeat(sha.length === 64 ? 64 : 40);
@@ -82,7 +80,10 @@ function remoteOf(e: GitError): string | undefined {
 /** A failed git as an environment failure: what git did, where, its own reason, and what to do. */
 export function gitFailure(e: GitError): EnvironmentError | undefined {
   if (/^usage: |unknown option|unknown switch|ambiguous argument/m.test(e.stderr)) return undefined; // our bug
-  const lines = e.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = e.stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const reason = withoutCredentials(lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0] ?? `exit ${e.code}`);
   const remote = remoteOf(e);
   const shownRemote = remote === undefined ? undefined : withoutCredentials(remote);
@@ -95,8 +96,9 @@ export function gitFailure(e: GitError): EnvironmentError | undefined {
   else if (/permission denied/i.test(e.stderr) && remote === undefined) hint = 'check the owner and permissions of the repository (.git)';
   else if (remote !== undefined)
     hint = `check that ${shownRemote} exists and is reachable (git ls-remote ${shownRemote}) and that you may ${sub === 'push' ? 'push to' : 'read'} it${sub === 'push' ? '; nothing is lost: the deployment is recorded in this repository, run again with --push once the remote works' : ''}`;
-  else if (/not a git repository/i.test(e.stderr)) hint = 'run inside a Git repository; if it has a .git directory, the repository is damaged (.git/HEAD, .git/refs or .git/objects missing?): repair it or clone it again';
-  else hint = 'see git\'s message; fix the repository (git fsck) and run again';
+  else if (/not a git repository/i.test(e.stderr))
+    hint = 'run inside a Git repository; if it has a .git directory, the repository is damaged (.git/HEAD, .git/refs or .git/objects missing?): repair it or clone it again';
+  else hint = "see git's message; fix the repository (git fsck) and run again";
   return new EnvironmentError(what, shownRemote ?? e.cwd, reason, hint, { cause: e });
 }
 
@@ -181,14 +183,7 @@ export interface PushSpec {
   expect?: string | null;
 }
 
-export type PushRefState =
-  | 'ok'
-  | 'new'
-  | 'forced'
-  | 'deleted'
-  | 'up-to-date'
-  | 'rejected'
-  | 'remote-rejected';
+export type PushRefState = 'ok' | 'new' | 'forced' | 'deleted' | 'up-to-date' | 'rejected' | 'remote-rejected';
 
 export interface PushRefStatus {
   src: string;
@@ -246,7 +241,7 @@ export interface PushResult {
 }
 
 const REF_FIELDS = ['refname', 'objectname', 'objecttype', '*objectname', '*objecttype', 'taggername', 'taggeremail', 'taggerdate:iso-strict', 'contents'];
-const REF_FORMAT = REF_FIELDS.map((f) => `%(${f})`).join('%00') + '%00';
+const REF_FORMAT = `${REF_FIELDS.map((f) => `%(${f})`).join('%00')}%00`;
 
 export class GitRepo {
   private readonly runner: GitRunner;
@@ -290,10 +285,7 @@ export class GitRepo {
   }
 
   /** Runs git; throws GitError on a non-zero exit unless `allowFail`. */
-  async run(
-    args: string[],
-    opts: { input?: string | Buffer; allowFail?: boolean } = {},
-  ): Promise<{ code: number; stdout: Buffer; stderr: string; text: string }> {
+  async run(args: string[], opts: { input?: string | Buffer; allowFail?: boolean } = {}): Promise<{ code: number; stdout: Buffer; stderr: string; text: string }> {
     const r = await this.runner(args, { cwd: this.dir, input: opts.input, env: this.env });
     if (r.code !== 0 && !opts.allowFail) throw new GitError(args, r.code, r.stderr, this.dir);
     return { ...r, text: r.stdout.toString('utf8') };
@@ -356,11 +348,7 @@ export class GitRepo {
    * Read-compute-CAS loop: `compute(current)` returns the wanted value (returning `current`
    * leaves the ref alone). On a lost race it is called again with the winner's value.
    */
-  async casUpdate(
-    ref: string,
-    compute: (current: string | null) => string | Promise<string>,
-    retries = 5,
-  ): Promise<CasUpdateResult> {
+  async casUpdate(ref: string, compute: (current: string | null) => string | Promise<string>, retries = 5): Promise<CasUpdateResult> {
     let current = await this.resolveRef(ref);
     for (let attempts = 1; ; attempts++) {
       const next = await compute(current);
@@ -377,12 +365,7 @@ export class GitRepo {
    * Tags are immutable: an identical existing tag (same target and message) is returned
    * as is; a different one is a TagConflictError.
    */
-  async createAnnotatedTag(
-    name: string,
-    targetSha: string,
-    message: string,
-    opts: { targetType?: 'commit' | 'tree' | 'blob' | 'tag'; tagger?: string } = {},
-  ): Promise<TagResult> {
+  async createAnnotatedTag(name: string, targetSha: string, message: string, opts: { targetType?: 'commit' | 'tree' | 'blob' | 'tag'; tagger?: string } = {}): Promise<TagResult> {
     const ref = assertFullRef(`refs/tags/${name}`);
     assertSha(targetSha, 'tag target');
     const msg = message.endsWith('\n') ? message : `${message}\n`;
@@ -419,12 +402,7 @@ export class GitRepo {
    * moved with a compare-and-swap (the note commit is built on a private temp ref), so two
    * concurrent writers never lose each other's notes. Constant number of processes.
    */
-  async addNote(
-    notesRef: string,
-    sha: string,
-    text: string,
-    opts: { append?: boolean; retries?: number } = {},
-  ): Promise<string> {
+  async addNote(notesRef: string, sha: string, text: string, opts: { append?: boolean; retries?: number } = {}): Promise<string> {
     assertFullRef(notesRef);
     if (!notesRef.startsWith('refs/notes/')) throw new Error(`notes ref must be under refs/notes/: ${notesRef}`);
     assertSha(sha, 'annotated object');
@@ -479,7 +457,7 @@ export class GitRepo {
     const wanted = [...new Set(shas)].filter((s) => blobOf.has(s));
     if (wanted.length === 0) return out;
     const blobs = wanted.map((s) => blobOf.get(s)!);
-    const { stdout } = await this.run(['cat-file', '--batch'], { input: blobs.join('\n') + '\n' });
+    const { stdout } = await this.run(['cat-file', '--batch'], { input: `${blobs.join('\n')}\n` });
     const contents = parseCatFileBatch(stdout);
     for (const s of wanted) {
       const c = contents.get(blobOf.get(s)!);
@@ -494,11 +472,7 @@ export class GitRepo {
    * The merge is built on a private temp ref and `notesRef` is moved with a compare-and-swap,
    * like addNote. Returns the new value of `notesRef`.
    */
-  async mergeNotes(
-    notesRef: string,
-    fromRef: string,
-    opts: { strategy?: 'cat_sort_uniq' | 'union' | 'ours' | 'theirs'; retries?: number } = {},
-  ): Promise<string> {
+  async mergeNotes(notesRef: string, fromRef: string, opts: { strategy?: 'cat_sort_uniq' | 'union' | 'ours' | 'theirs'; retries?: number } = {}): Promise<string> {
     for (const r of [notesRef, fromRef]) {
       assertFullRef(r);
       if (!r.startsWith('refs/notes/')) throw new Error(`notes ref must be under refs/notes/: ${r}`);
@@ -566,12 +540,7 @@ export class GitRepo {
     return [...byRef.values()];
   }
 
-  private async fetchRejected(
-    remote: string,
-    rejected: PushRefStatus[],
-    specs: PushSpec[],
-    attempt: number,
-  ): Promise<FetchedState> {
+  private async fetchRejected(remote: string, rejected: PushRefStatus[], specs: PushSpec[], attempt: number): Promise<FetchedState> {
     const dsts = [...new Set(rejected.map((r) => r.dst))];
     const ls = await this.run(['ls-remote', '--', remote, ...dsts]);
     const remoteRefs = new Map<string, string | null>(dsts.map((d) => [d, null]));
@@ -585,9 +554,7 @@ export class GitRepo {
     for (const [dst, sha] of remoteRefs) {
       if (sha === null) continue;
       // Notes land under refs/notes/ so `git notes merge` can take them as is.
-      const local = dst.startsWith('refs/notes/')
-        ? `refs/notes/atmos-remote/${ns}/${dst.slice('refs/notes/'.length)}`
-        : `refs/atmos-remote/${ns}/${dst.slice('refs/'.length)}`;
+      const local = dst.startsWith('refs/notes/') ? `refs/notes/atmos-remote/${ns}/${dst.slice('refs/notes/'.length)}` : `refs/atmos-remote/${ns}/${dst.slice('refs/'.length)}`;
       fetchedInto.set(dst, local);
       refspecs.push(`+${dst}:${local}`);
     }

@@ -23,7 +23,9 @@ export async function headOf(git: GitRepo): Promise<Head | undefined> {
 export async function requireHead(git: GitRepo, what: string): Promise<Head> {
   const head = await headOf(git);
   if (!head) {
-    throw new DiagnosticError(error('tracking/no-git', `${what} needs Git, but ${git.dir} is not in a Git work tree (or has no commit)`, undefined, 'git init && git add -A && git commit -m "initial"'));
+    throw new DiagnosticError(
+      error('tracking/no-git', `${what} needs Git, but ${git.dir} is not in a Git work tree (or has no commit)`, undefined, 'git init && git add -A && git commit -m "initial"'),
+    );
   }
   return head;
 }
@@ -32,5 +34,10 @@ export async function requireHead(git: GitRepo, what: string): Promise<Head> {
 export async function dirtyTreeWarning(git: GitRepo, head: Head): Promise<Diagnostic | undefined> {
   const dirty = (await git.run(['status', '--porcelain', '--untracked-files=no', '--', '.'])).text.trim();
   if (!dirty) return undefined;
-  return warning('tracking/dirty-tree', `the working tree has uncommitted changes; the release records commit ${head.sha.slice(0, 12)}, which does not contain them`, undefined, 'commit first so that what runs is what Git says runs');
+  return warning(
+    'tracking/dirty-tree',
+    `the working tree has uncommitted changes; the release records commit ${head.sha.slice(0, 12)}, which does not contain them`,
+    undefined,
+    'commit first so that what runs is what Git says runs',
+  );
 }

@@ -289,9 +289,7 @@ export function statusFromRefs(refs: RefInfo[], deployment: string, target?: str
     r.deployed_by = h.deployed_by;
     r.timestamp = h.timestamp;
   }
-  return [...rows.values()].sort((a, b) =>
-    a.target !== b.target ? (a.target < b.target ? -1 : 1) : a.component < b.component ? -1 : a.component > b.component ? 1 : 0,
-  );
+  return [...rows.values()].sort((a, b) => (a.target !== b.target ? (a.target < b.target ? -1 : 1) : a.component < b.component ? -1 : a.component > b.component ? 1 : 0));
 }
 
 /**

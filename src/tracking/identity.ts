@@ -28,8 +28,8 @@ export async function whoAmI(repo: GitRepo | undefined, env: NodeJS.ProcessEnv =
     const r = await repo.run(['var', 'GIT_COMMITTER_IDENT'], { allowFail: true });
     if (r.code === 0) {
       const m = /^(.*?)\s*<([^>]*)>/.exec(r.text.trim());
-      if (m && m[2]) return m[2];
-      if (m && m[1]) return m[1];
+      if (m?.[2]) return m[2];
+      if (m?.[1]) return m[1];
     }
   }
   try {

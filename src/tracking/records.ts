@@ -90,7 +90,11 @@ export function formatDeploymentRecord(r: DeploymentRecord): string {
 function sortDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortDeep);
   if (v === null || typeof v !== 'object') return v;
-  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortDeep((v as Record<string, unknown>)[k])]));
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortDeep((v as Record<string, unknown>)[k])]),
+  );
 }
 
 export class RecordFormatError extends Error {
@@ -205,9 +209,7 @@ export function parseTagTimestamp(s: string): string {
 
 /** Current state ref: `refs/atmos/deployments/<d>/<t>/<component>` (component may contain "/"). */
 export function deploymentRef(deployment: string, target: string, component: string): string {
-  return assertRefName(
-    `refs/atmos/deployments/${segment(deployment, 'deployment')}/${segment(target, 'target')}/${segment(component, 'component', true)}`,
-  );
+  return assertRefName(`refs/atmos/deployments/${segment(deployment, 'deployment')}/${segment(target, 'target')}/${segment(component, 'component', true)}`);
 }
 
 /** Prefix of all current-state refs of a deployment (and target). */
@@ -228,9 +230,7 @@ export function historyTagPrefix(deployment: string, target?: string): string {
 }
 
 /** Splits a history tag (name or full ref) into its parts, or undefined when it is not one. */
-export function parseHistoryTag(
-  tag: string,
-): { deployment: string; target: string; component: string; timestamp: string } | undefined {
+export function parseHistoryTag(tag: string): { deployment: string; target: string; component: string; timestamp: string } | undefined {
   const name = tag.startsWith('refs/tags/') ? tag.slice('refs/tags/'.length) : tag;
   const m = /^atmos\/deployments\/([^/]+)\/([^/]+)\/(.+)\/(\d{8}T\d{6}\.\d{3}Z)$/.exec(name);
   if (!m) return undefined;

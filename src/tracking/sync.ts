@@ -76,12 +76,7 @@ const stripTags = (t: string): string => (t.startsWith(TAGS) ? t.slice(TAGS.leng
 const reasonOf = (s: PushRefStatus): string => s.reason ?? s.summary;
 
 /** Pushes the refs, tags and notes of one rollout; see the module comment for the rules. */
-export async function pushTracking(
-  repo: GitRepo,
-  remote: string,
-  what: TrackingPush,
-  opts: { maxAttempts?: number } = {},
-): Promise<TrackingPushResult> {
+export async function pushTracking(repo: GitRepo, remote: string, what: TrackingPush, opts: { maxAttempts?: number } = {}): Promise<TrackingPushResult> {
   const maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
   // A token in the remote's URL (https://user:token@host/...) is masked in everything printed.
   secrets.addUrl(remote);
@@ -204,11 +199,7 @@ export async function pushRecorded(repo: GitRepo, remote: string | undefined, wh
  * component that points at the remote value, else the newest history tag of the component
  * (our own tag, possibly pushed in the same batch, never counts). Undefined when none.
  */
-function remoteDeployment(
-  move: DeploymentMove,
-  remoteValue: string | null,
-  remoteTags: RemoteRef[],
-): { name: string; time: number } | undefined {
+function remoteDeployment(move: DeploymentMove, remoteValue: string | null, remoteTags: RemoteRef[]): { name: string; time: number } | undefined {
   let newest: { name: string; time: number } | undefined;
   let newestOfValue: { name: string; time: number } | undefined;
   for (const r of remoteTags) {

@@ -4,7 +4,7 @@
  * collected per deployment rather than thrown, so one run reports everything.
  */
 import type { AtmosConfig } from '../config/atmos.js';
-import { findDeploymentFile, listDeploymentFiles, loadDeploymentFile } from '../config/deployment.js';
+import { findDeploymentFile, listDeploymentFiles, loadDeploymentFile, type DeploymentConfig } from '../config/deployment.js';
 import type { YamlFileCache } from '../config/files.js';
 import { DiagnosticError, type Diagnostic } from '../diagnostics/index.js';
 import { resolveDeployment } from '../resolve/index.js';
@@ -36,7 +36,7 @@ export async function validateDeployments(cfg: AtmosConfig, files: YamlFileCache
   for (const f of targets) {
     const r: ValidationResult = { deployment: f.name, file: f.abs, ok: true, targets: [], components: 0, stacks: 0, errors: [], warnings: [] };
     results.push(r);
-    let dep;
+    let dep: DeploymentConfig;
     try {
       dep = loadDeploymentFile(cfg, f.abs, files);
     } catch (e) {
@@ -52,7 +52,7 @@ export async function validateDeployments(cfg: AtmosConfig, files: YamlFileCache
       try {
         const res = await resolveDeployment(cfg, dep, t, { files });
         r.components = Math.max(r.components, res.components.length);
-        res.stacks.forEach((s) => stackFiles.add(s));
+        for (const s of res.stacks) stackFiles.add(s);
         r.warnings.push(...res.warnings);
       } catch (e) {
         if (!(e instanceof DiagnosticError)) throw e;

@@ -100,7 +100,12 @@ function readManifest(cfg: AtmosConfig, abs: string, origin: VendorOrigin, files
     return [];
   }
   if (doc.kind !== undefined && doc.kind !== 'AtmosVendorConfig') {
-    bag.error('vendor/manifest', `${f.file}: kind must be AtmosVendorConfig, got ${JSON.stringify(doc.kind)}`, locOf(doc, 'kind') ?? top, 'an Atmos vendor manifest starts with apiVersion: atmos/v1 and kind: AtmosVendorConfig');
+    bag.error(
+      'vendor/manifest',
+      `${f.file}: kind must be AtmosVendorConfig, got ${JSON.stringify(doc.kind)}`,
+      locOf(doc, 'kind') ?? top,
+      'an Atmos vendor manifest starts with apiVersion: atmos/v1 and kind: AtmosVendorConfig',
+    );
     return [];
   }
   if (doc.apiVersion !== undefined && doc.apiVersion !== 'atmos/v1') {
@@ -124,8 +129,11 @@ function readManifest(cfg: AtmosConfig, abs: string, origin: VendorOrigin, files
           bag.error('vendor/manifest', `${f.file}: spec.imports[${i}] must be a string`, loc);
           return;
         }
-        const escape = containmentProblem(cfg.repoRoot, path.resolve(cfg.basePath, imp), { what: `${f.file}: vendor manifest import`, value: imp, location: loc });
-        if (escape) return bag.add(escape);
+        const outside = containmentProblem(cfg.repoRoot, path.resolve(cfg.basePath, imp), { what: `${f.file}: vendor manifest import`, value: imp, location: loc });
+        if (outside) {
+          bag.add(outside);
+          return;
+        }
         const candidates = path.extname(imp) ? [imp] : [`${imp}.yaml`, `${imp}.yml`];
         const found = candidates.map((c) => path.resolve(cfg.basePath, c)).find((p) => existsSync(p));
         if (!found) {
@@ -192,7 +200,13 @@ export function loadVendorConfig(cfg: AtmosConfig, dep: DeploymentConfig, files:
   (v.components ?? []).forEach((c, i) => {
     const loc = locOf(v.components, i) ?? dep.location;
     const problem = checkComponentName(c.component);
-    if (problem) bag.error('vendor/component-name', `vendor.components[${i}].component "${c.component}" ${problem}`, locOf(c, 'component') ?? loc, 'name the Terraform root module directory, e.g. "vpc" or "ecs-service"');
+    if (problem)
+      bag.error(
+        'vendor/component-name',
+        `vendor.components[${i}].component "${c.component}" ${problem}`,
+        locOf(c, 'component') ?? loc,
+        'name the Terraform root module directory, e.g. "vpc" or "ecs-service"',
+      );
     out.inline.push({
       component: c.component,
       source: c.source,
@@ -209,7 +223,12 @@ export function loadVendorConfig(cfg: AtmosConfig, dep: DeploymentConfig, files:
   if (v.manifest !== undefined) {
     const abs = insideRepo(cfg.repoRoot, path.resolve(cfg.basePath, v.manifest), { what: 'vendor.manifest', value: v.manifest, location: locOf(v, 'manifest') ?? dep.location });
     if (!existsSync(abs) || !statSync(abs).isFile()) {
-      bag.error('vendor/manifest-missing', `vendor.manifest: ${displayPath(cfg.repoRoot, abs)} does not exist`, locOf(v, 'manifest') ?? dep.location, 'the path is relative to the base path; create it or remove vendor.manifest');
+      bag.error(
+        'vendor/manifest-missing',
+        `vendor.manifest: ${displayPath(cfg.repoRoot, abs)} does not exist`,
+        locOf(v, 'manifest') ?? dep.location,
+        'the path is relative to the base path; create it or remove vendor.manifest',
+      );
     } else out.manifest = readManifest(cfg, abs, 'manifest', files, bag);
   }
   const repoManifest = ['vendor.yaml', 'vendor.yml'].map((n) => path.join(cfg.basePath, n)).find((p) => existsSync(p));
@@ -240,7 +259,12 @@ function pick(cands: VendorEntry[], module: string, target: string): VendorEntry
   if (top.length > 1) {
     const where = top.map((c) => (c.location ? `${c.location.file}:${c.location.line}` : c.origin)).join(', ');
     throw new DiagnosticError(
-      error('vendor/ambiguous', `${top.length} ${top[0].origin} vendor entries for module "${module}" match target "${target}" equally (${where})`, top[1].location ?? top[0].location, 'give one of them more specific labels (e.g. labels: { environment: [prod] }) or remove one'),
+      error(
+        'vendor/ambiguous',
+        `${top.length} ${top[0].origin} vendor entries for module "${module}" match target "${target}" equally (${where})`,
+        top[1].location ?? top[0].location,
+        'give one of them more specific labels (e.g. labels: { environment: [prod] }) or remove one',
+      ),
     );
   }
   return top[0];
@@ -265,14 +289,22 @@ export function selectEntry(cfg: AtmosConfig, vc: VendorConfig, dep: DeploymentC
   const labels = targetLabels(dep, target);
   let chosen: VendorEntry | undefined;
   for (const level of [vc.inline, vc.manifest, vc.repository]) {
-    chosen = pick(level.filter((e) => e.component === module && matches(e, labels)), module, target);
+    chosen = pick(
+      level.filter((e) => e.component === module && matches(e, labels)),
+      module,
+      target,
+    );
     if (chosen) break;
   }
   let origin: VendorOrigin | undefined = chosen?.origin;
   if (!chosen && vc.autoDiscover) {
     const local = path.join(cfg.terraformBasePath, module);
     if (!existsSync(local)) {
-      chosen = pick(vc.repository.filter((e) => matches(e, labels) && (e.targets ?? []).some((t) => normalisedTargetPath(cfg, e, t, module) === local)), module, target);
+      chosen = pick(
+        vc.repository.filter((e) => matches(e, labels) && (e.targets ?? []).some((t) => normalisedTargetPath(cfg, e, t, module) === local)),
+        module,
+        target,
+      );
       origin = 'auto-discover';
     }
   }

@@ -7,7 +7,7 @@
  * extraction; the caller removes the partial directory, which lies inside the store.
  */
 import { createGunzip } from 'node:zlib';
-import { closeSync, constants, copyFileSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import picomatch from 'picomatch';
@@ -53,7 +53,7 @@ function checkParents(root: string, rel: string, what: string): void {
   let cur = root;
   for (let i = 0; i < parts.length - 1; i++) {
     cur = path.join(cur, parts[i]);
-    let st;
+    let st: Stats;
     try {
       st = lstatSync(cur);
     } catch {
@@ -66,7 +66,7 @@ function checkParents(root: string, rel: string, what: string): void {
 
 /** Remove whatever non-directory is at `abs` (a later archive entry replaces an earlier one). */
 function clearSlot(abs: string, what: string): void {
-  let st;
+  let st: Stats;
   try {
     st = lstatSync(abs);
   } catch {
@@ -215,7 +215,7 @@ export function applyFilters(dir: string, included?: string[], excluded?: string
   if (!included?.length && !excluded?.length) return;
   const inc = included?.length ? picomatch(included, { dot: true }) : undefined;
   const exc = excluded?.length ? picomatch(excluded, { dot: true }) : undefined;
-  const keep = (rel: string) => (!inc || inc(rel)) && !(exc && exc(rel));
+  const keep = (rel: string) => (!inc || inc(rel)) && !exc?.(rel);
   const walk = (abs: string, rel: string): boolean => {
     let empty = true;
     for (const n of readdirSync(abs)) {
@@ -223,7 +223,7 @@ export function applyFilters(dir: string, included?: string[], excluded?: string
       const r = rel ? `${rel}/${n}` : n;
       const st = lstatSync(a);
       if (st.isDirectory() && !st.isSymbolicLink()) {
-        if (exc && exc(r)) {
+        if (exc?.(r)) {
           removeDir(a);
           continue;
         }
@@ -246,4 +246,3 @@ function removeDir(p: string): void {
   }
   rmdirSync(p);
 }
-

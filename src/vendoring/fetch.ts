@@ -6,7 +6,7 @@
  * git always runs with an argv array (never a shell), no terminal prompts, and no `ext::`.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { spawnGit } from '../tracking/runner.js';
@@ -71,7 +71,10 @@ async function fetchGit(paths: VendorPaths, src: Extract<VendorSource, { kind: '
     const r = await git(['clone', '--mirror', '--quiet', '--', src.url, path.join(tmp, 'm.git')], paths.root);
     if (r.code !== 0) {
       rmSync(tmp, { recursive: true, force: true });
-      throw new FetchError(`git clone ${src.url} failed (exit ${r.code}): ${lastLine(r.stderr)}`, r.code === 127 ? 'install git' : 'check the URL and your access to it (credentials come from your git configuration)');
+      throw new FetchError(
+        `git clone ${src.url} failed (exit ${r.code}): ${lastLine(r.stderr)}`,
+        r.code === 127 ? 'install git' : 'check the URL and your access to it (credentials come from your git configuration)',
+      );
     }
     mkdirSync(paths.git, { recursive: true });
     try {
@@ -83,7 +86,8 @@ async function fetchGit(paths: VendorPaths, src: Extract<VendorSource, { kind: '
     rmSync(tmp, { recursive: true, force: true });
   } else if (update || !(await isImmutablePresent(mirror, src.ref))) {
     const r = await git(['fetch', '--quiet', '--prune', '--tags', '--force', 'origin', '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], mirror);
-    if (r.code !== 0) throw new FetchError(`git fetch ${src.url} failed (exit ${r.code}): ${lastLine(r.stderr)}`, 'check the URL and your access to it; a pull whose lock is satisfied needs no network');
+    if (r.code !== 0)
+      throw new FetchError(`git fetch ${src.url} failed (exit ${r.code}): ${lastLine(r.stderr)}`, 'check the URL and your access to it; a pull whose lock is satisfied needs no network');
   }
   touch(mirror);
   const commit = await resolveRef(mirror, src.ref);
@@ -151,7 +155,7 @@ async function fetchHttp(paths: VendorPaths, src: Extract<VendorSource, { kind: 
 }
 
 function fetchLocal(paths: VendorPaths, src: Extract<VendorSource, { kind: 'local' }>): Fetched {
-  let st;
+  let st: Stats;
   try {
     st = statSync(src.path);
   } catch {

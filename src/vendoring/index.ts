@@ -24,14 +24,50 @@ import { checkModuleName, loadVendorConfig, selectEntry, usedModules, type Selec
 import { applyFilters, UnsafeArchiveError } from './extract.js';
 import { FetchError, fetchSource } from './fetch.js';
 import { describeOrigin, lockMatches } from './lookup.js';
-import { cacheStats, checkTree, clean, commitObject, describeDiff, linkDir, linkObject, lockPath, objectDir, readLock, removeTree, touch, treeDigest, vendorPaths, writeLock, type CacheStats, type CleanResult, type LockEntry, type TreeDiff, type VendorPaths } from './store.js';
+import {
+  cacheStats,
+  checkTree,
+  clean,
+  commitObject,
+  describeDiff,
+  linkDir,
+  linkObject,
+  lockPath,
+  objectDir,
+  readLock,
+  removeTree,
+  touch,
+  treeDigest,
+  vendorPaths,
+  writeLock,
+  type CacheStats,
+  type CleanResult,
+  type LockEntry,
+  type TreeDiff,
+  type VendorPaths,
+} from './store.js';
 
 export { parseSource, renderSource, renderTemplate, SourceError, type VendorSource } from './source.js';
 export { loadVendorConfig, selectEntry, usedModules, targetLabels, type VendorEntry, type SelectedEntry, type VendorConfig, type VendorOrigin } from './config.js';
 export { vendorLookup, lockMatches, type ModuleLookup, type VendoredInfo } from './lookup.js';
 export { extractTar, copyLocalTree, applyFilters, UnsafeArchiveError } from './extract.js';
 export { FetchError } from './fetch.js';
-export { vendorPaths, readLock, lockPath, objectDir, linkDir, treeDigest, checkTree, type TreeCheck, type TreeDiff, type LockEntry, type LockFile, type CacheStats, type CleanResult, type VendorPaths } from './store.js';
+export {
+  vendorPaths,
+  readLock,
+  lockPath,
+  objectDir,
+  linkDir,
+  treeDigest,
+  checkTree,
+  type TreeCheck,
+  type TreeDiff,
+  type LockEntry,
+  type LockFile,
+  type CacheStats,
+  type CleanResult,
+  type VendorPaths,
+} from './store.js';
 
 export type PullStatus = 'cached' | 'pulled' | 'updated' | 'relinked' | 'repaired';
 
@@ -81,7 +117,10 @@ async function planTarget(repo: Repository, dep: DeploymentConfig, target: strin
   const out: Planned[] = [];
   for (const u of await usedModules(cfg, dep, target, files)) {
     const problem = checkModuleName(u.module);
-    if (problem) throw new DiagnosticError(error('vendor/module-name', `module "${u.module}" of terraform component "${u.components[0]}" ${problem}`, u.location, 'metadata.component names a directory below components/terraform'));
+    if (problem)
+      throw new DiagnosticError(
+        error('vendor/module-name', `module "${u.module}" of terraform component "${u.components[0]}" ${problem}`, u.location, 'metadata.component names a directory below components/terraform'),
+      );
     const sel = selectEntry(cfg, vc, dep, target, u.module);
     if (sel) out.push({ module: u.module, sel });
   }
@@ -102,7 +141,12 @@ function fetchDiagnostic(e: unknown, p: Planned, target: string): Diagnostic | u
   const where = p.sel.sourceLocation ?? p.sel.location;
   if (e instanceof FetchError) return error('vendor/fetch-failed', `vendoring module "${p.module}" for target ${target} from ${p.sel.rendered}: ${e.message}`, where, e.hint);
   if (e instanceof UnsafeArchiveError) {
-    return error('vendor/unsafe-archive', `vendoring module "${p.module}" for target ${target} from ${p.sel.rendered}: ${e.message}; the source was rejected and nothing of it was kept`, where, 'the archive must hold relative paths only, without "..", devices, or links that leave it');
+    return error(
+      'vendor/unsafe-archive',
+      `vendoring module "${p.module}" for target ${target} from ${p.sel.rendered}: ${e.message}; the source was rejected and nothing of it was kept`,
+      where,
+      'the archive must hold relative paths only, without "..", devices, or links that leave it',
+    );
   }
   return undefined;
 }
@@ -162,7 +206,11 @@ export async function ensureVendored(repo: Repository, dep: DeploymentConfig, ta
       if (!stored) {
         linkObject(paths, le.digest, dest);
         result.components.push(item(le, 'relinked'));
-        notice(used.actual === null ? `vendor: ${module} relinked from the store (${le.digest.slice(0, 19)})` : `vendor: ${module}: its linked copy was modified (${describeDiff(used)}); relinked from the store (${le.digest.slice(0, 19)})`);
+        notice(
+          used.actual === null
+            ? `vendor: ${module} relinked from the store (${le.digest.slice(0, 19)})`
+            : `vendor: ${module}: its linked copy was modified (${describeDiff(used)}); relinked from the store (${le.digest.slice(0, 19)})`,
+        );
         continue;
       }
       repair = describeDiff(stored);
@@ -326,7 +374,18 @@ export async function vendorStatus(repo: Repository, deps: DeploymentConfig[], o
       const wanted = new Set(planned.map((p) => p.module));
       for (const [module, le] of Object.entries(lock.components)) {
         if (wanted.has(module)) continue;
-        rows.push({ deployment: dep.name, target: t, component: module, source: le.source, version: le.version, digest: le.digest, pulled_at: le.pulled_at, state: 'stale', origin: le.origin ?? null, reason: 'no longer vendored for this target' });
+        rows.push({
+          deployment: dep.name,
+          target: t,
+          component: module,
+          source: le.source,
+          version: le.version,
+          digest: le.digest,
+          pulled_at: le.pulled_at,
+          state: 'stale',
+          origin: le.origin ?? null,
+          reason: 'no longer vendored for this target',
+        });
       }
     }
   }

@@ -15,10 +15,7 @@ export interface VendoredInfo {
   version: string | null;
 }
 
-export type ModuleLookup =
-  | { kind: 'local' }
-  | ({ kind: 'vendored'; dir: string } & VendoredInfo)
-  | { kind: 'unpulled'; code: string; message: string; hint: string };
+export type ModuleLookup = { kind: 'local' } | ({ kind: 'vendored'; dir: string } & VendoredInfo) | { kind: 'unpulled'; code: string; message: string; hint: string };
 
 /** Does a lock entry still describe what the configuration asks for? */
 export function lockMatches(le: LockEntry | undefined, sel: SelectedEntry): boolean {
@@ -60,7 +57,12 @@ export function vendorLookup(cfg: AtmosConfig, dep: DeploymentConfig, target: st
     }
     const dir = linkDir(paths, dep.name, target, module);
     if (!existsSync(objectDir(paths, le.digest)) || !existsSync(dir)) {
-      return { kind: 'unpulled', code: 'deployment/module-missing', message: `module "${module}" for target ${target}: vendored ${le.digest.slice(0, 19)} is no longer in the store (cleaned?)`, hint: `${pull} (relinks from the store, or fetches again)` };
+      return {
+        kind: 'unpulled',
+        code: 'deployment/module-missing',
+        message: `module "${module}" for target ${target}: vendored ${le.digest.slice(0, 19)} is no longer in the store (cleaned?)`,
+        hint: `${pull} (relinks from the store, or fetches again)`,
+      };
     }
     return { kind: 'vendored', dir, digest: le.digest, source: le.source, version: le.version };
   };

@@ -15,8 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type VendorSource =
-  | { kind: 'local'; /** Absolute directory. */ path: string }
-  | { kind: 'git'; /** What `git clone` is given. */ url: string; /** POSIX subdirectory, '' for the root. */ subdir: string; ref?: string }
+  | { kind: 'local' /** Absolute directory. */; path: string }
+  | { kind: 'git' /** What `git clone` is given. */; url: string /** POSIX subdirectory, '' for the root. */; subdir: string; ref?: string }
   | { kind: 'http'; url: string; subdir: string };
 
 export class SourceError extends Error {
@@ -82,7 +82,8 @@ function splitUrl(s: string, raw: string): { base: string; subdir: string; query
 
 function gitFrom(base: string, subdir: string, query: URLSearchParams, raw: string, baseDir: string): VendorSource {
   for (const k of query.keys()) {
-    if (k !== 'ref' && k !== 'depth') throw new SourceError(`"${raw}": unsupported Git source parameter "${k}"`, 'supported: ref (tag, branch or commit) and depth (ignored: the store keeps a mirror)');
+    if (k !== 'ref' && k !== 'depth')
+      throw new SourceError(`"${raw}": unsupported Git source parameter "${k}"`, 'supported: ref (tag, branch or commit) and depth (ignored: the store keeps a mirror)');
   }
   const ref = query.get('ref') ?? undefined;
   if (ref !== undefined && (ref === '' || ref.startsWith('-') || /[\s\0~^:?*[\\]/.test(ref) || ref.includes('..'))) {
@@ -108,7 +109,10 @@ export function parseSource(raw: string, baseDir: string): VendorSource {
   if (forced) {
     const getter = forced[1].toLowerCase();
     if (getter !== 'git') {
-      throw new SourceError(`"${raw}": the ${getter}:: getter is not supported`, 'supported sources: git::<url>//<subdir>?ref=<ref>, github.com/<org>/<repo>//<subdir>?ref=<ref>, https://…/x.tar.gz, a local directory');
+      throw new SourceError(
+        `"${raw}": the ${getter}:: getter is not supported`,
+        'supported sources: git::<url>//<subdir>?ref=<ref>, github.com/<org>/<repo>//<subdir>?ref=<ref>, https://…/x.tar.gz, a local directory',
+      );
     }
     const { base, subdir, query } = splitUrl(forced[2], raw);
     return gitFrom(base, subdir, query, raw, baseDir);
@@ -161,7 +165,10 @@ export function parseSource(raw: string, baseDir: string): VendorSource {
       const { base, subdir, query } = splitUrl(s, raw);
       return gitFrom(base, subdir, query, raw, baseDir);
     }
-    throw new SourceError(`"${raw}": the ${sc}:// scheme is not supported`, 'supported sources: git::<url>//<subdir>?ref=<ref>, github.com/<org>/<repo>//<subdir>?ref=<ref>, https://…/x.tar.gz, a local directory');
+    throw new SourceError(
+      `"${raw}": the ${sc}:// scheme is not supported`,
+      'supported sources: git::<url>//<subdir>?ref=<ref>, github.com/<org>/<repo>//<subdir>?ref=<ref>, https://…/x.tar.gz, a local directory',
+    );
   }
   if (/^[^/\\]+@[^/\\:]+:/.test(s)) {
     const { base, subdir, query } = splitUrl(s, raw);
@@ -178,15 +185,9 @@ export function parseSource(raw: string, baseDir: string): VendorSource {
 export function renderSource(source: string, version: string | undefined, component: string): string {
   let s = renderTemplate(source, { version, component });
   if (version !== undefined && version !== '' && !usesVersion(source)) {
-    const isGit = /^git::/i.test(s) || /^(github\.com|gitlab\.com|bitbucket\.org)\//i.test(s) || /^(ssh|git):\/\//i.test(s) || /^[^/\\]+@[^/\\:]+:/.test(s) || /^https?:\/\/[^?]*\.git(\/\/|\?|$)/i.test(s);
+    const isGit =
+      /^git::/i.test(s) || /^(github\.com|gitlab\.com|bitbucket\.org)\//i.test(s) || /^(ssh|git):\/\//i.test(s) || /^[^/\\]+@[^/\\:]+:/.test(s) || /^https?:\/\/[^?]*\.git(\/\/|\?|$)/i.test(s);
     if (isGit && !/[?&]ref=/.test(s)) s += `${s.includes('?') ? '&' : '?'}ref=${version}`;
   }
   return s;
-}
-
-/** A short human form, for tables. */
-export function describeSource(src: VendorSource): string {
-  if (src.kind === 'local') return src.path;
-  if (src.kind === 'git') return `git::${src.url}${src.subdir ? `//${src.subdir}` : ''}${src.ref ? `?ref=${src.ref}` : ''}`;
-  return `${src.url}${src.subdir ? `//${src.subdir}` : ''}`;
 }

@@ -16,8 +16,21 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, copyFileSync, constants, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync,
-  readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync,
+  chmodSync,
+  copyFileSync,
+  constants,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
 } from 'node:fs';
 import path from 'node:path';
 import { Cas, writeFileAtomic } from '../cache/cas.js';
@@ -36,7 +49,14 @@ export interface VendorPaths {
 
 export function vendorPaths(cacheDir: string): VendorPaths {
   const root = path.join(cacheDir, 'cache', 'vendor');
-  return { cache: path.join(cacheDir, 'cache'), root, objects: path.join(root, 'objects', 'sha256'), deployments: path.join(root, 'deployments'), git: path.join(root, 'git'), tmp: path.join(root, 'tmp') };
+  return {
+    cache: path.join(cacheDir, 'cache'),
+    root,
+    objects: path.join(root, 'objects', 'sha256'),
+    deployments: path.join(root, 'deployments'),
+    git: path.join(root, 'git'),
+    tmp: path.join(root, 'tmp'),
+  };
 }
 
 export function objectDir(paths: VendorPaths, digest: string): string {

@@ -18,9 +18,27 @@ import { LazyLocs, type ContainerLocs } from './lazy-locs.js';
 let taggedNodes = 0;
 
 const ATMOS_TAGS = [
-  '!env', '!exec', '!include', '!include.raw', '!template', '!terraform.output', '!terraform.state',
-  '!store', '!store.get', '!repo-root', '!cwd', '!random', '!literal', '!append', '!unset', '!atmos.Component',
-  '!aws.account_id', '!aws.caller_identity_arn', '!aws.caller_identity_user_id', '!aws.region', '!aws.organization_id',
+  '!env',
+  '!exec',
+  '!include',
+  '!include.raw',
+  '!template',
+  '!terraform.output',
+  '!terraform.state',
+  '!store',
+  '!store.get',
+  '!repo-root',
+  '!cwd',
+  '!random',
+  '!literal',
+  '!append',
+  '!unset',
+  '!atmos.Component',
+  '!aws.account_id',
+  '!aws.caller_identity_arn',
+  '!aws.caller_identity_user_id',
+  '!aws.region',
+  '!aws.organization_id',
 ];
 
 let schema: jsyaml.Schema | undefined;
@@ -28,9 +46,36 @@ function getSchema(): jsyaml.Schema {
   if (schema) return schema;
   const types: jsyaml.Type[] = [];
   for (const tag of ATMOS_TAGS) {
-    types.push(new jsyaml.Type(tag, { kind: 'scalar', resolve: () => true, construct: (d: unknown) => (taggedNodes++, `${tag} ${d === null || d === undefined ? '' : String(d)}`.trim()) }));
-    types.push(new jsyaml.Type(tag, { kind: 'sequence', resolve: () => true, construct: (d: unknown) => (taggedNodes++, d ?? []) }));
-    types.push(new jsyaml.Type(tag, { kind: 'mapping', resolve: () => true, construct: (d: unknown) => (taggedNodes++, d ?? {}) }));
+    types.push(
+      new jsyaml.Type(tag, {
+        kind: 'scalar',
+        resolve: () => true,
+        construct: (d: unknown) => {
+          taggedNodes++;
+          return `${tag} ${d === null || d === undefined ? '' : String(d)}`.trim();
+        },
+      }),
+    );
+    types.push(
+      new jsyaml.Type(tag, {
+        kind: 'sequence',
+        resolve: () => true,
+        construct: (d: unknown) => {
+          taggedNodes++;
+          return d ?? [];
+        },
+      }),
+    );
+    types.push(
+      new jsyaml.Type(tag, {
+        kind: 'mapping',
+        resolve: () => true,
+        construct: (d: unknown) => {
+          taggedNodes++;
+          return d ?? {};
+        },
+      }),
+    );
   }
   schema = jsyaml.CORE_SCHEMA.extend({ implicit: [(jsyaml as unknown as { types: { merge: jsyaml.Type } }).types.merge], explicit: types });
   return schema;
@@ -134,7 +179,7 @@ function contentStart(text: string, p: number): number {
       while (p < text.length && text.charCodeAt(p) !== 62) p++;
       p++;
     } else {
-      while (p < text.length && !/[\s,\[\]{}]/.test(text[p])) p++;
+      while (p < text.length && !/[\s,[\]{}]/.test(text[p])) p++;
     }
     p = skipSpace(text, p);
   }
@@ -253,7 +298,7 @@ export function parseFast(
         if (explicit.has(key)) continue;
         for (const s of mergeSources) {
           const l = getLocs(s);
-          if (l && Object.prototype.hasOwnProperty.call(s, key)) {
+          if (l && Object.hasOwn(s as object, key)) {
             (merged ??= []).push({ key, from: l });
             break;
           }

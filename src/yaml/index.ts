@@ -43,7 +43,7 @@ const LOCS = Symbol('atmos-pipe.locations');
 type Located = { [LOCS]?: ContainerLocs };
 function attach(container: object, locs: ContainerLocs): void {
   const c = container as Located;
-  if (Object.prototype.hasOwnProperty.call(c, LOCS)) c[LOCS] = locs;
+  if (Object.hasOwn(c, LOCS)) c[LOCS] = locs;
   else Object.defineProperty(c, LOCS, { value: locs, writable: true, configurable: true, enumerable: false });
 }
 
@@ -189,29 +189,18 @@ function keyToString(ctx: Ctx, key: unknown, fallback: Location): string {
     return v === null ? 'null' : String(v);
   }
   if (isAlias(key)) return keyToString(ctx, key.resolve(ctx.doc), fallback);
-  throw new LimitError(
-    error('yaml/complex-key', 'a mapping key must be a plain scalar', nodeLoc(ctx, key, fallback), 'quote the key or restructure the mapping'),
-  );
+  throw new LimitError(error('yaml/complex-key', 'a mapping key must be a plain scalar', nodeLoc(ctx, key, fallback), 'quote the key or restructure the mapping'));
 }
 
 function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknown {
   if (depth > MAX_DEPTH) {
-    throw new LimitError(
-      error('yaml/too-deep', `nesting deeper than ${MAX_DEPTH} levels`, self, 'flatten the structure; configuration is never this deep'),
-    );
+    throw new LimitError(error('yaml/too-deep', `nesting deeper than ${MAX_DEPTH} levels`, self, 'flatten the structure; configuration is never this deep'));
   }
   if (node === null || node === undefined) return null;
   if (isAlias(node)) {
     ctx.aliasExpansions++;
     if (ctx.aliasExpansions > MAX_ALIAS_EXPANSIONS) {
-      throw new LimitError(
-        error(
-          'yaml/alias-limit',
-          `more than ${MAX_ALIAS_EXPANSIONS} alias expansions`,
-          self,
-          'this looks like an alias bomb; expand fewer aliases or inline the values',
-        ),
-      );
+      throw new LimitError(error('yaml/alias-limit', `more than ${MAX_ALIAS_EXPANSIONS} alias expansions`, self, 'this looks like an alias bomb; expand fewer aliases or inline the values'));
     }
     const target = (node as Alias).resolve(ctx.doc);
     if (!target) {
@@ -222,7 +211,7 @@ function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknow
   if (isScalar(node)) {
     const tag = (node as YNode).tag;
     const v = node.value;
-    if (tag && tag.startsWith('!') && !tag.startsWith('!!')) {
+    if (tag?.startsWith('!') && !tag.startsWith('!!')) {
       ctx.yamlFunctions.push(self);
       return `${tag} ${v === null || v === undefined ? '' : String(v)}`.trim();
     }
@@ -232,7 +221,7 @@ function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknow
   }
   if (isMap(node)) {
     const tag = (node as YNode).tag;
-    if (tag && tag.startsWith('!') && !tag.startsWith('!!')) ctx.yamlFunctions.push(self);
+    if (tag?.startsWith('!') && !tag.startsWith('!!')) ctx.yamlFunctions.push(self);
     const out: Record<string, unknown> = {};
     const locs: ContainerLocs = { self, keys: new Map(), values: new Map() };
     setLocs(out, locs);
@@ -272,7 +261,7 @@ function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknow
   }
   if (isSeq(node)) {
     const seqTag = (node as YNode).tag;
-    if (seqTag && seqTag.startsWith('!') && !seqTag.startsWith('!!')) ctx.yamlFunctions.push(self);
+    if (seqTag?.startsWith('!') && !seqTag.startsWith('!!')) ctx.yamlFunctions.push(self);
     const out: unknown[] = [];
     const locs: ContainerLocs = { self, keys: new Map(), values: new Map() };
     setLocs(out, locs);

@@ -55,10 +55,17 @@ describe('status / history / releases', () => {
     sha2 = git(dir, 'rev-parse', 'HEAD');
     const repo = new GitRepo(dir, { env: GIT_ENV });
     const release: ReleaseRecord = {
-      deployment: 'shop', target: 'dev', git_sha: sha, git_branch: 'main',
-      images: { api: { ref: 'reg/api:1', digest: 'sha256:' + '1'.repeat(64) } },
-      sboms: {}, vendored: {}, tools: { 'atmos-pipe': '0.1.0' }, annotations: {},
-      created_at: '2026-11-22T06:00:00.000Z', created_by: 'alice',
+      deployment: 'shop',
+      target: 'dev',
+      git_sha: sha,
+      git_branch: 'main',
+      images: { api: { ref: 'reg/api:1', digest: `sha256:${'1'.repeat(64)}` } },
+      sboms: {},
+      vendored: {},
+      tools: { 'atmos-pipe': '0.1.0' },
+      annotations: {},
+      created_at: '2026-11-22T06:00:00.000Z',
+      created_by: 'alice',
     };
     rid = (await createRelease(repo, release, { releasesPath: path.join(dir, 'releases'), repoRoot: dir })).id;
     await createRelease(repo, { ...release, target: 'prod', git_sha: sha2, created_at: '2026-11-23T06:00:00.000Z' }, { releasesPath: path.join(dir, 'releases'), repoRoot: dir });
@@ -73,9 +80,39 @@ describe('status / history / releases', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([
-      { deployment: 'shop', target: 'dev', component: 'app', commit: sha, release: null, status: 'failed', deployed_by: 'bob', timestamp: '2026-11-23T08:00:00.000Z', tag: 'atmos/deployments/shop/dev/app/20261123T080000.000Z' },
-      { deployment: 'shop', target: 'dev', component: 'db', commit: sha, release: rid, status: 'success', deployed_by: 'alice', timestamp: '2026-11-22T06:10:00.000Z', tag: 'atmos/deployments/shop/dev/db/20261122T061000.000Z' },
-      { deployment: 'shop', target: 'prod', component: 'db', commit: sha, release: null, status: 'success', deployed_by: 'alice', timestamp: '2026-11-24T00:00:00.000Z', tag: 'atmos/deployments/shop/prod/db/20261124T000000.000Z' },
+      {
+        deployment: 'shop',
+        target: 'dev',
+        component: 'app',
+        commit: sha,
+        release: null,
+        status: 'failed',
+        deployed_by: 'bob',
+        timestamp: '2026-11-23T08:00:00.000Z',
+        tag: 'atmos/deployments/shop/dev/app/20261123T080000.000Z',
+      },
+      {
+        deployment: 'shop',
+        target: 'dev',
+        component: 'db',
+        commit: sha,
+        release: rid,
+        status: 'success',
+        deployed_by: 'alice',
+        timestamp: '2026-11-22T06:10:00.000Z',
+        tag: 'atmos/deployments/shop/dev/db/20261122T061000.000Z',
+      },
+      {
+        deployment: 'shop',
+        target: 'prod',
+        component: 'db',
+        commit: sha,
+        release: null,
+        status: 'success',
+        deployed_by: 'alice',
+        timestamp: '2026-11-24T00:00:00.000Z',
+        tag: 'atmos/deployments/shop/prod/db/20261124T000000.000Z',
+      },
     ]);
     const p = cli(dir, 'status', '--target', 'prod', '--format', 'yaml');
     expect(p.code).toBe(0);
@@ -98,7 +135,22 @@ describe('status / history / releases', () => {
     expect(all.code).toBe(0);
     const h = JSON.parse(all.stdout) as Record<string, unknown>[];
     expect(h.map((x) => x.timestamp)).toEqual(['2026-11-24T00:00:00.000Z', '2026-11-23T08:00:00.000Z', '2026-11-22T06:15:00.123Z', '2026-11-22T06:10:00.000Z']);
-    expect(Object.keys(h[0])).toEqual(['tag', 'deployment', 'target', 'component', 'release', 'git_sha', 'images', 'deployed_by', 'timestamp', 'status', 'promoted_from', 'approved_by', 'rollback_of', 'annotations']);
+    expect(Object.keys(h[0])).toEqual([
+      'tag',
+      'deployment',
+      'target',
+      'component',
+      'release',
+      'git_sha',
+      'images',
+      'deployed_by',
+      'timestamp',
+      'status',
+      'promoted_from',
+      'approved_by',
+      'rollback_of',
+      'annotations',
+    ]);
     expect(h[0]).toMatchObject({ target: 'prod', promoted_from: 'dev', approved_by: ['carol'], git_sha: sha });
     const ts = (...a: string[]) => (JSON.parse(cli(dir, 'history', 'shop', '--format', 'json', ...a).stdout) as { timestamp: string }[]).map((x) => x.timestamp);
     expect(ts('--limit', '2')).toEqual(['2026-11-24T00:00:00.000Z', '2026-11-23T08:00:00.000Z']);
@@ -122,9 +174,19 @@ describe('status / history / releases', () => {
       ['dev', sha],
     ]);
     expect(rows[1]).toEqual({
-      id: rid, tag: `atmos/releases/shop/${rid}`, deployment: 'shop', target: 'dev', git_sha: sha, git_branch: 'main',
-      images: { api: { ref: 'reg/api:1', digest: 'sha256:' + '1'.repeat(64) } }, sboms: {}, vendored: {}, tools: { 'atmos-pipe': '0.1.0' }, annotations: {},
-      created_at: '2026-11-22T06:00:00.000Z', created_by: 'alice',
+      id: rid,
+      tag: `atmos/releases/shop/${rid}`,
+      deployment: 'shop',
+      target: 'dev',
+      git_sha: sha,
+      git_branch: 'main',
+      images: { api: { ref: 'reg/api:1', digest: `sha256:${'1'.repeat(64)}` } },
+      sboms: {},
+      vendored: {},
+      tools: { 'atmos-pipe': '0.1.0' },
+      annotations: {},
+      created_at: '2026-11-22T06:00:00.000Z',
+      created_by: 'alice',
     });
     expect(rid).toBe(releaseId(rows[1] as unknown as ReleaseRecord));
     const dev = cli(dir, 'releases', 'shop', '--target', 'dev');

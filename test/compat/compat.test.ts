@@ -27,19 +27,7 @@ import { YamlFileCache } from '../../src/config/files.js';
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
 /** Fields of `ResolvedStackComponent` an expectation may record (compared with toEqual). */
-const FIELDS = [
-  'vars',
-  'settings',
-  'env',
-  'backend_type',
-  'backend',
-  'providers',
-  'metadata',
-  'component',
-  'inheritance',
-  'abstract',
-  'enabled',
-] as const;
+const FIELDS = ['vars', 'settings', 'env', 'backend_type', 'backend', 'providers', 'metadata', 'component', 'inheritance', 'abstract', 'enabled'] as const;
 type Field = (typeof FIELDS)[number];
 
 interface Expectation {
@@ -97,11 +85,7 @@ function importPathOf(stackFile: string): string {
 
 function resolve(s: Scenario, e: Expectation) {
   const files = new YamlFileCache(s.dir);
-  const stack = loadStack(
-    [{ path: importPathOf(e.stack_file) }],
-    { repoRoot: s.dir, stacksBasePath: path.join(s.dir, 'stacks'), listMergeStrategy: s.strategy },
-    files,
-  );
+  const stack = loadStack([{ path: importPathOf(e.stack_file) }], { repoRoot: s.dir, stacksBasePath: path.join(s.dir, 'stacks'), listMergeStrategy: s.strategy }, files);
   return resolveComponent(stack, e.type ?? 'terraform', e.component);
 }
 

@@ -14,7 +14,7 @@ interface Case {
   hint?: string | RegExp;
 }
 
-const dep = (lines: string[]) => ({ 'deployments/shop.yaml': lines.join('\n') + '\n' });
+const dep = (lines: string[]) => ({ 'deployments/shop.yaml': `${lines.join('\n')}\n` });
 
 const cases: Case[] = [
   {
@@ -249,7 +249,7 @@ const cases: Case[] = [
   },
   {
     name: 'nesting deeper than 200 levels',
-    files: { 'deployments/shop.yaml': 'deployment:\n  name: shop\n  labels: ' + '['.repeat(300) + ']'.repeat(300) + '\n  targets: { dev: {} }\n' },
+    files: { 'deployments/shop.yaml': `deployment:\n  name: shop\n  labels: ${'['.repeat(300)}${']'.repeat(300)}\n  targets: { dev: {} }\n` },
     expect: 'error: nesting deeper than 200 levels',
   },
   {

@@ -17,10 +17,30 @@ import { fingerprintData, fingerprintOf } from '../../src/steps/fingerprint.js';
 import type { Step, StepRequirement } from '../../src/steps/types.js';
 import { makeRepo } from '../helpers.js';
 
-const inContainer: StepRequirement = { capability: 'container', what: 'runs in its image', code: 'demo/container', otherwise: 'drop the image', location: { file: 'deployments/d.yaml', line: 3, col: 5 } };
+const inContainer: StepRequirement = {
+  capability: 'container',
+  what: 'runs in its image',
+  code: 'demo/container',
+  otherwise: 'drop the image',
+  location: { file: 'deployments/d.yaml', line: 3, col: 5 },
+};
 
 function step(id: string, extra: Partial<Step> = {}): Step {
-  return { id, module: 'demo.run', component: 'demo/c', image: 'alpine:3.20', argv: ['/bin/sh', '-c', 'touch ran'], env: {}, secrets: [], inputs: {}, outputs: {}, needs: [], network: false, cache: 'content', ...extra };
+  return {
+    id,
+    module: 'demo.run',
+    component: 'demo/c',
+    image: 'alpine:3.20',
+    argv: ['/bin/sh', '-c', 'touch ran'],
+    env: {},
+    secrets: [],
+    inputs: {},
+    outputs: {},
+    needs: [],
+    network: false,
+    cache: 'content',
+    ...extra,
+  };
 }
 
 describe('capabilities', () => {

@@ -304,7 +304,14 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
     const ws = tmp();
     const fake = new FakeDagger({ exitCode: (argv) => (argv[1] === 'output' ? 0 : 3), stdout: '{"vpc_id":{"value":"vpc-123"}}\n', stderr: 'warning: x\n', combined: 'Error: boom\n' });
     const engine = new DaggerEngine({ connect: fake.connect });
-    const outStep = tfStep({ id: 'rollout:terraform/vpc:output', module: 'terraform.output', argv: ['terraform', 'output', '-json'], stdout: 'outputs.json', outputs: { values: ['outputs.json'] }, workdir: 'c' });
+    const outStep = tfStep({
+      id: 'rollout:terraform/vpc:output',
+      module: 'terraform.output',
+      argv: ['terraform', 'output', '-json'],
+      stdout: 'outputs.json',
+      outputs: { values: ['outputs.json'] },
+      workdir: 'c',
+    });
     const log: Buffer[] = [];
     const r = await engine.exec(request(outStep, ws, {}, log));
     expect(r.exitCode).toBe(0);
@@ -551,9 +558,7 @@ describe('DaggerEngine: Dockerfile builds (recording fake)', () => {
     const e2 = new DaggerEngine({ connect: failing.connect });
     const log2: Buffer[] = [];
     expect(await e2.exec(request(dockerfileStep(), ws, {}, log2))).toEqual({ exitCode: 1 });
-    expect(Buffer.concat(log2).toString()).toBe(
-      'npm ERR! missing package-lock.json\ndagger: building Dockerfile failed: process "/bin/sh -c npm ci" did not complete successfully: exit code: 1\n',
-    );
+    expect(Buffer.concat(log2).toString()).toBe('npm ERR! missing package-lock.json\ndagger: building Dockerfile failed: process "/bin/sh -c npm ci" did not complete successfully: exit code: 1\n');
     await engine.close();
     await e2.close();
   });
@@ -612,7 +617,10 @@ describe('DaggerEngine: sessions and errors', () => {
         client: { ...new FakeDagger().client(), version: () => Promise.reject(new Error('request to http://127.0.0.1:1/query failed, reason: connect ECONNREFUSED 127.0.0.1:1')) },
       }),
     });
-    expectUnreachable(await probeFails.prepare([], { allowToolDrift: false }).catch((e: unknown) => e), /^no Dagger engine is reachable: the Dagger session on port 1 \(DAGGER_SESSION_PORT\): request to .* ECONNREFUSED/);
+    expectUnreachable(
+      await probeFails.prepare([], { allowToolDrift: false }).catch((e: unknown) => e),
+      /^no Dagger engine is reachable: the Dagger session on port 1 \(DAGGER_SESSION_PORT\): request to .* ECONNREFUSED/,
+    );
     expect(closed).toBe(1);
 
     const hangs = new DaggerEngine({ connect: () => new Promise(() => undefined), connectTimeoutMs: 50 });
@@ -744,7 +752,9 @@ process.stdin.resume();
     const { value: r } = await bounded(engine.exec(request(step, ws, { TF_IN_AUTOMATION: '1', TF_VAR_db_password: SECRET }, out)));
     expect(r).toEqual({ exitCode: 2 });
     expect(Buffer.concat(out).toString()).toBe('fake combined output');
-    const { value: r2 } = await bounded(engine.exec(request({ ...step, id: 'rollout:terraform/db:output', argv: ['terraform', 'output', '-json'], stdout: 'out.json', secrets: [], mounts: [] }, ws, {})));
+    const { value: r2 } = await bounded(
+      engine.exec(request({ ...step, id: 'rollout:terraform/db:output', argv: ['terraform', 'output', '-json'], stdout: 'out.json', secrets: [], mounts: [] }, ws, {})),
+    );
     expect((r2 as ExecResult).stdout?.toString()).toBe('fake stdout');
     // A Dockerfile build: Directory.dockerBuild then Container.export, gzip layers, OCI media types.
     mkdirSync(path.join(ws, 'app'), { recursive: true });
@@ -753,7 +763,11 @@ process.stdin.resume();
     await engine.close();
 
     const queries = readFileSync(log, 'utf8').trim().split('\n');
-    const has = (re: RegExp) => expect(queries.some((q) => re.test(q)), `${re}\n${queries.join('\n')}`).toBe(true);
+    const has = (re: RegExp) =>
+      expect(
+        queries.some((q) => re.test(q)),
+        `${re}\n${queries.join('\n')}`,
+      ).toBe(true);
     has(/^\{ version \}$/);
     has(new RegExp(`host \\{ directory \\(path: "${ws}",noCache: true\\) \\{ id \\} \\}`));
     has(/setSecret \(name: "atmos-pipe:rollout:terraform\/db:apply:TF_VAR_db_password",plaintext: "s3cr3t-db-p4ssw0rd-9f2c"\) \{ id \}/);
@@ -796,7 +810,15 @@ process.stdin.resume();
     // Run in a child Node (vitest reports any unhandled rejection, whoever handles it): the
     // engine modules transpiled to plain JS, the SDK told to start a CLI that fails at once.
     const out = path.join(dir, 'child');
-    for (const f of ['src/engine/dagger.ts', 'src/engine/dagger/client.ts', 'src/engine/dagger/translate.ts', 'src/engine/dagger/session.ts', 'src/engine/select.ts', 'src/diagnostics/index.ts', 'src/steps/types.ts']) {
+    for (const f of [
+      'src/engine/dagger.ts',
+      'src/engine/dagger/client.ts',
+      'src/engine/dagger/translate.ts',
+      'src/engine/dagger/session.ts',
+      'src/engine/select.ts',
+      'src/diagnostics/index.ts',
+      'src/steps/types.ts',
+    ]) {
       const js = ts.transpileModule(readFileSync(path.join(ROOT, f), 'utf8'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
       mkdirSync(path.dirname(path.join(out, f)), { recursive: true });
       writeFileSync(path.join(out, f.replace(/\.ts$/, '.js')), js);
@@ -821,10 +843,12 @@ setTimeout(() => console.log(JSON.stringify({ alive: true })), 300);
     const run = (mode: string) => spawnSync(process.execPath, [path.join(out, 'main.mjs'), mode], { encoding: 'utf8', timeout: 30_000, env: { ...base, PATH: process.env.PATH } });
     const guarded = run('guard');
     expect(guarded.status, guarded.stderr).toBe(0);
-    expect(guarded.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
-      { message: 'the SDK: Error: failed to connect to engine: docker: command not found' },
-      { alive: true },
-    ]);
+    expect(
+      guarded.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual([{ message: 'the SDK: Error: failed to connect to engine: docker: command not found' }, { alive: true }]);
     // Control: without the guard the same failure kills the process.
     const bare = run('none');
     expect(bare.status).not.toBe(0);
@@ -852,9 +876,7 @@ setTimeout(() => console.log(JSON.stringify({ alive: true })), 300);
     const engine = new DaggerEngine({ env: { ...base, DAGGER_SESSION_PORT: String(port), DAGGER_SESSION_TOKEN: 'tok' } });
     const { value, ms } = await bounded(engine.prepare([], { allowToolDrift: false }));
     expect(value).toBeInstanceOf(DiagnosticError);
-    expect((value as DiagnosticError).diagnostics[0].message).toMatch(
-      new RegExp(`^no Dagger engine is reachable: the Dagger session on port ${port} \\(DAGGER_SESSION_PORT\\): .*ECONNREFUSED`),
-    );
+    expect((value as DiagnosticError).diagnostics[0].message).toMatch(new RegExp(`^no Dagger engine is reachable: the Dagger session on port ${port} \\(DAGGER_SESSION_PORT\\): .*ECONNREFUSED`));
     expect((value as DiagnosticError).message).not.toContain('tok');
     expect(ms).toBeLessThan(15_000);
     await engine.close();

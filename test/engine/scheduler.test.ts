@@ -62,7 +62,11 @@ describe('scheduler + local engine', () => {
     const counter = path.join(dir, 'count');
     const cas = new Cas(path.join(cacheDir, 'cache'));
     const mk = () => [
-      step('build', `cat in/a.txt > out.txt; echo x >> ${counter}`, { inputs: { in: cas.put(path.join(dir, 'src')) }, outputs: { files: ['out.txt'] }, mounts: [{ host: dir, path: dir, writable: true }] }),
+      step('build', `cat in/a.txt > out.txt; echo x >> ${counter}`, {
+        inputs: { in: cas.put(path.join(dir, 'src')) },
+        outputs: { files: ['out.txt'] },
+        mounts: [{ host: dir, path: dir, writable: true }],
+      }),
     ];
     const first = await run(cacheDir, [node('test/c', mk())]);
     expect(first.status).toEqual({ build: 'done' });
@@ -87,7 +91,11 @@ describe('scheduler + local engine', () => {
     const cas = new Cas(path.join(cacheDir, 'cache'));
     const mk = () => [
       step('produce', 'mkdir -p gen && cp v.txt gen/v', { inputs: { 'v.txt': cas.put(path.join(dir, 'v.txt')) }, outputs: { dirs: ['gen'] }, cache: 'never' }),
-      step('consume', 'cat gen/v > seen; echo \'{"v":\'"$(cat gen/v)"\'}\' > values.json', { needs: ['produce'], inputs: { gen: { step: 'produce', output: 'gen' } }, outputs: { values: ['values.json'] } }),
+      step('consume', 'cat gen/v > seen; echo \'{"v":\'"$(cat gen/v)"\'}\' > values.json', {
+        needs: ['produce'],
+        inputs: { gen: { step: 'produce', output: 'gen' } },
+        outputs: { values: ['values.json'] },
+      }),
     ];
     const a = await run(cacheDir, [node('test/c', mk())]);
     expect(a.status, JSON.stringify(a.events.filter((e) => e.type === 'step.finished'))).toEqual({ produce: 'done', consume: 'done' });
@@ -172,7 +180,12 @@ describe('scheduler + local engine', () => {
       node(`n${i}`, [step(`s${i}`, `echo start $(date +%s%N) >> ${log}; sleep 0.3; echo end $(date +%s%N) >> ${log}`, { cache: 'never', mounts: [{ host: dir, path: dir, writable: true }] })]),
     );
     await run(cacheDir, nodes, { parallelism: 2 });
-    const ev = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')).map(([k, t]) => ({ k, t: BigInt(t) })).sort((x, y) => (x.t < y.t ? -1 : 1));
+    const ev = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .map(([k, t]) => ({ k, t: BigInt(t) }))
+      .sort((x, y) => (x.t < y.t ? -1 : 1));
     let cur = 0;
     let max = 0;
     for (const e of ev) {
@@ -189,13 +202,17 @@ describe('scheduler + local engine', () => {
     const cacheDir = path.join(dir, '.atmos');
     mkdirSync(cacheDir, { recursive: true });
     const target = path.join(dir, 'repo-file.txt');
-    const r = await run(cacheDir, [
-      node('s', [
-        step('write-repo', `echo hacked > ${target}`),
-        step('write-ws', 'echo fine > here.txt && cat here.txt'),
-        step('net', 'echo "{\\"interfaces\\": $(grep -c : /proc/net/dev)}" > values.json', { outputs: { values: ['values.json'] } }),
-      ]),
-    ], { keepGoing: true });
+    const r = await run(
+      cacheDir,
+      [
+        node('s', [
+          step('write-repo', `echo hacked > ${target}`),
+          step('write-ws', 'echo fine > here.txt && cat here.txt'),
+          step('net', 'echo "{\\"interfaces\\": $(grep -c : /proc/net/dev)}" > values.json', { outputs: { values: ['values.json'] } }),
+        ]),
+      ],
+      { keepGoing: true },
+    );
     expect(r.status['write-repo']).toBe('failed');
     expect(readFileSync(target, 'utf8')).toBe('original\n');
     expect(r.status['write-ws']).toBe('done');

@@ -4,12 +4,15 @@ import { componentGraph, withDependencies } from '../../src/graph/index.js';
 
 describe('component graph', () => {
   it('computes waves as topological generations', () => {
-    const g = componentGraph(['a', 'b', 'c', 'd'], [
-      { from: 'b', to: 'a', kind: 'explicit' },
-      { from: 'c', to: 'a', kind: 'template' },
-      { from: 'd', to: 'b', kind: 'binding' },
-      { from: 'd', to: 'c', kind: 'explicit' },
-    ]);
+    const g = componentGraph(
+      ['a', 'b', 'c', 'd'],
+      [
+        { from: 'b', to: 'a', kind: 'explicit' },
+        { from: 'c', to: 'a', kind: 'template' },
+        { from: 'd', to: 'b', kind: 'binding' },
+        { from: 'd', to: 'c', kind: 'explicit' },
+      ],
+    );
     expect(g.waves).toEqual([['a'], ['b', 'c'], ['d']]);
     expect(g.dependencies.get('d')).toEqual(['b', 'c']);
     expect([...withDependencies(g, ['b'])].sort()).toEqual(['a', 'b']);
@@ -18,10 +21,13 @@ describe('component graph', () => {
   it('reports a cycle as the chain, located at its first edge', () => {
     const loc = { file: 'deployments/x.yaml', line: 7, col: 3 };
     try {
-      componentGraph(['terraform/a', 'terraform/b', 'terraform/c'], [
-        { from: 'terraform/a', to: 'terraform/b', kind: 'explicit', location: loc },
-        { from: 'terraform/b', to: 'terraform/a', kind: 'template', location: { file: 'deployments/x.yaml', line: 9, col: 3 } },
-      ]);
+      componentGraph(
+        ['terraform/a', 'terraform/b', 'terraform/c'],
+        [
+          { from: 'terraform/a', to: 'terraform/b', kind: 'explicit', location: loc },
+          { from: 'terraform/b', to: 'terraform/a', kind: 'template', location: { file: 'deployments/x.yaml', line: 9, col: 3 } },
+        ],
+      );
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(DiagnosticError);

@@ -21,7 +21,8 @@ const SVC = 'resource "terraform_data" "svc" {\n  input = "hello"\n}\n\noutput "
 const EVIL_SVC = 'output "greeting" {\n  value = "evil"\n}\n';
 const CONSUMER = 'variable "greeting" {\n  type = string\n}\n\nresource "terraform_data" "seen" {\n  input = var.greeting\n}\n\noutput "seen" {\n  value = terraform_data.seen.output\n}\n';
 /** Fails during apply (its plan), before any state is written: the state fact stays the same. */
-const BROKEN = 'variable "open" {\n  type    = bool\n  default = false\n}\n\nresource "terraform_data" "gate" {\n  lifecycle {\n    precondition {\n      condition     = var.open\n      error_message = "the gate is closed"\n    }\n  }\n}\n';
+const BROKEN =
+  'variable "open" {\n  type    = bool\n  default = false\n}\n\nresource "terraform_data" "gate" {\n  lifecycle {\n    precondition {\n      condition     = var.open\n      error_message = "the gate is closed"\n    }\n  }\n}\n';
 
 const FILES: Record<string, string> = {
   'atmos.yaml': 'components:\n  terraform:\n    base_path: components/terraform\nstacks:\n  base_path: stacks\n',
@@ -84,7 +85,10 @@ interface Run {
 
 function run(dir: string, args: string[]): Run {
   const r = cli(dir, [...args, '--events', 'ndjson']);
-  const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Event);
+  const events = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Event);
   const status: Record<string, string> = {};
   for (const e of events) if (e.type === 'step.finished' && e.id) status[e.id] = e.status!;
   return { code: r.code, stderr: r.stderr, events, notices: events.filter((e) => e.type === 'notice').map((e) => e.message!), status };
@@ -132,7 +136,7 @@ function entriesOf(dir: string, step: string): { file: string; entry: Entry }[] 
 /** Appending a blank changes the state file's digest (drift), not its meaning: the apply step runs again. */
 function touchState(dir: string, component: string): void {
   const f = path.join(dir, '.atmos/state/shop/dev', `${component}.tfstate`);
-  writeFileSync(f, readFileSync(f, 'utf8') + '\n');
+  writeFileSync(f, `${readFileSync(f, 'utf8')}\n`);
 }
 
 describe('the library: Cas and ActionCache on real files', () => {
@@ -182,7 +186,11 @@ describe('the library: Cas and ActionCache on real files', () => {
     expect(other.get(fp)).toBeUndefined();
     expect(other.rejected).toBe(1); // one entry, however often it is asked for
 
-    for (const forged of [{ ...written, exitCode: 1 }, { ...written, values: { v: 2 } }, { ...written, mac: undefined }]) {
+    for (const forged of [
+      { ...written, exitCode: 1 },
+      { ...written, values: { v: 2 } },
+      { ...written, mac: undefined },
+    ]) {
       writeFileSync(file, JSON.stringify(forged));
       const actions = new ActionCache(cacheDir, cas, key);
       expect(actions.get(fp)).toBeUndefined();
@@ -269,7 +277,10 @@ describe('action entries are authenticated', () => {
     const fp = plan.steps.find((s) => s.id === apply)!.fingerprint;
     // Forged from init's (authentic) entry: another step, "exit 0", nothing produced.
     const [{ entry }] = entriesOf(dir, 'rollout:terraform/broken:init');
-    writeFileSync(path.join(actionsDir(dir), `${fp.slice(7)}.json`), JSON.stringify({ ...entry, fingerprint: fp, step: apply, module: 'terraform.apply', outputs: {}, sizes: {}, values: {}, exitCode: 0 }, null, 2));
+    writeFileSync(
+      path.join(actionsDir(dir), `${fp.slice(7)}.json`),
+      JSON.stringify({ ...entry, fingerprint: fp, step: apply, module: 'terraform.apply', outputs: {}, sizes: {}, values: {}, exitCode: 0 }, null, 2),
+    );
 
     const r = run(dir, ['rollout', 'ops', '--target', 'dev']);
     expect(r.code, r.stderr).toBe(1);
@@ -281,7 +292,7 @@ describe('action entries are authenticated', () => {
     expect(statuses).toEqual(['status: failed', 'status: failed']);
   });
 
-  it('entries copied from another checkout\'s cache (another key) are misses: every step runs', { timeout: 120_000 }, () => {
+  it("entries copied from another checkout's cache (another key) are misses: every step runs", { timeout: 120_000 }, () => {
     const dir = freshRepo();
     expect(run(dir, ['rollout', 'shop', '--target', 'dev']).code).toBe(0);
     // Another machine's cache restored into a fresh checkout at the same path (its own key).

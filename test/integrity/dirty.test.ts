@@ -24,7 +24,7 @@ function editDevStack(dir: string): void {
 /** `<file>:<line>:7` of staging's `promotion:` key. */
 function stagingRule(dir: string): string {
   const lines = readFileSync(path.join(dir, 'deployments', `${D}.yaml`), 'utf8').split('\n');
-  const staging = lines.findIndex((l) => l === '    staging:');
+  const staging = lines.indexOf('    staging:');
   const at = lines.findIndex((l, i) => i > staging && l.trim() === 'promotion:');
   return `deployments/${D}.yaml:${at + 1}:7`;
 }
@@ -59,7 +59,10 @@ describe('a rollout of modified inputs', () => {
     expect(existsSync(path.join(dir, '.atmos/state'))).toBe(false);
 
     // plan and --dry-run do not refuse, but say that the tree is dirty.
-    for (const args of [['plan', D, '--target', 'dev'], ['rollout', D, '--target', 'dev', '--dry-run']]) {
+    for (const args of [
+      ['plan', D, '--target', 'dev'],
+      ['rollout', D, '--target', 'dev', '--dry-run'],
+    ]) {
       const p = cli(dir, args);
       expect(p.code, `${args.join(' ')}: ${p.stderr}`).toBe(0);
       expect(p.stderr).toContain(`warning: the working tree is dirty: 2 input file(s) of ${D}/dev differ from commit`);
@@ -96,8 +99,14 @@ describe('a rollout of modified inputs', () => {
     expect(cli(dir, ['releases', D]).stdout).toMatch(new RegExp(`${dirtyId}\\s+dev\\s+${sha.slice(0, 12)} \\(dirty\\)`));
 
     // promotion-status does not offer it: the next command is to roll dev out again (after committing).
-    const ps = JSON.parse(cli(dir, ['promotion-status', D, '--format', 'json']).stdout) as { edges: Array<{ from: string; to: string; state: string; next_command: string; source: { dirty?: boolean } }> };
-    expect(ps.edges.find((e) => e.from === 'dev' && e.to === 'staging')).toMatchObject({ state: 'dirty-source', next_command: `atmos-pipe rollout ${D} --target dev`, source: { release: dirtyId, dirty: true } });
+    const ps = JSON.parse(cli(dir, ['promotion-status', D, '--format', 'json']).stdout) as {
+      edges: Array<{ from: string; to: string; state: string; next_command: string; source: { dirty?: boolean } }>;
+    };
+    expect(ps.edges.find((e) => e.from === 'dev' && e.to === 'staging')).toMatchObject({
+      state: 'dirty-source',
+      next_command: `atmos-pipe rollout ${D} --target dev`,
+      source: { release: dirtyId, dirty: true },
+    });
 
     // Never a promotion source: exit 3 at staging's promotion rule, saying how to fix it.
     const before = trackingRefs(dir);
@@ -151,12 +160,12 @@ describe('a rollout of modified inputs', () => {
     expect(other.record.dirty_digest).not.toBe(dirtyRel.record.dirty_digest);
   });
 
-  it('changes outside the deployment\'s inputs do not make it dirty', { timeout: 120_000 }, () => {
+  it("changes outside the deployment's inputs do not make it dirty", { timeout: 120_000 }, () => {
     const dir = exampleGitRepo('atmos-pipe-dirty-');
     writeFileSync(path.join(dir, 'notes.txt'), 'untracked, at the root\n');
     writeFileSync(path.join(dir, 'stacks/orgs/acme/unrelated.yaml'), 'vars: { stage: other }\n'); // a stack file it does not load
     const ecr = path.join(dir, 'components/terraform/ecr/main.tf'); // another deployment's module
-    writeFileSync(ecr, readFileSync(ecr, 'utf8') + '\n# changed\n');
+    writeFileSync(ecr, `${readFileSync(ecr, 'utf8')}\n# changed\n`);
     writeFileSync(path.join(dir, 'README.md'), 'changed\n');
     expect(git(dir, 'status', '--porcelain')).not.toBe('');
     const r = cli(dir, ['rollout', D, '--target', 'dev']);

@@ -90,9 +90,19 @@ describe('a copy of the repository at another path (a CI checkout, a restored ca
     expect(ev.filter((e) => e.type === 'step.started')).toEqual([]);
     const finished = ev.filter((e) => e.type === 'step.finished');
     expect(finished.map((e) => e.module).sort()).toEqual([
-      'nixpack.build', 'nixpack.install', 'terraform.apply', 'terraform.apply', 'terraform.init', 'terraform.init', 'terraform.output', 'terraform.output',
+      'nixpack.build',
+      'nixpack.install',
+      'terraform.apply',
+      'terraform.apply',
+      'terraform.init',
+      'terraform.init',
+      'terraform.output',
+      'terraform.output',
     ]);
-    expect(finished.every((e) => e.status === 'cached'), JSON.stringify(finished)).toBe(true);
+    expect(
+      finished.every((e) => e.status === 'cached'),
+      JSON.stringify(finished),
+    ).toBe(true);
 
     // The build pipeline (nixpack) from the copy: cached too.
     const build = cli(copy, ['build', D, '--events', 'ndjson'], { PATH: pathWithFailingTerraform() });
@@ -107,7 +117,9 @@ describe('a copy of the repository at another path (a CI checkout, a restored ca
     commitAll(copy, 'another cluster name');
     const changed = cli(copy, ['rollout', D, '--target', 'dev', '--events', 'ndjson']);
     expect(changed.code, changed.stderr).toBe(0);
-    const started = events(changed.stdout).filter((e) => e.type === 'step.started').map((e) => e.id);
+    const started = events(changed.stdout)
+      .filter((e) => e.type === 'step.started')
+      .map((e) => e.id);
     expect(started).toContain('rollout:terraform/ecs/service-api:apply');
     expect(readFileSync(path.join(copy, '.atmos/state', D, 'dev/ecs/service-api.tfstate'), 'utf8')).toContain('payments-relocated');
     const after = states(dir);

@@ -22,7 +22,11 @@ const DEP_FILE = 'deployments/payment-service.yaml';
 
 /** Line (1-based) of the first line of the deployment file containing `needle`. */
 function lineOf(dir: string, needle: string): number {
-  return readFileSync(path.join(dir, DEP_FILE), 'utf8').split('\n').findIndex((l) => l.includes(needle)) + 1;
+  return (
+    readFileSync(path.join(dir, DEP_FILE), 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes(needle)) + 1
+  );
 }
 
 /** Every file below dir whose bytes contain `needle`. */
@@ -77,7 +81,11 @@ describe('a component run without its dependencies', () => {
     commitAll(dir, 'ecs: blue cluster');
     const one = cli(dir, ['rollout', D, '--target', 'dev', '--component', 'terraform/ecs/service-api', '--events', 'ndjson']);
     expect(one.code, one.stderr).toBe(0);
-    const finished = one.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; id?: string; status?: string }).filter((e) => e.type === 'step.finished');
+    const finished = one.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; id?: string; status?: string })
+      .filter((e) => e.type === 'step.finished');
     expect(finished.find((e) => e.id === 'rollout:terraform/ecs/service-api:apply')?.status).toBe('done');
     expect(finished.some((e) => e.id?.includes('terraform/ecr/api'))).toBe(false); // the dependency did not run
     expect(historyTags(dir, 'ecr/api')).toEqual([ecrTag]);
@@ -163,7 +171,11 @@ describe('templates naming outputs', () => {
     expect(v.code).toBe(2);
     expect(v.stdout + v.stderr).toContain(where);
     expect(v.stdout + v.stderr).toContain('did you mean "repository_url"?');
-    for (const args of [['describe', D, '--target', 'dev'], ['rollout', D, '--target', 'dev'], ['plan', D, '--target', 'prod']]) {
+    for (const args of [
+      ['describe', D, '--target', 'dev'],
+      ['rollout', D, '--target', 'dev'],
+      ['plan', D, '--target', 'prod'],
+    ]) {
       const r = cli(dir, args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toContain(where);

@@ -38,7 +38,12 @@ function netRepo(url: string): string {
       '',
     ].join('\n'),
   });
-  for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-qm', 'net']]) execFileSync('git', args, { cwd: repo, env: { ...process.env, ...ENV } });
+  for (const args of [
+    ['init', '-q', '-b', 'main'],
+    ['add', '-A'],
+    ['commit', '-qm', 'net'],
+  ])
+    execFileSync('git', args, { cwd: repo, env: { ...process.env, ...ENV } });
   return repo;
 }
 
@@ -68,7 +73,9 @@ function tamperStore(repo: string): void {
 }
 
 describe('the vendor store is verified against the lock before every use', () => {
-  it('a file edited in the store: status reports it (exit 1); the rollout evicts and pulls it again with one notice, applies the locked content, and the release records its digest', { timeout: 120_000 }, () => {
+  it('a file edited in the store: status reports it (exit 1); the rollout evicts and pulls it again with one notice, applies the locked content, and the release records its digest', {
+    timeout: 120_000,
+  }, () => {
     const { url } = bareRepo();
     const repo = netRepo(url);
     const pull = cli(repo, ['vendor', 'pull', '--deployment', 'net']);
@@ -86,9 +93,7 @@ describe('the vendor store is verified against the lock before every use', () =>
 
     const run = cli(repo, ['rollout', 'net', '--target', 'dev', '--events', 'ndjson']);
     expect(run.code, run.stderr).toBe(0);
-    expect(notices(run.stdout)).toEqual([
-      `vendor: vpc: the store copy of ${digest.slice(0, 19)} was modified (main.tf modified); evicted, pulling it again from git::${url}//modules/vpc?ref=v1.1.0`,
-    ]);
+    expect(notices(run.stdout)).toEqual([`vendor: vpc: the store copy of ${digest.slice(0, 19)} was modified (main.tf modified); evicted, pulling it again from git::${url}//modules/vpc?ref=v1.1.0`]);
     expect(outputs(repo).version.value).toBe('1.1.0');
     expect(outputs(repo).x).toBeUndefined();
     expect(readFileSync(path.join(linked(repo), 'main.tf'), 'utf8')).not.toContain('tampered');
@@ -101,7 +106,9 @@ describe('the vendor store is verified against the lock before every use', () =>
     expect(after.stdout).toMatch(/\bok\b/);
   });
 
-  it('a linked copy replaced by an editor (the store object intact) is relinked before the plan; a release records what is linked, never the locked digest of other content', { timeout: 120_000 }, () => {
+  it('a linked copy replaced by an editor (the store object intact) is relinked before the plan; a release records what is linked, never the locked digest of other content', {
+    timeout: 120_000,
+  }, () => {
     const { url } = bareRepo();
     const repo = netRepo(url);
     expect(cli(repo, ['vendor', 'pull', '--deployment', 'net']).code).toBe(0);
@@ -141,7 +148,9 @@ describe('the vendor store is verified against the lock before every use', () =>
 
     const run = cli(repo, ['rollout', 'net', '--target', 'dev']);
     expect(run.code, run.stderr).toBe(1);
-    expect(run.stderr).toContain(`vendored module "vpc" for target dev was modified in the store (main.tf modified), and it cannot be pulled again from git::${url}//modules/vpc?ref=v1.1.0: git clone ${url} failed`);
+    expect(run.stderr).toContain(
+      `vendored module "vpc" for target dev was modified in the store (main.tf modified), and it cannot be pulled again from git::${url}//modules/vpc?ref=v1.1.0: git clone ${url} failed`,
+    );
     expect(run.stderr).not.toMatch(/\n\s+at /);
     expect(readFileSync(path.join(repo, '.atmos/state/net/dev/vpc.tfstate')).equals(state)).toBe(true);
     // The modified copy is gone from the store and the links: nothing of it can be applied later.

@@ -81,7 +81,10 @@ console.log(JSON.stringify({
   it('tsc type-checks a module written against the types of atmos-pipe/module', () => {
     writeFileSync(
       path.join(dir, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] }, files: ['smoke.ts', 'wrong.ts'] }),
+      JSON.stringify({
+        compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
+        files: ['smoke.ts', 'wrong.ts'],
+      }),
     );
     writeFileSync(
       path.join(dir, 'smoke.ts'),
@@ -105,6 +108,9 @@ export const stage: Stage = { name: 'smoke', module: smoke };
     const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
     const errors = r.stdout.split('\n').filter((l) => /error TS/.test(l));
     expect(errors.length, r.stdout).toBeGreaterThan(0);
-    expect(errors.every((l) => l.startsWith('wrong.ts')), r.stdout).toBe(true);
+    expect(
+      errors.every((l) => l.startsWith('wrong.ts')),
+      r.stdout,
+    ).toBe(true);
   });
 });

@@ -16,8 +16,16 @@ import { loadDeployment, openRepository, resolve, type ResolvedComponent } from 
 import { fingerprintData, fingerprintOf, sha256 } from '../../src/steps/fingerprint.js';
 import { isOutputRef, stepWorkspace, type Artifact, type Step, type StepResult } from '../../src/steps/types.js';
 import {
-  applySteps, countPlanChanges, excludeFromModule, parseOutputs, planSteps, terraformApply, terraformInputs, terraformPlan,
-  terraformWorkspace, type TerraformInputs,
+  applySteps,
+  countPlanChanges,
+  excludeFromModule,
+  parseOutputs,
+  planSteps,
+  terraformApply,
+  terraformInputs,
+  terraformPlan,
+  terraformWorkspace,
+  type TerraformInputs,
 } from '../../modules/terraform/index.js';
 import pipelinesDefault, { pipelines, plan as planPipeline, rollout as rolloutPipeline } from '../../pipelines/index.js';
 import { baseRepo, listTree, makeRepo } from '../helpers.js';
@@ -155,9 +163,7 @@ describe('generated workspace files', () => {
     expect(ws.statePath).toBe(state);
     expect(ws.files['backend.tf.json']).toBe(`{\n  "terraform": {\n    "backend": {\n      "local": {\n        "path": "../../../state/shop/dev/hello.tfstate"\n      }\n    }\n  }\n}\n`);
     expect(ws.files['backend.tf.json']).not.toContain(f.dir);
-    expect(ws.files['terraform.tfvars.json']).toBe(
-      '{\n  "name": "world",\n  "region": "us-east-1",\n  "size": 3,\n  "tags": {\n    "alpha": "a",\n    "zeta": "z"\n  }\n}\n',
-    );
+    expect(ws.files['terraform.tfvars.json']).toBe('{\n  "name": "world",\n  "region": "us-east-1",\n  "size": 3,\n  "tags": {\n    "alpha": "a",\n    "zeta": "z"\n  }\n}\n');
     expect(Object.keys(ws.files).sort()).toEqual(['backend.tf.json', 'terraform.tfvars.json']);
     expect(Object.keys(ws.inputs).sort()).toEqual(['.', 'backend.tf.json', 'terraform.tfvars.json']);
     for (const [name, text] of Object.entries(ws.files)) {
@@ -397,10 +403,7 @@ describe('plan steps: init → plan → show', () => {
   it('counts add/change/destroy like Terraform does', () => {
     const rc = (...actions: string[]) => ({ address: 'x', change: { actions } });
     const plan = {
-      resource_changes: [
-        rc('create'), rc('create'), rc('update'), rc('delete'), rc('delete', 'create'), rc('create', 'delete'), rc('no-op'), rc('read'),
-        { address: 'weird' },
-      ],
+      resource_changes: [rc('create'), rc('create'), rc('update'), rc('delete'), rc('delete', 'create'), rc('create', 'delete'), rc('no-op'), rc('read'), { address: 'weird' }],
     };
     expect(countPlanChanges(plan)).toEqual({ add: 4, change: 1, destroy: 3 });
     expect(countPlanChanges({})).toEqual({ add: 0, change: 0, destroy: 0 });

@@ -75,7 +75,7 @@ describe('build', () => {
     expect(listing).toMatch(/0\/0 .* app\/dist\/server\.js/);
     expect(listing).not.toMatch(/node_modules\/\.cache/);
     // A changed source rebuilds and changes the digest.
-    writeFileSync(path.join(a, 'services/api/src/app.js'), readFileSync(path.join(a, 'services/api/src/app.js'), 'utf8') + '\n// changed\n');
+    writeFileSync(path.join(a, 'services/api/src/app.js'), `${readFileSync(path.join(a, 'services/api/src/app.js'), 'utf8')}\n// changed\n`);
     expect(imageOf(cli(a, 'build', D))).not.toBe(digestA);
   });
 
@@ -83,7 +83,12 @@ describe('build', () => {
     const dir = exampleRepo((d) => {
       writeFileSync(path.join(d, 'services/api/Dockerfile'), 'FROM node:20-slim\nCOPY . /app\nCMD ["node", "/app/dist/server.js"]\n');
       const f = path.join(d, 'deployments/payment-service.yaml');
-      writeFileSync(f, readFileSync(f, 'utf8').replace('            publish: false', '            publish: false\n            dockerfile_escape: true').replace(/          install_cmd: npm ci\n          build_cmd: npm run build\n/, ''));
+      writeFileSync(
+        f,
+        readFileSync(f, 'utf8')
+          .replace('            publish: false', '            publish: false\n            dockerfile_escape: true')
+          .replace(/ {10}install_cmd: npm ci\n {10}build_cmd: npm run build\n/, ''),
+      );
     });
     const r = cli(dir, 'build', D, '--engine', 'local');
     expect(r.code, r.stderr).toBe(2);
@@ -102,7 +107,10 @@ describe('test', () => {
     expect(xml).toMatch(/<testsuite name="nixpack\/api" tests="3" failures="0"/);
     expect(git(dir, 'notes', '--ref', `refs/notes/atmos/${D}/test-results`, 'show', 'HEAD')).toContain('<testsuites');
 
-    writeFileSync(path.join(dir, 'services/api/test/broken.test.js'), "import { test } from 'node:test';\nimport assert from 'node:assert';\ntest('refunds are never negative', () => { assert.strictEqual(-1, 1, 'refund went negative'); });\n");
+    writeFileSync(
+      path.join(dir, 'services/api/test/broken.test.js'),
+      "import { test } from 'node:test';\nimport assert from 'node:assert';\ntest('refunds are never negative', () => { assert.strictEqual(-1, 1, 'refund went negative'); });\n",
+    );
     const bad = cli(dir, 'test', D, '--junit-xml', 'reports/junit.xml');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('refund went negative');
@@ -114,7 +122,11 @@ describe('test', () => {
     expect(cli(dir, 'build', D).code).toBe(0);
     const t = cli(dir, 'test', D, '--events', 'ndjson');
     expect(t.code, t.stderr).toBe(0);
-    const finished = t.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; module?: string; status?: string }).filter((e) => e.type === 'step.finished');
+    const finished = t.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; module?: string; status?: string })
+      .filter((e) => e.type === 'step.finished');
     // Before: the build step ran again (its fingerprint named the pipeline through its dependency's id).
     expect(finished.filter((e) => e.module !== 'nixpack.test').map((e) => e.status)).toEqual(['cached', 'cached']);
     expect(finished.find((e) => e.module === 'nixpack.test')?.status).toBe('done');
@@ -130,10 +142,17 @@ describe('publish to a real registry', () => {
     await registry?.stop();
   });
 
-  const withRegistry = (host: string, publish = true) => (d: string) => {
-    const f = path.join(d, 'deployments/payment-service.yaml');
-    writeFileSync(f, readFileSync(f, 'utf8').replace('            name: payment-api\n', `            registry: ${host}\n            name: payment-api\n`).replace('            publish: false', `            publish: ${publish}`));
-  };
+  const withRegistry =
+    (host: string, publish = true) =>
+    (d: string) => {
+      const f = path.join(d, 'deployments/payment-service.yaml');
+      writeFileSync(
+        f,
+        readFileSync(f, 'utf8')
+          .replace('            name: payment-api\n', `            registry: ${host}\n            name: payment-api\n`)
+          .replace('            publish: false', `            publish: ${publish}`),
+      );
+    };
 
   it('pushes blobs and manifest; skopeo sees the same digest; --skip-push and publish: false push nothing', { timeout: 120_000 }, () => {
     const dir = exampleRepo(withRegistry(registry.host));
@@ -150,7 +169,7 @@ describe('publish to a real registry', () => {
 
     const off = exampleRepo(withRegistry(registry.host, false));
     const f = path.join(off, 'services/api/src/app.js');
-    writeFileSync(f, readFileSync(f, 'utf8') + '\n// another image\n');
+    writeFileSync(f, `${readFileSync(f, 'utf8')}\n// another image\n`);
     git(off, 'commit', '-qam', 'change');
     const r2 = cli(off, 'build', D);
     imageOf(r2);
@@ -173,8 +192,8 @@ describe('rollout builds, binds and releases', () => {
     const rel = JSON.parse(cli(dir, 'releases', D, '--format', 'json').stdout)[0];
     expect(rel.images.api).toEqual({ ref: built.ref, digest: built.digest });
     // The release's SBOM: a Git note on the commit whose digest the record holds; strictly valid.
-    const note = git(dir, 'notes', '--ref', `refs/notes/atmos/${D}/sbom`, 'show', 'HEAD') + '\n';
-    expect(rel.sboms.deployment).toBe('sha256:' + createHash('sha256').update(note).digest('hex'));
+    const note = `${git(dir, 'notes', '--ref', `refs/notes/atmos/${D}/sbom`, 'show', 'HEAD')}\n`;
+    expect(rel.sboms.deployment).toBe(`sha256:${createHash('sha256').update(note).digest('hex')}`);
     expect(await validateCycloneDx(note)).toBeNull();
     expect(note).toContain(built.digest);
     const desc = JSON.parse(cli(dir, 'describe', D, '--target', 'dev', '--format', 'json').stdout);

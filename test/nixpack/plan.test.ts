@@ -9,16 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exitCodeOf } from '../../src/cli/exit.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
-import {
-  detectProvider,
-  imageContent,
-  makePlan,
-  NIXPACKS_BASE_IMAGE,
-  planToJson,
-  testCommand,
-  type BuildPlan,
-  type NixpackVars,
-} from '../../src/nixpack/plan.js';
+import { detectProvider, imageContent, makePlan, NIXPACKS_BASE_IMAGE, planToJson, testCommand, type BuildPlan, type NixpackVars } from '../../src/nixpack/plan.js';
 import { nodeMajorFor } from '../../src/nixpack/providers/node.js';
 import { ROOT, makeRepo } from '../helpers.js';
 
@@ -90,7 +81,7 @@ describe('detectProvider', () => {
     expect(detectProvider(makeRepo({ 'go.mod': 'module x\n', 'requirements.txt': '', 'index.html': '' }))?.provider).toBe('go');
     expect(detectProvider(makeRepo({ 'main.py': '', 'index.html': '' }))).toMatchObject({ provider: 'python', evidence: 'main.py' });
     expect(detectProvider(makeRepo({ 'main.go': 'package main\n' }))).toMatchObject({ provider: 'go', evidence: 'main.go', version: '1.22' });
-    expect(detectProvider(makeRepo({ 'Pipfile': '[packages]\n' }))).toMatchObject({ provider: 'python', evidence: 'Pipfile' });
+    expect(detectProvider(makeRepo({ Pipfile: '[packages]\n' }))).toMatchObject({ provider: 'python', evidence: 'Pipfile' });
     expect(detectProvider(makeRepo({ 'public/index.html': '' }))).toMatchObject({ provider: 'static', evidence: 'public/index.html' });
     expect(detectProvider(makeRepo({ 'dist/index.html': '' }))).toMatchObject({ provider: 'static', evidence: 'dist/index.html' });
   });
@@ -204,10 +195,7 @@ describe('node plans', () => {
 
   it('a packageManager other than npm enables corepack first', () => {
     const dir = makeRepo({ 'package.json': '{"packageManager":"pnpm@9.1.0"}', 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n" });
-    expect(makePlan(dir, { source: 's' }).phases.install.cmds).toEqual([
-      'npm install -g corepack@0.24.1 && corepack enable',
-      'pnpm i --frozen-lockfile',
-    ]);
+    expect(makePlan(dir, { source: 's' }).phases.install.cmds).toEqual(['npm install -g corepack@0.24.1 && corepack enable', 'pnpm i --frozen-lockfile']);
   });
 
   it('an invalid package.json is an error located in that file', () => {
@@ -293,9 +281,7 @@ describe('python plans', () => {
   it('runtime.txt and a plain pyproject.toml', () => {
     const p = makePlan(makeRepo({ 'pyproject.toml': '[project]\nname = "x"\n', 'runtime.txt': 'python-3.9.18\n' }), { source: 's' });
     expect(p.phases.setup.nixPkgs).toEqual(['python39', 'gcc']);
-    expect(p.phases.install.cmds).toEqual([
-      'python -m venv --copies /opt/venv && . /opt/venv/bin/activate && pip install --upgrade build setuptools && pip install .',
-    ]);
+    expect(p.phases.install.cmds).toEqual(['python -m venv --copies /opt/venv && . /opt/venv/bin/activate && pip install --upgrade build setuptools && pip install .']);
     expect(p.start.cmd).toBeNull();
   });
 });
@@ -432,19 +418,19 @@ describe('determinism', () => {
     ['dockerfile', true],
   ];
 
-  it.each(fixtures)('%s: two calls and two copies of the tree give identical JSON, free of host paths', (name, escape) => {
+  it.each(fixtures)('%s: two calls and two copies of the tree give identical JSON, free of host paths', (name, dockerfileEscape) => {
     const copies = [0, 1].map(() => {
       const d = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-nixpack-'));
       tmp.push(d);
       cpSync(svc(name), path.join(d, 'svc'), { recursive: true });
       return path.join(d, 'svc');
     });
-    const json = (dir: string) => planToJson(makePlan(dir, vars(name), { dockerfileEscape: escape }));
+    const json = (dir: string) => planToJson(makePlan(dir, vars(name), { dockerfileEscape }));
     const a = json(svc(name));
     expect(json(svc(name))).toBe(a);
     expect(json(copies[0])).toBe(a);
     expect(json(copies[1])).toBe(a);
-    expect(JSON.stringify(makePlan(copies[0], vars(name), { dockerfileEscape: escape }))).toBe(JSON.stringify(JSON.parse(a)));
+    expect(JSON.stringify(makePlan(copies[0], vars(name), { dockerfileEscape }))).toBe(JSON.stringify(JSON.parse(a)));
     expect(a).not.toContain(ROOT);
     expect(a).not.toContain(tmpdir());
     expect(a).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:/);

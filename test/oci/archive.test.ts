@@ -9,8 +9,17 @@ import path from 'node:path';
 import { pack } from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST, assembleImage, blobPath, createdFromEpoch, layerFromEntries, readFromLayout, readOciArchive, sha256Digest,
-  writeToLayout, type BuiltOciImage,
+  MEDIA_TYPE_INDEX,
+  MEDIA_TYPE_MANIFEST,
+  assembleImage,
+  blobPath,
+  createdFromEpoch,
+  layerFromEntries,
+  readFromLayout,
+  readOciArchive,
+  sha256Digest,
+  writeToLayout,
+  type BuiltOciImage,
 } from '../../src/oci/index.js';
 
 const temps: string[] = [];
@@ -124,7 +133,10 @@ describe('readOciArchive', () => {
     );
     const nestedDigest = sha256Digest(nested);
     writeFileSync(blobPath(layout, nestedDigest), nested);
-    writeFileSync(path.join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE_INDEX, manifests: [{ mediaType: MEDIA_TYPE_INDEX, digest: nestedDigest, size: nested.length }] }));
+    writeFileSync(
+      path.join(layout, 'index.json'),
+      JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE_INDEX, manifests: [{ mediaType: MEDIA_TYPE_INDEX, digest: nestedDigest, size: nested.length }] }),
+    );
     const archive = path.join(dir, 'multi.tar');
     execFileSync('tar', ['-cf', archive, '-C', layout, 'oci-layout', 'index.json', 'blobs']);
     const got = await readOciArchive(readFileSync(archive));

@@ -101,8 +101,7 @@ describe('layerFromDirectory', () => {
     expect(a.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
     expect(a.diffId).toMatch(/^sha256:[0-9a-f]{64}$/);
 
-    const spec = (layer: Layer, env: Record<string, string>) =>
-      assembleImage({ layers: [layer], created: createdFromEpoch(EPOCH), env, entrypoint: ['node', 'index.js'], labels: { x: '1' } });
+    const spec = (layer: Layer, env: Record<string, string>) => assembleImage({ layers: [layer], created: createdFromEpoch(EPOCH), env, entrypoint: ['node', 'index.js'], labels: { x: '1' } });
     // Same content, env given in another key order: same digest.
     const imgA = spec(a, { NODE_ENV: 'production', PORT: '8080' });
     const imgB = spec(b, { PORT: '8080', NODE_ENV: 'production' });

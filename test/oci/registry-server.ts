@@ -166,14 +166,12 @@ export async function startTokenServer(users: Record<string, string>): Promise<T
   const dir = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-tokens-'));
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
-  const r = spawnSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=atmos-pipe-test-token'],
-    { encoding: 'utf8' },
-  );
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=atmos-pipe-test-token'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
   const key = readFileSync(keyFile, 'utf8');
-  const certDer = readFileSync(certFile, 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  const certDer = readFileSync(certFile, 'utf8')
+    .replace(/-----[^-]+-----/g, '')
+    .replace(/\s+/g, '');
   const service = 'atmos-pipe-test-registry';
   const issuer = 'atmos-pipe-test-issuer';
   const refreshToken = randomBytes(16).toString('hex');
@@ -233,9 +231,7 @@ export async function startTokenServer(users: Record<string, string>): Promise<T
       }
       requests.push({ method: req.method ?? 'GET', user, scopes, grantType });
       const token = sign(scopes, ok);
-      res
-        .writeHead(200, { 'Content-Type': 'application/json' })
-        .end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
     });
   });
   const port = await freePort();
@@ -270,20 +266,17 @@ export interface LocationProxy {
 export async function startRelativeLocationProxy(target: RunningRegistry): Promise<LocationProxy> {
   const state = { rewritten: 0 };
   const server = http.createServer((req, res) => {
-    const up = http.request(
-      { host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
-      (upRes) => {
-        const headers = { ...upRes.headers };
-        const loc = headers.location;
-        if (typeof loc === 'string' && /^https?:\/\//.test(loc)) {
-          const u = new URL(loc);
-          headers.location = `${u.pathname}${u.search}`;
-          state.rewritten++;
-        }
-        res.writeHead(upRes.statusCode ?? 502, headers);
-        upRes.pipe(res);
-      },
-    );
+    const up = http.request({ host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (upRes) => {
+      const headers = { ...upRes.headers };
+      const loc = headers.location;
+      if (typeof loc === 'string' && /^https?:\/\//.test(loc)) {
+        const u = new URL(loc);
+        headers.location = `${u.pathname}${u.search}`;
+        state.rewritten++;
+      }
+      res.writeHead(upRes.statusCode ?? 502, headers);
+      upRes.pipe(res);
+    });
     up.on('error', () => res.writeHead(502).end());
     req.pipe(up);
   });

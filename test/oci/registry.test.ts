@@ -5,12 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assembleImage, createdFromEpoch, type BuiltOciImage } from '../../src/oci/image.js';
 import { layerFromEntries } from '../../src/oci/layer.js';
-import {
-  clearTokenCache, isInsecureRegistry, loadRegistryCredentials, parseWwwAuthenticate, pushImage, RegistryError,
-} from '../../src/oci/registry.js';
-import {
-  startRegistry, startRelativeLocationProxy, startTokenServer, type LocationProxy, type RunningRegistry, type TokenServer,
-} from './registry-server.js';
+import { clearTokenCache, isInsecureRegistry, loadRegistryCredentials, parseWwwAuthenticate, pushImage, RegistryError } from '../../src/oci/registry.js';
+import { startRegistry, startRelativeLocationProxy, startTokenServer, type LocationProxy, type RunningRegistry, type TokenServer } from './registry-server.js';
 
 const EPOCH = 1700000000;
 const made: string[] = [];
@@ -31,11 +27,8 @@ afterAll(async () => {
  */
 function skopeo(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(
-      'skopeo',
-      ['--insecure-policy', ...args],
-      { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HOME: tmp('skopeo-home') } },
-      (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr: stderr || String(err ?? '') }),
+    execFile('skopeo', ['--insecure-policy', ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HOME: tmp('skopeo-home') } }, (err, stdout, stderr) =>
+      resolve({ status: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr: stderr || String(err ?? '') }),
     );
   });
 }

@@ -77,7 +77,11 @@ describe('Markdown job summary', () => {
 
   it('escapes pipes in cells and fences that appear in the log', () => {
     const events = rolloutEvents().map((e) =>
-      e.type === 'step.finished' && e.status === 'failed' ? { ...e, reason: 'exit 1', logTail: ['```', 'a | b'] } : e.type === 'step.finished' && e.status === 'skipped' ? { ...e, reason: 'x | y' } : e,
+      e.type === 'step.finished' && e.status === 'failed'
+        ? { ...e, reason: 'exit 1', logTail: ['```', 'a | b'] }
+        : e.type === 'step.finished' && e.status === 'skipped'
+          ? { ...e, reason: 'x | y' }
+          : e,
     );
     const md = renderMarkdownSummary(events);
     expect(md).toContain('⏭️ skipped (x \\| y)');

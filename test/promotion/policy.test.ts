@@ -38,11 +38,38 @@ const shop = () => {
 const SHA1 = '1'.repeat(40);
 const SHA2 = '2'.repeat(40);
 function release(id: string, sha: string): ReleaseEntry {
-  const record: ReleaseRecord = { deployment: 'shop', target: 'dev', git_sha: sha, git_branch: 'main', images: {}, sboms: {}, vendored: {}, tools: {}, annotations: {}, created_at: '2026-11-30T00:00:00.000Z', created_by: 'x' };
+  const record: ReleaseRecord = {
+    deployment: 'shop',
+    target: 'dev',
+    git_sha: sha,
+    git_branch: 'main',
+    images: {},
+    sboms: {},
+    vendored: {},
+    tools: {},
+    annotations: {},
+    created_at: '2026-11-30T00:00:00.000Z',
+    created_by: 'x',
+  };
   return { id, tag: `atmos/releases/shop/${id}`, commit: sha, record };
 }
 function entry(target: string, rel: string, sha: string, ts: string, status: HistoryEntry['status'] = 'success'): HistoryEntry {
-  return { tag: `atmos/deployments/shop/${target}/app/${ts}`, deployment: 'shop', target, component: 'app', release: rel, git_sha: sha, images: {}, deployed_by: 'x', timestamp: ts, status, promoted_from: null, approved_by: [], rollback_of: null, annotations: {} };
+  return {
+    tag: `atmos/deployments/shop/${target}/app/${ts}`,
+    deployment: 'shop',
+    target,
+    component: 'app',
+    release: rel,
+    git_sha: sha,
+    images: {},
+    deployed_by: 'x',
+    timestamp: ts,
+    status,
+    promoted_from: null,
+    approved_by: [],
+    rollback_of: null,
+    annotations: {},
+  };
 }
 const policyError = (fn: () => unknown): DiagnosticError => {
   try {
@@ -118,18 +145,29 @@ describe('decideRollout', () => {
 describe('approvals', () => {
   const dep = shop();
   const decision = decideRollout(dep, { target: 'prod', promoteFrom: 'staging' }, [entry('staging', 'r-aaaaaaaaaaaa', SHA1, '2026-11-30T03:00:00.000Z')], [release('r-aaaaaaaaaaaa', SHA1)]);
-  const a = (by: string, rel = 'r-aaaaaaaaaaaa', target = 'prod'): Approval => ({ deployment: 'shop', target, release: rel, promoted_from: 'staging', approved_by: by, approved_at: `2026-11-30T0${by.length}:00:00.000Z` });
+  const a = (by: string, rel = 'r-aaaaaaaaaaaa', target = 'prod'): Approval => ({
+    deployment: 'shop',
+    target,
+    release: rel,
+    promoted_from: 'staging',
+    approved_by: by,
+    approved_at: `2026-11-30T0${by.length}:00:00.000Z`,
+  });
 
   it('one line per approval survives a line-sorting merge of two clones\u2019 notes', () => {
     const mine = formatApproval(a('alice')) + formatApproval(a('bob', 'r-bbbbbbbbbbbb'));
     const theirs = formatApproval(a('carol', 'r-aaaaaaaaaaaa', 'staging')) + formatApproval(a('alice'));
-    const merged = [...new Set((mine + theirs).split('\n').filter(Boolean))].sort().join('\n') + '\n';
-    expect(parseApprovals(merged).map((x) => [x.approved_by, x.target, x.release]).sort()).toEqual([
+    const merged = `${[...new Set((mine + theirs).split('\n').filter(Boolean))].sort().join('\n')}\n`;
+    expect(
+      parseApprovals(merged)
+        .map((x) => [x.approved_by, x.target, x.release])
+        .sort(),
+    ).toEqual([
       ['alice', 'prod', 'r-aaaaaaaaaaaa'],
       ['bob', 'prod', 'r-bbbbbbbbbbbb'],
       ['carol', 'staging', 'r-aaaaaaaaaaaa'],
     ]);
-    expect(parseApprovals('not json\n{"kind":"Other"}\n{broken\n' + formatApproval(a('dan')))).toHaveLength(1);
+    expect(parseApprovals(`not json\n{"kind":"Other"}\n{broken\n${formatApproval(a('dan'))}`)).toHaveLength(1);
   });
 
   it('requires an approval of this release for this target, by someone else than the deployer', () => {

@@ -147,7 +147,21 @@ describe('diff', () => {
     await standardState(repo, y);
     // prod's record names a commit this clone does not have (the tag itself must point at an object that exists).
     const missing = 'f'.repeat(40);
-    const rec = { deployment: D, target: 'prod', component: 'ecr/api', release: 'r-gone', git_sha: missing, images: {}, deployed_by: 'bob', timestamp: hoursAgo(1), status: 'success' as const, promoted_from: 'staging', approved_by: [], rollback_of: null, annotations: {} };
+    const rec = {
+      deployment: D,
+      target: 'prod',
+      component: 'ecr/api',
+      release: 'r-gone',
+      git_sha: missing,
+      images: {},
+      deployed_by: 'bob',
+      timestamp: hoursAgo(1),
+      status: 'success' as const,
+      promoted_from: 'staging',
+      approved_by: [],
+      rollback_of: null,
+      annotations: {},
+    };
     await repo.createAnnotatedTag(historyTagName(D, 'prod', 'ecr/api', rec.timestamp), y.c1, formatDeploymentRecord(rec), { tagger: TAGGER });
     // A newer tag that is no record: reported, skipped.
     await repo.createAnnotatedTag('atmos/deployments/payment-service/prod/ecr/api/20991231T000000.000Z', y.c1, 'not a record\n', { tagger: TAGGER });

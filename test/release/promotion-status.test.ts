@@ -160,7 +160,11 @@ describe('promotionStatusFrom', () => {
       ['staging', 'awaiting-approval', 'atmos-pipe approve shop --target prod --promote-from staging'],
       ['hotfix', 'up-to-date', null],
     ]);
-    const approved = promotionStatusFrom(graph, history, new Map([[b, [{ deployment: 'shop', target: 'prod', release: 'r-1', promoted_from: null, approved_by: 'carol', approved_at: '2026-11-22T00:00:00.000Z' }]]]));
+    const approved = promotionStatusFrom(
+      graph,
+      history,
+      new Map([[b, [{ deployment: 'shop', target: 'prod', release: 'r-1', promoted_from: null, approved_by: 'carol', approved_at: '2026-11-22T00:00:00.000Z' }]]]),
+    );
     expect(approved.edges[0]).toMatchObject({ state: 'pending', next_command: 'atmos-pipe rollout shop --target prod --promote-from staging', approval: { recorded: true, approved_by: ['carol'] } });
     // A failed deployment never counts as what a target runs.
     const failed = promotionStatusFrom(graph, [entry('prod', 'r-1', b, '2026-11-24T00:00:00.000Z', 'failed'), ...history]);

@@ -1,19 +1,23 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createRelease, formatRelease, listReleases, parseRelease, releaseId, type ReleaseRecord } from '../../src/release/index.js';
 import {
-  createRelease,
-  formatRelease,
-  listReleases,
-  parseRelease,
-  releaseId,
-  type ReleaseRecord,
-} from '../../src/release/index.js';
-import { GitRepo, countingRunner, filterHistory, formatAge, formatDeploymentRecord, historyFromRefs, statusFromRefs, historyTagName, deploymentRef, type DeploymentRecord } from '../../src/tracking/index.js';
-import { GIT_ENV, commit, git, initRepo, tmp } from '../tracking/gitfixture.js';
+  GitRepo,
+  countingRunner,
+  filterHistory,
+  formatAge,
+  formatDeploymentRecord,
+  historyFromRefs,
+  statusFromRefs,
+  historyTagName,
+  deploymentRef,
+  type DeploymentRecord,
+} from '../../src/tracking/index.js';
+import { GIT_ENV, commit, git, initRepo } from '../tracking/gitfixture.js';
 
-const D1 = 'sha256:' + '1'.repeat(64);
-const D2 = 'sha256:' + '2'.repeat(64);
+const D1 = `sha256:${'1'.repeat(64)}`;
+const D2 = `sha256:${'2'.repeat(64)}`;
 
 function record(sha: string, over: Partial<ReleaseRecord> = {}): ReleaseRecord {
   return {
@@ -22,8 +26,8 @@ function record(sha: string, over: Partial<ReleaseRecord> = {}): ReleaseRecord {
     git_sha: sha,
     git_branch: 'main',
     images: { api: { ref: 'registry.example.com/api:1', digest: D1 }, worker: { ref: 'registry.example.com/worker:1', digest: D2 } },
-    sboms: { api: 'sha256:' + 'a'.repeat(64) },
-    vendored: { vpc: 'sha256:' + 'b'.repeat(64) },
+    sboms: { api: `sha256:${'a'.repeat(64)}` },
+    vendored: { vpc: `sha256:${'b'.repeat(64)}` },
     tools: { 'atmos-pipe': '0.1.0', terraform: '1.9.0' },
     annotations: { ticket: 'OPS-1' },
     created_at: '2026-11-22T06:15:00.123Z',
@@ -57,7 +61,10 @@ describe('formatRelease / parseRelease', () => {
     const r = record('c'.repeat(40));
     const text = formatRelease(r);
     expect(text.startsWith('atmos.tools/v1alpha1\nkind: Release\n---\ndeployment: shop\ntarget: dev\ngit_sha: ')).toBe(true);
-    const keys = text.split('\n').filter((l) => /^[a-z_]+:/.test(l)).map((l) => l.split(':')[0]);
+    const keys = text
+      .split('\n')
+      .filter((l) => /^[a-z_]+:/.test(l))
+      .map((l) => l.split(':')[0]);
     expect(keys).toEqual(['kind', 'deployment', 'target', 'git_sha', 'git_branch', 'images', 'sboms', 'vendored', 'tools', 'annotations', 'created_at', 'created_by']);
     expect(parseRelease(text)).toEqual(r);
     expect(parseRelease(text.split('---\n')[1])).toEqual(r);
@@ -83,7 +90,7 @@ describe('createRelease / listReleases', () => {
     expect(git(dir, 'rev-parse', `${a.tag}^{commit}`)).toBe(sha);
     expect(git(dir, 'cat-file', '-t', a.tag)).toBe('tag');
     const msg = git(dir, 'for-each-ref', '--format=%(contents)', `refs/tags/${a.tag}`);
-    expect(msg + '\n').toBe(formatRelease(r));
+    expect(`${msg}\n`).toBe(formatRelease(r));
     expect(readFileSync(a.file, 'utf8')).toBe(formatRelease(r));
 
     // Same artifacts + commit later, by someone else: same id, existing tag reused.
@@ -151,8 +158,28 @@ describe('read model', () => {
     historyFromRefs(refs, 'shop', invalid);
     expect(invalid.map((i) => i.error)).toEqual(['not an annotated tag']);
     expect(st).toEqual([
-      { deployment: 'shop', target: 'dev', component: 'app', commit: '1'.repeat(40), release: 'r-new', status: 'failed', deployed_by: 'alice', timestamp: '2026-11-23T06:15:00.123Z', tag: 'atmos/deployments/shop/dev/app/20261123T061500.123Z' },
-      { deployment: 'shop', target: 'prod', component: 'db', commit: null, release: null, status: 'success', deployed_by: 'alice', timestamp: '2026-11-21T00:00:00.000Z', tag: 'atmos/deployments/shop/prod/db/20261121T000000.000Z' },
+      {
+        deployment: 'shop',
+        target: 'dev',
+        component: 'app',
+        commit: '1'.repeat(40),
+        release: 'r-new',
+        status: 'failed',
+        deployed_by: 'alice',
+        timestamp: '2026-11-23T06:15:00.123Z',
+        tag: 'atmos/deployments/shop/dev/app/20261123T061500.123Z',
+      },
+      {
+        deployment: 'shop',
+        target: 'prod',
+        component: 'db',
+        commit: null,
+        release: null,
+        status: 'success',
+        deployed_by: 'alice',
+        timestamp: '2026-11-21T00:00:00.000Z',
+        tag: 'atmos/deployments/shop/prod/db/20261121T000000.000Z',
+      },
     ]);
     expect(statusFromRefs(refs, 'shop', 'prod').map((r) => r.component)).toEqual(['db']);
     const h = historyFromRefs(refs, 'shop');

@@ -14,8 +14,24 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  byStatus, checkCache, checkStates, finished, notices, orderViolations, readLock, rolloutArgs, runFinished, runStarted, runToEnd, startCli,
-  started, stateDir, stateProblems, stepId, waveRepo, type Ev,
+  byStatus,
+  checkCache,
+  checkStates,
+  finished,
+  notices,
+  orderViolations,
+  readLock,
+  rolloutArgs,
+  runFinished,
+  runStarted,
+  runToEnd,
+  startCli,
+  started,
+  stateDir,
+  stateProblems,
+  stepId,
+  waveRepo,
+  type Ev,
 } from './fixture.js';
 
 const at = (e: Ev | undefined) => Date.parse(e!.time);

@@ -16,7 +16,6 @@ import { CLI, makeRepo } from '../helpers.js';
 export type Ev = RunEvent;
 export type Finished = Extract<RunEvent, { type: 'step.finished' }>;
 export type Started = Extract<RunEvent, { type: 'step.started' }>;
-export type Output = Extract<RunEvent, { type: 'step.output' }>;
 export type RunStartedEv = Extract<RunEvent, { type: 'run.started' }>;
 export type RunFinishedEv = Extract<RunEvent, { type: 'run.finished' }>;
 
@@ -248,7 +247,12 @@ export async function runToEnd(args: string[], env?: NodeJS.ProcessEnv): Promise
 
 export const finished = (events: Ev[]) => events.filter((e): e is Finished => e.type === 'step.finished');
 export const started = (events: Ev[]) => events.filter((e): e is Started => e.type === 'step.started');
-export const byStatus = (events: Ev[], status: Finished['status']) => new Set(finished(events).filter((e) => e.status === status).map((e) => e.id));
+export const byStatus = (events: Ev[], status: Finished['status']) =>
+  new Set(
+    finished(events)
+      .filter((e) => e.status === status)
+      .map((e) => e.id),
+  );
 export const runStarted = (events: Ev[]) => events.find((e): e is RunStartedEv => e.type === 'run.started');
 export const runFinished = (events: Ev[]) => events.find((e): e is RunFinishedEv => e.type === 'run.finished');
 export const notices = (events: Ev[]) => events.filter((e): e is Extract<Ev, { type: 'notice' }> => e.type === 'notice').map((e) => e.message);
@@ -432,7 +436,7 @@ export function stateProblems(s: TfState | null | undefined, name: string, expec
   if (!s) return [`${name}: no state`];
   const out: string[] = [];
   const res = s.resources.find((x) => x.mode === 'managed' && x.type === 'terraform_data' && x.name === 'this');
-  if (!res || res.instances.length !== 1) out.push(`${name}: terraform_data.this is not in the state`);
+  if (res?.instances.length !== 1) out.push(`${name}: terraform_data.this is not in the state`);
   if (s.outputs?.id?.value !== expectedId) out.push(`${name}: output id is ${JSON.stringify(s.outputs?.id?.value)}, expected ${JSON.stringify(expectedId)}`);
   return out;
 }
@@ -521,7 +525,10 @@ export function pathWithoutBwrap(root: string): string {
   const bin = path.join(root, 'bin-no-bwrap');
   mkdirSync(bin, { recursive: true });
   for (const tool of ['terraform', 'sh', 'sleep']) {
-    const found = (process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, tool)).find((p) => existsSync(p));
+    const found = (process.env.PATH ?? '')
+      .split(path.delimiter)
+      .map((d) => path.join(d, tool))
+      .find((p) => existsSync(p));
     if (!found) throw new Error(`${tool} is not on PATH`);
     if (!existsSync(path.join(bin, tool))) symlinkSync(found, path.join(bin, tool));
   }

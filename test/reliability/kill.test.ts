@@ -30,8 +30,28 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeRepo } from '../helpers.js';
 import {
-  byStatus, checkCache, checkStates, finished, lockPath, notices, orderViolations, pathWithoutBwrap, pidAlive, readLock, rolloutArgs,
-  runFinished, runStarted, runToEnd, startCli, started, stateProblems, stepId, tornRunRecords, waitNoProcessesUnder, waveRepo, type Ev,
+  byStatus,
+  checkCache,
+  checkStates,
+  finished,
+  lockPath,
+  notices,
+  orderViolations,
+  pathWithoutBwrap,
+  pidAlive,
+  readLock,
+  rolloutArgs,
+  runFinished,
+  runStarted,
+  runToEnd,
+  startCli,
+  started,
+  stateProblems,
+  stepId,
+  tornRunRecords,
+  waitNoProcessesUnder,
+  waveRepo,
+  type Ev,
 } from './fixture.js';
 
 /**
@@ -171,8 +191,17 @@ describe('kill -9 of a 20-component rollout, then resume', () => {
       console.info(
         `[kill ${kp.name}] finished before the kill: ${doneBefore.size}/${total} (raced: ${raced.length}); ` +
           `completing run: ${cDone.size} done, ${cCached.size} cached; lock-info files after the kill: ${states.lockInfos.join(', ') || 'none'}; ` +
-          `empty state files: ${Object.entries(states.states).filter(([, s]) => s === null).map(([n]) => n).join(', ') || 'none'}; ` +
-          `temp files left: ${cache.tmpFiles.length}; completing run's lock notices: ${notices(c.events).filter((m) => m.includes('lock')).join(' | ') || 'none'}`,
+          `empty state files: ${
+            Object.entries(states.states)
+              .filter(([, s]) => s === null)
+              .map(([n]) => n)
+              .join(', ') || 'none'
+          }; ` +
+          `temp files left: ${cache.tmpFiles.length}; completing run's lock notices: ${
+            notices(c.events)
+              .filter((m) => m.includes('lock'))
+              .join(' | ') || 'none'
+          }`,
       );
     }, 60_000);
   }

@@ -8,8 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { gitInfo } from '../../src/resolve/git.js';
 import { makeRepo } from '../helpers.js';
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd, encoding: 'utf8' }).trim();
+const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd, encoding: 'utf8' }).trim();
 
 function repoWithCommit(): string {
   const dir = makeRepo({ 'a.txt': 'a\n' });
@@ -38,10 +37,10 @@ describe('gitInfo', () => {
 
   it('falls back to git for a worktree, and says nothing outside a repository', () => {
     const dir = repoWithCommit();
-    const wt = path.join(dir, '..', path.basename(dir) + '-wt');
+    const wt = path.join(dir, '..', `${path.basename(dir)}-wt`);
     git(dir, 'worktree', 'add', '-q', '-b', 'feature', wt);
     expect(gitInfo(wt)).toMatchObject({ sha: git(dir, 'rev-parse', 'HEAD'), branch: 'feature' });
     git(dir, 'worktree', 'remove', '--force', wt);
-    expect(gitInfo(makeRepo({ 'x': '' }))).toEqual({});
+    expect(gitInfo(makeRepo({ x: '' }))).toEqual({});
   });
 });

@@ -126,8 +126,8 @@ describe('image bindings', () => {
     const dir = makeRepo(nixFiles(['        metadata: { labels: { service: web } }']));
     const repo = openRepository({ cwd: dir });
     const dep = loadDeployment(repo, 'shop');
-    const r = await resolve(repo, dep, 'dev', { images: { web: { ref: '127.0.0.1:5000/shop-web@sha256:' + 'b'.repeat(64), digest: 'sha256:' + 'b'.repeat(64) } } });
-    expect(describeDeployment(r).components.find((c) => c.address === 'terraform/app')!.vars.image).toBe('127.0.0.1:5000/shop-web@sha256:' + 'b'.repeat(64));
+    const r = await resolve(repo, dep, 'dev', { images: { web: { ref: `127.0.0.1:5000/shop-web@sha256:${'b'.repeat(64)}`, digest: `sha256:${'b'.repeat(64)}` } } });
+    expect(describeDeployment(r).components.find((c) => c.address === 'terraform/app')!.vars.image).toBe(`127.0.0.1:5000/shop-web@sha256:${'b'.repeat(64)}`);
   });
 
   it('nixpack vars are the deployment vars with templates evaluated; context reaches them only through templates', async () => {
@@ -169,7 +169,10 @@ describe('scoping: only the listed stacks are read', () => {
 
   it('adds the target stacks after the deployment stacks', async () => {
     const files = baseRepo({ 'stacks/orgs/prod.yaml': 'terraform:\n  vars:\n    region: eu-west-1\n' });
-    files['deployments/shop.yaml'] = files['deployments/shop.yaml'].replace('      promotion: { from: dev, requires_approval: true }', '      promotion: { from: dev, requires_approval: true }\n      stacks: [orgs/prod]');
+    files['deployments/shop.yaml'] = files['deployments/shop.yaml'].replace(
+      '      promotion: { from: dev, requires_approval: true }',
+      '      promotion: { from: dev, requires_approval: true }\n      stacks: [orgs/prod]',
+    );
     const { d } = await resolveIn(files, 'prod');
     expect(d.stacks).toEqual(['stacks/catalog/app.yaml', 'stacks/orgs/prod.yaml']);
     expect(comp(d, 'terraform/app').vars.region).toBe('eu-west-1');

@@ -9,14 +9,21 @@ import { loadDeployment, openRepository, provenanceOf, resolutionCount, resolve,
 import { baseRepo, makeRepo } from '../helpers.js';
 
 const GIT = { sha: 'a'.repeat(40), short_sha: 'aaaaaaaa', branch: 'main' };
-const IMAGES = { web: { ref: '127.0.0.1:5000/shop-web@sha256:' + 'b'.repeat(64), digest: 'sha256:' + 'b'.repeat(64) } };
+const IMAGES = { web: { ref: `127.0.0.1:5000/shop-web@sha256:${'b'.repeat(64)}`, digest: `sha256:${'b'.repeat(64)}` } };
 const OUTPUTS = { db: { endpoint: 'db.large', tags: { owner: 'db-team', tier: 3 }, hosts: ['h1', 'h2'] } };
 
 function files(app: string[], strategy = 'replace'): Record<string, string> {
   return baseRepo({
     'atmos.yaml': `${baseRepo()['atmos.yaml']}settings:\n  list_merge_strategy: ${strategy}\n`,
     'stacks/catalog/app.yaml': 'components:\n  terraform:\n    app:\n      vars: { replicas: 1, cluster: main, tags: { team: shop }, hosts: [stack-host] }\n    db:\n      vars: { size: small }\n',
-    'components/terraform/app/main.tf': ['variable "replicas" {}', 'variable "cluster" {}', 'variable "image" { default = "" }', 'variable "tags" { default = {} }', 'variable "hosts" { default = [] }', ''].join('\n'),
+    'components/terraform/app/main.tf': [
+      'variable "replicas" {}',
+      'variable "cluster" {}',
+      'variable "image" { default = "" }',
+      'variable "tags" { default = {} }',
+      'variable "hosts" { default = [] }',
+      '',
+    ].join('\n'),
     'components/terraform/db/main.tf': ['variable "size" {}', 'output "endpoint" { value = "x" }', 'output "tags" { value = {} }', 'output "hosts" { value = [] }', ''].join('\n'),
     'services/web/server.js': 'console.log(1)\n',
     'deployments/shop.yaml': [
@@ -54,7 +61,10 @@ async function compare(repoFiles: Record<string, string>) {
   const again = await resolve(repo, dep, 'dev', { git: GIT, images: IMAGES, terraformOutputs: OUTPUTS });
   expect(resolutionCount() - before).toBe(2);
   const scope = scopeWith(once.scope, { images: IMAGES, terraformOutputs: OUTPUTS });
-  const shape = (c: ResolvedComponent) => ({ sections: JSON.parse(JSON.stringify({ vars: c.vars, settings: c.settings, env: c.env })), provenance: provenanceOf({ vars: c.vars, settings: c.settings, env: c.env }) });
+  const shape = (c: ResolvedComponent) => ({
+    sections: JSON.parse(JSON.stringify({ vars: c.vars, settings: c.settings, env: c.env })),
+    provenance: provenanceOf({ vars: c.vars, settings: c.settings, env: c.env }),
+  });
   for (const c of once.components) {
     const expected = again.components.find((x) => x.address === c.address)!;
     expect(shape(substitute(c, scope)), c.address).toEqual(shape(expected));
@@ -84,12 +94,21 @@ describe('substitution at expansion gives what resolving again gives', () => {
   });
 
   it('a whole template giving a map merges over the stacks map; a list replaces', async () => {
-    const { again } = await compare(files(['        vars:', '          tags: "{{ terraform.db.outputs.tags }}"', '          hosts: "{{ terraform.db.outputs.hosts }}"', '        env: { DB: "{{ terraform.db.outputs.endpoint }}" }']));
+    const { again } = await compare(
+      files([
+        '        vars:',
+        '          tags: "{{ terraform.db.outputs.tags }}"',
+        '          hosts: "{{ terraform.db.outputs.hosts }}"',
+        '        env: { DB: "{{ terraform.db.outputs.endpoint }}" }',
+      ]),
+    );
     expect(again.components.find((c) => c.address === 'terraform/app')!.vars).toMatchObject({ tags: { team: 'shop', owner: 'db-team', tier: 3 }, hosts: ['h1', 'h2'] });
   });
 
   it('list items appended to the stacks list (list_merge_strategy: append)', async () => {
-    const { again } = await compare(files(['        vars:', '          hosts: ["{{ terraform.db.outputs.endpoint }}", "{{ nixpack.web.digest }}", plain]', '          tags: { db: "{{ terraform.db.outputs.tags }}" }'], 'append'));
+    const { again } = await compare(
+      files(['        vars:', '          hosts: ["{{ terraform.db.outputs.endpoint }}", "{{ nixpack.web.digest }}", plain]', '          tags: { db: "{{ terraform.db.outputs.tags }}" }'], 'append'),
+    );
     expect(again.components.find((c) => c.address === 'terraform/app')!.vars.hosts).toEqual(['stack-host', 'db.large', IMAGES.web.digest, 'plain']);
   });
 

@@ -4,7 +4,7 @@
  * history → rollback. Plus every bypass attempt, failed components, concurrent rollouts and
  * a push that the remote first rejects.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,7 +37,18 @@ const json = <T>(r: CliResult): T => {
 /** Every tracking ref (refs/atmos, tags, notes) with its value: to prove nothing moved. */
 const trackingRefs = (dir: string) => git(dir, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/atmos', 'refs/tags', 'refs/notes');
 
-type History = Array<{ target: string; component: string; status: string; release: string; git_sha: string; promoted_from: string | null; approved_by: string[]; rollback_of: string | null; deployed_by: string; annotations: Record<string, string> }>;
+type History = Array<{
+  target: string;
+  component: string;
+  status: string;
+  release: string;
+  git_sha: string;
+  promoted_from: string | null;
+  approved_by: string[];
+  rollback_of: string | null;
+  deployed_by: string;
+  annotations: Record<string, string>;
+}>;
 type Status = Array<{ target: string; component: string; commit: string | null; release: string | null; status: string | null }>;
 
 describe('the seeds story on the bundled example', () => {
@@ -216,7 +227,17 @@ function failingRepo(): string {
       '}',
       '',
     ].join('\n'),
-    'deployments/svc.yaml': ['deployment:', '  name: svc', '  components:', '    terraform:', '      a: { vars: { v: one } }', '      c: { vars: { fail: false } }', '  targets:', '    dev: {}', ''].join('\n'),
+    'deployments/svc.yaml': [
+      'deployment:',
+      '  name: svc',
+      '  components:',
+      '    terraform:',
+      '      a: { vars: { v: one } }',
+      '      c: { vars: { fail: false } }',
+      '  targets:',
+      '    dev: {}',
+      '',
+    ].join('\n'),
   });
   git(dir, 'init', '-q', '-b', 'main');
   git(dir, 'add', '-A');

@@ -45,9 +45,11 @@ describe('one resolution per target', () => {
     const dir = exampleGitRepo('atmos-pipe-resolve-once-');
     const repo = openRepository({ cwd: dir });
     const dep = loadDeployment(repo, D);
-    const emit = () => {};
+    const emit = () => undefined;
 
-    const { value: summary, resolutions } = await resolutionsOf(() => rollout(repo, dep, { pipeline: pipelines.rollout, build: pipelines.build, modules, target: 'dev', emit, env: { ...process.env, ...ENV } }));
+    const { value: summary, resolutions } = await resolutionsOf(() =>
+      rollout(repo, dep, { pipeline: pipelines.rollout, build: pipelines.build, modules, target: 'dev', emit, env: { ...process.env, ...ENV } }),
+    );
     expect(summary.run.status).toBe('success');
     expect(summary.release?.created).toBe(true);
     expect(resolutions).toBe(1);
@@ -61,8 +63,8 @@ describe('one resolution per target', () => {
     expect(state).toContain(ecr.outputs.repository_url.value);
     // The release pins the image; its SBOM (a note on the commit) describes it.
     expect(summary.release?.record.images.api).toEqual({ ref: built.ref, digest: built.digest });
-    const note = git(dir, 'notes', '--ref', `refs/notes/atmos/${D}/sbom`, 'show', 'HEAD') + '\n';
-    expect(summary.release?.record.sboms.deployment).toBe('sha256:' + createHash('sha256').update(note).digest('hex'));
+    const note = `${git(dir, 'notes', '--ref', `refs/notes/atmos/${D}/sbom`, 'show', 'HEAD')}\n`;
+    expect(summary.release?.record.sboms.deployment).toBe(`sha256:${createHash('sha256').update(note).digest('hex')}`);
     expect(note).toContain(built.digest);
 
     const build = await resolutionsOf(() => runPipeline(repo, dep, { pipeline: pipelines.build, modules, target: 'dev', emit }));

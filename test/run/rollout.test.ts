@@ -8,7 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { ROOT, listTree, makeRepo, runCli } from '../helpers.js';
 
 type Ev = { type: string; id?: string; status?: string; fingerprint?: string; logTail?: string[]; reason?: string };
-const ndjson = (s: string): Ev[] => s.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev);
+const ndjson = (s: string): Ev[] =>
+  s
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ev);
 const finished = (evs: Ev[]) => Object.fromEntries(evs.filter((e) => e.type === 'step.finished').map((e) => [e.id, e.status]));
 
 function exampleCopy(): string {
@@ -28,7 +33,9 @@ function chainRepo(): string {
       'output "greeting" { value = "hello-${terraform_data.a.output}" }',
       '',
     ].join('\n'),
-    'components/terraform/b/main.tf': ['variable "upstream" { type = string }', 'resource "terraform_data" "b" { input = var.upstream }', 'output "seen" { value = terraform_data.b.output }', ''].join('\n'),
+    'components/terraform/b/main.tf': ['variable "upstream" { type = string }', 'resource "terraform_data" "b" { input = var.upstream }', 'output "seen" { value = terraform_data.b.output }', ''].join(
+      '\n',
+    ),
     'components/terraform/c/main.tf': [
       'variable "fail" { default = false }',
       'resource "terraform_data" "c" {',

@@ -33,11 +33,7 @@ describe('sbom on the bundled example', () => {
     expect(doc.specVersion).toBe('1.6');
     expect(doc.metadata.timestamp).toBe('2023-11-14T22:13:20.000Z');
     expect(doc.metadata.component).toMatchObject({ 'bom-ref': 'payment-service', name: 'payment-service', description: 'Payment processing API on ECS' });
-    expect(doc.components.map((c: { 'bom-ref': string }) => c['bom-ref'])).toEqual([
-      'payment-service/nixpack/api',
-      'payment-service/terraform/ecr/api',
-      'payment-service/terraform/ecs/service-api',
-    ]);
+    expect(doc.components.map((c: { 'bom-ref': string }) => c['bom-ref'])).toEqual(['payment-service/nixpack/api', 'payment-service/terraform/ecr/api', 'payment-service/terraform/ecs/service-api']);
     const api = doc.components[0];
     expect(api).toMatchObject({ type: 'application', name: 'payment-api', version: '1.0.0', purl: 'pkg:npm/payment-api@1.0.0' });
     const deps = Object.fromEntries(doc.dependencies.map((d: { ref: string; dependsOn?: string[] }) => [d.ref, d.dependsOn ?? []]));
@@ -64,7 +60,7 @@ describe('sbom on the bundled example', () => {
     expect(doc.packages).toHaveLength(4);
   });
 
-  it('--component gives that component\'s SBOM', async () => {
+  it("--component gives that component's SBOM", async () => {
     const r = cli(example, 'sbom', 'payment-service', '--target', 'dev', '--component', 'api');
     expect(r.code, r.stderr).toBe(0);
     expect(await validateCycloneDx(r.stdout)).toBeNull();
@@ -119,7 +115,16 @@ describe('sbom on fixture services', () => {
     expect(await validateCycloneDx(readFileSync(out, 'utf8'))).toBeNull();
     // Warnings (an unpinned requirement) go to stderr, located.
     expect(r.stderr).toContain('services/jobs/requirements.txt:12');
-    const rows = Object.fromEntries(r.stdout.trimEnd().split('\n').slice(1, -1).map((l) => { const c = l.split(/\s{2,}/); return [c[0], c]; }));
+    const rows = Object.fromEntries(
+      r.stdout
+        .trimEnd()
+        .split('\n')
+        .slice(1, -1)
+        .map((l) => {
+          const c = l.split(/\s{2,}/);
+          return [c[0], c];
+        }),
+    );
     expect(rows['nixpack/worker']).toEqual(['nixpack/worker', 'nixpack', '@acme/payments-worker@2.4.0', '9', '6', 'MIT', '-']);
     expect(rows['nixpack/ledger'].slice(0, 5)).toEqual(['nixpack/ledger', 'nixpack', 'ledger@0.3.1', '13', '5']);
     expect(rows['terraform/app'].slice(0, 5)).toEqual(['terraform/app', 'terraform', 'app', '6', '5']);

@@ -49,7 +49,7 @@ describe('aggregation', () => {
     expect(full.summary.packages).toBe(doc.components.length - full.model.components.length);
   });
 
-  it('shares a package between components: one component, both components\' edges', () => {
+  it("shares a package between components: one component, both components' edges", () => {
     // ms@2.1.3 is in nixpack/orders (direct) and nixpack/worker (direct and under debug).
     expect(doc.components.filter((c) => c.purl === 'pkg:npm/ms@2.1.3')).toHaveLength(1);
     expect(dependsOn(doc, 'shop/nixpack/orders')).toContain('pkg:npm/ms@2.1.3');
@@ -91,7 +91,13 @@ describe('aggregation', () => {
       image: null,
       warnings: [],
     });
-    const m = aggregate({ deployment: 'd', target: 't', timestamp: new Date(0).toISOString(), tool: { name: 'atmos-pipe', version: '0' }, components: [comp('a', 'excluded', false), comp('b', 'required', true)] });
+    const m = aggregate({
+      deployment: 'd',
+      target: 't',
+      timestamp: new Date(0).toISOString(),
+      tool: { name: 'atmos-pipe', version: '0' },
+      components: [comp('a', 'excluded', false), comp('b', 'required', true)],
+    });
     expect(m.packages.filter((p) => p.bomRef === 'pkg:npm/x@1.0.0')).toEqual([expect.objectContaining({ scope: 'required', hashes: [{ alg: 'SHA-512', content: 'ab'.repeat(64) }] })]);
     expect(m.dependencies['d/nixpack/a']).toEqual(['pkg:npm/x@1.0.0']);
     expect(m.dependencies['d/nixpack/b']).toEqual(['pkg:npm/x@1.0.0']);
@@ -100,7 +106,7 @@ describe('aggregation', () => {
 });
 
 describe('CycloneDX', () => {
-  it('validates with the library\'s strict JSON validator', async () => {
+  it("validates with the library's strict JSON validator", async () => {
     expect(await validateCycloneDx(full.cyclonedx)).toBeNull();
     const parsed = JSON.parse(full.cyclonedx);
     expect(parsed).toMatchObject({ bomFormat: 'CycloneDX', specVersion: '1.6', version: 1 });
@@ -147,7 +153,12 @@ describe('SPDX 2.3', () => {
     const spdx = JSON.parse(text);
     expect(spdx.packages).toHaveLength(doc.components.length + 1);
     const purls = spdx.packages.flatMap((p: { externalRefs?: { referenceLocator: string }[] }) => (p.externalRefs ?? []).map((r) => r.referenceLocator));
-    expect(purls.sort()).toEqual(doc.components.map((c) => c.purl).filter(Boolean).sort());
+    expect(purls.sort()).toEqual(
+      doc.components
+        .map((c) => c.purl)
+        .filter(Boolean)
+        .sort(),
+    );
     const edges = doc.dependencies.reduce((n, d) => n + (d.dependsOn?.length ?? 0), 0);
     expect(spdx.relationships.filter((r: { relationshipType: string }) => r.relationshipType === 'DEPENDS_ON')).toHaveLength(edges);
     expect(spdx.creationInfo.created).toBe('2023-11-14T22:13:20Z');
@@ -180,7 +191,12 @@ describe('one component', () => {
 describe('the Git note', () => {
   it('is written on the commit in refs/notes/atmos/<d>/sbom and replaced on the next attach', async () => {
     const d = makeShopRepo(['orders']);
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: d, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_COMMITTER_DATE: '2024-01-02T03:04:05Z' } }).trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', args, {
+        cwd: d,
+        encoding: 'utf8',
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_COMMITTER_DATE: '2024-01-02T03:04:05Z' },
+      }).trim();
     git('init', '-q', '-b', 'main');
     git('add', '-A');
     git('commit', '-q', '-m', 'init');
@@ -192,7 +208,7 @@ describe('the Git note', () => {
     expect(parsed.metadata.properties).toContainEqual({ name: 'atmos:git:sha', value: sha });
     const a = await attachSbom(d, 'shop', 'HEAD', r.cyclonedx);
     expect(a).toMatchObject({ ref: 'refs/notes/atmos/shop/sbom', commit: sha });
-    expect(git('notes', '--ref', 'refs/notes/atmos/shop/sbom', 'show', sha) + '\n').toBe(r.cyclonedx);
+    expect(`${git('notes', '--ref', 'refs/notes/atmos/shop/sbom', 'show', sha)}\n`).toBe(r.cyclonedx);
     await attachSbom(d, 'shop', sha, '{"replaced":true}\n');
     expect(await readSbomNote(d, 'shop', sha)).toBe('{"replaced":true}\n');
     expect(git('notes', '--ref', 'refs/notes/atmos/shop/sbom', 'list').split('\n')).toHaveLength(1);

@@ -199,7 +199,9 @@ describe('terraform', () => {
   it('classifies module sources', () => {
     expect(classifyModuleSource('cloudposse/label/null', '0.25.0').purl).toBe('pkg:terraform/registry.terraform.io/cloudposse/label/null@0.25.0');
     expect(classifyModuleSource('app.terraform.io/acme/vpc/aws', '= 1.2.3').purl).toBe('pkg:terraform/app.terraform.io/acme/vpc/aws@1.2.3');
-    expect(classifyModuleSource('terraform-aws-modules/vpc/aws//modules/vpc-endpoints', '~> 5.0', '5.1.2').purl).toBe('pkg:terraform/registry.terraform.io/terraform-aws-modules/vpc/aws@5.1.2#modules/vpc-endpoints');
+    expect(classifyModuleSource('terraform-aws-modules/vpc/aws//modules/vpc-endpoints', '~> 5.0', '5.1.2').purl).toBe(
+      'pkg:terraform/registry.terraform.io/terraform-aws-modules/vpc/aws@5.1.2#modules/vpc-endpoints',
+    );
     expect(classifyModuleSource('git@github.com:acme/mods.git//net?ref=v2').purl).toBe('pkg:github/acme/mods@v2#net');
     expect(classifyModuleSource('git::https://gitlab.example.com/acme/mods.git?ref=1.0.0').purl).toBe('pkg:generic/mods@1.0.0?vcs_url=git%2Bhttps://gitlab.example.com/acme/mods.git%401.0.0');
     expect(classifyModuleSource('https://example.com/mods/vpc-1.2.0.zip').purl).toBe('pkg:generic/vpc-1.2.0?download_url=https://example.com/mods/vpc-1.2.0.zip');

@@ -39,7 +39,9 @@ describe('purls', () => {
     expect(pypiPurl('Typing_Extensions', '4.6.3')).toBe('pkg:pypi/typing-extensions@4.6.3');
     expect(pypiPurl('zope.interface', '6.0')).toBe('pkg:pypi/zope.interface@6.0');
     expect(cargoPurl('serde_json', '1.0.66')).toBe('pkg:cargo/serde_json@1.0.66');
-    expect(purl({ type: 'oci', name: 'api', version: 'sha256:ab', qualifiers: { tag: 'v1', repository_url: 'ghcr.io/acme/api' } })).toBe('pkg:oci/api@sha256:ab?repository_url=ghcr.io/acme/api&tag=v1');
+    expect(purl({ type: 'oci', name: 'api', version: 'sha256:ab', qualifiers: { tag: 'v1', repository_url: 'ghcr.io/acme/api' } })).toBe(
+      'pkg:oci/api@sha256:ab?repository_url=ghcr.io/acme/api&tag=v1',
+    );
     expect(purl({ type: 'github', namespace: 'acme', name: 'mods', version: 'v1', subpath: 'modules/x' })).toBe('pkg:github/acme/mods@v1#modules/x');
   });
 
@@ -75,14 +77,7 @@ describe('package-lock.json', () => {
     expect(pkg(g, 'pkg:npm/fsevents@2.3.3').scope).toBe('optional');
     expect(pkg(g, 'pkg:npm/debug@4.4.3').scope).toBe('required');
     // Two versions of path-key: the root gets 3.1.1, npm-run-path its nested 4.0.0.
-    expect(g.direct).toEqual([
-      'pkg:npm/%40types/node@20.19.43',
-      'pkg:npm/debug@4.4.3',
-      'pkg:npm/fsevents@2.3.3',
-      'pkg:npm/ms@2.1.3',
-      'pkg:npm/npm-run-path@6.0.0',
-      'pkg:npm/path-key@3.1.1',
-    ]);
+    expect(g.direct).toEqual(['pkg:npm/%40types/node@20.19.43', 'pkg:npm/debug@4.4.3', 'pkg:npm/fsevents@2.3.3', 'pkg:npm/ms@2.1.3', 'pkg:npm/npm-run-path@6.0.0', 'pkg:npm/path-key@3.1.1']);
     expect(edgesOf(g)).toEqual({
       'pkg:npm/%40types/node@20.19.43': ['pkg:npm/undici-types@6.21.0'],
       'pkg:npm/debug@4.4.3': ['pkg:npm/ms@2.1.3'],

@@ -56,8 +56,6 @@ export const spdxDocument = z.strictObject({
     .min(1),
 });
 
-export type SpdxDoc = z.infer<typeof spdxDocument>;
-
 /** Schema errors plus dangling or duplicate ids; empty when the document is valid. */
 export function spdxProblems(text: string): string[] {
   const r = spdxDocument.safeParse(JSON.parse(text));

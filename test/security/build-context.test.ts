@@ -65,8 +65,14 @@ describe('build context = what Git would ship', () => {
 
   it('an untracked file that no ignore rule matches is shipped (in the step workspace and in the image layer)', () => {
     const hits = found(M.untracked);
-    expect(hits.some((h) => h.startsWith('.atmos/images/') && h.includes('gunzipped')), hits.join('\n')).toBe(true);
-    expect(hits.some((h) => h.startsWith('.atmos/workspaces/')), hits.join('\n')).toBe(true);
+    expect(
+      hits.some((h) => h.startsWith('.atmos/images/') && h.includes('gunzipped')),
+      hits.join('\n'),
+    ).toBe(true);
+    expect(
+      hits.some((h) => h.startsWith('.atmos/workspaces/')),
+      hits.join('\n'),
+    ).toBe(true);
   });
 
   it('services/api/.env listed in .gitignore never reaches the CAS, the step workspace or the image', () => {
@@ -153,7 +159,7 @@ describe('build context without Git (a plain copy of a repository)', () => {
 });
 
 describe('symlinks in the build context', () => {
-  it('a symlink inside the repository is shipped as its target\'s content; editing the target changes the build', { timeout: 180_000 }, () => {
+  it("a symlink inside the repository is shipped as its target's content; editing the target changes the build", { timeout: 180_000 }, () => {
     const repo = freshExample((d) => {
       mkdirSync(path.join(d, 'shared'));
       writeFileSync(path.join(d, 'shared/banner.txt'), 'one\n');

@@ -54,7 +54,13 @@ describe('exit 4 means a lock held by another run, nothing else', () => {
     const long = 'a'.repeat(250);
     const dir = freshExample((d) => {
       const f = path.join(d, 'stacks/catalog/ecr/api.yaml');
-      writeFileSync(f, readFileSync(f, 'utf8').replace('      vars:\n        name: payment-api', `      backend_type: local\n      backend:\n        local:\n          path: .atmos/state/${long}.tfstate\n      vars:\n        name: payment-api`));
+      writeFileSync(
+        f,
+        readFileSync(f, 'utf8').replace(
+          '      vars:\n        name: payment-api',
+          `      backend_type: local\n      backend:\n        local:\n          path: .atmos/state/${long}.tfstate\n      vars:\n        name: payment-api`,
+        ),
+      );
     });
     const r = cli(dir, ROLLOUT);
     expect(r.code, r.stderr).toBe(1);
@@ -134,7 +140,12 @@ describe('environment failures: exit 1 with cause, path and what to do', () => {
       const port = (server.address() as net.AddressInfo).port;
       const dir = freshExample((d) => {
         const f = path.join(d, 'deployments/payment-service.yaml');
-        writeFileSync(f, readFileSync(f, 'utf8').replace(/^( {12})name: payment-api$/m, `$1registry: 127.0.0.1:${port}\n$1name: payment-api`).replace('publish: false', 'publish: true'));
+        writeFileSync(
+          f,
+          readFileSync(f, 'utf8')
+            .replace(/^( {12})name: payment-api$/m, `$1registry: 127.0.0.1:${port}\n$1name: payment-api`)
+            .replace('publish: false', 'publish: true'),
+        );
         edit(d, port);
       });
       const child = spawn(process.execPath, [CLI, ...ROLLOUT], { cwd: dir, env: { ...process.env, ...GIT_ENV, NO_COLOR: '1', ...env } });

@@ -28,7 +28,12 @@ const prodNeedsApprovalOnly = (y: string) => y.replace(/( {6}promotion:\n {8})fr
 
 /** Every file below the repository (including .git) with its content digest, and every ref. */
 function snapshot(dir: string): { files: string[]; refs: string } {
-  const files = listTree(dir).map((f) => `${f} ${createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex')}`);
+  const files = listTree(dir).map(
+    (f) =>
+      `${f} ${createHash('sha256')
+        .update(readFileSync(path.join(dir, f)))
+        .digest('hex')}`,
+  );
   return { files, refs: git(dir, 'for-each-ref', '--format=%(refname) %(objectname)') };
 }
 
@@ -57,7 +62,11 @@ describe('control characters from user-controlled strings are escaped on a termi
     const r = cli(dir, ['rollout', 'payment-service', '--target', 'dev'], { ATMOS_PIPE_USER: forged });
     expect(r.code, r.stderr).toBe(0);
     const escaped = 'mallory\\n| prod | forged-row | success\\r\\x1b[31mRED\\x1b]0;title\\x07\\u202egnp.exe';
-    for (const args of [['status', 'payment-service'], ['history', 'payment-service'], ['history', 'payment-service', '--color', 'always']]) {
+    for (const args of [
+      ['status', 'payment-service'],
+      ['history', 'payment-service'],
+      ['history', 'payment-service', '--color', 'always'],
+    ]) {
       const t = cli(dir, args);
       expect(t.code, t.stderr).toBe(0);
       const lines = t.stdout.trimEnd().split('\n');
@@ -66,7 +75,10 @@ describe('control characters from user-controlled strings are escaped on a termi
       expect(t.stdout).not.toMatch(/[\r\u202e\u0007]|\u001b\[31m|\u001b\]/);
       if (args.includes('always')) expect(t.stdout).toContain('\u001b[32msuccess\u001b[39m'); // our own colours still work
     }
-    for (const args of [['status', 'payment-service', '--format', 'json'], ['history', 'payment-service', '--format', 'json']]) {
+    for (const args of [
+      ['status', 'payment-service', '--format', 'json'],
+      ['history', 'payment-service', '--format', 'json'],
+    ]) {
       const j = cli(dir, args);
       expect(j.code, j.stderr).toBe(0);
       const rows = JSON.parse(j.stdout) as Array<{ deployed_by: string }>;
@@ -131,9 +143,15 @@ describe('template keys never reach Object.prototype', () => {
   for (const key of ['constructor', '__proto__', 'toString', 'hasOwnProperty', '__proto__.polluted']) {
     it(`{{ target.context.${key} }} is an unknown context key: exit 2 located at the template, nothing written`, () => {
       const dir = freshExample((d) => editDeployment(d, (y) => y.replace(/MEMORY_LIMIT_MB: .*/, `MEMORY_LIMIT_MB: "{{ target.context.${key} }}"`)));
-      const line = readFileSync(path.join(dir, DEPLOYMENT), 'utf8').split('\n').findIndex((l) => l.includes(`target.context.${key} `)) + 1;
+      const line =
+        readFileSync(path.join(dir, DEPLOYMENT), 'utf8')
+          .split('\n')
+          .findIndex((l) => l.includes(`target.context.${key} `)) + 1;
       const before = snapshot(dir);
-      for (const args of [['describe', 'payment-service', '--target', 'dev'], ['rollout', 'payment-service', '--target', 'dev']]) {
+      for (const args of [
+        ['describe', 'payment-service', '--target', 'dev'],
+        ['rollout', 'payment-service', '--target', 'dev'],
+      ]) {
         const r = cli(dir, args);
         expect(r.code, r.stderr).toBe(2);
         expect(r.stderr).toContain(`${DEPLOYMENT}:${line}:`);

@@ -111,7 +111,12 @@ describe('paths stay inside the repository', () => {
       symlinkSync('../b', path.join(m, 'a/to-b'));
       symlinkSync('../a', path.join(m, 'b/to-a'));
     });
-    expectRefused(dir, N, where(dir, `deployments/${N}.yaml`, 'component: network', 'network'), /components\/terraform\/network\/.* is a symlink to \.\.\/[ab], a directory that holds it \(a symlink loop\)/);
+    expectRefused(
+      dir,
+      N,
+      where(dir, `deployments/${N}.yaml`, 'component: network', 'network'),
+      /components\/terraform\/network\/.* is a symlink to \.\.\/[ab], a directory that holds it \(a symlink loop\)/,
+    );
   });
 
   it('a dangling module symlink (components/terraform/network/gone.tf → a file that does not exist) is refused at validate', () => {
@@ -135,9 +140,7 @@ describe('paths stay inside the repository', () => {
   });
 
   it('a local vendor source outside the repository is refused, located at the source', () => {
-    const dir = attacked((d) =>
-      edit(d, `deployments/${N}.yaml`, '  stacks:\n', '  vendor:\n    components:\n      - component: network\n        source: ../x\n        version: "1"\n  stacks:\n'),
-    );
+    const dir = attacked((d) => edit(d, `deployments/${N}.yaml`, '  stacks:\n', '  vendor:\n    components:\n      - component: network\n        source: ../x\n        version: "1"\n  stacks:\n'));
     const r = cli(dir, ['vendor', 'pull', '--deployment', N, '--target', 'dev']);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`${where(dir, `deployments/${N}.yaml`, '../x')}: error: vendor source for module "network" "../x" leaves the repository`);
@@ -158,7 +161,12 @@ describe('paths stay inside the repository', () => {
       symlinkSync(path.join(out, 'not-yet'), path.join(d, 'state-link'));
       edit(d, 'stacks/orgs/acme/_defaults.yaml', '    local: {}', '    local: { path: state-link/x.tfstate }');
     });
-    expectRefused(dir, N, where(dir, 'stacks/orgs/acme/_defaults.yaml', 'state-link/x.tfstate'), /local backend path "state-link\/x\.tfstate" leaves the repository: .*through a symlink: its real path is .*not-yet\/x\.tfstate/);
+    expectRefused(
+      dir,
+      N,
+      where(dir, 'stacks/orgs/acme/_defaults.yaml', 'state-link/x.tfstate'),
+      /local backend path "state-link\/x\.tfstate" leaves the repository: .*through a symlink: its real path is .*not-yet\/x\.tfstate/,
+    );
     expect(existsSync(path.join(path.dirname(dir), 'not-yet'))).toBe(false);
   });
 

@@ -39,7 +39,10 @@ export function where(dir: string, file: string, line: string, value = line): st
 export function expectRefused(dir: string, deployment: string, at: string, what: RegExp): void {
   const refs = git(dir, 'for-each-ref');
   const tree = workTree(dir);
-  for (const args of [['validate', deployment], ['run', 'rollout', deployment, '--target', 'dev']]) {
+  for (const args of [
+    ['validate', deployment],
+    ['run', 'rollout', deployment, '--target', 'dev'],
+  ]) {
     const r = cli(dir, args);
     expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(2);
     expect(r.stderr).toContain(`${at}: error: `);

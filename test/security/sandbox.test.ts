@@ -73,7 +73,10 @@ function pathWithoutBwrap(): string {
   mkdirSync(bin);
   cleanup.push(bin);
   for (const tool of ['node', 'git', 'terraform']) {
-    const found = (process.env.PATH ?? '').split(':').map((d) => path.join(d, tool)).find((p) => existsSync(p));
+    const found = (process.env.PATH ?? '')
+      .split(':')
+      .map((d) => path.join(d, tool))
+      .find((p) => existsSync(p));
     if (!found) throw new Error(`${tool} is not on PATH`);
     symlinkSync(found, path.join(bin, tool));
   }
@@ -87,7 +90,9 @@ describe('the local sandbox holds as root (bubblewrap, user namespace, no capabi
   });
 
   it('the probe rejects what the old invocation gave a root caller (bwrap --ro-bind / /: full capabilities, remount allowed)', () => {
-    const old = spawnSync('bwrap', ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-net', '--unshare-pid', '--die-with-parent', '--', '/bin/sh', '-c', PROBE_SCRIPT], { encoding: 'utf8' });
+    const old = spawnSync('bwrap', ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-net', '--unshare-pid', '--die-with-parent', '--', '/bin/sh', '-c', PROBE_SCRIPT], {
+      encoding: 'utf8',
+    });
     expect(old.status).toBe(0);
     expect(probeVerdict(old.stdout)).toMatch(/capabilities/);
     const now = spawnSync('bwrap', [...isolationArgs({ network: false, version: '0.8.0' }), ...SEAL_ROOT, '--', '/bin/sh', '-c', PROBE_SCRIPT], { encoding: 'utf8' });
@@ -141,12 +146,17 @@ describe('the local sandbox holds as root (bubblewrap, user namespace, no capabi
   }, 60_000);
 
   it("a build_cmd that reads the host's /root, /home, /var, /run, /srv, /mnt, /opt, /work, /etc/shadow and the repository finds none of them", () => {
-    const dir = withBuildCmd('for p in /root /home /var /run /srv /mnt /opt /work /etc/shadow /etc/gshadow "$REPO/atmos.yaml" "$REPO/.git" "$REPO/.atmos/cache"; do if [ -e "$p" ]; then echo "VISIBLE $p"; else echo "ABSENT $p"; fi; done; npm run build');
+    const dir = withBuildCmd(
+      'for p in /root /home /var /run /srv /mnt /opt /work /etc/shadow /etc/gshadow "$REPO/atmos.yaml" "$REPO/.git" "$REPO/.atmos/cache"; do if [ -e "$p" ]; then echo "VISIBLE $p"; else echo "ABSENT $p"; fi; done; npm run build',
+    );
     const r = build(dir);
     expect(r.code, why(r)).toBe(0);
     const seen = r.output.filter((l) => l.startsWith('VISIBLE') || l.startsWith('ABSENT'));
     expect(seen.length, why(r)).toBe(13);
-    expect(seen.filter((l) => l.startsWith('VISIBLE')), why(r)).toEqual([]);
+    expect(
+      seen.filter((l) => l.startsWith('VISIBLE')),
+      why(r),
+    ).toEqual([]);
   }, 60_000);
 
   it('a no-network build_cmd cannot reach host Unix sockets (a path under /tmp and /run, and an abstract one)', async () => {
@@ -167,7 +177,8 @@ describe('the local sandbox holds as root (bubblewrap, user namespace, no capabi
       ),
     );
     try {
-      const probe = (p: string) => `node -e 'const c=require("net").connect(${JSON.stringify(p)});c.on("connect",()=>{console.log("CONNECTED ${p.replace('\0', '@')}");c.destroy()});c.on("error",e=>console.log("UNREACHABLE ${p.replace('\0', '@')} "+e.code))'`;
+      const probe = (p: string) =>
+        `node -e 'const c=require("net").connect(${JSON.stringify(p)});c.on("connect",()=>{console.log("CONNECTED ${p.replace('\0', '@')}");c.destroy()});c.on("error",e=>console.log("UNREACHABLE ${p.replace('\0', '@')} "+e.code))'`;
       const dir = withBuildCmd([...paths.map(probe), probe(`\0${m}`), 'npm run build'].join('; ').replaceAll('\0', '\\u0000'));
       // The build step runs on a background process: let the servers accept meanwhile.
       const r = build(dir);
@@ -175,7 +186,10 @@ describe('the local sandbox holds as root (bubblewrap, user namespace, no capabi
       await new Promise((res) => setTimeout(res, 100));
       expect(r.code, why(r)).toBe(0);
       expect(r.output.filter((l) => l.startsWith('UNREACHABLE')).length, why(r)).toBe(3);
-      expect(r.output.filter((l) => l.startsWith('CONNECTED')), why(r)).toEqual([]);
+      expect(
+        r.output.filter((l) => l.startsWith('CONNECTED')),
+        why(r),
+      ).toEqual([]);
       expect(accepted).toBe(0);
     } finally {
       for (const s of servers) s.close();
@@ -256,7 +270,9 @@ describe('the local sandbox holds as root (bubblewrap, user namespace, no capabi
   }, 60_000);
 
   it('a build_cmd cannot corrupt the cache: inputs are copies (no hard link into the CAS), the CAS is not visible inside, every blob still matches its digest', () => {
-    const dir = withBuildCmd('mount -o remount,rw / 2>/dev/null && echo REMOUNTED; for f in $(find . -type f -not -path "./node_modules/*"); do echo corrupted > "$f" || echo "RO $f"; done; if [ -e "$REPO/.atmos/cache/cas" ]; then echo CAS-VISIBLE; find "$REPO/.atmos/cache/cas" -type f -exec sh -c "echo corrupted > {}" \\; ; else echo CAS-ABSENT; fi');
+    const dir = withBuildCmd(
+      'mount -o remount,rw / 2>/dev/null && echo REMOUNTED; for f in $(find . -type f -not -path "./node_modules/*"); do echo corrupted > "$f" || echo "RO $f"; done; if [ -e "$REPO/.atmos/cache/cas" ]; then echo CAS-VISIBLE; find "$REPO/.atmos/cache/cas" -type f -exec sh -c "echo corrupted > {}" \\; ; else echo CAS-ABSENT; fi',
+    );
     const r = build(dir);
     expect(r.code, why(r)).toBe(0);
     expect(r.output, why(r)).toContain('CAS-ABSENT');
@@ -315,7 +331,9 @@ describe('the local sandbox holds as root (bubblewrap, user namespace, no capabi
     const r = run(dir, ['rollout', 'payment-service', '--target', 'dev']);
     expect(r.code, why(r)).toBe(0);
     expect(r.events.filter((e) => e.type === 'run.started').length).toBe(2); // build, then rollout
-    expect(notices(r).filter((n) => n.startsWith('sandbox:'))).toEqual([`sandbox: bubblewrap ${bwrapVersion()}, user namespace (uid 1000), no capabilities, assembled root, private /tmp, network per step`]);
+    expect(notices(r).filter((n) => n.startsWith('sandbox:'))).toEqual([
+      `sandbox: bubblewrap ${bwrapVersion()}, user namespace (uid 1000), no capabilities, assembled root, private /tmp, network per step`,
+    ]);
     const plain = cli(dir, ['rollout', 'payment-service', '--target', 'dev', '--no-cache']);
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stderr.split('\n').filter((l) => l.includes('sandbox: bubblewrap')).length, plain.stderr).toBe(1);

@@ -20,7 +20,12 @@ const SECRET = 'S3cr3t-Value-9fK2pQ7x';
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 type Ev = { type: string; id?: string; status?: string; reason?: string; logTail?: string[]; line?: string };
-const events = (stdout: string): Ev[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev);
+const events = (stdout: string): Ev[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ev);
 const statusOf = (evs: Ev[], suffix: string) => evs.find((e) => e.type === 'step.finished' && e.id?.endsWith(suffix))?.status;
 
 /** A Terraform root module whose local-exec runs `command` (with `env` from variables). */
@@ -54,7 +59,7 @@ function probeRepo(p: ProbeRepo): string {
       mkdirSync(path.join(dir, 'components/terraform', name), { recursive: true });
       writeFileSync(path.join(dir, 'components/terraform', name, 'main.tf'), text);
     }
-    const body = `deployment:\n  name: ${D}\n${p.deployment}${/\n  targets:/.test(p.deployment) ? '' : '  targets:\n    dev: {}\n'}`;
+    const body = `deployment:\n  name: ${D}\n${p.deployment}${/\n {2}targets:/.test(p.deployment) ? '' : '  targets:\n    dev: {}\n'}`;
     writeFileSync(path.join(dir, 'deployments', `${D}.yaml`), body);
     if (p.atmos) {
       const f = path.join(dir, 'atmos.yaml');
@@ -116,7 +121,21 @@ describe('secrets end to end', () => {
         address: 'test/split',
         deps: [],
         expand: async () => [
-          { id: 'split', module: 'test.sh', component: 'test/split', image: 'alpine', argv: ['/bin/sh', '-c', script], env: {}, secrets: ['SPLIT'], secretSources: { SPLIT: 'env:SPLIT' }, inputs: {}, outputs: {}, needs: [], network: false, cache: 'content' },
+          {
+            id: 'split',
+            module: 'test.sh',
+            component: 'test/split',
+            image: 'alpine',
+            argv: ['/bin/sh', '-c', script],
+            env: {},
+            secrets: ['SPLIT'],
+            secretSources: { SPLIT: 'env:SPLIT' },
+            inputs: {},
+            outputs: {},
+            needs: [],
+            network: false,
+            cache: 'content',
+          },
         ],
       },
     ]);

@@ -47,12 +47,7 @@ describe('loadAllStacks (atmos describe stacks)', () => {
 
   it('defaults to every stack file under the stacks base path', () => {
     const all = loadAllStacks(r.opts, r.files);
-    expect(all.stacks.map((s) => s.file)).toEqual([
-      'stacks/catalog/vpc.yaml',
-      'stacks/orgs/acme/_defaults.yaml',
-      'stacks/orgs/acme/dev.yaml',
-      'stacks/orgs/acme/prod.yml',
-    ]);
+    expect(all.stacks.map((s) => s.file)).toEqual(['stacks/catalog/vpc.yaml', 'stacks/orgs/acme/_defaults.yaml', 'stacks/orgs/acme/dev.yaml', 'stacks/orgs/acme/prod.yml']);
   });
 
   it('errors stay located', () => {
@@ -89,7 +84,7 @@ describe('performance and caching', () => {
     loadStack([{ path: 'orgs/o1/stack1' }], opts, files);
     expect(files.size).toBe(parsed);
     // catalog/c7 is imported by both (no overrides reach it): its component is the same object
-    const comps = (s: typeof a) => ((s.internal as { content: { components: { terraform: Record<string, unknown> } } }).content.components.terraform);
+    const comps = (s: typeof a) => (s.internal as { content: { components: { terraform: Record<string, unknown> } } }).content.components.terraform;
     expect(comps(a).c7).toBeDefined();
     expect(comps(a).c7).toBe(comps(b).c7);
   });

@@ -128,7 +128,7 @@ describe('component configuration (SPEC 3.1 "Component config")', () => {
     expect(c.location).toBeUndefined();
   });
 
-  it('options.inherits replaces the component\'s own metadata.inherits (a deployment may declare them)', () => {
+  it("options.inherits replaces the component's own metadata.inherits (a deployment may declare them)", () => {
     const c = tf(s, 'ecr/api', ['vpc/defaults']);
     expect(c.vars.cidr).toBe('10.0.0.0/16');
     expect(c.inheritance).toEqual(['vpc/defaults']);
@@ -206,7 +206,7 @@ describe('inheritance (SPEC 3.1 "Inheritance")', () => {
     expect(app2.component).toBe('app2');
   });
 
-  it('a base\'s own bases are merged where Atmos merges them (inherits [a, b] with b → c: c wins over a)', () => {
+  it("a base's own bases are merged where Atmos merges them (inherits [a, b] with b → c: c wins over a)", () => {
     const r = repo({
       'stacks/dev.yaml': `
         components:
@@ -393,7 +393,11 @@ describe('stack file checks', () => {
       ['terraform:\n  backend_type: [s3]', 'terraform.backend_type must be a string, got a list', 'stacks/dev.yaml:2:17'],
       ['components:\n  terraform:\n    vpc: 3', 'components.terraform.vpc must be a mapping, got a number', 'stacks/dev.yaml:3:10'],
       ['components:\n  terraform:\n    vpc:\n      vars: x', 'components.terraform.vpc.vars must be a mapping, got a string', 'stacks/dev.yaml:4:13'],
-      ['components:\n  terraform:\n    vpc:\n      metadata:\n        inherits: base', 'components.terraform.vpc.metadata.inherits must be a list of component names, got a string', 'stacks/dev.yaml:5:19'],
+      [
+        'components:\n  terraform:\n    vpc:\n      metadata:\n        inherits: base',
+        'components.terraform.vpc.metadata.inherits must be a list of component names, got a string',
+        'stacks/dev.yaml:5:19',
+      ],
       ['components:\n  terraform:\n    vpc:\n      metadata:\n        type: concrete', 'components.terraform.vpc.metadata.type must be "abstract" or "real", got "concrete"', 'stacks/dev.yaml:5:15'],
       ['components:\n  terraform:\n    vpc:\n      metadata:\n        enabled: "no"', 'components.terraform.vpc.metadata.enabled must be true or false, got a string', 'stacks/dev.yaml:5:18'],
       ['overrides:\n  vars: [1]', 'overrides.vars must be a mapping, got a list', 'stacks/dev.yaml:2:9'],

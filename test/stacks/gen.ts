@@ -37,10 +37,7 @@ ${vars.replace(/^ {8}/gm, '        ')}
   }
   for (let r = 0; r < 4; r++) w(`mixins/region/r${r}.yaml`, `vars:\n  region: region-${r}\n  environment: e${r}\n`);
   for (let s = 0; s < 5; s++) {
-    w(
-      `mixins/stage/s${s}.yaml`,
-      `vars:\n  stage: s${s}\nterraform:\n  backend_type: s3\n  backend:\n    s3:\n      bucket: tfstate-s${s}\n      region: us-east-1\n`,
-    );
+    w(`mixins/stage/s${s}.yaml`, `vars:\n  stage: s${s}\nterraform:\n  backend_type: s3\n  backend:\n    s3:\n      bucket: tfstate-s${s}\n      region: us-east-1\n`);
   }
   for (let j = 0; j < nStacks; j++) {
     const cat = Array.from({ length: perStack }, (_, k) => `  - catalog/c${(j + k * 3) % nCatalog}`).join('\n');

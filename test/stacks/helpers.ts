@@ -42,7 +42,12 @@ export function repo(tree: Record<string, string>, strategy: ListMergeStrategy =
     root,
     opts,
     files,
-    load: (imports) => loadStack(imports.map((i) => (typeof i === 'string' ? { path: i } : i)), opts, files),
+    load: (imports) =>
+      loadStack(
+        imports.map((i) => (typeof i === 'string' ? { path: i } : i)),
+        opts,
+        files,
+      ),
   };
 }
 

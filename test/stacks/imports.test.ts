@@ -109,9 +109,7 @@ describe('imports (SPEC 3.1 "Imports")', () => {
     });
     const d = diag(() => r.load(['dev']));
     expect(d.code).toBe('stacks/import-missing');
-    expect(d.message).toBe(
-      'import "catalog/vcp" not found: tried stacks/catalog/vcp.yaml, stacks/catalog/vcp.yml, stacks/catalog/vcp.yaml.tmpl, stacks/catalog/vcp.yml.tmpl',
-    );
+    expect(d.message).toBe('import "catalog/vcp" not found: tried stacks/catalog/vcp.yaml, stacks/catalog/vcp.yml, stacks/catalog/vcp.yaml.tmpl, stacks/catalog/vcp.yml.tmpl');
     expect(where(d)).toBe('stacks/dev.yaml:4:5');
     expect(d.hint).toContain('did you mean "catalog/vpc"?');
     expect(d.hint).toContain('skip_if_missing');

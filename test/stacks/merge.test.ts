@@ -23,7 +23,7 @@ function refMerge(base: unknown, over: unknown, s: ListMergeStrategy): unknown {
 
 function rnd(seed: number) {
   let x = seed;
-  return () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+  return () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
 }
 
 function randomValue(r: () => number, depth: number): unknown {
@@ -85,17 +85,23 @@ describe('deep merge (SPEC 3.1 "Merge")', () => {
   });
 
   it('each entry keeps the position of the value that won', () => {
-    const a = parseYaml(y(`
+    const a = parseYaml(
+      y(`
       x: 1
       m:
         p: 1
         q: 1
-    `), 'a.yaml').value;
-    const b = parseYaml(y(`
+    `),
+      'a.yaml',
+    ).value;
+    const b = parseYaml(
+      y(`
       m:
         q: 2
       z: 3
-    `), 'b.yaml').value;
+    `),
+      'b.yaml',
+    ).value;
     const out = mergeMapsAll([a, b]) as Record<string, Record<string, unknown>>;
     expect(locOf(out, 'x')).toEqual({ file: 'a.yaml', line: 1, col: 4 });
     expect(locOf(out, 'z')).toEqual({ file: 'b.yaml', line: 3, col: 4 });
@@ -179,7 +185,7 @@ describe('null and type changes in stacks (Atmos pkg/merge)', () => {
 
 describe('Atmos merge mode ({ atmos: true })', () => {
   const A = { atmos: true };
-  it('merge keeps the earlier list\'s length and merges maps in list elements with replace', () => {
+  it("merge keeps the earlier list's length and merges maps in list elements with replace", () => {
     expect(deepMerge([1], [10, 20, 30], 'merge', A)).toEqual([1]);
     expect(deepMerge([1], [10, 20, 30], 'merge')).toEqual([1, 20, 30]);
     expect(deepMerge([{ a: [1, 2], b: 1 }], [{ a: [3] }, { x: 1 }], 'merge', A)).toEqual([{ a: [3], b: 1 }]);

@@ -87,11 +87,11 @@ describe('overrides scoping (SPEC 3.1 "Overrides")', () => {
     expect(c.env).toEqual({ E: 'overridden' });
   });
 
-  it('an importing file\'s overrides win over an imported file\'s', () => {
+  it("an importing file's overrides win over an imported file's", () => {
     expect(tf(r.load(['importer']), 'app').vars).toEqual({ v: 'importer', keep: 1, g: 1 });
   });
 
-  it('reach siblings listed after the importing entry, never before; and the importer\'s own components', () => {
+  it("reach siblings listed after the importing entry, never before; and the importer's own components", () => {
     expect(tf(r.load(['sibling-after']), 'other').vars.v).toBe('terraform-overrides');
     expect(tf(r.load(['sibling-before']), 'other').vars.v).toBe('catalog');
     expect(tf(r.load(['own']), 'mine').vars.v).toBe('terraform-overrides');
@@ -115,7 +115,7 @@ describe('overrides scoping (SPEC 3.1 "Overrides")', () => {
     expect(tf(c, 'app').vars.v).toBe('catalog');
   });
 
-  it('are not inherited: a component inheriting an overridden base gets the base\'s own values', () => {
+  it("are not inherited: a component inheriting an overridden base gets the base's own values", () => {
     const s = repo({
       'stacks/catalog/base.yaml': `
         components:

@@ -66,11 +66,7 @@ describe('compare-and-swap refs', () => {
       updaters.map(async (u) => {
         for (let i = 0; i < N; i++) {
           // each update is a commit on top of the current value: a lost update would break the chain
-          const r = await u.repo.casUpdate(
-            REF,
-            async (current) => (await u.repo.run(['commit-tree', tree, '-p', current!, '-m', `${u.who}-${i}`])).text.trim(),
-            100,
-          );
+          const r = await u.repo.casUpdate(REF, async (current) => (await u.repo.run(['commit-tree', tree, '-p', current!, '-m', `${u.who}-${i}`])).text.trim(), 100);
           u.attempts += r.attempts;
         }
       }),
@@ -113,9 +109,19 @@ describe('annotated tags', () => {
     const c2 = commit(dir, 'two');
     const name = historyTagName('pay', 'dev', 'ecs/api', '2026-11-22T06:15:00.123Z');
     const msg = formatDeploymentRecord({
-      deployment: 'pay', target: 'dev', component: 'ecs/api', release: null, git_sha: c1, images: {},
-      deployed_by: 'ci', timestamp: '2026-11-22T06:15:00.123Z', status: 'success', promoted_from: null,
-      approved_by: [], rollback_of: null, annotations: { why: 'line one\nline two' },
+      deployment: 'pay',
+      target: 'dev',
+      component: 'ecs/api',
+      release: null,
+      git_sha: c1,
+      images: {},
+      deployed_by: 'ci',
+      timestamp: '2026-11-22T06:15:00.123Z',
+      status: 'success',
+      promoted_from: null,
+      approved_by: [],
+      rollback_of: null,
+      annotations: { why: 'line one\nline two' },
     });
     const first = await repo.createAnnotatedTag(name, c1, msg);
     expect(first.created).toBe(true);
@@ -129,7 +135,7 @@ describe('annotated tags', () => {
 
     const again = await repo.createAnnotatedTag(name, c1, msg);
     expect(again).toEqual({ sha: first.sha, created: false });
-    await expect(repo.createAnnotatedTag(name, c1, msg + 'changed\n')).rejects.toBeInstanceOf(TagConflictError);
+    await expect(repo.createAnnotatedTag(name, c1, `${msg}changed\n`)).rejects.toBeInstanceOf(TagConflictError);
     await expect(repo.createAnnotatedTag(name, c2, msg)).rejects.toBeInstanceOf(TagConflictError);
     expect(git(dir, 'rev-parse', `refs/tags/${name}`)).toBe(first.sha);
     expect(git(dir, 'fsck', '--no-dangling')).toBe('');
@@ -208,6 +214,6 @@ describe('notes', () => {
     await Promise.all(shas.map((s, i) => open(dir).repo.addNote(ref, s, `approved ${i}\n`, { retries: 50 })));
     const notes = await open(dir).repo.readNotes(ref, shas);
     expect(notes.size).toBe(shas.length);
-    shas.forEach((s, i) => expect(notes.get(s)).toBe(`approved ${i}\n`));
+    for (const [i, s] of shas.entries()) expect(notes.get(s)).toBe(`approved ${i}\n`);
   });
 });

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { currentOfComponent, currentReleases, formatDeploymentRecord, historyFromRefs, LazyHistory, historyTagName, type DeploymentRecord, type DeploymentStatus, type RefInfo } from '../../src/tracking/index.js';
+import {
+  currentOfComponent,
+  currentReleases,
+  formatDeploymentRecord,
+  historyFromRefs,
+  LazyHistory,
+  historyTagName,
+  type DeploymentRecord,
+  type DeploymentStatus,
+  type RefInfo,
+} from '../../src/tracking/index.js';
 
 const rec = (over: Partial<DeploymentRecord>): DeploymentRecord => ({
   deployment: 'shop',

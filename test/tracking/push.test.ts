@@ -43,9 +43,7 @@ describe('push with reconcile', () => {
       },
     });
     expect(seen).toHaveLength(1);
-    expect(seen[0].rejected).toEqual([
-      expect.objectContaining({ dst: REF, state: 'rejected', reason: 'stale info' }),
-    ]);
+    expect(seen[0].rejected).toEqual([expect.objectContaining({ dst: REF, state: 'rejected', reason: 'stale info' })]);
     expect(seen[0].remoteRefs.get(REF)).toBe(a1);
     expect(res.ok).toBe(true);
     expect(res.attempts).toBe(2);
@@ -66,9 +64,7 @@ describe('push with reconcile', () => {
     const { remote, rb, a1, tagAsha } = await raced();
     const res = await rb.push('origin', [{ src: REF, dst: REF, expect: null }], { reconcile: () => 'abort' });
     expect(res).toMatchObject({ ok: false, aborted: true, attempts: 1 });
-    expect(res.rejected).toEqual([
-      { src: REF, dst: REF, flag: '!', state: 'rejected', summary: '[rejected]', reason: 'stale info' },
-    ]);
+    expect(res.rejected).toEqual([{ src: REF, dst: REF, flag: '!', state: 'rejected', summary: '[rejected]', reason: 'stale info' }]);
     expect(git(remote, 'rev-parse', REF)).toBe(a1);
     expect(git(remote, 'rev-parse', `refs/tags/${tagA}`)).toBe(tagAsha);
   });

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GitRepo } from '../../src/tracking/git.js';
 import { countingRunner } from '../../src/tracking/runner.js';
-import {
-  deploymentRef,
-  formatDeploymentRecord,
-  historyTagName,
-  notesRef,
-  releaseTagName,
-  type DeploymentStatus,
-} from '../../src/tracking/records.js';
+import { deploymentRef, formatDeploymentRecord, historyTagName, notesRef, releaseTagName, type DeploymentStatus } from '../../src/tracking/records.js';
 import { pushTracking, type TrackingPush } from '../../src/tracking/sync.js';
 import { commit, git, GIT_ENV, remoteWithClones } from './gitfixture.js';
 
@@ -112,10 +105,7 @@ describe('pushTracking', () => {
     // history of both deployments on the remote; A's tag untouched
     expect(git(remote, 'rev-parse', `refs/tags/${depA.tag}`)).toBe(tagAsha);
     expect(git(remote, 'rev-parse', `refs/tags/${depB.tag}^{commit}`)).toBe(depB.sha);
-    expect(git(remote, 'for-each-ref', '--format=%(refname)', `refs/tags/atmos/deployments/${D}/${T}/`).split('\n')).toEqual([
-      `refs/tags/${depA.tag}`,
-      `refs/tags/${depB.tag}`,
-    ]);
+    expect(git(remote, 'for-each-ref', '--format=%(refname)', `refs/tags/atmos/deployments/${D}/${T}/`).split('\n')).toEqual([`refs/tags/${depA.tag}`, `refs/tags/${depB.tag}`]);
     // a constant number of git processes: for-each-ref, push, ls-remote + fetch (rejected
     // refs), one ls-remote for the history tags, push
     expect(runner.calls.map((c) => c[0])).toEqual(['for-each-ref', 'push', 'ls-remote', 'fetch', 'ls-remote', 'push']);
@@ -215,8 +205,6 @@ describe('pushTracking', () => {
   it('rejects a history tag that does not record the given ref', async () => {
     const { ra } = clones();
     const tag = historyTagName(D, T, 'other', at('08:00'));
-    await expect(
-      pushTracking(ra, 'origin', { refs: [{ ref: REF, previous: null, value: 'a'.repeat(40), tag }], tags: [], notes: [] }),
-    ).rejects.toThrow(/records/);
+    await expect(pushTracking(ra, 'origin', { refs: [{ ref: REF, previous: null, value: 'a'.repeat(40), tag }], tags: [], notes: [] })).rejects.toThrow(/records/);
   });
 });

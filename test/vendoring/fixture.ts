@@ -86,7 +86,20 @@ export async function tarGz(entries: TarEntry[]): Promise<Buffer> {
   });
   for (const e of entries) {
     const type = e.type ?? 'file';
-    const header: Header = { name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), mtime: new Date(0), size: 0, linkname: e.linkname ?? '', uid: 0, gid: 0, uname: '', gname: '', devmajor: 0, devminor: 0 };
+    const header: Header = {
+      name: e.name,
+      type,
+      mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
+      mtime: new Date(0),
+      size: 0,
+      linkname: e.linkname ?? '',
+      uid: 0,
+      gid: 0,
+      uname: '',
+      gname: '',
+      devmajor: 0,
+      devminor: 0,
+    };
     await new Promise<void>((resolve, reject) => {
       if (type === 'file') p.entry(header, e.content ?? '', (err) => (err ? reject(err) : resolve()));
       else p.entry(header, (err) => (err ? reject(err) : resolve())).end();

@@ -46,11 +46,12 @@ function netYaml(url: string, devVersion: string): string {
   ].join('\n');
 }
 
-const lockOf = (repo: string, t: string) => loadPlain(readFileSync(path.join(repo, `.atmos/cache/vendor/deployments/net/${t}/.vendor-lock.yaml`), 'utf8')) as {
-  deployment: string;
-  target: string;
-  components: Record<string, { source: string; version: string; digest: string; pulled_at: string; commit: string; origin: string }>;
-};
+const lockOf = (repo: string, t: string) =>
+  loadPlain(readFileSync(path.join(repo, `.atmos/cache/vendor/deployments/net/${t}/.vendor-lock.yaml`), 'utf8')) as {
+    deployment: string;
+    target: string;
+    components: Record<string, { source: string; version: string; digest: string; pulled_at: string; commit: string; origin: string }>;
+  };
 
 describe('vendoring from Git', () => {
   it('pins versions per target by labels; describe uses the vendored module; the lock records source, version, digest, pulled_at', async () => {
@@ -60,7 +61,9 @@ describe('vendoring from Git', () => {
     // Nothing pulled yet: resolve is a pure read and says what to run.
     const before = runCli(['describe', 'net', '--target', 'dev', '-C', repo]);
     expect(before.code).toBe(2);
-    expect(before.stderr).toMatch(/deployments\/net\.yaml:14:7: error: terraform component "vpc": module "vpc" is vendored for target dev from git::file:\/\/.*\?ref=v1\.1\.0 \(inline \(deployments\/net\.yaml:5:9\)\) but has not been pulled yet/);
+    expect(before.stderr).toMatch(
+      /deployments\/net\.yaml:14:7: error: terraform component "vpc": module "vpc" is vendored for target dev from git::file:\/\/.*\?ref=v1\.1\.0 \(inline \(deployments\/net\.yaml:5:9\)\) but has not been pulled yet/,
+    );
     expect(before.stderr).toContain('hint: atmos-pipe vendor pull --deployment net --target dev');
     expect(existsSync(path.join(repo, '.atmos/cache/vendor'))).toBe(false);
 
@@ -170,7 +173,7 @@ describe('vendoring from Git', () => {
     expect(runCli(['vendor', 'pull', '--deployment', 'net', '--target', 'dev', '-C', repo]).code).toBe(0);
     expect(readFileSync(path.join(repo, '.atmos/cache/vendor/deployments/net/dev/vpc/main.tf'), 'utf8')).toBe(VPC_V11);
     const work = path.join(path.dirname(bare), 'work');
-    writeFileSync(path.join(work, 'modules/vpc/main.tf'), VPC_V11 + 'output "extra" { value = 1 }\n');
+    writeFileSync(path.join(work, 'modules/vpc/main.tf'), `${VPC_V11}output "extra" { value = 1 }\n`);
     git(work, 'commit', '-q', '-am', 'main moves');
     git(work, 'push', '-q', bare, 'main');
     const cached = runCli(['vendor', 'pull', '--deployment', 'net', '--target', 'dev', '-C', repo]);

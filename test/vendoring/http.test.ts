@@ -82,7 +82,9 @@ describe('vendoring https tarballs', () => {
 
     const update = await runCliAsync(['vendor', 'pull', '--deployment', 'web', '--update', '-C', repo]);
     expect(update.code).toBe(1);
-    expect(update.stderr).toMatch(/deployments\/web\.yaml:6:17: error: vendoring module "app" for target dev from http:\/\/127\.0\.0\.1:\d+\/app-2\.0\.0\.tar\.gz\/\/app-2\.0\.0\/module: GET http:\/\/127\.0\.0\.1:\d+\/app-2\.0\.0\.tar\.gz failed: ECONNREFUSED/);
+    expect(update.stderr).toMatch(
+      /deployments\/web\.yaml:6:17: error: vendoring module "app" for target dev from http:\/\/127\.0\.0\.1:\d+\/app-2\.0\.0\.tar\.gz\/\/app-2\.0\.0\/module: GET http:\/\/127\.0\.0\.1:\d+\/app-2\.0\.0\.tar\.gz failed: ECONNREFUSED/,
+    );
     expect(update.stderr).toContain('hint: check the URL and the network');
   });
 
@@ -154,15 +156,59 @@ describe('vendoring local directories', () => {
 
 describe('hostile archives', () => {
   const cases: { name: string; entries: Parameters<typeof tarGz>[0]; message: RegExp }[] = [
-    { name: 'an absolute path', entries: [{ name: 'main.tf', content: APP_TF }, { name: '/tmp/atmos-pipe-evil-abs.txt', content: 'owned' }], message: /unsafe entry "\/tmp\/atmos-pipe-evil-abs\.txt": absolute path/ },
-    { name: 'a ../ entry', entries: [{ name: 'main.tf', content: APP_TF }, { name: '../../../../escape.txt', content: 'owned' }], message: /unsafe entry "\.\.\/\.\.\/\.\.\/\.\.\/escape\.txt": "\.\." in the path/ },
-    { name: 'a symlink escaping the tree', entries: [{ name: 'main.tf', content: APP_TF }, { name: 'up', type: 'symlink', linkname: '../../..' }, { name: 'up/escape.txt', content: 'owned' }], message: /unsafe entry "up": symbolic link to "\.\.\/\.\.\/\.\." leaves the tree/ },
+    {
+      name: 'an absolute path',
+      entries: [
+        { name: 'main.tf', content: APP_TF },
+        { name: '/tmp/atmos-pipe-evil-abs.txt', content: 'owned' },
+      ],
+      message: /unsafe entry "\/tmp\/atmos-pipe-evil-abs\.txt": absolute path/,
+    },
+    {
+      name: 'a ../ entry',
+      entries: [
+        { name: 'main.tf', content: APP_TF },
+        { name: '../../../../escape.txt', content: 'owned' },
+      ],
+      message: /unsafe entry "\.\.\/\.\.\/\.\.\/\.\.\/escape\.txt": "\.\." in the path/,
+    },
+    {
+      name: 'a symlink escaping the tree',
+      entries: [
+        { name: 'main.tf', content: APP_TF },
+        { name: 'up', type: 'symlink', linkname: '../../..' },
+        { name: 'up/escape.txt', content: 'owned' },
+      ],
+      message: /unsafe entry "up": symbolic link to "\.\.\/\.\.\/\.\." leaves the tree/,
+    },
     { name: 'an absolute symlink', entries: [{ name: 'passwd', type: 'symlink', linkname: '/etc/passwd' }], message: /symbolic link to "\/etc\/passwd" leaves the tree/ },
-    { name: 'a hard link escaping the tree', entries: [{ name: 'main.tf', content: APP_TF }, { name: 'h', type: 'link', linkname: '../../../etc/passwd' }], message: /unsafe entry "h → \.\.\/\.\.\/\.\.\/etc\/passwd": "\.\." in the path/ },
+    {
+      name: 'a hard link escaping the tree',
+      entries: [
+        { name: 'main.tf', content: APP_TF },
+        { name: 'h', type: 'link', linkname: '../../../etc/passwd' },
+      ],
+      message: /unsafe entry "h → \.\.\/\.\.\/\.\.\/etc\/passwd": "\.\." in the path/,
+    },
     { name: 'an absolute hard link', entries: [{ name: 'h', type: 'link', linkname: '/etc/passwd' }], message: /absolute path/ },
-    { name: 'a write through an inside symlink', entries: [{ name: 'sub/', type: 'directory' }, { name: 'link', type: 'symlink', linkname: 'sub' }, { name: 'link/x.tf', content: 'x' }], message: /unsafe entry "link\/x\.tf": its path goes through the symbolic link "link"/ },
+    {
+      name: 'a write through an inside symlink',
+      entries: [
+        { name: 'sub/', type: 'directory' },
+        { name: 'link', type: 'symlink', linkname: 'sub' },
+        { name: 'link/x.tf', content: 'x' },
+      ],
+      message: /unsafe entry "link\/x\.tf": its path goes through the symbolic link "link"/,
+    },
     { name: 'a device file', entries: [{ name: 'null', type: 'character-device' }], message: /character-device entries are not allowed/ },
-    { name: 'a hostile entry outside the //subdir', entries: [{ name: 'module/main.tf', content: APP_TF }, { name: 'other/../../escape.txt', content: 'x' }], message: /"\.\." in the path/ },
+    {
+      name: 'a hostile entry outside the //subdir',
+      entries: [
+        { name: 'module/main.tf', content: APP_TF },
+        { name: 'other/../../escape.txt', content: 'x' },
+      ],
+      message: /"\.\." in the path/,
+    },
   ];
 
   it('rejects every hostile archive (exit 1) and writes nothing outside the store', async () => {
@@ -180,7 +226,20 @@ describe('hostile archives', () => {
       const sub = c.name.includes('//subdir') ? '//module' : '';
       writeFileSync(
         path.join(repo, 'deployments/web.yaml'),
-        ['deployment:', '  name: web', '  vendor:', '    components:', '      - component: app', `        source: ${s.url}/evil-${i}.tar.gz${sub}`, '  components:', '    terraform:', '      app: {}', '  targets:', '    dev: {}', ''].join('\n'),
+        [
+          'deployment:',
+          '  name: web',
+          '  vendor:',
+          '    components:',
+          '      - component: app',
+          `        source: ${s.url}/evil-${i}.tar.gz${sub}`,
+          '  components:',
+          '    terraform:',
+          '      app: {}',
+          '  targets:',
+          '    dev: {}',
+          '',
+        ].join('\n'),
       );
       const before = listAll(repo).filter((p) => !p.startsWith('.atmos'));
       const r = await runCliAsync(['vendor', 'pull', '--deployment', 'web', '-C', repo]);

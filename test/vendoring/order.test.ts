@@ -75,7 +75,9 @@ function orderRepo(opts: { autoDiscover?: boolean } = {}) {
       '      targets: ["components/terraform/{{ .Component }}"]',
       '',
     ].join('\n'),
-    'vendor/more.yaml': ['apiVersion: atmos/v1', 'kind: AtmosVendorConfig', 'spec:', '  sources:', '    - component: cache', '      source: ../srcs/repo-cache', '      tags: [caching]', ''].join('\n'),
+    'vendor/more.yaml': ['apiVersion: atmos/v1', 'kind: AtmosVendorConfig', 'spec:', '  sources:', '    - component: cache', '      source: ../srcs/repo-cache', '      tags: [caching]', ''].join(
+      '\n',
+    ),
   };
   for (const m of ['inline-vpc', 'inline-vpc-prod', 'manifest-vpc', 'manifest-db', 'repo-vpc', 'repo-db', 'repo-cache', 'repo-queue']) files[`srcs/${m}/main.tf`] = mod(m);
   return makeRepo(files);
@@ -117,7 +119,18 @@ describe('vendor resolution order', () => {
 
     const status = runCli(['vendor', 'status', '--deployment', 'shop', '--target', 'dev', '-C', repo]);
     expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/).slice(2, 4).concat(l.includes(' ok ') ? 'ok' : '?'))).toEqual([
+    expect(
+      status.stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) =>
+          l
+            .split(/\s+/)
+            .slice(2, 4)
+            .concat(l.includes(' ok ') ? 'ok' : '?'),
+        ),
+    ).toEqual([
       ['cache', '-', 'ok'],
       ['db', '1.2.5', 'ok'],
       ['queue', '-', 'ok'],
@@ -138,7 +151,18 @@ describe('vendor resolution order', () => {
   it('an invalid manifest is a located config error (exit 2) and nothing is written', () => {
     const r2 = makeRepo({
       'atmos.yaml': 'components:\n  terraform:\n    base_path: components/terraform\n',
-      'deployments/shop.yaml': ['deployment:', '  name: shop', '  vendor:', '    manifest: vendor/missing.yaml', '  components:', '    terraform:', '      vpc: {}', '  targets:', '    dev: {}', ''].join('\n'),
+      'deployments/shop.yaml': [
+        'deployment:',
+        '  name: shop',
+        '  vendor:',
+        '    manifest: vendor/missing.yaml',
+        '  components:',
+        '    terraform:',
+        '      vpc: {}',
+        '  targets:',
+        '    dev: {}',
+        '',
+      ].join('\n'),
       'vendor.yaml': 'apiVersion: atmos/v1\nkind: Component\n',
     });
     const res = runCli(['vendor', 'pull', '--deployment', 'shop', '-C', r2]);
@@ -156,13 +180,23 @@ describe('vendor resolution order', () => {
       'srcs/b/main.tf': mod('b'),
     };
     const deployment = (entries: string[]) =>
-      ['deployment:', '  name: shop', '  vendor:', '    components:', ...entries, '  components:', '    terraform:', '      vpc: {}', '  targets:', '    dev:', '      labels: { environment: dev, tier: web }', ''].join('\n');
+      [
+        'deployment:',
+        '  name: shop',
+        '  vendor:',
+        '    components:',
+        ...entries,
+        '  components:',
+        '    terraform:',
+        '      vpc: {}',
+        '  targets:',
+        '    dev:',
+        '      labels: { environment: dev, tier: web }',
+        '',
+      ].join('\n');
     const repo = makeRepo({
       ...base,
-      'deployments/shop.yaml': deployment([
-        '      - { component: vpc, source: ./srcs/a, labels: { environment: dev } }',
-        '      - { component: vpc, source: ./srcs/b, labels: { tier: [web, api] } }',
-      ]),
+      'deployments/shop.yaml': deployment(['      - { component: vpc, source: ./srcs/a, labels: { environment: dev } }', '      - { component: vpc, source: ./srcs/b, labels: { tier: [web, api] } }']),
     });
     const r = runCli(['vendor', 'pull', '--deployment', 'shop', '-C', repo]);
     expect(r.code).toBe(2);

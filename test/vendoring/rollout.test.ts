@@ -11,7 +11,12 @@ import { makeRepo, runCli } from '../helpers.js';
 import { bareRepo } from './fixture.js';
 
 type Ev = { type: string; id?: string; status?: string; message?: string };
-const ndjson = (s: string): Ev[] => s.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev);
+const ndjson = (s: string): Ev[] =>
+  s
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ev);
 const finished = (evs: Ev[]) => Object.fromEntries(evs.filter((e) => e.type === 'step.finished').map((e) => [e.id, e.status]));
 
 function yaml(url: string, devVersion: string): string {

@@ -39,13 +39,20 @@ describe('located YAML', () => {
   });
 
   it('stops alias bombs and absurd nesting with an error instead of hanging', () => {
-    const bomb = ['a: &a [x,x,x,x,x,x,x,x,x,x]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]', 'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]', 'f: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]'].join('\n');
+    const bomb = [
+      'a: &a [x,x,x,x,x,x,x,x,x,x]',
+      'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+      'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+      'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+      'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+      'f: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]',
+    ].join('\n');
     expect(parseYaml(bomb, 'f.yaml').diagnostics[0].message).toBe('more than 10000 alias expansions');
     // Ten nested aliases expand fine.
     expect(parseYaml('a: &a [1]\nb: [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n', 'f.yaml').diagnostics).toEqual([]);
-    expect(parseYaml('x: ' + '['.repeat(250) + ']'.repeat(250), 'f.yaml').diagnostics[0].message).toBe('nesting deeper than 200 levels');
-    expect(parseYaml('x: ' + '['.repeat(100000) + ']'.repeat(100000), 'f.yaml').diagnostics[0].message).toBe('nesting deeper than 200 levels');
-    expect(parseYaml('x: ' + '['.repeat(150) + ']'.repeat(150), 'f.yaml').diagnostics).toEqual([]);
+    expect(parseYaml(`x: ${'['.repeat(250)}${']'.repeat(250)}`, 'f.yaml').diagnostics[0].message).toBe('nesting deeper than 200 levels');
+    expect(parseYaml(`x: ${'['.repeat(100000)}${']'.repeat(100000)}`, 'f.yaml').diagnostics[0].message).toBe('nesting deeper than 200 levels');
+    expect(parseYaml(`x: ${'['.repeat(150)}${']'.repeat(150)}`, 'f.yaml').diagnostics).toEqual([]);
   });
 
   it('gives an empty file the value null', () => {

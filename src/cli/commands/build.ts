@@ -32,7 +32,7 @@ export class BuildCommand extends PipelineCommand {
     const plans = await buildPlans(repo, dep, target, this.component, request.pipeline, request.modules);
     // The plan is JSON (nixpacks' shape) unless YAML is asked for.
     if (this.outputFormat() === 'yaml') await this.print(plans, () => '');
-    else this.write(JSON.stringify(plans, null, 2) + '\n');
+    else this.write(`${JSON.stringify(plans, null, 2)}\n`);
     return 0;
   }
 }

@@ -42,16 +42,26 @@ export class DescribeCommand extends BaseCommand {
           if (!v || Object.keys(v).length === 0) continue;
           out.push(`  ${section}:`);
           if (comp.provenance) {
-            for (const [k, where] of Object.entries(comp.provenance).filter(([k]) => k.startsWith(section + '.'))) {
-              const val = k.slice(section.length + 1).split(/\.|\[(\d+)\]/).filter(Boolean).reduce<unknown>((o, seg) => (o as Record<string, unknown>)?.[seg], v);
+            for (const [k, where] of Object.entries(comp.provenance).filter(([k]) => k.startsWith(`${section}.`))) {
+              const val = k
+                .slice(section.length + 1)
+                .split(/\.|\[(\d+)\]/)
+                .filter(Boolean)
+                .reduce<unknown>((o, seg) => (o as Record<string, unknown>)?.[seg], v);
               out.push(`    ${k.slice(section.length + 1)}: ${JSON.stringify(val)}  ${c.dim(`# ${where}`)}`);
             }
           } else {
-            out.push(toYaml(v).trimEnd().split('\n').map((l) => `    ${l}`).join('\n'));
+            out.push(
+              toYaml(v)
+                .trimEnd()
+                .split('\n')
+                .map((l) => `    ${l}`)
+                .join('\n'),
+            );
           }
         }
       }
-      return out.join('\n') + '\n';
+      return `${out.join('\n')}\n`;
     });
     return 0;
   }

@@ -44,7 +44,10 @@ export class DiffCommand extends BaseCommand {
         lib.checkTargetArg(dep, v);
       } catch (e) {
         if (!(e instanceof lib.DiagnosticError)) throw e;
-        throw new lib.DiagnosticError(e.diagnostics.map((d) => ({ ...d, message: d.message.replace(/^--target /, `${flag} `) })), e.kind);
+        throw new lib.DiagnosticError(
+          e.diagnostics.map((d) => ({ ...d, message: d.message.replace(/^--target /, `${flag} `) })),
+          e.kind,
+        );
       }
     };
     checkTarget('--to-target', this.toTarget);
@@ -71,7 +74,6 @@ export class DiffCommand extends BaseCommand {
 
     const { diffTargets } = await import('../../promotion/diff.js');
     const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
-    const { formatAge } = await import('../../tracking/history.js');
     const invalid: import('../../tracking/history.js').InvalidTag[] = [];
     const d = await gitRead(() => diffTargets(trackingRepo(root), dep.name, from!, this.toTarget, { configPaths, logLimit: this.limit ?? 50, invalid }));
     await this.warn(invalidTagWarnings(invalid));

@@ -35,9 +35,7 @@ export class HistoryCommand extends BaseCommand {
     const dep = { name };
     const rel = await import('../../tracking/history.js');
     const invalid: import('../../tracking/history.js').InvalidTag[] = [];
-    const rows = await gitRead(() =>
-      rel.readHistory(trackingRepo(repo.config.repoRoot), dep.name, { target: this.target, component: this.component, since, until, limit: this.limit }, invalid),
-    );
+    const rows = await gitRead(() => rel.readHistory(trackingRepo(repo.config.repoRoot), dep.name, { target: this.target, component: this.component, since, until, limit: this.limit }, invalid));
     await this.warn(invalidTagWarnings(invalid));
     const { table } = await import('../../render/index.js');
     await this.print(rows, (c) => {
@@ -53,7 +51,12 @@ export class HistoryCommand extends BaseCommand {
           r.release ?? '-',
           r.git_sha.slice(0, 12),
           r.deployed_by,
-          [r.dirty ? 'dirty release' : '', r.promoted_from ? `from ${r.promoted_from}` : '', r.rollback_of ? `rollback of ${r.rollback_of}` : '', r.approved_by.length ? `approved by ${r.approved_by.join(', ')}` : '']
+          [
+            r.dirty ? 'dirty release' : '',
+            r.promoted_from ? `from ${r.promoted_from}` : '',
+            r.rollback_of ? `rollback of ${r.rollback_of}` : '',
+            r.approved_by.length ? `approved by ${r.approved_by.join(', ')}` : '',
+          ]
             .filter(Boolean)
             .join('; '),
         ]),

@@ -40,10 +40,7 @@ export class ListCommand extends BaseCommand {
         file: dep.file,
         labels,
         targets: Object.keys(dep.body.targets),
-        components: [
-          ...Object.keys(comps.nixpack ?? {}).map((n) => `nixpack/${n}`),
-          ...Object.keys(comps.terraform ?? {}).map((n) => `terraform/${n}`),
-        ],
+        components: [...Object.keys(comps.nixpack ?? {}).map((n) => `nixpack/${n}`), ...Object.keys(comps.terraform ?? {}).map((n) => `terraform/${n}`)],
       });
     }
     const { table } = await import('../../render/index.js');
@@ -52,11 +49,18 @@ export class ListCommand extends BaseCommand {
         ? 'no deployments match\n'
         : table(
             ['DEPLOYMENT', 'TARGETS', 'COMPONENTS', 'LABELS', 'DESCRIPTION'],
-            rows.map((r) => [r.name, r.targets.join(', '), String(r.components.length), Object.entries(r.labels).map(([k, v]) => `${k}=${v}`).join(','), r.description]),
+            rows.map((r) => [
+              r.name,
+              r.targets.join(', '),
+              String(r.components.length),
+              Object.entries(r.labels)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(','),
+              r.description,
+            ]),
             c,
           ),
     );
     return 0;
   }
 }
-

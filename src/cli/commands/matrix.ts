@@ -24,7 +24,7 @@ export class MatrixCommand extends BaseCommand {
     const resolved = await lib.resolve(repo, dep, target);
     await this.warn(resolved.warnings);
     const value = this.waves ? lib.matrixByWave(resolved) : lib.matrix(resolved);
-    this.write(JSON.stringify(value) + '\n');
+    this.write(`${JSON.stringify(value)}\n`);
     return 0;
   }
 }

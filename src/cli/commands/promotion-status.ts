@@ -37,8 +37,7 @@ export class PromotionStatusCommand extends BaseCommand {
     await this.print(st, (c) => {
       if (st.edges.length === 0) return `deployment "${dep.name}" has no promotion paths (every target is an entry point)\n`;
       const runs = (s: (typeof st.edges)[number]['source']) => (s ? `${s.release ?? 'no release'} (${s.commit.slice(0, 12)}, ${formatAge(s.timestamp, now)})` : c.dim('never deployed'));
-      const stateCol = (s: string) =>
-        s === 'up-to-date' ? c.green(s) : s === 'pending' ? c.yellow(s) : s === 'awaiting-approval' || s === 'dirty-source' ? c.red(s) : c.dim(s);
+      const stateCol = (s: string) => (s === 'up-to-date' ? c.green(s) : s === 'pending' ? c.yellow(s) : s === 'awaiting-approval' || s === 'dirty-source' ? c.red(s) : c.dim(s));
       const approval = (e: (typeof st.edges)[number]) =>
         !e.approval.required ? '-' : e.approval.recorded ? `approved by ${e.approval.approved_by.join(', ')}` : e.pending ? 'required, not recorded' : 'required';
       const out = [

@@ -41,7 +41,9 @@ export class ReleasesCommand extends BaseCommand {
           r.target,
           r.git_sha.slice(0, 12) + (r.dirty ? c.yellow(' (dirty)') : ''),
           r.git_branch ?? '-',
-          Object.entries(r.images).map(([k, i]) => `${k}=${i.digest.replace(/^sha256:/, '').slice(0, 12)}`).join(', ') || '-',
+          Object.entries(r.images)
+            .map(([k, i]) => `${k}=${i.digest.replace(/^sha256:/, '').slice(0, 12)}`)
+            .join(', ') || '-',
           r.created_at,
           r.created_by,
         ]),

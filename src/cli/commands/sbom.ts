@@ -81,4 +81,3 @@ export class SbomCommand extends BaseCommand {
     return 0;
   }
 }
-

@@ -52,7 +52,8 @@ export class ValidateCommand extends BaseCommand {
           : `${r.errors.length} error${r.errors.length === 1 ? '' : 's'}`;
         if (!this.quiet || !r.ok) this.write(`${mark} ${r.deployment}: ${detail}${r.warnings.length ? `, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}` : ''}\n`);
       }
-      if (!this.quiet) this.write(`${results.length} deployment${results.length === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`);
+      if (!this.quiet)
+        this.write(`${results.length} deployment${results.length === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`);
     }
     const { exitCode } = await import('../exit.js');
     return exitCode(errors > 0 ? 'invalid' : 'success');

@@ -36,9 +36,20 @@ export class VendorCleanCommand extends BaseCommand {
     const { DiagnosticError, error } = await import('../../diagnostics/index.js');
     const { checkKebabName } = await import('../../config/names.js');
     // Names only: a deployment whose file is gone can still be cleaned.
-    for (const [flag, v] of [['--deployment', this.deployment], ['--target', this.target]] as const) {
+    for (const [flag, v] of [
+      ['--deployment', this.deployment],
+      ['--target', this.target],
+    ] as const) {
       const p = v !== undefined ? checkKebabName(v) : undefined;
-      if (p) throw new DiagnosticError(error(flag === '--deployment' ? 'args/deployment-name' : 'args/target-name', `invalid ${flag} "${v}": ${p}`, undefined, flag === '--deployment' ? 'deployment names look like "payment-service"' : 'targets look like dev, staging, prod'));
+      if (p)
+        throw new DiagnosticError(
+          error(
+            flag === '--deployment' ? 'args/deployment-name' : 'args/target-name',
+            `invalid ${flag} "${v}": ${p}`,
+            undefined,
+            flag === '--deployment' ? 'deployment names look like "payment-service"' : 'targets look like dev, staging, prod',
+          ),
+        );
     }
     let olderThanMs = 0;
     if (this.olderThan !== undefined) {
@@ -52,9 +63,18 @@ export class VendorCleanCommand extends BaseCommand {
     const r = vendorClean(repo.config.cacheDir, { deployment: this.deployment, target: this.target, prune: this.prune, olderThanMs });
     await this.print(r, () => {
       const lines: string[] = [];
-      lines.push(r.removed_targets.length ? `removed links and locks of ${r.removed_targets.join(', ')}` : this.prune && this.deployment === undefined && this.target === undefined ? '' : 'no links or locks to remove');
-      if (this.prune) lines.push(`pruned ${r.pruned_objects.length} object${r.pruned_objects.length === 1 ? '' : 's'} and ${r.pruned_mirrors} git mirror${r.pruned_mirrors === 1 ? '' : 's'}, freed ${r.freed_bytes} bytes`);
-      return lines.filter(Boolean).join('\n') + '\n';
+      lines.push(
+        r.removed_targets.length
+          ? `removed links and locks of ${r.removed_targets.join(', ')}`
+          : this.prune && this.deployment === undefined && this.target === undefined
+            ? ''
+            : 'no links or locks to remove',
+      );
+      if (this.prune)
+        lines.push(
+          `pruned ${r.pruned_objects.length} object${r.pruned_objects.length === 1 ? '' : 's'} and ${r.pruned_mirrors} git mirror${r.pruned_mirrors === 1 ? '' : 's'}, freed ${r.freed_bytes} bytes`,
+        );
+      return `${lines.filter(Boolean).join('\n')}\n`;
     });
     return 0;
   }

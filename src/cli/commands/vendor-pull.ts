@@ -39,14 +39,11 @@ export class VendorPullCommand extends BaseCommand {
       const st = (s: string) => (s === 'cached' ? c.dim(s) : s === 'updated' ? c.yellow(s) : c.green(s));
       const counts = new Map<string, number>();
       for (const r of rows) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
-      return (
-        table(
-          ['TARGET', 'COMPONENT', 'VERSION', 'DIGEST', 'STATUS', 'SOURCE'],
-          rows.map((r) => [r.target, r.component, r.version ?? '-', r.digest.slice(7, 19), st(r.status), r.source]),
-          c,
-        ) +
-        `${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}${removed.length ? `; removed ${removed.join(', ')}` : ''}\n`
-      );
+      return `${table(
+        ['TARGET', 'COMPONENT', 'VERSION', 'DIGEST', 'STATUS', 'SOURCE'],
+        rows.map((r) => [r.target, r.component, r.version ?? '-', r.digest.slice(7, 19), st(r.status), r.source]),
+        c,
+      )}${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}${removed.length ? `; removed ${removed.join(', ')}` : ''}\n`;
     });
     return 0;
   }

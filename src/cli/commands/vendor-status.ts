@@ -1,5 +1,7 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
+import type { DeploymentConfig } from '../../config/deployment.js';
+import type { Repository } from '../../index.js';
 import { BaseCommand, FORMATS } from '../base.js';
 
 export class VendorStatusCommand extends BaseCommand {
@@ -23,8 +25,8 @@ export class VendorStatusCommand extends BaseCommand {
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
 
   async run(): Promise<number> {
-    let repo;
-    let deps;
+    let repo: Repository;
+    let deps: DeploymentConfig[];
     if (this.deployment !== undefined) {
       const r = await this.deploymentAndTarget(this.deployment, this.target, false);
       repo = r.repo;
@@ -54,7 +56,16 @@ export class VendorStatusCommand extends BaseCommand {
       return (
         table(
           ['DEPLOYMENT', 'TARGET', 'COMPONENT', 'VERSION', 'DIGEST', 'PULLED', 'STATE', 'SOURCE'],
-          rows.map((r) => [r.deployment, r.target, r.component, r.version ?? '-', r.digest ? r.digest.slice(7, 19) : '-', r.pulled_at ?? '-', st(r.state) + (r.reason ? c.dim(` (${r.reason})`) : ''), r.source]),
+          rows.map((r) => [
+            r.deployment,
+            r.target,
+            r.component,
+            r.version ?? '-',
+            r.digest ? r.digest.slice(7, 19) : '-',
+            r.pulled_at ?? '-',
+            st(r.state) + (r.reason ? c.dim(` (${r.reason})`) : ''),
+            r.source,
+          ]),
           c,
         ) + details.join('')
       );

@@ -16,7 +16,12 @@ export function renderTargetDiff(d: TargetDiff, c: Colors, now: number): string 
       : `${c.bold(s.target)}: ${c.yellow('never deployed')}`;
   const out: string[] = [`${d.deployment}: ${d.from.target} → ${d.to.target}`, `  ${side(d.from)}`, `  ${side(d.to)}`];
   if (!d.from.deployed || !d.to.deployed) {
-    out.push(`  nothing to compare: ${[d.from, d.to].filter((s) => !s.deployed).map((s) => s.target).join(' and ')} never deployed`);
+    out.push(
+      `  nothing to compare: ${[d.from, d.to]
+        .filter((s) => !s.deployed)
+        .map((s) => s.target)
+        .join(' and ')} never deployed`,
+    );
   } else if (d.commits_behind !== null) {
     out.push(
       d.commits_behind === 0 && d.commits_ahead === 0
@@ -52,5 +57,5 @@ export function renderTargetDiff(d: TargetDiff, c: Colors, now: number): string 
     }
     out.push('');
   }
-  return out.join('\n').replace(/\n+$/, '') + '\n';
+  return `${out.join('\n').replace(/\n+$/, '')}\n`;
 }

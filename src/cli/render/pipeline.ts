@@ -43,7 +43,7 @@ export function renderDryRun(plan: DryRunSummary, rp: RolloutPlan | undefined, c
     s.fingerprint ? s.fingerprint.slice(0, 19) : '-',
   ]);
   const cached = plan.steps.filter((s) => s.status === 'cached').length;
-  return head + table(['STEP', 'STATUS', 'FINGERPRINT'], rows, c) + `${cached} cached, ${plan.steps.length - cached} to run\n`;
+  return `${head + table(['STEP', 'STATUS', 'FINGERPRINT'], rows, c)}${cached} cached, ${plan.steps.length - cached} to run\n`;
 }
 
 /**
@@ -63,7 +63,11 @@ export function renderPlanCounts(summary: RunSummary, c: Colors): string {
 export function renderBuiltImages(summary: RunSummary, c: Colors): string {
   const built = Object.entries(summary.componentOutputs).filter(([addr, o]) => addr.startsWith('nixpack/') && typeof o.image === 'string');
   if (!built.length) return '';
-  return table(['COMPONENT', 'IMAGE', 'PUSHED'], built.map(([addr, o]) => [addr, String(o.image), o.pushed ? 'yes' : 'no (local store .atmos/images)']), c);
+  return table(
+    ['COMPONENT', 'IMAGE', 'PUSHED'],
+    built.map(([addr, o]) => [addr, String(o.image), o.pushed ? 'yes' : 'no (local store .atmos/images)']),
+    c,
+  );
 }
 
 /** A rollout's Git records: the release, each component's history tag, and the push. */
@@ -71,15 +75,21 @@ export function renderTracking(t: RolloutSummary, c: Colors): string {
   if (!t.tracked || !t.release) return '';
   const lines: string[] = [];
   const d = t.decision;
-  lines.push(`release ${c.bold(t.release.id)} (${t.release.created ? 'created' : 'existing'}) at commit ${t.release.record.git_sha.slice(0, 12)}${d?.promotedFrom ? `, promoted from ${d.promotedFrom}` : ''}${d?.rollbackOf ? `, rollback of ${d.rollbackOf}` : ''}${t.approvedBy.length ? `, approved by ${t.approvedBy.join(', ')}` : ''}`);
+  lines.push(
+    `release ${c.bold(t.release.id)} (${t.release.created ? 'created' : 'existing'}) at commit ${t.release.record.git_sha.slice(0, 12)}${d?.promotedFrom ? `, promoted from ${d.promotedFrom}` : ''}${d?.rollbackOf ? `, rollback of ${d.rollbackOf}` : ''}${t.approvedBy.length ? `, approved by ${t.approvedBy.join(', ')}` : ''}`,
+  );
   for (const r of t.recorded) {
     const st = r.status === 'failed' ? c.red(r.status) : r.status === 'rollback' ? c.yellow(r.status) : c.green(r.status);
     lines.push(`  ${r.component}: ${st}${r.tag ? ` → tag ${r.tag}` : ' (unchanged, nothing recorded)'}${r.conflict ? c.yellow(` (ref ${r.conflict})`) : ''}`);
   }
   if (t.push) {
     const p = t.push;
-    lines.push(p.ok ? `pushed to ${p.remote} (${p.pushed.length} refs${p.attempts > 1 ? `, after ${p.attempts} attempts` : ''})` : c.red(`push to ${p.remote} rejected: ${p.rejected.map((r) => `${r.ref} (${r.reason})`).join(', ')}`));
+    lines.push(
+      p.ok
+        ? `pushed to ${p.remote} (${p.pushed.length} refs${p.attempts > 1 ? `, after ${p.attempts} attempts` : ''})`
+        : c.red(`push to ${p.remote} rejected: ${p.rejected.map((r) => `${r.ref} (${r.reason})`).join(', ')}`),
+    );
     for (const s of p.superseded) lines.push(c.yellow(`  ${s.ref}: the remote has a newer deployment${s.remoteTag ? ` (${s.remoteTag})` : ''}; left as is`));
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

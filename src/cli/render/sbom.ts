@@ -19,7 +19,15 @@ function licenses(list: string[]): string {
 
 /** The summary as a table, with a dimmed line of totals. */
 export function renderSbomSummary(s: SbomSummary, c: Colors): string {
-  const rows = s.components.map((x) => [x.component, x.type, x.version ? `${x.name}@${x.version}` : x.name, String(x.packages), String(x.direct), licenses(x.licenses), x.image ? shortImage(x.image) : '-']);
+  const rows = s.components.map((x) => [
+    x.component,
+    x.type,
+    x.version ? `${x.name}@${x.version}` : x.name,
+    String(x.packages),
+    String(x.direct),
+    licenses(x.licenses),
+    x.image ? shortImage(x.image) : '-',
+  ]);
   const head = table(['COMPONENT', 'TYPE', 'ROOT', 'PACKAGES', 'DIRECT', 'LICENSES', 'IMAGE'], rows, c);
   return `${head}${c.dim(`${s.packages} distinct packages in ${s.components.length} component${s.components.length === 1 ? '' : 's'}; CycloneDX ${s.digest}`)}\n`;
 }

@@ -85,10 +85,9 @@ async function dockerBuild(client: DaggerClient, req: ExecRequest, redact: (s: s
     const lines: string[] = [];
     if (isExecError(e)) for (const s of [e.stdout, e.stderr]) if (s) lines.push(s.replace(/\n$/, ''));
     lines.push(`dagger: building ${b.dockerfile} failed: ${rootMessage(e)}`);
-    req.onOutput(Buffer.from(redact(lines.join('\n') + '\n')));
+    req.onOutput(Buffer.from(redact(`${lines.join('\n')}\n`)));
     return { exitCode: 1 };
   }
   req.onOutput(Buffer.from(`built ${b.dockerfile} on the Dagger engine; OCI image written to ${rel}\n`));
   return { exitCode: 0 };
 }
-

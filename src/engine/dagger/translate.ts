@@ -64,7 +64,7 @@ export function toolCaches(step: Step, workdir: string): ToolCache[] {
 }
 
 function inside(parent: string, p: string): boolean {
-  return p === parent || p.startsWith(parent + '/');
+  return p === parent || p.startsWith(`${parent}/`);
 }
 
 export interface Translation {

@@ -76,9 +76,7 @@ export class SourceTree {
       } else if (m && m.length === 3) {
         loc = this.location(rel, Number(m[1]), Number(m[2]));
       }
-      throw new DiagnosticError(
-        error('nixpack/invalid-json', `${rel} is not valid JSON: ${msg}`, loc, `fix the syntax of ${rel}`),
-      );
+      throw new DiagnosticError(error('nixpack/invalid-json', `${rel} is not valid JSON: ${msg}`, loc, `fix the syntax of ${rel}`));
     }
   }
 

@@ -56,14 +56,7 @@ export function finalBaseImage(app: SourceTree): string {
     }
   }
   if (!last) {
-    throw new DiagnosticError(
-      error(
-        'nixpack/dockerfile-invalid',
-        `${DOCKERFILE} has no FROM instruction`,
-        app.location(DOCKERFILE),
-        'a Dockerfile starts its (first) stage with FROM <image>',
-      ),
-    );
+    throw new DiagnosticError(error('nixpack/dockerfile-invalid', `${DOCKERFILE} has no FROM instruction`, app.location(DOCKERFILE), 'a Dockerfile starts its (first) stage with FROM <image>'));
   }
   return last;
 }

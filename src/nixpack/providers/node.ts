@@ -143,8 +143,7 @@ export const node: Provider = {
     const nixPkgs = [`nodejs_${major}`, managerPkg(app, pm)];
     if (all.has('prisma') || all.has('@prisma/client')) nixPkgs.push('openssl');
 
-    const corepack =
-      major !== 14 && typeof pkg.packageManager === 'string' && !pkg.packageManager.startsWith('npm');
+    const corepack = major !== 14 && typeof pkg.packageManager === 'string' && !pkg.packageManager.startsWith('npm');
     const install = installCmd(app, pm);
     const installCache: string[] = [CACHE[pm]];
     if (all.has('cypress')) installCache.push('/root/.cache/Cypress');

@@ -104,9 +104,7 @@ function install(app: SourceTree): Install {
     };
   }
   if (app.hasFile('Pipfile')) {
-    const pipenv = app.hasFile('Pipfile.lock')
-      ? 'PIPENV_VENV_IN_PROJECT=1 pipenv install --deploy'
-      : 'PIPENV_VENV_IN_PROJECT=1 pipenv install --skip-lock';
+    const pipenv = app.hasFile('Pipfile.lock') ? 'PIPENV_VENV_IN_PROJECT=1 pipenv install --deploy' : 'PIPENV_VENV_IN_PROJECT=1 pipenv install --skip-lock';
     return { cmd: `${venv} && ${pipenv}`, caches: [PIP_CACHE], variables: {} };
   }
   return { caches: [], variables: {} };

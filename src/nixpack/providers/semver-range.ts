@@ -99,7 +99,10 @@ export function parseRange(range: string): Interval[] | undefined {
       continue;
     }
     let acc: Interval = { lo: 0, hi: MAX };
-    const tokens = alt.replace(/(>=|<=|>|<|=|\^|~>?)\s+/g, '$1').split(/\s+/).filter(Boolean);
+    const tokens = alt
+      .replace(/(>=|<=|>|<|=|\^|~>?)\s+/g, '$1')
+      .split(/\s+/)
+      .filter(Boolean);
     for (const t of tokens) {
       const c = comparator(t);
       if (!c) return undefined;

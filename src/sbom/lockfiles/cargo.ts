@@ -73,14 +73,21 @@ export function parseCargoLock(input: LockInput, rootName: string | undefined): 
     if (!m) return undefined;
     const [, name, version, source] = m;
     const hits = crates.filter((c) => c.name === name && (!version || c.version === version) && (!source || c.source === source));
-    return hits.length === 1 ? hits[0] : hits.find((c) => !c.source) ?? hits[0];
+    return hits.length === 1 ? hits[0] : (hits.find((c) => !c.source) ?? hits[0]);
   };
   const direct: string[] = [];
   for (const c of crates) {
     for (const d of c.dependencies) {
       const to = resolveDep(d);
       if (!to) {
-        out.warnings.push(warning('sbom/cargo-unresolved', `${input.file}: ${c.name} ${c.version} depends on "${d}", which the lock file does not contain`, { file: input.file, line: 1, col: 1 }, 'run `cargo update -w` to refresh the lock file'));
+        out.warnings.push(
+          warning(
+            'sbom/cargo-unresolved',
+            `${input.file}: ${c.name} ${c.version} depends on "${d}", which the lock file does not contain`,
+            { file: input.file, line: 1, col: 1 },
+            'run `cargo update -w` to refresh the lock file',
+          ),
+        );
         continue;
       }
       if (c === root) direct.push(refOf.get(to)!);

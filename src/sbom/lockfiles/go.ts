@@ -121,7 +121,7 @@ export function parseGoModules(input: LockInput, goModText: string | undefined):
   if (mod.require.length > 0) {
     for (const r of mod.require) add(r.path, r.version, r.indirect);
   } else {
-    for (const s of [...sums.values()].sort((a, b) => (a.path + '@' + a.version < b.path + '@' + b.version ? -1 : 1))) {
+    for (const s of [...sums.values()].sort((a, b) => (`${a.path}@${a.version}` < `${b.path}@${b.version}` ? -1 : 1))) {
       if (s.h1) add(s.path, s.version, undefined);
     }
   }

@@ -100,7 +100,16 @@ class Collector {
   }
 }
 
-function makePackage(input: LockInput, key: string, name: string, version: string | undefined, resolved: string | undefined, integrity: string | undefined, license: unknown, flags: { bundled?: boolean }): SbomPackage {
+function makePackage(
+  input: LockInput,
+  key: string,
+  name: string,
+  version: string | undefined,
+  resolved: string | undefined,
+  integrity: string | undefined,
+  license: unknown,
+  flags: { bundled?: boolean },
+): SbomPackage {
   const q = sourceQualifiers(resolved);
   const { group, name: bare } = splitNpmName(name);
   const hashes = sriToHashes(integrity);
@@ -126,7 +135,11 @@ function makePackage(input: LockInput, key: string, name: string, version: strin
 function parseV2(input: LockInput, doc: Record<string, unknown>, out: NpmLockResult): NpmLockResult {
   const packages = obj(doc.packages) as Record<string, PkgEntry>;
   const rootEntry = packages[''] ?? {};
-  out.root = { ...(str(rootEntry.name) ? { name: rootEntry.name } : {}), ...(str(rootEntry.version) ? { version: rootEntry.version } : {}), ...(licensesOf(rootEntry.license)[0] ? { license: licensesOf(rootEntry.license)[0] } : {}) };
+  out.root = {
+    ...(str(rootEntry.name) ? { name: rootEntry.name } : {}),
+    ...(str(rootEntry.version) ? { version: rootEntry.version } : {}),
+    ...(licensesOf(rootEntry.license)[0] ? { license: licensesOf(rootEntry.license)[0] } : {}),
+  };
   const col = new Collector();
   /** node_modules path -> bomRef */
   const refOf = new Map<string, string>();
@@ -180,7 +193,12 @@ function parseV2(input: LockInput, doc: Record<string, unknown>, out: NpmLockRes
       if (ref === undefined) {
         if (!optional && !e.optional && !e.devOptional) {
           out.warnings.push(
-            warning('sbom/npm-unresolved', `${input.file}: "${key || '(root)'}" depends on ${dep}, which the lock file does not contain`, { file: input.file, line: lineOf(input.text, `"${key}"`), col: 1 }, 'run `npm install` to update the lock file'),
+            warning(
+              'sbom/npm-unresolved',
+              `${input.file}: "${key || '(root)'}" depends on ${dep}, which the lock file does not contain`,
+              { file: input.file, line: lineOf(input.text, `"${key}"`), col: 1 },
+              'run `npm install` to update the lock file',
+            ),
           );
         }
         continue;
@@ -227,7 +245,12 @@ function parseV1(input: LockInput, doc: Record<string, unknown>, out: NpmLockRes
   visit(top, '', 1);
   if (tooDeep) {
     out.warnings.push(
-      warning('sbom/lockfile-too-deep', `${input.file}: dependencies nested deeper than ${MAX_V1_NESTING} levels; the deeper ones are left out of the SBOM`, { file: input.file, line: 1, col: 1 }, 'regenerate the lock file with a current npm (lockfileVersion 3)'),
+      warning(
+        'sbom/lockfile-too-deep',
+        `${input.file}: dependencies nested deeper than ${MAX_V1_NESTING} levels; the deeper ones are left out of the SBOM`,
+        { file: input.file, line: 1, col: 1 },
+        'regenerate the lock file with a current npm (lockfileVersion 3)',
+      ),
     );
   }
   const scopeMap = (deps: Record<string, V1Entry>): Scope1 => {
@@ -263,7 +286,10 @@ function parseV1(input: LockInput, doc: Record<string, unknown>, out: NpmLockRes
   if (packageJson) {
     const names = new Set<string>();
     for (const k of ['dependencies', 'devDependencies', 'optionalDependencies']) for (const n of Object.keys(obj(packageJson[k]) ?? {})) names.add(n);
-    out.direct = [...names].map((n) => topScope.get(n)).filter((r): r is string => r !== undefined).sort();
+    out.direct = [...names]
+      .map((n) => topScope.get(n))
+      .filter((r): r is string => r !== undefined)
+      .sort();
   }
   out.packages = [...col.byRef.values()];
   return out;

@@ -41,7 +41,7 @@ function readRequirements(abs: string, file: string, text: string, seen = new Se
     const start = i;
     let l = lines[i];
     while (/(^|[^\\])\\$/.test(l) && i + 1 < lines.length) {
-      l = l.slice(0, -1) + ' ' + lines[++i];
+      l = `${l.slice(0, -1)} ${lines[++i]}`;
     }
     logical.push({ text: l, line: start + 1 });
   }
@@ -67,7 +67,10 @@ function readRequirements(abs: string, file: string, text: string, seen = new Se
     if (l.startsWith('-')) continue; // --index-url, --find-links, --pre, …
     // Per-requirement options: --hash=sha256:…
     const hashes = [...l.matchAll(/--hash[=\s]+(\S+)/g)].map((m) => m[1]);
-    const spec = l.replace(/\s--\S+(?:[=\s]+\S+)?/g, ' ').replace(/--hash[=\s]+\S+/g, '').trim();
+    const spec = l
+      .replace(/\s--\S+(?:[=\s]+\S+)?/g, ' ')
+      .replace(/--hash[=\s]+\S+/g, '')
+      .trim();
     const noMarker = spec.split(';')[0].trim();
     const at = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*@\s*(\S+)$/.exec(noMarker);
     if (at) {
@@ -125,7 +128,12 @@ export function parseRequirements(input: LockInput): LockGraph {
     if (r.editable) p.properties.push(['atmos:pypi:editable', 'true']);
     if (!r.version && !r.url) {
       out.warnings.push(
-        warning('sbom/unpinned', `${r.file}: ${r.name} is not pinned to a version (${r.specifier ?? 'no specifier'}); the SBOM cannot say which version is installed`, { file: r.file, line: r.line, col: 1 }, 'pin it with == (e.g. `pip freeze > requirements.txt`) or use a lock file'),
+        warning(
+          'sbom/unpinned',
+          `${r.file}: ${r.name} is not pinned to a version (${r.specifier ?? 'no specifier'}); the SBOM cannot say which version is installed`,
+          { file: r.file, line: r.line, col: 1 },
+          'pin it with == (e.g. `pip freeze > requirements.txt`) or use a lock file',
+        ),
       );
     }
     byRef.set(bomRef, p);
@@ -181,7 +189,9 @@ export function parsePoetryLock(input: LockInput, pyproject: Record<string, unkn
     else if (type === 'directory' || type === 'file') q = null;
     const purl = q ? pypiPurl(name, version, q) : undefined;
     const bomRef = purl ?? `${input.localRef}/pypi/${normalisePypiName(name)}`;
-    const files = (Array.isArray(pkg.files) ? pkg.files : Array.isArray(legacyFiles[name]) ? (legacyFiles[name] as unknown[]) : []).map(obj).filter((f): f is Record<string, unknown> => f !== undefined);
+    const files = (Array.isArray(pkg.files) ? pkg.files : Array.isArray(legacyFiles[name]) ? (legacyFiles[name] as unknown[]) : [])
+      .map(obj)
+      .filter((f): f is Record<string, unknown> => f !== undefined);
     const externalRefs: SbomExternalRef[] = [];
     let sdist: SbomHash | undefined;
     let only: SbomHash | undefined;

@@ -43,7 +43,12 @@ export function parseTomlLocated(text: string, file: string): Record<string, unk
   } catch (e) {
     if (e instanceof TomlError) {
       throw new DiagnosticError(
-        error('sbom/lockfile-parse', `cannot parse ${file}: ${e.message.replace(/ \(line \d+, column \d+\)$/, '')}`, { file, line: e.line, col: e.col }, 'fix the TOML syntax (or regenerate the lock file)'),
+        error(
+          'sbom/lockfile-parse',
+          `cannot parse ${file}: ${e.message.replace(/ \(line \d+, column \d+\)$/, '')}`,
+          { file, line: e.line, col: e.col },
+          'fix the TOML syntax (or regenerate the lock file)',
+        ),
       );
     }
     throw e;
