@@ -15,7 +15,7 @@ import path from 'node:path';
 import { readImageStore } from '../cache/images.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { warning, type Diagnostic } from '../diagnostics/index.js';
-import type { Repository } from '../index.js';
+import type { Repository } from '../repository.js';
 import { resolveWithImageStore, withImages, type ResolvedDeployment } from '../resolve/index.js';
 import { GitRepo, pushRecorded, requireHead, type Head, type RemotePush } from '../tracking/index.js';
 import { whoAmI } from '../tracking/identity.js';

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
-import type { Repository } from '../index.js';
+import type { Repository } from '../repository.js';
 import { resolveWithImageStore, type ResolvedDeployment } from '../resolve/index.js';
 import type { GitRepo, Head } from '../tracking/index.js';
 

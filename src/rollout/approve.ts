@@ -3,7 +3,7 @@
  */
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, choicesHint, error, warning, type Diagnostic } from '../diagnostics/index.js';
-import type { Repository } from '../index.js';
+import type { Repository } from '../repository.js';
 import { readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
 import { findRelease, promotionSources } from '../promotion/policy.js';
 import { makeRelease } from '../release/create.js';

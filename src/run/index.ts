@@ -16,7 +16,7 @@ import { LocalEngine, which } from '../engine/local.js';
 import { sandboxChoice, setUpSandbox, type SandboxMode, type SandboxSetup } from '../engine/sandbox.js';
 import { Scheduler, newRunId, type ComponentNode, type PlannedStep, type RunOutcome } from '../engine/scheduler.js';
 import { buildComponentGraph, withDependencies, type ComponentGraph } from '../graph/index.js';
-import type { Repository } from '../index.js';
+import type { Repository } from '../repository.js';
 import type { GitInfo } from '../resolve/git.js';
 import { resolveWithImageStore, scopeWith, substitute, withImages, type BuiltImage, type ResolvedComponent, type ResolvedDeployment } from '../resolve/index.js';
 import type { Step, StepResult } from '../steps/types.js';
@@ -179,7 +179,7 @@ async function chooseEngine(req: RunRequest, repo: Repository): Promise<{ engine
   const sel = selectEngine(choice, env);
   const notices = sel.notice ? [sel.notice] : [];
   if (sel.engine === 'dagger') {
-    const { DaggerEngine } = await import('../engine/dagger.js');
+    const { DaggerEngine } = await import('../engine/dagger/index.js');
     return { engine: new DaggerEngine({ env }), notices };
   }
   // A dry run runs nothing: the sandbox is not needed (nor probed).

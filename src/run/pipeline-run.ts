@@ -9,14 +9,15 @@ import type { ResolvedComponent, ResolvedDeployment } from '../resolve/index.js'
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, error, type Diagnostic } from '../diagnostics/index.js';
 import type { EventSink, RunEvent } from '../engine/types.js';
-import type { Repository } from '../index.js';
-import { resolve } from '../index.js';
+import type { Repository } from '../repository.js';
+import { resolve } from '../repository.js';
 import { EventRecorder } from '../output/index.js';
 import { junitXml } from '../output/junit.js';
 import { dirtyTreeNotice } from '../release/dirty.js';
 import { release, type ReleaseResult } from '../release/create.js';
 import { planRollout, rollout, type RolloutPlan, type RolloutRequest, type RolloutSummary } from '../rollout/index.js';
 import { dryRunPipeline, runPipeline, sandboxFor, selectComponents, type DryRunSummary, type RunSummary } from './index.js';
+import { ensureVendored } from '../vendoring/index.js';
 import { attachTestResults } from './test-results.js';
 
 /** A pipeline request: the run options, the tracking options of a rollout, and `dryRun`. */
@@ -58,6 +59,10 @@ export async function runPipelineRequest(repo: Repository, dep: DeploymentConfig
   let resolved: ResolvedDeployment | undefined;
   if (pipeline.previews === 'rollout' || (req.dryRun && pipeline.records === 'deployment' && !choosesRelease(req))) {
     // Not refused (nothing is recorded), but said: the rollout of this tree would be.
+    // A strict sandbox that cannot be had refuses before anything is fetched; then vendored
+    // modules are pulled (just in time) before the one resolution reads them.
+    if (!req.dryRun) await sandboxFor(repo, { engine: req.engine, sandbox: req.sandbox });
+    if (dep.body.vendor) await ensureVendored(repo, dep, target, { emit: req.emit });
     resolved = await resolve(repo, dep, target);
     await req.notice?.(await dirtyTreeNotice(repo, dep, target, resolved));
   }

@@ -13,7 +13,7 @@
  */
 import type { PipelineDefinition } from '../module/index.js';
 import type { DeploymentConfig } from '../config/deployment.js';
-import type { Repository } from '../index.js';
+import type { Repository } from '../repository.js';
 import { DiagnosticError, error, type Diagnostic, type Location } from '../diagnostics/index.js';
 import type { ResolvedComponent, ResolvedDeployment } from '../resolve/index.js';
 import { currentOfComponent, type HistoryEntry } from '../tracking/history.js';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { digestHex, sha256Digest } from '../cache/digest.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, didYouMean, error, type Diagnostic } from '../diagnostics/index.js';
-import type { Repository } from '../index.js';
+import type { Repository } from '../repository.js';
 import { gitInfo, type GitInfo } from '../resolve/git.js';
 import { resolveWithImageStore, type BuiltImage, type ResolvedDeployment } from '../resolve/index.js';
 import { aggregate } from './aggregate.js';

@@ -19,7 +19,7 @@ import { checkTargetArg } from '../config/deployment.js';
 import { YamlFileCache } from '../config/files.js';
 import { DiagnosticError, error, type Diagnostic } from '../diagnostics/index.js';
 import type { EventSink } from '../engine/types.js';
-import type { Repository } from '../index.js';
+import type { Repository } from '../repository.js';
 import { checkModuleName, loadVendorConfig, selectEntry, usedModules, type SelectedEntry } from './config.js';
 import { applyFilters, UnsafeArchiveError } from './extract.js';
 import { FetchError, fetchSource } from './fetch.js';

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { exitCodeOf } from '../../src/cli/exit.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
 import { refuseUnsupported } from '../../src/engine/capabilities.js';
-import { DaggerEngine } from '../../src/engine/dagger.js';
+import { DaggerEngine } from '../../src/engine/dagger/index.js';
 import { LocalEngine } from '../../src/engine/local.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
 import { fingerprintData, fingerprintOf } from '../../src/steps/fingerprint.js';

@@ -21,7 +21,7 @@ import {
   type DaggerContainer,
   type DaggerDirectory,
   type DaggerSecret,
-} from '../../src/engine/dagger.js';
+} from '../../src/engine/dagger/index.js';
 import type { ExecRequest, ExecResult } from '../../src/engine/types.js';
 import { fromWorkspace, stepWorkspace, type Step } from '../../src/steps/types.js';
 import { ROOT, makeRepo } from '../helpers.js';
@@ -811,7 +811,7 @@ process.stdin.resume();
     // engine modules transpiled to plain JS, the SDK told to start a CLI that fails at once.
     const out = path.join(dir, 'child');
     for (const f of [
-      'src/engine/dagger.ts',
+      'src/engine/dagger/index.ts',
       'src/engine/dagger/client.ts',
       'src/engine/dagger/translate.ts',
       'src/engine/dagger/session.ts',
@@ -830,7 +830,7 @@ process.stdin.resume();
     chmodSync(cli, 0o755);
     writeFileSync(
       path.join(out, 'main.mjs'),
-      `import { sdkSession } from './src/engine/dagger.js';
+      `import { sdkSession } from './src/engine/dagger/index.js';
 const guard = process.argv[2] === 'guard';
 try {
   await sdkSession('the SDK', { _EXPERIMENTAL_DAGGER_CLI_BIN: ${JSON.stringify(cli)} }, undefined, guard);
@@ -893,7 +893,7 @@ setTimeout(() => console.log(JSON.stringify({ alive: true })), 300);
 
 describe('lazy SDK import', () => {
   it('the compiled engine module has no static import of @dagger.io/dagger, only a dynamic one', () => {
-    for (const file of ['src/engine/dagger.ts', 'src/engine/dagger/client.ts', 'src/engine/dagger/translate.ts', 'src/engine/dagger/session.ts', 'src/engine/select.ts']) {
+    for (const file of ['src/engine/dagger/index.ts', 'src/engine/dagger/client.ts', 'src/engine/dagger/translate.ts', 'src/engine/dagger/session.ts', 'src/engine/select.ts']) {
       const src = readFileSync(path.join(ROOT, file), 'utf8');
       // As the package compiles it (ESM): type-only imports are erased, value imports stay.
       const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
@@ -916,7 +916,7 @@ describe('lazy SDK import', () => {
       return {};
     });
     try {
-      const mod = await import('../../src/engine/dagger.js');
+      const mod = await import('../../src/engine/dagger/index.js');
       const sel = await import('../../src/engine/select.js');
       expect(sel.selectEngine('auto', { DAGGER_SESSION_PORT: '1' }).engine).toBe('dagger');
       const fake = new FakeDagger();

@@ -14,7 +14,7 @@ import { Cas } from '../../src/cache/cas.js';
 import { readImageStore } from '../../src/cache/images.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
 import { refuseUnsupported } from '../../src/engine/capabilities.js';
-import { DaggerEngine } from '../../src/engine/dagger.js';
+import { DaggerEngine } from '../../src/engine/dagger/index.js';
 import { LocalEngine } from '../../src/engine/local.js';
 import { selectEngine } from '../../src/engine/select.js';
 import { loadDeployment, openRepository, resolve, type ResolvedComponent } from '../../src/index.js';

@@ -18,14 +18,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { DiagnosticError, error } from '../diagnostics/index.js';
-import type { Capability, Step } from '../steps/types.js';
-import { SessionError, connectWithSdk, rootMessage, withTimeout, type DaggerConnect, type DaggerSession } from './dagger/client.js';
-import { runStep } from './dagger/session.js';
-import type { Engine, ExecRequest, ExecResult, Support } from './types.js';
+import { DiagnosticError, error } from '../../diagnostics/index.js';
+import type { Capability, Step } from '../../steps/types.js';
+import { SessionError, connectWithSdk, rootMessage, withTimeout, type DaggerConnect, type DaggerSession } from './client.js';
+import { runStep } from './session.js';
+import type { Engine, ExecRequest, ExecResult, Support } from '../types.js';
 
-export * from './dagger/client.js';
-export * from './dagger/translate.js';
+export * from './client.js';
+export * from './translate.js';
 
 // ---------------------------------------------------------------------------------------------
 // The engine.
