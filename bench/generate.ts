@@ -318,6 +318,9 @@ function mainTf(mod: ModuleDef): string {
     '  value = one(terraform_data.this[*].output.name)',
     '}',
     '',
+    // What the services read from their registry ({{ terraform.ecr/<svc>-0.outputs.repository_url }}):
+    // a template naming an output the module does not declare is refused.
+    ...(mod.name === 'ecr' ? ['output "repository_url" {', `  value = "123456789012.dkr.ecr.us-east-2.amazonaws.com/\${var.name}"`, '}', ''] : []),
   ].join('\n');
 }
 
