@@ -107,7 +107,7 @@ export class StackLoader {
     }
     if (!xs.length) return undefined;
     if (xs.length === 1) return xs[0];
-    return atmosMergeMaps(xs, this.strategy, 'overrides');
+    return atmosMergeMaps(xs, this.strategy);
   }
 
   /** A file's own content with the overrides that reach it set on each of its components. */
