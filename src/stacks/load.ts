@@ -189,7 +189,8 @@ export class StackLoader {
           fail(
             'stacks/import-cycle',
             `import cycle: ${names.join(' → ')}`,
-            chain[i].via ?? spec.location,
+            // At the import that closes the cycle (issue 13 item 7): the entry to remove.
+            spec.location ?? chain[i].via,
             'a stack file must not import itself, directly or through other imports; remove one of these imports',
           );
         }

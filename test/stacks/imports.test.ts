@@ -142,7 +142,8 @@ describe('imports (SPEC 3.1 "Imports")', () => {
     expect(tf(s, 'x').vars).toEqual({ here: 1, own: 1 });
   });
 
-  it('an import cycle is an error printing the chain, at the first edge', () => {
+  // Issue 13 item 7: located at the import that closes the cycle, not at the first edge.
+  it('an import cycle is an error printing the chain, at the import that closes it', () => {
     const r = repo({
       'stacks/a.yaml': `
         vars: {}
@@ -156,10 +157,10 @@ describe('imports (SPEC 3.1 "Imports")', () => {
     const d = diag(() => r.load(['a']));
     expect(d.code).toBe('stacks/import-cycle');
     expect(d.message).toBe('import cycle: stacks/a.yaml → stacks/b.yaml → stacks/c.yaml → stacks/a.yaml');
-    expect(where(d)).toBe('stacks/a.yaml:3:5');
+    expect(where(d)).toBe('stacks/c.yaml:1:10');
     const e = diag(() => r.load(['b']));
     expect(e.message).toBe('import cycle: stacks/b.yaml → stacks/c.yaml → stacks/a.yaml → stacks/b.yaml');
-    expect(where(e)).toBe('stacks/b.yaml:1:10');
+    expect(where(e)).toBe('stacks/a.yaml:3:5');
     expect(diag(() => r.load(['self'])).message).toBe('import cycle: stacks/self.yaml → stacks/self.yaml');
   });
 
