@@ -97,6 +97,22 @@ describe('imports (SPEC 3.1 "Imports")', () => {
     expect(tf(deep, 'x').vars.v).toBe('d');
   });
 
+  // Issue 13 item 5: Atmos adds `.yaml` only to a glob without extension; `test-*.*` has the
+  // extension `.*` and is globbed as written (Atmos internal/exec/stack_processor_utils.go).
+  it('a glob ending in .* is globbed as written (no .yaml added)', () => {
+    const r = repo({
+      'stacks/mixins/test-1.yaml': 'vars: { v: one, one: 1 }',
+      'stacks/mixins/test-2.yml': 'vars: { v: two, two: 1 }',
+      'stacks/mixins/other.yaml': 'vars: { other: 1 }',
+      'stacks/dev.yaml': 'import: ["mixins/test-*.*"]',
+      'stacks/none.yaml': 'import: ["mixins/nope-*.*"]',
+    });
+    const s = r.load(['dev']);
+    expect(s.files).toEqual(['stacks/mixins/test-1.yaml', 'stacks/mixins/test-2.yml', 'stacks/dev.yaml']);
+    expect(tf(s, 'x').vars).toEqual({ v: 'two', one: 1, two: 1 });
+    expect(diag(() => r.load(['none'])).message).toBe('import "mixins/nope-*.*" not found: no file matches stacks/mixins/nope-*.*');
+  });
+
   it('a missing import is an error at the import entry, with a suggestion', () => {
     const r = repo({
       'stacks/catalog/vpc.yaml': 'vars: {}',
