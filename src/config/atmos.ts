@@ -47,6 +47,8 @@ export interface AtmosConfig {
   /** `deployments.registry.timeout`: seconds a registry request may take (default: see pushImage). */
   registryTimeoutSeconds?: number;
   listMergeStrategy: ListMergeStrategy;
+  /** atmos.yaml `integrations.github`, merged under each component's `settings.integrations.github`. */
+  integrationsGithub?: Record<string, unknown>;
   /** Atmos `stacks.included_paths` / `excluded_paths` (used when loading every stack). */
   stacksIncluded: string[];
   stacksExcluded: string[];
@@ -170,6 +172,12 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
       choicesHint(lmsRaw, [...LIST_MERGE_STRATEGIES]),
     );
 
+  const integrations = map(root, 'integrations');
+  const github = integrations.github;
+  if (github !== undefined && github !== null && !isPlainMap(github)) {
+    bag.error('atmos/type', `atmos.yaml: integrations.github must be a mapping, got ${describeType(github)}`, locOf(integrations, 'github') ?? { file, line: 1, col: 1 });
+  }
+
   const credentials: CredentialLevel = {};
   for (const [key, schema] of [
     ['env', envListSchema],
@@ -204,6 +212,7 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     credentials,
     registryTimeoutSeconds,
     listMergeStrategy,
+    ...(isPlainMap(github) ? { integrationsGithub: github } : {}),
     stacksIncluded: strList(bag, stacks, 'included_paths', file),
     stacksExcluded: strList(bag, stacks, 'excluded_paths', file),
   };

@@ -231,6 +231,23 @@ function withEntry(m: Section, key: string, value: unknown, loc?: Location): Sec
   return out;
 }
 
+/**
+ * atmos.yaml `integrations.github` under the component's `settings.integrations.github`
+ * (the component's wins), as Atmos's `processSettingsIntegrationsGithub` does after the
+ * settings merge, with the component's list merge strategy. Golden:
+ * tests/snapshots/TestCLICommands_describe_component_with_component_name_(backward_compatibility).stdout.golden.
+ */
+function withGithubIntegration(st: StackInternal, settings: Section, github: Section, strategy: ListMergeStrategy): Section {
+  const key = `integrations:${strategy}:${st.loader.id(github)}:${st.loader.id(settings)}`;
+  const hit = st.loader.memo.get(key) as Section | undefined;
+  if (hit) return hit;
+  const integrations = sec(settings, 'integrations');
+  const merged = atmosMergeShared([github, sec(integrations, 'github')], strategy);
+  const out = withEntry(settings, 'integrations', withEntry(integrations, 'github', merged, locOf(integrations, 'github')), locOf(settings, 'integrations'));
+  st.loader.memo.set(key, out);
+  return out;
+}
+
 /** Atmos's backend defaults (`setS3BackendDefaults`, `setGCSBackendDefaults`, `setAzureBackendKey`). */
 function backendDefaults(type: string, backend: Section, moduleDir: string, metadata: Section, globalBackend: Section, ownBackend: Section): Section {
   const prefix = (typeof metadata.name === 'string' && metadata.name !== '' ? metadata.name : moduleDir).replace(/\//g, '-');
@@ -369,6 +386,7 @@ export function resolveComponent(stack: LoadedStack, type: StackComponentType, n
     if (self && !locsOf(sl)) ensureLocs(sl, self);
     settings = withEntry(settings, 'spacelift', sl, locOf(settings, 'spacelift'));
   }
+  if (st.integrationsGithub) settings = withGithubIntegration(st, settings, st.integrationsGithub, strategy);
   const env = atmosMergeShared([g.env, base.env, own.env, ov.env], strategy);
 
   let ownMetaOut: Section = ownMeta;

@@ -254,6 +254,8 @@ export interface StackInternal {
   /** Absolute files in merge order. */
   absFiles: string[];
   memo: Map<string, unknown>;
+  /** atmos.yaml `integrations.github` (absent or empty: nothing to merge). */
+  integrationsGithub?: Record<string, unknown>;
 }
 
 const NO_FLOW: Flow = { inline: { terraform: undefined, helmfile: undefined }, imports: { terraform: undefined, helmfile: undefined } };
@@ -269,7 +271,13 @@ export function loadStack(imports: ImportSpec[], opts: StackLoadOptions, files?:
   for (const f of r.files) warnings.push(...loader.info(f).warnings);
   const comps = mapAt(r.content, 'components');
   const names = (t: StackComponentType) => Object.keys(mapAt(comps, t) ?? {}).sort();
-  const internal: StackInternal = { loader, content: r.content, absFiles: r.files, memo: new Map() };
+  const internal: StackInternal = {
+    loader,
+    content: r.content,
+    absFiles: r.files,
+    memo: new Map(),
+    ...(opts.integrationsGithub && Object.keys(opts.integrationsGithub).length ? { integrationsGithub: opts.integrationsGithub } : {}),
+  };
   return {
     files: r.files.map((f) => loader.info(f).file),
     componentNames: { terraform: names('terraform'), helmfile: names('helmfile') },
