@@ -21,7 +21,7 @@
 import path from 'node:path';
 import { displayPath, type YamlFileCache } from '../config/files.js';
 import { isDynamicPattern } from 'tinyglobby';
-import { DiagnosticError, didYouMean, fail, type Location } from '../diagnostics/index.js';
+import { DiagnosticError, didYouMean, fail, type Diagnostic, type Location } from '../diagnostics/index.js';
 import { isPlainMap } from '../yaml/index.js';
 import { atmosMergeShared } from './amerge.js';
 import { listStackFiles, type AllStacksOptions } from './all.js';
@@ -117,7 +117,8 @@ export function stackNames(opts: AllStacksOptions, naming: StackNaming, files: Y
  * The stack file Atmos names `name`, or a located error (at the `stacks:` entry) with a
  * did-you-mean over the known names and the forms an entry may take.
  */
-function stackFileNamed(name: string, location: Location | undefined, opts: AllStacksOptions, naming: StackNaming, files: YamlFileCache): string {
+function stackFileNamed(name: string, missing: Diagnostic, opts: AllStacksOptions, naming: StackNaming, files: YamlFileCache): string {
+  const location = missing.location;
   const all = stackNames(opts, naming, files);
   const hits = all.filter((s) => s.name === name);
   if (hits.length === 1) return hits[0].path;
@@ -134,7 +135,14 @@ function stackFileNamed(name: string, location: Location | undefined, opts: AllS
   const guess = didYouMean(name, names);
   const how = `an entry is a stack file path under ${base}/ (extension optional, globs allowed) or an Atmos stack name (manifest name:, stacks.name_template or stacks.name_pattern in atmos.yaml)`;
   const known = names.length ? `; known stack names: ${names.slice(0, 12).join(', ')}${names.length > 12 ? `, … (${names.length} in all)` : ''}` : '';
-  fail('stacks/unknown-stack', `"${name}" is neither a stack file under ${base}/ nor the name of a stack`, location, `${guess ? `did you mean "${guess}"? ` : ''}${how}${known}`);
+  // The file lookup's own findings (what was tried, a close file name) stay in the message and hint.
+  const tried = missing.message.replace(/^[^:]*: /, '');
+  fail(
+    'stacks/unknown-stack',
+    `"${name}" is neither a stack file under ${base}/ nor the name of a stack (${tried})`,
+    location,
+    `${guess ? `did you mean the stack "${guess}"? ` : ''}${missing.hint ? `${missing.hint}; ` : ''}${how}${known}`,
+  );
 }
 
 /**
@@ -150,8 +158,9 @@ export function withStackNames(imports: ImportSpec[], opts: AllStacksOptions, na
       resolver.resolve(spec, undefined);
       return spec;
     } catch (e) {
-      if (!(e instanceof DiagnosticError) || e.diagnostics[0]?.code !== 'stacks/import-missing') throw e;
+      const missing = e instanceof DiagnosticError ? e.diagnostics[0] : undefined;
+      if (missing?.code !== 'stacks/import-missing') throw e;
+      return { ...spec, path: stackFileNamed(spec.path.trim(), missing, opts, naming, files) };
     }
-    return { ...spec, path: stackFileNamed(spec.path.trim(), spec.location, opts, naming, files) };
   });
 }

@@ -83,9 +83,12 @@ describe('stack names in stacks:', () => {
   it('an unknown name is located at the entry, with did-you-mean and the valid forms', async () => {
     const d = await failure(['dev-uw3'], PATTERN);
     expect(d.code).toBe('stacks/unknown-stack');
-    expect(d.message).toBe('"dev-uw3" is neither a stack file under stacks/ nor the name of a stack');
+    expect(d.message).toBe(
+      '"dev-uw3" is neither a stack file under stacks/ nor the name of a stack (tried stacks/dev-uw3.yaml, stacks/dev-uw3.yml, stacks/dev-uw3.yaml.tmpl, stacks/dev-uw3.yml.tmpl)',
+    );
     expect(d.location).toMatchObject({ file: 'deployments/shop.yaml', line: 4, col: 7 });
-    expect(d.hint).toContain('did you mean "dev-uw2"?');
+    expect(d.hint).toContain('did you mean the stack "dev-uw2"?');
+    expect(d.hint).toContain('skip_if_missing');
     expect(d.hint).toContain('known stack names: dev-uw2, my-explicit-stack, ue2-dev');
     expect(d.hint).toContain('stack file path under stacks/');
   });
