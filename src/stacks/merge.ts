@@ -7,8 +7,8 @@
  *  - `merge`: by index; maps at the same index deep-merge, where the later element is a
  *    scalar (or list) the earlier element is kept; the result is as long as the longer list.
  *
- * With `{ atmos: true }` the merge is exactly Atmos's `pkg/merge` (`merge_native.go`, i.e.
- * mergo `WithOverride` + `WithTypeCheck`), which the stacks layer uses:
+ * With `{ atmos: true }` the merge is exactly Atmos's `pkg/merge` (`merge_native.go`),
+ * which the stacks layer uses:
  *  - `merge` keeps the EARLIER list's length (later extra elements are ignored), and maps at
  *    the same index merge with `replace` for the lists inside them;
  *  - a scalar, a map or an explicit `null` over a list replaces it, as Atmos does today
