@@ -8,6 +8,7 @@ import path from 'node:path';
 import { DiagnosticBag, choicesHint } from '../diagnostics/index.js';
 import { parseDuration } from '../output/format.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from '../stacks/merge.js';
+import type { StackNaming } from '../stacks/index.js';
 import { describeType, isPlainMap, locOf } from '../yaml/index.js';
 import { YamlFileCache } from './files.js';
 import { envListSchema, secretListSchema, type CredentialLevel } from '../secrets/index.js';
@@ -47,6 +48,10 @@ export interface AtmosConfig {
   /** `deployments.registry.timeout`: seconds a registry request may take (default: see pushImage). */
   registryTimeoutSeconds?: number;
   listMergeStrategy: ListMergeStrategy;
+  /** atmos.yaml `integrations.github`, merged under each component's `settings.integrations.github`. */
+  integrationsGithub?: Record<string, unknown>;
+  /** atmos.yaml `stacks.name_pattern` / `stacks.name_template`: how a `stacks:` entry that is a stack name finds its file. */
+  stackNaming: StackNaming;
   /** Atmos `stacks.included_paths` / `excluded_paths` (used when loading every stack). */
   stacksIncluded: string[];
   stacksExcluded: string[];
@@ -170,6 +175,19 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
       choicesHint(lmsRaw, [...LIST_MERGE_STRATEGIES]),
     );
 
+  const namePattern = str(bag, stacks, 'name_pattern', file);
+  const nameTemplate = str(bag, stacks, 'name_template', file);
+  const stackNaming: StackNaming = {
+    ...(namePattern ? { namePattern } : {}),
+    ...(nameTemplate ? { nameTemplate: { text: nameTemplate, location: locOf(stacks, 'name_template') ?? { file, line: 1, col: 1 } } } : {}),
+  };
+
+  const integrations = map(root, 'integrations');
+  const github = integrations.github;
+  if (github !== undefined && github !== null && !isPlainMap(github)) {
+    bag.error('atmos/type', `atmos.yaml: integrations.github must be a mapping, got ${describeType(github)}`, locOf(integrations, 'github') ?? { file, line: 1, col: 1 });
+  }
+
   const credentials: CredentialLevel = {};
   for (const [key, schema] of [
     ['env', envListSchema],
@@ -204,6 +222,8 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     credentials,
     registryTimeoutSeconds,
     listMergeStrategy,
+    ...(isPlainMap(github) ? { integrationsGithub: github } : {}),
+    stackNaming,
     stacksIncluded: strList(bag, stacks, 'included_paths', file),
     stacksExcluded: strList(bag, stacks, 'excluded_paths', file),
   };

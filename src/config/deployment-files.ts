@@ -38,7 +38,10 @@ export function findDeploymentFile(cfg: AtmosConfig, name: string | undefined): 
   if (name === undefined) {
     if (all.length === 1) return all[0];
     if (all.length === 0) {
-      throw new DiagnosticError(error('args/no-deployments', `no deployment files found in ${rel}/`, undefined, 'create deployments/<name>.yaml (see `atmos-pipe init`)'));
+      // No `init` command exists yet (issue 13 item 7): the hint shows the smallest deployment file.
+      throw new DiagnosticError(
+        error('args/no-deployments', `no deployment files found in ${rel}/`, undefined, `create ${rel}/<name>.yaml, for example ${rel}/shop.yaml:\ndeployment:\n  name: shop\n  targets:\n    dev: {}`),
+      );
     }
     throw new DiagnosticError(error('args/deployment-required', `this repository holds ${all.length} deployments; name one`, undefined, `valid values: ${all.map((d) => d.name).join(', ')}`));
   }

@@ -67,7 +67,8 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
   const refsOf = collectReferences(dep, names, bag);
   bag.throwIfErrors();
 
-  const refsGit = [...refsOf.values()].some((rs) => rs.some((r) => r.ref.kind === 'git'));
+  // Git is read when a template needs it or an image's tag is derived from the commit.
+  const refsGit = [...refsOf.values()].some((rs) => rs.some((r) => r.ref.kind === 'git')) || Object.values(nxComps).some((c) => c.vars.image.tag === undefined);
   const git = opts.git ?? (refsGit ? gitInfo(cfg.repoRoot) : {});
   const scope = templateScope(dep, target, git, opts, names, bag);
 

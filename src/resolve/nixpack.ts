@@ -14,6 +14,7 @@ import { containmentProblem, symlinkProblem, walkTree, type BadSymlink } from '.
 import { buildContext } from '../nixpack/context.js';
 import { isPlainMap, locOf } from '../yaml/index.js';
 import type { ProtectedDir } from './backend.js';
+import type { GitInfo } from './git.js';
 import type { ComponentNames } from './references.js';
 import { evaluate, type FoundRef, type TemplateScope } from './templates.js';
 import type { DeferredValue } from './types.js';
@@ -64,6 +65,15 @@ export function nixpackSource(cfg: AtmosConfig, n: string, c: NixpackComponentCo
   return sourceDir;
 }
 
+/**
+ * The tag of an image whose `tag` is not written: the short commit SHA, as
+ * `{{ git.short_sha }}` gives it — never `latest`, a mutable tag (issue 13 item 7). Empty
+ * outside a Git repository: the image is then known by its digest only.
+ */
+export function derivedImageTag(git: GitInfo): string {
+  return git.short_sha ?? '';
+}
+
 /** The vars and settings of a nixpack component, and those that depend on other components' products. */
 export function nixpackSections(
   n: string,
@@ -75,8 +85,9 @@ export function nixpackSections(
   bag: DiagnosticBag,
 ): { vars: Record<string, unknown>; settings: Record<string, unknown>; deferred: DeferredValue[] } {
   const vars = evaluate(c.vars, scope, names, bag, location) as Record<string, unknown>;
-  // The image tag is evaluated once (it is also what nixpack.<c>.tag returns).
-  if (isPlainMap(vars.image)) (vars.image as Record<string, unknown>).tag = scope.nixpack[n].tag;
+  // The image tag is evaluated once (it is also what nixpack.<c>.tag returns); with none
+  // written and none derivable (no Git repository) vars show none.
+  if (isPlainMap(vars.image) && scope.nixpack[n].tag !== '') (vars.image as Record<string, unknown>).tag = scope.nixpack[n].tag;
   const settings = evaluate(c.settings ?? {}, scope, names, bag, location) as Record<string, unknown>;
   const deferred = deferredOf(
     refs,

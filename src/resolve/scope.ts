@@ -2,12 +2,14 @@
  * The values templates evaluate against (SPEC 3 "Templates"): Git facts, the deployment and
  * target names, the target's context, and each nixpack component's image facts — the built
  * image when one is known, else an explicit `@sha256:<unbuilt>` placeholder. Image tags may
- * themselves be templates (`{{ git.sha }}`) and are evaluated once here.
+ * themselves be templates (`{{ git.sha }}`) and are evaluated once here; an image without a
+ * tag gets the short commit SHA.
  */
 import type { DiagnosticBag } from '../diagnostics/index.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { locOf } from '../yaml/index.js';
 import type { GitInfo } from './git.js';
+import { derivedImageTag } from './nixpack.js';
 import type { ComponentNames } from './references.js';
 import { evaluate, type TemplateScope } from './templates.js';
 import type { ResolveOptions } from './types.js';
@@ -39,7 +41,7 @@ export function templateScope(dep: DeploymentConfig, target: string, git: GitInf
   for (const [n, c] of Object.entries(nxComps)) {
     const tag = c.vars.image.tag;
     const loc = locOf(c.vars.image, 'tag') ?? dep.location;
-    scope.nixpack[n].tag = tag === undefined ? 'latest' : String(evaluate(String(tag), scope, names, bag, loc));
+    scope.nixpack[n].tag = tag === undefined ? derivedImageTag(git) : String(evaluate(String(tag), scope, names, bag, loc));
   }
   return scope;
 }

@@ -12,9 +12,9 @@ import type { DeploymentConfig, StackEntry, TerraformComponentConfig } from '../
 import type { YamlFileCache } from '../config/files.js';
 import { componentAddress } from '../config/names.js';
 import { containmentProblem, symlinkProblem, walkTree } from '../config/paths.js';
-import { loadStack, resolveComponent } from '../stacks/index.js';
+import { loadStack, resolveComponent, withStackNames } from '../stacks/index.js';
 import { deepMerge } from '../stacks/merge.js';
-import type { ImportSpec, LoadedStack, ResolvedStackComponent } from '../stacks/types.js';
+import type { ImportSpec, LoadedStack, ResolvedStackComponent, StackLoadOptions } from '../stacks/types.js';
 import { keyLocOf, locOf } from '../yaml/index.js';
 import type { ResolvedComponent } from './types.js';
 
@@ -29,8 +29,10 @@ function toImports(entries: StackEntry[] | undefined, container: unknown): Impor
 /** Load the stacks for a target: `deployment.stacks` then `targets.<t>.stacks`. */
 export function loadTargetStacks(cfg: AtmosConfig, dep: DeploymentConfig, target: string, files: YamlFileCache): LoadedStack {
   const body = dep.body;
+  const opts: StackLoadOptions = { repoRoot: cfg.repoRoot, stacksBasePath: cfg.stacksBasePath, listMergeStrategy: cfg.listMergeStrategy, integrationsGithub: cfg.integrationsGithub };
   const imports = [...toImports(body.stacks, body.stacks), ...toImports(body.targets[target]?.stacks, body.targets[target]?.stacks)];
-  return loadStack(imports, { repoRoot: cfg.repoRoot, stacksBasePath: cfg.stacksBasePath, listMergeStrategy: cfg.listMergeStrategy }, files);
+  const named = withStackNames(imports, { ...opts, included: cfg.stacksIncluded, excluded: cfg.stacksExcluded }, cfg.stackNaming, files);
+  return loadStack(named, opts, files);
 }
 
 /** A deployable Terraform component with its stack configuration and module. */

@@ -62,9 +62,9 @@ function globalsOf(st: StackInternal, type: StackComponentType): Globals {
   const typeSec = sec(root, type);
   const s = st.loader.strategy;
   const g: Globals = {
-    vars: atmosMergeShared([root.vars, typeSec.vars], s, 'vars'),
-    settings: atmosMergeShared([root.settings, typeSec.settings], s, 'settings'),
-    env: atmosMergeShared([root.env, typeSec.env], s, 'env'),
+    vars: atmosMergeShared([root.vars, typeSec.vars], s),
+    settings: atmosMergeShared([root.settings, typeSec.settings], s),
+    env: atmosMergeShared([root.env, typeSec.env], s),
     providers: type === 'terraform' ? sec(typeSec, 'providers') : EMPTY,
     backendType: type === 'terraform' && typeof typeSec.backend_type === 'string' ? typeSec.backend_type : '',
     backend: type === 'terraform' ? sec(typeSec, 'backend') : EMPTY,
@@ -169,32 +169,35 @@ function expand(w: Walk, current: string, base: string, loc: Location | undefine
   w.seq.push(base);
 }
 
-function accumulate(st: StackInternal, all: Section, seq: string[]): BaseAccum {
+/**
+ * The bases folded in order (deepest first), each level merged with its own
+ * `settings.list_merge_strategy`, else the component's own (settings or overrides
+ * settings), else atmos.yaml's — Atmos `processBaseComponentConfigInternal` with the
+ * `initialMergeConfig` of `processMetadataInheritance` (Atmos issue #2396; asserted in
+ * internal/exec/stack_processor_merge_test.go, `my_list == [from_a, from_b]`).
+ */
+function accumulate(st: StackInternal, all: Section, seq: string[], initial: ListMergeStrategy): BaseAccum {
   if (!seq.length) return NO_BASES;
   // Keyed by the identity of the base sections: shared by every stack whose merged bases
   // are the same objects (a catalog file imported by many stacks).
   const bases = seq.map((b) => (isPlainMap(all[b]) ? (all[b] as Section) : EMPTY));
-  const key = `bases:${bases.map((b) => st.loader.id(b)).join(',')}`;
+  const key = `bases:${initial}:${bases.map((b) => st.loader.id(b)).join(',')}`;
   const hit = st.loader.memo.get(key) as BaseAccum | undefined;
   if (hit) return hit;
-  const s = st.loader.strategy;
-  const at = (k: string) => bases.map((b) => b[k]);
-  const last = bases[bases.length - 1];
-  const acc: BaseAccum = {
-    vars: atmosMergeShared(at('vars'), s, 'vars'),
-    settings: atmosMergeShared(at('settings'), s, 'settings'),
-    env: atmosMergeShared(at('env'), s, 'env'),
-    providers: atmosMergeShared(at('providers'), s, 'providers'),
-    backend: atmosMergeShared(at('backend'), s, 'backend'),
-    metadata: atmosMergeShared(
-      bases.map((b) => inheritableMetadata(st, sec(b, 'metadata'))),
-      s,
-      'metadata',
-    ),
+  const acc: BaseAccum = { ...NO_BASES };
+  for (const b of bases) {
+    const settings = sec(b, 'settings');
+    const s = effectiveStrategy([settings], initial, () => locOf(b));
+    acc.vars = atmosMergeShared([acc.vars, b.vars], s);
+    acc.settings = atmosMergeShared([acc.settings, settings], s);
+    acc.env = atmosMergeShared([acc.env, b.env], s);
+    acc.providers = atmosMergeShared([acc.providers, b.providers], s);
+    acc.backend = atmosMergeShared([acc.backend, b.backend], s);
+    acc.metadata = atmosMergeShared([acc.metadata, inheritableMetadata(st, sec(b, 'metadata'))], s);
     // Atmos assigns (not merges) each base's backend_type in turn: the last base decides,
     // even when it sets none.
-    backendType: typeof last.backend_type === 'string' ? last.backend_type : '',
-  };
+    acc.backendType = typeof b.backend_type === 'string' ? b.backend_type : '';
+  }
   st.loader.memo.set(key, acc);
   return acc;
 }
@@ -225,6 +228,23 @@ function withEntry(m: Section, key: string, value: unknown, loc?: Location): Sec
   copyLocs(m, out);
   out[key] = value;
   if (loc) setEntryLoc(out, key, loc);
+  return out;
+}
+
+/**
+ * atmos.yaml `integrations.github` under the component's `settings.integrations.github`
+ * (the component's wins), as Atmos's `processSettingsIntegrationsGithub` does after the
+ * settings merge, with the component's list merge strategy. Golden:
+ * tests/snapshots/TestCLICommands_describe_component_with_component_name_(backward_compatibility).stdout.golden.
+ */
+function withGithubIntegration(st: StackInternal, settings: Section, github: Section, strategy: ListMergeStrategy): Section {
+  const key = `integrations:${strategy}:${st.loader.id(github)}:${st.loader.id(settings)}`;
+  const hit = st.loader.memo.get(key) as Section | undefined;
+  if (hit) return hit;
+  const integrations = sec(settings, 'integrations');
+  const merged = atmosMergeShared([github, sec(integrations, 'github')], strategy);
+  const out = withEntry(settings, 'integrations', withEntry(integrations, 'github', merged, locOf(integrations, 'github')), locOf(settings, 'integrations'));
+  st.loader.memo.set(key, out);
   return out;
 }
 
@@ -337,7 +357,9 @@ export function resolveComponent(stack: LoadedStack, type: StackComponentType, n
     expand(w, name, b, loc, false);
   });
 
-  const base = accumulate(st, all, w.seq);
+  const ov = sec(own, 'overrides');
+  const ovSettings = sec(ov, 'settings');
+  const base = accumulate(st, all, w.seq, effectiveStrategy([sec(own, 'settings'), ovSettings], st.loader.strategy, where));
   const inheritance: string[] = [];
   for (const b of w.seq) {
     const i = inheritance.indexOf(b);
@@ -345,13 +367,11 @@ export function resolveComponent(stack: LoadedStack, type: StackComponentType, n
     inheritance.unshift(b);
   }
 
-  const ov = sec(own, 'overrides');
-  const ovSettings = sec(ov, 'settings');
   const strategy = effectiveStrategy([g.settings, base.settings, sec(own, 'settings'), ovSettings], st.loader.strategy, where);
 
   // Results are shared where nothing needs merging: treat them as immutable.
-  const vars = atmosMergeShared([g.vars, base.vars, own.vars, ov.vars], strategy, 'vars');
-  let settings = atmosMergeShared([g.settings, base.settings, own.settings, ovSettings], strategy, 'settings');
+  const vars = atmosMergeShared([g.vars, base.vars, own.vars, ov.vars], strategy);
+  let settings = atmosMergeShared([g.settings, base.settings, own.settings, ovSettings], strategy);
   // Atmos drops settings.spacelift.workspace_enabled from abstract components.
   const abstract = ownMeta.type === 'abstract';
   const spacelift = settings.spacelift;
@@ -366,11 +386,12 @@ export function resolveComponent(stack: LoadedStack, type: StackComponentType, n
     if (self && !locsOf(sl)) ensureLocs(sl, self);
     settings = withEntry(settings, 'spacelift', sl, locOf(settings, 'spacelift'));
   }
-  const env = atmosMergeShared([g.env, base.env, own.env, ov.env], strategy, 'env');
+  if (st.integrationsGithub) settings = withGithubIntegration(st, settings, st.integrationsGithub, strategy);
+  const env = atmosMergeShared([g.env, base.env, own.env, ov.env], strategy);
 
   let ownMetaOut: Section = ownMeta;
   if (options.inherits !== undefined) ownMetaOut = withEntry(ownMeta, 'inherits', options.inherits, locOf(options.inherits) ?? options.location);
-  const metadata = atmosMergeShared([base.metadata, ownMetaOut], strategy, 'metadata');
+  const metadata = atmosMergeShared([base.metadata, ownMetaOut], strategy);
 
   const moduleDir = typeof ownMeta.component === 'string' && ownMeta.component !== '' ? ownMeta.component : (topLevelModule ?? name);
 
@@ -378,12 +399,12 @@ export function resolveComponent(stack: LoadedStack, type: StackComponentType, n
   let backend: Section = EMPTY;
   let providers: Section = EMPTY;
   if (type === 'terraform') {
-    providers = atmosMergeShared([g.providers, base.providers, own.providers, ov.providers], strategy, 'providers');
+    providers = atmosMergeShared([g.providers, base.providers, own.providers, ov.providers], strategy);
     let bt = g.backendType;
     if (base.backendType) bt = base.backendType;
     if (typeof own.backend_type === 'string' && own.backend_type !== '') bt = own.backend_type;
     const ownBackend = sec(own, 'backend');
-    const merged = atmosMergeShared([g.backend, base.backend, ownBackend], st.loader.strategy, 'backend');
+    const merged = atmosMergeShared([g.backend, base.backend, ownBackend], st.loader.strategy);
     if (bt) {
       backendType = bt;
       const b = merged[bt];

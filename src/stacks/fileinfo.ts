@@ -290,7 +290,7 @@ function check(
       typeOverrides = ck.overrides(sec, type);
     }
     const parts = [globalOverrides, typeOverrides].filter((x): x is Section => !isEmptyMap(x));
-    inline[type] = parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : atmosMergeMaps(parts, strategy, 'overrides');
+    inline[type] = parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : atmosMergeMaps(parts, strategy);
   }
   const ownComponents: Record<StackComponentType, string[]> = { terraform: [], helmfile: [] };
   const comps = ck.map(root, 'components', 'components');

@@ -3,7 +3,7 @@
  * `ProcessYAMLConfigFile`):
  *  - relative to `stacks.base_path`, or to the importing file when it starts with `./` or `../`;
  *  - without an extension `.yaml`, `.yml`, `.yaml.tmpl`, `.yml.tmpl` are tried in that order
- *    (a glob without an extension gets `.yaml`, like Atmos);
+ *    (a glob without an extension gets `.yaml`, like Atmos; `test-*.*` is globbed as written);
  *  - `x.yaml` is read as `x.yaml.tmpl` when that file exists (Atmos prefers the template);
  *  - globs match files only and merge in sorted order.
  */
@@ -106,7 +106,9 @@ export class ImportResolver {
       return dynamic ? this.glob(abs) : this.isFile(abs) ? [abs] : [];
     }
     if (ext === '.tmpl') return dynamic ? this.glob(abs) : this.isFile(abs) ? [abs] : [];
-    if (dynamic) return this.glob(`${abs}.yaml`);
+    // Atmos adds `.yaml` only to a glob with no extension: `mixins/test-*.*` (extension
+    // `.*`) is globbed as written (Atmos `ProcessImportSection`, filepath.Ext of the import).
+    if (dynamic) return this.glob(ext === '' ? `${abs}.yaml` : abs);
     for (const e of STACK_EXTENSIONS) if (this.isFile(abs + e)) return [abs + e];
     // An unusual extension (`catalog/vpc.v2`): the literal file.
     if (ext !== '' && this.isFile(abs)) return [abs];

@@ -107,7 +107,7 @@ export class StackLoader {
     }
     if (!xs.length) return undefined;
     if (xs.length === 1) return xs[0];
-    return atmosMergeMaps(xs, this.strategy, 'overrides');
+    return atmosMergeMaps(xs, this.strategy);
   }
 
   /** A file's own content with the overrides that reach it set on each of its components. */
@@ -189,7 +189,8 @@ export class StackLoader {
           fail(
             'stacks/import-cycle',
             `import cycle: ${names.join(' → ')}`,
-            chain[i].via ?? spec.location,
+            // At the import that closes the cycle (issue 13 item 7): the entry to remove.
+            spec.location ?? chain[i].via,
             'a stack file must not import itself, directly or through other imports; remove one of these imports',
           );
         }
@@ -253,6 +254,8 @@ export interface StackInternal {
   /** Absolute files in merge order. */
   absFiles: string[];
   memo: Map<string, unknown>;
+  /** atmos.yaml `integrations.github` (absent or empty: nothing to merge). */
+  integrationsGithub?: Record<string, unknown>;
 }
 
 const NO_FLOW: Flow = { inline: { terraform: undefined, helmfile: undefined }, imports: { terraform: undefined, helmfile: undefined } };
@@ -268,7 +271,13 @@ export function loadStack(imports: ImportSpec[], opts: StackLoadOptions, files?:
   for (const f of r.files) warnings.push(...loader.info(f).warnings);
   const comps = mapAt(r.content, 'components');
   const names = (t: StackComponentType) => Object.keys(mapAt(comps, t) ?? {}).sort();
-  const internal: StackInternal = { loader, content: r.content, absFiles: r.files, memo: new Map() };
+  const internal: StackInternal = {
+    loader,
+    content: r.content,
+    absFiles: r.files,
+    memo: new Map(),
+    ...(opts.integrationsGithub && Object.keys(opts.integrationsGithub).length ? { integrationsGithub: opts.integrationsGithub } : {}),
+  };
   return {
     files: r.files.map((f) => loader.info(f).file),
     componentNames: { terraform: names('terraform'), helmfile: names('helmfile') },

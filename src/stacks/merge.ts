@@ -7,14 +7,13 @@
  *  - `merge`: by index; maps at the same index deep-merge, where the later element is a
  *    scalar (or list) the earlier element is kept; the result is as long as the longer list.
  *
- * With `{ atmos: true }` the merge is exactly Atmos's `pkg/merge` (`merge_native.go`, i.e.
- * mergo `WithOverride` + `WithTypeCheck`), which the stacks layer uses:
+ * With `{ atmos: true }` the merge is exactly Atmos's `pkg/merge` (`merge_native.go`),
+ * which the stacks layer uses:
  *  - `merge` keeps the EARLIER list's length (later extra elements are ignored), and maps at
  *    the same index merge with `replace` for the lists inside them;
- *  - a list overridden by a scalar is an error ({@link MergeTypeError}: "cannot
- *    override two slices with different type"); a map still replaces a list, and an Atmos
- *    YAML function (`!terraform.output ...`, merged deferred by Atmos) replaces anything; an
- *    explicit `null` replaces a list (SPEC 3.1 is explicit; Atmos's behaviour there is untested).
+ *  - a scalar, a map or an explicit `null` over a list replaces it, as Atmos does today
+ *    (tests/merge_type_override_test.go: "list overridden by scalar", "… by empty map",
+ *    "… by null"; issue 13 — an older Atmos refused the scalar).
  *
  * Values are treated as immutable: a merge returns new containers only where both sides
  * are containers and shares everything else. Origins (see `src/yaml`) travel with values.
@@ -30,28 +29,6 @@ export interface MergeOptions {
   /** Merge exactly like Atmos's `pkg/merge` (see the module comment). */
   atmos?: boolean;
 }
-
-/**
- * Atmos refuses to override a list with a scalar or null. `container[key]` is the
- * offending value (its position is the error's location); `baseContainer[key]` the list.
- */
-export class MergeTypeError extends Error {
-  /** Keys from the merged root down to the offending entry. */
-  readonly path: (string | number)[];
-  constructor(
-    readonly container: Record<string, unknown>,
-    readonly key: string,
-    readonly baseContainer: Record<string, unknown> | undefined,
-    readonly over: unknown,
-  ) {
-    super('cannot override two slices with different type');
-    this.name = 'MergeTypeError';
-    this.path = [key];
-  }
-}
-
-/** An Atmos YAML function as `src/yaml` passes it through (`"!env HOME"`). */
-const YAML_FUNCTION = /^![A-Za-z][\w.-]*(\s|$)/;
 
 export function deepMerge(base: unknown, over: unknown, strategy: ListMergeStrategy = 'replace', options: MergeOptions = {}): unknown {
   if (over === undefined) return base;
@@ -94,15 +71,9 @@ function mergeMapsN(maps: Record<string, unknown>[], strategy: ListMergeStrategy
       if (had) {
         runs?.delete(k);
         const prev = out[k];
-        if (Array.isArray(prev)) {
-          if (Array.isArray(v)) {
-            out[k] = mergeLists(prev, v, strategy, atmos);
-            continue;
-          }
-          // Atmos refuses a scalar over a list; an explicit null replaces it (SPEC 3.1).
-          if (atmos && v !== null && !(typeof v === 'string' && YAML_FUNCTION.test(v))) {
-            throw new MergeTypeError(m, k, lastWith(maps, i, k), v);
-          }
+        if (Array.isArray(prev) && Array.isArray(v)) {
+          out[k] = mergeLists(prev, v, strategy, atmos);
+          continue;
         }
       }
       out[k] = v;
@@ -111,22 +82,11 @@ function mergeMapsN(maps: Record<string, unknown>[], strategy: ListMergeStrategy
   if (runs) {
     for (const [k, run] of runs) {
       if (run.length < 2) continue;
-      try {
-        out[k] = mergeMapsN(run, strategy, atmos);
-      } catch (e) {
-        if (e instanceof MergeTypeError) e.path.unshift(k);
-        throw e;
-      }
+      out[k] = mergeMapsN(run, strategy, atmos);
     }
   }
   if (self) setLocs(out, new MergedLocs(self.self, out, maps));
   return out;
-}
-
-/** The last input before `i` that has `key` (for error messages). */
-function lastWith(maps: Record<string, unknown>[], i: number, key: string): Record<string, unknown> | undefined {
-  for (let j = i - 1; j >= 0; j--) if (hasOwn.call(maps[j], key)) return maps[j];
-  return undefined;
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;

@@ -23,6 +23,8 @@ export interface StackLoadOptions {
   stacksBasePath: string;
   /** atmos.yaml `settings.list_merge_strategy`. */
   listMergeStrategy: ListMergeStrategy;
+  /** atmos.yaml `integrations.github`: merged under every component's `settings.integrations.github`. */
+  integrationsGithub?: Record<string, unknown>;
 }
 
 /**

@@ -13,7 +13,8 @@
  *
  * A top-level stack file X is loaded as the virtual stack whose imports are `[X]`; with a
  * single top-level stack file SPEC 3.1 requires the result to equal what Atmos resolves.
- * The list merge strategy comes from the fixture's atmos.yaml `settings.list_merge_strategy`.
+ * The list merge strategy comes from the fixture's atmos.yaml `settings.list_merge_strategy`,
+ * the GitHub integration settings from its `integrations.github`.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -45,6 +46,7 @@ interface Scenario {
   name: string;
   dir: string;
   strategy: ListMergeStrategy;
+  integrationsGithub: Record<string, unknown> | undefined;
   expectations: Expectation[];
 }
 
@@ -56,6 +58,14 @@ function listMergeStrategyOf(dir: string): ListMergeStrategy {
   if (s === undefined || s === null || s === '') return 'replace';
   if (s === 'replace' || s === 'append' || s === 'merge') return s;
   throw new Error(`${file}: unknown settings.list_merge_strategy ${JSON.stringify(s)}`);
+}
+
+/** The fixture's atmos.yaml `integrations.github` (merged into every component's settings). */
+function integrationsGithubOf(dir: string): Record<string, unknown> | undefined {
+  const file = path.join(dir, 'atmos.yaml');
+  if (!existsSync(file)) return undefined;
+  const doc = parseYaml(readFileSync(file, 'utf8')) as { integrations?: { github?: Record<string, unknown> } } | null;
+  return doc?.integrations?.github;
 }
 
 function loadScenarios(): Scenario[] {
@@ -74,7 +84,7 @@ function loadScenarios(): Scenario[] {
           if (!(FIELDS as readonly string[]).includes(k)) throw new Error(`${name}: unknown expected field "${k}"`);
         }
       }
-      return { name, dir, strategy: listMergeStrategyOf(dir), expectations };
+      return { name, dir, strategy: listMergeStrategyOf(dir), integrationsGithub: integrationsGithubOf(dir), expectations };
     });
 }
 
@@ -85,7 +95,11 @@ function importPathOf(stackFile: string): string {
 
 function resolve(s: Scenario, e: Expectation) {
   const files = new YamlFileCache(s.dir);
-  const stack = loadStack([{ path: importPathOf(e.stack_file) }], { repoRoot: s.dir, stacksBasePath: path.join(s.dir, 'stacks'), listMergeStrategy: s.strategy }, files);
+  const stack = loadStack(
+    [{ path: importPathOf(e.stack_file) }],
+    { repoRoot: s.dir, stacksBasePath: path.join(s.dir, 'stacks'), listMergeStrategy: s.strategy, integrationsGithub: s.integrationsGithub },
+    files,
+  );
   return resolveComponent(stack, e.type ?? 'terraform', e.component);
 }
 

@@ -136,6 +136,20 @@ describe('image bindings', () => {
     expect(web.vars).toEqual({ source: './services/web', start_cmd: 'node server.js --cpu 256', image: { registry: '127.0.0.1:5000', name: 'shop-web', tag: 'aaaaaaaa' } });
   });
 
+  // Issue 13 item 7: no `latest` (a mutable tag); the short commit SHA, as {{ git.short_sha }} gives it.
+  it('an image without a tag gets the short commit SHA, never latest', async () => {
+    const files = nixFiles(['        vars: { image: "{{ nixpack.web.repository }}:{{ nixpack.web.tag }}" }']);
+    files['deployments/shop.yaml'] = files['deployments/shop.yaml'].replace(', tag: "{{ git.short_sha }}"', '');
+    const { d } = await resolveIn(files);
+    expect(comp(d, 'nixpack/web').vars.image).toEqual({ registry: '127.0.0.1:5000', name: 'shop-web', tag: 'aaaaaaaa' });
+    expect(comp(d, 'terraform/app').vars.image).toBe('127.0.0.1:5000/shop-web:aaaaaaaa');
+    // Outside a Git repository nothing can be derived: vars show no tag rather than an invented one.
+    const dir = makeRepo(files);
+    const repo = openRepository({ cwd: dir });
+    const r = await resolve(repo, loadDeployment(repo, 'shop'), 'dev', { git: {} });
+    expect(describeDeployment(r).components.find((c) => c.address === 'nixpack/web')!.vars.image).toEqual({ registry: '127.0.0.1:5000', name: 'shop-web' });
+  });
+
   it('shows an unbuilt image without a registry as <name>@sha256:<unbuilt>', async () => {
     const files = nixFiles(['        metadata: { labels: { service: web } }']);
     files['deployments/shop.yaml'] = files['deployments/shop.yaml'].replace('registry: 127.0.0.1:5000, ', '');

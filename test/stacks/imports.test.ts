@@ -97,6 +97,22 @@ describe('imports (SPEC 3.1 "Imports")', () => {
     expect(tf(deep, 'x').vars.v).toBe('d');
   });
 
+  // Issue 13 item 5: Atmos adds `.yaml` only to a glob without extension; `test-*.*` has the
+  // extension `.*` and is globbed as written (Atmos internal/exec/stack_processor_utils.go).
+  it('a glob ending in .* is globbed as written (no .yaml added)', () => {
+    const r = repo({
+      'stacks/mixins/test-1.yaml': 'vars: { v: one, one: 1 }',
+      'stacks/mixins/test-2.yml': 'vars: { v: two, two: 1 }',
+      'stacks/mixins/other.yaml': 'vars: { other: 1 }',
+      'stacks/dev.yaml': 'import: ["mixins/test-*.*"]',
+      'stacks/none.yaml': 'import: ["mixins/nope-*.*"]',
+    });
+    const s = r.load(['dev']);
+    expect(s.files).toEqual(['stacks/mixins/test-1.yaml', 'stacks/mixins/test-2.yml', 'stacks/dev.yaml']);
+    expect(tf(s, 'x').vars).toEqual({ v: 'two', one: 1, two: 1 });
+    expect(diag(() => r.load(['none'])).message).toBe('import "mixins/nope-*.*" not found: no file matches stacks/mixins/nope-*.*');
+  });
+
   it('a missing import is an error at the import entry, with a suggestion', () => {
     const r = repo({
       'stacks/catalog/vpc.yaml': 'vars: {}',
@@ -142,7 +158,8 @@ describe('imports (SPEC 3.1 "Imports")', () => {
     expect(tf(s, 'x').vars).toEqual({ here: 1, own: 1 });
   });
 
-  it('an import cycle is an error printing the chain, at the first edge', () => {
+  // Issue 13 item 7: located at the import that closes the cycle, not at the first edge.
+  it('an import cycle is an error printing the chain, at the import that closes it', () => {
     const r = repo({
       'stacks/a.yaml': `
         vars: {}
@@ -156,10 +173,10 @@ describe('imports (SPEC 3.1 "Imports")', () => {
     const d = diag(() => r.load(['a']));
     expect(d.code).toBe('stacks/import-cycle');
     expect(d.message).toBe('import cycle: stacks/a.yaml → stacks/b.yaml → stacks/c.yaml → stacks/a.yaml');
-    expect(where(d)).toBe('stacks/a.yaml:3:5');
+    expect(where(d)).toBe('stacks/c.yaml:1:10');
     const e = diag(() => r.load(['b']));
     expect(e.message).toBe('import cycle: stacks/b.yaml → stacks/c.yaml → stacks/a.yaml → stacks/b.yaml');
-    expect(where(e)).toBe('stacks/b.yaml:1:10');
+    expect(where(e)).toBe('stacks/a.yaml:3:5');
     expect(diag(() => r.load(['self'])).message).toBe('import cycle: stacks/self.yaml → stacks/self.yaml');
   });
 

@@ -1,0 +1,166 @@
+/**
+ * Atmos stack names (issue 13): the name Atmos gives each top-level stack file, so a
+ * deployment's `stacks:` may list `plat-ue2-dev` as well as a file path. Precedence is
+ * Atmos's `resolveStackName` (internal/exec/describe_stacks_component_processor.go):
+ *
+ *  1. the manifest's top-level `name:`;
+ *  2. atmos.yaml `stacks.name_template`, evaluated against the stack's `.vars` and
+ *     `.settings` — only the simple forms (`{{ .vars.stage }}`, `{{- .settings.a.b -}}`, text
+ *     around them); any other Go template construct is a located "not yet supported" error;
+ *  3. atmos.yaml `stacks.name_pattern` (`{namespace}-{tenant}-{environment}-{stage}` parts
+ *     from the stack's vars, Atmos `GetContextPrefix`); a part the stack does not set makes
+ *     Atmos fall back to the file name, and so does this;
+ *  4. the file's path under `stacks.base_path` without its extension.
+ *
+ * The vars and settings are the stack's global ones (root merged with `terraform:`), which
+ * is what every component of a stack shares; Atmos evaluates per component, which only
+ * differs when a component overrides `tenant`/`environment`/`stage` itself.
+ * Names are worked out only when an entry is not a stack file (listing every stack costs
+ * a full load); the result is cached per command.
+ */
+import path from 'node:path';
+import { displayPath, type YamlFileCache } from '../config/files.js';
+import { isDynamicPattern } from 'tinyglobby';
+import { DiagnosticError, didYouMean, fail, type Diagnostic, type Location } from '../diagnostics/index.js';
+import { isPlainMap } from '../yaml/index.js';
+import { atmosMergeShared } from './amerge.js';
+import { listStackFiles, type AllStacksOptions } from './all.js';
+import { internalOf, loadStack, loaderFor } from './load.js';
+import type { ImportSpec } from './types.js';
+
+/** atmos.yaml `stacks.name_pattern` / `stacks.name_template` (with where the template is written). */
+export interface StackNaming {
+  namePattern?: string;
+  nameTemplate?: { text: string; location?: Location };
+}
+
+/** One top-level stack file and the name Atmos gives it. */
+export interface NamedStack {
+  name: string;
+  /** Path under `stacks.base_path`, with its extension (usable as a `stacks:` entry). */
+  path: string;
+}
+
+const PATTERN_PARTS = ['namespace', 'tenant', 'environment', 'stage'] as const;
+
+/** Atmos `GetContextPrefix`: undefined when a part the pattern names is not set. */
+function fromPattern(pattern: string, vars: Record<string, unknown>): string | undefined {
+  const out: string[] = [];
+  for (const part of pattern.split('-')) {
+    const key = PATTERN_PARTS.find((p) => part === `{${p}}`);
+    if (!key) continue;
+    const v = vars[key];
+    if (typeof v !== 'string' || v === '') return undefined;
+    out.push(v);
+  }
+  return out.join('-');
+}
+
+const ACTION = /\{\{(-?)\s*([\s\S]*?)\s*(-?)\}\}/g;
+const FIELD = /^\.(vars|settings)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)$/;
+
+/**
+ * The simple forms of `stacks.name_template`: text and `{{ .vars.<k>… }}` /
+ * `{{ .settings.<k>… }}` actions, with Go's `{{-`/`-}}` whitespace trimming and Go's
+ * `<no value>` for a missing key. Anything else is refused, located at the template.
+ */
+function fromTemplate(t: NonNullable<StackNaming['nameTemplate']>, data: { vars: Record<string, unknown>; settings: Record<string, unknown> }): string {
+  let out = '';
+  let last = 0;
+  let trimNext = false;
+  for (const m of t.text.matchAll(ACTION)) {
+    let text = t.text.slice(last, m.index);
+    if (trimNext) text = text.trimStart();
+    if (m[1] === '-') text = text.trimEnd();
+    out += text;
+    const field = FIELD.exec(m[2]);
+    if (!field) {
+      fail(
+        'atmos/name-template-unsupported',
+        `stacks.name_template: "{{ ${m[2]} }}" is not yet supported for naming stacks`,
+        t.location,
+        'only {{ .vars.<key> }} and {{ .settings.<key> }} (with text around them) are evaluated here; list the stack by its file path in stacks:, or give the stack manifest a top-level name:',
+      );
+    }
+    let v: unknown = data[field[1] as 'vars' | 'settings'];
+    for (const k of field[2].slice(1).split('.')) v = isPlainMap(v) ? v[k] : undefined;
+    out += v === undefined || v === null ? '<no value>' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    last = (m.index ?? 0) + m[0].length;
+    trimNext = m[3] === '-';
+  }
+  let rest = t.text.slice(last);
+  if (trimNext) rest = rest.trimStart();
+  return out + rest;
+}
+
+/** Every top-level stack (atmos.yaml `included_paths` / `excluded_paths`) with its Atmos name. */
+export function stackNames(opts: AllStacksOptions, naming: StackNaming, files: YamlFileCache): NamedStack[] {
+  const key = `stack-names:${opts.stacksBasePath}\0${naming.namePattern ?? ''}\0${naming.nameTemplate?.text ?? ''}\0${(opts.included ?? []).join(',')}\0${(opts.excluded ?? []).join(',')}`;
+  return files.memo(key, () =>
+    listStackFiles(opts).map((abs) => {
+      const rel = path.relative(opts.stacksBasePath, abs).split(path.sep).join('/');
+      const stem = rel.replace(/\.(ya?ml)(\.tmpl)?$/, '');
+      const root = files.loadValid(abs).value;
+      const own = isPlainMap(root) ? root.name : undefined;
+      if (typeof own === 'string' && own !== '') return { name: own, path: rel };
+      if (!naming.nameTemplate && !naming.namePattern) return { name: stem, path: rel };
+      const content = internalOf(loadStack([{ path: rel, location: { file: displayPath(opts.repoRoot, abs), line: 1, col: 1 } }], opts, files)).content;
+      const tf = isPlainMap(content.terraform) ? content.terraform : {};
+      const vars = atmosMergeShared([content.vars, tf.vars], opts.listMergeStrategy);
+      if (naming.nameTemplate) return { name: fromTemplate(naming.nameTemplate, { vars, settings: atmosMergeShared([content.settings, tf.settings], opts.listMergeStrategy) }), path: rel };
+      return { name: fromPattern(naming.namePattern!, vars) ?? stem, path: rel };
+    }),
+  );
+}
+
+/**
+ * The stack file Atmos names `name`, or a located error (at the `stacks:` entry) with a
+ * did-you-mean over the known names and the forms an entry may take.
+ */
+function stackFileNamed(name: string, missing: Diagnostic, opts: AllStacksOptions, naming: StackNaming, files: YamlFileCache): string {
+  const location = missing.location;
+  const all = stackNames(opts, naming, files);
+  const hits = all.filter((s) => s.name === name);
+  if (hits.length === 1) return hits[0].path;
+  const base = path.relative(opts.repoRoot, opts.stacksBasePath).split(path.sep).join('/') || '.';
+  if (hits.length > 1) {
+    fail(
+      'stacks/stack-name-ambiguous',
+      `stack name "${name}" names ${hits.length} stack files: ${hits.map((h) => `${base}/${h.path}`).join(', ')}`,
+      location,
+      'list the stack file path instead, or give one of them a distinct top-level name:',
+    );
+  }
+  const names = [...new Set(all.map((s) => s.name))].sort();
+  const guess = didYouMean(name, names);
+  const how = `an entry is a stack file path under ${base}/ (extension optional, globs allowed) or an Atmos stack name (manifest name:, stacks.name_template or stacks.name_pattern in atmos.yaml)`;
+  const known = names.length ? `; known stack names: ${names.slice(0, 12).join(', ')}${names.length > 12 ? `, … (${names.length} in all)` : ''}` : '';
+  // The file lookup's own findings (what was tried, a close file name) stay in the message and hint.
+  const tried = missing.message.replace(/^[^:]*: /, '');
+  fail(
+    'stacks/unknown-stack',
+    `"${name}" is neither a stack file under ${base}/ nor the name of a stack (${tried})`,
+    location,
+    `${guess ? `did you mean the stack "${guess}"? ` : ''}${missing.hint ? `${missing.hint}; ` : ''}${how}${known}`,
+  );
+}
+
+/**
+ * `stacks:` entries with each one that names no stack file but an Atmos stack
+ * (`plat-ue2-dev`) replaced by the file Atmos gives that name. Files are tried first, so
+ * the names of all stacks are worked out only for an entry that is not one.
+ */
+export function withStackNames(imports: ImportSpec[], opts: AllStacksOptions, naming: StackNaming, files: YamlFileCache): ImportSpec[] {
+  const resolver = loaderFor(opts, files).imports;
+  return imports.map((spec) => {
+    if (spec.skip_if_missing || isDynamicPattern(spec.path)) return spec;
+    try {
+      resolver.resolve(spec, undefined);
+      return spec;
+    } catch (e) {
+      const missing = e instanceof DiagnosticError ? e.diagnostics[0] : undefined;
+      if (missing?.code !== 'stacks/import-missing') throw e;
+      return { ...spec, path: stackFileNamed(spec.path.trim(), missing, opts, naming, files) };
+    }
+  });
+}
