@@ -12,6 +12,7 @@ import type { AtmosConfig } from '../config/atmos.js';
 import type { YamlFileCache } from '../config/files.js';
 import { componentAddress, splitAddress } from '../config/names.js';
 import { dependencyOrder, type DependencyEdge } from '../graph/order.js';
+import { deepMerge } from '../stacks/merge.js';
 import { isPlainMap, locOf } from '../yaml/index.js';
 import type { FoundRef } from './templates.js';
 import type { ExternalDependency, ResolvedComponent } from './types.js';
@@ -169,17 +170,20 @@ export function warnExternalDependencies(components: Pick<ResolvedComponent, 'ad
 }
 
 /**
- * `dependencies.components` of a Terraform component from the stack files defining it (in merge
- * order): the last list set wins, as Atmos's default list merge replaces it
+ * `dependencies.components` of a Terraform component from the stack files defining it, merged
+ * in their order with the list merge strategy: `replace` (the default) keeps the last list set
  * (tests/fixtures/scenarios/dependencies-components-inheritance: "child dependencies REPLACE
- * parent dependencies"). Returns the list and its container (for locations).
+ * parent dependencies"), `append` concatenates them (…-inheritance-append). Returns the list
+ * and the container of the last one set (for locations).
  */
 export function stackDependencyComponents(cfg: AtmosConfig, sources: string[], name: string, files: YamlFileCache): { components: unknown; container: unknown } {
   let found: { components: unknown; container: unknown } = { components: undefined, container: undefined };
   for (const file of sources) {
     const doc = files.load(path.resolve(cfg.repoRoot, file)).value;
     const own = ['components', 'terraform', name, 'dependencies'].reduce<unknown>((m, k) => (isPlainMap(m) ? m[k] : undefined), doc);
-    if (isPlainMap(own) && own.components !== undefined) found = { components: own.components, container: own };
+    if (!isPlainMap(own) || own.components === undefined) continue;
+    const components = found.components === undefined ? own.components : deepMerge(found.components, own.components, cfg.listMergeStrategy);
+    found = { components, container: own };
   }
   return found;
 }

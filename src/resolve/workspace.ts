@@ -104,8 +104,9 @@ function patternName(pattern: string, input: WorkspaceInput): string | undefined
  * key prints `<no value>`, as Go's text/template does for a map); any other action is refused.
  */
 export function simpleTemplate(text: string, data: Record<string, unknown>, what: string, location: Location | undefined): string {
-  const action = /(\s*)\{\{(-?)\s*([^{}]*?)\s*(-?)\}\}(\s*)/g;
-  return text.replace(action, (_all, before: string, trimLeft: string, expr: string, trimRight: string, after: string) => {
+  // Go's trim markers first: `{{- ` drops the white space before the action, ` -}}` the white space after.
+  const trimmed = text.replace(/\s*\{\{-\s/g, '{{ ').replace(/\s-\}\}\s*/g, ' }}');
+  return trimmed.replace(/\{\{\s*([^{}]*?)\s*\}\}/g, (_all, expr: string) => {
     if (!/^\.[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(expr)) {
       throw new DiagnosticError(
         error('resolve/template-unsupported', `${what}: the Go template action {{ ${expr} }} is not yet supported here`, location, 'use a field reference such as {{ .vars.stage }}, or a pattern'),
@@ -113,8 +114,7 @@ export function simpleTemplate(text: string, data: Record<string, unknown>, what
     }
     let v: unknown = data;
     for (const k of expr.slice(1).split('.')) v = isPlainMap(v) ? v[k] : undefined;
-    const text = v === undefined || v === null ? '<no value>' : typeof v === 'string' ? v : JSON.stringify(v);
-    return `${trimLeft ? '' : before}${text}${trimRight ? '' : after}`;
+    return v === undefined || v === null ? '<no value>' : typeof v === 'string' ? v : JSON.stringify(v);
   });
 }
 
