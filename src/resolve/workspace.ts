@@ -7,7 +7,8 @@
  *                 extension, `/` replaced by `-`
  *   workspace   = `metadata.terraform_workspace_template` > `terraform_workspace_pattern` >
  *                 `terraform_workspace` > the stack name (`<stack>-<component>` for a derived
- *                 component, one whose `metadata.component` names another module), `/` → `-`;
+ *                 component, one whose `metadata.component` names another module, as
+ *                 `atmos terraform` and `describe component` derive it), `/` → `-`;
  *                 `default` when workspaces are disabled or the backend is `http`.
  *
  * A target may load several stack files; its stack is the last top-level one (the most

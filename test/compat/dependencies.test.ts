@@ -57,6 +57,8 @@ describe('Atmos settings.depends_on', () => {
     const json = JSON.parse(renderGraph(r, graph, 'json'));
     expect(json.external).toEqual([{ from: 'terraform/tgw/attachment', to: 'tgw/hub (stage=network)', reason: 'another stack (stage network)' }]);
     expect(json.edges).toContainEqual({ from: 'terraform/tgw/attachment', to: 'terraform/vpc', kind: 'explicit' });
+    expect(renderGraph(r, graph, 'dot')).toContain('"tgw/hub (stage=network)" -> "terraform/tgw/attachment" [style=dashed, label="outside"];');
+    expect(renderGraph(r, graph, 'mermaid')).toMatch(/x0\["tgw\/hub \(stage=network\)"\]\n {2}x0 -\.->\|outside\| n\d/);
   });
 
   it('an entry naming a component the deployment does not deploy orders nothing, and is shown', async () => {
