@@ -20,6 +20,11 @@
  * re-run from the state they produced is a cache hit). A remote backend (s3, gcs, pg, ...)
  * cannot be digested cheaply, so the steps that read it are never cached.
  *
+ * Workspace: every step selects the component's Atmos workspace with `TF_WORKSPACE` (see
+ * {@link selectedWorkspace}); a local backend then keeps it in
+ * `<workspace_dir>/<workspace>/terraform.tfstate` (`workspace_dir` defaults to `<path>.d`),
+ * which the mounts, the `state` fact and `refreshFacts` follow.
+ *
  * Secrets: the component's declared secrets (src/secrets) reach every step as env. A variable
  * whose value holds a secret (e.g. an upstream's sensitive output) is passed as a
  * `TF_VAR_<name>` secret, never through the tfvars file (which enters the CAS); Terraform
@@ -100,7 +105,51 @@ export function stateFact(file: string): string {
 export function localStatePath(ctx: ModuleContext<unknown>): string {
   const p = ctx.component.backend?.path;
   if (typeof p === 'string' && p !== '') return path.resolve(ctx.repoRoot, p);
+  return ownStatePath(ctx);
+}
+
+/** Terraform's name for the workspace a fresh configuration is in: its state is the backend's `path`. */
+export const DEFAULT_WORKSPACE = 'default';
+
+/**
+ * Where Terraform's local backend keeps the non-default workspaces: the backend's
+ * `workspace_dir` when the stacks set one, else `<state>.d` next to the default state (instead
+ * of Terraform's `terraform.tfstate.d` under the working directory, which is a step's throwaway
+ * workspace).
+ */
+export function localWorkspaceDir(ctx: ModuleContext<unknown>): string {
+  const d = ctx.component.backend?.workspace_dir;
+  if (typeof d === 'string' && d !== '') return path.resolve(ctx.repoRoot, d);
+  return `${localStatePath(ctx)}.d`;
+}
+
+/** atmos-pipe's own local state of a component: `<cacheDir>/state/<deployment>/<target>/<component>.tfstate`. */
+function ownStatePath(ctx: ModuleContext<unknown>): string {
   return path.join(ctx.cacheDir, 'state', ctx.deployment, ctx.target, `${ctx.component.name}.tfstate`);
+}
+
+/**
+ * The workspace the steps select (`TF_WORKSPACE`), or undefined for Terraform's `default`:
+ * the one Atmos derives (src/resolve/workspace.ts), except with atmos-pipe's own local state
+ * (no backend in the stacks). That file already belongs to one component of one target, and
+ * selecting a workspace there would move every existing state to an empty one (the next
+ * apply would create everything again).
+ */
+export function selectedWorkspace(ctx: ModuleContext<unknown>): string | undefined {
+  const c = ctx.component;
+  const ws = c.workspace;
+  if (ws === undefined || ws === DEFAULT_WORKSPACE) return undefined;
+  if ((c.backend_type ?? 'local') === 'local' && localStatePath(ctx) === ownStatePath(ctx)) return undefined;
+  return ws;
+}
+
+/**
+ * The local state file of the selected workspace: the backend's `path` for `default`, else
+ * `<workspace_dir>/<workspace>/terraform.tfstate`, as Terraform's local backend lays them out.
+ */
+export function workspaceStatePath(ctx: ModuleContext<unknown>): string {
+  const ws = selectedWorkspace(ctx);
+  return ws === undefined ? localStatePath(ctx) : path.join(localWorkspaceDir(ctx), ws, 'terraform.tfstate');
 }
 
 /** Root module files that never enter the workspace (Terraform's own leftovers, our generated vars). */
@@ -136,8 +185,10 @@ export interface TerraformWorkspace {
   inputs: Record<string, Artifact>;
   /** The generated files' exact text, by name. */
   files: Record<string, string>;
-  /** Local backend: the absolute state file. Remote backends: null. */
+  /** Local backend: the absolute state file of the component's workspace. Remote backends: null. */
   statePath: string | null;
+  /** Local backend: the directories holding its state files (bound into the steps that read or write state). */
+  stateDirs: string[];
   /**
    * Variables that carry a secret value (e.g. an upstream's sensitive output): passed as
    * `TF_VAR_<name>` secrets, never written into the tfvars file (which enters the CAS).
@@ -151,10 +202,21 @@ export function terraformWorkspace(ctx: ModuleContext<unknown>): TerraformWorksp
   const c = ctx.component;
   if (c.type !== 'terraform' || !c.moduleDir) throw new Error(`${c.address} is not a Terraform component`);
   const local = (c.backend_type ?? 'local') === 'local';
-  const statePath = local ? localStatePath(ctx) : null;
+  const statePath = local ? workspaceStatePath(ctx) : null;
   const type = c.backend_type ?? 'local';
-  const backend: Record<string, unknown> = local ? { ...c.backend, path: stateLocation(ctx, statePath!) } : { ...c.backend };
-  if (local && typeof backend.workspace_dir === 'string') backend.workspace_dir = stateLocation(ctx, path.resolve(ctx.repoRoot, backend.workspace_dir));
+  const backend: Record<string, unknown> = { ...c.backend };
+  const stateDirs: string[] = [];
+  if (local) {
+    const defaultState = localStatePath(ctx);
+    const wsDir = localWorkspaceDir(ctx);
+    backend.path = stateLocation(ctx, defaultState);
+    stateDirs.push(path.dirname(defaultState));
+    // Only a selected workspace needs the workspace directory: the default one keeps its files unchanged.
+    if (statePath !== defaultState) {
+      backend.workspace_dir = stateLocation(ctx, wsDir);
+      if (path.relative(path.dirname(defaultState), wsDir).startsWith('..')) stateDirs.push(wsDir);
+    } else if (typeof backend.workspace_dir === 'string') backend.workspace_dir = stateLocation(ctx, wsDir);
+  }
 
   const files: Record<string, string> = {};
   files[BACKEND_FILE] = jsonFile({ terraform: { backend: { [type]: backend } } });
@@ -175,16 +237,22 @@ export function terraformWorkspace(ctx: ModuleContext<unknown>): TerraformWorksp
 
   const inputs: Record<string, Artifact> = { '.': { kind: 'dir', digest: ctx.cas.putDir(c.moduleDir, { exclude: excludeFromModule, within: c.vendored ? ctx.cacheDir : ctx.repoRoot }) } };
   for (const [name, text] of Object.entries(files)) inputs[name] = { kind: 'file', digest: ctx.cas.putBytes(text) };
-  return { inputs, files, statePath, secretVars };
+  return { inputs, files, statePath, stateDirs, secretVars };
 }
 
-/** The component's `env` section as plain strings (null and undefined values are dropped). */
-function plainEnv(env: Record<string, unknown> | undefined): Record<string, string> {
+/**
+ * The component's `env` section as plain strings (null and undefined values are dropped), with
+ * the workspace Atmos derives for it selected through `TF_WORKSPACE` (part of the fingerprint:
+ * another workspace is another state).
+ */
+function plainEnv(env: Record<string, unknown> | undefined, workspace: string | undefined): Record<string, string> {
   const out: Record<string, string> = { TF_IN_AUTOMATION: '1' };
+  // Set last: the component's own env cannot select another workspace than the derived one.
   for (const [k, v] of Object.entries(env ?? {})) {
     if (v === null || v === undefined) continue;
     out[k] = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
   }
+  if (workspace !== undefined) out.TF_WORKSPACE = workspace;
   return out;
 }
 
@@ -232,7 +300,7 @@ function base(ctx: Ctx, ws: TerraformWorkspace, name: string, module: string): O
     image: terraformImage(ctx.tools),
     tool: { name: t.command, version: t.version ?? '*' },
     hostTool: TERRAFORM_HOST,
-    env: plainEnv(ctx.component.env),
+    env: plainEnv(ctx.component.env, selectedWorkspace(ctx)),
     secrets: [...new Set([...(ctx.inputs?.secrets ?? []), ...Object.keys(secretSources)])].sort(),
     ...(Object.keys(secretSources).length ? { secretSources } : {}),
     caches: [pluginCache(ctx.tools)],
@@ -263,10 +331,9 @@ function initialized(ws: TerraformWorkspace, init: Step): Record<string, StepInp
  */
 function stateBinding(ctx: Ctx, ws: TerraformWorkspace, writable: boolean, refresh: boolean): Pick<Step, 'mounts' | 'facts' | 'refreshFacts'> {
   if (!ws.statePath) return {};
-  const dir = path.dirname(ws.statePath);
-  const mount: StepMount = { host: dir, path: stateLocation(ctx, dir), writable };
+  const mounts: StepMount[] = ws.stateDirs.map((dir) => ({ host: dir, path: stateLocation(ctx, dir), writable }));
   return {
-    mounts: [mount],
+    mounts,
     facts: { state: stateFact(ws.statePath) },
     ...(refresh ? { refreshFacts: { state: ws.statePath } } : {}),
   };

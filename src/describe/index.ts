@@ -8,6 +8,12 @@ import { isPlainMap, locOf } from '../yaml/index.js';
 
 /** One component in the exact shape of SPEC 11 (plus provenance with `--provenance`). */
 export type DescribedComponent = Pick<ResolvedComponent, 'address' | 'type' | 'name' | 'component' | 'vars' | 'settings' | 'env' | 'backend_type' | 'backend' | 'providers' | 'depends_on' | 'wave'> & {
+  /** Terraform: the workspace its steps select (Atmos's derivation: src/resolve/workspace.ts). */
+  workspace?: string;
+  /** Terraform: the command its steps run (`terraform`, `tofu`). */
+  command?: string;
+  /** Atmos dependencies naming no component of this deployment (another stack, another component): shown, not ordered. */
+  dependencies?: ResolvedComponent['externalDependencies'];
   /** Names of the secrets its steps receive (never values); absent when none. */
   secrets?: string[];
   /** Only with `--provenance`: dotted path -> `file:line:col`. */
@@ -75,6 +81,9 @@ export function describe(resolved: ResolvedDeployment, opts: { provenance?: bool
         depends_on: [...c.depends_on],
         wave: c.wave,
       };
+      if (c.workspace !== undefined) d.workspace = c.workspace;
+      if (c.command !== undefined) d.command = c.command;
+      if (c.externalDependencies?.length) d.dependencies = plain(c.externalDependencies);
       if (c.credentials.secrets.length) d.secrets = c.credentials.secrets.map((x) => x.name).sort();
       if (opts.provenance) d.provenance = provenanceOf({ vars: c.vars, settings: c.settings, env: c.env });
       return d;

@@ -13,6 +13,15 @@ export interface GraphJson {
   nodes: { address: string; type: string; wave: number }[];
   edges: { from: string; to: string; kind: string }[];
   waves: string[][];
+  /** Atmos dependencies naming nothing this deployment deploys: shown, ordering nothing (absent when none). */
+  external?: { from: string; to: string; reason: string }[];
+}
+
+/** What an external Atmos dependency names: its component (or file/folder), with the stack keys written. */
+function externalName(entry: Record<string, unknown>): string {
+  const what = String(entry.component ?? entry.name ?? entry.file ?? entry.folder ?? entry.path);
+  const where = ['stack', 'namespace', 'tenant', 'environment', 'stage'].filter((k) => typeof entry[k] === 'string').map((k) => `${k}=${String(entry[k])}`);
+  return where.length ? `${what} (${where.join(', ')})` : what;
 }
 
 /** The graph of a resolution (built once from it, ./index.ts `buildComponentGraph`) as plain JSON. */
@@ -26,12 +35,14 @@ export function graphJson(r: ResolvedDeployment, g: ComponentGraph): GraphJson {
     edges.push({ from: e.from, to: e.to, kind: e.kind });
   }
   edges.sort((a, b) => (a.from + a.to).localeCompare(b.from + b.to));
+  const external = r.components.flatMap((c) => (c.externalDependencies ?? []).map((d) => ({ from: c.address, to: externalName(d.entry), reason: d.reason })));
   return {
     deployment: r.deployment,
     target: r.target,
     nodes: r.components.map((c) => ({ address: c.address, type: c.type, wave: c.wave })),
     edges,
     waves: g.waves,
+    ...(external.length ? { external } : {}),
   };
 }
 
@@ -49,6 +60,7 @@ export function renderGraph(r: ResolvedDeployment, graph: ComponentGraph, format
         lines.push('  }');
       });
       for (const e of g.edges) lines.push(`  ${q(e.to)} -> ${q(e.from)} [label=${q(e.kind)}];`);
+      for (const e of g.external ?? []) lines.push(`  ${q(e.to)} [style=dashed];`, `  ${q(e.to)} -> ${q(e.from)} [style=dashed, label=${q('outside')}];`);
       lines.push('}');
       return `${lines.join('\n')}\n`;
     }
@@ -57,6 +69,9 @@ export function renderGraph(r: ResolvedDeployment, graph: ComponentGraph, format
       const lines = ['graph LR'];
       for (const n of g.nodes) lines.push(`  ${ids.get(n.address)}["${n.address}"]`);
       for (const e of g.edges) lines.push(`  ${ids.get(e.to)} -->|${e.kind}| ${ids.get(e.from)}`);
+      (g.external ?? []).forEach((e, i) => {
+        lines.push(`  x${i}["${e.to}"]`, `  x${i} -.->|outside| ${ids.get(e.from)}`);
+      });
       return `${lines.join('\n')}\n`;
     }
     case 'ascii': {
@@ -72,6 +87,10 @@ export function renderGraph(r: ResolvedDeployment, graph: ComponentGraph, format
           lines.push(`${last ? '   ' : '│  '}${branch} ${a}${d.length ? `  ← ${d.join(', ')}` : ''}`);
         });
       });
+      if (g.external?.length) {
+        lines.push('outside this deployment (not ordered):');
+        for (const e of g.external) lines.push(`   ${e.from}  ← ${e.to}: ${e.reason}`);
+      }
       return `${lines.join('\n')}\n`;
     }
   }

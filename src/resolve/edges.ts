@@ -1,16 +1,22 @@
 /**
  * Edges between components (SPEC 4 step 2): `depends_on` entries (a full address, or a bare
- * name when unambiguous), template references to another component, and image bindings.
+ * name when unambiguous), template references to another component, image bindings, and
+ * Atmos dependencies (`settings.depends_on`, `dependencies.components`) within the deployment.
  * Edges to disabled components are dropped with a warning; the rest order the components
  * (dependencies and waves, src/graph/order.ts) and are kept on the resolution, from which
  * src/graph builds the component graph.
  */
-import { didYouMean, type DiagnosticBag } from '../diagnostics/index.js';
+import path from 'node:path';
+import { didYouMean, type DiagnosticBag, type Location } from '../diagnostics/index.js';
+import type { AtmosConfig } from '../config/atmos.js';
+import type { YamlFileCache } from '../config/files.js';
 import { componentAddress, splitAddress } from '../config/names.js';
 import { dependencyOrder, type DependencyEdge } from '../graph/order.js';
-import { locOf } from '../yaml/index.js';
+import { deepMerge } from '../stacks/merge.js';
+import { isPlainMap, locOf } from '../yaml/index.js';
 import type { FoundRef } from './templates.js';
-import type { ResolvedComponent } from './types.js';
+import type { ExternalDependency, ResolvedComponent } from './types.js';
+import { simpleTemplate, stackNameOf, templateData, type WorkspaceInput } from './workspace.js';
 
 /** Collects the edges of a deployment's components. */
 export class EdgeCollector {
@@ -86,4 +92,98 @@ export function orderComponents(components: ResolvedComponent[], edges: Dependen
     c.wave = order.waveOf.get(c.address) ?? 0;
   }
   components.sort((a, b) => a.wave - b.wave || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+}
+
+/** What {@link atmosDependencies} needs of one Terraform component. */
+export interface AtmosDependencyInput {
+  address: string;
+  /** Its workspace input: the stack, its vars and settings (`settings.depends_on`), how the stack is named. */
+  workspace: WorkspaceInput;
+  /** `dependencies.components` as the stacks give it (the last file defining it that sets the list). */
+  components: unknown;
+  /** Where `dependencies.components` was written. */
+  componentsContainer: unknown;
+}
+
+/** Context keys of a legacy `settings.depends_on` entry that name another stack when they differ from the component's vars. */
+const CONTEXT_KEYS = ['namespace', 'tenant', 'environment', 'stage'] as const;
+
+/**
+ * Atmos dependencies of one Terraform component (`settings.depends_on`, a map or list of
+ * `{component, namespace?, tenant?, environment?, stage?, file?, folder?}`, and
+ * `dependencies.components`, a list of `{component | name, stack?, kind?, path?}`), as Atmos
+ * reads them (pkg/schema/dependencies.go, internal/exec/describe_dependents.go): an entry in
+ * the component's own stack naming a Terraform component of the deployment becomes an
+ * explicit edge; any other (another stack, another kind, a file or folder, a component the
+ * deployment does not deploy) orders nothing here and is returned to be shown.
+ */
+export function atmosDependencies(cfg: AtmosConfig, input: AtmosDependencyInput, terraformNames: Set<string>): { edges: DependencyEdge[]; external: ExternalDependency[] } {
+  const edges: DependencyEdge[] = [];
+  const external: ExternalDependency[] = [];
+  const w = input.workspace;
+  const stack = stackNameOf(cfg, w);
+  /** Why an entry orders nothing in this deployment, or undefined when it names one of its Terraform components. */
+  const whyExternal = (entry: Record<string, unknown>, name: string | undefined, what: string, location: Location | undefined): string | undefined => {
+    const kind = typeof entry.kind === 'string' ? entry.kind : 'terraform';
+    if (name === undefined || kind === 'file' || kind === 'folder') return 'a file or folder dependency: it orders no component';
+    if (kind !== 'terraform') return `a ${kind} component: this deployment deploys Terraform and nixpack components`;
+    const other = CONTEXT_KEYS.find((k) => typeof entry[k] === 'string' && entry[k] !== w.vars[k]);
+    if (other) return `another stack (${other} ${String(entry[other])})`;
+    if (typeof entry.stack === 'string') {
+      let named: string;
+      try {
+        named = simpleTemplate(entry.stack, templateData(w), what, location);
+      } catch {
+        return `a stack this resolution cannot evaluate (${entry.stack})`;
+      }
+      if (named !== stack) return `another stack (${named})`;
+    }
+    return terraformNames.has(name) ? undefined : `no component "${name}" in this deployment`;
+  };
+  const visit = (source: ExternalDependency['source'], raw: unknown, location: Location | undefined): void => {
+    if (!isPlainMap(raw)) return;
+    const entry = raw as Record<string, unknown>;
+    const name = typeof entry.component === 'string' ? entry.component : typeof entry.name === 'string' ? entry.name : undefined;
+    const reason = whyExternal(entry, name, `${input.address}: ${source} stack`, location);
+    if (reason !== undefined || name === undefined) external.push({ source, entry, reason: reason ?? '', ...(location ? { location } : {}) });
+    else if (name !== w.component) edges.push({ from: input.address, to: componentAddress('terraform', name), kind: 'explicit', ...(location ? { location } : {}) });
+  };
+  const dependsOn = w.settings.depends_on;
+  if (isPlainMap(dependsOn)) for (const [k, v] of Object.entries(dependsOn)) visit('settings.depends_on', v, locOf(dependsOn, k));
+  else if (Array.isArray(dependsOn)) for (const [i, v] of dependsOn.entries()) visit('settings.depends_on', v, locOf(dependsOn, i));
+  if (Array.isArray(input.components))
+    for (const [i, v] of input.components.entries()) visit('dependencies.components', v, locOf(input.components, i) ?? locOf(input.componentsContainer, 'components'));
+  return { edges, external };
+}
+
+/** One warning for every Atmos dependency the deployment cannot order (once per resolution). */
+export function warnExternalDependencies(components: Pick<ResolvedComponent, 'address' | 'externalDependencies'>[], bag: DiagnosticBag): void {
+  const all = components.flatMap((c) => (c.externalDependencies ?? []).map((d) => ({ address: c.address, d })));
+  if (all.length === 0) return;
+  const list = all.map(({ address, d }) => `${address} → ${String(d.entry.component ?? d.entry.name ?? d.entry.file ?? d.entry.folder ?? d.entry.path)} (${d.reason})`);
+  bag.warn(
+    'deployment/external-dependency',
+    `${all.length} Atmos ${all.length === 1 ? 'dependency names' : 'dependencies name'} nothing this deployment deploys, so ${all.length === 1 ? 'it orders' : 'they order'} nothing: ${list.join('; ')}`,
+    all[0].d.location,
+    'deploy those components in this deployment to order them, or roll them out first; describe shows them under "dependencies"',
+  );
+}
+
+/**
+ * `dependencies.components` of a Terraform component from the stack files defining it, merged
+ * in their order with the list merge strategy: `replace` (the default) keeps the last list set
+ * (tests/fixtures/scenarios/dependencies-components-inheritance: "child dependencies REPLACE
+ * parent dependencies"), `append` concatenates them (…-inheritance-append). Returns the list
+ * and the container of the last one set (for locations).
+ */
+export function stackDependencyComponents(cfg: AtmosConfig, sources: string[], name: string, files: YamlFileCache): { components: unknown; container: unknown } {
+  let found: { components: unknown; container: unknown } = { components: undefined, container: undefined };
+  for (const file of sources) {
+    const doc = files.load(path.resolve(cfg.repoRoot, file)).value;
+    const own = ['components', 'terraform', name, 'dependencies'].reduce<unknown>((m, k) => (isPlainMap(m) ? m[k] : undefined), doc);
+    if (!isPlainMap(own) || own.components === undefined) continue;
+    const components = found.components === undefined ? own.components : deepMerge(found.components, own.components, cfg.listMergeStrategy);
+    found = { components, container: own };
+  }
+  return found;
 }

@@ -8,6 +8,7 @@
  *   ./bindings.ts      → bindings of nixpack images
  *   ./backend.ts       backend defaults (local state under the cache dir)
  *   ./nixpack.ts       nixpack vars (templates evaluated) and sources
+ *   ./workspace.ts     stack names and Terraform workspaces (Atmos's derivation)
  *   ./edges.ts         depends_on, template and binding edges; dependencies and waves
  *
  * The result is plain data ({@link ResolvedDeployment}): the component graph is built from it
@@ -16,7 +17,7 @@
  * by resolving again.
  */
 import path from 'node:path';
-import { DiagnosticBag } from '../diagnostics/index.js';
+import { DiagnosticBag, DiagnosticError } from '../diagnostics/index.js';
 import type { AtmosConfig } from '../config/atmos.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { checkTargetArg } from '../config/deployment.js';
@@ -28,13 +29,14 @@ import { mergeCredentials, type Credentials, type SecretEntry } from '../secrets
 import { keyLocOf } from '../yaml/index.js';
 import { backendOf, protectedDirs } from './backend.js';
 import { bindImages } from './bindings.js';
-import { EdgeCollector, orderComponents } from './edges.js';
+import { atmosDependencies, EdgeCollector, orderComponents, stackDependencyComponents, warnExternalDependencies } from './edges.js';
 import { gitInfo } from './git.js';
 import { nixpackSections, nixpackSource } from './nixpack.js';
 import { checkDeclaredOutputs, collectReferences, warnUnusedContext } from './references.js';
 import { templateScope } from './scope.js';
 import { loadTargetStacks, stackedComponents } from './stack-config.js';
 import { deferredOf, terraformSections } from './vars.js';
+import { targetStack, workspaceOf } from './workspace.js';
 import type { ResolveOptions, ResolvedComponent, ResolvedDeployment } from './types.js';
 
 export type { BuiltImage, DeferredValue, ResolveOptions, ResolvedComponent, ResolvedDeployment } from './types.js';
@@ -63,6 +65,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
 
   const stack = loadTargetStacks(cfg, dep, target, files);
   bag.items.push(...stack.warnings);
+  const described = targetStack(cfg, stack.files, files);
 
   const refsOf = collectReferences(dep, names, bag);
   bag.throwIfErrors();
@@ -131,6 +134,29 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
     edges.references(t.address, refs);
     edges.dependsOn(t.address, t.metadata.depends_on, Array.isArray(c.metadata?.depends_on) ? c.metadata.depends_on : t.metadata.depends_on);
     Object.assign(component, backendOf(cfg, dep, target, t, forbidden.all, bag));
+    component.command = cfg.tools.terraform.command;
+    if (described) {
+      const input = {
+        stack: described,
+        component: t.name,
+        module: t.module,
+        metadata: t.metadata,
+        vars: final.vars,
+        settings: final.settings,
+        backendType: component.backend_type,
+        location: t.location,
+      };
+      try {
+        component.workspace = workspaceOf(cfg, input);
+      } catch (e) {
+        if (!(e instanceof DiagnosticError)) throw e;
+        bag.items.push(...e.diagnostics);
+      }
+      const declared = stackDependencyComponents(cfg, t.stackComp.sources, t.name, files);
+      const atmos = atmosDependencies(cfg, { address: t.address, workspace: input, components: declared.components, componentsContainer: declared.container }, names.terraform);
+      edges.edges.push(...atmos.edges);
+      if (atmos.external.length) component.externalDependencies = atmos.external;
+    }
     components.push(component);
   });
 
@@ -173,6 +199,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
   }
 
   warnUnusedContext(target, context, refsOf, declaredAnywhere, bag);
+  warnExternalDependencies(components, bag);
   const liveEdges = edges.live(skipped);
   bag.throwIfErrors();
   orderComponents(components, liveEdges);

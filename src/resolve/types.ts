@@ -47,6 +47,17 @@ export interface DeferredValue {
   under?: { value: unknown; strategy: ListMergeStrategy };
 }
 
+/** An Atmos dependency (`settings.depends_on`, `dependencies.components`) naming no component of the deployment. */
+export interface ExternalDependency {
+  /** Where it is declared. */
+  source: 'settings.depends_on' | 'dependencies.components';
+  /** The entry as written (component, stack, namespace/tenant/environment/stage, kind, file, folder, path). */
+  entry: Record<string, unknown>;
+  /** Why it orders nothing here: another stack, another kind, or no such component in the deployment. */
+  reason: string;
+  location?: Location;
+}
+
 export interface ResolvedComponent {
   /** `terraform/ecs/service-api` */
   address: string;
@@ -60,6 +71,12 @@ export interface ResolvedComponent {
   backend_type: string | null;
   backend: Record<string, unknown>;
   providers: Record<string, unknown>;
+  /** Terraform: the workspace its steps select (`TF_WORKSPACE`), derived as Atmos does (./workspace.ts). */
+  workspace?: string;
+  /** Terraform: the command its steps run (`terraform`, `tofu`), from atmos.yaml. */
+  command?: string;
+  /** Terraform: Atmos dependencies outside the deployment (shown by describe and graph, never ordered). */
+  externalDependencies?: ExternalDependency[];
   /** Every dependency: explicit, template and binding edges. */
   depends_on: string[];
   wave: number;

@@ -71,7 +71,8 @@ function repoFiles(): Record<string, string> {
       '        name: world',
       '        tags: { zeta: z, alpha: a }',
       '    pinned:',
-      '      metadata: { component: hello }',
+      // Terraform's default workspace, so the state is the backend's path itself (workspaces: test/modules/workspace.test.ts).
+      '      metadata: { component: hello, terraform_workspace: default }',
       '      backend_type: local',
       '      backend:',
       '        local: { path: states/pinned.tfstate }',
@@ -328,7 +329,8 @@ describe('rollout steps: init → apply → output', () => {
     expect(output.network).toBe(true);
     for (const s of steps) {
       expect(s.secrets).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
-      expect(s.env).toEqual({ AWS_RETRY_MODE: 'adaptive', TF_IN_AUTOMATION: '1', TF_LOG: '' });
+      // A remote backend selects the component's Atmos workspace: the stack's name (stacks/catalog/app.yaml -> catalog-app).
+      expect(s.env).toEqual({ AWS_RETRY_MODE: 'adaptive', TF_IN_AUTOMATION: '1', TF_LOG: '', TF_WORKSPACE: 'catalog-app' });
     }
   });
 

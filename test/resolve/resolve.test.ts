@@ -45,7 +45,22 @@ describe('resolution of terraform vars', () => {
     const d = describeDeployment(r);
     expect(Object.keys(d)).toEqual(['deployment', 'target', 'stacks', 'components']);
     expect(d.stacks).toEqual(['stacks/catalog/app.yaml']);
-    expect(Object.keys(d.components[0])).toEqual(['address', 'type', 'name', 'component', 'vars', 'settings', 'env', 'backend_type', 'backend', 'providers', 'depends_on', 'wave']);
+    expect(Object.keys(d.components[0])).toEqual([
+      'address',
+      'type',
+      'name',
+      'component',
+      'vars',
+      'settings',
+      'env',
+      'backend_type',
+      'backend',
+      'providers',
+      'depends_on',
+      'wave',
+      'workspace',
+      'command',
+    ]);
     expect(d.components[0]).toMatchObject({ backend_type: 'local', backend: { path: '.atmos/state/shop/dev/db.tfstate' } });
   });
 

@@ -37,6 +37,8 @@ export class DescribeCommand extends BaseCommand {
         out.push('');
         out.push(`${c.cyan(comp.address)}  ${c.dim(`wave ${comp.wave}${comp.component ? `, module ${comp.component}` : ''}${comp.depends_on.length ? `, after ${comp.depends_on.join(', ')}` : ''}`)}`);
         if (comp.backend_type) out.push(`  backend: ${comp.backend_type} ${JSON.stringify(comp.backend)}`);
+        if (comp.workspace !== undefined) out.push(`  workspace: ${comp.workspace}   command: ${comp.command}`);
+        for (const x of comp.dependencies ?? []) out.push(`  ${c.dim(`outside this deployment: ${JSON.stringify(x.entry)} (${x.reason})`)}`);
         for (const section of ['vars', 'settings', 'env'] as const) {
           const v = comp[section];
           if (!v || Object.keys(v).length === 0) continue;

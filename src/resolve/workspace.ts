@@ -1,0 +1,161 @@
+/**
+ * Stack names and Terraform workspaces, derived as Atmos derives them
+ * (cloudposse/atmos internal/exec/stack_utils.go `BuildTerraformWorkspace`):
+ *
+ *   stack name  = the top-level stack file's `name:` > atmos.yaml `stacks.name_template`
+ *                 > `stacks.name_pattern` > the file's path under the stacks base, without
+ *                 extension, `/` replaced by `-`
+ *   workspace   = `metadata.terraform_workspace_template` > `terraform_workspace_pattern` >
+ *                 `terraform_workspace` > the stack name (`<stack>-<component>` for a derived
+ *                 component, one whose `metadata.component` names another module, as
+ *                 `atmos terraform` and `describe component` derive it), `/` → `-`;
+ *                 `default` when workspaces are disabled or the backend is `http`.
+ *
+ * A target may load several stack files; its stack is the last top-level one (the most
+ * specific, merged last), as `atmos describe component -s <that stack>` would resolve it.
+ *
+ * Templates: only `{{ .a.b }}` field actions (with `{{-`/`-}}` trimming) are evaluated here;
+ * any other action is a located exit-2 "not yet supported" error, never text passed on.
+ */
+import path from 'node:path';
+import { DiagnosticError, error, type Location } from '../diagnostics/index.js';
+import type { AtmosConfig } from '../config/atmos.js';
+import type { YamlFileCache } from '../config/files.js';
+import { isPlainMap, locOf } from '../yaml/index.js';
+
+/** The stack a target's components are described in. */
+export interface TargetStack {
+  /** Path of the top-level stack file under the stacks base, without extension (`orgs/acme/dev`). */
+  file: string;
+  /** Its top-level `name:` (Atmos's manifest name), when set. */
+  manifestName?: string;
+}
+
+/** What a component's workspace is derived from. */
+export interface WorkspaceInput {
+  stack: TargetStack;
+  /** The Atmos component name (the deployment's component name). */
+  component: string;
+  /** The module the component deploys (`metadata.component`, else its own name). */
+  module: string;
+  metadata: Record<string, unknown>;
+  vars: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  backendType: string | null;
+  /** Where the component is declared (diagnostics of its metadata templates). */
+  location: Location;
+}
+
+/** The target's stack: the last top-level stack file loaded (`files` is in merge order). */
+export function targetStack(cfg: AtmosConfig, files: string[], cache: YamlFileCache): TargetStack | undefined {
+  const last = files[files.length - 1];
+  if (last === undefined) return undefined;
+  const abs = path.resolve(cfg.repoRoot, last);
+  const rel = path.relative(cfg.stacksBasePath, abs).split(path.sep).join('/');
+  const file = rel.replace(/\.(ya?ml)(\.tmpl)?$/, '');
+  const doc = cache.load(abs).value;
+  const name = isPlainMap(doc) ? doc.name : undefined;
+  return { file, ...(typeof name === 'string' && name !== '' ? { manifestName: name } : {}) };
+}
+
+/** Atmos's context tokens of a component (pkg/config/utils.go `ReplaceContextTokens`). */
+function contextTokens(input: WorkspaceInput): Record<string, string> {
+  const v = (k: string) => (typeof input.vars[k] === 'string' ? (input.vars[k] as string) : '');
+  const attributes = Array.isArray(input.vars.attributes) ? input.vars.attributes.map(String).join('-') : '';
+  return {
+    '{base-component}': derived(input) ? input.module : '',
+    '{component}': input.component,
+    '{component-path}': input.module,
+    '{namespace}': v('namespace'),
+    '{environment}': v('environment'),
+    '{region}': v('region'),
+    '{tenant}': v('tenant'),
+    '{stage}': v('stage'),
+    '{attributes}': attributes,
+  };
+}
+
+function derived(input: WorkspaceInput): boolean {
+  return input.module !== input.component;
+}
+
+/** Every `{token}` of a pattern replaced (unknown tokens stay, as with Go's strings.Replacer). */
+function replaceTokens(pattern: string, tokens: Record<string, string>): string {
+  return pattern.replace(/\{[a-z_-]+\}/g, (t) => tokens[t] ?? t);
+}
+
+/**
+ * `stacks.name_pattern` (pkg/config/utils.go `GetContextPrefix`): its `-`-separated parts
+ * `{namespace}`, `{tenant}`, `{environment}`, `{stage}` joined by `-`; undefined when a part's
+ * var is missing (Atmos then falls back to the file name).
+ */
+function patternName(pattern: string, input: WorkspaceInput): string | undefined {
+  const tokens = contextTokens(input);
+  const parts: string[] = [];
+  for (const part of pattern.split('-')) {
+    if (!['{namespace}', '{tenant}', '{environment}', '{stage}'].includes(part)) continue;
+    if (!tokens[part]) return undefined;
+    parts.push(tokens[part]);
+  }
+  return parts.join('-');
+}
+
+/**
+ * A Go template made only of `{{ .field.path }}` actions, evaluated against `data` (a missing
+ * key prints `<no value>`, as Go's text/template does for a map); any other action is refused.
+ */
+export function simpleTemplate(text: string, data: Record<string, unknown>, what: string, location: Location | undefined): string {
+  // Go's trim markers first: `{{- ` drops the white space before the action, ` -}}` the white space after.
+  const trimmed = text.replace(/\s*\{\{-\s/g, '{{ ').replace(/\s-\}\}\s*/g, ' }}');
+  return trimmed.replace(/\{\{\s*([^{}]*?)\s*\}\}/g, (_all, expr: string) => {
+    if (!/^\.[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(expr)) {
+      throw new DiagnosticError(
+        error('resolve/template-unsupported', `${what}: the Go template action {{ ${expr} }} is not yet supported here`, location, 'use a field reference such as {{ .vars.stage }}, or a pattern'),
+      );
+    }
+    let v: unknown = data;
+    for (const k of expr.slice(1).split('.')) v = isPlainMap(v) ? v[k] : undefined;
+    return v === undefined || v === null ? '<no value>' : typeof v === 'string' ? v : JSON.stringify(v);
+  });
+}
+
+/** What Atmos's templates see of a component (its sections and context), for the name templates. */
+export function templateData(input: WorkspaceInput): Record<string, unknown> {
+  return { vars: input.vars, settings: input.settings, metadata: input.metadata, component: input.module, atmos_component: input.component, atmos_stack_file: input.stack.file };
+}
+
+/** The Atmos stack name of a component's stack (its vars fill a name pattern or template). */
+export function stackNameOf(cfg: AtmosConfig, input: WorkspaceInput): string {
+  const { manifestName, file } = input.stack;
+  if (manifestName) return manifestName;
+  if (cfg.stackNames.template) return simpleTemplate(cfg.stackNames.template, templateData(input), 'atmos.yaml: stacks.name_template', cfg.stackNames.templateLocation);
+  if (cfg.stackNames.pattern) return patternName(cfg.stackNames.pattern, input) ?? file.replaceAll('/', '-');
+  return file.replaceAll('/', '-');
+}
+
+/** A metadata string, or undefined (Atmos reads these keys only when they are strings). */
+function metaString(m: Record<string, unknown>, key: string): string | undefined {
+  return typeof m[key] === 'string' ? (m[key] as string) : undefined;
+}
+
+/** The Terraform workspace of a component, exactly as Atmos derives it (see the file comment). */
+export function workspaceOf(cfg: AtmosConfig, input: WorkspaceInput): string {
+  if (!cfg.workspacesEnabled || input.backendType === 'http') return 'default';
+  const stack = stackNameOf(cfg, input);
+  const m = input.metadata;
+  const template = metaString(m, 'terraform_workspace_template');
+  const pattern = metaString(m, 'terraform_workspace_pattern');
+  const fixed = metaString(m, 'terraform_workspace');
+  let ws: string;
+  if (template !== undefined)
+    ws = simpleTemplate(
+      template,
+      { ...templateData(input), atmos_stack: stack },
+      `terraform component "${input.component}": metadata.terraform_workspace_template`,
+      locOf(m, 'terraform_workspace_template') ?? input.location,
+    );
+  else if (pattern !== undefined) ws = replaceTokens(pattern, contextTokens(input));
+  else if (fixed !== undefined) ws = fixed;
+  else ws = derived(input) ? `${stack}-${input.component}` : stack;
+  return ws.replaceAll('/', '-');
+}
