@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { DiagnosticBag, choicesHint, type Location } from '../diagnostics/index.js';
+import { DiagnosticBag, choicesHint } from '../diagnostics/index.js';
 import { parseDuration } from '../output/format.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from '../stacks/merge.js';
 import type { StackNaming } from '../stacks/index.js';
@@ -55,12 +55,6 @@ export interface AtmosConfig {
   /** Atmos `stacks.included_paths` / `excluded_paths` (used when loading every stack). */
   stacksIncluded: string[];
   stacksExcluded: string[];
-  /**
-   * What names a stack, hence a Terraform component's default workspace (src/resolve/workspace.ts):
-   * Atmos `stacks.name_pattern` (`{tenant}-{environment}-{stage}`) and `stacks.name_template`
-   * (a Go template over the component's sections), with where the template was written.
-   */
-  stackNames: { pattern?: string; template?: string; templateLocation?: Location };
   /** Atmos `components.terraform.workspaces_enabled` (default true): false keeps every component in `default`. */
   workspacesEnabled: boolean;
 }
@@ -97,14 +91,6 @@ function strList(bag: DiagnosticBag, m: Record<string, unknown>, key: string, fi
     return [];
   }
   return v as string[];
-}
-
-/** `stacks.name_pattern` / `stacks.name_template` (the template located for its diagnostics). */
-function stackNamesOf(bag: DiagnosticBag, stacks: Record<string, unknown>, file: string): AtmosConfig['stackNames'] {
-  const pattern = str(bag, stacks, 'name_pattern', file);
-  const template = str(bag, stacks, 'name_template', file);
-  const templateLocation = locOf(stacks, 'name_template');
-  return { ...(pattern ? { pattern } : {}), ...(template ? { template } : {}), ...(template && templateLocation ? { templateLocation } : {}) };
 }
 
 /** `components.terraform.workspaces_enabled`: a boolean, true when unset (as in Atmos). */
@@ -253,7 +239,6 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     stackNaming,
     stacksIncluded: strList(bag, stacks, 'included_paths', file),
     stacksExcluded: strList(bag, stacks, 'excluded_paths', file),
-    stackNames: stackNamesOf(bag, stacks, file),
     workspacesEnabled: workspacesEnabledOf(bag, tf),
   };
   bag.throwIfErrors();

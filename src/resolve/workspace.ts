@@ -22,6 +22,7 @@ import { DiagnosticError, error, type Location } from '../diagnostics/index.js';
 import type { AtmosConfig } from '../config/atmos.js';
 import type { YamlFileCache } from '../config/files.js';
 import { isPlainMap, locOf } from '../yaml/index.js';
+import { fromPattern } from '../stacks/names.js';
 
 /** The stack a target's components are described in. */
 export interface TargetStack {
@@ -85,22 +86,6 @@ function replaceTokens(pattern: string, tokens: Record<string, string>): string 
 }
 
 /**
- * `stacks.name_pattern` (pkg/config/utils.go `GetContextPrefix`): its `-`-separated parts
- * `{namespace}`, `{tenant}`, `{environment}`, `{stage}` joined by `-`; undefined when a part's
- * var is missing (Atmos then falls back to the file name).
- */
-function patternName(pattern: string, input: WorkspaceInput): string | undefined {
-  const tokens = contextTokens(input);
-  const parts: string[] = [];
-  for (const part of pattern.split('-')) {
-    if (!['{namespace}', '{tenant}', '{environment}', '{stage}'].includes(part)) continue;
-    if (!tokens[part]) return undefined;
-    parts.push(tokens[part]);
-  }
-  return parts.join('-');
-}
-
-/**
  * A Go template made only of `{{ .field.path }}` actions, evaluated against `data` (a missing
  * key prints `<no value>`, as Go's text/template does for a map); any other action is refused.
  */
@@ -128,8 +113,9 @@ export function templateData(input: WorkspaceInput): Record<string, unknown> {
 export function stackNameOf(cfg: AtmosConfig, input: WorkspaceInput): string {
   const { manifestName, file } = input.stack;
   if (manifestName) return manifestName;
-  if (cfg.stackNames.template) return simpleTemplate(cfg.stackNames.template, templateData(input), 'atmos.yaml: stacks.name_template', cfg.stackNames.templateLocation);
-  if (cfg.stackNames.pattern) return patternName(cfg.stackNames.pattern, input) ?? file.replaceAll('/', '-');
+  const { nameTemplate, namePattern } = cfg.stackNaming;
+  if (nameTemplate) return simpleTemplate(nameTemplate.text, templateData(input), 'atmos.yaml: stacks.name_template', nameTemplate.location);
+  if (namePattern) return fromPattern(namePattern, input.vars) ?? file.replaceAll('/', '-');
   return file.replaceAll('/', '-');
 }
 

@@ -44,7 +44,7 @@ export interface NamedStack {
 const PATTERN_PARTS = ['namespace', 'tenant', 'environment', 'stage'] as const;
 
 /** Atmos `GetContextPrefix`: undefined when a part the pattern names is not set. */
-function fromPattern(pattern: string, vars: Record<string, unknown>): string | undefined {
+export function fromPattern(pattern: string, vars: Record<string, unknown>): string | undefined {
   const out: string[] = [];
   for (const part of pattern.split('-')) {
     const key = PATTERN_PARTS.find((p) => part === `{${p}}`);
