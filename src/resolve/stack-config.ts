@@ -16,6 +16,7 @@ import { loadStack, resolveComponent } from '../stacks/index.js';
 import { deepMerge } from '../stacks/merge.js';
 import type { ImportSpec, LoadedStack, ResolvedStackComponent } from '../stacks/types.js';
 import { keyLocOf, locOf } from '../yaml/index.js';
+import { atmosStackName, evaluateGoTemplates, type StackIdentity } from './go-templates.js';
 import type { ResolvedComponent } from './types.js';
 
 function toImports(entries: StackEntry[] | undefined, container: unknown): ImportSpec[] {
@@ -31,6 +32,21 @@ export function loadTargetStacks(cfg: AtmosConfig, dep: DeploymentConfig, target
   const body = dep.body;
   const imports = [...toImports(body.stacks, body.stacks), ...toImports(body.targets[target]?.stacks, body.targets[target]?.stacks)];
   return loadStack(imports, { repoRoot: cfg.repoRoot, stacksBasePath: cfg.stacksBasePath, listMergeStrategy: cfg.listMergeStrategy }, files);
+}
+
+/**
+ * The Atmos stack a target's component is resolved in: the last top-level stack file (the
+ * stacks base path's relative path without extension) and its name. Integrator: pass
+ * atmos.yaml's name_pattern / name_template and the manifest `name` once they are read.
+ */
+function stackIdentity(cfg: AtmosConfig, stack: LoadedStack, comp: ResolvedStackComponent): StackIdentity {
+  const last = stack.files.at(-1) ?? '';
+  const file = path
+    .relative(cfg.stacksBasePath, path.join(cfg.repoRoot, last))
+    .split(path.sep)
+    .join('/')
+    .replace(/\.(yaml|yml)(\.tmpl)?$/, '');
+  return { file, name: atmosStackName(comp, file, {}, cfg.templates, process.env) };
 }
 
 /** A deployable Terraform component with its stack configuration and module. */
@@ -77,6 +93,7 @@ export function stackedComponents(
     let stackComp: ResolvedStackComponent;
     try {
       stackComp = resolveComponent(stack, 'terraform', n, depMeta.inherits ? { inherits: depMeta.inherits as string[] } : undefined);
+      stackComp = evaluateGoTemplates(stackComp, stackIdentity(cfg, stack, stackComp), cfg.templates, process.env);
     } catch (e) {
       if (e instanceof DiagnosticError) {
         bag.items.push(...e.diagnostics);

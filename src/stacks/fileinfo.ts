@@ -1,7 +1,9 @@
 /**
  * One stack file, read once per process and checked once: its own configuration (without
  * `import` and `name`), its import entries, its own `overrides`, the components it defines
- * itself, and whether it holds Go templates or YAML functions (which are never evaluated).
+ * itself, and whether it holds YAML functions (which are never evaluated). Go templates are
+ * evaluated: with an import's `context` (and in `.tmpl` files) when the file is read, and in
+ * each component's merged configuration by src/resolve/go-templates.ts.
  *
  * Every structural problem is a located error (file:line:col of the offending value).
  */
@@ -35,7 +37,7 @@ export interface FileInfo {
   inline: Record<StackComponentType, Section | undefined>;
   /** Components this file defines itself, per type. */
   ownComponents: Record<StackComponentType, string[]>;
-  /** Warnings for this file (unevaluated templates, unknown import keys). */
+  /** Warnings for this file (unevaluated YAML functions, unknown import keys). */
   warnings: Diagnostic[];
 }
 
@@ -122,6 +124,20 @@ class Checker {
   }
 }
 
+/**
+ * An import path still holding a Go template (no import `context` rendered it): Atmos skips
+ * such an import when no file matches, which silently drops configuration, so say so.
+ */
+function templatedPath(ck: Checker, p: string, loc: Location): void {
+  if (p.includes('{{'))
+    ck.bag.warn(
+      'stacks/import-template',
+      `import path "${p}" holds a Go template that nothing evaluates here; it is skipped when no file matches it`,
+      loc,
+      'import this file with a context (- path: ..., context: {...}) or write the path literally',
+    );
+}
+
 function parseImports(ck: Checker, content: Section): ImportSpec[] {
   const raw = content.import;
   if (raw === undefined || raw === null) return [];
@@ -140,7 +156,10 @@ function parseImports(ck: Checker, content: Section): ImportSpec[] {
     const loc = at(file, locOf(raw, i));
     if (typeof entry === 'string') {
       if (entry.trim() === '') ck.bag.error('stacks/import-empty', 'an import path must not be empty', loc, 'remove the entry or name a stack file');
-      else out.push({ path: entry, location: loc });
+      else {
+        templatedPath(ck, entry, loc);
+        out.push({ path: entry, location: loc });
+      }
       return;
     }
     if (!isPlainMap(entry)) {
@@ -173,6 +192,7 @@ function parseImports(ck: Checker, content: Section): ImportSpec[] {
       );
       return;
     }
+    templatedPath(ck, p, at(file, locOf(entry, 'path') ?? loc));
     ck.bool(entry, 'skip_if_missing', 'import skip_if_missing');
     ck.bool(entry, 'skip_templates_processing', 'import skip_templates_processing');
     ck.bool(entry, 'ignore_missing_template_values', 'import ignore_missing_template_values');
@@ -238,7 +258,7 @@ function without(m: Section, keys: string[]): Section {
 export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMergeStrategy): FileInfo {
   let parsed: ReturnType<YamlFileCache['loadValid']>;
   try {
-    parsed = files.loadValid(abs, { detectGoTemplates: true });
+    parsed = files.loadValid(abs);
   } catch (e) {
     if (e instanceof DiagnosticError && abs.endsWith('.tmpl')) {
       throw new DiagnosticError(e.diagnostics.map((d) => ({ ...d, hint: `${d.hint ? `${d.hint}; ` : ''}atmos-pipe does not evaluate Go templates, so a .tmpl stack file must also be valid YAML` })));
@@ -265,14 +285,13 @@ export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMe
   }
 
   const imports = parseImports(ck, root);
-  return { abs, file, ...check(ck, root, imports, parsed.goTemplates, parsed.yamlFunctions, strategy) };
+  return { abs, file, ...check(ck, root, imports, parsed.yamlFunctions, strategy) };
 }
 
 function check(
   ck: Checker,
   root: Section,
   imports: ImportSpec[],
-  goTemplates: Location[],
   yamlFunctions: Location[],
   strategy: ListMergeStrategy,
 ): Pick<FileInfo, 'content' | 'imports' | 'inline' | 'ownComponents' | 'warnings'> {
@@ -312,14 +331,13 @@ function check(
   ck.bag.throwIfErrors();
 
   const warnings = [...ck.bag.warnings];
-  const firstTemplate = [...goTemplates, ...yamlFunctions].sort((a, b) => a.line - b.line || a.col - b.col)[0];
-  if (firstTemplate) {
-    const kinds = [goTemplates.length ? 'Go templates' : '', yamlFunctions.length ? 'Atmos YAML functions' : ''].filter(Boolean).join(' and ');
+  const firstFunction = [...yamlFunctions].sort((a, b) => a.line - b.line || a.col - b.col)[0];
+  if (firstFunction) {
     warnings.push({
       severity: 'warning',
       code: 'stacks/unevaluated-template',
-      message: `${file} contains ${kinds}, which atmos-pipe does not evaluate; their values are passed through unchanged`,
-      location: firstTemplate,
+      message: `${file} contains Atmos YAML functions, which atmos-pipe does not evaluate; their values are passed through unchanged`,
+      location: firstFunction,
       hint: 'replace them with literal values (or deployment-file templates) if the component needs the evaluated value',
     });
   }

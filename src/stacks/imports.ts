@@ -91,7 +91,7 @@ export class ImportResolver {
     if (out.length) return out;
     if (spec.skip_if_missing) return [];
     // Atmos ignores a missing import whose path is itself a Go template (it cannot be
-    // evaluated here; the file gets the "unevaluated template" warning).
+    // evaluated without an import context; fileinfo warns about it, stacks/import-template).
     if (p.includes('{{')) return [];
     this.missing(spec, baseDir, p, relative);
   }
