@@ -11,7 +11,8 @@
  * fail 6, ne 6, list 4, strings.Quote 3, kindIs 3, splitList 3, and 3, strings.Title 2,
  * title 2, toString 2, lower 2, strings.TrimPrefix 2, strings.TrimSuffix 2, strings.Trunc 2,
  * hasKey 2, or 2, toJSON 2, trim 1, expandenv 1 — plus the common neighbours of those
- * (trimPrefix, contains, join, coalesce, ternary, toYaml, …). Not provided: `now` (a build
+ * (trimPrefix, contains, join, coalesce, ternary, toYaml, …) and Sprig's integer arithmetic
+ * (`add`, used by Atmos's internal/exec/stack_processor_template_test.go). Not provided: `now` (a build
  * must not depend on the clock), datasources (`datasource`, `ds`, `atmos.GomplateDatasource`),
  * `atmos.Component` and `atmos.Store` (see ./index.ts for their messages).
  */
@@ -237,6 +238,12 @@ export function templateFuncs(env: Readonly<Record<string, string | undefined>>,
     regexReplaceAll: (re, s, repl) => strval(s).replace(goRegex(strval(re)), strval(repl)),
     regexReplaceAllLiteral: (re, s, repl) => strval(s).replace(goRegex(strval(re)), () => strval(repl)),
     regexMatch: (re, s) => new RegExp(strval(re)).test(strval(s)),
+    add: (...a) => a.reduce((x: number, y) => x + num(y, 'add'), 0),
+    add1: (a) => num(a, 'add1') + 1,
+    sub: (a, b) => num(a, 'sub') - num(b, 'sub'),
+    mul: (...a) => a.reduce((x: number, y) => x * num(y, 'mul'), 1),
+    div: (a, b) => Math.trunc(num(a, 'div') / num(b, 'div')),
+    mod: (a, b) => num(a, 'mod') % num(b, 'mod'),
   };
 
   const gomplate: Funcs = {

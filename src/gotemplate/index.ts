@@ -32,6 +32,18 @@ export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
   now: 'now is not supported: a resolved configuration must not depend on the clock',
 };
 
+/**
+ * Options from atmos.yaml-style settings: `settings.env` over `baseEnv` (Atmos sets
+ * `templates.settings.env` in the process environment while templates evaluate).
+ */
+export function renderOptionsFor(
+  settings: FuncLibraries & { delimiters: [string, string]; env: Readonly<Record<string, string>> },
+  missingKey: RenderOptions['missingKey'],
+  baseEnv: Readonly<Record<string, string | undefined>> = process.env,
+): RenderOptions {
+  return { delimiters: settings.delimiters, missingKey, env: { ...baseEnv, ...settings.env }, sprig: settings.sprig, gomplate: settings.gomplate };
+}
+
 /** Render `text` with `data` as dot. Throws {@link TemplateError}. */
 export function renderTemplate(text: string, data: unknown, opts: RenderOptions): string {
   const funcs = templateFuncs(opts.env, opts);

@@ -16,7 +16,7 @@
  */
 import { DiagnosticError, error, type Location } from '../diagnostics/index.js';
 import type { TemplateSettings } from '../config/atmos.js';
-import { renderTemplate, TemplateError, UNSUPPORTED_FUNCTIONS } from '../gotemplate/index.js';
+import { renderOptionsFor, renderTemplate, TemplateError, UNSUPPORTED_FUNCTIONS } from '../gotemplate/index.js';
 import type { ResolvedStackComponent } from '../stacks/types.js';
 import { copyEntryLoc, copyLocs, isPlainMap, locOf } from '../yaml/index.js';
 
@@ -124,7 +124,7 @@ class Renderer {
     let out = s;
     for (let i = 0; i < this.settings.evaluations && out.includes(delimiters[0]); i++) {
       try {
-        out = renderTemplate(out, this.data, { delimiters, missingKey: 'default', env: this.env, sprig: this.settings.sprig, gomplate: this.settings.gomplate });
+        out = renderTemplate(out, this.data, renderOptionsFor(this.settings, 'default', this.env));
       } catch (e) {
         if (!(e instanceof TemplateError)) throw e;
         throw new DiagnosticError([error('stacks/template', `${where}: ${e.message}`, at ?? this.fallback, hintFor(e.message))]);
@@ -170,7 +170,7 @@ function hintFor(message: string): string {
  */
 export function evaluateGoTemplates(comp: ResolvedStackComponent, stack: StackIdentity, settings: TemplateSettings, env: Readonly<Record<string, string | undefined>>): ResolvedStackComponent {
   if (!settings.enabled || !SECTIONS.some((s) => holdsTemplate(comp[s], settings.delimiters[0]))) return comp;
-  const renderer = new Renderer(templateData(comp, stack), settings, { ...env, ...settings.env }, comp.location ?? { file: stack.file, line: 1, col: 1 });
+  const renderer = new Renderer(templateData(comp, stack), settings, env, comp.location ?? { file: stack.file, line: 1, col: 1 });
   const out = { ...comp };
   for (const s of SECTIONS) (out as Record<string, unknown>)[s] = renderer.value(comp[s], s, comp.location);
   return out;

@@ -31,7 +31,7 @@ function toImports(entries: StackEntry[] | undefined, container: unknown): Impor
 export function loadTargetStacks(cfg: AtmosConfig, dep: DeploymentConfig, target: string, files: YamlFileCache): LoadedStack {
   const body = dep.body;
   const imports = [...toImports(body.stacks, body.stacks), ...toImports(body.targets[target]?.stacks, body.targets[target]?.stacks)];
-  return loadStack(imports, { repoRoot: cfg.repoRoot, stacksBasePath: cfg.stacksBasePath, listMergeStrategy: cfg.listMergeStrategy }, files);
+  return loadStack(imports, { repoRoot: cfg.repoRoot, stacksBasePath: cfg.stacksBasePath, listMergeStrategy: cfg.listMergeStrategy, templates: cfg.templates }, files);
 }
 
 /**

@@ -8,8 +8,11 @@
  * Every structural problem is a located error (file:line:col of the offending value).
  */
 import { DiagnosticBag, DiagnosticError, choicesHint, didYouMean, type Diagnostic, type Location } from '../diagnostics/index.js';
-import type { YamlFileCache } from '../config/files.js';
-import { copyLocs, describeType, isPlainMap, locOf, locsOf } from '../yaml/index.js';
+import { readFileSync } from 'node:fs';
+import type { TemplateSettings } from '../config/atmos.js';
+import { displayPath, type YamlFileCache } from '../config/files.js';
+import { positionIn, renderOptionsFor, renderTemplate, TemplateError } from '../gotemplate/index.js';
+import { copyLocs, describeType, isPlainMap, locOf, locsOf, parseYaml } from '../yaml/index.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from './merge.js';
 import { atmosMergeMaps } from './amerge.js';
 import type { ImportSpec } from './types.js';
@@ -201,6 +204,8 @@ function parseImports(ck: Checker, content: Section): ImportSpec[] {
       path: p,
       ...(ctx ? { context: ctx } : {}),
       ...(entry.skip_if_missing === true ? { skip_if_missing: true } : {}),
+      ...(entry.skip_templates_processing === true ? { skip_templates_processing: true } : {}),
+      ...(entry.ignore_missing_template_values === true ? { ignore_missing_template_values: true } : {}),
       location: at(file, locOf(entry, 'path') ?? loc),
     });
   });
@@ -255,13 +260,62 @@ function without(m: Section, keys: string[]): Section {
   return out;
 }
 
-export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMergeStrategy): FileInfo {
-  let parsed: ReturnType<YamlFileCache['loadValid']>;
+/**
+ * How a stack file's text is rendered as a Go template before it is parsed (Atmos
+ * `processYAMLConfigFileWithContextInternal`): a `.tmpl` file always, any file imported with
+ * a `context`. `explicit` says the context came from an import entry: then a failure is an
+ * error (Atmos `missingkey=error`, unless the import sets `ignore_missing_template_values`);
+ * a `.tmpl` file without one that fails is read as it is, and its templates are evaluated
+ * later with the component's context, as Atmos falls back to the raw content.
+ */
+export interface FileTemplating {
+  settings: TemplateSettings;
+  context: Section;
+  explicit: boolean;
+  ignoreMissing: boolean;
+}
+
+/** The file's text rendered with its import context, or undefined when it is read as it is. */
+function renderedText(abs: string, file: string, t: FileTemplating | undefined): string | undefined {
+  if (!t?.settings.enabled || !(abs.endsWith('.tmpl') || t.explicit)) return undefined;
+  const text = readFileSync(abs, 'utf8');
+  if (!text.includes(t.settings.delimiters[0])) return undefined;
   try {
-    parsed = files.loadValid(abs);
+    return renderTemplate(text, t.context, renderOptionsFor(t.settings, t.ignoreMissing ? 'default' : 'error'));
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    if (!t.explicit) return undefined;
+    throw new DiagnosticError([
+      {
+        severity: 'error',
+        code: 'stacks/template',
+        message: `${file}: ${e.message} (rendering the file with its import context ${JSON.stringify(t.context)})`,
+        location: { file, ...positionIn(text, e.offset) },
+        hint: "give the value in the import's context, or set ignore_missing_template_values: true on the import",
+      },
+    ]);
+  }
+}
+
+export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMergeStrategy, templating?: FileTemplating): FileInfo {
+  let parsed: { value: unknown; file: string; yamlFunctions: Location[] };
+  const rendered = renderedText(abs, displayPath(files.repoRoot, abs), templating);
+  try {
+    if (rendered === undefined) parsed = files.loadValid(abs);
+    else {
+      const file = displayPath(files.repoRoot, abs);
+      const p = parseYaml(rendered, file);
+      if (p.diagnostics.length) throw new DiagnosticError(p.diagnostics);
+      parsed = { ...p, file };
+    }
   } catch (e) {
     if (e instanceof DiagnosticError && abs.endsWith('.tmpl')) {
-      throw new DiagnosticError(e.diagnostics.map((d) => ({ ...d, hint: `${d.hint ? `${d.hint}; ` : ''}atmos-pipe does not evaluate Go templates, so a .tmpl stack file must also be valid YAML` })));
+      throw new DiagnosticError(
+        e.diagnostics.map((d) => ({
+          ...d,
+          hint: `${d.hint ? `${d.hint}; ` : ''}${rendered === undefined ? 'a .tmpl stack file that cannot be rendered without component context must also be valid YAML' : 'this is the file as rendered with its import context'}`,
+        })),
+      );
     }
     throw e;
   }

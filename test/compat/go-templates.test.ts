@@ -12,9 +12,20 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadAtmosConfig } from '../../src/config/atmos.js';
 import { YamlFileCache } from '../../src/config/files.js';
-import { DiagnosticError } from '../../src/diagnostics/index.js';
+import { type Diagnostic, DiagnosticError } from '../../src/diagnostics/index.js';
 import { atmosStackName, evaluateGoTemplates } from '../../src/resolve/go-templates.js';
 import { loadStack, resolveComponent } from '../../src/stacks/index.js';
+
+/** The first diagnostic `fn` fails with (it must fail with a DiagnosticError). */
+function firstDiagnostic(fn: () => unknown): Diagnostic {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof DiagnosticError) return e.diagnostics[0];
+    throw e;
+  }
+  throw new Error('expected a DiagnosticError');
+}
 
 const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'templates', 'complete');
 
@@ -61,17 +72,50 @@ describe('refusals', () => {
     const files = new YamlFileCache(dir);
     const cfg = loadAtmosConfig({ cwd: dir, files });
     const stack = loadStack([{ path: 'dev' }], { repoRoot: dir, stacksBasePath: cfg.stacksBasePath, listMergeStrategy: cfg.listMergeStrategy }, files);
-    let err: unknown;
-    try {
-      evaluateGoTemplates(resolveComponent(stack, 'terraform', 'app'), { name: 'dev', file: 'dev' }, cfg.templates, {});
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(DiagnosticError);
-    const d = (err as DiagnosticError).diagnostics[0];
+    const d = firstDiagnostic(() => evaluateGoTemplates(resolveComponent(stack, 'terraform', 'app'), { name: 'dev', file: 'dev' }, cfg.templates, {}));
     expect(d.code).toBe('stacks/template');
     expect(d.message).toBe('vars.vpc_id: function "atmos.Component" not defined');
     expect(d.hint).toContain('atmos.Component is not supported yet');
     expect(d.location).toMatchObject({ file: 'stacks/dev.yaml', line: 6, col: 17 });
+  });
+});
+
+describe('imports with a context and .tmpl files', () => {
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'templates', 'import-context');
+  const load = (top: string) => {
+    const files = new YamlFileCache(dir);
+    const cfg = loadAtmosConfig({ cwd: dir, files });
+    return { cfg, stack: loadStack([{ path: top }], { repoRoot: dir, stacksBasePath: cfg.stacksBasePath, listMergeStrategy: cfg.listMergeStrategy, templates: cfg.templates }, files) };
+  };
+
+  it('renders a .tmpl file with its import context, keys included', () => {
+    // atmos internal/exec/stack_processor_template_test.go "template with context":
+    // assert.Equal(t, "production", vars["environment"]); assert.Equal(t, "value", vars["static"]); assert.Equal(t, 2, vars["computed"])
+    const { stack } = load('deploy');
+    expect(resolveComponent(stack, 'terraform', 'my-component').vars).toEqual({ environment: 'production', static: 'value', computed: 2 });
+  });
+
+  it('renders a .tmpl file without context when it can, and leaves component templates for later', () => {
+    // atmos internal/exec/stack_processor_template_test.go "yaml template without context":
+    // assert.Equal(t, "value", vars["static"]); assert.Equal(t, 15, vars["calculated"])
+    // A template needing the component (`.atmos_component`) fails there and the raw content is kept
+    // (stack_processor_utils.go: "Fall back to the raw content — these templates will be processed later").
+    const { stack, cfg } = load('deploy');
+    const c = resolveComponent(stack, 'terraform', 'test-component');
+    expect(c.vars).toEqual({ static: 'value', calculated: 15, later: '{{ .atmos_component }}' });
+    expect(evaluateGoTemplates(c, { name: 'deploy', file: 'deploy' }, cfg.templates, {}).vars).toEqual({ static: 'value', calculated: 15, later: 'test-component' });
+  });
+
+  it('renders a missing context value as <no value> with ignore_missing_template_values', () => {
+    const { stack } = load('deploy');
+    expect(resolveComponent(stack, 'terraform', 'plain').vars).toEqual({ value: '<no value>' });
+  });
+
+  it('a value missing from an explicit context is a located error', () => {
+    // atmos template_utils.go: missingkey=error unless ignore_missing_template_values ("map has no entry for key")
+    const d = firstDiagnostic(() => load('missing'));
+    expect(d.code).toBe('stacks/template');
+    expect(d.message).toContain('map has no entry for key "environment"');
+    expect(d.location).toMatchObject({ file: 'stacks/catalog/component.yaml.tmpl', line: 5 });
   });
 });
