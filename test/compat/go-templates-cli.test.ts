@@ -19,22 +19,8 @@ const ATMOS_YAML = [
   '',
 ].join('\n');
 
-const stackWith = (cluster: string): string =>
-  [
-    'terraform:',
-    '  vars:',
-    '    region: us-east-1',
-    'components:',
-    '  terraform:',
-    '    app:',
-    '      vars:',
-    '        replicas: 1',
-    `        cluster: '${cluster}'`,
-    '    db:',
-    '      vars:',
-    '        size: small',
-    '',
-  ].join('\n');
+/** The base repository's stack with `app`'s `cluster` var replaced. */
+const stackWith = (cluster: string): string => baseRepo()['stacks/catalog/app.yaml'].replace('cluster: main', `cluster: '${cluster}'`);
 
 describe('Go templates in stack manifests (CLI)', () => {
   it('describe shows the evaluated values', () => {
