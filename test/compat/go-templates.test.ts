@@ -14,6 +14,7 @@ import { loadAtmosConfig } from '../../src/config/atmos.js';
 import { YamlFileCache } from '../../src/config/files.js';
 import { type Diagnostic, DiagnosticError } from '../../src/diagnostics/index.js';
 import { atmosStackName, evaluateGoTemplates } from '../../src/resolve/go-templates.js';
+import { makeRepo } from '../helpers.js';
 import { loadStack, resolveComponent } from '../../src/stacks/index.js';
 
 /** The first diagnostic `fn` fails with (it must fail with a DiagnosticError). */
@@ -117,5 +118,47 @@ describe('imports with a context and .tmpl files', () => {
     expect(d.code).toBe('stacks/template');
     expect(d.message).toContain('map has no entry for key "environment"');
     expect(d.location).toMatchObject({ file: 'stacks/catalog/component.yaml.tmpl', line: 5 });
+  });
+});
+
+describe('templates.settings', () => {
+  const settingsOf = (yaml: string) => loadAtmosConfig({ cwd: makeRepo({ 'atmos.yaml': yaml }) }).templates;
+  const comp = (vars: Record<string, unknown>, settings: Record<string, unknown> = {}) => ({
+    name: 'c',
+    component: 'c',
+    vars,
+    settings,
+    env: {},
+    metadata: {},
+    backend_type: null,
+    backend: {},
+    providers: {},
+    inheritance: [],
+    abstract: false,
+    enabled: true,
+    defined: true,
+    sources: [],
+  });
+
+  it('uses Atmos defaults: on without atmos.yaml, off when atmos.yaml does not enable them', () => {
+    // atmos pkg/config/default.go (Templates.Settings.Enabled: true, used only when no atmos.yaml is found)
+    expect(loadAtmosConfig({ cwd: makeRepo({}) }).templates).toMatchObject({ enabled: true, sprig: true, gomplate: true, evaluations: 1, delimiters: ['{{', '}}'] });
+    expect(settingsOf('stacks: { base_path: stacks }\n')).toMatchObject({ enabled: false, sprig: false, gomplate: false });
+  });
+
+  it('evaluates as many passes as templates.settings.evaluations says', () => {
+    // atmos template_utils.go: "for i := 0; i < evaluations; i++" renders the previous pass's output again.
+    const c = comp({ a: '{{ .settings.x }}' }, { x: '{{ .vars.b }}' });
+    const one = settingsOf('templates: { settings: { enabled: true, evaluations: 1 } }\n');
+    const two = settingsOf('templates: { settings: { enabled: true, evaluations: 2 } }\n');
+    expect(evaluateGoTemplates({ ...c, vars: { ...c.vars, b: 'B' } }, { name: 's', file: 's' }, one, {}).vars.a).toBe('{{ .vars.b }}');
+    expect(evaluateGoTemplates({ ...c, vars: { ...c.vars, b: 'B' } }, { name: 's', file: 's' }, two, {}).vars.a).toBe('B');
+  });
+
+  it('uses custom delimiters and refuses a delimiters value that is not two strings', () => {
+    const s = settingsOf("templates: { settings: { enabled: true, delimiters: ['${{', '}}'] } }\n");
+    expect(evaluateGoTemplates(comp({ a: '${{ .atmos_stack }} {{ x }}' }), { name: 'st', file: 'f' }, s, {}).vars.a).toBe('st {{ x }}');
+    // atmos template_utils.go: "'delimiters' must be an array with two string items: left and right delimiter"
+    expect(() => settingsOf("templates: { settings: { delimiters: ['{{'] } }\n")).toThrow(/delimiters must be a list of two non-empty strings/);
   });
 });
