@@ -164,13 +164,24 @@ function hintFor(message: string): string {
 }
 
 /**
+ * The component's `settings.templates.settings.env`: Atmos merges it over atmos.yaml's
+ * (template_utils.go: "Stack manifest env overrides CLI config env").
+ */
+function stackTemplateEnv(comp: ResolvedStackComponent): Record<string, string> {
+  const t = comp.settings.templates;
+  const s = isPlainMap(t) ? t.settings : undefined;
+  const env = isPlainMap(s) ? s.env : undefined;
+  return isPlainMap(env) ? Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])) : {};
+}
+
+/**
  * The component with the Go templates of its configuration evaluated (Atmos's
  * "templates-all-atmos-sections" pass). Returns `comp` itself when templating is off or
  * nothing holds a template. Throws a located DiagnosticError for a template that fails.
  */
 export function evaluateGoTemplates(comp: ResolvedStackComponent, stack: StackIdentity, settings: TemplateSettings, env: Readonly<Record<string, string | undefined>>): ResolvedStackComponent {
   if (!settings.enabled || !SECTIONS.some((s) => holdsTemplate(comp[s], settings.delimiters[0]))) return comp;
-  const renderer = new Renderer(templateData(comp, stack), settings, env, comp.location ?? { file: stack.file, line: 1, col: 1 });
+  const renderer = new Renderer(templateData(comp, stack), { ...settings, env: { ...settings.env, ...stackTemplateEnv(comp) } }, env, comp.location ?? { file: stack.file, line: 1, col: 1 });
   const out = { ...comp };
   for (const s of SECTIONS) (out as Record<string, unknown>)[s] = renderer.value(comp[s], s, comp.location);
   return out;

@@ -155,6 +155,13 @@ describe('templates.settings', () => {
     expect(evaluateGoTemplates({ ...c, vars: { ...c.vars, b: 'B' } }, { name: 's', file: 's' }, two, {}).vars.a).toBe('B');
   });
 
+  it("reads env from atmos.yaml's and the component's templates.settings.env, the component's winning", () => {
+    // atmos template_utils.go: "Stack manifest env overrides CLI config env (same precedence as the merge above)"
+    const s = settingsOf('templates: { settings: { enabled: true, sprig: { enabled: true }, env: { A: cli, B: cli } } }\n');
+    const c = comp({ a: '{{ env "A" }} {{ env "B" }} {{ env "C" }}' }, { templates: { settings: { env: { B: 'stack' } } } });
+    expect(evaluateGoTemplates(c, { name: 's', file: 's' }, s, { C: 'run' }).vars.a).toBe('cli stack run');
+  });
+
   it('uses custom delimiters and refuses a delimiters value that is not two strings', () => {
     const s = settingsOf("templates: { settings: { enabled: true, delimiters: ['${{', '}}'] } }\n");
     expect(evaluateGoTemplates(comp({ a: '${{ .atmos_stack }} {{ x }}' }), { name: 'st', file: 'f' }, s, {}).vars.a).toBe('st {{ x }}');
