@@ -32,15 +32,16 @@ export interface StackIdentity {
 const SECTIONS = ['vars', 'settings', 'env', 'metadata', 'backend_type', 'backend', 'providers'] as const;
 
 /**
- * `.workspace`: Atmos's default Terraform workspace — `metadata.terraform_workspace`, else the
- * stack name, else `<stack>-<component>` for a component whose module has another name.
- * Integrator: src/resolve/workspace.ts derives the full rule set (patterns, templates); this
+ * `.workspace`: Atmos's Terraform workspace without the pattern/template forms
+ * (internal/exec/stack_utils.go `BuildTerraformWorkspace`) — `metadata.terraform_workspace`,
+ * else the stack name, else `<stack>-<component>` for a component whose module has another
+ * name; `/` becomes `-`. Integrator: src/resolve/workspace.ts derives the full rule set; this
  * should call it.
  */
-export function workspaceOf(comp: ResolvedStackComponent, stack: string): string {
+function workspaceOf(comp: ResolvedStackComponent, stack: string): string {
   const own = comp.metadata.terraform_workspace;
-  if (typeof own === 'string' && own !== '') return own;
-  return comp.component === comp.name ? stack : `${stack}-${comp.name.replace(/\//g, '-')}`;
+  const ws = typeof own === 'string' ? own : comp.component === comp.name ? stack : `${stack}-${comp.name}`;
+  return ws.replace(/\//g, '-');
 }
 
 /** atmos.yaml `stacks.name_template` / `stacks.name_pattern`. */
