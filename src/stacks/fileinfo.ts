@@ -128,20 +128,20 @@ class Checker {
 }
 
 /**
- * An import path still holding a Go template (no import `context` rendered it): Atmos skips
- * such an import when no file matches, which silently drops configuration, so say so.
+ * An import path holding a Go template while templating is off: Atmos keeps the path as
+ * written and skips the import when no file matches, which silently drops configuration.
  */
 function templatedPath(ck: Checker, p: string, loc: Location): void {
   if (p.includes('{{'))
     ck.bag.warn(
       'stacks/import-template',
-      `import path "${p}" holds a Go template that nothing evaluates here; it is skipped when no file matches it`,
+      `import path "${p}" holds a Go template but templating is off, so it is kept as written and skipped when no file matches it`,
       loc,
-      'import this file with a context (- path: ..., context: {...}) or write the path literally',
+      'enable templates in atmos.yaml (templates.settings.enabled: true) or write the path literally',
     );
 }
 
-function parseImports(ck: Checker, content: Section): ImportSpec[] {
+function parseImports(ck: Checker, content: Section, pathsRendered: boolean): ImportSpec[] {
   const raw = content.import;
   if (raw === undefined || raw === null) return [];
   const file = ck.file;
@@ -160,7 +160,7 @@ function parseImports(ck: Checker, content: Section): ImportSpec[] {
     if (typeof entry === 'string') {
       if (entry.trim() === '') ck.bag.error('stacks/import-empty', 'an import path must not be empty', loc, 'remove the entry or name a stack file');
       else {
-        templatedPath(ck, entry, loc);
+        if (!pathsRendered) templatedPath(ck, entry, loc);
         out.push({ path: entry, location: loc });
       }
       return;
@@ -195,7 +195,7 @@ function parseImports(ck: Checker, content: Section): ImportSpec[] {
       );
       return;
     }
-    templatedPath(ck, p, at(file, locOf(entry, 'path') ?? loc));
+    if (!pathsRendered) templatedPath(ck, p, at(file, locOf(entry, 'path') ?? loc));
     ck.bool(entry, 'skip_if_missing', 'import skip_if_missing');
     ck.bool(entry, 'skip_templates_processing', 'import skip_templates_processing');
     ck.bool(entry, 'ignore_missing_template_values', 'import ignore_missing_template_values');
@@ -338,7 +338,8 @@ export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMe
     root = value;
   }
 
-  const imports = parseImports(ck, root);
+  // With templating on, import paths are rendered when the imports are walked (load.ts).
+  const imports = parseImports(ck, root, templating?.settings.enabled === true);
   return { abs, file, ...check(ck, root, imports, parsed.yamlFunctions, strategy) };
 }
 

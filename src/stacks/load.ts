@@ -203,16 +203,29 @@ export class StackLoader {
     return { values, skip, ignoreMissing, key: `${skip ? 's' : ''}${ignoreMissing ? 'i' : ''}${JSON.stringify(values)}` };
   }
 
-  /** An import path holding a template, rendered with the import's context (Atmos `renderImportPath`). */
-  private renderedPath(spec: ImportSpec, context: ImportContext): ImportSpec {
+  /**
+   * An import path holding a template, rendered as Atmos `renderImportPath` renders it: with
+   * the `settings`, `vars` and `env` of the imports listed before it in the same file, the
+   * import's context over them, `missingkey=error` unless the import ignores missing values.
+   * (Atmos also seeds these sections from the importing file's own importer; not done here.)
+   */
+  private renderedPath(spec: ImportSpec, earlier: Section[], context: ImportContext | undefined): ImportSpec {
     const settings = this.templates;
-    if (!settings || !spec.path.includes(settings.delimiters[0])) return spec;
+    if (!settings?.enabled || spec.skip_templates_processing || !spec.path.includes(settings.delimiters[0])) return spec;
+    let data: unknown = {};
+    for (const c of earlier) data = deepMerge(data, { settings: c.settings ?? {}, vars: c.vars ?? {}, env: c.env ?? {} }, this.strategy);
+    if (context) data = deepMerge(data, context.values, this.strategy);
+    const ignoreMissing = spec.ignore_missing_template_values === true;
     try {
-      const p = renderTemplate(spec.path, context.values, renderOptionsFor(settings, context.ignoreMissing ? 'default' : 'error'));
-      return { ...spec, path: p };
+      return { ...spec, path: renderTemplate(spec.path, data, renderOptionsFor(settings, ignoreMissing ? 'default' : 'error')) };
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
-      fail('stacks/template', `import path "${spec.path}": ${e.message}`, spec.location, "give the value in the import's context, or set ignore_missing_template_values: true on the import");
+      fail(
+        'stacks/template',
+        `import path "${spec.path}": ${e.message}`,
+        spec.location,
+        "define the value in an earlier import of this file or in the import's context, or set ignore_missing_template_values: true on the import",
+      );
     }
   }
 
@@ -228,7 +241,7 @@ export class StackLoader {
     const files: string[] = [];
     for (const spec of imports) {
       const context = this.contextFor(spec, ctx.context);
-      const matches = this.imports.resolve(context && !context.skip ? this.renderedPath(spec, context) : spec, fromAbs);
+      const matches = this.imports.resolve(this.renderedPath(spec, children, context), fromAbs);
       if (!matches.length) continue;
       if (self) self.via = spec.location;
       const start: Flow = { inline, imports: { terraform: acc.terraform, helmfile: acc.helmfile }, ...(context ? { context } : {}) };

@@ -112,6 +112,17 @@ describe('imports with a context and .tmpl files', () => {
     expect(resolveComponent(stack, 'terraform', 'plain').vars).toEqual({ value: '<no value>' });
   });
 
+  it('renders an import path with the vars of the imports before it', () => {
+    // atmos internal/exec/stack_processor_utils.go renderImportPath: "an import can reference values
+    // (settings/vars/env) defined by earlier imports in this manifest, plus this import's own context"
+    const { stack } = load('path');
+    expect(resolveComponent(stack, 'terraform', 'extra').vars).toEqual({ stage: 'dev', a: 1 });
+    const d = firstDiagnostic(() => load('missing-path'));
+    expect(d.code).toBe('stacks/template');
+    expect(d.message).toContain('map has no entry for key "nope"');
+    expect(d.location).toMatchObject({ file: 'stacks/missing-path.yaml', line: 3 });
+  });
+
   it('a value missing from an explicit context is a located error', () => {
     // atmos template_utils.go: missingkey=error unless ignore_missing_template_values ("map has no entry for key")
     const d = firstDiagnostic(() => load('missing'));
