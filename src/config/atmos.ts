@@ -5,10 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { DiagnosticBag, choicesHint } from '../diagnostics/index.js';
+import { DiagnosticBag, choicesHint, type Location } from '../diagnostics/index.js';
 import { parseDuration } from '../output/format.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from '../stacks/merge.js';
-import type { StackNaming } from '../stacks/index.js';
 import { describeType, isPlainMap, locOf } from '../yaml/index.js';
 import { YamlFileCache } from './files.js';
 import { envListSchema, secretListSchema, type CredentialLevel } from '../secrets/index.js';
@@ -23,6 +22,12 @@ export interface ToolPin {
   command: string;
   version?: string;
   image?: string;
+}
+
+/** atmos.yaml `stacks.name_pattern` / `stacks.name_template` (with where the template is written). */
+export interface StackNaming {
+  namePattern?: string;
+  nameTemplate?: { text: string; location?: Location };
 }
 
 /** Resolved repository settings; every path is absolute. */
@@ -57,6 +62,26 @@ export interface AtmosConfig {
   stacksExcluded: string[];
   /** Atmos `components.terraform.workspaces_enabled` (default true): false keeps every component in `default`. */
   workspacesEnabled: boolean;
+  /** atmos.yaml `templates.settings`: how Go templates in stack manifests are evaluated. */
+  templates: TemplateSettings;
+}
+
+/**
+ * atmos.yaml `templates.settings` (https://atmos.tools/core-concepts/stacks/templates). Atmos
+ * applies its built-in defaults (templates, Sprig and Gomplate on; pkg/config/default.go) only
+ * when no atmos.yaml is found; with one, an absent `enabled` is Go's zero value, false
+ * (pkg/config/load.go merges the defaults only "if no other configuration file was located").
+ * Gomplate datasources are not read (a template using one is refused).
+ */
+export interface TemplateSettings {
+  enabled: boolean;
+  /** Number of passes: each pass renders the previous pass's output again (Atmos `evaluations`). */
+  evaluations: number;
+  delimiters: [string, string];
+  sprig: boolean;
+  gomplate: boolean;
+  /** `templates.settings.env`: variables set while templates evaluate (`env "X"` reads them). */
+  env: Record<string, string>;
 }
 
 export interface LoadAtmosOptions {
@@ -100,6 +125,51 @@ function workspacesEnabledOf(bag: DiagnosticBag, tf: Record<string, unknown>): b
   if (typeof v === 'boolean') return v;
   bag.error('atmos/type', `atmos.yaml: components.terraform.workspaces_enabled must be true or false, got ${describeType(v)}`, locOf(tf, 'workspaces_enabled'));
   return true;
+}
+
+function bool(bag: DiagnosticBag, m: Record<string, unknown>, key: string, dotted: string, def: boolean): boolean {
+  const v = m[key];
+  if (v === undefined || v === null) return def;
+  if (typeof v !== 'boolean') {
+    bag.error('atmos/type', `atmos.yaml: ${dotted} must be true or false, got ${describeType(v)}`, locOf(m, key), 'write true or false (unquoted)');
+    return def;
+  }
+  return v;
+}
+
+/** `templates.settings`, checked and with Atmos's defaults. */
+function templateSettings(bag: DiagnosticBag, root: Record<string, unknown>, found: boolean): TemplateSettings {
+  const def = !found;
+  const s = map(map(root, 'templates'), 'settings');
+  const where = 'templates.settings';
+  let evaluations = 1;
+  if (s.evaluations !== undefined && s.evaluations !== null) {
+    if (typeof s.evaluations === 'number' && Number.isInteger(s.evaluations) && s.evaluations >= 0) evaluations = Math.max(1, s.evaluations);
+    else bag.error('atmos/type', `atmos.yaml: ${where}.evaluations must be a positive integer, got ${JSON.stringify(s.evaluations)}`, locOf(s, 'evaluations'));
+  }
+  let delimiters: [string, string] = ['{{', '}}'];
+  const d = s.delimiters;
+  if (d !== undefined && d !== null) {
+    // Atmos: "'delimiters' must be an array with two string items: left and right delimiter" (internal/exec/template_utils.go)
+    if (Array.isArray(d) && d.length === 2 && d.every((x) => typeof x === 'string' && x !== '')) delimiters = [d[0], d[1]];
+    else
+      bag.error(
+        'atmos/template-delimiters',
+        `atmos.yaml: ${where}.delimiters must be a list of two non-empty strings (left and right delimiter)`,
+        locOf(s, 'delimiters'),
+        'e.g. delimiters: ["{{", "}}"]',
+      );
+  }
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(map(s, 'env'))) env[k] = typeof v === 'string' ? v : String(v);
+  return {
+    enabled: bool(bag, s, 'enabled', `${where}.enabled`, def),
+    evaluations,
+    delimiters,
+    sprig: bool(bag, map(s, 'sprig'), 'enabled', `${where}.sprig.enabled`, def),
+    gomplate: bool(bag, map(s, 'gomplate'), 'enabled', `${where}.gomplate.enabled`, def),
+    env,
+  };
 }
 
 /** Find and read atmos.yaml; throws a DiagnosticError on invalid values. */
@@ -240,6 +310,7 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     stacksIncluded: strList(bag, stacks, 'included_paths', file),
     stacksExcluded: strList(bag, stacks, 'excluded_paths', file),
     workspacesEnabled: workspacesEnabledOf(bag, tf),
+    templates: templateSettings(bag, root, configFile !== undefined),
   };
   bag.throwIfErrors();
   return cfg;

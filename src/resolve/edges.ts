@@ -16,7 +16,8 @@ import { deepMerge } from '../stacks/merge.js';
 import { isPlainMap, locOf } from '../yaml/index.js';
 import type { FoundRef } from './templates.js';
 import type { ExternalDependency, ResolvedComponent } from './types.js';
-import { simpleTemplate, stackNameOf, templateData, type WorkspaceInput } from './workspace.js';
+import { renderNameTemplate } from '../stacks/names.js';
+import { stackNameOf, templateData, type WorkspaceInput } from './workspace.js';
 
 /** Collects the edges of a deployment's components. */
 export class EdgeCollector {
@@ -132,7 +133,7 @@ export function atmosDependencies(cfg: AtmosConfig, input: AtmosDependencyInput,
     if (typeof entry.stack === 'string') {
       let named: string;
       try {
-        named = simpleTemplate(entry.stack, templateData(w), what, location);
+        named = renderNameTemplate(entry.stack, templateData(w), what, location);
       } catch {
         return `a stack this resolution cannot evaluate (${entry.stack})`;
       }

@@ -16,6 +16,8 @@ import { loadStack, resolveComponent, withStackNames } from '../stacks/index.js'
 import { deepMerge } from '../stacks/merge.js';
 import type { ImportSpec, LoadedStack, ResolvedStackComponent, StackLoadOptions } from '../stacks/types.js';
 import { keyLocOf, locOf } from '../yaml/index.js';
+import { evaluateGoTemplates, type StackIdentity } from './go-templates.js';
+import { stackNameOf, targetStack, workspaceOf, type WorkspaceInput } from './workspace.js';
 import type { ResolvedComponent } from './types.js';
 
 function toImports(entries: StackEntry[] | undefined, container: unknown): ImportSpec[] {
@@ -29,10 +31,36 @@ function toImports(entries: StackEntry[] | undefined, container: unknown): Impor
 /** Load the stacks for a target: `deployment.stacks` then `targets.<t>.stacks`. */
 export function loadTargetStacks(cfg: AtmosConfig, dep: DeploymentConfig, target: string, files: YamlFileCache): LoadedStack {
   const body = dep.body;
-  const opts: StackLoadOptions = { repoRoot: cfg.repoRoot, stacksBasePath: cfg.stacksBasePath, listMergeStrategy: cfg.listMergeStrategy, integrationsGithub: cfg.integrationsGithub };
+  const opts: StackLoadOptions = {
+    repoRoot: cfg.repoRoot,
+    stacksBasePath: cfg.stacksBasePath,
+    listMergeStrategy: cfg.listMergeStrategy,
+    integrationsGithub: cfg.integrationsGithub,
+    templates: cfg.templates,
+  };
   const imports = [...toImports(body.stacks, body.stacks), ...toImports(body.targets[target]?.stacks, body.targets[target]?.stacks)];
   const named = withStackNames(imports, { ...opts, included: cfg.stacksIncluded, excluded: cfg.stacksExcluded }, cfg.stackNaming, files);
   return loadStack(named, opts, files);
+}
+
+/**
+ * The Atmos stack a target's component is resolved in (its name and top-level file) and the
+ * component's workspace there: what `.atmos_stack`, `.atmos_stack_file` and `.workspace` give
+ * a template. Named and derived as src/resolve/workspace.ts does for describe and the rollout.
+ */
+function stackIdentity(cfg: AtmosConfig, stack: LoadedStack, comp: ResolvedStackComponent, files: YamlFileCache): StackIdentity {
+  const described = targetStack(cfg, stack.files, files) ?? { file: '' };
+  const input: WorkspaceInput = {
+    stack: described,
+    component: comp.name,
+    module: comp.component,
+    metadata: comp.metadata,
+    vars: comp.vars,
+    settings: comp.settings,
+    backendType: comp.backend_type,
+    location: comp.location ?? { file: described.file, line: 1, col: 1 },
+  };
+  return { file: described.file, name: stackNameOf(cfg, input), workspace: workspaceOf(cfg, input) };
 }
 
 /** A deployable Terraform component with its stack configuration and module. */
@@ -79,6 +107,7 @@ export function stackedComponents(
     let stackComp: ResolvedStackComponent;
     try {
       stackComp = resolveComponent(stack, 'terraform', n, depMeta.inherits ? { inherits: depMeta.inherits as string[] } : undefined);
+      stackComp = evaluateGoTemplates(stackComp, stackIdentity(cfg, stack, stackComp, files), cfg.templates, process.env);
     } catch (e) {
       if (e instanceof DiagnosticError) {
         bag.items.push(...e.diagnostics);

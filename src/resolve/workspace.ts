@@ -18,11 +18,11 @@
  * any other action is a located exit-2 "not yet supported" error, never text passed on.
  */
 import path from 'node:path';
-import { DiagnosticError, error, type Location } from '../diagnostics/index.js';
+import type { Location } from '../diagnostics/index.js';
 import type { AtmosConfig } from '../config/atmos.js';
 import type { YamlFileCache } from '../config/files.js';
 import { isPlainMap, locOf } from '../yaml/index.js';
-import { fromPattern } from '../stacks/names.js';
+import { fromPattern, renderNameTemplate } from '../stacks/names.js';
 
 /** The stack a target's components are described in. */
 export interface TargetStack {
@@ -85,25 +85,6 @@ function replaceTokens(pattern: string, tokens: Record<string, string>): string 
   return pattern.replace(/\{[a-z_-]+\}/g, (t) => tokens[t] ?? t);
 }
 
-/**
- * A Go template made only of `{{ .field.path }}` actions, evaluated against `data` (a missing
- * key prints `<no value>`, as Go's text/template does for a map); any other action is refused.
- */
-export function simpleTemplate(text: string, data: Record<string, unknown>, what: string, location: Location | undefined): string {
-  // Go's trim markers first: `{{- ` drops the white space before the action, ` -}}` the white space after.
-  const trimmed = text.replace(/\s*\{\{-\s/g, '{{ ').replace(/\s-\}\}\s*/g, ' }}');
-  return trimmed.replace(/\{\{\s*([^{}]*?)\s*\}\}/g, (_all, expr: string) => {
-    if (!/^\.[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(expr)) {
-      throw new DiagnosticError(
-        error('resolve/template-unsupported', `${what}: the Go template action {{ ${expr} }} is not yet supported here`, location, 'use a field reference such as {{ .vars.stage }}, or a pattern'),
-      );
-    }
-    let v: unknown = data;
-    for (const k of expr.slice(1).split('.')) v = isPlainMap(v) ? v[k] : undefined;
-    return v === undefined || v === null ? '<no value>' : typeof v === 'string' ? v : JSON.stringify(v);
-  });
-}
-
 /** What Atmos's templates see of a component (its sections and context), for the name templates. */
 export function templateData(input: WorkspaceInput): Record<string, unknown> {
   return { vars: input.vars, settings: input.settings, metadata: input.metadata, component: input.module, atmos_component: input.component, atmos_stack_file: input.stack.file };
@@ -114,7 +95,7 @@ export function stackNameOf(cfg: AtmosConfig, input: WorkspaceInput): string {
   const { manifestName, file } = input.stack;
   if (manifestName) return manifestName;
   const { nameTemplate, namePattern } = cfg.stackNaming;
-  if (nameTemplate) return simpleTemplate(nameTemplate.text, templateData(input), 'atmos.yaml: stacks.name_template', nameTemplate.location);
+  if (nameTemplate) return renderNameTemplate(nameTemplate.text, templateData(input), 'atmos.yaml: stacks.name_template', nameTemplate.location);
   if (namePattern) return fromPattern(namePattern, input.vars) ?? file.replaceAll('/', '-');
   return file.replaceAll('/', '-');
 }
@@ -134,7 +115,7 @@ export function workspaceOf(cfg: AtmosConfig, input: WorkspaceInput): string {
   const fixed = metaString(m, 'terraform_workspace');
   let ws: string;
   if (template !== undefined)
-    ws = simpleTemplate(
+    ws = renderNameTemplate(
       template,
       { ...templateData(input), atmos_stack: stack },
       `terraform component "${input.component}": metadata.terraform_workspace_template`,

@@ -1,13 +1,18 @@
 /**
  * One stack file, read once per process and checked once: its own configuration (without
  * `import` and `name`), its import entries, its own `overrides`, the components it defines
- * itself, and whether it holds Go templates or YAML functions (which are never evaluated).
+ * itself, and whether it holds YAML functions (which are never evaluated). Go templates are
+ * evaluated: with an import's `context` (and in `.tmpl` files) when the file is read, and in
+ * each component's merged configuration by src/resolve/go-templates.ts.
  *
  * Every structural problem is a located error (file:line:col of the offending value).
  */
 import { DiagnosticBag, DiagnosticError, choicesHint, didYouMean, type Diagnostic, type Location } from '../diagnostics/index.js';
-import type { YamlFileCache } from '../config/files.js';
-import { copyLocs, describeType, isPlainMap, locOf, locsOf } from '../yaml/index.js';
+import { readFileSync } from 'node:fs';
+import type { TemplateSettings } from '../config/atmos.js';
+import { displayPath, type YamlFileCache } from '../config/files.js';
+import { positionIn, renderOptionsFor, renderTemplate, TemplateError } from '../gotemplate/index.js';
+import { copyLocs, describeType, isPlainMap, locOf, locsOf, parseYaml } from '../yaml/index.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from './merge.js';
 import { atmosMergeMaps } from './amerge.js';
 import type { ImportSpec } from './types.js';
@@ -35,7 +40,7 @@ export interface FileInfo {
   inline: Record<StackComponentType, Section | undefined>;
   /** Components this file defines itself, per type. */
   ownComponents: Record<StackComponentType, string[]>;
-  /** Warnings for this file (unevaluated templates, unknown import keys). */
+  /** Warnings for this file (unevaluated YAML functions, unknown import keys). */
   warnings: Diagnostic[];
 }
 
@@ -122,7 +127,21 @@ class Checker {
   }
 }
 
-function parseImports(ck: Checker, content: Section): ImportSpec[] {
+/**
+ * An import path holding a Go template while templating is off: Atmos keeps the path as
+ * written and skips the import when no file matches, which silently drops configuration.
+ */
+function templatedPath(ck: Checker, p: string, loc: Location): void {
+  if (p.includes('{{'))
+    ck.bag.warn(
+      'stacks/import-template',
+      `import path "${p}" holds a Go template but templating is off, so it is kept as written and skipped when no file matches it`,
+      loc,
+      'enable templates in atmos.yaml (templates.settings.enabled: true) or write the path literally',
+    );
+}
+
+function parseImports(ck: Checker, content: Section, pathsRendered: boolean): ImportSpec[] {
   const raw = content.import;
   if (raw === undefined || raw === null) return [];
   const file = ck.file;
@@ -140,7 +159,10 @@ function parseImports(ck: Checker, content: Section): ImportSpec[] {
     const loc = at(file, locOf(raw, i));
     if (typeof entry === 'string') {
       if (entry.trim() === '') ck.bag.error('stacks/import-empty', 'an import path must not be empty', loc, 'remove the entry or name a stack file');
-      else out.push({ path: entry, location: loc });
+      else {
+        if (!pathsRendered) templatedPath(ck, entry, loc);
+        out.push({ path: entry, location: loc });
+      }
       return;
     }
     if (!isPlainMap(entry)) {
@@ -173,6 +195,7 @@ function parseImports(ck: Checker, content: Section): ImportSpec[] {
       );
       return;
     }
+    if (!pathsRendered) templatedPath(ck, p, at(file, locOf(entry, 'path') ?? loc));
     ck.bool(entry, 'skip_if_missing', 'import skip_if_missing');
     ck.bool(entry, 'skip_templates_processing', 'import skip_templates_processing');
     ck.bool(entry, 'ignore_missing_template_values', 'import ignore_missing_template_values');
@@ -181,6 +204,8 @@ function parseImports(ck: Checker, content: Section): ImportSpec[] {
       path: p,
       ...(ctx ? { context: ctx } : {}),
       ...(entry.skip_if_missing === true ? { skip_if_missing: true } : {}),
+      ...(entry.skip_templates_processing === true ? { skip_templates_processing: true } : {}),
+      ...(entry.ignore_missing_template_values === true ? { ignore_missing_template_values: true } : {}),
       location: at(file, locOf(entry, 'path') ?? loc),
     });
   });
@@ -235,13 +260,62 @@ function without(m: Section, keys: string[]): Section {
   return out;
 }
 
-export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMergeStrategy): FileInfo {
-  let parsed: ReturnType<YamlFileCache['loadValid']>;
+/**
+ * How a stack file's text is rendered as a Go template before it is parsed (Atmos
+ * `processYAMLConfigFileWithContextInternal`): a `.tmpl` file always, any file imported with
+ * a `context`. `explicit` says the context came from an import entry: then a failure is an
+ * error (Atmos `missingkey=error`, unless the import sets `ignore_missing_template_values`);
+ * a `.tmpl` file without one that fails is read as it is, and its templates are evaluated
+ * later with the component's context, as Atmos falls back to the raw content.
+ */
+export interface FileTemplating {
+  settings: TemplateSettings;
+  context: Section;
+  explicit: boolean;
+  ignoreMissing: boolean;
+}
+
+/** The file's text rendered with its import context, or undefined when it is read as it is. */
+function renderedText(abs: string, file: string, t: FileTemplating | undefined): string | undefined {
+  if (!t?.settings.enabled || !(abs.endsWith('.tmpl') || t.explicit)) return undefined;
+  const text = readFileSync(abs, 'utf8');
+  if (!text.includes(t.settings.delimiters[0])) return undefined;
   try {
-    parsed = files.loadValid(abs, { detectGoTemplates: true });
+    return renderTemplate(text, t.context, renderOptionsFor(t.settings, t.ignoreMissing ? 'default' : 'error'));
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    if (!t.explicit) return undefined;
+    throw new DiagnosticError([
+      {
+        severity: 'error',
+        code: 'stacks/template',
+        message: `${file}: ${e.message} (rendering the file with its import context ${JSON.stringify(t.context)})`,
+        location: { file, ...positionIn(text, e.offset) },
+        hint: "give the value in the import's context, or set ignore_missing_template_values: true on the import",
+      },
+    ]);
+  }
+}
+
+export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMergeStrategy, templating?: FileTemplating): FileInfo {
+  let parsed: { value: unknown; file: string; yamlFunctions: Location[] };
+  const rendered = renderedText(abs, displayPath(files.repoRoot, abs), templating);
+  try {
+    if (rendered === undefined) parsed = files.loadValid(abs);
+    else {
+      const file = displayPath(files.repoRoot, abs);
+      const p = parseYaml(rendered, file);
+      if (p.diagnostics.length) throw new DiagnosticError(p.diagnostics);
+      parsed = { ...p, file };
+    }
   } catch (e) {
     if (e instanceof DiagnosticError && abs.endsWith('.tmpl')) {
-      throw new DiagnosticError(e.diagnostics.map((d) => ({ ...d, hint: `${d.hint ? `${d.hint}; ` : ''}atmos-pipe does not evaluate Go templates, so a .tmpl stack file must also be valid YAML` })));
+      throw new DiagnosticError(
+        e.diagnostics.map((d) => ({
+          ...d,
+          hint: `${d.hint ? `${d.hint}; ` : ''}${rendered === undefined ? 'a .tmpl stack file that cannot be rendered without component context must also be valid YAML' : 'this is the file as rendered with its import context'}`,
+        })),
+      );
     }
     throw e;
   }
@@ -264,15 +338,15 @@ export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMe
     root = value;
   }
 
-  const imports = parseImports(ck, root);
-  return { abs, file, ...check(ck, root, imports, parsed.goTemplates, parsed.yamlFunctions, strategy) };
+  // With templating on, import paths are rendered when the imports are walked (load.ts).
+  const imports = parseImports(ck, root, templating?.settings.enabled === true);
+  return { abs, file, ...check(ck, root, imports, parsed.yamlFunctions, strategy) };
 }
 
 function check(
   ck: Checker,
   root: Section,
   imports: ImportSpec[],
-  goTemplates: Location[],
   yamlFunctions: Location[],
   strategy: ListMergeStrategy,
 ): Pick<FileInfo, 'content' | 'imports' | 'inline' | 'ownComponents' | 'warnings'> {
@@ -312,14 +386,13 @@ function check(
   ck.bag.throwIfErrors();
 
   const warnings = [...ck.bag.warnings];
-  const firstTemplate = [...goTemplates, ...yamlFunctions].sort((a, b) => a.line - b.line || a.col - b.col)[0];
-  if (firstTemplate) {
-    const kinds = [goTemplates.length ? 'Go templates' : '', yamlFunctions.length ? 'Atmos YAML functions' : ''].filter(Boolean).join(' and ');
+  const firstFunction = [...yamlFunctions].sort((a, b) => a.line - b.line || a.col - b.col)[0];
+  if (firstFunction) {
     warnings.push({
       severity: 'warning',
       code: 'stacks/unevaluated-template',
-      message: `${file} contains ${kinds}, which atmos-pipe does not evaluate; their values are passed through unchanged`,
-      location: firstTemplate,
+      message: `${file} contains Atmos YAML functions, which atmos-pipe does not evaluate; their values are passed through unchanged`,
+      location: firstFunction,
       hint: 'replace them with literal values (or deployment-file templates) if the component needs the evaluated value',
     });
   }

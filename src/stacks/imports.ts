@@ -90,8 +90,8 @@ export class ImportResolver {
     }
     if (out.length) return out;
     if (spec.skip_if_missing) return [];
-    // Atmos ignores a missing import whose path is itself a Go template (it cannot be
-    // evaluated here; the file gets the "unevaluated template" warning).
+    // A path still holding a Go template was not rendered (templating is off): Atmos keeps
+    // it as written and ignores it when missing; fileinfo warns about it (stacks/import-template).
     if (p.includes('{{')) return [];
     this.missing(spec, baseDir, p, relative);
   }

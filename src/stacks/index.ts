@@ -14,5 +14,5 @@
 export { loadStack } from './load.js';
 export { resolveComponent } from './components.js';
 export { loadAllStacks } from './all.js';
-export { withStackNames, type StackNaming } from './names.js';
+export { withStackNames } from './names.js';
 export type { ListMergeStrategy } from './merge.js';

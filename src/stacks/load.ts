@@ -20,7 +20,9 @@ import path from 'node:path';
 import { DiagnosticError, fail, type Diagnostic, type Location } from '../diagnostics/index.js';
 import { YamlFileCache, displayPath } from '../config/files.js';
 import { copyLocs, ensureLocs, locOf, locsOf, setEntryLoc } from '../yaml/index.js';
-import type { ListMergeStrategy } from './merge.js';
+import type { TemplateSettings } from '../config/atmos.js';
+import { renderOptionsFor, renderTemplate, TemplateError } from '../gotemplate/index.js';
+import { deepMerge, type ListMergeStrategy } from './merge.js';
 import { atmosMergeAll, atmosMergeMaps } from './amerge.js';
 import { STACK_COMPONENT_TYPES, isEmptyMap, mapAt, readFileInfo, type StackComponentType, type FileInfo, type Section } from './fileinfo.js';
 import { ImportResolver } from './imports.js';
@@ -31,6 +33,17 @@ type Ov = Section | undefined;
 interface Flow {
   inline: Record<StackComponentType, Ov>;
   imports: Record<StackComponentType, Ov>;
+  /** The import context reaching this file (its importers' contexts merged, theirs winning). */
+  context?: ImportContext;
+}
+
+/** An import context with how the file it reaches is rendered. */
+interface ImportContext {
+  values: Section;
+  /** JSON of `values` and the flags: the cache key of a file read in this context. */
+  key: string;
+  skip: boolean;
+  ignoreMissing: boolean;
 }
 
 interface VisitResult {
@@ -54,6 +67,7 @@ const EMPTY_SECTION: Section = Object.freeze({}) as Section;
 export class StackLoader {
   readonly imports: ImportResolver;
   private readonly infos = new Map<string, FileInfo | DiagnosticError>();
+  private readonly latest = new Map<string, FileInfo>();
   private readonly visits = new Map<string, VisitResult>();
   private readonly contents = new Map<string, Section>();
   private readonly ids = new WeakMap<object, number>();
@@ -64,17 +78,26 @@ export class StackLoader {
     readonly repoRoot: string,
     readonly stacksBasePath: string,
     readonly strategy: ListMergeStrategy,
+    readonly templates: TemplateSettings | undefined,
   ) {
     this.imports = new ImportResolver(repoRoot, stacksBasePath);
   }
 
-  info(abs: string): FileInfo {
-    const hit = this.infos.get(abs);
+  /**
+   * A file as read in an import context (none: as it is, `.tmpl` files rendered without
+   * values when they can be). Without a context, the file as last read in any context.
+   */
+  info(abs: string, context?: ImportContext): FileInfo {
+    const key = context ? `${abs}\0${context.key}` : abs;
+    const hit = this.infos.get(key) ?? (context ? undefined : this.latest.get(abs));
     if (hit instanceof DiagnosticError) throw hit;
     if (hit) return hit;
     try {
-      const info = readFileInfo(this.files, abs, this.strategy);
-      this.infos.set(abs, info);
+      const templating =
+        this.templates && !context?.skip ? { settings: this.templates, context: context?.values ?? {}, explicit: context !== undefined, ignoreMissing: context?.ignoreMissing ?? false } : undefined;
+      const info = readFileInfo(this.files, abs, this.strategy, templating);
+      this.infos.set(key, info);
+      this.latest.set(abs, info);
       return info;
     } catch (e) {
       if (e instanceof DiagnosticError) this.infos.set(abs, e);
@@ -151,10 +174,10 @@ export class StackLoader {
 
   /** Process one file in an override context (memoized on the context's identity). */
   visit(abs: string, ctx: Flow, chain: ChainEntry[]): VisitResult {
-    const key = `${abs}|${this.id(ctx.inline.terraform)}|${this.id(ctx.imports.terraform)}|${this.id(ctx.inline.helmfile)}|${this.id(ctx.imports.helmfile)}`;
+    const key = `${abs}|${this.id(ctx.inline.terraform)}|${this.id(ctx.imports.terraform)}|${this.id(ctx.inline.helmfile)}|${this.id(ctx.imports.helmfile)}|${ctx.context?.key ?? ''}`;
     const hit = this.visits.get(key);
     if (hit) return hit;
-    const info = this.info(abs);
+    const info = this.info(abs, ctx.context);
     const entry: ChainEntry = { abs, file: info.file };
     chain.push(entry);
     try {
@@ -163,6 +186,46 @@ export class StackLoader {
       return r;
     } finally {
       chain.pop();
+    }
+  }
+
+  /**
+   * The context an import entry passes on: its own `context` deep-merged under the one that
+   * reached the importing file (Atmos: "the parent context takes precedence"), and the entry's
+   * flags. None when templating is off or no context is involved.
+   */
+  private contextFor(spec: ImportSpec, parent: ImportContext | undefined): ImportContext | undefined {
+    if (!this.templates?.enabled || (!spec.context && !parent)) return undefined;
+    const values = spec.context && parent ? (deepMerge(spec.context, parent.values, this.strategy) as Section) : (parent?.values ?? spec.context ?? {});
+    if (isEmptyMap(values)) return undefined;
+    const skip = spec.skip_templates_processing === true;
+    const ignoreMissing = spec.ignore_missing_template_values === true;
+    return { values, skip, ignoreMissing, key: `${skip ? 's' : ''}${ignoreMissing ? 'i' : ''}${JSON.stringify(values)}` };
+  }
+
+  /**
+   * An import path holding a template, rendered as Atmos `renderImportPath` renders it: with
+   * the `settings`, `vars` and `env` of the imports listed before it in the same file, the
+   * import's context over them, `missingkey=error` unless the import ignores missing values.
+   * (Atmos also seeds these sections from the importing file's own importer; not done here.)
+   */
+  private renderedPath(spec: ImportSpec, earlier: Section[], context: ImportContext | undefined): ImportSpec {
+    const settings = this.templates;
+    if (!settings?.enabled || spec.skip_templates_processing || !spec.path.includes(settings.delimiters[0])) return spec;
+    let data: unknown = {};
+    for (const c of earlier) data = deepMerge(data, { settings: c.settings ?? {}, vars: c.vars ?? {}, env: c.env ?? {} }, this.strategy);
+    if (context) data = deepMerge(data, context.values, this.strategy);
+    const ignoreMissing = spec.ignore_missing_template_values === true;
+    try {
+      return { ...spec, path: renderTemplate(spec.path, data, renderOptionsFor(settings, ignoreMissing ? 'default' : 'error')) };
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      fail(
+        'stacks/template',
+        `import path "${spec.path}": ${e.message}`,
+        spec.location,
+        "define the value in an earlier import of this file or in the import's context, or set ignore_missing_template_values: true on the import",
+      );
     }
   }
 
@@ -177,10 +240,11 @@ export class StackLoader {
     const seen = new Set<string>();
     const files: string[] = [];
     for (const spec of imports) {
-      const matches = this.imports.resolve(spec, fromAbs);
+      const context = this.contextFor(spec, ctx.context);
+      const matches = this.imports.resolve(this.renderedPath(spec, children, context), fromAbs);
       if (!matches.length) continue;
       if (self) self.via = spec.location;
-      const start: Flow = { inline, imports: { terraform: acc.terraform, helmfile: acc.helmfile } };
+      const start: Flow = { inline, imports: { terraform: acc.terraform, helmfile: acc.helmfile }, ...(context ? { context } : {}) };
       const results: VisitResult[] = [];
       for (const m of matches) {
         const i = chain.findIndex((c) => c.abs === m);
@@ -238,10 +302,10 @@ export function loaderFor(opts: StackLoadOptions, files?: YamlFileCache): StackL
     LOADERS.set(cache, byKey);
   }
   const base = path.resolve(opts.stacksBasePath);
-  const key = `${path.resolve(opts.repoRoot)}\0${base}\0${opts.listMergeStrategy}`;
+  const key = `${path.resolve(opts.repoRoot)}\0${base}\0${opts.listMergeStrategy}\0${JSON.stringify(opts.templates ?? null)}`;
   let l = byKey.get(key);
   if (!l) {
-    l = new StackLoader(cache, path.resolve(opts.repoRoot), base, opts.listMergeStrategy);
+    l = new StackLoader(cache, path.resolve(opts.repoRoot), base, opts.listMergeStrategy, opts.templates);
     byKey.set(key, l);
   }
   return l;

@@ -21,18 +21,14 @@
 import path from 'node:path';
 import { displayPath, type YamlFileCache } from '../config/files.js';
 import { isDynamicPattern } from 'tinyglobby';
-import { DiagnosticError, didYouMean, fail, type Diagnostic, type Location } from '../diagnostics/index.js';
+import { DiagnosticError, didYouMean, error, fail, type Diagnostic, type Location } from '../diagnostics/index.js';
+import { renderOptionsFor, renderTemplate, TemplateError } from '../gotemplate/index.js';
 import { isPlainMap } from '../yaml/index.js';
 import { atmosMergeShared } from './amerge.js';
 import { listStackFiles, type AllStacksOptions } from './all.js';
 import { internalOf, loadStack, loaderFor } from './load.js';
+import type { StackNaming } from '../config/atmos.js';
 import type { ImportSpec } from './types.js';
-
-/** atmos.yaml `stacks.name_pattern` / `stacks.name_template` (with where the template is written). */
-export interface StackNaming {
-  namePattern?: string;
-  nameTemplate?: { text: string; location?: Location };
-}
 
 /** One top-level stack file and the name Atmos gives it. */
 export interface NamedStack {
@@ -56,41 +52,18 @@ export function fromPattern(pattern: string, vars: Record<string, unknown>): str
   return out.join('-');
 }
 
-const ACTION = /\{\{(-?)\s*([\s\S]*?)\s*(-?)\}\}/g;
-const FIELD = /^\.(vars|settings)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)$/;
-
 /**
- * The simple forms of `stacks.name_template`: text and `{{ .vars.<k>… }}` /
- * `{{ .settings.<k>… }}` actions, with Go's `{{-`/`-}}` whitespace trimming and Go's
- * `<no value>` for a missing key. Anything else is refused, located at the template.
+ * An Atmos name template (`stacks.name_template`, `metadata.terraform_workspace_template`, a
+ * `settings.depends_on` stack) rendered by the Go template engine with `data` as dot, Atmos's
+ * functions and `missingkey=default`; a template error is located where it is written.
  */
-function fromTemplate(t: NonNullable<StackNaming['nameTemplate']>, data: { vars: Record<string, unknown>; settings: Record<string, unknown> }): string {
-  let out = '';
-  let last = 0;
-  let trimNext = false;
-  for (const m of t.text.matchAll(ACTION)) {
-    let text = t.text.slice(last, m.index);
-    if (trimNext) text = text.trimStart();
-    if (m[1] === '-') text = text.trimEnd();
-    out += text;
-    const field = FIELD.exec(m[2]);
-    if (!field) {
-      fail(
-        'atmos/name-template-unsupported',
-        `stacks.name_template: "{{ ${m[2]} }}" is not yet supported for naming stacks`,
-        t.location,
-        'only {{ .vars.<key> }} and {{ .settings.<key> }} (with text around them) are evaluated here; list the stack by its file path in stacks:, or give the stack manifest a top-level name:',
-      );
-    }
-    let v: unknown = data[field[1] as 'vars' | 'settings'];
-    for (const k of field[2].slice(1).split('.')) v = isPlainMap(v) ? v[k] : undefined;
-    out += v === undefined || v === null ? '<no value>' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    last = (m.index ?? 0) + m[0].length;
-    trimNext = m[3] === '-';
+export function renderNameTemplate(text: string, data: Record<string, unknown>, what: string, location: Location | undefined): string {
+  try {
+    return renderTemplate(text, data, renderOptionsFor({ delimiters: ['{{', '}}'], env: {}, sprig: true, gomplate: true }, 'default'));
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    throw new DiagnosticError(error('resolve/template', `${what}: ${e.message}`, location, 'see https://atmos.tools/core-concepts/stacks/templates for the functions Atmos provides'));
   }
-  let rest = t.text.slice(last);
-  if (trimNext) rest = rest.trimStart();
-  return out + rest;
 }
 
 /** Every top-level stack (atmos.yaml `included_paths` / `excluded_paths`) with its Atmos name. */
@@ -107,7 +80,16 @@ export function stackNames(opts: AllStacksOptions, naming: StackNaming, files: Y
       const content = internalOf(loadStack([{ path: rel, location: { file: displayPath(opts.repoRoot, abs), line: 1, col: 1 } }], opts, files)).content;
       const tf = isPlainMap(content.terraform) ? content.terraform : {};
       const vars = atmosMergeShared([content.vars, tf.vars], opts.listMergeStrategy);
-      if (naming.nameTemplate) return { name: fromTemplate(naming.nameTemplate, { vars, settings: atmosMergeShared([content.settings, tf.settings], opts.listMergeStrategy) }), path: rel };
+      if (naming.nameTemplate)
+        return {
+          name: renderNameTemplate(
+            naming.nameTemplate.text,
+            { vars, settings: atmosMergeShared([content.settings, tf.settings], opts.listMergeStrategy) },
+            'atmos.yaml: stacks.name_template',
+            naming.nameTemplate.location,
+          ),
+          path: rel,
+        };
       return { name: fromPattern(naming.namePattern!, vars) ?? stem, path: rel };
     }),
   );

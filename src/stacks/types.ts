@@ -4,14 +4,19 @@
  * way `atmos describe component <c> -s <stack>` does.
  */
 import type { Diagnostic, Location } from '../diagnostics/index.js';
+import type { TemplateSettings } from '../config/atmos.js';
 import type { ListMergeStrategy } from './merge.js';
 
 /** An entry of an `import:` list (or of a deployment's `stacks:` list). */
 export interface ImportSpec {
   path: string;
-  /** Only for imports written as `{path, context}`; kept, not evaluated (Go templates). */
+  /** Only for imports written as `{path, context}`: the data the imported file is rendered with (Go templates). */
   context?: Record<string, unknown>;
   skip_if_missing?: boolean;
+  /** Read the imported file as it is, without rendering it with the context. */
+  skip_templates_processing?: boolean;
+  /** A value missing from the context renders as `<no value>` instead of failing. */
+  ignore_missing_template_values?: boolean;
   /** Where the entry was written (for "missing import" and cycle errors). */
   location?: Location;
 }
@@ -25,6 +30,8 @@ export interface StackLoadOptions {
   listMergeStrategy: ListMergeStrategy;
   /** atmos.yaml `integrations.github`: merged under every component's `settings.integrations.github`. */
   integrationsGithub?: Record<string, unknown>;
+  /** atmos.yaml `templates.settings` (import contexts and `.tmpl` files); no rendering when absent. */
+  templates?: TemplateSettings;
 }
 
 /**

@@ -277,10 +277,11 @@ describe('imports (SPEC 3.1 "Imports")', () => {
     const s = r.load(['dev']);
     expect(tf(s, 'app').vars).toEqual({ plain: 1, id: '!terraform.output vpc .vpc_id', a: '{{ .vars.stage }}-app', b: '!env HOME', c: '{{ .settings.x }}' });
     expect(s.warnings.map((w) => [w.code, `${w.location?.file}:${w.location?.line}`])).toEqual([
-      ['stacks/unevaluated-template', 'stacks/catalog/t.yaml:5'],
+      ['stacks/unevaluated-template', 'stacks/catalog/t.yaml:6'],
       ['stacks/unevaluated-template', 'stacks/dev.yaml:3'],
     ]);
-    expect(s.warnings[0].message).toBe('stacks/catalog/t.yaml contains Go templates and Atmos YAML functions, which atmos-pipe does not evaluate; their values are passed through unchanged');
+    // Go templates are evaluated now (per component, src/resolve/go-templates.ts): only the YAML functions are warned about.
+    expect(s.warnings[0].message).toBe('stacks/catalog/t.yaml contains Atmos YAML functions, which atmos-pipe does not evaluate; their values are passed through unchanged');
     expect(s.warnings.every((w) => w.severity === 'warning')).toBe(true);
   });
 
