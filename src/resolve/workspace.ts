@@ -96,8 +96,9 @@ export function stackNameOf(cfg: AtmosConfig, input: WorkspaceInput): string {
   if (manifestName) return manifestName;
   const { nameTemplate, namePattern } = cfg.stackNaming;
   if (nameTemplate) return renderNameTemplate(nameTemplate.text, templateData(input), 'atmos.yaml: stacks.name_template', nameTemplate.location);
-  if (namePattern) return fromPattern(namePattern, input.vars) ?? file.replaceAll('/', '-');
-  return file.replaceAll('/', '-');
+  // Without a name (Atmos's default), the stack is named by its manifest path: `orgs/acme/dev`.
+  if (namePattern) return fromPattern(namePattern, input.vars) ?? file;
+  return file;
 }
 
 /** A metadata string, or undefined (Atmos reads these keys only when they are strings). */

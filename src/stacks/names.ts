@@ -62,7 +62,7 @@ export function renderNameTemplate(text: string, data: Record<string, unknown>, 
     return renderTemplate(text, data, renderOptionsFor({ delimiters: ['{{', '}}'], env: {}, sprig: true, gomplate: true }, 'default'));
   } catch (e) {
     if (!(e instanceof TemplateError)) throw e;
-    throw new DiagnosticError(error('resolve/template', `${what}: ${e.message}`, location, 'see https://atmos.tools/core-concepts/stacks/templates for the functions Atmos provides'));
+    throw new DiagnosticError(error('stacks/template', `${what}: ${e.message}`, location, 'see https://atmos.tools/core-concepts/stacks/templates for the functions Atmos provides'));
   }
 }
 

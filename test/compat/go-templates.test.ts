@@ -13,7 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { loadAtmosConfig } from '../../src/config/atmos.js';
 import { YamlFileCache } from '../../src/config/files.js';
 import { type Diagnostic, DiagnosticError } from '../../src/diagnostics/index.js';
-import { atmosStackName, evaluateGoTemplates } from '../../src/resolve/go-templates.js';
+import { evaluateGoTemplates } from '../../src/resolve/go-templates.js';
+import { stackNameOf, workspaceOf } from '../../src/resolve/workspace.js';
 import { makeRepo } from '../helpers.js';
 import { loadStack, resolveComponent } from '../../src/stacks/index.js';
 
@@ -39,9 +40,20 @@ describe('complete scenario: top-level-component1 in tenant1-ue2-dev', () => {
     const env = { USER: 'user' };
     const file = 'orgs/cp/tenant1/dev/us-east-2';
     // atmos.yaml stacks.name_template: "{{ .vars.tenant }}-{{ .vars.environment }}-{{ .vars.stage }}"
-    const name = atmosStackName(merged, file, { nameTemplate: '{{ .vars.tenant }}-{{ .vars.environment }}-{{ .vars.stage }}' }, cfg.templates, env);
+    const naming = { ...cfg, stackNaming: { nameTemplate: { text: '{{ .vars.tenant }}-{{ .vars.environment }}-{{ .vars.stage }}' } } };
+    const input = {
+      stack: { file },
+      component: merged.name,
+      module: merged.component,
+      metadata: merged.metadata,
+      vars: merged.vars,
+      settings: merged.settings,
+      backendType: merged.backend_type,
+      location: { file, line: 1, col: 1 },
+    };
+    const name = stackNameOf(naming, input);
     expect(name).toBe('tenant1-ue2-dev');
-    const c = evaluateGoTemplates(merged, { name, file }, cfg.templates, env);
+    const c = evaluateGoTemplates(merged, { name, file, workspace: workspaceOf(naming, input) }, cfg.templates, env);
     expect(c.vars).toEqual({
       enabled: true, // golden: "enabled: true  # ○ [2] catalog/terraform/vpc.yaml:44"
       environment: 'ue2', // golden: "environment: ue2"

@@ -68,9 +68,9 @@ describe('stack names in stacks:', () => {
     expect(vars).toMatchObject({ tenant: 'plat', cidr: '10.2.0.0/16' });
   });
 
-  it('a name_template construct beyond .vars/.settings is exit 2 "not yet supported", located at atmos.yaml', async () => {
-    const d = await failure(['plat-ue2-dev'], ['  name_template: "{{ if eq .vars.stage \\"local\\" }}local{{ end }}"']);
-    expect(d.code).toBe('atmos/name-template-unsupported');
+  it('a name_template calling a function the engine does not know is exit 2, located at atmos.yaml', async () => {
+    const d = await failure(['plat-ue2-dev'], ['  name_template: "{{ nosuchfunc .vars.stage }}"']);
+    expect(d.code).toBe('stacks/template');
     expect(d.location).toMatchObject({ file: 'atmos.yaml', line: 6 });
   });
 

@@ -1,6 +1,7 @@
 /**
- * Workspaces and `command` at resolution: what is refused (a template action beyond a field
- * reference, located, exit 2) and which atmos.yaml key names the command.
+ * Workspaces and `command` at resolution: workspace and name templates evaluated by the Go
+ * template engine, what is refused (an unknown function, located, exit 2) and which atmos.yaml
+ * key names the command.
  */
 import { describe, expect, it } from 'vitest';
 import { loadAtmosConfig } from '../../src/config/atmos.js';
@@ -24,19 +25,31 @@ describe('workspace templates', () => {
     expect((JSON.parse(r.stdout) as { components: { workspace: string }[] }).components[0].workspace).toBe('dev-app');
   });
 
-  it('refuses any other action, located at the metadata key (exit 2)', () => {
+  it('evaluates pipelines and functions with the Go template engine (Sprig upper, printf)', () => {
     const dir = repo(['stacks:', '  base_path: stacks'], ['        terraform_workspace_template: "{{ .vars.stage | upper }}"']);
+    const r = runCli(['--chdir', dir, 'describe', 'd', '--target', 't', '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { components: { workspace: string }[] }).components[0].workspace).toBe('DEV');
+    const named = repo(['stacks:', '  base_path: stacks', '  name_template: "{{ printf \\"%s-x\\" .vars.stage }}"']);
+    const n = runCli(['--chdir', named, 'describe', 'd', '--target', 't', '--format', 'json']);
+    expect(n.code, n.stderr).toBe(0);
+    // The workspace of a component whose module is its own name is the stack name.
+    expect((JSON.parse(n.stdout) as { components: { workspace: string }[] }).components[0].workspace).toBe('dev-x');
+  });
+
+  it('refuses a function the engine does not know, located at the metadata key (exit 2)', () => {
+    const dir = repo(['stacks:', '  base_path: stacks'], ['        terraform_workspace_template: "{{ .vars.stage | nosuchfunc }}"']);
     const r = runCli(['--chdir', dir, 'describe', 'd', '--target', 't', '--format', 'json']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('stacks/dev.yaml:8:39');
-    expect(r.stderr).toMatch(/metadata\.terraform_workspace_template: the Go template action \{\{ \.vars\.stage \| upper \}\} is not yet supported/);
+    expect(r.stderr).toMatch(/metadata\.terraform_workspace_template: .*nosuchfunc/);
   });
 
-  it('refuses an unsupported stacks.name_template, located in atmos.yaml (exit 2)', () => {
-    const dir = repo(['stacks:', '  base_path: stacks', '  name_template: "{{ printf \\"%s\\" .vars.stage }}"']);
+  it('refuses such a stacks.name_template, located in atmos.yaml (exit 2)', () => {
+    const dir = repo(['stacks:', '  base_path: stacks', '  name_template: "{{ nosuchfunc .vars.stage }}"']);
     const r = runCli(['--chdir', dir, 'describe', 'd', '--target', 't', '--format', 'json']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/atmos\.yaml:6:18: error: atmos\.yaml: stacks\.name_template: the Go template action/);
+    expect(r.stderr).toMatch(/atmos\.yaml:6:18: error: atmos\.yaml: stacks\.name_template: .*nosuchfunc/);
   });
 });
 
