@@ -311,6 +311,8 @@ function initStep(ctx: Ctx, ws: TerraformWorkspace): Step {
   return {
     ...base(ctx, ws, 'init', 'terraform.init'),
     argv: [ctx.tools.terraform.command, 'init', '-input=false', '-no-color'],
+    // Selecting a workspace (TF_WORKSPACE) makes init create its state directory: the same causes apply.
+    ...stateHints(ws),
     inputs: { ...ws.inputs },
     // The scheduler tolerates declared outputs that are not produced (no lock file without providers).
     outputs: { dirs: ['.terraform'], files: ['.terraform.lock.hcl'] },
