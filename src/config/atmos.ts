@@ -40,6 +40,11 @@ export interface AtmosConfig {
   /** deployments.sandbox: the local engine's sandbox mode (unset: strict, unless --sandbox or ATMOS_PIPE_SANDBOX says otherwise). */
   sandbox?: SandboxMode;
   parallelism?: number;
+  /**
+   * `deployments.allow_exec`: whether the `!exec` YAML function may run its shell command
+   * (Atmos has no such switch; atmos-pipe refuses `!exec` unless the repository opts in).
+   */
+  allowExec?: boolean;
   tools: { terraform: ToolPin };
   trackingRemote?: string;
   /** `deployments.env` / `deployments.secrets`: credentials every deployment's steps receive. */
@@ -159,6 +164,9 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     else bag.error('atmos/type', 'atmos.yaml: deployments.parallelism must be a positive integer', locOf(dep, 'parallelism'));
   }
 
+  const allowExec = dep.allow_exec ?? false;
+  if (typeof allowExec !== 'boolean') bag.error('atmos/type', 'atmos.yaml: deployments.allow_exec must be true or false', locOf(dep, 'allow_exec'));
+
   const lmsRaw = str(bag, settings, 'list_merge_strategy', file) ?? 'replace';
   let listMergeStrategy: ListMergeStrategy = 'replace';
   if ((LIST_MERGE_STRATEGIES as readonly string[]).includes(lmsRaw)) listMergeStrategy = lmsRaw as ListMergeStrategy;
@@ -193,6 +201,7 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     engine,
     ...(sandbox ? { sandbox } : {}),
     parallelism,
+    ...(allowExec === true ? { allowExec } : {}),
     tools: {
       terraform: {
         command: str(bag, tfTool, 'command', file) ?? 'terraform',

@@ -1,7 +1,7 @@
 /**
  * One stack file, read once per process and checked once: its own configuration (without
  * `import` and `name`), its import entries, its own `overrides`, the components it defines
- * itself, and whether it holds Go templates or YAML functions (which are never evaluated).
+ * itself (its `!include` functions evaluated, ./include.ts), and whether it holds Go templates.
  *
  * Every structural problem is a located error (file:line:col of the offending value).
  */
@@ -10,6 +10,7 @@ import type { YamlFileCache } from '../config/files.js';
 import { copyLocs, describeType, isPlainMap, locOf, locsOf } from '../yaml/index.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from './merge.js';
 import { atmosMergeMaps } from './amerge.js';
+import { expandIncludes } from './include.js';
 import type { ImportSpec } from './types.js';
 
 /**
@@ -247,7 +248,8 @@ export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMe
   }
   const file = parsed.file;
   const ck = new Checker(file);
-  const value = parsed.value;
+  // `!include` is evaluated now, relative to this manifest; the other functions after merging.
+  const value = parsed.yamlFunctions.length ? expandIncludes(files, parsed.value, abs) : parsed.value;
   let root: Section = {};
   if (value !== null && value !== undefined) {
     if (!isPlainMap(value)) {
@@ -265,7 +267,7 @@ export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMe
   }
 
   const imports = parseImports(ck, root);
-  return { abs, file, ...check(ck, root, imports, parsed.goTemplates, parsed.yamlFunctions, strategy) };
+  return { abs, file, ...check(ck, root, imports, parsed.goTemplates, strategy) };
 }
 
 function check(
@@ -273,7 +275,6 @@ function check(
   root: Section,
   imports: ImportSpec[],
   goTemplates: Location[],
-  yamlFunctions: Location[],
   strategy: ListMergeStrategy,
 ): Pick<FileInfo, 'content' | 'imports' | 'inline' | 'ownComponents' | 'warnings'> {
   const file = ck.file;
@@ -312,13 +313,12 @@ function check(
   ck.bag.throwIfErrors();
 
   const warnings = [...ck.bag.warnings];
-  const firstTemplate = [...goTemplates, ...yamlFunctions].sort((a, b) => a.line - b.line || a.col - b.col)[0];
+  const firstTemplate = goTemplates[0];
   if (firstTemplate) {
-    const kinds = [goTemplates.length ? 'Go templates' : '', yamlFunctions.length ? 'Atmos YAML functions' : ''].filter(Boolean).join(' and ');
     warnings.push({
       severity: 'warning',
       code: 'stacks/unevaluated-template',
-      message: `${file} contains ${kinds}, which atmos-pipe does not evaluate; their values are passed through unchanged`,
+      message: `${file} contains Go templates, which atmos-pipe does not evaluate; their values are passed through unchanged`,
       location: firstTemplate,
       hint: 'replace them with literal values (or deployment-file templates) if the component needs the evaluated value',
     });
