@@ -5,7 +5,8 @@
  * (src/stacks/include.ts); here the rest are evaluated the way Atmos does:
  *
  *   !env NAME [default]   the component's `env` section, then the run's environment, then the default, else ""
- *   !template <json>      the JSON parsed into a value (the text itself when it is not JSON)
+ *   !template <json>      the JSON parsed into a value (the text itself when it is not JSON);
+ *                         one without a Go template was evaluated when its manifest loaded
  *   !repo-root [default]  the repository root
  *   !cwd [path]           the working directory (joined with the path)
  *   !exec <command>       only with `deployments.allow_exec: true`: run with `sh -c`, stdout
@@ -23,7 +24,7 @@ import { didYouMean, type DiagnosticBag, type Location } from '../diagnostics/in
 import type { YamlFileCache } from '../config/files.js';
 import { expandIncludes } from '../stacks/include.js';
 import { isPlainMap } from '../yaml/index.js';
-import { splitArgs, splitFunction } from '../yaml/functions.js';
+import { jsonOrText, splitArgs, splitFunction } from '../yaml/functions.js';
 import { mapStrings, type ValuePath } from '../yaml/map-strings.js';
 import type { ComponentNames } from './references.js';
 import { evaluate, type FoundRef, type TemplateScope } from './templates.js';
@@ -120,16 +121,7 @@ function execValue(command: string, ctx: YamlFunctionContext, bag: DiagnosticBag
     return undefined;
   }
   const out = r.stdout.replace(/\n+$/, '');
-  return parseJsonOr(out);
-}
-
-/** Atmos decodes `!template` and `!exec` results as JSON, keeping the text when it is not JSON. */
-function parseJsonOr(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
+  return jsonOrText(out);
 }
 
 /** The value of one function string (the string itself when it is not one). */
@@ -161,7 +153,7 @@ function functionValue(
       return ctx.env[args[0]] ?? args[1] ?? '';
     }
     case '!template':
-      return parseJsonOr(fn.args);
+      return jsonOrText(fn.args);
     case '!repo-root':
       return ctx.repoRoot;
     case '!cwd':

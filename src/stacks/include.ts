@@ -8,6 +8,8 @@
  * tried relative to the manifest, then to the base path (the repository). The file must stay
  * inside the repository. `.yaml`/`.yml` and `.json` are parsed, `.tfvars`/`.hcl`/`.tf` parsed
  * as HCL, anything else (and every `!include.raw`) is the file's text. Remote URLs are refused.
+ *
+ * `!template` without a Go template is evaluated here too (see {@link includeValue}).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +18,7 @@ import type { YamlFileCache } from '../config/files.js';
 import { containmentProblem } from '../config/paths.js';
 import { isPlainMap } from '../yaml/index.js';
 import { mapStrings } from '../yaml/map-strings.js';
-import { splitArgs, splitFunction } from '../yaml/functions.js';
+import { jsonOrText, splitArgs, splitFunction } from '../yaml/functions.js';
 
 const REMOTE = /^(https?|s3|gcs|git|oci|scp|sftp|github):\/\/|::/;
 const MAX_DEPTH = 10;
@@ -82,6 +84,9 @@ function load(files: YamlFileCache, abs: string, raw: boolean, missingHcl: strin
 /** The value of `!include`/`!include.raw` written as `s` at `location` in `manifest`; undefined when it is not one. */
 function includeValue(files: YamlFileCache, manifest: string, s: string, location: Location, problems: Diagnostic[], missingHcl: string[], depth: number): { value: unknown } | undefined {
   const fn = splitFunction(s);
+  // A `!template` needing no Go template has the same value now as after merging: evaluated
+  // now, its map or list deep-merges with the other layers' as Atmos's deferred merge does.
+  if (fn?.tag === '!template' && !fn.args.includes('{{')) return { value: jsonOrText(fn.args) };
   if (!fn || (fn.tag !== '!include' && fn.tag !== '!include.raw')) return undefined;
   const args = splitArgs(fn.args);
   if ('error' in args || args.length === 0) {

@@ -108,3 +108,12 @@ export function splitArgs(args: string): { value: string; start: number }[] | { 
   }
   return out;
 }
+
+/** Atmos decodes the text of `!template` and the output of `!exec` as JSON, keeping the text when it is not JSON. */
+export function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

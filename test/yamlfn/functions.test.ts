@@ -184,3 +184,27 @@ describe('!terraform.output and !terraform.state', () => {
     expect(await failure(repo(stackVars('a: !terraform.output first nope')))).toMatch(/template\/unknown-output stacks\/app\.yaml:5:12 .*declares no output "nope"/);
   });
 });
+
+describe('functions and the merge (Atmos scenario atmos-yaml-functions-merge)', () => {
+  const base = {
+    'stacks/base.yaml': [
+      'components:',
+      '  terraform:',
+      '    second:',
+      '      vars:',
+      `        template_config: !template '{"enabled": true, "timeout": 30, "retries": 3}'`,
+      '        mirror_config: { enabled: true, base_only: "yes" }',
+      '',
+    ].join('\n'),
+  };
+  it('a !template result and a concrete map in another layer deep-merge, whichever layer holds the function', async () => {
+    const dir = repo(['import: [base]', ...stackVars('template_config: { new_key: new_value, enabled: false }', `mirror_config: !template '{"new_key": "new_value"}'`)], [], base);
+    const c = await varsOf(dir);
+    // Atmos tests/yaml_functions_integration_test.go TestYAMLFunctionsDeferredMerge,
+    // test-deep-merge: {"enabled":false,"timeout":30,"retries":3,"new_key":"new_value"}
+    // ("!template result must deep-merge with the component's own override"); and
+    // test-mirror-precedence: {enabled: true, base_only: "yes", new_key: "new_value"}.
+    expect(c.vars.template_config).toEqual({ enabled: false, timeout: 30, retries: 3, new_key: 'new_value' });
+    expect(c.vars.mirror_config).toEqual({ enabled: true, base_only: 'yes', new_key: 'new_value' });
+  });
+});
