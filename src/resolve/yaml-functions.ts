@@ -128,7 +128,7 @@ function execValue(command: string, ctx: YamlFunctionContext, bag: DiagnosticBag
 function functionValue(
   s: string,
   section: Section,
-  valuePath: ValuePath,
+  valuePath: () => ValuePath,
   envSection: Record<string, unknown>,
   ctx: YamlFunctionContext,
   bag: DiagnosticBag,
@@ -174,7 +174,7 @@ function functionValue(
       if (!ref) return s;
       const template = `{{ ${ref.expr} }}`;
       out.refs.push(ref);
-      out.deferred.push({ section, path: valuePath, source: { template, location } });
+      out.deferred.push({ section, path: valuePath(), source: { template, location } });
       return evaluate(template, ctx.scope, ctx.names, bag, location);
     }
     default:

@@ -218,7 +218,7 @@ export function parseFast(
     if (parent) (parent.children ??= []).push(node);
     else root ??= node;
     const tag = st.tag;
-    if (tag && tag.charCodeAt(0) === 33 /* ! */ && tag.charCodeAt(1) !== 33 && !tag.startsWith('tag:yaml.org')) yamlFunctions.push(contentStart(text, node.start));
+    if (tag && tag.charCodeAt(0) === 33 /* ! */ && tag.charCodeAt(1) !== 33 && tag !== '!literal' && !tag.startsWith('tag:yaml.org')) yamlFunctions.push(contentStart(text, node.start));
     const r = st.result;
     if (r === null || typeof r !== 'object') return;
     if (text.charCodeAt(contentStart(text, node.start)) === 42 /* * */) {

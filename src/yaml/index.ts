@@ -227,7 +227,7 @@ function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknow
   if (isScalar(node)) {
     const tag = (node as YNode).tag;
     const v = node.value;
-    if (tag?.startsWith('!') && !tag.startsWith('!!')) {
+    if (tag?.startsWith('!') && !tag.startsWith('!!') && tag !== '!') {
       // `!literal`: the value as written, never evaluated (Atmos clears the tag when loading).
       if (tag === '!literal') return v === undefined || v === null ? '' : String(v);
       checkTag(ctx, tag, self);

@@ -10,18 +10,22 @@ import { copyEntryLoc, ensureLocs, isPlainMap, locOf, locsOf } from './index.js'
 export type ValuePath = (string | number)[];
 
 /**
- * `value` with each string replaced by what `fn` returns for it (given its location and
- * path; return the string itself to keep it).
+ * `value` with each string replaced by what `fn` returns for it (given its location and a
+ * function giving its path, built only when asked; return the string itself to keep it).
  */
-export function mapStrings(value: unknown, fallback: Location, fn: (s: string, location: Location, path: ValuePath) => unknown): unknown {
-  const visit = (v: unknown, loc: Location, path: ValuePath): unknown => {
-    if (typeof v === 'string') return fn(v, loc, path);
+export function mapStrings(value: unknown, fallback: Location, fn: (s: string, location: Location, path: () => ValuePath) => unknown): unknown {
+  const stack: ValuePath = [];
+  const pathNow = () => [...stack];
+  const visit = (v: unknown, loc: Location): unknown => {
+    if (typeof v === 'string') return fn(v, loc, pathNow);
     if (!Array.isArray(v) && !isPlainMap(v)) return v;
     const list = Array.isArray(v);
     let out: Record<string | number, unknown> | undefined;
     for (const [k, x] of Object.entries(v)) {
       const key = list ? Number(k) : k;
-      const y = visit(x, locOf(v, key) ?? loc, [...path, key]);
+      stack.push(key);
+      const y = visit(x, locOf(v, key) ?? loc);
+      stack.pop();
       if (y === x) continue;
       if (!out) {
         out = (list ? [...v] : { ...v }) as Record<string | number, unknown>;
@@ -33,5 +37,5 @@ export function mapStrings(value: unknown, fallback: Location, fn: (s: string, l
     }
     return out ?? v;
   };
-  return visit(value, fallback, []);
+  return visit(value, fallback);
 }

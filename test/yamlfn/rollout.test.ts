@@ -2,7 +2,7 @@
  * A real rollout through the CLI (dist/cli.mjs, the real terraform binary): `!terraform.output`
  * between two components of a deployment orders them and applies the real output value.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeRepo, runCli } from '../helpers.js';
@@ -68,5 +68,27 @@ describe('rollout with !terraform.output', () => {
     expect(startedAt('rollout:terraform/second:apply')).toBeGreaterThan(finishedAt('rollout:terraform/first:apply'));
     const state = JSON.parse(readFileSync(path.join(repo, '.atmos/state/chain/dev/second.tfstate'), 'utf8'));
     expect(state.outputs.seen.value).toBe('hello-world:8080');
+  });
+
+  it('the second alone, its upstream never applied: exit 2 before anything runs, naming the dependency', () => {
+    const repo = outputRepo();
+    const r = runCli(['--chdir', repo, 'rollout', 'chain', '--target', 'dev', '--component', 'terraform/second']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /stacks\/app\.yaml:5:19: error: terraform\/second needs \{\{ terraform\.first\.outputs\.some_output \}\}, but terraform\/first is not part of this run and has never been applied to dev/,
+    );
+    expect(existsSync(path.join(repo, '.atmos/state/chain/dev/second.tfstate'))).toBe(false);
+  });
+
+  it('an unsupported function stops the rollout with exit 2 at the tag; nothing is applied', () => {
+    const repo = outputRepo();
+    writeFileSync(
+      path.join(repo, 'stacks/app.yaml'),
+      ['components:', '  terraform:', '    second:', '      vars:', '        upstream: !store ssm prod first some_output', '        port: 1', ''].join('\n'),
+    );
+    const r = runCli(['--chdir', repo, 'rollout', 'chain', '--target', 'dev']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/stacks\/app\.yaml:5:19: error: !store ssm prod first some_output: the Atmos YAML function !store is not supported/);
+    expect(existsSync(path.join(repo, '.atmos/state/chain/dev/first.tfstate'))).toBe(false);
   });
 });
