@@ -38,7 +38,7 @@ import { templateScope } from './scope.js';
 import { loadTargetStacks, stackedComponents } from './stack-config.js';
 import { deferredOf, terraformSections } from './vars.js';
 import type { ResolveOptions, ResolvedComponent, ResolvedDeployment } from './types.js';
-import { checkNoFunctionStrings, evaluateYamlFunctions, type YamlFunctionContext } from './yaml-functions.js';
+import { checkNoFunctionStrings, evaluateStaticFunctions, evaluateYamlFunctions, type YamlFunctionContext } from './yaml-functions.js';
 
 export type { BuiltImage, DeferredValue, ResolveOptions, ResolvedComponent, ResolvedDeployment } from './types.js';
 export { scopeWith, substitute, withImages, type Upstream } from './substitute.js';
@@ -123,6 +123,11 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     const bound = bindImages(t, sections.vars, sections.settings, refs, nxLabels, nxComps, scope, names, bag);
     const fns = evaluateYamlFunctions({ vars: bound.vars, settings: sections.settings, env: sections.env }, functionContext, bag, t.location);
     const final = fns.sections;
+    const stackComp = {
+      ...t.stackComp,
+      backend: evaluateStaticFunctions(t.stackComp.backend, final.env, functionContext, bag, t.location),
+      providers: evaluateStaticFunctions(t.stackComp.providers, final.env, functionContext, bag, t.location),
+    };
     if (fns.refs.length) checkDeclaredOutputs(new Map([[t.address, fns.refs]]), declaredOutputs, bag);
     const component: ResolvedComponent = {
       address: t.address,
@@ -132,7 +137,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
       ...final,
       backend_type: null,
       backend: {},
-      providers: (t.stackComp.providers ?? {}) as Record<string, unknown>,
+      providers: stackComp.providers,
       depends_on: [],
       wave: 0,
       metadata: t.metadata,
@@ -148,7 +153,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     edges.bindings(component);
     edges.references(t.address, [...refs, ...fns.refs]);
     edges.dependsOn(t.address, t.metadata.depends_on, Array.isArray(c.metadata?.depends_on) ? c.metadata.depends_on : t.metadata.depends_on);
-    Object.assign(component, backendOf(cfg, dep, target, t, forbidden.all, bag));
+    Object.assign(component, backendOf(cfg, dep, target, { ...t, stackComp }, forbidden.all, bag));
     components.push(component);
   });
 

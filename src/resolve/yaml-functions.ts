@@ -15,6 +15,7 @@
  *                         another component of this deployment: a dependency edge and a
  *                         deferred value, exactly like `{{ terraform.<c>.outputs.<o> }}`
  *
+ * The same functions are evaluated in `backend` and `providers` (no output can be read there).
  * Anything else (`!store`, `!secret`, `!aws.*`, another stack's outputs, ...) is a located
  * error: a function string never reaches Terraform.
  */
@@ -127,7 +128,7 @@ function execValue(command: string, ctx: YamlFunctionContext, bag: DiagnosticBag
 /** The value of one function string (the string itself when it is not one). */
 function functionValue(
   s: string,
-  section: Section,
+  section: Section | undefined,
   valuePath: () => ValuePath,
   envSection: Record<string, unknown>,
   ctx: YamlFunctionContext,
@@ -170,6 +171,15 @@ function functionValue(
       return expandIncludes(ctx.files, s, path.resolve(ctx.repoRoot, location.file));
     case '!terraform.output':
     case '!terraform.state': {
+      if (!section) {
+        bag.error(
+          'yaml/output-too-early',
+          `${s}: the backend and providers of a component cannot take another component's output`,
+          location,
+          'they are needed before any component runs; pass the value as a literal or a var',
+        );
+        return s;
+      }
       const ref = outputRef(fn.tag, s, args, ctx, bag, location);
       if (!ref) return s;
       const template = `{{ ${ref.expr} }}`;
@@ -198,11 +208,26 @@ export function evaluateYamlFunctions(sections: Record<Section, Record<string, u
 }
 
 /**
+ * Evaluate the YAML functions of a component's `backend` or `providers` section. No other
+ * component's output can be read there.
+ */
+export function evaluateStaticFunctions(
+  value: Record<string, unknown>,
+  envSection: Record<string, unknown>,
+  ctx: YamlFunctionContext,
+  bag: DiagnosticBag,
+  fallback: Location,
+): Record<string, unknown> {
+  const out: EvaluatedFunctions = { sections: { vars: {}, settings: {}, env: {} }, refs: [], deferred: [] };
+  return mapStrings(value, fallback, (s, location, valuePath) => functionValue(s, undefined, valuePath, envSection, ctx, bag, location, out)) as Record<string, unknown>;
+}
+
+/**
  * The last guard: a resolved section holding a string that is still an Atmos function call is
  * an error at that string (whatever produced it), never a value passed to Terraform.
  */
-export function checkNoFunctionStrings(sections: Record<Section, Record<string, unknown>>, bag: DiagnosticBag, fallback: Location): void {
-  for (const section of ['vars', 'settings', 'env'] as const) {
+export function checkNoFunctionStrings(sections: Record<Section | 'backend' | 'providers', Record<string, unknown>>, bag: DiagnosticBag, fallback: Location): void {
+  for (const section of ['vars', 'settings', 'env', 'backend', 'providers'] as const) {
     mapStrings(sections[section], fallback, (s, location) => {
       const fn = splitFunction(s);
       if (fn)

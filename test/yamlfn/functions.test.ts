@@ -208,3 +208,25 @@ describe('functions and the merge (Atmos scenario atmos-yaml-functions-merge)', 
     expect(c.vars.mirror_config).toEqual({ enabled: true, base_only: 'yes', new_key: 'new_value' });
   });
 });
+
+describe('functions in backend and providers', () => {
+  it('are evaluated; another component output there is a located error', async () => {
+    process.env.YAMLFN_BUCKET = 'state-bucket';
+    const stack = (v: string) => [
+      'components:',
+      '  terraform:',
+      '    second:',
+      '      backend_type: s3',
+      '      backend:',
+      '        s3:',
+      `          bucket: ${v}`,
+      '      providers:',
+      '        aws: { region: !env YAMLFN_UNSET_REGION us-east-2 }',
+    ];
+    const c = (await resolveIn(repo(stack('!env YAMLFN_BUCKET')))).components.find((x) => x.address === 'terraform/second')!;
+    // Atmos ProcessCustomYamlTags runs over the whole component section (backend and providers included).
+    expect(c.backend).toMatchObject({ bucket: 'state-bucket' });
+    expect(c.providers).toEqual({ aws: { region: 'us-east-2' } });
+    expect(await failure(repo(stack('!terraform.output first id')))).toMatch(/yaml\/output-too-early stacks\/app\.yaml:7:19 /);
+  });
+});
