@@ -46,6 +46,11 @@ export interface AtmosConfig {
   /** deployments.sandbox: the local engine's sandbox mode (unset: strict, unless --sandbox or ATMOS_PIPE_SANDBOX says otherwise). */
   sandbox?: SandboxMode;
   parallelism?: number;
+  /**
+   * `deployments.allow_exec`: whether the `!exec` YAML function may run its shell command
+   * (Atmos has no such switch; atmos-pipe refuses `!exec` unless the repository opts in).
+   */
+  allowExec?: boolean;
   tools: { terraform: ToolPin };
   trackingRemote?: string;
   /** `deployments.env` / `deployments.secrets`: credentials every deployment's steps receive. */
@@ -245,6 +250,9 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     else bag.error('atmos/type', 'atmos.yaml: deployments.parallelism must be a positive integer', locOf(dep, 'parallelism'));
   }
 
+  const allowExec = dep.allow_exec ?? false;
+  if (typeof allowExec !== 'boolean') bag.error('atmos/type', 'atmos.yaml: deployments.allow_exec must be true or false', locOf(dep, 'allow_exec'));
+
   const lmsRaw = str(bag, settings, 'list_merge_strategy', file) ?? 'replace';
   let listMergeStrategy: ListMergeStrategy = 'replace';
   if ((LIST_MERGE_STRATEGIES as readonly string[]).includes(lmsRaw)) listMergeStrategy = lmsRaw as ListMergeStrategy;
@@ -292,6 +300,7 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     engine,
     ...(sandbox ? { sandbox } : {}),
     parallelism,
+    ...(allowExec === true ? { allowExec } : {}),
     tools: {
       terraform: {
         // The deployments key wins when both are set: it is atmos-pipe's own, set on purpose

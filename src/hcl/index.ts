@@ -154,3 +154,9 @@ export async function readModule(dir: string, opts: ReadModuleOptions = {}): Pro
   }
   return info;
 }
+
+/** A `.tfvars`/`.hcl` file's attributes as plain values: what `!include` of such a file gives (src/stacks/include.ts). */
+export async function parseHclFile(abs: string): Promise<Record<string, unknown>> {
+  const parse = await hclParser();
+  return parse(path.basename(abs), readFileSync(abs, 'utf8'));
+}

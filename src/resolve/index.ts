@@ -9,6 +9,7 @@
  *   ./backend.ts       backend defaults (local state under the cache dir)
  *   ./nixpack.ts       nixpack vars (templates evaluated) and sources
  *   ./workspace.ts     stack names and Terraform workspaces (Atmos's derivation)
+ *   ./yaml-functions.ts Atmos YAML functions (`!env`, `!terraform.output`, ...) on the merged sections
  *   ./edges.ts         depends_on, template and binding edges; dependencies and waves
  *
  * The result is plain data ({@link ResolvedDeployment}): the component graph is built from it
@@ -26,6 +27,7 @@ import { readImageStore } from '../cache/images.js';
 import { componentAddress } from '../config/names.js';
 import { readModule, type ModuleInfo } from '../hcl/index.js';
 import { mergeCredentials, type Credentials, type SecretEntry } from '../secrets/index.js';
+import { withHclIncludes } from '../stacks/include.js';
 import { keyLocOf } from '../yaml/index.js';
 import { backendOf, protectedDirs } from './backend.js';
 import { bindImages } from './bindings.js';
@@ -38,6 +40,7 @@ import { loadTargetStacks, stackedComponents } from './stack-config.js';
 import { deferredOf, terraformSections } from './vars.js';
 import { targetStack, workspaceOf } from './workspace.js';
 import type { ResolveOptions, ResolvedComponent, ResolvedDeployment } from './types.js';
+import { checkNoFunctionStrings, evaluateStaticFunctions, evaluateYamlFunctions, type YamlFunctionContext } from './yaml-functions.js';
 
 export type { BuiltImage, DeferredValue, ResolveOptions, ResolvedComponent, ResolvedDeployment } from './types.js';
 export { scopeWith, substitute, withImages, type Upstream } from './substitute.js';
@@ -53,6 +56,11 @@ export function resolutionCount(): number {
 /** Resolve a deployment for one target. Throws a DiagnosticError with every problem found. */
 export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig, target: string, opts: ResolveOptions = {}): Promise<ResolvedDeployment> {
   resolutions++;
+  // `!include` of a .tfvars/.hcl file needs the asynchronous HCL parser: parse what a load asked for, then load again.
+  return withHclIncludes(() => resolveOnce(cfg, dep, target, opts));
+}
+
+async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: string, opts: ResolveOptions): Promise<ResolvedDeployment> {
   checkTargetArg(dep, target);
   const files = opts.files ?? new YamlFileCache(cfg.repoRoot);
   const body = dep.body;
@@ -98,7 +106,9 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
     return p;
   };
   const infos = await Promise.all(stacked.map((t) => moduleInfo(t.moduleDir)));
-  checkDeclaredOutputs(refsOf, new Map(stacked.map((t, i) => [t.name, { module: t.module, outputs: infos[i].outputs }])), bag);
+  const declaredOutputs = new Map(stacked.map((t, i) => [t.name, { module: t.module, outputs: infos[i].outputs }]));
+  checkDeclaredOutputs(refsOf, declaredOutputs, bag);
+  const functionContext: YamlFunctionContext = { repoRoot: cfg.repoRoot, files, allowExec: cfg.allowExec === true, env: process.env, target, names, scope };
   const declaredAnywhere = new Set<string>();
   for (const i of infos) for (const k of i.variables.keys()) declaredAnywhere.add(k);
   const nxLabels = Object.entries(nxComps).map(([n, c]) => ({ name: n, labels: (c.metadata?.labels ?? {}) as Record<string, string> }));
@@ -108,7 +118,14 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
     const refs = refsOf.get(t.address) ?? [];
     const sections = terraformSections(t, c, infos[idx].variables, context, scope, names, bag, strategy);
     const bound = bindImages(t, sections.vars, sections.settings, refs, nxLabels, nxComps, scope, names, bag);
-    const final = { vars: bound.vars, settings: sections.settings, env: sections.env };
+    const fns = evaluateYamlFunctions({ vars: bound.vars, settings: sections.settings, env: sections.env }, functionContext, bag, t.location);
+    const final = fns.sections;
+    const stackComp = {
+      ...t.stackComp,
+      backend: evaluateStaticFunctions(t.stackComp.backend, final.env, functionContext, bag, t.location),
+      providers: evaluateStaticFunctions(t.stackComp.providers, final.env, functionContext, bag, t.location),
+    };
+    if (fns.refs.length) checkDeclaredOutputs(new Map([[t.address, fns.refs]]), declaredOutputs, bag);
     const component: ResolvedComponent = {
       address: t.address,
       type: 'terraform',
@@ -117,7 +134,7 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       ...final,
       backend_type: null,
       backend: {},
-      providers: (t.stackComp.providers ?? {}) as Record<string, unknown>,
+      providers: stackComp.providers,
       depends_on: [],
       wave: 0,
       metadata: t.metadata,
@@ -126,14 +143,14 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
       ...(t.vendored ? { vendored: t.vendored } : {}),
       location: t.location,
       bindings: bound.bindings,
-      references: refs,
-      deferred: [...deferredOf(refs, sections.layers, final, t.location, strategy), ...bound.deferred],
+      references: [...refs, ...fns.refs],
+      deferred: [...deferredOf(refs, sections.layers, final, t.location, strategy), ...bound.deferred, ...fns.deferred],
       credentials: credentialsOf(c.secrets),
     };
     edges.bindings(component);
-    edges.references(t.address, refs);
+    edges.references(t.address, [...refs, ...fns.refs]);
     edges.dependsOn(t.address, t.metadata.depends_on, Array.isArray(c.metadata?.depends_on) ? c.metadata.depends_on : t.metadata.depends_on);
-    Object.assign(component, backendOf(cfg, dep, target, t, forbidden.all, bag));
+    Object.assign(component, backendOf(cfg, dep, target, { ...t, stackComp }, forbidden.all, bag));
     component.command = cfg.tools.terraform.command;
     if (described) {
       const input = {
@@ -201,6 +218,8 @@ export async function resolveDeployment(cfg: AtmosConfig, dep: DeploymentConfig,
   warnUnusedContext(target, context, refsOf, declaredAnywhere, bag);
   warnExternalDependencies(components, bag);
   const liveEdges = edges.live(skipped);
+  bag.throwIfErrors();
+  for (const c of components) checkNoFunctionStrings(c, bag, c.location);
   bag.throwIfErrors();
   orderComponents(components, liveEdges);
   return {

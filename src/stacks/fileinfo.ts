@@ -1,9 +1,10 @@
 /**
  * One stack file, read once per process and checked once: its own configuration (without
  * `import` and `name`), its import entries, its own `overrides`, the components it defines
- * itself, and whether it holds YAML functions (which are never evaluated). Go templates are
- * evaluated: with an import's `context` (and in `.tmpl` files) when the file is read, and in
- * each component's merged configuration by src/resolve/go-templates.ts.
+ * itself (its `!include` functions evaluated, ./include.ts), and whether it holds Go templates
+ * that stay as written (templating off in atmos.yaml). With templating on they are evaluated:
+ * with an import's `context` (and in `.tmpl` files) when the file is read, and in each
+ * component's merged configuration by src/resolve/go-templates.ts.
  *
  * Every structural problem is a located error (file:line:col of the offending value).
  */
@@ -15,6 +16,7 @@ import { positionIn, renderOptionsFor, renderTemplate, TemplateError } from '../
 import { copyLocs, describeType, isPlainMap, locOf, locsOf, parseYaml } from '../yaml/index.js';
 import { LIST_MERGE_STRATEGIES, type ListMergeStrategy } from './merge.js';
 import { atmosMergeMaps } from './amerge.js';
+import { expandIncludes } from './include.js';
 import type { ImportSpec } from './types.js';
 
 /**
@@ -298,10 +300,11 @@ function renderedText(abs: string, file: string, t: FileTemplating | undefined):
 }
 
 export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMergeStrategy, templating?: FileTemplating): FileInfo {
-  let parsed: { value: unknown; file: string; yamlFunctions: Location[] };
+  let parsed: { value: unknown; file: string; yamlFunctions: Location[]; goTemplates: Location[] };
   const rendered = renderedText(abs, displayPath(files.repoRoot, abs), templating);
   try {
-    if (rendered === undefined) parsed = files.loadValid(abs);
+    // Go templates are noted: where they stay as written (templating off), the file says so once.
+    if (rendered === undefined) parsed = files.loadValid(abs, { detectGoTemplates: true });
     else {
       const file = displayPath(files.repoRoot, abs);
       const p = parseYaml(rendered, file);
@@ -321,7 +324,8 @@ export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMe
   }
   const file = parsed.file;
   const ck = new Checker(file);
-  const value = parsed.value;
+  // `!include` is evaluated now, relative to this manifest; the other functions after merging.
+  const value = parsed.yamlFunctions.length ? expandIncludes(files, parsed.value, abs) : parsed.value;
   let root: Section = {};
   if (value !== null && value !== undefined) {
     if (!isPlainMap(value)) {
@@ -339,15 +343,16 @@ export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMe
   }
 
   // With templating on, import paths are rendered when the imports are walked (load.ts).
-  const imports = parseImports(ck, root, templating?.settings.enabled === true);
-  return { abs, file, ...check(ck, root, imports, parsed.yamlFunctions, strategy) };
+  const templatesOn = templating?.settings.enabled === true;
+  const imports = parseImports(ck, root, templatesOn);
+  return { abs, file, ...check(ck, root, imports, templatesOn ? [] : parsed.goTemplates, strategy) };
 }
 
 function check(
   ck: Checker,
   root: Section,
   imports: ImportSpec[],
-  yamlFunctions: Location[],
+  goTemplates: Location[],
   strategy: ListMergeStrategy,
 ): Pick<FileInfo, 'content' | 'imports' | 'inline' | 'ownComponents' | 'warnings'> {
   const file = ck.file;
@@ -386,14 +391,15 @@ function check(
   ck.bag.throwIfErrors();
 
   const warnings = [...ck.bag.warnings];
-  const firstFunction = [...yamlFunctions].sort((a, b) => a.line - b.line || a.col - b.col)[0];
-  if (firstFunction) {
+  // A template in an import path has its own warning (import-template, load.ts).
+  const firstTemplate = goTemplates.find((l) => !imports.some((i) => i.location?.line === l.line && i.location?.col === l.col));
+  if (firstTemplate) {
     warnings.push({
       severity: 'warning',
       code: 'stacks/unevaluated-template',
-      message: `${file} contains Atmos YAML functions, which atmos-pipe does not evaluate; their values are passed through unchanged`,
-      location: firstFunction,
-      hint: 'replace them with literal values (or deployment-file templates) if the component needs the evaluated value',
+      message: `${file} contains Go templates, and atmos.yaml leaves templates off (templates.settings.enabled): as Atmos does, their values are passed through unchanged`,
+      location: firstTemplate,
+      hint: 'set templates.settings.enabled: true in atmos.yaml to evaluate them, or write literal values',
     });
   }
   const content = 'import' in root || 'name' in root ? without(root, ['import', 'name']) : root;

@@ -339,7 +339,8 @@ export interface UsedModule {
 export async function usedModules(cfg: AtmosConfig, dep: DeploymentConfig, target: string, files: YamlFileCache): Promise<UsedModule[]> {
   const tf = dep.body.components?.terraform ?? {};
   const { loadTargetStacks } = await import('../resolve/stack-config.js');
-  const stack = Object.keys(tf).length ? loadTargetStacks(cfg, dep, target, files) : undefined;
+  const { withHclIncludes } = await import('../stacks/include.js');
+  const stack = Object.keys(tf).length ? await withHclIncludes(() => loadTargetStacks(cfg, dep, target, files)) : undefined;
   const byModule = new Map<string, UsedModule>();
   for (const [n, c] of Object.entries(tf)) {
     const depMeta = (c.metadata ?? {}) as Record<string, unknown>;

@@ -11,35 +11,11 @@
  */
 import jsyaml from 'js-yaml';
 import type { Location } from '../diagnostics/index.js';
+import { ATMOS_TAGS, taggedString } from './functions.js';
 import { LazyLocs, type ContainerLocs } from './lazy-locs.js';
 
-/** Atmos YAML functions (passed through as `"<tag> <value>"`, never evaluated). */
 /** Tagged nodes seen by the current parse (constructors run during `load`). */
 let taggedNodes = 0;
-
-const ATMOS_TAGS = [
-  '!env',
-  '!exec',
-  '!include',
-  '!include.raw',
-  '!template',
-  '!terraform.output',
-  '!terraform.state',
-  '!store',
-  '!store.get',
-  '!repo-root',
-  '!cwd',
-  '!random',
-  '!literal',
-  '!append',
-  '!unset',
-  '!atmos.Component',
-  '!aws.account_id',
-  '!aws.caller_identity_arn',
-  '!aws.caller_identity_user_id',
-  '!aws.region',
-  '!aws.organization_id',
-];
 
 let schema: jsyaml.Schema | undefined;
 function getSchema(): jsyaml.Schema {
@@ -51,8 +27,10 @@ function getSchema(): jsyaml.Schema {
         kind: 'scalar',
         resolve: () => true,
         construct: (d: unknown) => {
+          // `!literal`: the value as written, never evaluated (Atmos clears the tag when loading).
+          if (tag === '!literal') return d ?? '';
           taggedNodes++;
-          return `${tag} ${d === null || d === undefined ? '' : String(d)}`.trim();
+          return taggedString(tag, d);
         },
       }),
     );
@@ -62,7 +40,8 @@ function getSchema(): jsyaml.Schema {
         resolve: () => true,
         construct: (d: unknown) => {
           taggedNodes++;
-          return d ?? [];
+          // An empty node (`!repo-root` and nothing) is a scalar with no argument.
+          return d ?? (tag === '!literal' ? '' : taggedString(tag, null));
         },
       }),
     );
@@ -72,7 +51,8 @@ function getSchema(): jsyaml.Schema {
         resolve: () => true,
         construct: (d: unknown) => {
           taggedNodes++;
-          return d ?? {};
+          // An empty node (`!repo-root` and nothing) is a scalar with no argument.
+          return d ?? (tag === '!literal' ? '' : taggedString(tag, null));
         },
       }),
     );
@@ -169,12 +149,16 @@ function skipSpace(text: string, p: number): number {
   return p;
 }
 
-/** Start of a node's content: past white space, comments and node properties (`&anchor`, `!tag`). */
+/**
+ * Start of a node's content: past white space, comments and node properties (`&anchor`,
+ * `!!tag`), but at an Atmos function's `!tag`: a function is located where its name is written.
+ */
 function contentStart(text: string, p: number): number {
   p = skipSpace(text, p);
   for (let guard = 0; guard < 2; guard++) {
     const c = text.charCodeAt(p);
     if (c !== 38 /* & */ && c !== 33 /* ! */) break;
+    if (c === 33 && text.charCodeAt(p + 1) !== 33 && text.charCodeAt(p + 1) !== 60) break;
     if (c === 33 && text.charCodeAt(p + 1) === 60 /* !<verbatim> */) {
       while (p < text.length && text.charCodeAt(p) !== 62) p++;
       p++;
@@ -234,7 +218,7 @@ export function parseFast(
     if (parent) (parent.children ??= []).push(node);
     else root ??= node;
     const tag = st.tag;
-    if (tag && tag.charCodeAt(0) === 33 /* ! */ && tag.charCodeAt(1) !== 33 && !tag.startsWith('tag:yaml.org')) yamlFunctions.push(contentStart(text, node.start));
+    if (tag && tag.charCodeAt(0) === 33 /* ! */ && tag.charCodeAt(1) !== 33 && tag !== '!literal' && !tag.startsWith('tag:yaml.org')) yamlFunctions.push(contentStart(text, node.start));
     const r = st.result;
     if (r === null || typeof r !== 'object') return;
     if (text.charCodeAt(contentStart(text, node.start)) === 42 /* * */) {

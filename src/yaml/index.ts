@@ -5,13 +5,15 @@
  *    (kept in a side table, see {@link locOf}; merged values carry their origin along),
  *  - alias expansion and nesting are bounded (a "billion laughs" file is an error, not a
  *    hang), and
- *  - Atmos YAML functions (`!env`, `!terraform.output`, ...) are passed through unchanged as
- *    `"<tag> <value>"` strings, the way Atmos itself represents them before evaluation.
+ *  - Atmos YAML functions (`!env`, `!terraform.output`, ...) become `"<tag> <value>"`
+ *    strings, the way Atmos itself represents them before evaluation (./functions.ts); an
+ *    unknown tag is an error.
  */
 import { createRequire } from 'node:module';
 import type { Alias, LineCounter as LineCounterT, Node as YNode, parseDocument as ParseDocumentT } from 'yaml';
 import { error, type Diagnostic, type Location } from '../diagnostics/index.js';
 import { parseFast } from './fast.js';
+import { ATMOS_TAGS, isAtmosTag, taggedString } from './functions.js';
 import { LazyLocs, type ContainerLocs } from './lazy-locs.js';
 
 /**
@@ -148,7 +150,7 @@ export interface ParsedYaml {
   value: unknown;
   /** Parse errors (syntax, duplicate keys, limits); empty when the file is valid YAML. */
   diagnostics: Diagnostic[];
-  /** Where Atmos YAML functions (custom tags) appear; they are not evaluated. */
+  /** Where Atmos YAML functions (custom tags) appear (evaluated later: src/stacks/include.ts, src/resolve/yaml-functions.ts). */
   yamlFunctions: Location[];
   /** Where Go templates (`{{ ... }}`) appear in string values. */
   goTemplates: Location[];
@@ -163,6 +165,7 @@ interface Ctx {
   goTemplates: Location[];
   doc: ReturnType<typeof ParseDocumentT>;
   detectGoTemplates: boolean;
+  text: string;
 }
 
 class LimitError extends Error {
@@ -179,7 +182,14 @@ function pos(ctx: Ctx, offset: number | undefined): Location {
 
 function nodeLoc(ctx: Ctx, node: unknown, fallback: Location): Location {
   const r = (node as { range?: [number, number, number] } | null)?.range;
-  return r ? pos(ctx, r[0]) : fallback;
+  if (!r) return fallback;
+  // A function is located where its name is written (the node's range starts past its tag).
+  const tag = (node as YNode).tag;
+  if (tag?.startsWith('!') && !tag.startsWith('!!')) {
+    const at = ctx.text.lastIndexOf(tag, r[0]);
+    if (at >= 0 && /^(\s|&\S+|#[^\n]*)*$/.test(ctx.text.slice(at + tag.length, r[0]))) return pos(ctx, at);
+  }
+  return pos(ctx, r[0]);
 }
 
 function keyToString(ctx: Ctx, key: unknown, fallback: Location): string {
@@ -190,6 +200,12 @@ function keyToString(ctx: Ctx, key: unknown, fallback: Location): string {
   }
   if (isAlias(key)) return keyToString(ctx, key.resolve(ctx.doc), fallback);
   throw new LimitError(error('yaml/complex-key', 'a mapping key must be a plain scalar', nodeLoc(ctx, key, fallback), 'quote the key or restructure the mapping'));
+}
+
+/** A custom tag Atmos does not know is an error where it is written (Atmos refuses the manifest too). */
+function checkTag(ctx: Ctx, tag: string, self: Location): void {
+  if (isAtmosTag(tag)) return;
+  ctx.diagnostics.push(error('yaml/unknown-tag', `unknown YAML tag ${tag}: it is not an Atmos YAML function`, self, `Atmos YAML functions: ${ATMOS_TAGS.join(', ')}`));
 }
 
 function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknown {
@@ -211,9 +227,12 @@ function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknow
   if (isScalar(node)) {
     const tag = (node as YNode).tag;
     const v = node.value;
-    if (tag?.startsWith('!') && !tag.startsWith('!!')) {
+    if (tag?.startsWith('!') && !tag.startsWith('!!') && tag !== '!') {
+      // `!literal`: the value as written, never evaluated (Atmos clears the tag when loading).
+      if (tag === '!literal') return v === undefined || v === null ? '' : String(v);
+      checkTag(ctx, tag, self);
       ctx.yamlFunctions.push(self);
-      return `${tag} ${v === null || v === undefined ? '' : String(v)}`.trim();
+      return taggedString(tag, v);
     }
     if (typeof v === 'string' && ctx.detectGoTemplates && v.includes('{{')) ctx.goTemplates.push(self);
     if (typeof v === 'bigint') return Number(v);
@@ -221,7 +240,10 @@ function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknow
   }
   if (isMap(node)) {
     const tag = (node as YNode).tag;
-    if (tag?.startsWith('!') && !tag.startsWith('!!')) ctx.yamlFunctions.push(self);
+    if (tag?.startsWith('!') && !tag.startsWith('!!')) {
+      checkTag(ctx, tag, self);
+      ctx.yamlFunctions.push(self);
+    }
     const out: Record<string, unknown> = {};
     const locs: ContainerLocs = { self, keys: new Map(), values: new Map() };
     setLocs(out, locs);
@@ -261,7 +283,10 @@ function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknow
   }
   if (isSeq(node)) {
     const seqTag = (node as YNode).tag;
-    if (seqTag?.startsWith('!') && !seqTag.startsWith('!!')) ctx.yamlFunctions.push(self);
+    if (seqTag?.startsWith('!') && !seqTag.startsWith('!!')) {
+      checkTag(ctx, seqTag, self);
+      ctx.yamlFunctions.push(self);
+    }
     const out: unknown[] = [];
     const locs: ContainerLocs = { self, keys: new Map(), values: new Map() };
     setLocs(out, locs);
@@ -329,6 +354,7 @@ export function parseYamlCarefully(text: string, file: string, options: ParseOpt
     goTemplates: [],
     doc,
     detectGoTemplates: options.detectGoTemplates ?? false,
+    text,
   };
   for (const e of doc.errors) {
     if (/call stack/i.test(e.message)) {

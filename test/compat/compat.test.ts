@@ -24,6 +24,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadStack, resolveComponent } from '../../src/stacks/index.js';
 import type { ListMergeStrategy } from '../../src/stacks/index.js';
 import { YamlFileCache } from '../../src/config/files.js';
+import { HclIncludesNeeded, loadHclIncludes } from '../../src/stacks/include.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
@@ -103,6 +104,18 @@ function resolve(s: Scenario, e: Expectation) {
   return resolveComponent(stack, e.type ?? 'terraform', e.component);
 }
 
+/** {@link resolve}, first parsing the HCL files a manifest includes (`!include x.tfvars`; the HCL parser is asynchronous, as in the resolver). */
+async function resolveWithHcl(s: Scenario, e: Expectation) {
+  for (;;) {
+    try {
+      return resolve(s, e);
+    } catch (err) {
+      if (!(err instanceof HclIncludesNeeded)) throw err;
+      await loadHclIncludes(err);
+    }
+  }
+}
+
 const scenarios = loadScenarios();
 
 describe('Atmos compatibility', () => {
@@ -121,8 +134,8 @@ describe('Atmos compatibility', () => {
           });
           continue;
         }
-        it(title, () => {
-          const c = resolve(s, e) as unknown as Record<string, unknown>;
+        it(title, async () => {
+          const c = (await resolveWithHcl(s, e)) as unknown as Record<string, unknown>;
           for (const [field, want] of Object.entries(e.expected ?? {})) {
             expect.soft(c[field], `${s.name}: ${e.component} in ${e.stack_file}: "${field}" (Atmos source: ${e.source})`).toEqual(want);
           }

@@ -256,7 +256,7 @@ describe('imports (SPEC 3.1 "Imports")', () => {
     expect(r.load(['dev']).files).toEqual(['stacks/empty.yaml', 'stacks/dev.yaml']);
   });
 
-  it('Go templates and YAML functions pass through unchanged with one warning per file', () => {
+  it('Go templates and YAML functions pass through stack loading unchanged (functions are evaluated by the resolver); Go templates with one warning per file', () => {
     const r = repo({
       'stacks/catalog/t.yaml': `
         components:
@@ -276,12 +276,12 @@ describe('imports (SPEC 3.1 "Imports")', () => {
     });
     const s = r.load(['dev']);
     expect(tf(s, 'app').vars).toEqual({ plain: 1, id: '!terraform.output vpc .vpc_id', a: '{{ .vars.stage }}-app', b: '!env HOME', c: '{{ .settings.x }}' });
-    expect(s.warnings.map((w) => [w.code, `${w.location?.file}:${w.location?.line}`])).toEqual([
-      ['stacks/unevaluated-template', 'stacks/catalog/t.yaml:6'],
-      ['stacks/unevaluated-template', 'stacks/dev.yaml:3'],
-    ]);
-    // Go templates are evaluated now (per component, src/resolve/go-templates.ts): only the YAML functions are warned about.
-    expect(s.warnings[0].message).toBe('stacks/catalog/t.yaml contains Atmos YAML functions, which atmos-pipe does not evaluate; their values are passed through unchanged');
+    // Issue 13: YAML functions are evaluated (src/resolve/yaml-functions.ts) and Go templates too when
+    // atmos.yaml turns templating on; left off (as here), the file says once that they stay as written.
+    expect(s.warnings.map((w) => [w.code, `${w.location?.file}:${w.location?.line}`])).toEqual([['stacks/unevaluated-template', 'stacks/catalog/t.yaml:5']]);
+    expect(s.warnings[0].message).toBe(
+      'stacks/catalog/t.yaml contains Go templates, and atmos.yaml leaves templates off (templates.settings.enabled): as Atmos does, their values are passed through unchanged',
+    );
     expect(s.warnings.every((w) => w.severity === 'warning')).toBe(true);
   });
 

@@ -43,6 +43,7 @@ const snippets: Record<string, string> = {
   'anchors and merge keys': 'base: &b\n  x: 1\n  y: 2\nc:\n  <<: *b\n  y: 3\nd: &n !!str 5\n',
   'block scalars': 'a: |\n  line1\n  line2\nb: >-\n  folded\nc: 1\n',
   'yaml functions': 'a: !env HOME\nb: !terraform.output vpc vpc_id\nc: !include\n  - x\n',
+  'yaml functions without an argument and !literal': 'a: !repo-root\nb: !cwd\nc: !literal "{{ .x }}"\nd:\n  - !env HOME\n',
 };
 
 describe('fast YAML path equals the careful path', () => {

@@ -1,0 +1,243 @@
+/**
+ * Atmos YAML functions on a component's merged configuration (Atmos internal/exec
+ * `ProcessCustomYamlTags`): the parsers turned each tagged scalar into `"<tag> <args>"`
+ * (src/yaml/functions.ts), `!include` was evaluated when its manifest was loaded
+ * (src/stacks/include.ts); here the rest are evaluated the way Atmos does:
+ *
+ *   !env NAME [default]   the component's `env` section, then the run's environment, then the default, else ""
+ *   !template <json>      the JSON parsed into a value (the text itself when it is not JSON);
+ *                         one without a Go template was evaluated when its manifest loaded
+ *   !repo-root [default]  the repository root
+ *   !cwd [path]           the working directory (joined with the path)
+ *   !exec <command>       only with `deployments.allow_exec: true`: run with `sh -c`, stdout
+ *                         (trailing newlines cut) parsed as JSON, else the text
+ *   !terraform.output / !terraform.state <component> [stack] <output | .yq.path>
+ *                         another component of this deployment: a dependency edge and a
+ *                         deferred value, exactly like `{{ terraform.<c>.outputs.<o> }}`
+ *
+ * The same functions are evaluated in `backend` and `providers` (no output can be read there).
+ * Anything else (`!store`, `!secret`, `!aws.*`, another stack's outputs, ...) is a located
+ * error: a function string never reaches Terraform.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { didYouMean, type DiagnosticBag, type Location } from '../diagnostics/index.js';
+import type { YamlFileCache } from '../config/files.js';
+import { expandIncludes } from '../stacks/include.js';
+import { isPlainMap } from '../yaml/index.js';
+import { jsonOrText, splitArgs, splitFunction } from '../yaml/functions.js';
+import { mapStrings, type ValuePath } from '../yaml/map-strings.js';
+import type { ComponentNames } from './references.js';
+import { evaluate, type FoundRef, type TemplateScope } from './templates.js';
+import type { DeferredValue } from './types.js';
+
+type Section = DeferredValue['section'];
+
+/** What the functions of one resolution evaluate against. */
+export interface YamlFunctionContext {
+  repoRoot: string;
+  files: YamlFileCache;
+  /** `deployments.allow_exec` in atmos.yaml. */
+  allowExec: boolean;
+  /** The run's environment (for `!env`). */
+  env: NodeJS.ProcessEnv;
+  target: string;
+  names: ComponentNames;
+  scope: TemplateScope;
+}
+
+/** A component's sections with their functions evaluated, and the references to other components' outputs they made. */
+export interface EvaluatedFunctions {
+  sections: Record<Section, Record<string, unknown>>;
+  refs: FoundRef[];
+  deferred: DeferredValue[];
+}
+
+const HINTS: Record<string, string> = {
+  '!store': 'atmos-pipe reads no Atmos stores: pass the value as a var in the deployment file, or declare it as a secret (secrets: in atmos.yaml or the deployment)',
+  '!store.get': 'atmos-pipe reads no Atmos stores: pass the value as a var in the deployment file, or declare it as a secret (secrets: in atmos.yaml or the deployment)',
+  '!secret': 'declare the secret under secrets: (atmos.yaml, the deployment or the target); atmos-pipe passes it to the component without writing it into its configuration',
+  '!exec': 'allow it in atmos.yaml with deployments.allow_exec: true (the command runs with sh -c when the configuration is resolved)',
+};
+
+/** Atmos `!terraform.output` stack arguments that mean the component's own stack. */
+const OWN_STACK = /^\{\{\s*\.(stack|atmos_stack)\s*\}\}$/;
+
+function unsupported(bag: DiagnosticBag, tag: string, s: string, location: Location): void {
+  const hint = HINTS[tag] ?? (tag.startsWith('!aws.') ? 'pass the value as a var, or read it with a data source inside the module' : 'replace it with a literal value (or a deployment-file template)');
+  bag.error('yaml/unsupported-function', `${s}: the Atmos YAML function ${tag} is not supported by atmos-pipe`, location, hint);
+}
+
+/** The Terraform output path of `!terraform.output`'s last argument (`name`, `.name`, `.name.key`). */
+function outputPath(arg: string): string[] | undefined {
+  const p = arg.startsWith('.') ? arg.slice(1) : arg;
+  const parts = p.split('.');
+  return parts.every((x) => /^[A-Za-z0-9_-]+$/.test(x)) ? parts : undefined;
+}
+
+/**
+ * `!terraform.output`/`!terraform.state` to a component of this deployment: its reference, or
+ * undefined when refused (reported).
+ */
+function outputRef(tag: string, s: string, args: string[], ctx: YamlFunctionContext, bag: DiagnosticBag, location: Location): FoundRef | undefined {
+  const form = `${tag} <component> [stack] <output>`;
+  if (args.length !== 2 && args.length !== 3) {
+    bag.error('yaml/function-args', `${s}: ${tag} takes a component, an optional stack and an output`, location, `write ${form}`);
+    return undefined;
+  }
+  const component = args[0];
+  if (args.length === 3 && args[1] !== ctx.target && !OWN_STACK.test(args[1])) {
+    bag.error(
+      'yaml/foreign-output',
+      `${s}: reading the outputs of ${component} in stack "${args[1]}" is not supported: atmos-pipe reads outputs only of the components of this deployment, in the same target`,
+      location,
+      `drop the stack argument to read terraform/${component} of this deployment, or pass the value as a var`,
+    );
+    return undefined;
+  }
+  if (!ctx.names.terraform.has(component)) {
+    const guess = didYouMean(component, ctx.names.terraform);
+    bag.error(
+      'yaml/foreign-output',
+      `${s}: ${component} is not a Terraform component of this deployment; atmos-pipe reads outputs only of the components it deploys`,
+      location,
+      guess ? `did you mean "${guess}"?` : `add ${component} to the deployment, or pass the value as a var (components: ${[...ctx.names.terraform].join(', ') || '(none)'})`,
+    );
+    return undefined;
+  }
+  const outPath = outputPath(args[args.length - 1]);
+  if (!outPath) {
+    bag.error('yaml/function-args', `${s}: only an output name or a simple yq path (.output.key) is supported`, location, `write ${form}`);
+    return undefined;
+  }
+  return { expr: `terraform.${component}.outputs.${outPath.join('.')}`, ref: { kind: 'terraform', component, output: outPath[0], path: outPath }, location };
+}
+
+/** `!exec`: the command's output, or undefined when it failed (reported). */
+function execValue(command: string, ctx: YamlFunctionContext, bag: DiagnosticBag, location: Location): unknown {
+  const r = spawnSync('sh', ['-c', command], { cwd: ctx.repoRoot, env: ctx.env, encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (r.error || r.status !== 0) {
+    const why = r.error ? r.error.message : `exit ${r.status}${r.stderr ? `: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`;
+    bag.error('yaml/exec-failed', `!exec ${command} failed (${why})`, location, 'the command runs with sh -c in the repository root when the configuration is resolved');
+    return undefined;
+  }
+  const out = r.stdout.replace(/\n+$/, '');
+  return jsonOrText(out);
+}
+
+/** The value of one function string (the string itself when it is not one). */
+function functionValue(
+  s: string,
+  section: Section | undefined,
+  valuePath: () => ValuePath,
+  envSection: Record<string, unknown>,
+  ctx: YamlFunctionContext,
+  bag: DiagnosticBag,
+  location: Location,
+  out: EvaluatedFunctions,
+): unknown {
+  const fn = splitFunction(s);
+  if (!fn) return s;
+  const split = splitArgs(fn.args);
+  if ('error' in split) {
+    bag.error('yaml/function-args', `${s}: ${split.error}`, location);
+    return s;
+  }
+  const args = split.map((a) => a.value);
+  switch (fn.tag) {
+    case '!env': {
+      if (args.length < 1 || args.length > 2) {
+        bag.error('yaml/function-args', `${s}: !env takes a variable name and an optional default`, location, 'write !env NAME [default]');
+        return s;
+      }
+      if (Object.hasOwn(envSection, args[0])) return String(envSection[args[0]]);
+      return ctx.env[args[0]] ?? args[1] ?? '';
+    }
+    case '!template':
+      return jsonOrText(fn.args);
+    case '!repo-root':
+      return ctx.repoRoot;
+    case '!cwd':
+      return fn.args ? path.join(process.cwd(), fn.args) : process.cwd();
+    case '!exec':
+      if (!ctx.allowExec) {
+        bag.error('yaml/exec-not-allowed', `${s}: !exec runs a shell command and is off unless atmos.yaml allows it`, location, HINTS['!exec']);
+        return s;
+      }
+      return execValue(fn.args, ctx, bag, location) ?? s;
+    case '!include':
+    case '!include.raw':
+      // Written in the deployment file (a stack manifest's were evaluated when it was loaded).
+      return expandIncludes(ctx.files, s, path.resolve(ctx.repoRoot, location.file));
+    case '!terraform.output':
+    case '!terraform.state': {
+      if (!section) {
+        bag.error(
+          'yaml/output-too-early',
+          `${s}: the backend and providers of a component cannot take another component's output`,
+          location,
+          'they are needed before any component runs; pass the value as a literal or a var',
+        );
+        return s;
+      }
+      const ref = outputRef(fn.tag, s, args, ctx, bag, location);
+      if (!ref) return s;
+      const template = `{{ ${ref.expr} }}`;
+      out.refs.push(ref);
+      out.deferred.push({ section, path: valuePath(), source: { template, location } });
+      return evaluate(template, ctx.scope, ctx.names, bag, location);
+    }
+    default:
+      unsupported(bag, fn.tag, s, location);
+      return s;
+  }
+}
+
+/**
+ * Evaluate the YAML functions of a component's merged vars, settings and env (env first:
+ * `!env` reads the component's evaluated `env` section before the run's environment).
+ */
+export function evaluateYamlFunctions(sections: Record<Section, Record<string, unknown>>, ctx: YamlFunctionContext, bag: DiagnosticBag, fallback: Location): EvaluatedFunctions {
+  const out: EvaluatedFunctions = { sections: { ...sections }, refs: [], deferred: [] };
+  for (const section of ['env', 'vars', 'settings'] as const) {
+    const envSection = out.sections.env;
+    const v = mapStrings(sections[section], fallback, (s, location, valuePath) => functionValue(s, section, valuePath, envSection, ctx, bag, location, out));
+    out.sections[section] = isPlainMap(v) ? v : {};
+  }
+  return out;
+}
+
+/**
+ * Evaluate the YAML functions of a component's `backend` or `providers` section. No other
+ * component's output can be read there.
+ */
+export function evaluateStaticFunctions(
+  value: Record<string, unknown>,
+  envSection: Record<string, unknown>,
+  ctx: YamlFunctionContext,
+  bag: DiagnosticBag,
+  fallback: Location,
+): Record<string, unknown> {
+  const out: EvaluatedFunctions = { sections: { vars: {}, settings: {}, env: {} }, refs: [], deferred: [] };
+  return mapStrings(value, fallback, (s, location, valuePath) => functionValue(s, undefined, valuePath, envSection, ctx, bag, location, out)) as Record<string, unknown>;
+}
+
+/**
+ * The last guard: a resolved section holding a string that is still an Atmos function call is
+ * an error at that string (whatever produced it), never a value passed to Terraform.
+ */
+export function checkNoFunctionStrings(sections: Record<Section | 'backend' | 'providers', Record<string, unknown>>, bag: DiagnosticBag, fallback: Location): void {
+  for (const section of ['vars', 'settings', 'env', 'backend', 'providers'] as const) {
+    mapStrings(sections[section], fallback, (s, location) => {
+      const fn = splitFunction(s);
+      if (fn)
+        bag.error(
+          'yaml/unevaluated-function',
+          `${section} holds the unevaluated Atmos YAML function "${s}"`,
+          location,
+          'atmos-pipe evaluates YAML functions written as YAML tags in stack and deployment files; write a literal value instead',
+        );
+      return s;
+    });
+  }
+}
