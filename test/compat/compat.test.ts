@@ -24,7 +24,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadStack, resolveComponent } from '../../src/stacks/index.js';
 import type { ListMergeStrategy } from '../../src/stacks/index.js';
 import { YamlFileCache } from '../../src/config/files.js';
-import { HclIncludesNeeded, loadHclIncludes } from '../../src/stacks/include.js';
+import { withHclIncludes } from '../../src/stacks/include.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
@@ -106,14 +106,7 @@ function resolve(s: Scenario, e: Expectation) {
 
 /** {@link resolve}, first parsing the HCL files a manifest includes (`!include x.tfvars`; the HCL parser is asynchronous, as in the resolver). */
 async function resolveWithHcl(s: Scenario, e: Expectation) {
-  for (;;) {
-    try {
-      return resolve(s, e);
-    } catch (err) {
-      if (!(err instanceof HclIncludesNeeded)) throw err;
-      await loadHclIncludes(err);
-    }
-  }
+  return withHclIncludes(() => resolve(s, e));
 }
 
 const scenarios = loadScenarios();
