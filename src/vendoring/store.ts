@@ -454,6 +454,20 @@ export interface CleanResult {
  * Remove links and locks (all, one deployment, or one target), then with `prune` remove
  * the objects no lock references and Git mirrors, unused for `olderThanMs`.
  */
+/** Removes `dir` when it was last modified before `cutoff` (ms): the bytes freed, else undefined (newer, or gone). */
+function removeIfOlder(dir: string, cutoff: number): number | undefined {
+  let mtime: number;
+  try {
+    mtime = statSync(dir).mtimeMs;
+  } catch {
+    return undefined; // removed by another clean meanwhile
+  }
+  if (mtime > cutoff) return undefined;
+  const bytes = sizeOf(dir).bytes;
+  removeTree(dir);
+  return bytes;
+}
+
 export function clean(paths: VendorPaths, opts: { deployment?: string; target?: string; removeLinks: boolean; prune: boolean; olderThanMs: number; now?: number }): CleanResult {
   const out: CleanResult = { removed_targets: [], pruned_objects: [], pruned_mirrors: 0, freed_bytes: 0 };
   const now = opts.now ?? Date.now();
@@ -476,30 +490,16 @@ export function clean(paths: VendorPaths, opts: { deployment?: string; target?: 
     const referenced = new Set(listReferences(paths).map((r) => r.digest));
     for (const o of listObjects(paths)) {
       if (referenced.has(o)) continue;
-      const dir = objectDir(paths, o);
-      let mtime: number;
-      try {
-        mtime = statSync(dir).mtimeMs;
-      } catch {
-        continue;
-      }
-      if (now - mtime < opts.olderThanMs) continue;
-      out.freed_bytes += sizeOf(dir).bytes;
-      removeTree(dir);
+      const freed = removeIfOlder(objectDir(paths, o), now - opts.olderThanMs);
+      if (freed === undefined) continue;
+      out.freed_bytes += freed;
       out.pruned_objects.push(o);
     }
     if (existsSync(paths.git)) {
       for (const n of readdirSync(paths.git)) {
-        const dir = path.join(paths.git, n);
-        let mtime: number;
-        try {
-          mtime = statSync(dir).mtimeMs;
-        } catch {
-          continue;
-        }
-        if (now - mtime < opts.olderThanMs) continue;
-        out.freed_bytes += sizeOf(dir).bytes;
-        removeTree(dir);
+        const freed = removeIfOlder(path.join(paths.git, n), now - opts.olderThanMs);
+        if (freed === undefined) continue;
+        out.freed_bytes += freed;
         out.pruned_mirrors++;
       }
     }
