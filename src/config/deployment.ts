@@ -22,24 +22,32 @@ const stringList = z.array(z.string());
 
 const stackEntry = z.union([z.string(), z.strictObject({ path: z.string(), skip_if_missing: z.boolean().optional(), context: anyMap.optional() })]);
 
+/**
+ * Step hooks (SPEC 8): `steps.before_<stage>` / `after_<stage>` entries, each a registered
+ * module (`uses`) with its inputs (`with`, checked against the module's schema once modules
+ * are known: src/hooks). The stages a component type has, by the built-in pipelines' stage
+ * names: Terraform `plan` (plan) and `apply` (rollout), nixpack `build` and `test`.
+ */
+export const HOOK_STAGES = { terraform: ['plan', 'apply'], nixpack: ['build', 'test'] } as const;
+
 const stepRef = z.strictObject({
   uses: z.string(),
   name: z.string().optional(),
   with: anyMap.optional(),
 });
 
-const terraformHooks = z.strictObject({
-  before_plan: z.array(stepRef).optional(),
-  after_plan: z.array(stepRef).optional(),
-  before_apply: z.array(stepRef).optional(),
-  after_apply: z.array(stepRef).optional(),
-});
+/** `before_<stage>` and `after_<stage>` for each stage, every one optional. */
+function hooksOf(stages: readonly string[]) {
+  return z.strictObject(Object.fromEntries(stages.flatMap((s) => [`before_${s}`, `after_${s}`]).map((k) => [k, z.array(stepRef).optional()])));
+}
 
-const nixpackHooks = z.strictObject({
-  before_build: z.array(stepRef).optional(),
-  after_build: z.array(stepRef).optional(),
-  after_test: z.array(stepRef).optional(),
-});
+const terraformHooks = hooksOf(HOOK_STAGES.terraform);
+const nixpackHooks = hooksOf(HOOK_STAGES.nixpack);
+/** Hooks of a target or the deployment: each applies to every component whose type has the stage. */
+const sharedHooks = hooksOf([...new Set(Object.values(HOOK_STAGES).flat())]);
+
+/** A `steps:` section: hook key (`after_apply`) → entries. */
+export type StepHooks = Partial<Record<string, z.infer<typeof stepRef>[]>>;
 
 const componentMetadata = z.strictObject({
   component: z.string().optional(),
@@ -123,6 +131,7 @@ const target = z.strictObject({
   approval: approval.optional(),
   env: envListSchema.optional(),
   secrets: secretListSchema.optional(),
+  steps: sharedHooks.optional(),
 });
 
 const vendorComponent = z.strictObject({
@@ -148,6 +157,7 @@ const deploymentBody = z.strictObject({
     })
     .optional(),
   approval: approval.optional(),
+  steps: sharedHooks.optional(),
   vendor: z
     .strictObject({
       components: z.array(vendorComponent).optional(),

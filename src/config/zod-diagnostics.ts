@@ -128,7 +128,7 @@ function pathText(path: Path): string {
  * @param what  noun for messages, e.g. "deployment"
  * @param prefix path prefix shown in messages (the schema may be applied below the root)
  */
-function zodIssuesToDiagnostics(issues: readonly unknown[], root: unknown, schema: unknown, fallback: Location, codePrefix: string, prefix: Path = []): Diagnostic[] {
+export function zodIssuesToDiagnostics(issues: readonly unknown[], root: unknown, schema: unknown, fallback: Location, codePrefix: string, prefix: Path = []): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const raw of issues) {
     const issue = raw as ZodIssueLike;

@@ -45,6 +45,13 @@ export interface ComponentNode {
    * push an image; a throw fails the component).
    */
   outputs?(results: StepResult[]): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /**
+   * The second phase: steps that need the component's outputs (its `after_<stage>` hooks),
+   * expanded once {@link outputs} gave them, and run before the component counts as done
+   * (dependents wait for them; one failing fails the component). A dry run asks with the
+   * outputs when every first-phase step is cached, else with none.
+   */
+  expandAfter?(outputs: Record<string, unknown> | undefined): Promise<Step[]>;
 }
 
 export interface SchedulerOptions {
@@ -174,17 +181,9 @@ export class Scheduler {
           return;
         }
         state.set(c.address, 'running');
-        let steps: Step[];
-        try {
-          steps = await c.expand();
-          refuseUnsupported(this.o.engine, steps);
-        } catch (e) {
-          if (e instanceof DiagnosticError) throw e;
-          this.failed = true;
+        const steps = await this.expandOrFail(c, 'plan', () => c.expand());
+        if (!steps) {
           state.set(c.address, 'failed');
-          const reason = `could not plan the steps of ${c.address}: ${(e as Error).message}`;
-          this.record({ id: `${c.address}:plan`, component: c.address, module: 'atmos-pipe.expand', status: 'failed', outputs: {}, values: {}, durationMs: 0, reason });
-          this.emit({ type: 'step.finished', time: now(), id: `${c.address}:plan`, component: c.address, module: 'atmos-pipe.expand', status: 'failed', durationMs: 0, reason });
           return;
         }
         const ok = await this.runSteps(steps, limit);
@@ -205,6 +204,13 @@ export class Scheduler {
             const reason = `${c.address}: ${(e as Error).message}`;
             this.record({ id, component: c.address, module: 'atmos-pipe.outputs', status: 'failed', outputs: {}, values: {}, durationMs: Date.now() - t, reason });
             this.emit({ type: 'step.finished', time: now(), id, component: c.address, module: 'atmos-pipe.outputs', status: 'failed', durationMs: Date.now() - t, reason });
+            return;
+          }
+        }
+        if (c.expandAfter) {
+          const after = await this.expandOrFail(c, 'plan-after', () => c.expandAfter!(this.componentOutputs[c.address]));
+          if (!after || !(await this.runSteps(after, limit))) {
+            state.set(c.address, 'failed');
             return;
           }
         }
@@ -268,13 +274,37 @@ export class Scheduler {
         return result;
       };
       steps.forEach(visitStep);
-      if (steps.every((st) => status.get(st.id) === 'cached')) {
-        complete.add(c.address);
-        if (c.outputs) this.componentOutputs[c.address] = await c.outputs(steps.map((st) => this.results.get(st.id)!));
-      }
+      const cached = steps.every((st) => status.get(st.id) === 'cached');
+      if (cached && c.outputs) this.componentOutputs[c.address] = await c.outputs(steps.map((st) => this.results.get(st.id)!));
+      const after = c.expandAfter ? await c.expandAfter(cached ? this.componentOutputs[c.address] : undefined) : [];
+      refuseUnsupported(this.o.engine, after);
+      for (const st of after) byId.set(st.id, st);
+      after.forEach(visitStep);
+      if (cached && after.every((st) => status.get(st.id) === 'cached')) complete.add(c.address);
     }
     this.reportRejected();
     return planned;
+  }
+
+  /**
+   * A component's steps (`expand` or `expandAfter`); undefined when they could not be planned,
+   * which fails the component (reported as its `<address>:<what>` step). A configuration
+   * problem (DiagnosticError) stops the run.
+   */
+  private async expandOrFail(c: ComponentNode, what: string, expand: () => Promise<Step[]>): Promise<Step[] | undefined> {
+    try {
+      const steps = await expand();
+      refuseUnsupported(this.o.engine, steps);
+      return steps;
+    } catch (e) {
+      if (e instanceof DiagnosticError) throw e;
+      this.failed = true;
+      const id = `${c.address}:${what}`;
+      const reason = `could not plan the steps of ${c.address}: ${(e as Error).message}`;
+      this.record({ id, component: c.address, module: 'atmos-pipe.expand', status: 'failed', outputs: {}, values: {}, durationMs: 0, reason });
+      this.emit({ type: 'step.finished', time: now(), id, component: c.address, module: 'atmos-pipe.expand', status: 'failed', durationMs: 0, reason });
+      return undefined;
+    }
   }
 
   private record(r: StepResult): void {

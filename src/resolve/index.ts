@@ -33,16 +33,18 @@ import { backendOf, protectedDirs } from './backend.js';
 import { bindImages } from './bindings.js';
 import { atmosDependencies, EdgeCollector, orderComponents, stackDependencyComponents, warnExternalDependencies } from './edges.js';
 import { gitInfo } from './git.js';
+import { checkSelfOutputs, hookCollector, hookEdgeRefs } from './hooks.js';
 import { nixpackSections, nixpackSource } from './nixpack.js';
 import { checkDeclaredOutputs, collectReferences, warnUnusedContext } from './references.js';
 import { templateScope } from './scope.js';
 import { loadTargetStacks, stackedComponents } from './stack-config.js';
 import { deferredOf, terraformSections } from './vars.js';
 import { targetStack, workspaceOf } from './workspace.js';
+import type { FoundRef } from './templates.js';
 import type { ResolveOptions, ResolvedComponent, ResolvedDeployment } from './types.js';
 import { checkNoFunctionStrings, evaluateStaticFunctions, evaluateYamlFunctions, type YamlFunctionContext } from './yaml-functions.js';
 
-export type { BuiltImage, DeferredValue, ResolveOptions, ResolvedComponent, ResolvedDeployment } from './types.js';
+export type { BuiltImage, DeferredValue, ResolveOptions, ResolvedComponent, ResolvedDeployment, ResolvedHook } from './types.js';
 export { scopeWith, substitute, withImages, type Upstream } from './substitute.js';
 
 /** Resolutions made by this process: what a test counts to prove a run resolves once. */
@@ -76,6 +78,9 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
   const described = targetStack(cfg, stack.files, files);
 
   const refsOf = collectReferences(dep, names, bag);
+  const hooksOf = hookCollector(dep, target, names, bag);
+  // Context keys a hook's `with:` reads are used too.
+  const hookContextRefs: FoundRef[] = [];
   bag.throwIfErrors();
 
   // Git is read when a template needs it or an image's tag is derived from the commit.
@@ -116,6 +121,11 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
   stacked.forEach((t, idx) => {
     const c = tfComps[t.name];
     const refs = refsOf.get(t.address) ?? [];
+    const hooks = hooksOf('terraform', t.name, c.steps);
+    const hookRefs = hookEdgeRefs(hooks, 'terraform', t.name);
+    checkDeclaredOutputs(new Map([[t.address, hookRefs]]), declaredOutputs, bag);
+    checkSelfOutputs(hooks, t.address, t.module, infos[idx].outputs, bag);
+    hookContextRefs.push(...hookRefs);
     const sections = terraformSections(t, c, infos[idx].variables, context, scope, names, bag, strategy);
     const bound = bindImages(t, sections.vars, sections.settings, refs, nxLabels, nxComps, scope, names, bag);
     const fns = evaluateYamlFunctions({ vars: bound.vars, settings: sections.settings, env: sections.env }, functionContext, bag, t.location);
@@ -146,9 +156,10 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
       references: [...refs, ...fns.refs],
       deferred: [...deferredOf(refs, sections.layers, final, t.location, strategy), ...bound.deferred, ...fns.deferred],
       credentials: credentialsOf(c.secrets),
+      ...(hooks.length ? { hooks } : {}),
     };
     edges.bindings(component);
-    edges.references(t.address, [...refs, ...fns.refs]);
+    edges.references(t.address, [...refs, ...fns.refs, ...hookRefs]);
     edges.dependsOn(t.address, t.metadata.depends_on, Array.isArray(c.metadata?.depends_on) ? c.metadata.depends_on : t.metadata.depends_on);
     Object.assign(component, backendOf(cfg, dep, target, { ...t, stackComp }, forbidden.all, bag));
     component.command = cfg.tools.terraform.command;
@@ -189,7 +200,11 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     const sourceDir = nixpackSource(cfg, n, c, location, [forbidden.modules, { dir: cfg.cacheDir, name: 'the cache directory' }, forbidden.git], files, bag);
     if (sourceDir === undefined) continue;
     const sections = nixpackSections(n, c, refs, location, scope, names, bag);
-    edges.references(address, refs, n);
+    const hooks = hooksOf('nixpack', n, c.steps);
+    const hookRefs = hookEdgeRefs(hooks, 'nixpack', n);
+    checkDeclaredOutputs(new Map([[address, hookRefs]]), declaredOutputs, bag);
+    hookContextRefs.push(...hookRefs);
+    edges.references(address, [...refs, ...hookRefs], n);
     edges.dependsOn(address, c.metadata?.depends_on, c.metadata?.depends_on);
     components.push({
       address,
@@ -212,10 +227,11 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
       references: refs,
       deferred: sections.deferred,
       credentials: credentialsOf(c.secrets),
+      ...(hooks.length ? { hooks } : {}),
     });
   }
 
-  warnUnusedContext(target, context, refsOf, declaredAnywhere, bag);
+  warnUnusedContext(target, context, new Map([...refsOf, ['(step hooks)', hookContextRefs]]), declaredAnywhere, bag);
   warnExternalDependencies(components, bag);
   const liveEdges = edges.live(skipped);
   bag.throwIfErrors();

@@ -19,7 +19,9 @@ export type TemplateRef =
   | { kind: 'target'; field: 'name' }
   | { kind: 'context'; key: string; path: string[] }
   | { kind: 'nixpack'; component: string; field: 'image' | 'digest' | 'repository' | 'tag' }
-  | { kind: 'terraform'; component: string; output: string; path: string[] };
+  | { kind: 'terraform'; component: string; output: string; path: string[] }
+  /** Only in a step hook's `with:` (src/hooks): the component the hook runs for. */
+  | { kind: 'self'; field: 'name' | 'address' | 'vars' | 'outputs'; path: string[] };
 
 export interface FoundRef {
   expr: string;
@@ -38,10 +40,31 @@ export const TEMPLATE_FORMS = [
   'terraform.<component>.outputs.<output>',
 ];
 
-/** Parse one template expression; returns an error message when it is not a known reference. */
-export function parseRef(expr: string, components: { nixpack: Set<string>; terraform: Set<string> }): TemplateRef | { error: string; hint: string } {
+/** What a step hook's `with:` may name besides {@link TEMPLATE_FORMS}: the component it runs for. */
+export const SELF_FORMS = ['self.name', 'self.address', 'self.vars.<key>', 'self.outputs.<output>'];
+
+/** `self.name`, `self.vars.<key>...`, ... (a step hook's own component), or undefined. */
+function parseSelf(e: string): TemplateRef | { error: string; hint: string } | undefined {
+  if (e === 'self.name' || e === 'self.address') return { kind: 'self', field: e.slice(5) as 'name', path: [] };
+  for (const field of ['vars', 'outputs'] as const) {
+    if (!e.startsWith(`self.${field}.`)) continue;
+    const path = e.slice(`self.${field}.`.length).split('.');
+    if (path.every((p) => p.length > 0)) return { kind: 'self', field, path };
+  }
+  if (e === 'self' || e.startsWith('self.')) return { error: `malformed reference {{ ${e} }}`, hint: `available: ${SELF_FORMS.join(', ')}` };
+  return undefined;
+}
+
+/**
+ * Parse one template expression; returns an error message when it is not a known reference.
+ * `self`: a step hook's `with:`, where `self.*` names the hook's component ({@link SELF_FORMS}).
+ */
+export function parseRef(expr: string, components: { nixpack: Set<string>; terraform: Set<string> }, self = false): TemplateRef | { error: string; hint: string } {
   const e = expr.trim();
-  const formsHint = `available: ${TEMPLATE_FORMS.join(', ')}`;
+  const forms = self ? [...TEMPLATE_FORMS, ...SELF_FORMS] : TEMPLATE_FORMS;
+  const formsHint = `available: ${forms.join(', ')}`;
+  const own = self ? parseSelf(e) : undefined;
+  if (own) return own;
   if (e === 'git.sha' || e === 'git.short_sha' || e === 'git.branch') return { kind: 'git', field: e.slice(4) as 'sha' };
   if (e === 'deployment.name') return { kind: 'deployment', field: 'name' };
   if (e === 'target.name') return { kind: 'target', field: 'name' };
@@ -83,19 +106,19 @@ export function parseRef(expr: string, components: { nixpack: Set<string>; terra
   }
   const guess = didYouMean(
     e,
-    TEMPLATE_FORMS.filter((f) => !f.includes('<')),
+    forms.filter((f) => !f.includes('<')),
   );
   return { error: `unknown template reference {{ ${e} }}`, hint: guess ? `did you mean {{ ${guess} }}? (${formsHint})` : formsHint };
 }
 
-/** Every template reference inside a value (recursively), with the location of its string. */
-export function findRefs(value: unknown, components: { nixpack: Set<string>; terraform: Set<string> }, bag: DiagnosticBag, fallback: Location): FoundRef[] {
+/** Every template reference inside a value (recursively), with the location of its string (`self`: see {@link parseRef}). */
+export function findRefs(value: unknown, components: { nixpack: Set<string>; terraform: Set<string> }, bag: DiagnosticBag, fallback: Location, self = false): FoundRef[] {
   const out: FoundRef[] = [];
   const visit = (v: unknown, loc: Location) => {
     if (typeof v === 'string') {
       if (!v.includes('{{')) return;
       for (const m of v.matchAll(TEMPLATE)) {
-        const r = parseRef(m[1], components);
+        const r = parseRef(m[1], components, self);
         if ('error' in r) bag.error('template/unknown-reference', r.error, loc, r.hint);
         else out.push({ expr: m[1].trim(), ref: r, location: loc });
       }
@@ -117,6 +140,11 @@ export interface TemplateScope {
   nixpack: Record<string, { image: string; digest: string; repository: string; tag: string }>;
   /** Outputs of applied Terraform components; absent: "(known after apply ...)". */
   terraformOutputs?: Record<string, Record<string, unknown>>;
+  /**
+   * A step hook's component (`{{ self.* }}`): its resolved vars, and its outputs once its
+   * steps finished (absent before: "(known after ...)").
+   */
+  self?: { name: string; address: string; vars: Record<string, unknown>; outputs?: Record<string, unknown> };
 }
 
 /**
@@ -149,6 +177,15 @@ function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
       for (const p of ref.path) v = child(v, p);
       return v;
     }
+    case 'self': {
+      const self = scope.self;
+      if (!self) return undefined;
+      if (ref.field === 'name' || ref.field === 'address') return self[ref.field];
+      if (ref.field === 'outputs' && !self.outputs) return `(known after ${self.address} ran: outputs.${ref.path.join('.')})`;
+      let v: unknown = self[ref.field];
+      for (const p of ref.path) v = child(v, p);
+      return v;
+    }
   }
 }
 
@@ -162,7 +199,7 @@ export function evaluate(value: unknown, scope: TemplateScope, components: { nix
     if (!s.includes('{{')) return s;
     const whole = WHOLE.exec(s);
     const resolveOne = (expr: string): unknown => {
-      const r = parseRef(expr, components);
+      const r = parseRef(expr, components, scope.self !== undefined);
       if ('error' in r) return s; // already reported by findRefs
       const v = lookup(r, scope);
       if (v === undefined) {
@@ -172,6 +209,16 @@ export function evaluate(value: unknown, scope: TemplateScope, components: { nix
             `{{ ${expr.trim()} }}: target "${scope.target.name}" has no context key "${r.path.join('.')}"`,
             loc,
             `add it under targets.${scope.target.name}.context, or available keys: ${Object.keys(scope.target.context).join(', ') || '(none)'}`,
+          );
+        }
+        if (r.kind === 'self' && scope.self) {
+          const have = Object.keys((r.field === 'outputs' ? scope.self.outputs : scope.self.vars) ?? {});
+          const guess = didYouMean(r.path[0], have);
+          bag.error(
+            'template/missing-self',
+            `{{ ${expr.trim()} }}: ${scope.self.address} has no ${r.field === 'outputs' ? 'output' : 'var'} "${r.path.join('.')}"`,
+            loc,
+            `${guess ? `did you mean "self.${r.field}.${guess}"? ` : ''}${r.field}: ${have.join(', ') || '(none)'}`,
           );
         }
         return '';

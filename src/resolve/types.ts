@@ -58,6 +58,33 @@ export interface ExternalDependency {
   location?: Location;
 }
 
+/**
+ * A step hook of a component (SPEC 8), from the deployment's, the target's or the
+ * component's `steps:`: a registered module run before or after one of its stages.
+ */
+export interface ResolvedHook {
+  /** `after_apply` */
+  key: string;
+  when: 'before' | 'after';
+  /** The pipeline stage it hooks (`apply`, `plan`, `build`, `test`). */
+  stage: string;
+  /** Where it is declared (hooks run in this order: deployment, target, component). */
+  level: 'deployment' | 'target' | 'component';
+  /** The module's name. */
+  uses: string;
+  name?: string;
+  /** `with:` as written: templates not evaluated, positions kept (`{}` when absent). */
+  with: Record<string, unknown>;
+  /** Where in the deployment file, for messages: `deployment.targets.dev.steps.after_apply[0]`. */
+  path: string;
+  /** The `uses:` value. */
+  location: Location;
+  /** The `with:` key (else the `uses:` value): where a missing input is reported. */
+  withLocation: Location;
+  /** Template references in `with:` (`self.*` included). */
+  references: FoundRef[];
+}
+
 export interface ResolvedComponent {
   /** `terraform/ecs/service-api` */
   address: string;
@@ -99,6 +126,8 @@ export interface ResolvedComponent {
   deferred: DeferredValue[];
   /** Declared credentials (atmos.yaml, deployment, target, component): names and sources, never values. */
   credentials: Credentials;
+  /** Step hooks (deployment's, target's, then its own); absent when none. */
+  hooks?: ResolvedHook[];
 }
 
 export interface ResolvedDeployment {

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../cache/cas.js';
 import path from 'node:path';
 import { bindPipeline, type BoundStage, type ModuleContext, type ModuleRegistry, type PipelineDefinition, type Stage } from '../module/index.js';
 import type { DeploymentConfig } from '../config/deployment.js';
-import { DiagnosticError, didYouMean, error } from '../diagnostics/index.js';
+import { DiagnosticError, didYouMean, error, formatLocation } from '../diagnostics/index.js';
 import type { Engine, EngineName, EventSink, RunEvent } from '../engine/types.js';
 import { LocalEngine, which } from '../engine/local.js';
 import { sandboxChoice, setUpSandbox, type SandboxMode, type SandboxSetup } from '../engine/sandbox.js';
@@ -21,6 +21,7 @@ import type { GitInfo } from '../resolve/git.js';
 import { resolveWithImageStore, scopeWith, substitute, withImages, type BuiltImage, type ResolvedComponent, type ResolvedDeployment } from '../resolve/index.js';
 import type { Step, StepResult } from '../steps/types.js';
 import { RunLock } from './lock.js';
+import { checkHooks, hookInputs, hookModule, hookScope } from '../hooks/index.js';
 import { ensureCacheDir } from '../cache/dir.js';
 import { MIN_MASKED_LENGTH, envValues, loadSecrets, secrets } from '../secrets/index.js';
 import { upstreamOfRun, type UpstreamOutputs } from './upstream.js';
@@ -280,6 +281,9 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     ? withImages(req.resolved, req.images ?? req.resolved.images)
     : await resolveWithImageStore(repo.config, dep, req.target, { files: repo.files, ...(req.images ? { images: req.images } : {}), ...(req.git ? { git: req.git } : {}) });
   const images = resolved.images;
+  // Step hooks of every component (not only this pipeline's): a bad one refuses any run of the deployment, as validate does.
+  const hookProblems = checkHooks(resolved, req.modules);
+  if (hookProblems.length) throw new DiagnosticError(hookProblems);
   const graph = buildComponentGraph(resolved);
   const stagesFor = (c: ResolvedComponent): BoundStage[] => stagesOf(pipeline, c);
   const members = runMembers(resolved, pipeline, req.components, req.withDeps ?? false, graph);
@@ -376,9 +380,81 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
 
     const outputsByAddress: Record<string, Record<string, unknown>> = {};
     const recordable: Record<string, Record<string, unknown>> = {};
+    /** Images known now: the resolution's, and those built in this run. */
+    const imagesNow = (): Record<string, BuiltImage> => {
+      const withBuilt: Record<string, BuiltImage> = { ...images };
+      for (const [addr, o] of Object.entries(outputsByAddress))
+        if (addr.startsWith('nixpack/') && typeof o.image === 'string') withBuilt[addr.slice('nixpack/'.length)] = { ref: o.image, digest: o.digest as string };
+      return withBuilt;
+    };
+    /** Terraform outputs known now: recorded ones of what this run does not apply; then what it applied (a plan applies nothing). */
+    const upstreamTerraformOutputs = (): Record<string, Record<string, unknown>> => {
+      const terraformOutputs: Record<string, Record<string, unknown>> = { ...upstreamOutputs };
+      if (pipeline.mutates) for (const [addr, outs] of Object.entries(outputsByAddress)) if (addr.startsWith('terraform/')) terraformOutputs[addr.slice('terraform/'.length)] = outs;
+      return terraformOutputs;
+    };
+    /** What a module (a stage's, or a hook's) receives for one component. */
+    const contextFor = (component: ResolvedComponent, inputs: unknown, stepId: (name: string) => string): ModuleContext => ({
+      inputs,
+      deployment: dep.name,
+      target: req.target,
+      pipeline: pipeline.name,
+      runId,
+      component,
+      outputsOf: (address) => outputsByAddress[address],
+      cas: scheduler.store,
+      repoRoot: repo.config.repoRoot,
+      cacheDir,
+      tools: { terraform: repo.config.tools.terraform },
+      options: {
+        lockTimeoutSeconds,
+        noCache: req.noCache ?? false,
+        dryRun: req.dryRun ?? false,
+        skipPush: req.skipPush ?? false,
+        sourceDateEpoch,
+        revision: (req.git ?? resolved.git)?.sha,
+        registryTimeoutSeconds: repo.config.registryTimeoutSeconds,
+      },
+      stepId,
+      notice: (message) => emit({ type: 'notice', time: new Date().toISOString(), message }),
+    });
     const nodes: ComponentNode[] = members.map((c) => {
       const stages = stagesFor(c);
       const stageResults: { stage: BoundStage; ctx: ModuleContext; steps: Step[] }[] = [];
+      // What expand() made, for the second phase (the last stage's after_ hooks).
+      let expanded: ResolvedComponent | undefined;
+      let lastStage: { name: string; last: string[] } | undefined;
+      /**
+       * The steps of the component's hooks of one stage (`before`/`after`), in order (each
+       * hook's first steps wait for the previous hook's last), the first waiting for `needs`.
+       * `outputs`: the component's own, for `{{ self.outputs.* }}` once its steps finished.
+       */
+      const hookSteps = async (
+        component: ResolvedComponent,
+        when: 'before' | 'after',
+        stage: string,
+        needs: string[],
+        outputs?: Record<string, unknown>,
+      ): Promise<{ steps: Step[]; last: string[] }> => {
+        const hooks = (component.hooks ?? []).filter((h) => h.when === when && h.stage === stage);
+        if (hooks.length === 0) return { steps: [], last: needs };
+        const terraformOutputs = upstreamTerraformOutputs();
+        if (outputs && component.type === 'terraform') terraformOutputs[component.name] = outputs;
+        const scope = hookScope(scopeWith(resolved.scope, { images: imagesNow(), terraformOutputs }), component, outputs);
+        const all: Step[] = [];
+        let previous = needs;
+        for (const [n, hook] of hooks.entries()) {
+          const m = hookModule(hook, req.modules);
+          if (!('inputs' in m)) throw new DiagnosticError(m);
+          const { inputs, diagnostics } = hookInputs(hook, m, scope);
+          if (diagnostics.length) throw new Error(diagnostics.map((d) => `${d.location ? `${formatLocation(d.location)}: ` : ''}${d.message}${d.hint ? ` (${d.hint})` : ''}`).join('; '));
+          const steps = await m.steps(contextFor(component, inputs, (name) => `${pipeline.name}:${component.address}:${hook.key}.${n + 1}.${name}`));
+          for (const s of steps) if (s.needs.length === 0 && previous.length) s.needs = [...previous];
+          all.push(...steps);
+          if (steps.length) previous = lastSteps(steps);
+        }
+        return { steps: all, last: previous };
+      };
       return {
         address: c.address,
         deps: graph.dependencies.get(c.address)?.filter((d) => memberAddresses.has(d)) ?? [],
@@ -395,53 +471,40 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
           // Values from upstream (images built in this run, Terraform outputs): substituted
           // into the resolved component where resolution recorded them, never resolved again.
           let component = c;
-          const builtHere = Object.entries(outputsByAddress).filter(([addr, o]) => addr.startsWith('nixpack/') && typeof o.image === 'string');
-          if (c.deferred.length > 0 && (builtHere.length > 0 || c.references.some((r) => r.ref.kind === 'terraform'))) {
-            // Recorded outputs of what this run does not apply; then what it applied (a plan applies nothing).
-            const terraformOutputs: Record<string, Record<string, unknown>> = { ...upstreamOutputs };
-            if (pipeline.mutates) for (const [addr, outs] of Object.entries(outputsByAddress)) if (addr.startsWith('terraform/')) terraformOutputs[addr.slice('terraform/'.length)] = outs;
-            const withBuilt: Record<string, BuiltImage> = { ...images };
-            for (const [addr, o] of builtHere) withBuilt[addr.slice('nixpack/'.length)] = { ref: o.image as string, digest: o.digest as string };
-            component = substitute(c, scopeWith(resolved.scope, { images: withBuilt, terraformOutputs }));
+          const builtHere = Object.keys(outputsByAddress).some((addr) => addr.startsWith('nixpack/') && typeof outputsByAddress[addr].image === 'string');
+          if (c.deferred.length > 0 && (builtHere || c.references.some((r) => r.ref.kind === 'terraform'))) {
+            component = substitute(c, scopeWith(resolved.scope, { images: imagesNow(), terraformOutputs: upstreamTerraformOutputs() }));
           }
           // Declared plain env (values from the runner for pass-throughs); the component's own env wins.
           const declared = envValues(component.credentials.env, runnerEnv);
           if (Object.keys(declared).length) component = { ...component, env: { ...declared, ...component.env } };
+          expanded = component;
           const all: Step[] = [];
           let previous: string[] = [];
-          for (const stage of stages) {
-            const ctx: ModuleContext = {
-              inputs: stage.module.inputs.parse(stage.inputs?.(component) ?? {}),
-              deployment: dep.name,
-              target: req.target,
-              pipeline: pipeline.name,
-              runId,
-              component,
-              outputsOf: (address) => outputsByAddress[address],
-              cas: scheduler.store,
-              repoRoot: repo.config.repoRoot,
-              cacheDir,
-              tools: { terraform: repo.config.tools.terraform },
-              options: {
-                lockTimeoutSeconds,
-                noCache: req.noCache ?? false,
-                dryRun: req.dryRun ?? false,
-                skipPush: req.skipPush ?? false,
-                sourceDateEpoch,
-                revision: (req.git ?? resolved.git)?.sha,
-                registryTimeoutSeconds: repo.config.registryTimeoutSeconds,
-              },
-              stepId: (name) => `${pipeline.name}:${component.address}:${stages.length > 1 ? `${stage.name}.` : ''}${name}`,
-              notice: (message) => emit({ type: 'notice', time: new Date().toISOString(), message }),
-            };
+          for (const [i, stage] of stages.entries()) {
+            const stepId = (name: string) => `${pipeline.name}:${component.address}:${stages.length > 1 ? `${stage.name}.` : ''}${name}`;
+            const ctx = contextFor(component, stage.module.inputs.parse(stage.inputs?.(component) ?? {}), stepId);
+            // Stages run in order within a component, each between its before_ and after_ hooks.
+            const before = await hookSteps(component, 'before', stage.name, previous);
+            all.push(...before.steps);
+            previous = before.last;
             const steps = await stage.module.steps(ctx);
-            // Stages run in order within a component.
             for (const s of steps) if (s.needs.length === 0 && previous.length) s.needs = [...previous];
             stageResults.push({ stage, ctx, steps });
             all.push(...steps);
             previous = lastSteps(steps);
+            // The last stage's after_ hooks wait for the component's outputs (expandAfter).
+            if (i === stages.length - 1) break;
+            const after = await hookSteps(component, 'after', stage.name, previous);
+            all.push(...after.steps);
+            previous = after.last;
           }
+          lastStage = { name: stages[stages.length - 1].name, last: previous };
           return all;
+        },
+        async expandAfter(outputs) {
+          if (!expanded || !lastStage) return [];
+          return (await hookSteps(expanded, 'after', lastStage.name, lastStage.last, outputs)).steps;
         },
         async outputs(results: StepResult[]) {
           const out: Record<string, unknown> = {};

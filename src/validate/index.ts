@@ -1,12 +1,15 @@
 /**
  * `validate`: every check that does not run anything (schema, names, stacks, templates,
- * promotion rules, cycles), for every target of one or all deployments. Problems are
- * collected per deployment rather than thrown, so one run reports everything.
+ * promotion rules, cycles, step hooks against the registered modules), for every target of
+ * one or all deployments. Problems are collected per deployment rather than thrown, so one
+ * run reports everything.
  */
 import type { AtmosConfig } from '../config/atmos.js';
 import { findDeploymentFile, listDeploymentFiles, loadDeploymentFile, type DeploymentConfig } from '../config/deployment.js';
 import type { YamlFileCache } from '../config/files.js';
 import { DiagnosticError, type Diagnostic } from '../diagnostics/index.js';
+import { checkHooks } from '../hooks/index.js';
+import type { ModuleRegistry } from '../module/index.js';
 import { resolveDeployment } from '../resolve/index.js';
 
 export interface ValidationResult {
@@ -30,7 +33,8 @@ function dedupe(ds: Diagnostic[]): Diagnostic[] {
   });
 }
 
-export async function validateDeployments(cfg: AtmosConfig, files: YamlFileCache, names: string[] | 'all'): Promise<ValidationResult[]> {
+/** Validate deployments; `modules`: what step hooks' `uses:` may name (the built-in modules and the repository's). */
+export async function validateDeployments(cfg: AtmosConfig, files: YamlFileCache, names: string[] | 'all', modules: ModuleRegistry): Promise<ValidationResult[]> {
   const targets = names === 'all' ? listDeploymentFiles(cfg) : names.map((n) => findDeploymentFile(cfg, n));
   const results: ValidationResult[] = [];
   for (const f of targets) {
@@ -54,6 +58,7 @@ export async function validateDeployments(cfg: AtmosConfig, files: YamlFileCache
         r.components = Math.max(r.components, res.components.length);
         for (const s of res.stacks) stackFiles.add(s);
         r.warnings.push(...res.warnings);
+        r.errors.push(...checkHooks(res, modules));
       } catch (e) {
         if (!(e instanceof DiagnosticError)) throw e;
         r.errors.push(...e.diagnostics);

@@ -8,7 +8,7 @@ export class ValidateCommand extends BaseCommand {
     category: 'Inspect',
     description: 'Check deployments without running anything',
     details: `
-      Validates the deployment file (schema, names, promotion rules), loads its stacks for every target, resolves templates and bindings, and checks the component graph for cycles. Every problem is reported with file:line:col and a hint. Exits 2 when any error is found.
+      Validates the deployment file (schema, names, promotion rules), loads its stacks for every target, resolves templates and bindings, checks the component graph for cycles, and checks every step hook: its \`uses:\` names a registered module and its \`with:\` passes the module's input schema. Every problem is reported with file:line:col and a hint. Exits 2 when any error is found.
     `,
     examples: [
       ['Validate one deployment', '$0 validate payment-service'],
@@ -34,7 +34,8 @@ export class ValidateCommand extends BaseCommand {
       const names = lib.listDeploymentFiles(repo.config).map((d) => d.name);
       throw new lib.DiagnosticError(lib.error('args/deployment-required', 'name a deployment or pass --all', undefined, names.length ? `valid values: ${names.join(', ')}` : 'no deployments found'));
     }
-    const results = await lib.validateDeployments(repo.config, repo.files, which);
+    const { builtinModules } = await import('../../../modules/index.js');
+    const results = await lib.validateDeployments(repo.config, repo.files, which, builtinModules);
     const errors = results.reduce((n, r) => n + r.errors.length, 0);
     const warnings = results.reduce((n, r) => n + r.warnings.length, 0);
     const f = this.outputFormat();
