@@ -210,6 +210,8 @@ export class Scheduler {
         if (c.expandAfter) {
           const after = await this.expandOrFail(c, 'plan-after', () => c.expandAfter!(this.componentOutputs[c.address]));
           if (!after || !(await this.runSteps(after, limit))) {
+            // A failed component has no outputs for anyone to read.
+            delete this.componentOutputs[c.address];
             state.set(c.address, 'failed');
             return;
           }
