@@ -48,8 +48,9 @@ export interface ComponentNode {
   /**
    * The second phase: steps that need the component's outputs (its `after_<stage>` hooks),
    * expanded once {@link outputs} gave them, and run before the component counts as done
-   * (dependents wait for them; one failing fails the component). A dry run asks with the
-   * outputs when every first-phase step is cached, else with none.
+   * (dependents wait for them; one failing fails the component), even when another component
+   * failed meanwhile. A dry run asks with the outputs when every first-phase step is cached,
+   * else with none.
    */
   expandAfter?(outputs: Record<string, unknown> | undefined): Promise<Step[]>;
 }
@@ -209,7 +210,7 @@ export class Scheduler {
         }
         if (c.expandAfter) {
           const after = await this.expandOrFail(c, 'plan-after', () => c.expandAfter!(this.componentOutputs[c.address]));
-          if (!after || !(await this.runSteps(after, limit))) {
+          if (!after || !(await this.runSteps(after, limit, true))) {
             // A failed component has no outputs for anyone to read.
             delete this.componentOutputs[c.address];
             state.set(c.address, 'failed');
@@ -319,8 +320,13 @@ export class Scheduler {
     this.emit({ type: 'step.finished', time: now(), id, component: c.address, module: '-', status: 'skipped', durationMs: 0, reason });
   }
 
-  /** Run one component's steps (a small DAG); false when any failed or was skipped. */
-  private async runSteps(steps: Step[], limit: ReturnType<typeof pLimit>): Promise<boolean> {
+  /**
+   * Run one component's steps (a small DAG); false when any failed or was skipped.
+   * `finishing`: the second phase of a component whose stages ran (its after_ hooks): they
+   * run even when another component failed meanwhile, so what was applied is checked and
+   * recorded as it turned out rather than left half done.
+   */
+  private async runSteps(steps: Step[], limit: ReturnType<typeof pLimit>, finishing = false): Promise<boolean> {
     const ids = new Set(steps.map((s) => s.id));
     for (const s of steps) this.steps.set(s.id, s);
     for (const s of steps) {
@@ -337,7 +343,7 @@ export class Scheduler {
         const bad = s.needs.find((_n, i) => needs[i] === 'failed' || needs[i] === 'skipped');
         if (bad) return this.skip(s, `needs ${bad}, which ${this.results.get(bad)?.status === 'failed' ? 'failed' : 'was skipped'}`);
         return limit(async () => {
-          if (this.failed && !this.o.keepGoing) return this.skip(s, 'an earlier step failed (use --keep-going to continue independent work)');
+          if (this.failed && !this.o.keepGoing && !finishing) return this.skip(s, 'an earlier step failed (use --keep-going to continue independent work)');
           return this.execute(s);
         });
       })();

@@ -303,4 +303,31 @@ describe('validate checks step hooks (CLI, built-in modules)', () => {
     expect(r.stderr).toMatch(/declares no output "ulr"/);
     expect(r.stderr).toContain('did you mean "self.outputs.url"?');
   });
+
+  it("a hook reading another component's output orders the component after it (graph edge)", () => {
+    const dir = makeRepo({
+      'atmos.yaml': 'components:\n  terraform:\n    base_path: components/terraform\n',
+      'components/terraform/a/main.tf': 'output "url" { value = "http://a" }\n',
+      'components/terraform/b/main.tf': '\n',
+      'deployments/hooked.yaml': [
+        'deployment:',
+        '  name: hooked',
+        '  components:',
+        '    terraform:',
+        '      a: {}',
+        '      b:',
+        '        steps:',
+        '          after_apply:',
+        '            - uses: terraform.plan',
+        '              with: { secrets: ["{{ terraform.a.outputs.url }}"] }',
+        '  targets:',
+        '    dev: {}',
+        '',
+      ].join('\n'),
+    });
+    expect(runCli(['--chdir', dir, 'validate', 'hooked']).code).toBe(0);
+    const graph = runCli(['--chdir', dir, 'graph', 'hooked', '--target', 'dev', '--format', 'json']);
+    expect(graph.code, graph.stderr).toBe(0);
+    expect(JSON.parse(graph.stdout).waves).toEqual([['terraform/a'], ['terraform/b']]);
+  });
 });
