@@ -19,7 +19,7 @@ import type { ExecRequest, ExecResult, RunEvent } from '../../src/engine/types.j
 import { loadDeployment, openRepository } from '../../src/index.js';
 import { rollout } from '../../src/rollout/index.js';
 import { dryRunPipeline, runPipeline, sandboxFor } from '../../src/run/index.js';
-import { GIT_ENV, git, makeRepo, runCli } from '../helpers.js';
+import { GIT_ENV, exampleGitRepo, git, makeRepo, runCli } from '../helpers.js';
 
 const ENV: Record<string, string> = { ...GIT_ENV, ATMOS_PIPE_USER: 'dev@example.com' };
 const saved: Record<string, string | undefined> = {};
@@ -252,6 +252,28 @@ describe('step hooks in a rollout', () => {
     const err = await runPipeline(repo, dep, { pipeline: pipelines.rollout, modules, target: 'dev', emit: () => undefined }).catch((e: unknown) => e);
     expect(String(err)).toMatch(/unknown key "valeu"/);
     expect(existsSync(path.join(dir, '.atmos'))).toBe(false);
+  });
+});
+
+describe('step hooks of a nixpack component', () => {
+  it("an after_build hook runs once the image is built, with the image's reference; a re-run is cached", { timeout: 240_000 }, async () => {
+    const dir = exampleGitRepo('atmos-pipe-hooks-build-', (d) => {
+      const file = path.join(d, 'deployments/payment-service.yaml');
+      const text = readFileSync(file, 'utf8');
+      const at = text.indexOf('        settings:\n          nixpack:\n            publish: false');
+      writeFileSync(file, `${text.slice(0, at)}        steps:\n          after_build:\n            - uses: record\n              with: { value: "{{ self.outputs.image }}" }\n${text.slice(at)}`);
+    });
+    const repo = openRepository({ cwd: dir });
+    const dep = loadDeployment(repo, 'payment-service');
+    const build = () => runPipeline(repo, dep, { pipeline: pipelines.build, modules, target: 'dev', emit: () => undefined });
+    const first = await build();
+    expect(first.status).toBe('success');
+    const hook = first.results.find((r) => r.id === 'build:nixpack/api:after_build.1.record');
+    expect(hook?.status).toBe('done');
+    expect(hook?.values['seen.json']).toEqual({ seen: first.componentOutputs['nixpack/api'].image });
+    expect(String(first.componentOutputs['nixpack/api'].image)).toMatch(/^payment-api@sha256:[0-9a-f]{64}$/);
+    const again = await build();
+    expect(again.results.find((r) => r.id === 'build:nixpack/api:after_build.1.record')?.status).toBe('cached');
   });
 });
 
