@@ -79,8 +79,9 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
 
   const refsOf = collectReferences(dep, names, bag);
   const hooksOf = hookCollector(dep, target, names, bag);
-  // Context keys a hook's `with:` reads are used too.
-  const hookContextRefs: FoundRef[] = [];
+  // Every hook's references (a deployment's hook shares its own among components): outputs
+  // they name are checked once, and context keys they read count as used.
+  const hookRefsSeen = new Set<FoundRef>();
   bag.throwIfErrors();
 
   // Git is read when a template needs it or an image's tag is derived from the commit.
@@ -123,9 +124,8 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     const refs = refsOf.get(t.address) ?? [];
     const hooks = hooksOf('terraform', t.name, c.steps);
     const hookRefs = hookEdgeRefs(hooks, 'terraform', t.name);
-    checkDeclaredOutputs(new Map([[t.address, hookRefs]]), declaredOutputs, bag);
     checkSelfOutputs(hooks, t.address, t.module, infos[idx].outputs, bag);
-    hookContextRefs.push(...hookRefs);
+    for (const h of hooks) for (const r of h.references) hookRefsSeen.add(r);
     const sections = terraformSections(t, c, infos[idx].variables, context, scope, names, bag, strategy);
     const bound = bindImages(t, sections.vars, sections.settings, refs, nxLabels, nxComps, scope, names, bag);
     const fns = evaluateYamlFunctions({ vars: bound.vars, settings: sections.settings, env: sections.env }, functionContext, bag, t.location);
@@ -159,7 +159,9 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
       ...(hooks.length ? { hooks } : {}),
     };
     edges.bindings(component);
-    edges.references(t.address, [...refs, ...fns.refs, ...hookRefs]);
+    edges.references(t.address, [...refs, ...fns.refs]);
+    // A hook reading an image waits for its build (`''`: no nixpack component is this one).
+    edges.references(t.address, hookRefs, '');
     edges.dependsOn(t.address, t.metadata.depends_on, Array.isArray(c.metadata?.depends_on) ? c.metadata.depends_on : t.metadata.depends_on);
     Object.assign(component, backendOf(cfg, dep, target, { ...t, stackComp }, forbidden.all, bag));
     component.command = cfg.tools.terraform.command;
@@ -202,8 +204,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     const sections = nixpackSections(n, c, refs, location, scope, names, bag);
     const hooks = hooksOf('nixpack', n, c.steps);
     const hookRefs = hookEdgeRefs(hooks, 'nixpack', n);
-    checkDeclaredOutputs(new Map([[address, hookRefs]]), declaredOutputs, bag);
-    hookContextRefs.push(...hookRefs);
+    for (const h of hooks) for (const r of h.references) hookRefsSeen.add(r);
     edges.references(address, [...refs, ...hookRefs], n);
     edges.dependsOn(address, c.metadata?.depends_on, c.metadata?.depends_on);
     components.push({
@@ -231,7 +232,9 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     });
   }
 
-  warnUnusedContext(target, context, new Map([...refsOf, ['(step hooks)', hookContextRefs]]), declaredAnywhere, bag);
+  const hookRefsOf = new Map([['(step hooks)', [...hookRefsSeen]]]);
+  checkDeclaredOutputs(hookRefsOf, declaredOutputs, bag);
+  warnUnusedContext(target, context, new Map([...refsOf, ...hookRefsOf]), declaredAnywhere, bag);
   warnExternalDependencies(components, bag);
   const liveEdges = edges.live(skipped);
   bag.throwIfErrors();

@@ -319,11 +319,20 @@ describe('validate checks step hooks (CLI, built-in modules)', () => {
   });
 
   it('a template in `with:` naming an unknown output is exit 2 at the template', () => {
-    const dir = deployment(['          after_apply:', '            - uses: terraform.plan', '              with: { secrets: ["{{ self.outputs.ulr }}"] }']);
+    const dir = deployment(['          after_apply:', '            - uses: terraform.plan', '              with: { secrets: ["{{ self.outputs.ulr }}", "{{ terraform.a.outputs.nope }}"] }']);
     const r = runCli(['--chdir', dir, 'validate', 'hooked']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/declares no output "ulr"/);
     expect(r.stderr).toContain('did you mean "self.outputs.url"?');
+    expect(r.stderr).toMatch(/deployments\/hooked\.yaml:9:59: error: \{\{ terraform\.a\.outputs\.nope \}\}: terraform\/a \(module a\) declares no output "nope"/);
+  });
+
+  it('`self.outputs` in a before_ hook is exit 2: the outputs are known only after the stage', () => {
+    const dir = deployment(['          before_apply:', '            - uses: terraform.plan', '              with: { secrets: ["{{ self.outputs.url }}"] }']);
+    const r = runCli(['--chdir', dir, 'validate', 'hooked']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("the component's outputs are known only after its apply stage");
+    expect(r.stderr).toContain('move the hook to after_apply');
   });
 
   it("a hook reading another component's output orders the component after it (graph edge)", () => {
