@@ -9,6 +9,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs
 import { writeFileAtomic } from '../cache/cas.js';
 import path from 'node:path';
 import { bindPipeline, type BoundStage, type ModuleContext, type ModuleRegistry, type PipelineDefinition, type Stage } from '../module/index.js';
+import { stampModuleDigest } from '../module/digest.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, didYouMean, error } from '../diagnostics/index.js';
 import type { Engine, EngineName, EventSink, RunEvent } from '../engine/types.js';
@@ -435,6 +436,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
               notice: (message) => emit({ type: 'notice', time: new Date().toISOString(), message }),
             };
             const steps = await stage.module.steps(ctx);
+            stampModuleDigest(stage.module, steps);
             // Stages run in order within a component.
             for (const s of steps) if (s.needs.length === 0 && previous.length) s.needs = [...previous];
             stageResults.push({ stage, ctx, steps });
