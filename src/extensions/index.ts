@@ -25,8 +25,8 @@ import { importScript, readUnit, SCRIPT_FILE, type ScriptUnit } from './compile.
 import { exportedModules, exportedPipelines, type ExtensionOrigin } from './exports.js';
 import { isModuleName, moduleEntry, resolveModuleRef } from './remote.js';
 
-export { inCi, isModuleName, MODULES_LOCK, resolveModuleRef, type ResolveModuleOptions } from './remote.js';
-export type { ExtensionOrigin, LoadedModule } from './exports.js';
+export { isModuleName, resolveModuleRef } from './remote.js';
+export type { ExtensionOrigin } from './exports.js';
 
 /** The modules and pipelines a run can use: the built-in ones and the repository's. */
 export interface Extensions {

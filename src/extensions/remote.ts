@@ -28,7 +28,7 @@ import { importScript, readUnit, type ScriptUnit } from './compile.js';
 import { exportedModules, type ExtensionOrigin, type LoadedModule } from './exports.js';
 
 /** The lock of remote modules, at the repository root (committed, unlike `.atmos/`). */
-export const MODULES_LOCK = 'modules.lock.yaml';
+const MODULES_LOCK = 'modules.lock.yaml';
 
 /** A module name (`smoke-test`, `terraform.apply`) as opposed to a source to fetch it from. */
 export function isModuleName(uses: string): boolean {
@@ -45,7 +45,7 @@ export interface ResolveModuleOptions {
 }
 
 /** Whether the environment is a CI run (CI set to anything but false or 0). */
-export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
+function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = env.CI;
   return v !== undefined && v !== '' && v !== 'false' && v !== '0';
 }

@@ -14,16 +14,11 @@ import type { AnyModule } from './define.js';
 const digests = new WeakMap<AnyModule, string>();
 
 /** The `facts` key holding the module's digest: a fact, since the module's code is an input that is not a file of the step. */
-export const MODULE_DIGEST_FACT = 'module.digest';
+const MODULE_DIGEST_FACT = 'module.digest';
 
 /** Remember the content digest of a module loaded from files. */
 export function recordModuleDigest(module: AnyModule, digest: string): void {
   digests.set(module, digest);
-}
-
-/** The content digest of a module loaded from files; undefined for a built-in one. */
-export function moduleDigest(module: AnyModule): string | undefined {
-  return digests.get(module);
 }
 
 /** Stamp the module's digest into the steps it returned (their fingerprint's `facts`). */
