@@ -14,6 +14,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../cache/cas.js';
+import { isDigest } from '../cache/digest.js';
+import { containmentProblem } from '../config/paths.js';
 import { DiagnosticError, error, type Location } from '../diagnostics/index.js';
 import type { EventSink } from '../engine/types.js';
 import type { AnyModule } from '../module/index.js';
@@ -54,11 +56,34 @@ function lockFile(repo: Repository): string {
   return path.join(repo.config.repoRoot, MODULES_LOCK);
 }
 
+/**
+ * The pins. Unlike the vendor lock in the cache, this one is reviewed and committed: a file
+ * that does not read as pins is an error, never an empty lock (which would re-pin whatever the
+ * sources give now).
+ */
 function readModulesLock(repo: Repository): Record<string, LockEntry> {
   const file = lockFile(repo);
   if (!existsSync(file)) return {};
-  const doc = loadPlain(readFileSync(file, 'utf8')) as { modules?: Record<string, LockEntry> } | null;
-  return doc?.modules && typeof doc.modules === 'object' ? doc.modules : {};
+  let doc: unknown;
+  try {
+    doc = loadPlain(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new DiagnosticError(error('module/lock', `${MODULES_LOCK} is not valid YAML: ${(e as Error).message}`, { file: MODULES_LOCK, line: 1, col: 1 }, 'restore it from Git'));
+  }
+  const modules = (doc as { modules?: unknown } | null)?.modules ?? {};
+  const entries = typeof modules === 'object' && modules !== null ? Object.entries(modules as Record<string, Partial<LockEntry>>) : [];
+  const bad = entries.find(([, e]) => typeof e?.digest !== 'string' || !isDigest(e.digest) || typeof e.source !== 'string');
+  if (bad || typeof modules !== 'object' || modules === null) {
+    throw new DiagnosticError(
+      error(
+        'module/lock',
+        `${MODULES_LOCK}: ${bad ? `the entry of ${bad[0]} has no valid source and sha256 digest` : '"modules" must be a mapping'}`,
+        { file: MODULES_LOCK, line: 1, col: 1 },
+        'restore it from Git',
+      ),
+    );
+  }
+  return Object.fromEntries(entries) as Record<string, LockEntry>;
 }
 
 function writeModulesLock(repo: Repository, modules: Record<string, LockEntry>): void {
@@ -158,6 +183,9 @@ export async function resolveModuleRef(repo: Repository, uses: string, opts: Res
   let dir: string;
   let origin: ExtensionOrigin;
   if (src.kind === 'local') {
+    // Like every path the configuration names, a local module stays inside the repository.
+    const outside = containmentProblem(repo.config.repoRoot, src.path, { what: 'module source', value: uses, location: opts.location });
+    if (outside) throw new DiagnosticError(outside);
     if (!existsSync(src.path) || !statSync(src.path).isDirectory()) {
       throw new DiagnosticError(error('module/source', `uses: ${uses}: no such directory (${src.path})`, opts.location, 'a local module source is a directory relative to the repository root'));
     }

@@ -46,6 +46,16 @@ describe('the extensions library', () => {
     expect(none[0].facts).toBeUndefined();
   });
 
+  it('refuses a local module source outside the repository, and a lock file that does not read as pins', async () => {
+    const outside = makeRepo({ 'note/index.ts': MODULE });
+    const repo = openRepository({ cwd: makeRepo({ 'shared/note/index.ts': MODULE }) });
+    await expect(resolveModuleRef(repo, `${outside}/note`)).rejects.toThrow(/module source ".*" leaves the repository/);
+    const damaged = openRepository({ cwd: makeRepo({ 'modules.lock.yaml': 'modules:\n  git::https://example.com/m.git//x?ref=v1: { source: x, digest: md5 }\n' }) });
+    await expect(resolveModuleRef(damaged, 'git::https://example.com/m.git//x?ref=v1')).rejects.toThrow(
+      'modules.lock.yaml: the entry of git::https://example.com/m.git//x?ref=v1 has no valid source and sha256 digest',
+    );
+  });
+
   it("loadExtensions merges the repository's modules into the given built-ins, with their origins", async () => {
     const repo = openRepository({ cwd: makeRepo({ 'modules/note/index.ts': MODULE }) });
     const builtin = defineModule({ name: 'builtin.x', inputs: z.object({}), steps: () => [] });
