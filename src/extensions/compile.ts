@@ -201,8 +201,9 @@ async function compiledUnit(unit: ScriptUnit, cacheDir: string): Promise<string>
   const dir = modulesCache(cacheDir);
   const key = sha256(`${FORMAT}\0${sh.key}\0${unit.digest}`).slice(7);
   const out = path.join(dir, key);
-  if (existsSync(out)) return out;
+  // The re-exporting files first, also for a cached unit: they may have been cleaned away.
   for (const [name, text] of sh.texts) if (!existsSync(path.join(dir, name))) writeFileAtomic(path.join(dir, name), text);
+  if (existsSync(out)) return out;
   const tmp = path.join(dir, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     for (const [rel, text] of unit.files) {
