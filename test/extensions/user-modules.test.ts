@@ -151,6 +151,26 @@ describe('user modules and pipelines', () => {
     expect(run().every((e) => e.status === 'cached')).toBe(true);
   });
 
+  it('a warm load imports the cached JavaScript without transforming again; an edited source is transformed anew', () => {
+    const repo = userRepo();
+    const describe = () => {
+      const r = runCli(['modules', '--format', 'json'], { cwd: repo, env: NO_CI });
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { modules: { uses: string; description: string }[] }).modules.find((m) => m.uses === 'smoke-test')?.description;
+    };
+    expect(describe()).toBe('Says hello to a component');
+    // Mark the cached copy: the next load shows the mark, so it read the cache.
+    const cache = path.join(repo, '.atmos/cache/modules');
+    const [unit] = readdirSync(cache).filter(
+      (n) => /^[0-9a-f]{64}$/.test(n) && readdirSync(path.join(cache, n)).includes('index.ts.mjs') && readFileSync(path.join(cache, n, 'index.ts.mjs'), 'utf8').includes('smoke-test'),
+    );
+    const cached = path.join(cache, unit, 'index.ts.mjs');
+    writeFileSync(cached, readFileSync(cached, 'utf8').replace('Says hello to a component', 'read from the cache'));
+    expect(describe()).toBe('read from the cache');
+    writeFileSync(path.join(repo, 'modules/smoke-test/index.ts'), SMOKE_TS.replace('Says hello to a component', 'Greets a component'));
+    expect(describe()).toBe('Greets a component');
+  });
+
   it('an unknown pipeline suggests among built-in and repository pipelines', () => {
     const r = runCli(['run', 'verfy', 'shop', '--target', 'dev'], { cwd: userRepo(), env: NO_CI });
     expect(r.code).toBe(2);
