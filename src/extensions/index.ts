@@ -149,6 +149,8 @@ async function repositoryPipelines(
         for (const s of p.stages) {
           const ref = s.module as Partial<ModuleRef>;
           if (ref.ref === 'module' && typeof ref.name === 'string' && !isModuleName(ref.name) && !remote.has(ref.name)) remote.set(ref.name, nameLocation(unit, f, ref.name));
+          // A module defined in the pipeline's own files: their content is its code.
+          if (ref.ref !== 'module') recordModuleDigest(s.module as AnyModule, unit.digest);
         }
       }
     }

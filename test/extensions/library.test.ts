@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isModuleName, loadExtensions, resolveModuleRef } from '../../src/extensions/index.js';
-import { defineModule, definePipeline, moduleRegistry, type ModuleContext, type Step } from '../../src/module/index.js';
+import { type AnyModule, defineModule, definePipeline, moduleRegistry, type ModuleContext, type Step } from '../../src/module/index.js';
 import { stampModuleDigest } from '../../src/module/digest.js';
 import { openRepository } from '../../src/repository.js';
 import { z } from 'zod';
@@ -54,6 +54,19 @@ describe('the extensions library', () => {
     await expect(resolveModuleRef(damaged, 'git::https://example.com/m.git//x?ref=v1')).rejects.toThrow(
       'modules.lock.yaml: the entry of git::https://example.com/m.git//x?ref=v1 has no valid source and sha256 digest',
     );
+  });
+
+  it("a module defined inside a pipeline's file carries the digest of the pipeline's files", async () => {
+    const inline = `${MODULE.replace('export default defineModule', 'const note = defineModule')}
+import { definePipeline } from 'atmos-pipe/module';
+export default definePipeline({ name: 'notes', description: 'notes', mutates: false, stages: [{ name: 'note', module: note, inputs: () => ({ text: 'hi' }) }] });
+`;
+    const repo = openRepository({ cwd: makeRepo({ 'pipelines/notes.ts': inline }) });
+    const ext = await loadExtensions(repo, { modules: moduleRegistry(), pipelines: {} });
+    const module = ext.pipelines.notes.stages[0].module as AnyModule;
+    const steps = (await module.steps(ctx)) as Step[];
+    stampModuleDigest(module, steps);
+    expect(steps[0].facts).toEqual({ 'module.digest': ext.pipelineOrigins.get('notes')?.digest });
   });
 
   it("loadExtensions merges the repository's modules into the given built-ins, with their origins", async () => {
