@@ -63,7 +63,7 @@ async function inProcess(ctx: BenchContext, dir: string, mode: 'cold' | 'warm'):
   const wall: number[] = [];
   const cpu: number[] = [];
   const m = await ctx.measure(`load one TypeScript module (${mode})`, {
-    args: [MODULE_LOAD, dir, mode],
+    args: ['--expose-gc', MODULE_LOAD, dir, mode],
     check: (s: Sample) => {
       const out = JSON.parse(s.stdout.trim().split('\n').pop() ?? '{}') as { loadMs?: number; cpuMs?: number; modules?: string[] };
       if (typeof out.loadMs !== 'number' || typeof out.cpuMs !== 'number' || !out.modules?.includes('smoke-test')) return 'did not load smoke-test';
