@@ -25,6 +25,7 @@ import { generateRepo, type GeneratedRepo } from './generate.js';
 import type { BenchContext, BenchGroup, Figure, Measurement, MeasureOptions, Sample } from './types.js';
 import { rolloutGroup } from './rollout.js';
 import { buildGroup } from './build.js';
+import { modulesGroup } from './modules.js';
 import { trackingGroup } from './tracking.js';
 
 // ---------------------------------------------------------------------------
@@ -285,7 +286,7 @@ const startupGroup: BenchGroup = {
   },
 };
 
-export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup, trackingGroup, buildGroup];
+export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup, trackingGroup, buildGroup, modulesGroup];
 
 // ---------------------------------------------------------------------------
 // Main

@@ -6,6 +6,7 @@ import { Builtins, Cli } from 'clipanion';
 import { DescribeCommand } from './commands/describe.js';
 import { GraphCommand } from './commands/graph.js';
 import { ListCommand } from './commands/list.js';
+import { ModulesCommand } from './commands/modules.js';
 import { MatrixCommand } from './commands/matrix.js';
 import { PromotionGraphCommand } from './commands/promotion-graph.js';
 import { ValidateCommand } from './commands/validate.js';
@@ -66,6 +67,7 @@ const COMMANDS = [
   GraphCommand,
   MatrixCommand,
   PromotionGraphCommand,
+  ModulesCommand,
   RunCommand,
   RolloutCommand,
   PlanCommand,

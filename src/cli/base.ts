@@ -6,6 +6,7 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import type { Diagnostic } from '../diagnostics/index.js';
+import type { Extensions } from '../extensions/index.js';
 import type { Repository } from '../index.js';
 import type { Colors, OutputFormat } from '../render/index.js';
 
@@ -37,11 +38,25 @@ export abstract class BaseCommand extends Command {
     return this._colors;
   }
 
-  /** The repository of `--chdir` (or the working directory) with `--config`. */
+  private _repo?: Repository;
+  /** The repository of `--chdir` (or the working directory) with `--config` (opened once). */
   protected async repo(): Promise<Repository> {
+    if (this._repo) return this._repo;
     const { openRepository } = await import('../index.js');
     const path = await import('node:path');
-    return openRepository({ cwd: path.resolve(this.chdir ?? process.cwd()), configPath: this.config });
+    this._repo = openRepository({ cwd: path.resolve(this.chdir ?? process.cwd()), configPath: this.config });
+    return this._repo;
+  }
+
+  /**
+   * The built-in modules and pipelines with the repository's own (src/extensions); its
+   * notices (a remote module pinned) are printed on stderr.
+   */
+  protected async extensions(): Promise<Extensions> {
+    const { loadExtensions } = await import('../extensions/index.js');
+    const { pipelines } = await import('../../pipelines/index.js');
+    const { builtinModules } = await import('../../modules/index.js');
+    return loadExtensions(await this.repo(), { modules: builtinModules, pipelines }, { emit: (e) => (e.type === 'notice' && !this.quiet ? this.context.stderr.write(`${e.message}\n`) : undefined) });
   }
 
   /** Load a deployment (the only one when no name is given) and settle the target. */

@@ -6,7 +6,6 @@
  */
 import { Option } from 'clipanion';
 import * as t from 'typanion';
-import type { PipelineDefinition } from '../module/index.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import type { Repository } from '../index.js';
 import { parseDuration } from '../output/format.js';
@@ -122,8 +121,8 @@ export abstract class PipelineCommand extends BaseCommand {
     if (lockTimeoutSeconds === undefined) {
       throw new lib.DiagnosticError(lib.error('args/lock-timeout', `--lock-timeout "${this.lockTimeout}" is not a duration`, undefined, 'e.g. 30s, 5m, 1h'));
     }
-    const pipelines = (await import('../../pipelines/index.js')).pipelines as Record<string, PipelineDefinition>;
-    const { builtinModules } = await import('../../modules/index.js');
+    // The built-in pipelines and modules with the repository's own (and the remote modules they name).
+    const { modules, pipelines } = await this.extensions();
     const name = this.pipelineName();
     const pipeline = pipelines[name];
     if (!pipeline) {
@@ -145,7 +144,7 @@ export abstract class PipelineCommand extends BaseCommand {
     const interactive = Boolean((process.stdin as NodeJS.ReadStream).isTTY) && Boolean((this.context.stderr as NodeJS.WriteStream).isTTY) && !process.env.CI;
     const request: Omit<PipelineRunRequest, 'emit'> = {
       pipeline,
-      modules: builtinModules,
+      modules,
       target,
       components: this.component,
       withDeps: this.withDeps,

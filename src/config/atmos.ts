@@ -69,6 +69,13 @@ export interface AtmosConfig {
   workspacesEnabled: boolean;
   /** atmos.yaml `templates.settings`: how Go templates in stack manifests are evaluated. */
   templates: TemplateSettings;
+  /**
+   * `deployments.modules.paths` (default `[modules]`): directories holding the repository's
+   * own step modules, one `<name>/index.{ts,mts,js,mjs}` each (SPEC 8).
+   */
+  modulesPaths: string[];
+  /** `deployments.pipelines.paths` (default `[pipelines]`): directories holding `<name>.{ts,mts,js,mjs}` pipelines. */
+  pipelinesPaths: string[];
 }
 
 /**
@@ -288,6 +295,18 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     else (credentials as Record<string, unknown>)[key] = r.data;
   }
 
+  // Extension directories: each listed path stays inside the repository (located at the list).
+  const dirList = (m: Record<string, unknown>, dotted: string, def: string): string[] => {
+    const given = strList(bag, m, 'paths', file);
+    const list = m.paths === undefined || m.paths === null ? [def] : given;
+    return list.map((raw) => {
+      const abs = path.resolve(base, raw);
+      const d = containmentProblem(repoRoot, abs, { what: `atmos.yaml: ${dotted}`, value: raw, location: locOf(m, 'paths') ?? (configFile ? { file, line: 1, col: 1 } : undefined) });
+      if (d) bag.add(d);
+      return abs;
+    });
+  };
+
   const cfg: AtmosConfig = {
     repoRoot,
     configFile,
@@ -320,6 +339,8 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     stacksExcluded: strList(bag, stacks, 'excluded_paths', file),
     workspacesEnabled: workspacesEnabledOf(bag, tf),
     templates: templateSettings(bag, root, configFile !== undefined),
+    modulesPaths: dirList(map(dep, 'modules'), 'deployments.modules.paths', 'modules'),
+    pipelinesPaths: dirList(map(dep, 'pipelines'), 'deployments.pipelines.paths', 'pipelines'),
   };
   bag.throwIfErrors();
   return cfg;

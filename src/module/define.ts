@@ -75,6 +75,11 @@ export interface ModuleDefinition<I = unknown> {
    * touching the content store (`build --plan` prints it: nixpacks' plan JSON).
    */
   plan?(ctx: PlanContext<I>): unknown;
+  /**
+   * A repository's module of a built-in module's name takes its place (e.g. its own
+   * `terraform.apply`); without it, that name is an error, so nothing is replaced by accident.
+   */
+  replaces?: boolean;
 }
 
 /** What planning may read: the component, its inputs and the repository (no store, no run). */
@@ -179,6 +184,8 @@ export interface PipelineDefinition {
    * before it runs when a rollout of this tree would be refused (modified inputs).
    */
   previews?: 'rollout';
+  /** A repository's pipeline of a built-in pipeline's name takes its place (see {@link ModuleDefinition.replaces}). */
+  replaces?: boolean;
 }
 
 export function definePipeline(def: PipelineDefinition): PipelineDefinition {

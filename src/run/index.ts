@@ -9,6 +9,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs
 import { writeFileAtomic } from '../cache/cas.js';
 import path from 'node:path';
 import { bindPipeline, type BoundStage, type ModuleContext, type ModuleRegistry, type PipelineDefinition, type Stage } from '../module/index.js';
+import { stampModuleDigest } from '../module/digest.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, didYouMean, error, formatLocation } from '../diagnostics/index.js';
 import type { Engine, EngineName, EventSink, RunEvent } from '../engine/types.js';
@@ -449,6 +450,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
           const { inputs, diagnostics } = hookInputs(hook, m, scope);
           if (diagnostics.length) throw new Error(diagnostics.map((d) => `${d.location ? `${formatLocation(d.location)}: ` : ''}${d.message}${d.hint ? ` (${d.hint})` : ''}`).join('; '));
           const steps = await m.steps(contextFor(component, inputs, (name) => `${pipeline.name}:${component.address}:${hook.key}.${n + 1}.${name}`));
+          stampModuleDigest(m, steps);
           for (const s of steps) if (s.needs.length === 0 && previous.length) s.needs = [...previous];
           all.push(...steps);
           if (steps.length) previous = lastSteps(steps);
@@ -489,6 +491,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
             all.push(...before.steps);
             previous = before.last;
             const steps = await stage.module.steps(ctx);
+            stampModuleDigest(stage.module, steps);
             for (const s of steps) if (s.needs.length === 0 && previous.length) s.needs = [...previous];
             stageResults.push({ stage, ctx, steps });
             all.push(...steps);

@@ -43,7 +43,11 @@ export interface FingerprintData {
    * same entry. What each dependency produced is already in its digest.
    */
   deps: string[];
-  /** Facts that are inputs without being files (e.g. the digest of the Terraform state it starts from). */
+  /**
+   * Facts that are inputs without being files (e.g. the digest of the Terraform state it
+   * starts from, and `module.digest`: the content of the repository or remote module that
+   * returned the step, so a changed module re-runs its steps; src/module/digest.ts).
+   */
   facts: [string, string][];
   /** What is captured: asking for different outputs is a different action. */
   outputs: { dirs: string[]; files: string[]; values: string[]; stdout: string | null };
