@@ -31,7 +31,7 @@ import { withHclIncludes } from '../stacks/include.js';
 import { keyLocOf } from '../yaml/index.js';
 import { backendOf, protectedDirs } from './backend.js';
 import { bindImages } from './bindings.js';
-import { atmosDependencies, EdgeCollector, orderComponents, stackDependencyComponents, warnExternalDependencies } from './edges.js';
+import { atmosDependencies, EdgeCollector, orderComponents, warnExternalDependencies } from './edges.js';
 import { gitInfo } from './git.js';
 import { nixpackSections, nixpackSource } from './nixpack.js';
 import { checkDeclaredOutputs, collectReferences, warnUnusedContext } from './references.js';
@@ -169,8 +169,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
         if (!(e instanceof DiagnosticError)) throw e;
         bag.items.push(...e.diagnostics);
       }
-      const declared = stackDependencyComponents(cfg, t.stackComp.sources, t.name, files);
-      const atmos = atmosDependencies(cfg, { address: t.address, workspace: input, components: declared.components, componentsContainer: declared.container }, names.terraform);
+      const atmos = atmosDependencies(cfg, { address: t.address, workspace: input, dependencies: t.stackComp.dependencies }, names.terraform);
       edges.edges.push(...atmos.edges);
       if (atmos.external.length) component.externalDependencies = atmos.external;
     }
