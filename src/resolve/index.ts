@@ -151,7 +151,9 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     edges.references(t.address, [...refs, ...fns.refs]);
     edges.dependsOn(t.address, t.metadata.depends_on, Array.isArray(c.metadata?.depends_on) ? c.metadata.depends_on : t.metadata.depends_on);
     Object.assign(component, backendOf(cfg, dep, target, { ...t, stackComp }, forbidden.all, bag));
-    component.command = cfg.tools.terraform.command;
+    // Atmos's precedence: the stacks' command (overrides, own, bases, `terraform:`) over atmos.yaml's.
+    component.command = t.stackComp.command ?? cfg.tools.terraform.command;
+    if (t.stackComp.commandLocation) component.commandLocation = t.stackComp.commandLocation;
     if (described) {
       const input = {
         stack: described,

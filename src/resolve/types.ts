@@ -73,8 +73,13 @@ export interface ResolvedComponent {
   providers: Record<string, unknown>;
   /** Terraform: the workspace its steps select (`TF_WORKSPACE`), derived as Atmos does (./workspace.ts). */
   workspace?: string;
-  /** Terraform: the command its steps run (`terraform`, `tofu`), from atmos.yaml. */
+  /**
+   * Terraform: the command its steps run (`terraform`, `tofu`): the stacks' `command` (the
+   * component's `overrides`, own, bases, the stack's `terraform:` section), else atmos.yaml's.
+   */
   command?: string;
+  /** Where the stacks set {@link command} (absent when it comes from atmos.yaml). */
+  commandLocation?: Location;
   /** Terraform: Atmos dependencies outside the deployment (shown by describe and graph, never ordered). */
   externalDependencies?: ExternalDependency[];
   /** Every dependency: explicit, template and binding edges. */

@@ -67,6 +67,8 @@ export interface ResolvedStackComponent {
   dependencies: Record<string, unknown>;
   /** The component's `command` (own `overrides`, own, bases, the `terraform:` section), when a stack sets one. */
   command?: string;
+  /** Where that `command` is set. */
+  commandLocation?: Location;
   /** Resolved inheritance chain, nearest base first, as Atmos prints `inheritance`. */
   inheritance: string[];
   /** `metadata.type === 'abstract'` */
