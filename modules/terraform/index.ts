@@ -290,11 +290,11 @@ export const TERRAFORM_HOST: HostTool = {
 
 /**
  * The tool a component's steps run: its own `command` (set in the stacks, Atmos's per-component
- * command) when it names another tool than atmos.yaml's, without atmos.yaml's version and image
+ * command, located) when it names another tool than the run's, without atmos.yaml's version and image
  * pins (they pin that other tool); else the pinned tool.
  */
 function toolOf(ctx: Ctx): ModuleContext['tools'] {
-  const own = ctx.component.command;
+  const own = ctx.component.commandLocation ? ctx.component.command : undefined;
   return own === undefined || own === ctx.tools.terraform.command ? ctx.tools : { terraform: { command: own } };
 }
 

@@ -153,7 +153,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     Object.assign(component, backendOf(cfg, dep, target, { ...t, stackComp }, forbidden.all, bag));
     // Atmos's precedence: the stacks' command (overrides, own, bases, `terraform:`) over atmos.yaml's.
     component.command = t.stackComp.command ?? cfg.tools.terraform.command;
-    if (t.stackComp.commandLocation) component.commandLocation = t.stackComp.commandLocation;
+    if (t.stackComp.command !== undefined) component.commandLocation = t.stackComp.commandLocation ?? t.location;
     if (described) {
       const input = {
         stack: described,

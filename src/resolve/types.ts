@@ -78,7 +78,7 @@ export interface ResolvedComponent {
    * component's `overrides`, own, bases, the stack's `terraform:` section), else atmos.yaml's.
    */
   command?: string;
-  /** Where the stacks set {@link command} (absent when it comes from atmos.yaml). */
+  /** Where the stacks set {@link command}; absent when it comes from atmos.yaml (the run's tool pins then apply). */
   commandLocation?: Location;
   /** Terraform: Atmos dependencies outside the deployment (shown by describe and graph, never ordered). */
   externalDependencies?: ExternalDependency[];
