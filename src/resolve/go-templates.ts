@@ -49,6 +49,18 @@ const LATE_SECTIONS: ReadonlySet<string> = new Set(['vars', 'settings', 'env']);
  */
 export type ComponentLookup = (name: string, stack: string) => Record<string, unknown>;
 
+/** What the pass needs of the resolution around it. */
+export interface GoTemplateOptions {
+  /** Gives `atmos.Component` its components (without it, the function is not defined). */
+  lookup?: ComponentLookup;
+  /**
+   * Whether the value at a location is written `!literal` (src/config/files.ts): Atmos keeps it
+   * verbatim, never rendered (pkg/utils/yaml_utils.go: "preserve value exactly as-is, bypass
+   * all template processing").
+   */
+  isLiteral?: (at: Location) => boolean;
+}
+
 /** Where an output of another component stands in a rendered string: NUL, component, SOH, output path, NUL. */
 const LATE = /\u0000([^\u0000\u0001]+)\u0001([^\u0000]*)\u0000/g;
 
@@ -127,14 +139,14 @@ class Renderer {
     private readonly settings: TemplateSettings,
     private readonly env: Readonly<Record<string, string | undefined>>,
     private readonly fallback: Location,
-    private readonly lookup: ComponentLookup | undefined,
+    private readonly opts: GoTemplateOptions,
   ) {}
 
   /** Render one string `evaluations` times; a failure is located at the string. */
   string(s: string, where: string, at: Location | undefined): string {
     const { delimiters } = this.settings;
     const fail = (message: string, hint: string) => new DiagnosticError([error('stacks/template', `${where}: ${message}`, at ?? this.fallback, hint)]);
-    const lookup = this.lookup;
+    const lookup = this.opts.lookup;
     const extra = lookup
       ? {
           funcs: {
@@ -166,7 +178,7 @@ class Renderer {
   /** `v` with its templates rendered; the same object when nothing under it has one. */
   value(v: unknown, where: string, at: Location | undefined): unknown {
     const left = this.settings.delimiters[0];
-    if (typeof v === 'string') return v.includes(left) ? this.string(v, where, at) : v;
+    if (typeof v === 'string') return v.includes(left) && !(at && this.opts.isLiteral?.(at)) ? this.string(v, where, at) : v;
     if (!holdsTemplate(v, left)) return v;
     if (Array.isArray(v)) {
       const out = v.map((x, i) => this.value(x, `${where}[${i}]`, locOf(v, i) ?? at));
@@ -207,18 +219,17 @@ function stackTemplateEnv(comp: ResolvedStackComponent): Record<string, string> 
 /**
  * The component with the Go templates of its configuration evaluated (Atmos's
  * "templates-all-atmos-sections" pass). Returns `comp` itself when templating is off or
- * nothing holds a template. `lookup` gives `atmos.Component` its components (without it, the
- * function is not defined). Throws a located DiagnosticError for a template that fails.
+ * nothing holds a template. Throws a located DiagnosticError for a template that fails.
  */
 export function evaluateGoTemplates(
   comp: ResolvedStackComponent,
   stack: StackIdentity,
   settings: TemplateSettings,
   env: Readonly<Record<string, string | undefined>>,
-  lookup?: ComponentLookup,
+  opts: GoTemplateOptions = {},
 ): ResolvedStackComponent {
   if (!settings.enabled || !SECTIONS.some((s) => holdsTemplate(comp[s], settings.delimiters[0]))) return comp;
-  const renderer = new Renderer(templateData(comp, stack), { ...settings, env: { ...settings.env, ...stackTemplateEnv(comp) } }, env, comp.location ?? { file: stack.file, line: 1, col: 1 }, lookup);
+  const renderer = new Renderer(templateData(comp, stack), { ...settings, env: { ...settings.env, ...stackTemplateEnv(comp) } }, env, comp.location ?? { file: stack.file, line: 1, col: 1 }, opts);
   const out = { ...comp };
   for (const s of SECTIONS) {
     renderer.lateAllowed = LATE_SECTIONS.has(s);

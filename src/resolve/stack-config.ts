@@ -95,7 +95,7 @@ function evaluatedComponents(
         const other = evaluated(name);
         return componentView(other.comp, other.identity);
       };
-      const result = { comp: evaluateGoTemplates(raw, identity, cfg.templates, process.env, lookup), identity };
+      const result = { comp: evaluateGoTemplates(raw, identity, cfg.templates, process.env, { lookup, isLiteral: (at) => files.isLiteral(at) }), identity };
       done.set(n, result);
       return result;
     } finally {
