@@ -213,6 +213,7 @@ class Executor {
       let v: unknown;
       for (const a of args) {
         v = this.operand(a, dot);
+        if (v instanceof LateValue) throw lateError(v, `tested by ${name}`, pos);
         if (truth(v) !== (name === 'and')) return v;
       }
       return final === NONE ? v : final;

@@ -71,7 +71,9 @@ function latePlaceholder(v: LateValue): string {
 
 /** Whether a rendered string holds another component's output. */
 export function holdsOutput(s: string): boolean {
-  return s.includes('\u0000');
+  if (!s.includes('\u0000')) return false;
+  LATE.lastIndex = 0;
+  return LATE.test(s);
 }
 
 /** A rendered string with each output placeholder replaced by `fn(component, output path)`. */

@@ -16,7 +16,8 @@ const SECOND_VARS = [
   `        tags: !template '{{ toJson (atmos.Component "first" .stack).outputs.tags }}'`,
   `        tags_text: '{{ toJson (atmos.Component "first" .stack).outputs.tags }}'`,
   `        name_copy: '{{ (atmos.Component "first" .stack).vars.name }}'`,
-  `        team: 'team-{{ (atmos.Component "first" .stack).settings.team }}'`,
+  // The stack named as written: the stack of stacks/app.yaml is "app" (its file path).
+  `        team: 'team-{{ (atmos.Component "first" "app").settings.team }}'`,
 ];
 
 function componentRepo(secondVars: string[] = SECOND_VARS, extra: string[] = []): string {
@@ -122,6 +123,7 @@ describe('atmos.Component refusals: exit 2 where it is written, nothing applied'
       /stacks\/app\.yaml:10:19: error: vars\.upstream: \(atmos\.Component "first" \.\.\.\)\.outputs\.some_output is known only when the deployment runs: it can be printed or passed to toJson, not passed to upper/,
     );
     refused([`        upstream: '{{ if (atmos.Component "first" .stack).outputs.some_output }}x{{ end }}'`], /stacks\/app\.yaml:10:19: error: .*not tested by if/);
+    refused([`        upstream: '{{ or (atmos.Component "first" .stack).outputs.some_output "none" }}'`], /stacks\/app\.yaml:10:19: error: .*not tested by or/);
     refused([`        upstream: '{{ (atmos.Component "first" .stack).outputs }}'`], /stacks\/app\.yaml:10:19: error: .*outputs needs an output name/);
   });
 
