@@ -245,8 +245,11 @@ export function parseFast(
   };
   const stats = new Map<object, { depth: number; aliases: number }>();
   const templates: number[] = [];
+  // A `!literal` value is never a template (the careful path does not note one either).
   const noteTemplate = (f: Frame) => {
-    if (opts.detectGoTemplates && typeof f.result === 'string' && f.result.includes('{{')) templates.push(contentStart(text, f.start));
+    if (!opts.detectGoTemplates || typeof f.result !== 'string' || !f.result.includes('{{')) return;
+    const at = contentStart(text, f.start);
+    if (!literals.includes(at)) templates.push(at);
   };
 
   const registerMap = (node: Frame, obj: Record<string, unknown>) => {

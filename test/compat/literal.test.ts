@@ -46,4 +46,11 @@ describe('Atmos !literal', () => {
       expect(vars.rendered).toBe('dev');
     }
   });
+
+  it('with templating off, a file whose only {{ ... }} are !literal holds no template to warn about', async () => {
+    const only = { 'dev.yaml': ['components:', '  terraform:', '    mock:', '      vars:', '        email: !literal "{{external.email}}"'] };
+    const { r, byName } = await resolveScenario(repo({ atmos: ['templates:', '  settings:', '    enabled: false'], stacks: only, stack: 'dev', components: ['mock'] }));
+    expect(byName.mock.vars.email).toBe('{{external.email}}');
+    expect(r.warnings.filter((w) => w.code === 'stacks/unevaluated-template')).toEqual([]);
+  });
 });
