@@ -204,6 +204,10 @@ function hintFor(message: string): string {
   const fn = /^function "([^"]+)" not defined$/.exec(message)?.[1];
   if (fn && UNSUPPORTED_FUNCTIONS[fn]) return UNSUPPORTED_FUNCTIONS[fn];
   if (fn) return "atmos-pipe provides Go's builtin functions and the Sprig and Gomplate functions Atmos repositories use; check the name, or turn Sprig/Gomplate on in atmos.yaml templates.settings";
+  if (message.startsWith('error calling atmos.Component:'))
+    return 'atmos.Component reads a Terraform component of this deployment in the same stack: (atmos.Component "<component>" .stack); anything else, pass as a var';
+  if (message.includes('is known only when the deployment runs'))
+    return 'write the output as the whole value (\'{{ (atmos.Component "c" .stack).outputs.o }}\', or !template with toJson for a list or map) and transform it in the module';
   return 'see https://pkg.go.dev/text/template for the template syntax';
 }
 

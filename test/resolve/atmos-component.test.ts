@@ -100,6 +100,7 @@ describe('atmos.Component refusals: exit 2 where it is written, nothing applied'
     const r = runCli(['--chdir', repo, 'rollout', 'chain', '--target', 'dev']);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/hint: /);
     expect(existsSync(path.join(repo, '.atmos/state'))).toBe(false);
   };
 
