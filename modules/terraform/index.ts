@@ -288,29 +288,40 @@ export const TERRAFORM_HOST: HostTool = {
   files: ['TF_CLI_CONFIG_FILE'],
 };
 
+/**
+ * The tool a component's steps run: its own `command` (set in the stacks, Atmos's per-component
+ * command, located) when it names another tool than the run's, without atmos.yaml's version and image
+ * pins (they pin that other tool); else the pinned tool.
+ */
+function toolOf(ctx: Ctx): ModuleContext['tools'] {
+  const own = ctx.component.commandLocation ? ctx.component.command : undefined;
+  return own === undefined || own === ctx.tools.terraform.command ? ctx.tools : { terraform: { command: own } };
+}
+
 /** Fields shared by every step of one component. */
 function base(ctx: Ctx, ws: TerraformWorkspace, name: string, module: string): Omit<Step, 'argv' | 'inputs' | 'outputs' | 'needs' | 'network' | 'cache'> {
-  const t = ctx.tools.terraform;
+  const tools = toolOf(ctx);
+  const t = tools.terraform;
   const declared = stepSecrets(ctx.component.credentials);
   const secretSources = { ...declared.secretSources, ...ws.secretVars };
   return {
     id: ctx.stepId(name),
     module,
     component: ctx.component.address,
-    image: terraformImage(ctx.tools),
+    image: terraformImage(tools),
     tool: { name: t.command, version: t.version ?? '*' },
     hostTool: TERRAFORM_HOST,
     env: plainEnv(ctx.component.env, selectedWorkspace(ctx)),
     secrets: [...new Set([...(ctx.inputs?.secrets ?? []), ...Object.keys(secretSources)])].sort(),
     ...(Object.keys(secretSources).length ? { secretSources } : {}),
-    caches: [pluginCache(ctx.tools)],
+    caches: [pluginCache(tools)],
   };
 }
 
 function initStep(ctx: Ctx, ws: TerraformWorkspace): Step {
   return {
     ...base(ctx, ws, 'init', 'terraform.init'),
-    argv: [ctx.tools.terraform.command, 'init', '-input=false', '-no-color'],
+    argv: [toolOf(ctx).terraform.command, 'init', '-input=false', '-no-color'],
     // Selecting a workspace (TF_WORKSPACE) makes init create its state directory: the same causes apply.
     ...stateHints(ws),
     inputs: { ...ws.inputs },
@@ -410,7 +421,7 @@ export function applySteps(ctx: Ctx): Step[] {
   assertKnownVars(ctx);
   const ws = terraformWorkspace(ctx);
   const local = ws.statePath !== null;
-  const cmd = ctx.tools.terraform.command;
+  const cmd = toolOf(ctx).terraform.command;
   const init = initStep(ctx, ws);
   const apply: Step = {
     ...base(ctx, ws, 'apply', 'terraform.apply'),
@@ -444,7 +455,7 @@ export function applySteps(ctx: Ctx): Step[] {
 export function planSteps(ctx: Ctx): Step[] {
   const ws = terraformWorkspace(ctx);
   const local = ws.statePath !== null;
-  const cmd = ctx.tools.terraform.command;
+  const cmd = toolOf(ctx).terraform.command;
   const init = initStep(ctx, ws);
   const plan: Step = {
     ...base(ctx, ws, 'plan', 'terraform.plan'),

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DiagnosticError, error } from '../diagnostics/index.js';
+import { DiagnosticError, error, type Location } from '../diagnostics/index.js';
 import { parseYaml, type ParsedYaml, type ParseOptions } from '../yaml/index.js';
 
 /** Path used in diagnostics: relative to the repository root when inside it, POSIX separators. */
@@ -73,6 +73,12 @@ export class YamlFileCache {
     const loaded: LoadedYamlFile = { ...parsed, abs, file };
     this.cache.set(abs, loaded);
     return loaded;
+  }
+
+  /** Whether the value at `loc` (in a file this cache parsed) is written `!literal`: kept verbatim, never rendered as a template. */
+  isLiteral(loc: Location): boolean {
+    const f = this.cache.get(path.resolve(this.repoRoot, loc.file));
+    return f?.literals?.some((l) => l.line === loc.line && l.col === loc.col) ?? false;
   }
 
   /** Parse and throw on YAML errors. */

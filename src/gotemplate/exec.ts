@@ -16,6 +16,39 @@ export interface ExecOptions {
   /** Go's `missingkey` option: `default` prints `<no value>`, `error` fails. */
   missingKey: 'default' | 'error';
   funcs: Readonly<Record<string, TemplateFunc>>;
+  /** How a {@link LateValue} is printed (a placeholder the caller fills later); without it, printing one fails. */
+  late?: (v: LateValue) => string;
+}
+
+/**
+ * A value known only when the deployment runs (another component's Terraform outputs, from
+ * `atmos.Component`): its fields can be selected and it can be printed (as the caller's
+ * placeholder), or passed whole through the JSON encoders (the placeholder then stands for the
+ * typed value); anything that would need the value itself (a condition, another function) fails.
+ */
+export class LateValue {
+  constructor(
+    /** What it is the value of, for messages and placeholders (a component name). */
+    readonly source: string,
+    /** The fields selected under it. */
+    readonly path: readonly string[],
+  ) {}
+
+  field(name: string): LateValue {
+    return new LateValue(this.source, [...this.path, name]);
+  }
+
+  /** `atmos.Component "vpc" ...).outputs.vpc_id`, for messages. */
+  describe(): string {
+    return `(atmos.Component "${this.source}" ...).outputs${this.path.map((p) => `.${p}`).join('')}`;
+  }
+}
+
+/** Functions a {@link LateValue} passes through unchanged: the placeholder stands for the encoded value. */
+const LATE_PASS_THROUGH = new Set(['toJson', 'toRawJson', 'toJSON', 'data.ToJSON']);
+
+function lateError(v: LateValue, use: string, pos: number): TemplateError {
+  return new TemplateError(`${v.describe()} is known only when the deployment runs: it can be printed or passed to toJson, not ${use}`, pos);
 }
 
 /** No piped value (distinct from a piped `undefined`). */
@@ -67,13 +100,18 @@ class Executor {
         return;
       case 'action': {
         const v = this.pipeline(n.pipe, dot);
-        if (n.pipe.decls.length === 0) this.out += printValue(v);
+        if (n.pipe.decls.length > 0) return;
+        if (v instanceof LateValue) {
+          if (!this.opts.late) throw lateError(v, 'printed here', n.pipe.pos);
+          this.out += this.opts.late(v);
+        } else this.out += printValue(v);
         return;
       }
       case 'if':
       case 'with':
         this.scoped(() => {
           const v = this.pipeline(n.pipe, dot);
+          if (v instanceof LateValue) throw lateError(v, `tested by ${n.kind}`, n.pos);
           if (truth(v)) this.list(n.list, n.kind === 'with' ? v : dot);
           else if (n.elseList) this.list(n.elseList, dot);
         });
@@ -106,6 +144,7 @@ class Executor {
   private range(n: Extract<Node, { pipe: Pipeline; list: Node[] }>, dot: unknown): void {
     const pipe: Pipeline = { ...n.pipe, decls: [] };
     const v = this.pipeline(pipe, dot);
+    if (v instanceof LateValue) throw lateError(v, 'ranged over', n.pos);
     let entries: [unknown, unknown][];
     if (Array.isArray(v)) entries = v.map((x, i) => [i, x]);
     else if (isPlainMap(v))
@@ -174,6 +213,7 @@ class Executor {
       let v: unknown;
       for (const a of args) {
         v = this.operand(a, dot);
+        if (v instanceof LateValue) throw lateError(v, `tested by ${name}`, pos);
         if (truth(v) !== (name === 'and')) return v;
       }
       return final === NONE ? v : final;
@@ -182,6 +222,11 @@ class Executor {
     if (!fn) throw new TemplateError(`function "${name}" not defined`, pos);
     const values = args.map((a) => this.operand(a, dot));
     if (final !== NONE) values.push(final);
+    const late = values.find((v) => v instanceof LateValue);
+    if (late) {
+      if (LATE_PASS_THROUGH.has(name) && values.length === 1) return late;
+      throw lateError(late, `passed to ${name}`, pos);
+    }
     try {
       return fn(...values);
     } catch (e) {
@@ -215,6 +260,10 @@ class Executor {
   private chain(v: unknown, chain: string[], pos: number): unknown {
     let cur = v;
     for (const name of chain) {
+      if (cur instanceof LateValue) {
+        cur = cur.field(name);
+        continue;
+      }
       if (cur === undefined) {
         if (this.opts.missingKey === 'error') throw new TemplateError(`nil data; no entry for key "${name}"`, pos);
         return undefined;

@@ -13,8 +13,9 @@
  * hasKey 2, or 2, toJSON 2, trim 1, expandenv 1 — plus the common neighbours of those
  * (trimPrefix, contains, join, coalesce, ternary, toYaml, …) and Sprig's integer arithmetic
  * (`add`, used by Atmos's internal/exec/stack_processor_template_test.go). Not provided: `now` (a build
- * must not depend on the clock), datasources (`datasource`, `ds`, `atmos.GomplateDatasource`),
- * `atmos.Component` and `atmos.Store` (see ./index.ts for their messages).
+ * must not depend on the clock), datasources (`datasource`, `ds`, `atmos.GomplateDatasource`)
+ * and `atmos.Store` (see ./index.ts for their messages); `atmos.Component` is the caller's
+ * (src/resolve/go-templates.ts, in a component's configuration).
  */
 import { stringify as toYamlText } from 'yaml';
 import { isPlainMap } from '../yaml/index.js';

@@ -4,11 +4,12 @@
  * Errors are {@link TemplateError}s carrying the offset in the template text.
  */
 import { TemplateError } from './errors.js';
-import { execute } from './exec.js';
+import { execute, type LateValue, type TemplateFunc } from './exec.js';
 import { type FuncLibraries, templateFuncs } from './funcs.js';
 import { parseTemplate } from './parse.js';
 
 export { TemplateError } from './errors.js';
+export { LateValue, type TemplateFunc } from './exec.js';
 
 export interface RenderOptions extends FuncLibraries {
   /** Left and right delimiters (atmos.yaml `templates.settings.delimiters`). */
@@ -17,6 +18,10 @@ export interface RenderOptions extends FuncLibraries {
   missingKey: 'default' | 'error';
   /** The environment `env` and `expandenv` read. */
   env: Readonly<Record<string, string | undefined>>;
+  /** Functions of the caller's context over the libraries' (Atmos's `atmos.Component` in a component's configuration). */
+  funcs?: Readonly<Record<string, TemplateFunc>>;
+  /** How a {@link LateValue} is printed (see ./exec.ts). */
+  late?: (v: LateValue) => string;
 }
 
 /**
@@ -24,7 +29,8 @@ export interface RenderOptions extends FuncLibraries {
  * calling one fails with this hint rather than Go's bare "not defined".
  */
 export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
-  'atmos.Component': "atmos.Component is not supported yet: use the deployment's bindings (vars from another component's outputs) or !terraform.output",
+  'atmos.Component':
+    "atmos.Component is not supported yet here: it is evaluated in a component's configuration (vars, settings, env, ...), not in import paths or name templates; use the deployment's bindings or !terraform.output",
   'atmos.Store': 'stores are not supported: pass the value as a deployment variable or secret',
   'atmos.GomplateDatasource': 'Gomplate datasources are not supported: a build must not depend on a network read at resolution time',
   datasource: 'Gomplate datasources are not supported: a build must not depend on a network read at resolution time',
@@ -46,10 +52,10 @@ export function renderOptionsFor(
 
 /** Render `text` with `data` as dot. Throws {@link TemplateError}. */
 export function renderTemplate(text: string, data: unknown, opts: RenderOptions): string {
-  const funcs = templateFuncs(opts.env, opts);
+  const funcs = { ...templateFuncs(opts.env, opts), ...opts.funcs };
   const isFunc = (name: string): boolean => name === 'and' || name === 'or' || Object.hasOwn(funcs, name);
   const parsed = parseTemplate(text, opts.delimiters, isFunc);
-  return execute(parsed, data, { missingKey: opts.missingKey, funcs });
+  return execute(parsed, data, { missingKey: opts.missingKey, funcs, ...(opts.late ? { late: opts.late } : {}) });
 }
 
 /** Line and column (1-based) of an offset in a template text. */

@@ -6,13 +6,10 @@
  * (dependencies and waves, src/graph/order.ts) and are kept on the resolution, from which
  * src/graph builds the component graph.
  */
-import path from 'node:path';
 import { didYouMean, type DiagnosticBag, type Location } from '../diagnostics/index.js';
 import type { AtmosConfig } from '../config/atmos.js';
-import type { YamlFileCache } from '../config/files.js';
 import { componentAddress, splitAddress } from '../config/names.js';
 import { dependencyOrder, type DependencyEdge } from '../graph/order.js';
-import { deepMerge } from '../stacks/merge.js';
 import { isPlainMap, locOf } from '../yaml/index.js';
 import type { FoundRef } from './templates.js';
 import type { ExternalDependency, ResolvedComponent } from './types.js';
@@ -100,10 +97,8 @@ export interface AtmosDependencyInput {
   address: string;
   /** Its workspace input: the stack, its vars and settings (`settings.depends_on`), how the stack is named. */
   workspace: WorkspaceInput;
-  /** `dependencies.components` as the stacks give it (the last file defining it that sets the list). */
-  components: unknown;
-  /** Where `dependencies.components` was written. */
-  componentsContainer: unknown;
+  /** Its merged `dependencies` section (stack files, bases, own: src/stacks/components.ts). */
+  dependencies: Record<string, unknown>;
 }
 
 /** Context keys of a legacy `settings.depends_on` entry that name another stack when they differ from the component's vars. */
@@ -152,8 +147,8 @@ export function atmosDependencies(cfg: AtmosConfig, input: AtmosDependencyInput,
   const dependsOn = w.settings.depends_on;
   if (isPlainMap(dependsOn)) for (const [k, v] of Object.entries(dependsOn)) visit('settings.depends_on', v, locOf(dependsOn, k));
   else if (Array.isArray(dependsOn)) for (const [i, v] of dependsOn.entries()) visit('settings.depends_on', v, locOf(dependsOn, i));
-  if (Array.isArray(input.components))
-    for (const [i, v] of input.components.entries()) visit('dependencies.components', v, locOf(input.components, i) ?? locOf(input.componentsContainer, 'components'));
+  const list = input.dependencies.components;
+  if (Array.isArray(list)) for (const [i, v] of list.entries()) visit('dependencies.components', v, locOf(list, i) ?? locOf(input.dependencies, 'components'));
   return { edges, external };
 }
 
@@ -168,23 +163,4 @@ export function warnExternalDependencies(components: Pick<ResolvedComponent, 'ad
     all[0].d.location,
     'deploy those components in this deployment to order them, or roll them out first; describe shows them under "dependencies"',
   );
-}
-
-/**
- * `dependencies.components` of a Terraform component from the stack files defining it, merged
- * in their order with the list merge strategy: `replace` (the default) keeps the last list set
- * (tests/fixtures/scenarios/dependencies-components-inheritance: "child dependencies REPLACE
- * parent dependencies"), `append` concatenates them (…-inheritance-append). Returns the list
- * and the container of the last one set (for locations).
- */
-export function stackDependencyComponents(cfg: AtmosConfig, sources: string[], name: string, files: YamlFileCache): { components: unknown; container: unknown } {
-  let found: { components: unknown; container: unknown } = { components: undefined, container: undefined };
-  for (const file of sources) {
-    const doc = files.load(path.resolve(cfg.repoRoot, file)).value;
-    const own = ['components', 'terraform', name, 'dependencies'].reduce<unknown>((m, k) => (isPlainMap(m) ? m[k] : undefined), doc);
-    if (!isPlainMap(own) || own.components === undefined) continue;
-    const components = found.components === undefined ? own.components : deepMerge(found.components, own.components, cfg.listMergeStrategy);
-    found = { components, container: own };
-  }
-  return found;
 }

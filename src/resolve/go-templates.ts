@@ -13,10 +13,16 @@
  * YAML encoder quotes every scalar that starts with the delimiter, and one that starts with
  * text stays text). Only strings containing the left delimiter are touched, so a repository
  * without templates pays one scan per component.
+ *
+ * `atmos.Component "<component>" <stack>` reads another component of the deployment in the
+ * same stack: its configuration (`.vars`, `.settings`, ...) as this pass evaluates it, and its
+ * `.outputs`, known only when the deployment runs. An output is printed as a placeholder that
+ * ./yaml-functions.ts turns into a dependency edge and a deferred value, exactly as it does
+ * for `!terraform.output`.
  */
 import { DiagnosticError, error, type Location } from '../diagnostics/index.js';
 import type { TemplateSettings } from '../config/atmos.js';
-import { renderOptionsFor, renderTemplate, TemplateError, UNSUPPORTED_FUNCTIONS } from '../gotemplate/index.js';
+import { LateValue, renderOptionsFor, renderTemplate, TemplateError, UNSUPPORTED_FUNCTIONS } from '../gotemplate/index.js';
 import type { ResolvedStackComponent } from '../stacks/types.js';
 import { copyEntryLoc, copyLocs, isPlainMap, locOf } from '../yaml/index.js';
 
@@ -32,6 +38,48 @@ export interface StackIdentity {
 
 /** The sections of a resolved component that hold configuration (and so may hold templates). */
 const SECTIONS = ['vars', 'settings', 'env', 'metadata', 'backend_type', 'backend', 'providers'] as const;
+
+/** The sections that may take another component's outputs (they are rendered again when its steps are expanded). */
+const LATE_SECTIONS: ReadonlySet<string> = new Set(['vars', 'settings', 'env']);
+
+/**
+ * Another component of the deployment as `atmos.Component <name> <stack>` gives it to a
+ * template (see {@link componentView}); throws an Error saying why it cannot (another stack,
+ * a component the deployment does not deploy).
+ */
+export type ComponentLookup = (name: string, stack: string) => Record<string, unknown>;
+
+/** What the pass needs of the resolution around it. */
+export interface GoTemplateOptions {
+  /** Gives `atmos.Component` its components (without it, the function is not defined). */
+  lookup?: ComponentLookup;
+  /**
+   * Whether the value at a location is written `!literal` (src/config/files.ts): Atmos keeps it
+   * verbatim, never rendered (pkg/utils/yaml_utils.go: "preserve value exactly as-is, bypass
+   * all template processing").
+   */
+  isLiteral?: (at: Location) => boolean;
+}
+
+/** Where an output of another component stands in a rendered string: NUL, component, SOH, output path, NUL. */
+const LATE = /\u0000([^\u0000\u0001]+)\u0001([^\u0000]*)\u0000/g;
+
+function latePlaceholder(v: LateValue): string {
+  if (v.path.length === 0) throw new TemplateError(`${v.describe()} needs an output name, e.g. .outputs.vpc_id`, 0);
+  return `\u0000${v.source}\u0001${v.path.join('.')}\u0000`;
+}
+
+/** Whether a rendered string holds another component's output. */
+export function holdsOutput(s: string): boolean {
+  if (!s.includes('\u0000')) return false;
+  LATE.lastIndex = 0;
+  return LATE.test(s);
+}
+
+/** A rendered string with each output placeholder replaced by `fn(component, output path)`. */
+export function replaceOutputs(s: string, fn: (component: string, path: string[]) => string): string {
+  return s.replace(LATE, (_m, component: string, p: string) => fn(component, p.split('.')));
+}
 
 /** Atmos's context tokens (`{tenant}`, `{stage}`, `{component}`, …) in a name pattern. */
 function replaceContextTokens(pattern: string, comp: ResolvedStackComponent, stack: string): string {
@@ -69,6 +117,11 @@ function templateData(comp: ResolvedStackComponent, stack: StackIdentity): Recor
   return data;
 }
 
+/** What `atmos.Component` gives of a component: its template data, and its outputs (known when the deployment runs). */
+export function componentView(comp: ResolvedStackComponent, stack: StackIdentity): Record<string, unknown> {
+  return { ...templateData(comp, stack), outputs: new LateValue(comp.name, []) };
+}
+
 /** Whether any string (or key) under `v` contains `left`. */
 function holdsTemplate(v: unknown, left: string): boolean {
   if (typeof v === 'string') return v.includes(left);
@@ -80,32 +133,54 @@ function holdsTemplate(v: unknown, left: string): boolean {
 }
 
 class Renderer {
+  /** Whether the section being rendered may take another component's outputs. */
+  lateAllowed = false;
+
   constructor(
     private readonly data: Record<string, unknown>,
     private readonly settings: TemplateSettings,
     private readonly env: Readonly<Record<string, string | undefined>>,
     private readonly fallback: Location,
+    private readonly opts: GoTemplateOptions,
   ) {}
 
   /** Render one string `evaluations` times; a failure is located at the string. */
   string(s: string, where: string, at: Location | undefined): string {
     const { delimiters } = this.settings;
+    const fail = (message: string, hint: string) => new DiagnosticError([error('stacks/template', `${where}: ${message}`, at ?? this.fallback, hint)]);
+    const lookup = this.opts.lookup;
+    const extra = lookup
+      ? {
+          funcs: {
+            'atmos.Component': (component: unknown, stack: unknown) => {
+              if (typeof component !== 'string' || typeof stack !== 'string') throw new Error('atmos.Component takes a component name and a stack name');
+              return lookup(component, stack);
+            },
+          },
+          late: latePlaceholder,
+        }
+      : {};
     let out = s;
     for (let i = 0; i < this.settings.evaluations && out.includes(delimiters[0]); i++) {
       try {
-        out = renderTemplate(out, this.data, renderOptionsFor(this.settings, 'default', this.env));
+        out = renderTemplate(out, this.data, { ...renderOptionsFor(this.settings, 'default', this.env), ...extra });
       } catch (e) {
         if (!(e instanceof TemplateError)) throw e;
-        throw new DiagnosticError([error('stacks/template', `${where}: ${e.message}`, at ?? this.fallback, hintFor(e.message))]);
+        throw fail(e.message, hintFor(e.message));
       }
     }
+    if (!this.lateAllowed && holdsOutput(out))
+      throw fail(
+        `another component's outputs (atmos.Component ... .outputs) cannot be read in ${where.split(/[.[]/)[0]}`,
+        'they are known only when the deployment runs: read them in vars, settings or env',
+      );
     return out;
   }
 
   /** `v` with its templates rendered; the same object when nothing under it has one. */
   value(v: unknown, where: string, at: Location | undefined): unknown {
     const left = this.settings.delimiters[0];
-    if (typeof v === 'string') return v.includes(left) ? this.string(v, where, at) : v;
+    if (typeof v === 'string') return v.includes(left) && !(at && this.opts.isLiteral?.(at)) ? this.string(v, where, at) : v;
     if (!holdsTemplate(v, left)) return v;
     if (Array.isArray(v)) {
       const out = v.map((x, i) => this.value(x, `${where}[${i}]`, locOf(v, i) ?? at));
@@ -129,6 +204,10 @@ function hintFor(message: string): string {
   const fn = /^function "([^"]+)" not defined$/.exec(message)?.[1];
   if (fn && UNSUPPORTED_FUNCTIONS[fn]) return UNSUPPORTED_FUNCTIONS[fn];
   if (fn) return "atmos-pipe provides Go's builtin functions and the Sprig and Gomplate functions Atmos repositories use; check the name, or turn Sprig/Gomplate on in atmos.yaml templates.settings";
+  if (message.startsWith('error calling atmos.Component:'))
+    return 'atmos.Component reads a Terraform component of this deployment in the same stack: (atmos.Component "<component>" .stack); anything else, pass as a var';
+  if (message.includes('is known only when the deployment runs'))
+    return 'write the output as the whole value (\'{{ (atmos.Component "c" .stack).outputs.o }}\', or !template with toJson for a list or map) and transform it in the module';
   return 'see https://pkg.go.dev/text/template for the template syntax';
 }
 
@@ -148,10 +227,19 @@ function stackTemplateEnv(comp: ResolvedStackComponent): Record<string, string> 
  * "templates-all-atmos-sections" pass). Returns `comp` itself when templating is off or
  * nothing holds a template. Throws a located DiagnosticError for a template that fails.
  */
-export function evaluateGoTemplates(comp: ResolvedStackComponent, stack: StackIdentity, settings: TemplateSettings, env: Readonly<Record<string, string | undefined>>): ResolvedStackComponent {
+export function evaluateGoTemplates(
+  comp: ResolvedStackComponent,
+  stack: StackIdentity,
+  settings: TemplateSettings,
+  env: Readonly<Record<string, string | undefined>>,
+  opts: GoTemplateOptions = {},
+): ResolvedStackComponent {
   if (!settings.enabled || !SECTIONS.some((s) => holdsTemplate(comp[s], settings.delimiters[0]))) return comp;
-  const renderer = new Renderer(templateData(comp, stack), { ...settings, env: { ...settings.env, ...stackTemplateEnv(comp) } }, env, comp.location ?? { file: stack.file, line: 1, col: 1 });
+  const renderer = new Renderer(templateData(comp, stack), { ...settings, env: { ...settings.env, ...stackTemplateEnv(comp) } }, env, comp.location ?? { file: stack.file, line: 1, col: 1 }, opts);
   const out = { ...comp };
-  for (const s of SECTIONS) (out as Record<string, unknown>)[s] = renderer.value(comp[s], s, comp.location);
+  for (const s of SECTIONS) {
+    renderer.lateAllowed = LATE_SECTIONS.has(s);
+    (out as Record<string, unknown>)[s] = renderer.value(comp[s], s, comp.location);
+  }
   return out;
 }

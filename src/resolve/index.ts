@@ -31,7 +31,7 @@ import { withHclIncludes } from '../stacks/include.js';
 import { keyLocOf } from '../yaml/index.js';
 import { backendOf, protectedDirs } from './backend.js';
 import { bindImages } from './bindings.js';
-import { atmosDependencies, EdgeCollector, orderComponents, stackDependencyComponents, warnExternalDependencies } from './edges.js';
+import { atmosDependencies, EdgeCollector, orderComponents, warnExternalDependencies } from './edges.js';
 import { gitInfo } from './git.js';
 import { checkSelfOutputs, hookCollector, hookEdgeRefs } from './hooks.js';
 import { nixpackSections, nixpackSource } from './nixpack.js';
@@ -164,7 +164,9 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     edges.references(t.address, hookRefs, '');
     edges.dependsOn(t.address, t.metadata.depends_on, Array.isArray(c.metadata?.depends_on) ? c.metadata.depends_on : t.metadata.depends_on);
     Object.assign(component, backendOf(cfg, dep, target, { ...t, stackComp }, forbidden.all, bag));
-    component.command = cfg.tools.terraform.command;
+    // Atmos's precedence: the stacks' command (overrides, own, bases, `terraform:`) over atmos.yaml's.
+    component.command = t.stackComp.command ?? cfg.tools.terraform.command;
+    if (t.stackComp.command !== undefined) component.commandLocation = t.stackComp.commandLocation ?? t.location;
     if (described) {
       const input = {
         stack: described,
@@ -182,8 +184,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
         if (!(e instanceof DiagnosticError)) throw e;
         bag.items.push(...e.diagnostics);
       }
-      const declared = stackDependencyComponents(cfg, t.stackComp.sources, t.name, files);
-      const atmos = atmosDependencies(cfg, { address: t.address, workspace: input, components: declared.components, componentsContainer: declared.container }, names.terraform);
+      const atmos = atmosDependencies(cfg, { address: t.address, workspace: input, dependencies: t.stackComp.dependencies }, names.terraform);
       edges.edges.push(...atmos.edges);
       if (atmos.external.length) component.externalDependencies = atmos.external;
     }

@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { DiagnosticError, type DiagnosticBag, type Location } from '../diagnostics/index.js';
+import { DiagnosticError, didYouMean, type DiagnosticBag, type Location } from '../diagnostics/index.js';
 import type { AtmosConfig } from '../config/atmos.js';
 import type { DeploymentConfig, StackEntry, TerraformComponentConfig } from '../config/deployment.js';
 import type { YamlFileCache } from '../config/files.js';
@@ -16,7 +16,7 @@ import { loadStack, resolveComponent, withStackNames } from '../stacks/index.js'
 import { deepMerge } from '../stacks/merge.js';
 import type { ImportSpec, LoadedStack, ResolvedStackComponent, StackLoadOptions } from '../stacks/types.js';
 import { keyLocOf, locOf } from '../yaml/index.js';
-import { evaluateGoTemplates, type StackIdentity } from './go-templates.js';
+import { componentView, evaluateGoTemplates, type StackIdentity } from './go-templates.js';
 import { stackNameOf, targetStack, workspaceOf, type WorkspaceInput } from './workspace.js';
 import type { ResolvedComponent } from './types.js';
 
@@ -63,6 +63,48 @@ function stackIdentity(cfg: AtmosConfig, stack: LoadedStack, comp: ResolvedStack
   return { file: described.file, name: stackNameOf(cfg, input), workspace: workspaceOf(cfg, input) };
 }
 
+/**
+ * The deployment's Terraform components with their stack configuration resolved and their Go
+ * templates evaluated, each once, on demand: `atmos.Component` in one component's templates
+ * reads another's evaluated configuration (a component reading itself back is an error).
+ */
+function evaluatedComponents(
+  cfg: AtmosConfig,
+  stack: LoadedStack,
+  tfComps: Record<string, TerraformComponentConfig>,
+  files: YamlFileCache,
+): (name: string) => { comp: ResolvedStackComponent; identity: StackIdentity } {
+  const done = new Map<string, { comp: ResolvedStackComponent; identity: StackIdentity }>();
+  const resolving: string[] = [];
+  const evaluated = (n: string): { comp: ResolvedStackComponent; identity: StackIdentity } => {
+    const hit = done.get(n);
+    if (hit) return hit;
+    if (resolving.includes(n)) throw new Error(`atmos.Component reads ${[...resolving.slice(resolving.indexOf(n)), n].join(' → ')}: a component cannot read itself back`);
+    resolving.push(n);
+    try {
+      const inherits = tfComps[n]?.metadata?.inherits;
+      const raw = resolveComponent(stack, 'terraform', n, inherits ? { inherits: inherits as string[] } : undefined);
+      const identity = stackIdentity(cfg, stack, raw, files);
+      const lookup = (name: string, stackName: string) => {
+        if (stackName !== identity.name)
+          throw new Error(`reading ${name} in stack "${stackName}" is not supported: atmos-pipe reads only the components of this deployment, in its stack "${identity.name}"`);
+        if (!Object.hasOwn(tfComps, name)) {
+          const guess = didYouMean(name, Object.keys(tfComps));
+          throw new Error(`${name} is not a Terraform component of this deployment${guess ? ` (did you mean "${guess}"?)` : ''}; add it to the deployment, or pass the value as a var`);
+        }
+        const other = evaluated(name);
+        return componentView(other.comp, other.identity);
+      };
+      const result = { comp: evaluateGoTemplates(raw, identity, cfg.templates, process.env, { lookup, isLiteral: (at) => files.isLiteral(at) }), identity };
+      done.set(n, result);
+      return result;
+    } finally {
+      resolving.pop();
+    }
+  };
+  return evaluated;
+}
+
 /** A deployable Terraform component with its stack configuration and module. */
 export interface StackedComponent {
   name: string;
@@ -100,14 +142,14 @@ export function stackedComponents(
 ): StackedComponent[] {
   const tfComps: Record<string, TerraformComponentConfig> = dep.body.components?.terraform ?? {};
   const out: StackedComponent[] = [];
+  const evaluated = evaluatedComponents(cfg, stack, tfComps, files);
   for (const [n, c] of Object.entries(tfComps)) {
     const address = componentAddress('terraform', n);
     const location = keyLocOf(tfComps, n) ?? dep.location;
     const depMeta = (c.metadata ?? {}) as Record<string, unknown>;
     let stackComp: ResolvedStackComponent;
     try {
-      stackComp = resolveComponent(stack, 'terraform', n, depMeta.inherits ? { inherits: depMeta.inherits as string[] } : undefined);
-      stackComp = evaluateGoTemplates(stackComp, stackIdentity(cfg, stack, stackComp, files), cfg.templates, process.env);
+      stackComp = evaluated(n).comp;
     } catch (e) {
       if (e instanceof DiagnosticError) {
         bag.items.push(...e.diagnostics);

@@ -118,6 +118,11 @@ export function scopeWith(scope: TemplateScope, upstream: Upstream): TemplateSco
   return { ...scope, nixpack, ...(upstream.terraformOutputs ? { terraformOutputs: upstream.terraformOutputs } : {}) };
 }
 
+/** A value rendered as text: a string as it is, anything else as its JSON. */
+export function asText(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
 /** A copy of the component with its deferred values rendered in `scope` (see {@link scopeWith}); the component itself when it has none. */
 export function substitute(component: ResolvedComponent, scope: TemplateScope): ResolvedComponent {
   if (component.deferred.length === 0) return component;
@@ -129,6 +134,7 @@ export function substitute(component: ResolvedComponent, scope: TemplateScope): 
   const sections = { vars: component.vars, settings: component.settings, env: component.env };
   for (const d of component.deferred) {
     let value = 'binding' in d.source ? scope.nixpack[d.source.binding].image : evaluate(d.source.template, scope, names, bag, d.source.location);
+    if ('text' in d.source && d.source.text) value = asText(value);
     if (d.under && kind(d.under.value) === kind(value) && kind(value) !== 'value') value = deepMerge(d.under.value, value, d.under.strategy);
     sections[d.section] = setAt(sections[d.section], d.path, value) as Record<string, unknown>;
   }

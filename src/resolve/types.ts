@@ -38,8 +38,12 @@ export interface DeferredValue {
   section: 'vars' | 'settings' | 'env';
   /** Keys and list indexes from the section down to the value. */
   path: (string | number)[];
-  /** The deployment's template string that produced it, or the nixpack image bound there. */
-  source: { template: string; location: Location } | { binding: string };
+  /**
+   * The deployment's template string that produced it, or the nixpack image bound there.
+   * `text`: the value is text (a Go template's output, as Atmos renders `atmos.Component`
+   * outputs without `!template`): a value that is not a string is written as its JSON.
+   */
+  source: { template: string; location: Location; text?: true } | { binding: string };
   /**
    * The lower layer's map or list at this path (the stacks'), when there was one: a template
    * that renders to a map or list merges over it, as resolution merges layers.
@@ -100,8 +104,13 @@ export interface ResolvedComponent {
   providers: Record<string, unknown>;
   /** Terraform: the workspace its steps select (`TF_WORKSPACE`), derived as Atmos does (./workspace.ts). */
   workspace?: string;
-  /** Terraform: the command its steps run (`terraform`, `tofu`), from atmos.yaml. */
+  /**
+   * Terraform: the command its steps run (`terraform`, `tofu`): the stacks' `command` (the
+   * component's `overrides`, own, bases, the stack's `terraform:` section), else atmos.yaml's.
+   */
   command?: string;
+  /** Where the stacks set {@link command}; absent when it comes from atmos.yaml (the run's tool pins then apply). */
+  commandLocation?: Location;
   /** Terraform: Atmos dependencies outside the deployment (shown by describe and graph, never ordered). */
   externalDependencies?: ExternalDependency[];
   /** Every dependency: explicit, template and binding edges. */

@@ -59,19 +59,28 @@ export function targetStack(cfg: AtmosConfig, files: string[], cache: YamlFileCa
   return { file, ...(typeof name === 'string' && name !== '' ? { manifestName: name } : {}) };
 }
 
-/** Atmos's context tokens of a component (pkg/config/utils.go `ReplaceContextTokens`). */
+/**
+ * Atmos's context tokens of a component (pkg/config/utils.go `ReplaceContextTokens`), as the
+ * workspace derivation fills them (internal/exec/utils.go `processStackContextPrefix`: the
+ * context comes from the vars, with `Component` and `BaseComponent` set and nothing else).
+ * `{component-path}`, `{workspace}` and `{terraform_workspace}` are only filled by
+ * `atmos terraform generate backends/varfiles` and Atlantis, so a workspace pattern gets ""
+ * for them, as Go's strings.Replacer replaces every listed token.
+ */
 function contextTokens(input: WorkspaceInput): Record<string, string> {
   const v = (k: string) => (typeof input.vars[k] === 'string' ? (input.vars[k] as string) : '');
   const attributes = Array.isArray(input.vars.attributes) ? input.vars.attributes.map(String).join('-') : '';
   return {
     '{base-component}': derived(input) ? input.module : '',
     '{component}': input.component,
-    '{component-path}': input.module,
+    '{component-path}': '',
     '{namespace}': v('namespace'),
     '{environment}': v('environment'),
     '{region}': v('region'),
     '{tenant}': v('tenant'),
     '{stage}': v('stage'),
+    '{workspace}': '',
+    '{terraform_workspace}': '',
     '{attributes}': attributes,
   };
 }

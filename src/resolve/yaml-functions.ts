@@ -15,6 +15,9 @@
  *                         another component of this deployment: a dependency edge and a
  *                         deferred value, exactly like `{{ terraform.<c>.outputs.<o> }}`
  *
+ * The outputs `atmos.Component` printed in a Go template (./go-templates.ts placeholders) take
+ * the same path as `!terraform.output`: a reference (an edge) and a deferred value each.
+ *
  * The same functions are evaluated in `backend` and `providers` (no output can be read there).
  * Anything else (`!store`, `!secret`, `!aws.*`, another stack's outputs, ...) is a located
  * error: a function string never reaches Terraform.
@@ -28,6 +31,8 @@ import { isPlainMap } from '../yaml/index.js';
 import { jsonOrText, splitArgs, splitFunction } from '../yaml/functions.js';
 import { mapStrings, type ValuePath } from '../yaml/map-strings.js';
 import type { ComponentNames } from './references.js';
+import { holdsOutput, replaceOutputs } from './go-templates.js';
+import { asText } from './substitute.js';
 import { evaluate, type FoundRef, type TemplateScope } from './templates.js';
 import type { DeferredValue } from './types.js';
 
@@ -125,6 +130,54 @@ function execValue(command: string, ctx: YamlFunctionContext, bag: DiagnosticBag
   return jsonOrText(out);
 }
 
+/**
+ * Another component's outputs in a value: each becomes a reference (an edge), and the value a
+ * deployment template (`{{ terraform.<c>.outputs.<o> }}` in place of each) deferred to the
+ * run and evaluated with the outputs known now. Undefined when refused (reported).
+ */
+function deferOutputs(
+  s: string,
+  { template, refs, text }: { template: string; refs: FoundRef[]; text?: true },
+  section: Section | undefined,
+  valuePath: () => ValuePath,
+  ctx: YamlFunctionContext,
+  bag: DiagnosticBag,
+  location: Location,
+  out: EvaluatedFunctions,
+): unknown {
+  if (!section) {
+    bag.error(
+      'yaml/output-too-early',
+      `${s}: the backend and providers of a component cannot take another component's output`,
+      location,
+      'they are needed before any component runs; pass the value as a literal or a var',
+    );
+    return s;
+  }
+  out.refs.push(...refs);
+  out.deferred.push({ section, path: valuePath(), source: { template, location, ...(text ? { text } : {}) } });
+  const value = evaluate(template, ctx.scope, ctx.names, bag, location);
+  return text ? asText(value) : value;
+}
+
+/**
+ * A string holding `atmos.Component` outputs (./go-templates.ts placeholders) as a deployment
+ * template, and its references. As Atmos renders it (tests/fixtures/scenarios/
+ * atmos-template-yaml-function README: "WITHOUT !template - Results in JSON string", "WITH
+ * !template - Results in native YAML list"), the value is text unless `!template` parses it:
+ * the placeholder then stands for the typed value its JSON would parse to.
+ */
+function componentOutputs(s: string, location: Location): { template: string; refs: FoundRef[]; text?: true } {
+  const refs: FoundRef[] = [];
+  const fn = splitFunction(s);
+  const template = replaceOutputs(fn?.tag === '!template' ? fn.args : s, (component, outPath) => {
+    const expr = `terraform.${component}.outputs.${outPath.join('.')}`;
+    refs.push({ expr, ref: { kind: 'terraform', component, output: outPath[0], path: outPath }, location });
+    return `{{ ${expr} }}`;
+  });
+  return { template, refs, ...(fn?.tag === '!template' ? {} : { text: true as const }) };
+}
+
 /** The value of one function string (the string itself when it is not one). */
 function functionValue(
   s: string,
@@ -136,6 +189,9 @@ function functionValue(
   location: Location,
   out: EvaluatedFunctions,
 ): unknown {
+  if (holdsOutput(s)) {
+    return deferOutputs(s, componentOutputs(s, location), section, valuePath, ctx, bag, location, out);
+  }
   const fn = splitFunction(s);
   if (!fn) return s;
   const split = splitArgs(fn.args);
@@ -171,21 +227,9 @@ function functionValue(
       return expandIncludes(ctx.files, s, path.resolve(ctx.repoRoot, location.file));
     case '!terraform.output':
     case '!terraform.state': {
-      if (!section) {
-        bag.error(
-          'yaml/output-too-early',
-          `${s}: the backend and providers of a component cannot take another component's output`,
-          location,
-          'they are needed before any component runs; pass the value as a literal or a var',
-        );
-        return s;
-      }
-      const ref = outputRef(fn.tag, s, args, ctx, bag, location);
-      if (!ref) return s;
-      const template = `{{ ${ref.expr} }}`;
-      out.refs.push(ref);
-      out.deferred.push({ section, path: valuePath(), source: { template, location } });
-      return evaluate(template, ctx.scope, ctx.names, bag, location);
+      const ref = section ? outputRef(fn.tag, s, args, ctx, bag, location) : undefined;
+      if (section && !ref) return s;
+      return deferOutputs(s, { template: ref ? `{{ ${ref.expr} }}` : s, refs: ref ? [ref] : [] }, section, valuePath, ctx, bag, location, out);
     }
     default:
       unsupported(bag, fn.tag, s, location);

@@ -309,15 +309,20 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
   const { outputs: upstreamOutputs, unknown: unknownUpstream } = await upstreamOfRun(repo, dep, resolved, members, pipeline, req.upstream);
 
   // Host tools must exist before anything is written (versions are checked when a step runs).
-  if (engineSel.engine.name === 'local' && members.some((c) => c.type === 'terraform')) {
-    const cmd = repo.config.tools.terraform.command;
-    if (!which(cmd)) {
+  // A component's own `command` (set in the stacks) is refused where it is set.
+  if (engineSel.engine.name === 'local') {
+    for (const c of members) {
+      if (c.type !== 'terraform') continue;
+      const cmd = c.command ?? repo.config.tools.terraform.command;
+      if (which(cmd)) continue;
       throw new DiagnosticError(
         error(
           'engine/tool-missing',
-          `"${cmd}" is not on PATH; the ${pipeline.name} pipeline runs Terraform`,
-          undefined,
-          'install Terraform >= 1.5 or OpenTofu (deployments.tools.terraform.command: tofu in atmos.yaml), or run the steps in containers with --engine dagger',
+          c.commandLocation ? `"${cmd}" (the command of ${c.address}) is not on PATH` : `"${cmd}" is not on PATH; the ${pipeline.name} pipeline runs Terraform`,
+          c.commandLocation,
+          c.commandLocation
+            ? `install ${cmd}, remove the component's command to use atmos.yaml's (${repo.config.tools.terraform.command}), or run the steps in containers with --engine dagger`
+            : 'install Terraform >= 1.5 or OpenTofu (deployments.tools.terraform.command: tofu in atmos.yaml), or run the steps in containers with --engine dagger',
         ),
       );
     }

@@ -34,6 +34,10 @@ interface Globals {
   providers: Section;
   backendType: string;
   backend: Section;
+  /** Root `dependencies` under the `terraform:` section's (Atmos's scopes 1 and 2). */
+  dependencies: Section;
+  /** The `terraform:` section (where its `command` is set). */
+  typeSection: Section;
   components: Section;
 }
 
@@ -45,7 +49,10 @@ interface BaseAccum {
   providers: Section;
   backend: Section;
   metadata: Section;
+  dependencies: Section;
   backendType: string;
+  /** The last base setting a `command` (EMPTY when none does). */
+  commandIn: Section;
 }
 
 const EMPTY: Section = Object.freeze({}) as Section;
@@ -68,6 +75,8 @@ function globalsOf(st: StackInternal, type: StackComponentType): Globals {
     providers: type === 'terraform' ? sec(typeSec, 'providers') : EMPTY,
     backendType: type === 'terraform' && typeof typeSec.backend_type === 'string' ? typeSec.backend_type : '',
     backend: type === 'terraform' ? sec(typeSec, 'backend') : EMPTY,
+    dependencies: atmosMergeShared([root.dependencies, typeSec.dependencies], s),
+    typeSection: typeSec,
     components: sec(sec(root, 'components'), type),
   };
   st.memo.set(key, g);
@@ -194,6 +203,8 @@ function accumulate(st: StackInternal, all: Section, seq: string[], initial: Lis
     acc.providers = atmosMergeShared([acc.providers, b.providers], s);
     acc.backend = atmosMergeShared([acc.backend, b.backend], s);
     acc.metadata = atmosMergeShared([acc.metadata, inheritableMetadata(st, sec(b, 'metadata'))], s);
+    acc.dependencies = atmosMergeShared([acc.dependencies, b.dependencies], s);
+    if (typeof b.command === 'string' && b.command !== '') acc.commandIn = b;
     // Atmos assigns (not merges) each base's backend_type in turn: the last base decides,
     // even when it sets none.
     acc.backendType = typeof b.backend_type === 'string' ? b.backend_type : '';
@@ -202,7 +213,7 @@ function accumulate(st: StackInternal, all: Section, seq: string[], initial: Lis
   return acc;
 }
 
-const NO_BASES: BaseAccum = { vars: EMPTY, settings: EMPTY, env: EMPTY, providers: EMPTY, backend: EMPTY, metadata: EMPTY, backendType: '' };
+const NO_BASES: BaseAccum = { vars: EMPTY, settings: EMPTY, env: EMPTY, providers: EMPTY, backend: EMPTY, metadata: EMPTY, dependencies: EMPTY, backendType: '', commandIn: EMPTY };
 
 /** The component's list merge strategy: the last one set in settings, else atmos.yaml's. */
 function effectiveStrategy(layers: Section[], global: ListMergeStrategy, fallback: () => Location | undefined): ListMergeStrategy {
@@ -388,6 +399,10 @@ export function resolveComponent(stack: LoadedStack, type: StackComponentType, n
   }
   if (st.integrationsGithub) settings = withGithubIntegration(st, settings, st.integrationsGithub, strategy);
   const env = atmosMergeShared([g.env, base.env, own.env, ov.env], strategy);
+  // Atmos stack_processor_merge.go: dependencies = merge(global, bases, component) with the
+  // component's strategy; command = the last set of terraform.command, bases, component, overrides.
+  const dependencies = atmosMergeShared([g.dependencies, base.dependencies, own.dependencies], strategy);
+  const commandIn = [g.typeSection, base.commandIn, own, ov].reduce<Section | undefined>((c, x) => (typeof x.command === 'string' && x.command !== '' ? x : c), undefined);
 
   let ownMetaOut: Section = ownMeta;
   if (options.inherits !== undefined) ownMetaOut = withEntry(ownMeta, 'inherits', options.inherits, locOf(options.inherits) ?? options.location);
@@ -439,6 +454,8 @@ export function resolveComponent(stack: LoadedStack, type: StackComponentType, n
     backend_type: backendType,
     backend,
     providers,
+    dependencies,
+    ...(commandIn ? { command: commandIn.command as string, commandLocation: locOf(commandIn, 'command') ?? where() } : {}),
     inheritance,
     abstract,
     enabled: metadata.enabled !== false,

@@ -63,6 +63,12 @@ export interface ResolvedStackComponent {
   backend_type: string | null;
   backend: Record<string, unknown>;
   providers: Record<string, unknown>;
+  /** `dependencies` (root, `terraform:`, bases, own), merged as Atmos merges it (`components`: a list of `{component, stack?, kind?}`). */
+  dependencies: Record<string, unknown>;
+  /** The component's `command` (own `overrides`, own, bases, the `terraform:` section), when a stack sets one. */
+  command?: string;
+  /** Where that `command` is set. */
+  commandLocation?: Location;
   /** Resolved inheritance chain, nearest base first, as Atmos prints `inheritance`. */
   inheritance: string[];
   /** `metadata.type === 'abstract'` */

@@ -184,6 +184,7 @@ export interface FastResult {
   value: unknown;
   yamlFunctions: Location[];
   goTemplates: Location[];
+  literals?: Location[];
 }
 
 export type SetLocs = (container: object, locs: ContainerLocs) => void;
@@ -205,6 +206,7 @@ export function parseFast(
   const stack: Frame[] = [];
   let root: Frame | undefined;
   const yamlFunctions: number[] = [];
+  const literals: number[] = [];
   const listener = (ev: string, st: { position: number; result: unknown; kind: string | null; tag: string | null }) => {
     if (ev === 'open') {
       stack.push({ start: st.position, end: -1, result: undefined, kind: null, children: undefined, depth: 0, aliases: 0 });
@@ -218,7 +220,8 @@ export function parseFast(
     if (parent) (parent.children ??= []).push(node);
     else root ??= node;
     const tag = st.tag;
-    if (tag && tag.charCodeAt(0) === 33 /* ! */ && tag.charCodeAt(1) !== 33 && tag !== '!literal' && !tag.startsWith('tag:yaml.org')) yamlFunctions.push(contentStart(text, node.start));
+    if (tag === '!literal') literals.push(contentStart(text, node.start));
+    else if (tag && tag.charCodeAt(0) === 33 /* ! */ && tag.charCodeAt(1) !== 33 && !tag.startsWith('tag:yaml.org')) yamlFunctions.push(contentStart(text, node.start));
     const r = st.result;
     if (r === null || typeof r !== 'object') return;
     if (text.charCodeAt(contentStart(text, node.start)) === 42 /* * */) {
@@ -242,8 +245,11 @@ export function parseFast(
   };
   const stats = new Map<object, { depth: number; aliases: number }>();
   const templates: number[] = [];
+  // A `!literal` value is never a template (the careful path does not note one either).
   const noteTemplate = (f: Frame) => {
-    if (opts.detectGoTemplates && typeof f.result === 'string' && f.result.includes('{{')) templates.push(contentStart(text, f.start));
+    if (!opts.detectGoTemplates || typeof f.result !== 'string' || !f.result.includes('{{')) return;
+    const at = contentStart(text, f.start);
+    if (!literals.includes(at)) templates.push(at);
   };
 
   const registerMap = (node: Frame, obj: Record<string, unknown>) => {
@@ -316,7 +322,7 @@ export function parseFast(
   if (root && (root.depth > opts.maxDepth || root.aliases > opts.maxAliases)) return undefined;
   if (root && root.kind !== 'mapping' && root.kind !== 'sequence') noteTemplate(root);
   const goTemplates = [...new Set(templates)].sort((a, b) => a - b).map((o) => index.at(o));
-  return { value, yamlFunctions: [...new Set(yamlFunctions)].map((o) => index.at(o)), goTemplates };
+  return { value, yamlFunctions: [...new Set(yamlFunctions)].map((o) => index.at(o)), goTemplates, literals: literals.map((o) => index.at(o)) };
 }
 
 /**

@@ -154,6 +154,8 @@ export interface ParsedYaml {
   yamlFunctions: Location[];
   /** Where Go templates (`{{ ... }}`) appear in string values. */
   goTemplates: Location[];
+  /** Where values are written `!literal` (kept verbatim: never rendered as templates, src/resolve/go-templates.ts). */
+  literals?: Location[];
 }
 
 interface Ctx {
@@ -163,6 +165,7 @@ interface Ctx {
   diagnostics: Diagnostic[];
   yamlFunctions: Location[];
   goTemplates: Location[];
+  literals: Location[];
   doc: ReturnType<typeof ParseDocumentT>;
   detectGoTemplates: boolean;
   text: string;
@@ -229,7 +232,10 @@ function convert(ctx: Ctx, node: unknown, depth: number, self: Location): unknow
     const v = node.value;
     if (tag?.startsWith('!') && !tag.startsWith('!!') && tag !== '!') {
       // `!literal`: the value as written, never evaluated (Atmos clears the tag when loading).
-      if (tag === '!literal') return v === undefined || v === null ? '' : String(v);
+      if (tag === '!literal') {
+        ctx.literals.push(self);
+        return v === undefined || v === null ? '' : String(v);
+      }
       checkTag(ctx, tag, self);
       ctx.yamlFunctions.push(self);
       return taggedString(tag, v);
@@ -319,7 +325,7 @@ export function parseYaml(text: string, file: string, options: ParseOptions = {}
     maxDepth: MAX_DEPTH,
     positions: options.positions ?? true,
   });
-  if (fast) return { value: fast.value, diagnostics: [], yamlFunctions: fast.yamlFunctions, goTemplates: fast.goTemplates };
+  if (fast) return { value: fast.value, diagnostics: [], yamlFunctions: fast.yamlFunctions, goTemplates: fast.goTemplates, literals: fast.literals };
   return parseYamlCarefully(text, file, options);
 }
 
@@ -352,6 +358,7 @@ export function parseYamlCarefully(text: string, file: string, options: ParseOpt
     diagnostics,
     yamlFunctions: [],
     goTemplates: [],
+    literals: [],
     doc,
     detectGoTemplates: options.detectGoTemplates ?? false,
     text,
@@ -381,7 +388,7 @@ export function parseYamlCarefully(text: string, file: string, options: ParseOpt
     } else throw e;
     value = null;
   }
-  return { value, diagnostics, yamlFunctions: ctx.yamlFunctions, goTemplates: ctx.goTemplates };
+  return { value, diagnostics, yamlFunctions: ctx.yamlFunctions, goTemplates: ctx.goTemplates, literals: ctx.literals };
 }
 
 /** Type name for messages: "a mapping", "a list", "a string", ... */

@@ -186,3 +186,61 @@ describe('Atmos dependencies.components', () => {
     expect(byName.child.wave).toBe(1);
   });
 });
+
+describe('Atmos dependencies inherited through metadata.inherits', () => {
+  // Atmos internal/exec/stack_processor_merge.go mergeComponentConfigurations: dependencies = Merge(GlobalDependencies,
+  // BaseComponentDependencies, ComponentDependencies) with the component's merge config; settings (depends_on) merge the same way.
+  const stacks = (own: string[]) => ({
+    'dev.yaml': [
+      'terraform:',
+      '  dependencies:',
+      '    components:',
+      '      - component: baseline',
+      'components:',
+      '  terraform:',
+      ...component('baseline'),
+      ...component('vpc'),
+      ...component('dns'),
+      ...component('db'),
+      '    app/defaults:',
+      '      metadata:',
+      '        type: abstract',
+      '      settings:',
+      '        depends_on:',
+      '          1:',
+      '            component: dns',
+      '      dependencies:',
+      '        components:',
+      '          - component: vpc',
+      '    app:',
+      '      metadata:',
+      '        component: mock',
+      '        inherits: [app/defaults]',
+      ...own,
+    ],
+  });
+  const components = ['baseline', 'vpc', 'dns', 'db', 'app'];
+
+  it("a base's settings.depends_on and dependencies.components are the component's own edges", async () => {
+    // tests/fixtures/scenarios/complete/stacks/catalog/terraform/derived-component-2.yaml (inherits + settings.depends_on);
+    // internal/exec/stack_processor_merge_test.go TestMergeComponentConfigurations_Dependencies "same-list-keys-replace-by-default":
+    // the base's list replaces the global one, so baseline is not a dependency of app.
+    const { byName } = await resolveScenario(repo({ stacks: stacks([]), stack: 'dev', components }));
+    expect(byName.app.depends_on).toEqual(['terraform/dns', 'terraform/vpc']);
+    // ... and the component's own list replaces its base's: assert.Equal(t, []any{{"component": "component-vpc"}}, deps["components"]).
+    const own = await resolveScenario(repo({ stacks: stacks(['      dependencies:', '        components:', '          - component: db']), stack: 'dev', components }));
+    expect(own.byName.app.depends_on).toEqual(['terraform/db', 'terraform/dns']);
+  });
+
+  it('with list_merge_strategy append: global, base and own lists all order the component', async () => {
+    // TestMergeComponentConfigurations_Dependencies "same-list-keys-append-when-strategy-is-append":
+    // components == [global-baseline, base-vpc, component-vpc].
+    const dir = repo({ atmos: ['settings:', '  list_merge_strategy: append'], stacks: stacks(['      dependencies:', '        components:', '          - component: db']), stack: 'dev', components });
+    const { byName } = await resolveScenario(dir);
+    expect(byName.app.depends_on).toEqual(['terraform/baseline', 'terraform/db', 'terraform/dns', 'terraform/vpc']);
+    // The global list is every component's (a component naming itself orders nothing): vpc depends on baseline too.
+    expect(byName.vpc.depends_on).toEqual(['terraform/baseline']);
+    expect(byName.baseline.depends_on).toEqual([]);
+    expect(byName.app.wave).toBe(2);
+  });
+});

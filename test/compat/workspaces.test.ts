@@ -128,3 +128,30 @@ describe('Atmos workspaces: per component', () => {
     expect(ws.templated).toBe('tenant1-dev-tmpl');
   });
 });
+
+describe('Atmos workspaces: context tokens of terraform_workspace_pattern', () => {
+  it('{component-path} is empty: the workspace derivation never fills it', async () => {
+    // pkg/config/utils.go:902 ReplaceContextTokens: "{component-path}", context.ComponentPath; the workspace's context comes from
+    // internal/exec/utils.go:498-545 processStackContextPrefix (GetContextFromVars, then only Context.Component and
+    // Context.BaseComponent), so BuildTerraformWorkspace (internal/exec/stack_utils.go:60) replaces {component-path} with "".
+    // ComponentPath is set only by terraform_generate_backends.go:219, terraform_generate_varfiles.go:172 and Atlantis.
+    const dir = repo({
+      stacks: {
+        'dev.yaml': [
+          'vars:',
+          '  stage: dev',
+          'components:',
+          '  terraform:',
+          '    "net/vpc":',
+          '      metadata:',
+          '        component: mock',
+          '        terraform_workspace_pattern: "{stage}-{component}-{component-path}x{terraform_workspace}"',
+        ],
+      },
+      stack: 'dev',
+      components: ['net/vpc'],
+    });
+    // {component} is Context.Component = ComponentFromArg (net/vpc), then stack_utils.go "/" -> "-".
+    expect(await workspaces(dir)).toEqual({ 'net/vpc': 'dev-net-vpc-x' });
+  });
+});
