@@ -14,7 +14,8 @@ import { componentAddress } from '../config/names.js';
 import { containmentProblem, symlinkProblem, walkTree } from '../config/paths.js';
 import { loadStack, resolveComponent, withStackNames } from '../stacks/index.js';
 import { deepMerge } from '../stacks/merge.js';
-import type { ImportSpec, LoadedStack, ResolvedStackComponent, StackLoadOptions } from '../stacks/types.js';
+import type { AllStacksOptions } from '../stacks/all.js';
+import type { ImportSpec, LoadedStack, ResolvedStackComponent } from '../stacks/types.js';
 import { keyLocOf, locOf } from '../yaml/index.js';
 import { evaluateGoTemplates, type StackIdentity } from './go-templates.js';
 import { stackNameOf, targetStack, workspaceOf, type WorkspaceInput } from './workspace.js';
@@ -28,18 +29,29 @@ function toImports(entries: StackEntry[] | undefined, container: unknown): Impor
   });
 }
 
-/** Load the stacks for a target: `deployment.stacks` then `targets.<t>.stacks`. */
-export function loadTargetStacks(cfg: AtmosConfig, dep: DeploymentConfig, target: string, files: YamlFileCache): LoadedStack {
-  const body = dep.body;
-  const opts: StackLoadOptions = {
+/**
+ * How atmos.yaml says stacks are loaded (merge strategy, integrations, templates, which
+ * files are stacks): one set of options for a target's stacks, the stack a
+ * `!terraform.state` names and every stack listed by name.
+ */
+export function stackLoadOptions(cfg: AtmosConfig): AllStacksOptions {
+  return {
     repoRoot: cfg.repoRoot,
     stacksBasePath: cfg.stacksBasePath,
     listMergeStrategy: cfg.listMergeStrategy,
     integrationsGithub: cfg.integrationsGithub,
     templates: cfg.templates,
+    included: cfg.stacksIncluded,
+    excluded: cfg.stacksExcluded,
   };
+}
+
+/** Load the stacks for a target: `deployment.stacks` then `targets.<t>.stacks`. */
+export function loadTargetStacks(cfg: AtmosConfig, dep: DeploymentConfig, target: string, files: YamlFileCache): LoadedStack {
+  const body = dep.body;
+  const opts = stackLoadOptions(cfg);
   const imports = [...toImports(body.stacks, body.stacks), ...toImports(body.targets[target]?.stacks, body.targets[target]?.stacks)];
-  const named = withStackNames(imports, { ...opts, included: cfg.stacksIncluded, excluded: cfg.stacksExcluded }, cfg.stackNaming, files);
+  const named = withStackNames(imports, opts, cfg.stackNaming, files);
   return loadStack(named, opts, files);
 }
 
@@ -63,6 +75,25 @@ function stackIdentity(cfg: AtmosConfig, stack: LoadedStack, comp: ResolvedStack
   return { file: described.file, name: stackNameOf(cfg, input), workspace: workspaceOf(cfg, input) };
 }
 
+/**
+ * A Terraform component as Atmos resolves it in a loaded stack (inheritance, then its Go
+ * templates with `.atmos_stack`, `.workspace`, ...), the name of that stack and the
+ * component's Terraform workspace there: what a
+ * deployment's component is built from, and what `!terraform.state` reads the state of.
+ * Throws a DiagnosticError for a problem in the stacks.
+ */
+export function stackComponent(
+  cfg: AtmosConfig,
+  stack: LoadedStack,
+  name: string,
+  inherits: string[] | undefined,
+  files: YamlFileCache,
+): { component: ResolvedStackComponent; stack: string; workspace: string } {
+  const resolved = resolveComponent(stack, 'terraform', name, inherits ? { inherits } : undefined);
+  const identity = stackIdentity(cfg, stack, resolved, files);
+  return { component: evaluateGoTemplates(resolved, identity, cfg.templates, process.env), stack: identity.name, workspace: identity.workspace };
+}
+
 /** A deployable Terraform component with its stack configuration and module. */
 export interface StackedComponent {
   name: string;
@@ -73,6 +104,8 @@ export interface StackedComponent {
   location: Location;
   /** Module path under the Terraform base path (`ecs/service`). */
   module: string;
+  /** The Atmos name of the stack it is resolved in (what `!terraform.output`'s stack argument names). */
+  stackName: string;
   vendored?: ResolvedComponent['vendored'];
 }
 
@@ -105,9 +138,9 @@ export function stackedComponents(
     const location = keyLocOf(tfComps, n) ?? dep.location;
     const depMeta = (c.metadata ?? {}) as Record<string, unknown>;
     let stackComp: ResolvedStackComponent;
+    let stackName: string;
     try {
-      stackComp = resolveComponent(stack, 'terraform', n, depMeta.inherits ? { inherits: depMeta.inherits as string[] } : undefined);
-      stackComp = evaluateGoTemplates(stackComp, stackIdentity(cfg, stack, stackComp, files), cfg.templates, process.env);
+      ({ component: stackComp, stack: stackName } = stackComponent(cfg, stack, n, depMeta.inherits as string[] | undefined, files));
     } catch (e) {
       if (e instanceof DiagnosticError) {
         bag.items.push(...e.diagnostics);
@@ -171,6 +204,7 @@ export function stackedComponents(
       name: n,
       address,
       stackComp,
+      stackName,
       metadata,
       moduleDir,
       location,

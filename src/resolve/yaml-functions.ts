@@ -13,20 +13,23 @@
  *                         (trailing newlines cut) parsed as JSON, else the text
  *   !terraform.output / !terraform.state <component> [stack] <output | .yq.path>
  *                         another component of this deployment: a dependency edge and a
- *                         deferred value, exactly like `{{ terraform.<c>.outputs.<o> }}`
+ *                         deferred value, exactly like `{{ terraform.<c>.outputs.<o> }}`;
+ *                         any other component or stack: read from its state now
+ *                         (./foreign-state.ts), or a located error saying why not
  *
  * The same functions are evaluated in `backend` and `providers` (no output can be read there).
- * Anything else (`!store`, `!secret`, `!aws.*`, another stack's outputs, ...) is a located
- * error: a function string never reaches Terraform.
+ * Anything else (`!store`, `!secret`, `!aws.*`, ...) is a located error: a function string
+ * never reaches Terraform.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { didYouMean, type DiagnosticBag, type Location } from '../diagnostics/index.js';
+import type { DiagnosticBag, Location } from '../diagnostics/index.js';
 import type { YamlFileCache } from '../config/files.js';
 import { expandIncludes } from '../stacks/include.js';
 import { isPlainMap } from '../yaml/index.js';
 import { jsonOrText, splitArgs, splitFunction } from '../yaml/functions.js';
 import { mapStrings, type ValuePath } from '../yaml/map-strings.js';
+import { parseTerraformArgs, type ForeignRequest } from './foreign-state.js';
 import type { ComponentNames } from './references.js';
 import { evaluate, type FoundRef, type TemplateScope } from './templates.js';
 import type { DeferredValue } from './types.js';
@@ -42,8 +45,12 @@ export interface YamlFunctionContext {
   /** The run's environment (for `!env`). */
   env: NodeJS.ProcessEnv;
   target: string;
+  /** The Atmos name of the component's stack (what a `!terraform.output` stack argument is compared with). */
+  stack: string;
   names: ComponentNames;
   scope: TemplateScope;
+  /** Components outside this deployment's target: read from their state (./foreign-state.ts). */
+  foreign: (request: ForeignRequest, bag: DiagnosticBag) => { value: unknown } | undefined;
 }
 
 /** A component's sections with their functions evaluated, and the references to other components' outputs they made. */
@@ -76,41 +83,30 @@ function outputPath(arg: string): string[] | undefined {
 }
 
 /**
- * `!terraform.output`/`!terraform.state` to a component of this deployment: its reference, or
- * undefined when refused (reported).
+ * `!terraform.output`/`!terraform.state` (Atmos pkg/function/parser `ParseTerraform`): to a
+ * component of this deployment in its own stack, a reference (a dependency edge, the value
+ * known after apply); to any other component or stack, the value read from its state now
+ * (./foreign-state.ts). Undefined when refused (reported).
  */
-function outputRef(tag: string, s: string, args: string[], ctx: YamlFunctionContext, bag: DiagnosticBag, location: Location): FoundRef | undefined {
-  const form = `${tag} <component> [stack] <output>`;
-  if (args.length !== 2 && args.length !== 3) {
-    bag.error('yaml/function-args', `${s}: ${tag} takes a component, an optional stack and an output`, location, `write ${form}`);
+function terraformOutput(tag: string, s: string, argText: string, ctx: YamlFunctionContext, bag: DiagnosticBag, location: Location): { ref: FoundRef } | { value: unknown } | undefined {
+  const form = `${tag} <component> [stack] <output | .yq.path>`;
+  const args = parseTerraformArgs(argText);
+  if ('error' in args) {
+    bag.error('yaml/function-args', `${s}: ${tag} ${args.error}`, location, `write ${form}`);
     return undefined;
   }
-  const component = args[0];
-  if (args.length === 3 && args[1] !== ctx.target && !OWN_STACK.test(args[1])) {
-    bag.error(
-      'yaml/foreign-output',
-      `${s}: reading the outputs of ${component} in stack "${args[1]}" is not supported: atmos-pipe reads outputs only of the components of this deployment, in the same target`,
-      location,
-      `drop the stack argument to read terraform/${component} of this deployment, or pass the value as a var`,
-    );
-    return undefined;
+  const { component, expression } = args;
+  const own = args.stack === undefined || args.stack === ctx.stack || args.stack === ctx.target || OWN_STACK.test(args.stack);
+  if (!own || !ctx.names.terraform.has(component)) {
+    const stack = own ? ctx.stack : (args.stack as string);
+    return ctx.foreign({ text: s, component, stack, ownStack: own, expression, location }, bag);
   }
-  if (!ctx.names.terraform.has(component)) {
-    const guess = didYouMean(component, ctx.names.terraform);
-    bag.error(
-      'yaml/foreign-output',
-      `${s}: ${component} is not a Terraform component of this deployment; atmos-pipe reads outputs only of the components it deploys`,
-      location,
-      guess ? `did you mean "${guess}"?` : `add ${component} to the deployment, or pass the value as a var (components: ${[...ctx.names.terraform].join(', ') || '(none)'})`,
-    );
-    return undefined;
-  }
-  const outPath = outputPath(args[args.length - 1]);
+  const outPath = outputPath(expression);
   if (!outPath) {
-    bag.error('yaml/function-args', `${s}: only an output name or a simple yq path (.output.key) is supported`, location, `write ${form}`);
+    bag.error('yaml/function-args', `${s}: to a component of this deployment, only an output name or a simple yq path (.output.key) is supported`, location, `write ${form}`);
     return undefined;
   }
-  return { expr: `terraform.${component}.outputs.${outPath.join('.')}`, ref: { kind: 'terraform', component, output: outPath[0], path: outPath }, location };
+  return { ref: { expr: `terraform.${component}.outputs.${outPath.join('.')}`, ref: { kind: 'terraform', component, output: outPath[0], path: outPath }, location } };
 }
 
 /** `!exec`: the command's output, or undefined when it failed (reported). */
@@ -180,8 +176,10 @@ function functionValue(
         );
         return s;
       }
-      const ref = outputRef(fn.tag, s, args, ctx, bag, location);
-      if (!ref) return s;
+      const got = terraformOutput(fn.tag, s, fn.args, ctx, bag, location);
+      if (!got) return s;
+      if ('value' in got) return got.value;
+      const ref = got.ref;
       const template = `{{ ${ref.expr} }}`;
       out.refs.push(ref);
       out.deferred.push({ section, path: valuePath(), source: { template, location } });

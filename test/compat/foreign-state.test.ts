@@ -1,0 +1,152 @@
+/**
+ * Atmos compatibility: `!terraform.output` / `!terraform.state` to a component outside the
+ * deployment's target, read from its Terraform state when the configuration is resolved, as
+ * Atmos's `!terraform.state` reads it. The states are made by real `terraform apply` runs (in
+ * the component's directory, as `atmos terraform apply` leaves them; or by an atmos-pipe
+ * rollout of another deployment); atmos-pipe then reads them through the CLI.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeRepo, runCli } from '../helpers.js';
+
+const VPC = [
+  'variable "cidr" { type = string }',
+  'resource "terraform_data" "vpc" { input = var.cidr }',
+  'output "vpc_id" { value = "vpc-${terraform_data.vpc.output}" }',
+  'output "subnets" { value = ["${var.cidr}.1", "${var.cidr}.2"] }',
+  'output "token" {',
+  '  value     = "s3cr3t"',
+  '  sensitive = true',
+  '}',
+  '',
+].join('\n');
+
+const APP = [
+  'variable "vpc_id" { type = string }',
+  'variable "subnet" { type = string }',
+  'variable "zone" { type = string }',
+  'resource "terraform_data" "app" { input = "${var.vpc_id}/${var.subnet}/${var.zone}" }',
+  'output "seen" { value = terraform_data.app.output }',
+  '',
+].join('\n');
+
+const ATMOS = 'components:\n  terraform:\n    base_path: components/terraform\nstacks:\n  base_path: stacks\n';
+
+/** `terraform apply` of components/terraform/vpc in a workspace, as `atmos terraform apply vpc -s <workspace>` would. */
+function applyVpc(repo: string, workspace: string, cidr: string): void {
+  const cwd = path.join(repo, 'components/terraform/vpc');
+  const tf = (...args: string[]) => execFileSync('terraform', args, { cwd, stdio: 'pipe', env: { ...process.env, TF_IN_AUTOMATION: '1' } });
+  tf('init', '-input=false');
+  const list = tf('workspace', 'list').toString();
+  tf('workspace', list.split('\n').some((l) => l.replace('*', '').trim() === workspace) ? 'select' : 'new', workspace);
+  tf('apply', '-auto-approve', '-input=false', `-var=cidr=${cidr}`);
+}
+
+/** The app's state after a rollout: what Terraform really received. */
+const seen = (repo: string, dep: string) => JSON.parse(readFileSync(path.join(repo, `.atmos/state/${dep}/dev/app.tfstate`), 'utf8')).outputs.seen.value as string;
+
+function atmosRepo(appVars: string[]): string {
+  return makeRepo({
+    'atmos.yaml': ATMOS,
+    'components/terraform/vpc/main.tf': VPC,
+    'components/terraform/app/main.tf': APP,
+    'stacks/plat-dev.yaml': ['components:', '  terraform:', '    vpc:', '      vars: { cidr: "10.1" }', '    app:', '      vars:', ...appVars.map((v) => `        ${v}`), ''].join('\n'),
+    'stacks/plat-prod.yaml': ['components:', '  terraform:', '    vpc:', '      vars: { cidr: "10.2" }', ''].join('\n'),
+    'stacks/plat-stage.yaml': ['components:', '  terraform:', '    vpc:', '      vars: { cidr: "10.4" }', ''].join('\n'),
+    'stacks/plat-s3.yaml': ['components:', '  terraform:', '    vpc:', '      backend_type: s3', '      backend:', '        s3: { bucket: tfstate }', ''].join('\n'),
+    'deployments/app.yaml': ['deployment:', '  name: app', '  stacks: [plat-dev]', '  components:', '    terraform:', '      app: {}', '  targets:', '    dev: {}', ''].join('\n'),
+  });
+}
+
+describe('!terraform.state / !terraform.output of a component outside the deployment', () => {
+  it('reads an Atmos component’s local state in its workspace; the values are in describe, provenance at the function, and in the fingerprint', () => {
+    const repo = atmosRepo([
+      // Two-argument form: the component in the caller's own stack (Atmos ParseTerraform:
+      // internal/exec/yaml_func_terraform_state_yq_defaults_test.go TestParseTerraformStateArgs
+      // "legacy component and output": stack = the current stack).
+      'vpc_id: !terraform.state vpc .vpc_id',
+      // Three-argument form with an indexed yq path ("legacy component stack and output").
+      "subnet: !terraform.output vpc plat-prod '.subnets[1]'",
+      // A yq default for an output that does not exist ("single quoted expression with a default";
+      // TestTerraformState_LegacyCSVCompatibility: the default is the value).
+      `zone: !terraform.state vpc '.zone // "zone-a"'`,
+    ]);
+    // Atmos workspaces are the stack names (plat-dev, plat-prod): internal/terraform_backend/
+    // terraform_backend_local_test.go TestReadTerraformBackendLocal_DefaultWorkspace "named workspace -
+    // state in workspace dir": terraform.tfstate.d/<workspace>/terraform.tfstate under the component.
+    applyVpc(repo, 'plat-dev', '10.1');
+    applyVpc(repo, 'plat-prod', '10.2');
+
+    const d = runCli(['describe', 'app', '--target', 'dev', '--format', 'json', '--provenance', '-C', repo]);
+    expect(d.code, d.stderr).toBe(0);
+    const app = JSON.parse(d.stdout).components.find((c: { name: string }) => c.name === 'app');
+    expect(app.vars).toEqual({ vpc_id: 'vpc-10.1', subnet: '10.2.2', zone: 'zone-a' });
+    expect(app.provenance['vars.vpc_id']).toBe('stacks/plat-dev.yaml:7:17');
+    expect(app.provenance['vars.subnet']).toBe('stacks/plat-dev.yaml:8:17');
+
+    const r1 = runCli(['rollout', 'app', '--target', 'dev', '-C', repo]);
+    expect(r1.code, r1.stderr).toBe(0);
+    expect(seen(repo, 'app')).toBe('vpc-10.1/10.2.2/zone-a');
+    // The vpc changes outside atmos-pipe: the value read is new, so the app's steps are not cache hits.
+    applyVpc(repo, 'plat-dev', '10.3');
+    const r2 = runCli(['rollout', 'app', '--target', 'dev', '-C', repo]);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(seen(repo, 'app')).toBe('vpc-10.3/10.2.2/zone-a');
+  });
+
+  it('what cannot be read here is exit 2 at the function, naming the component, the stack, the backend and why', () => {
+    const repo = atmosRepo(['vpc_id: PLACEHOLDER', 'subnet: x', 'zone: y']);
+    applyVpc(repo, 'plat-dev', '10.1');
+    const stackFile = path.join(repo, 'stacks/plat-dev.yaml');
+    const original = readFileSync(stackFile, 'utf8');
+    const refused = (fn: string) => {
+      writeFileSync(stackFile, original.replace('PLACEHOLDER', fn));
+      const r = runCli(['validate', 'app', '-C', repo]);
+      expect(r.code, r.stdout).toBe(2);
+      return r.stderr;
+    };
+    expect(refused('!terraform.state vpc plat-s3 .vpc_id')).toMatch(
+      /stacks\/plat-dev\.yaml:7:17: error: .*cannot read the outputs of terraform\/vpc in stack "plat-s3" \(backend s3\): atmos-pipe reads only local state/,
+    );
+    expect(refused('!terraform.state vpc plat-stage .vpc_id')).toMatch(
+      /stacks\/plat-dev\.yaml:7:17: error: .*terraform\/vpc in stack "plat-stage" \(backend local\): its state components\/terraform\/vpc\/terraform\.tfstate\.d\/plat-stage\/terraform\.tfstate \(workspace plat-stage\) does not exist/,
+    );
+    expect(refused('!terraform.state vpc .nope')).toMatch(/stacks\/plat-dev\.yaml:7:17: error: .*has no output for \.nope/);
+    expect(refused('!terraform.output vpc .token')).toMatch(/stacks\/plat-dev\.yaml:7:17: error: .*the output token is sensitive/);
+    expect(refused('!terraform.state vpc plat-prd .vpc_id')).toMatch(/stacks\/plat-dev\.yaml:7:17: error: .*no stack is named "plat-prd"[\s\S]*did you mean "plat-prod"/);
+    expect(refused('!terraform.state vpcc .vpc_id')).toMatch(
+      /stacks\/plat-dev\.yaml:7:17: error: .*vpcc is not a Terraform component of this deployment, and its stack "plat-dev" has none[\s\S]*did you mean "vpc"/,
+    );
+  });
+
+  it('reads the state of a component another atmos-pipe deployment rolled out, where atmos-pipe keeps it', () => {
+    const repo = makeRepo({
+      'atmos.yaml': ATMOS,
+      'components/terraform/vpc/main.tf': VPC,
+      'components/terraform/app/main.tf': APP,
+      'stacks/net.yaml': ['components:', '  terraform:', '    vpc:', '      vars: { cidr: "10.9" }', ''].join('\n'),
+      'stacks/web.yaml': [
+        'components:',
+        '  terraform:',
+        '    app:',
+        '      vars:',
+        '        vpc_id: !terraform.output vpc net .vpc_id',
+        '        subnet: !terraform.state vpc net .subnets[0]',
+        '        zone: z',
+        '',
+      ].join('\n'),
+      'deployments/net.yaml': ['deployment:', '  name: net', '  stacks: [net]', '  components:', '    terraform:', '      vpc: {}', '  targets:', '    dev: {}', ''].join('\n'),
+      'deployments/web.yaml': ['deployment:', '  name: web', '  stacks: [web]', '  components:', '    terraform:', '      app: {}', '  targets:', '    dev: {}', ''].join('\n'),
+    });
+    const early = runCli(['validate', 'web', '-C', repo]);
+    expect(early.code).toBe(2);
+    expect(early.stderr).toMatch(/stacks\/web\.yaml:5:17: error: .*terraform\/vpc of deployment net, target dev \(backend local\): its state \.atmos\/state\/net\/dev\/vpc\.tfstate/);
+    const net = runCli(['rollout', 'net', '--target', 'dev', '-C', repo]);
+    expect(net.code, net.stderr).toBe(0);
+    const web = runCli(['rollout', 'web', '--target', 'dev', '-C', repo]);
+    expect(web.code, web.stderr).toBe(0);
+    expect(seen(repo, 'web')).toBe('vpc-10.9/10.9.1/z');
+  });
+});
