@@ -12,9 +12,9 @@ import type { DeploymentConfig, StackEntry, TerraformComponentConfig } from '../
 import type { YamlFileCache } from '../config/files.js';
 import { componentAddress } from '../config/names.js';
 import { containmentProblem, symlinkProblem, walkTree } from '../config/paths.js';
-import { loadStack, resolveComponent, withStackNames } from '../stacks/index.js';
+import { loadAllStacks, loadStack, resolveComponent, withStackNames } from '../stacks/index.js';
 import { deepMerge } from '../stacks/merge.js';
-import type { AllStacksOptions } from '../stacks/all.js';
+import type { AllStacks, AllStacksOptions } from '../stacks/all.js';
 import type { ImportSpec, LoadedStack, ResolvedStackComponent } from '../stacks/types.js';
 import { keyLocOf, locOf } from '../yaml/index.js';
 import { evaluateGoTemplates, type StackIdentity } from './go-templates.js';
@@ -92,6 +92,17 @@ export function stackComponent(
   const resolved = resolveComponent(stack, 'terraform', name, inherits ? { inherits } : undefined);
   const identity = stackIdentity(cfg, stack, resolved, files);
   return { component: evaluateGoTemplates(resolved, identity, cfg.templates, process.env), stack: identity.name, workspace: identity.workspace };
+}
+
+/**
+ * Every stack of the repository with its deployable components (`atmos describe stacks`),
+ * loaded exactly as a target's stacks are: atmos.yaml's options ({@link stackLoadOptions}:
+ * `.tmpl` files and import contexts rendered, integrations merged) and each component
+ * resolved by {@link stackComponent} (its Go templates evaluated with its stack name and
+ * workspace).
+ */
+export function loadRepositoryStacks(cfg: AtmosConfig, files?: YamlFileCache): AllStacks {
+  return loadAllStacks(stackLoadOptions(cfg), files, (stack, name, cache) => stackComponent(cfg, stack, name, undefined, cache).component);
 }
 
 /** A deployable Terraform component with its stack configuration and module. */
