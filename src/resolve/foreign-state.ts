@@ -21,6 +21,11 @@
  * (yaml_func_terraform_state.go `hasYqDefault`). Everything that cannot be read here (a remote
  * backend, a missing state file or output, a sensitive output) is a located error naming the
  * component, the stack, the backend and why.
+ *
+ * Sensitive outputs: Atmos returns them (terraform_backend_utils.go `ProcessTerraformStateFile`
+ * keeps every `outputs.<name>.value`). atmos-pipe refuses them: a value read here becomes part
+ * of the component's configuration (the tfvars in the CAS, describe, release records), and
+ * SPEC 4.1 keeps sensitive outputs out of plaintext outside Terraform's state.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -17,7 +17,8 @@
  *                         any other component or stack: read from its state now
  *                         (./foreign-state.ts), or a located error saying why not
  *
- * The same functions are evaluated in `backend` and `providers` (no output can be read there).
+ * The same functions are evaluated in `backend` and `providers` (where only a state read now
+ * can be taken, no output of this deployment's components).
  * Anything else (`!store`, `!secret`, `!aws.*`, ...) is a located error: a function string
  * never reaches Terraform.
  */
@@ -167,18 +168,19 @@ function functionValue(
       return expandIncludes(ctx.files, s, path.resolve(ctx.repoRoot, location.file));
     case '!terraform.output':
     case '!terraform.state': {
+      const got = terraformOutput(fn.tag, s, fn.args, ctx, bag, location);
+      if (!got) return s;
+      // Read from a state now: known before anything runs, so the backend and providers may take it too.
+      if ('value' in got) return got.value;
       if (!section) {
         bag.error(
           'yaml/output-too-early',
-          `${s}: the backend and providers of a component cannot take another component's output`,
+          `${s}: the backend and providers of a component cannot take the output of another component of this deployment`,
           location,
           'they are needed before any component runs; pass the value as a literal or a var',
         );
         return s;
       }
-      const got = terraformOutput(fn.tag, s, fn.args, ctx, bag, location);
-      if (!got) return s;
-      if ('value' in got) return got.value;
       const ref = got.ref;
       const template = `{{ ${ref.expr} }}`;
       out.refs.push(ref);

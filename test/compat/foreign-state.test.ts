@@ -34,9 +34,9 @@ const APP = [
 
 const ATMOS = 'components:\n  terraform:\n    base_path: components/terraform\nstacks:\n  base_path: stacks\n';
 
-/** `terraform apply` of components/terraform/vpc in a workspace, as `atmos terraform apply vpc -s <workspace>` would. */
-function applyVpc(repo: string, workspace: string, cidr: string): void {
-  const cwd = path.join(repo, 'components/terraform/vpc');
+/** `terraform apply` of components/terraform/<module> in a workspace, as `atmos terraform apply <module> -s <workspace>` would. */
+function applyVpc(repo: string, workspace: string, cidr: string, module = 'vpc'): void {
+  const cwd = path.join(repo, 'components/terraform', module);
   const tf = (...args: string[]) => execFileSync('terraform', args, { cwd, stdio: 'pipe', env: { ...process.env, TF_IN_AUTOMATION: '1' } });
   tf('init', '-input=false');
   const list = tf('workspace', 'list').toString();
@@ -148,5 +148,47 @@ describe('!terraform.state / !terraform.output of a component outside the deploy
     const web = runCli(['rollout', 'web', '--target', 'dev', '-C', repo]);
     expect(web.code, web.stderr).toBe(0);
     expect(seen(repo, 'web')).toBe('vpc-10.9/10.9.1/z');
+  });
+
+  it("workspaces disabled: the default workspace's terraform.tfstate, or the backend's path relative to the component", () => {
+    const repo = makeRepo({
+      'atmos.yaml': ATMOS.replace('    base_path: components/terraform\n', '    base_path: components/terraform\n    workspaces_enabled: false\n'),
+      'components/terraform/vpc/main.tf': VPC,
+      'components/terraform/net/main.tf': VPC,
+      // What `atmos terraform apply net` generates from the stack's backend section.
+      'components/terraform/net/backend.tf.json': JSON.stringify({ terraform: { backend: { local: { path: '.context/tfstate/net.tfstate' } } } }),
+      'components/terraform/app/main.tf': APP,
+      'stacks/plat-dev.yaml': [
+        'components:',
+        '  terraform:',
+        '    vpc:',
+        '      vars: { cidr: "10.1" }',
+        '    net:',
+        '      backend_type: local',
+        '      backend:',
+        '        local: { path: .context/tfstate/net.tfstate }',
+        '    app:',
+        '      vars:',
+        '        vpc_id: !terraform.state vpc .vpc_id',
+        '        subnet: !terraform.state net .subnets[0]',
+        '        zone: z',
+        // Read before anything runs, so a provider setting may take it (unlike an output of this deployment).
+        '      providers:',
+        '        aws: { region: !terraform.state vpc .vpc_id }',
+        '',
+      ].join('\n'),
+      'deployments/app.yaml': ['deployment:', '  name: app', '  stacks: [plat-dev]', '  components:', '    terraform:', '      app: {}', '  targets:', '    dev: {}', ''].join('\n'),
+    });
+    // internal/exec/yaml_func_terraform_state_workspaces_disabled_test.go: with workspaces disabled the
+    // workspace is "default" and the local state is terraform.tfstate (not terraform.tfstate.d/default/...).
+    applyVpc(repo, 'default', '10.1');
+    // internal/terraform_backend/terraform_backend_local_test.go TestReadTerraformBackendLocal_ConfiguredBackendPath
+    // "relative path resolves from component directory".
+    applyVpc(repo, 'default', '10.5', 'net');
+    const d = runCli(['describe', 'app', '--target', 'dev', '--format', 'json', '-C', repo]);
+    expect(d.code, d.stderr).toBe(0);
+    const app = JSON.parse(d.stdout).components[0];
+    expect(app.vars).toEqual({ vpc_id: 'vpc-10.1', subnet: '10.5.1', zone: 'z' });
+    expect(app.providers).toEqual({ aws: { region: 'vpc-10.1' } });
   });
 });
