@@ -14,7 +14,8 @@
  *    Atmos derives them; a `local` backend is read as Atmos reads it
  *    (terraform_backend_local.go `ReadTerraformBackendLocal`): the backend's `path` (relative
  *    to the component's directory), else `terraform.tfstate` for the `default` workspace, else
- *    `terraform.tfstate.d/<workspace>/terraform.tfstate`.
+ *    `terraform.tfstate.d/<workspace>/terraform.tfstate` (under the backend's `workspace_dir`
+ *    instead when it sets one, where Terraform writes it).
  *
  * The value is the yq expression over the state's outputs (`outputs.<name>.value`), with
  * Atmos's `// default` applied when the state or the output is missing
@@ -277,11 +278,10 @@ function atmosState(req: ForeignRequest, ctx: ForeignContext, bag: DiagnosticBag
   if (type !== 'local') return { backend: type, unreadable: REMOTE_WHY, owner };
   const dir = path.join(ctx.cfg.terraformBasePath, c.component);
   const configured = typeof c.backend.path === 'string' ? c.backend.path : '';
-  const state = configured
-    ? path.resolve(dir, configured)
-    : workspace === 'default' || workspace === ''
-      ? path.join(dir, 'terraform.tfstate')
-      : path.join(dir, 'terraform.tfstate.d', workspace, 'terraform.tfstate');
+  // `workspace_dir` is where Terraform's local backend keeps the named workspaces (Atmos's reader
+  // assumes the default, terraform.tfstate.d, and would find nothing there).
+  const wsDir = typeof c.backend.workspace_dir === 'string' && c.backend.workspace_dir !== '' ? path.resolve(dir, c.backend.workspace_dir) : path.join(dir, 'terraform.tfstate.d');
+  const state = configured ? path.resolve(dir, configured) : workspace === 'default' || workspace === '' ? path.join(dir, 'terraform.tfstate') : path.join(wsDir, workspace, 'terraform.tfstate');
   return { backend: 'local', file: state, workspace, owner };
 }
 

@@ -6,7 +6,7 @@
  * rollout of another deployment); atmos-pipe then reads them through the CLI.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeRepo, runCli } from '../helpers.js';
@@ -190,5 +190,35 @@ describe('!terraform.state / !terraform.output of a component outside the deploy
     const app = JSON.parse(d.stdout).components[0];
     expect(app.vars).toEqual({ vpc_id: 'vpc-10.1', subnet: '10.5.1', zone: 'z' });
     expect(app.providers).toEqual({ aws: { region: 'vpc-10.1' } });
+  });
+
+  it('a local backend with workspace_dir: the named workspace where Terraform keeps it', () => {
+    const repo = makeRepo({
+      'atmos.yaml': ATMOS,
+      'components/terraform/net/main.tf': VPC,
+      // What `atmos terraform apply net -s plat-dev` generates from the stack's backend section.
+      'components/terraform/net/backend.tf.json': JSON.stringify({ terraform: { backend: { local: { workspace_dir: 'states' } } } }),
+      'components/terraform/app/main.tf': APP,
+      'stacks/plat-dev.yaml': [
+        'components:',
+        '  terraform:',
+        '    net:',
+        '      backend_type: local',
+        '      backend:',
+        '        local: { workspace_dir: states }',
+        '    app:',
+        '      vars:',
+        '        vpc_id: !terraform.state net .vpc_id',
+        '        subnet: !terraform.state net .subnets[1]',
+        '        zone: z',
+        '',
+      ].join('\n'),
+      'deployments/app.yaml': ['deployment:', '  name: app', '  stacks: [plat-dev]', '  components:', '    terraform:', '      app: {}', '  targets:', '    dev: {}', ''].join('\n'),
+    });
+    applyVpc(repo, 'plat-dev', '10.6', 'net');
+    expect(existsSync(path.join(repo, 'components/terraform/net/states/plat-dev/terraform.tfstate'))).toBe(true);
+    const d = runCli(['describe', 'app', '--target', 'dev', '--format', 'json', '-C', repo]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(JSON.parse(d.stdout).components[0].vars).toEqual({ vpc_id: 'vpc-10.6', subnet: '10.6.2', zone: 'z' });
   });
 });
