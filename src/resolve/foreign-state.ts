@@ -133,10 +133,25 @@ function parsePath(p: string): (string | number)[] | undefined {
     re.lastIndex = i;
     const m = re.exec(p);
     if (!m) return undefined;
-    steps.push(m[1] ?? (m[2] !== undefined ? Number(m[2]) : (JSON.parse(`"${m[3]}"`) as string)));
+    if (m[1] !== undefined) steps.push(m[1]);
+    else if (m[2] !== undefined) steps.push(Number(m[2]));
+    else {
+      const key = jsonString(m[3]);
+      if (key === undefined) return undefined;
+      steps.push(key);
+    }
     i = re.lastIndex;
   }
   return steps;
+}
+
+/** A double-quoted key's text read as JSON reads it (`\"` and `\\` escapes), or undefined when it is not valid. */
+function jsonString(body: string): string | undefined {
+  try {
+    return JSON.parse(`"${body}"`) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 /** yq on `data`: the first alternative that is neither null nor false, else the last; undefined for none. */

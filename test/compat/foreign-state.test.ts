@@ -113,6 +113,7 @@ describe('!terraform.state / !terraform.output of a component outside the deploy
     expect(refused('!terraform.state vpc plat-stage .vpc_id')).toMatch(
       /stacks\/plat-dev\.yaml:7:17: error: .*terraform\/vpc in stack "plat-stage" \(backend local\): its state components\/terraform\/vpc\/terraform\.tfstate\.d\/plat-stage\/terraform\.tfstate \(workspace plat-stage\) does not exist/,
     );
+    expect(refused("!terraform.state vpc '.subnets | length'")).toMatch(/stacks\/plat-dev\.yaml:7:17: error: .*"\.subnets \| length" is not a path atmos-pipe evaluates/);
     expect(refused('!terraform.state vpc .nope')).toMatch(/stacks\/plat-dev\.yaml:7:17: error: .*has no output for \.nope/);
     expect(refused('!terraform.output vpc .token')).toMatch(/stacks\/plat-dev\.yaml:7:17: error: .*the output token is sensitive/);
     expect(refused('!terraform.state vpc plat-prd .vpc_id')).toMatch(/stacks\/plat-dev\.yaml:7:17: error: .*no stack is named "plat-prd"[\s\S]*did you mean "plat-prod"/);
