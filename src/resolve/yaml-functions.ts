@@ -76,9 +76,9 @@ function unsupported(bag: DiagnosticBag, tag: string, s: string, location: Locat
   bag.error('yaml/unsupported-function', `${s}: the Atmos YAML function ${tag} is not supported by atmos-pipe`, location, hint);
 }
 
-/** The Terraform output path of `!terraform.output`'s last argument (`name`, `.name`, `.name.key`). */
+/** The Terraform output path of `!terraform.output`'s last argument (`name`, `.name`, `.name.key`, `.name[0]`). */
 function outputPath(arg: string): string[] | undefined {
-  const p = arg.startsWith('.') ? arg.slice(1) : arg;
+  const p = (arg.startsWith('.') ? arg.slice(1) : arg).replace(/\[(\d+)\]/g, '.$1');
   const parts = p.split('.');
   return parts.every((x) => /^[A-Za-z0-9_-]+$/.test(x)) ? parts : undefined;
 }
@@ -104,7 +104,7 @@ function terraformOutput(tag: string, s: string, argText: string, ctx: YamlFunct
   }
   const outPath = outputPath(expression);
   if (!outPath) {
-    bag.error('yaml/function-args', `${s}: to a component of this deployment, only an output name or a simple yq path (.output.key) is supported`, location, `write ${form}`);
+    bag.error('yaml/function-args', `${s}: to a component of this deployment, only an output name or a simple yq path (.output.key, .output[0]) is supported`, location, `write ${form}`);
     return undefined;
   }
   return { ref: { expr: `terraform.${component}.outputs.${outPath.join('.')}`, ref: { kind: 'terraform', component, output: outPath[0], path: outPath }, location } };

@@ -223,3 +223,34 @@ describe('!terraform.state / !terraform.output of a component outside the deploy
     expect(JSON.parse(d.stdout).components[0].vars).toEqual({ vpc_id: 'vpc-10.6', subnet: '10.6.2', zone: 'z' });
   });
 });
+
+describe('!terraform.state to a component of the deployment with an indexed yq path', () => {
+  it('orders the two and applies the list item (Atmos TestParseTerraformStateArgs forms, `.subnets[1]`)', () => {
+    const repo = makeRepo({
+      'atmos.yaml': ATMOS,
+      'components/terraform/vpc/main.tf': VPC,
+      'components/terraform/app/main.tf': APP,
+      'stacks/plat-dev.yaml': [
+        'components:',
+        '  terraform:',
+        '    vpc:',
+        '      vars: { cidr: "10.8" }',
+        '    app:',
+        '      vars:',
+        '        vpc_id: !terraform.output vpc .vpc_id',
+        "        subnet: !terraform.state vpc plat-dev '.subnets[1]'",
+        '        zone: z',
+        '',
+      ].join('\n'),
+      'deployments/app.yaml': ['deployment:', '  name: app', '  stacks: [plat-dev]', '  components:', '    terraform:', '      vpc: {}', '      app: {}', '  targets:', '    dev: {}', ''].join('\n'),
+    });
+    const d = runCli(['describe', 'app', '--target', 'dev', '--format', 'json', '-C', repo]);
+    expect(d.code, d.stderr).toBe(0);
+    const app = JSON.parse(d.stdout).components.find((c: { name: string }) => c.name === 'app');
+    expect(app.depends_on).toEqual(['terraform/vpc']);
+    expect(app.vars.subnet).toBe('(known after apply: terraform/vpc.outputs.subnets.1)');
+    const r = runCli(['rollout', 'app', '--target', 'dev', '-C', repo]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(seen(repo, 'app')).toBe('vpc-10.8/10.8.2/z');
+  });
+});
