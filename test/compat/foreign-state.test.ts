@@ -151,6 +151,44 @@ describe('!terraform.state / !terraform.output of a component outside the deploy
     expect(seen(repo, 'web')).toBe('vpc-10.9/10.9.1/z');
   });
 
+  it('reads the state another target of the same deployment rolled out (dev reading prod)', () => {
+    const repo = makeRepo({
+      'atmos.yaml': ATMOS,
+      'components/terraform/vpc/main.tf': VPC,
+      'components/terraform/app/main.tf': APP,
+      'stacks/plat-prod.yaml': ['components:', '  terraform:', '    vpc:', '      vars: { cidr: "10.2" }', '    app:', '      metadata: { enabled: false }', ''].join('\n'),
+      'stacks/plat-dev.yaml': [
+        'components:',
+        '  terraform:',
+        '    vpc:',
+        '      vars: { cidr: "10.1" }',
+        '    app:',
+        '      vars:',
+        '        vpc_id: !terraform.output vpc .vpc_id',
+        "        subnet: !terraform.state vpc plat-prod '.subnets[0]'",
+        '        zone: z',
+        '',
+      ].join('\n'),
+      'deployments/net.yaml': [
+        'deployment:',
+        '  name: net',
+        '  components:',
+        '    terraform:',
+        '      vpc: {}',
+        '      app: {}',
+        '  targets:',
+        '    dev: { stacks: [plat-dev] }',
+        '    prod: { stacks: [plat-prod] }',
+        '',
+      ].join('\n'),
+    });
+    const prod = runCli(['rollout', 'net', '--target', 'prod', '-C', repo]);
+    expect(prod.code, prod.stderr).toBe(0);
+    const dev = runCli(['rollout', 'net', '--target', 'dev', '-C', repo]);
+    expect(dev.code, dev.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(repo, '.atmos/state/net/dev/app.tfstate'), 'utf8')).outputs.seen.value).toBe('vpc-10.1/10.2.1/z');
+  });
+
   it("workspaces disabled: the default workspace's terraform.tfstate, or the backend's path relative to the component", () => {
     const repo = makeRepo({
       'atmos.yaml': ATMOS.replace('    base_path: components/terraform\n', '    base_path: components/terraform\n    workspaces_enabled: false\n'),
