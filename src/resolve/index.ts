@@ -111,13 +111,13 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
   const declaredOutputs = new Map(stacked.map((t, i) => [t.name, { module: t.module, outputs: infos[i].outputs }]));
   checkDeclaredOutputs(refsOf, declaredOutputs, bag);
   const foreign = { cfg, files, deployment: dep.name, target, deployed: [...names.terraform] };
-  const functionContext: YamlFunctionContext = {
+  // Each component adds the name of its own stack.
+  const functionContext: Omit<YamlFunctionContext, 'stack'> = {
     repoRoot: cfg.repoRoot,
     files,
     allowExec: cfg.allowExec === true,
     env: process.env,
     target,
-    stack: target,
     names,
     scope,
     foreign: (request, b) => readForeignOutput(request, foreign, b),
@@ -131,7 +131,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     const refs = refsOf.get(t.address) ?? [];
     const sections = terraformSections(t, c, infos[idx].variables, context, scope, names, bag, strategy);
     const bound = bindImages(t, sections.vars, sections.settings, refs, nxLabels, nxComps, scope, names, bag);
-    const ownContext = { ...functionContext, stack: t.stackName };
+    const ownContext: YamlFunctionContext = { ...functionContext, stack: t.stackName };
     const fns = evaluateYamlFunctions({ vars: bound.vars, settings: sections.settings, env: sections.env }, ownContext, bag, t.location);
     const final = fns.sections;
     const stackComp = {
