@@ -10,6 +10,7 @@
  *   ./nixpack.ts       nixpack vars (templates evaluated) and sources
  *   ./workspace.ts     stack names and Terraform workspaces (Atmos's derivation)
  *   ./yaml-functions.ts Atmos YAML functions (`!env`, `!terraform.output`, ...) on the merged sections
+ *   ./foreign-state.ts  `!terraform.state` of components outside the target, read from their state
  *   ./edges.ts         depends_on, template and binding edges; dependencies and waves
  *
  * The result is plain data ({@link ResolvedDeployment}): the component graph is built from it
@@ -32,6 +33,7 @@ import { keyLocOf } from '../yaml/index.js';
 import { backendOf, protectedDirs } from './backend.js';
 import { bindImages } from './bindings.js';
 import { atmosDependencies, EdgeCollector, orderComponents, warnExternalDependencies } from './edges.js';
+import { readForeignOutput } from './foreign-state.js';
 import { gitInfo } from './git.js';
 import { checkSelfOutputs, hookCollector, hookEdgeRefs } from './hooks.js';
 import { nixpackSections, nixpackSource } from './nixpack.js';
@@ -114,7 +116,18 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
   const infos = await Promise.all(stacked.map((t) => moduleInfo(t.moduleDir)));
   const declaredOutputs = new Map(stacked.map((t, i) => [t.name, { module: t.module, outputs: infos[i].outputs }]));
   checkDeclaredOutputs(refsOf, declaredOutputs, bag);
-  const functionContext: YamlFunctionContext = { repoRoot: cfg.repoRoot, files, allowExec: cfg.allowExec === true, env: process.env, target, names, scope };
+  const foreign = { cfg, files, deployment: dep.name, target, deployed: [...names.terraform] };
+  // Each component adds the name of its own stack.
+  const functionContext: Omit<YamlFunctionContext, 'stack'> = {
+    repoRoot: cfg.repoRoot,
+    files,
+    allowExec: cfg.allowExec === true,
+    env: process.env,
+    target,
+    names,
+    scope,
+    foreign: (request, b) => readForeignOutput(request, foreign, b),
+  };
   const declaredAnywhere = new Set<string>();
   for (const i of infos) for (const k of i.variables.keys()) declaredAnywhere.add(k);
   const nxLabels = Object.entries(nxComps).map(([n, c]) => ({ name: n, labels: (c.metadata?.labels ?? {}) as Record<string, string> }));
@@ -128,12 +141,13 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     for (const h of hooks) for (const r of h.references) hookRefsSeen.add(r);
     const sections = terraformSections(t, c, infos[idx].variables, context, scope, names, bag, strategy);
     const bound = bindImages(t, sections.vars, sections.settings, refs, nxLabels, nxComps, scope, names, bag);
-    const fns = evaluateYamlFunctions({ vars: bound.vars, settings: sections.settings, env: sections.env }, functionContext, bag, t.location);
+    const ownContext: YamlFunctionContext = { ...functionContext, stack: t.stackName };
+    const fns = evaluateYamlFunctions({ vars: bound.vars, settings: sections.settings, env: sections.env }, ownContext, bag, t.location);
     const final = fns.sections;
     const stackComp = {
       ...t.stackComp,
-      backend: evaluateStaticFunctions(t.stackComp.backend, final.env, functionContext, bag, t.location),
-      providers: evaluateStaticFunctions(t.stackComp.providers, final.env, functionContext, bag, t.location),
+      backend: evaluateStaticFunctions(t.stackComp.backend, final.env, ownContext, bag, t.location),
+      providers: evaluateStaticFunctions(t.stackComp.providers, final.env, ownContext, bag, t.location),
     };
     if (fns.refs.length) checkDeclaredOutputs(new Map([[t.address, fns.refs]]), declaredOutputs, bag);
     const component: ResolvedComponent = {

@@ -12,11 +12,12 @@ import type { DeploymentConfig, StackEntry, TerraformComponentConfig } from '../
 import type { YamlFileCache } from '../config/files.js';
 import { componentAddress } from '../config/names.js';
 import { containmentProblem, symlinkProblem, walkTree } from '../config/paths.js';
-import { loadStack, resolveComponent, withStackNames } from '../stacks/index.js';
+import { loadAllStacks, loadStack, resolveComponent, withStackNames } from '../stacks/index.js';
 import { deepMerge } from '../stacks/merge.js';
-import type { ImportSpec, LoadedStack, ResolvedStackComponent, StackLoadOptions } from '../stacks/types.js';
+import type { AllStacks, AllStacksOptions } from '../stacks/all.js';
+import type { ImportSpec, LoadedStack, ResolvedStackComponent } from '../stacks/types.js';
 import { keyLocOf, locOf } from '../yaml/index.js';
-import { componentView, evaluateGoTemplates, type StackIdentity } from './go-templates.js';
+import { componentView, evaluateGoTemplates, type ComponentLookup, type StackIdentity } from './go-templates.js';
 import { stackNameOf, targetStack, workspaceOf, type WorkspaceInput } from './workspace.js';
 import type { ResolvedComponent } from './types.js';
 
@@ -28,18 +29,29 @@ function toImports(entries: StackEntry[] | undefined, container: unknown): Impor
   });
 }
 
-/** Load the stacks for a target: `deployment.stacks` then `targets.<t>.stacks`. */
-export function loadTargetStacks(cfg: AtmosConfig, dep: DeploymentConfig, target: string, files: YamlFileCache): LoadedStack {
-  const body = dep.body;
-  const opts: StackLoadOptions = {
+/**
+ * How atmos.yaml says stacks are loaded (merge strategy, integrations, templates, which
+ * files are stacks): one set of options for a target's stacks, the stack a
+ * `!terraform.state` names and every stack listed by name.
+ */
+export function stackLoadOptions(cfg: AtmosConfig): AllStacksOptions {
+  return {
     repoRoot: cfg.repoRoot,
     stacksBasePath: cfg.stacksBasePath,
     listMergeStrategy: cfg.listMergeStrategy,
     integrationsGithub: cfg.integrationsGithub,
     templates: cfg.templates,
+    included: cfg.stacksIncluded,
+    excluded: cfg.stacksExcluded,
   };
+}
+
+/** Load the stacks for a target: `deployment.stacks` then `targets.<t>.stacks`. */
+export function loadTargetStacks(cfg: AtmosConfig, dep: DeploymentConfig, target: string, files: YamlFileCache): LoadedStack {
+  const body = dep.body;
+  const opts = stackLoadOptions(cfg);
   const imports = [...toImports(body.stacks, body.stacks), ...toImports(body.targets[target]?.stacks, body.targets[target]?.stacks)];
-  const named = withStackNames(imports, { ...opts, included: cfg.stacksIncluded, excluded: cfg.stacksExcluded }, cfg.stackNaming, files);
+  const named = withStackNames(imports, opts, cfg.stackNaming, files);
   return loadStack(named, opts, files);
 }
 
@@ -64,6 +76,28 @@ function stackIdentity(cfg: AtmosConfig, stack: LoadedStack, comp: ResolvedStack
 }
 
 /**
+ * A Terraform component as Atmos resolves it in a loaded stack (inheritance, then its Go
+ * templates with `.atmos_stack`, `.workspace`, ...), with the identity of that stack (its
+ * name, file and the component's Terraform workspace there): what a deployment's component
+ * is built from, and what `!terraform.state` reads the state of. `lookupFor` gives
+ * `atmos.Component` its view of the other components (none: it is refused).
+ * Throws a DiagnosticError for a problem in the stacks.
+ */
+export function stackComponent(
+  cfg: AtmosConfig,
+  stack: LoadedStack,
+  name: string,
+  inherits: string[] | undefined,
+  files: YamlFileCache,
+  lookupFor?: (identity: StackIdentity) => ComponentLookup,
+): { component: ResolvedStackComponent; identity: StackIdentity } {
+  const resolved = resolveComponent(stack, 'terraform', name, inherits ? { inherits } : undefined);
+  const identity = stackIdentity(cfg, stack, resolved, files);
+  const component = evaluateGoTemplates(resolved, identity, cfg.templates, process.env, { ...(lookupFor ? { lookup: lookupFor(identity) } : {}), isLiteral: (at) => files.isLiteral(at) });
+  return { component, identity };
+}
+
+/**
  * The deployment's Terraform components with their stack configuration resolved and their Go
  * templates evaluated, each once, on demand: `atmos.Component` in one component's templates
  * reads another's evaluated configuration (a component reading itself back is an error).
@@ -82,20 +116,21 @@ function evaluatedComponents(
     if (resolving.includes(n)) throw new Error(`atmos.Component reads ${[...resolving.slice(resolving.indexOf(n)), n].join(' → ')}: a component cannot read itself back`);
     resolving.push(n);
     try {
-      const inherits = tfComps[n]?.metadata?.inherits;
-      const raw = resolveComponent(stack, 'terraform', n, inherits ? { inherits: inherits as string[] } : undefined);
-      const identity = stackIdentity(cfg, stack, raw, files);
-      const lookup = (name: string, stackName: string) => {
-        if (stackName !== identity.name)
-          throw new Error(`reading ${name} in stack "${stackName}" is not supported: atmos-pipe reads only the components of this deployment, in its stack "${identity.name}"`);
-        if (!Object.hasOwn(tfComps, name)) {
-          const guess = didYouMean(name, Object.keys(tfComps));
-          throw new Error(`${name} is not a Terraform component of this deployment${guess ? ` (did you mean "${guess}"?)` : ''}; add it to the deployment, or pass the value as a var`);
-        }
-        const other = evaluated(name);
-        return componentView(other.comp, other.identity);
-      };
-      const result = { comp: evaluateGoTemplates(raw, identity, cfg.templates, process.env, { lookup, isLiteral: (at) => files.isLiteral(at) }), identity };
+      const inherits = tfComps[n]?.metadata?.inherits as string[] | undefined;
+      const lookupFor =
+        (identity: StackIdentity): ComponentLookup =>
+        (name, stackName) => {
+          if (stackName !== identity.name)
+            throw new Error(`reading ${name} in stack "${stackName}" is not supported: atmos-pipe reads only the components of this deployment, in its stack "${identity.name}"`);
+          if (!Object.hasOwn(tfComps, name)) {
+            const guess = didYouMean(name, Object.keys(tfComps));
+            throw new Error(`${name} is not a Terraform component of this deployment${guess ? ` (did you mean "${guess}"?)` : ''}; add it to the deployment, or pass the value as a var`);
+          }
+          const other = evaluated(name);
+          return componentView(other.comp, other.identity);
+        };
+      const { component, identity } = stackComponent(cfg, stack, n, inherits, files, lookupFor);
+      const result = { comp: component, identity };
       done.set(n, result);
       return result;
     } finally {
@@ -103,6 +138,17 @@ function evaluatedComponents(
     }
   };
   return evaluated;
+}
+
+/**
+ * Every stack of the repository with its deployable components (`atmos describe stacks`),
+ * loaded exactly as a target's stacks are: atmos.yaml's options ({@link stackLoadOptions}:
+ * `.tmpl` files and import contexts rendered, integrations merged) and each component
+ * resolved by {@link stackComponent} (its Go templates evaluated with its stack name and
+ * workspace).
+ */
+export function loadRepositoryStacks(cfg: AtmosConfig, files?: YamlFileCache): AllStacks {
+  return loadAllStacks(stackLoadOptions(cfg), files, (stack, name, cache) => stackComponent(cfg, stack, name, undefined, cache).component);
 }
 
 /** A deployable Terraform component with its stack configuration and module. */
@@ -115,6 +161,8 @@ export interface StackedComponent {
   location: Location;
   /** Module path under the Terraform base path (`ecs/service`). */
   module: string;
+  /** The Atmos name of the stack it is resolved in (what `!terraform.output`'s stack argument names). */
+  stackName: string;
   vendored?: ResolvedComponent['vendored'];
 }
 
@@ -148,8 +196,11 @@ export function stackedComponents(
     const location = keyLocOf(tfComps, n) ?? dep.location;
     const depMeta = (c.metadata ?? {}) as Record<string, unknown>;
     let stackComp: ResolvedStackComponent;
+    let stackName: string;
     try {
-      stackComp = evaluated(n).comp;
+      const ev = evaluated(n);
+      stackComp = ev.comp;
+      stackName = ev.identity.name;
     } catch (e) {
       if (e instanceof DiagnosticError) {
         bag.items.push(...e.diagnostics);
@@ -213,6 +264,7 @@ export function stackedComponents(
       name: n,
       address,
       stackComp,
+      stackName,
       metadata,
       moduleDir,
       location,

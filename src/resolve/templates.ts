@@ -151,7 +151,9 @@ export interface TemplateScope {
  * `v[p]` for an own key of a plain map only: `constructor`, `__proto__`, `toString`,
  * `hasOwnProperty` and the rest of Object.prototype are unknown keys like any other.
  */
+/** A key of a map, or an index of a list (`subnets.0`, from `!terraform.output c .subnets[0]`). */
 function child(v: unknown, p: string): unknown {
+  if (Array.isArray(v)) return /^\d+$/.test(p) ? v[Number(p)] : undefined;
   return isPlainMap(v) && Object.hasOwn(v, p) ? v[p] : undefined;
 }
 

@@ -3,8 +3,9 @@
  * (cloudposse/atmos internal/exec/stack_utils.go `BuildTerraformWorkspace`):
  *
  *   stack name  = the top-level stack file's `name:` > atmos.yaml `stacks.name_template`
- *                 > `stacks.name_pattern` > the file's path under the stacks base, without
- *                 extension, `/` replaced by `-`
+ *                 > `stacks.name_pattern` (over the component's own vars) > the file's path
+ *                 under the stacks base, without extension (src/stacks/names.ts
+ *                 `stackNameFor`, the rule `stacks:` entries are named by too)
  *   workspace   = `metadata.terraform_workspace_template` > `terraform_workspace_pattern` >
  *                 `terraform_workspace` > the stack name (`<stack>-<component>` for a derived
  *                 component, one whose `metadata.component` names another module, as
@@ -22,7 +23,7 @@ import type { Location } from '../diagnostics/index.js';
 import type { AtmosConfig } from '../config/atmos.js';
 import type { YamlFileCache } from '../config/files.js';
 import { isPlainMap, locOf } from '../yaml/index.js';
-import { fromPattern, renderNameTemplate } from '../stacks/names.js';
+import { namingData, renderNameTemplate, stackNameFor } from '../stacks/names.js';
 
 /** The stack a target's components are described in. */
 export interface TargetStack {
@@ -96,18 +97,12 @@ function replaceTokens(pattern: string, tokens: Record<string, string>): string 
 
 /** What Atmos's templates see of a component (its sections and context), for the name templates. */
 export function templateData(input: WorkspaceInput): Record<string, unknown> {
-  return { vars: input.vars, settings: input.settings, metadata: input.metadata, component: input.module, atmos_component: input.component, atmos_stack_file: input.stack.file };
+  return namingData(input, input.stack.file);
 }
 
-/** The Atmos stack name of a component's stack (its vars fill a name pattern or template). */
+/** The Atmos stack name of a component's stack: the one rule of src/stacks/names.ts, over the component's own vars. */
 export function stackNameOf(cfg: AtmosConfig, input: WorkspaceInput): string {
-  const { manifestName, file } = input.stack;
-  if (manifestName) return manifestName;
-  const { nameTemplate, namePattern } = cfg.stackNaming;
-  if (nameTemplate) return renderNameTemplate(nameTemplate.text, templateData(input), 'atmos.yaml: stacks.name_template', nameTemplate.location);
-  // Without a name (Atmos's default), the stack is named by its manifest path: `orgs/acme/dev`.
-  if (namePattern) return fromPattern(namePattern, input.vars) ?? file;
-  return file;
+  return stackNameFor(cfg.stackNaming, input.stack, input);
 }
 
 /** A metadata string, or undefined (Atmos reads these keys only when they are strings). */

@@ -13,23 +13,27 @@
  *                         (trailing newlines cut) parsed as JSON, else the text
  *   !terraform.output / !terraform.state <component> [stack] <output | .yq.path>
  *                         another component of this deployment: a dependency edge and a
- *                         deferred value, exactly like `{{ terraform.<c>.outputs.<o> }}`
+ *                         deferred value, exactly like `{{ terraform.<c>.outputs.<o> }}`;
+ *                         any other component or stack: read from its state now
+ *                         (./foreign-state.ts), or a located error saying why not
  *
  * The outputs `atmos.Component` printed in a Go template (./go-templates.ts placeholders) take
  * the same path as `!terraform.output`: a reference (an edge) and a deferred value each.
  *
- * The same functions are evaluated in `backend` and `providers` (no output can be read there).
- * Anything else (`!store`, `!secret`, `!aws.*`, another stack's outputs, ...) is a located
- * error: a function string never reaches Terraform.
+ * The same functions are evaluated in `backend` and `providers` (where only a state read now
+ * can be taken, no output of this deployment's components).
+ * Anything else (`!store`, `!secret`, `!aws.*`, ...) is a located error: a function string
+ * never reaches Terraform.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { didYouMean, type DiagnosticBag, type Location } from '../diagnostics/index.js';
+import type { DiagnosticBag, Location } from '../diagnostics/index.js';
 import type { YamlFileCache } from '../config/files.js';
 import { expandIncludes } from '../stacks/include.js';
 import { isPlainMap } from '../yaml/index.js';
 import { jsonOrText, splitArgs, splitFunction } from '../yaml/functions.js';
 import { mapStrings, type ValuePath } from '../yaml/map-strings.js';
+import { parseTerraformArgs, type ForeignRequest } from './foreign-state.js';
 import type { ComponentNames } from './references.js';
 import { holdsOutput, replaceOutputs } from './go-templates.js';
 import { asText } from './substitute.js';
@@ -47,8 +51,12 @@ export interface YamlFunctionContext {
   /** The run's environment (for `!env`). */
   env: NodeJS.ProcessEnv;
   target: string;
+  /** The Atmos name of the component's stack (what a `!terraform.output` stack argument is compared with). */
+  stack: string;
   names: ComponentNames;
   scope: TemplateScope;
+  /** Components outside this deployment's target: read from their state (./foreign-state.ts). */
+  foreign: (request: ForeignRequest, bag: DiagnosticBag) => { value: unknown } | undefined;
 }
 
 /** A component's sections with their functions evaluated, and the references to other components' outputs they made. */
@@ -73,49 +81,38 @@ function unsupported(bag: DiagnosticBag, tag: string, s: string, location: Locat
   bag.error('yaml/unsupported-function', `${s}: the Atmos YAML function ${tag} is not supported by atmos-pipe`, location, hint);
 }
 
-/** The Terraform output path of `!terraform.output`'s last argument (`name`, `.name`, `.name.key`). */
+/** The Terraform output path of `!terraform.output`'s last argument (`name`, `.name`, `.name.key`, `.name[0]`). */
 function outputPath(arg: string): string[] | undefined {
-  const p = arg.startsWith('.') ? arg.slice(1) : arg;
+  const p = (arg.startsWith('.') ? arg.slice(1) : arg).replace(/\[(\d+)\]/g, '.$1');
   const parts = p.split('.');
   return parts.every((x) => /^[A-Za-z0-9_-]+$/.test(x)) ? parts : undefined;
 }
 
 /**
- * `!terraform.output`/`!terraform.state` to a component of this deployment: its reference, or
- * undefined when refused (reported).
+ * `!terraform.output`/`!terraform.state` (Atmos pkg/function/parser `ParseTerraform`): to a
+ * component of this deployment in its own stack, a reference (a dependency edge, the value
+ * known after apply); to any other component or stack, the value read from its state now
+ * (./foreign-state.ts). Undefined when refused (reported).
  */
-function outputRef(tag: string, s: string, args: string[], ctx: YamlFunctionContext, bag: DiagnosticBag, location: Location): FoundRef | undefined {
-  const form = `${tag} <component> [stack] <output>`;
-  if (args.length !== 2 && args.length !== 3) {
-    bag.error('yaml/function-args', `${s}: ${tag} takes a component, an optional stack and an output`, location, `write ${form}`);
+function terraformOutput(tag: string, s: string, argText: string, ctx: YamlFunctionContext, bag: DiagnosticBag, location: Location): { ref: FoundRef } | { value: unknown } | undefined {
+  const form = `${tag} <component> [stack] <output | .yq.path>`;
+  const args = parseTerraformArgs(argText);
+  if ('error' in args) {
+    bag.error('yaml/function-args', `${s}: ${tag} ${args.error}`, location, `write ${form}`);
     return undefined;
   }
-  const component = args[0];
-  if (args.length === 3 && args[1] !== ctx.target && !OWN_STACK.test(args[1])) {
-    bag.error(
-      'yaml/foreign-output',
-      `${s}: reading the outputs of ${component} in stack "${args[1]}" is not supported: atmos-pipe reads outputs only of the components of this deployment, in the same target`,
-      location,
-      `drop the stack argument to read terraform/${component} of this deployment, or pass the value as a var`,
-    );
-    return undefined;
+  const { component, expression } = args;
+  const own = args.stack === undefined || args.stack === ctx.stack || args.stack === ctx.target || OWN_STACK.test(args.stack);
+  if (!own || !ctx.names.terraform.has(component)) {
+    const stack = own ? ctx.stack : (args.stack as string);
+    return ctx.foreign({ text: s, component, stack, ownStack: own, expression, location }, bag);
   }
-  if (!ctx.names.terraform.has(component)) {
-    const guess = didYouMean(component, ctx.names.terraform);
-    bag.error(
-      'yaml/foreign-output',
-      `${s}: ${component} is not a Terraform component of this deployment; atmos-pipe reads outputs only of the components it deploys`,
-      location,
-      guess ? `did you mean "${guess}"?` : `add ${component} to the deployment, or pass the value as a var (components: ${[...ctx.names.terraform].join(', ') || '(none)'})`,
-    );
-    return undefined;
-  }
-  const outPath = outputPath(args[args.length - 1]);
+  const outPath = outputPath(expression);
   if (!outPath) {
-    bag.error('yaml/function-args', `${s}: only an output name or a simple yq path (.output.key) is supported`, location, `write ${form}`);
+    bag.error('yaml/function-args', `${s}: to a component of this deployment, only an output name or a simple yq path (.output.key, .output[0]) is supported`, location, `write ${form}`);
     return undefined;
   }
-  return { expr: `terraform.${component}.outputs.${outPath.join('.')}`, ref: { kind: 'terraform', component, output: outPath[0], path: outPath }, location };
+  return { ref: { expr: `terraform.${component}.outputs.${outPath.join('.')}`, ref: { kind: 'terraform', component, output: outPath[0], path: outPath }, location } };
 }
 
 /** `!exec`: the command's output, or undefined when it failed (reported). */
@@ -227,9 +224,11 @@ function functionValue(
       return expandIncludes(ctx.files, s, path.resolve(ctx.repoRoot, location.file));
     case '!terraform.output':
     case '!terraform.state': {
-      const ref = section ? outputRef(fn.tag, s, args, ctx, bag, location) : undefined;
-      if (section && !ref) return s;
-      return deferOutputs(s, { template: ref ? `{{ ${ref.expr} }}` : s, refs: ref ? [ref] : [] }, section, valuePath, ctx, bag, location, out);
+      const got = terraformOutput(fn.tag, s, fn.args, ctx, bag, location);
+      if (!got) return s;
+      // Read from a state now: known before anything runs, so the backend and providers may take it too.
+      if ('value' in got) return got.value;
+      return deferOutputs(s, { template: `{{ ${got.ref.expr} }}`, refs: [got.ref] }, section, valuePath, ctx, bag, location, out);
     }
     default:
       unsupported(bag, fn.tag, s, location);

@@ -11,7 +11,7 @@ import { DiagnosticError } from '../diagnostics/index.js';
 import { byteCompare, hasStackExtension } from './imports.js';
 import { loadStack, loaderFor } from './load.js';
 import { resolveComponent } from './components.js';
-import type { ResolvedStackComponent, StackLoadOptions } from './types.js';
+import type { LoadedStack, ResolvedStackComponent, StackLoadOptions } from './types.js';
 
 export interface AllStacksOptions extends StackLoadOptions {
   /** Globs relative to the stacks base path (default `**\/*`). */
@@ -43,20 +43,29 @@ export function listStackFiles(opts: AllStacksOptions): string[] {
 }
 
 /**
+ * How one component of a loaded stack is resolved: by default as `resolveComponent` does
+ * (inheritance and merge); src/resolve passes one that also evaluates its Go templates, as it
+ * does for a deployment's components.
+ */
+export type ComponentResolver = (stack: LoadedStack, name: string, files: YamlFileCache) => ResolvedStackComponent;
+
+const byInheritance: ComponentResolver = (stack, name) => resolveComponent(stack, 'terraform', name);
+
+/**
  * Without a cache of its own, the load runs without positions (about 3× faster parsing);
  * should anything be wrong it runs again with positions, so the error is located exactly.
  */
-export function loadAllStacks(opts: AllStacksOptions, files?: YamlFileCache): AllStacks {
-  if (files) return loadAll(opts, files);
+export function loadAllStacks(opts: AllStacksOptions, files?: YamlFileCache, resolve: ComponentResolver = byInheritance): AllStacks {
+  if (files) return loadAll(opts, files, resolve);
   try {
-    return loadAll(opts, new YamlFileCache(opts.repoRoot, false));
+    return loadAll(opts, new YamlFileCache(opts.repoRoot, false), resolve);
   } catch (e) {
     if (!(e instanceof DiagnosticError)) throw e;
-    return loadAll(opts, new YamlFileCache(opts.repoRoot, true));
+    return loadAll(opts, new YamlFileCache(opts.repoRoot, true), resolve);
   }
 }
 
-function loadAll(opts: AllStacksOptions, cache: YamlFileCache): AllStacks {
+function loadAll(opts: AllStacksOptions, cache: YamlFileCache, resolve: ComponentResolver): AllStacks {
   const loader = loaderFor(opts, cache);
   const stacks: AllStacks['stacks'] = [];
   let instances = 0;
@@ -66,7 +75,7 @@ function loadAll(opts: AllStacksOptions, cache: YamlFileCache): AllStacks {
     const stack = loadStack([{ path: rel, location: { file, line: 1, col: 1 } }], opts, cache);
     const components: Record<string, ResolvedStackComponent> = {};
     for (const name of stack.componentNames.terraform) {
-      const c = resolveComponent(stack, 'terraform', name);
+      const c = resolve(stack, name, cache);
       if (c.abstract || !c.enabled) continue;
       components[name] = c;
       instances++;

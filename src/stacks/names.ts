@@ -1,22 +1,25 @@
 /**
- * Atmos stack names (issue 13): the name Atmos gives each top-level stack file, so a
- * deployment's `stacks:` may list `plat-ue2-dev` as well as a file path. Precedence is
- * Atmos's `resolveStackName` (internal/exec/describe_stacks_component_processor.go):
+ * Atmos stack names (issue 13): the name Atmos gives a stack, so a deployment's `stacks:` may
+ * list `plat-ue2-dev` as well as a file path, and a component's workspace starts from the same
+ * name. Precedence is Atmos's `resolveStackName` (internal/exec/describe_stacks_component_processor.go)
+ * and `processStackContextPrefix` (internal/exec/utils.go):
  *
  *  1. the manifest's top-level `name:`;
- *  2. atmos.yaml `stacks.name_template`, evaluated against the stack's `.vars` and
- *     `.settings` — only the simple forms (`{{ .vars.stage }}`, `{{- .settings.a.b -}}`, text
- *     around them); any other Go template construct is a located "not yet supported" error;
+ *  2. atmos.yaml `stacks.name_template`, rendered with the component's section (`.vars`,
+ *     `.settings`, `.metadata`, ...) as data;
  *  3. atmos.yaml `stacks.name_pattern` (`{namespace}-{tenant}-{environment}-{stage}` parts
- *     from the stack's vars, Atmos `GetContextPrefix`); a part the stack does not set makes
- *     Atmos fall back to the file name, and so does this;
+ *     from the component's vars, Atmos `GetContextFromVars(ComponentVarsSection)` then
+ *     `GetContextPrefix`); a part the vars do not set makes Atmos fall back to the file name,
+ *     and so does this;
  *  4. the file's path under `stacks.base_path` without its extension.
  *
- * The vars and settings are the stack's global ones (root merged with `terraform:`), which
- * is what every component of a stack shares; Atmos evaluates per component, which only
- * differs when a component overrides `tenant`/`environment`/`stage` itself.
- * Names are worked out only when an entry is not a stack file (listing every stack costs
- * a full load); the result is cached per command.
+ * A name is a component's: a stack file whose component overrides `stage` is, for that
+ * component, another stack (Atmos `findComponentInStacks` matches `-s <stack>` per component).
+ * {@link stackNameFor} is that one rule, for a deployment's components (src/resolve/workspace.ts)
+ * and for the names a `stacks:` entry may use ({@link stackNames}: every name of every
+ * component of every stack file; the stack's shared vars for a file with no component).
+ * Names are worked out only when an entry is not a stack file (listing every stack costs a
+ * full load); the result is cached per command.
  */
 import path from 'node:path';
 import { displayPath, type YamlFileCache } from '../config/files.js';
@@ -26,11 +29,12 @@ import { renderOptionsFor, renderTemplate, TemplateError } from '../gotemplate/i
 import { isPlainMap } from '../yaml/index.js';
 import { atmosMergeShared } from './amerge.js';
 import { listStackFiles, type AllStacksOptions } from './all.js';
+import { resolveComponent } from './components.js';
 import { internalOf, loadStack, loaderFor } from './load.js';
 import type { StackNaming } from '../config/atmos.js';
 import type { ImportSpec } from './types.js';
 
-/** One top-level stack file and the name Atmos gives it. */
+/** One top-level stack file and a name Atmos gives it (one entry per distinct name). */
 export interface NamedStack {
   name: string;
   /** Path under `stacks.base_path`, with its extension (usable as a `stacks:` entry). */
@@ -66,31 +70,58 @@ export function renderNameTemplate(text: string, data: Record<string, unknown>, 
   }
 }
 
+/** What a stack is named for: one component in it, its merged sections. */
+export interface NamingSubject {
+  /** The Atmos component name. */
+  component: string;
+  /** The module it deploys (`metadata.component`, else its own name). */
+  module: string;
+  vars: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+/** What Atmos's name templates see of a component (its sections and context). */
+export function namingData(subject: NamingSubject, file: string): Record<string, unknown> {
+  return { vars: subject.vars, settings: subject.settings, metadata: subject.metadata, component: subject.module, atmos_component: subject.component, atmos_stack_file: file };
+}
+
+/**
+ * The Atmos name of a stack for one component in it (see the file comment): `file` is the
+ * top-level manifest under the stacks base path without extension, `manifestName` its `name:`.
+ */
+export function stackNameFor(naming: StackNaming, stack: { file: string; manifestName?: string }, subject: NamingSubject): string {
+  if (stack.manifestName) return stack.manifestName;
+  if (naming.nameTemplate) return renderNameTemplate(naming.nameTemplate.text, namingData(subject, stack.file), 'atmos.yaml: stacks.name_template', naming.nameTemplate.location);
+  if (naming.namePattern) return fromPattern(naming.namePattern, subject.vars) ?? stack.file;
+  return stack.file;
+}
+
 /** Every top-level stack (atmos.yaml `included_paths` / `excluded_paths`) with its Atmos name. */
 export function stackNames(opts: AllStacksOptions, naming: StackNaming, files: YamlFileCache): NamedStack[] {
   const key = `stack-names:${opts.stacksBasePath}\0${naming.namePattern ?? ''}\0${naming.nameTemplate?.text ?? ''}\0${(opts.included ?? []).join(',')}\0${(opts.excluded ?? []).join(',')}`;
   return files.memo(key, () =>
-    listStackFiles(opts).map((abs) => {
+    listStackFiles(opts).flatMap((abs) => {
       const rel = path.relative(opts.stacksBasePath, abs).split(path.sep).join('/');
       const stem = rel.replace(/\.(ya?ml)(\.tmpl)?$/, '');
       const root = files.loadValid(abs).value;
       const own = isPlainMap(root) ? root.name : undefined;
-      if (typeof own === 'string' && own !== '') return { name: own, path: rel };
-      if (!naming.nameTemplate && !naming.namePattern) return { name: stem, path: rel };
-      const content = internalOf(loadStack([{ path: rel, location: { file: displayPath(opts.repoRoot, abs), line: 1, col: 1 } }], opts, files)).content;
-      const tf = isPlainMap(content.terraform) ? content.terraform : {};
-      const vars = atmosMergeShared([content.vars, tf.vars], opts.listMergeStrategy);
-      if (naming.nameTemplate)
-        return {
-          name: renderNameTemplate(
-            naming.nameTemplate.text,
-            { vars, settings: atmosMergeShared([content.settings, tf.settings], opts.listMergeStrategy) },
-            'atmos.yaml: stacks.name_template',
-            naming.nameTemplate.location,
-          ),
-          path: rel,
-        };
-      return { name: fromPattern(naming.namePattern!, vars) ?? stem, path: rel };
+      if (typeof own === 'string' && own !== '') return [{ name: own, path: rel }];
+      if (!naming.nameTemplate && !naming.namePattern) return [{ name: stem, path: rel }];
+      const stack = loadStack([{ path: rel, location: { file: displayPath(opts.repoRoot, abs), line: 1, col: 1 } }], opts, files);
+      const subjects: NamingSubject[] = stack.componentNames.terraform.map((name) => {
+        const c = resolveComponent(stack, 'terraform', name);
+        return { component: name, module: c.component, vars: c.vars, settings: c.settings, metadata: c.metadata };
+      });
+      if (!subjects.length) {
+        // No component: the stack's shared vars and settings (what every component would start from).
+        const content = internalOf(stack).content;
+        const tf = isPlainMap(content.terraform) ? content.terraform : {};
+        const shared = (k: string) => atmosMergeShared([content[k], tf[k]], opts.listMergeStrategy);
+        subjects.push({ component: '', module: '', vars: shared('vars'), settings: shared('settings'), metadata: {} });
+      }
+      const names = new Set(subjects.map((subject) => stackNameFor(naming, { file: stem }, subject)));
+      return [...names].map((name) => ({ name, path: rel }));
     }),
   );
 }

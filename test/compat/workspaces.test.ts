@@ -155,3 +155,25 @@ describe('Atmos workspaces: context tokens of terraform_workspace_pattern', () =
     expect(await workspaces(dir)).toEqual({ 'net/vpc': 'dev-net-vpc-x' });
   });
 });
+
+describe('Atmos stack names are a component’s: stacks: entries and workspaces agree', () => {
+  // internal/exec/utils.go processStackContextPrefix: `Context = cfg.GetContextFromVars(ComponentVarsSection)`,
+  // then GetContextPrefix(name_pattern); findComponentInStacks matches `-s <stack>` against that
+  // per-component name (`stackMatches := candidateInfo.Stack == canonicalStackName`). A component that
+  // overrides `stage` is, for Atmos, in the stack its own vars name.
+  const stacks = {
+    'orgs/acme/dev.yaml': ['vars:', '  tenant: acme', '  stage: dev', 'components:', '  terraform:', '    mock:', '      vars:', '        stage: qa'],
+  };
+  const stacksConfig = ['  name_pattern: "{tenant}-{stage}"'];
+
+  it('the stack is listed by the name the component’s vars give it, and its workspace is that name', async () => {
+    expect(await workspaces(repo({ stacksConfig, stacks, stack: 'acme-qa', components: ['mock'] }))).toEqual({ mock: 'acme-qa' });
+    // The file path still names it; the workspace is the same.
+    expect(await workspaces(repo({ stacksConfig, stacks, stack: 'orgs/acme/dev', components: ['mock'] }))).toEqual({ mock: 'acme-qa' });
+  });
+
+  it('the name the shared vars alone would give is not a name of that stack', async () => {
+    const dir = repo({ stacksConfig, stacks, stack: 'acme-dev', components: ['mock'] });
+    await expect(resolveScenario(dir)).rejects.toThrow(/"acme-dev" is neither a stack file under stacks\/ nor the name of a stack/);
+  });
+});

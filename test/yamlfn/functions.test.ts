@@ -145,9 +145,9 @@ describe('refused functions', () => {
     expect(await failure(repo(stackVars('a: !exec echo hi')))).toMatch(/yaml\/exec-not-allowed stacks\/app\.yaml:5:12 .*\| allow it in atmos\.yaml with deployments\.allow_exec: true/);
   });
 
-  it('!terraform.output naming a component outside the deployment, or another stack, is a located error', async () => {
+  it('!terraform.output naming a component neither in the deployment nor in its stack, or a stack that does not exist, is a located error', async () => {
     expect(await failure(repo(stackVars('a: !terraform.output vpc vpc_id')))).toMatch(/yaml\/foreign-output stacks\/app\.yaml:5:12 .*vpc is not a Terraform component of this deployment/);
-    expect(await failure(repo(stackVars('a: !terraform.output first prod-ue2 id')))).toMatch(/yaml\/foreign-output stacks\/app\.yaml:5:12 .*in stack "prod-ue2" is not supported/);
+    expect(await failure(repo(stackVars('a: !terraform.output first prod-ue2 id')))).toMatch(/yaml\/foreign-output stacks\/app\.yaml:5:12 .*no stack is named "prod-ue2"/);
   });
 
   it('validate exits 2 at the tag', () => {
