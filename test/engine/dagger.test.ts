@@ -200,7 +200,7 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
       ['host.directory', ws1, { noCache: true }],
       ['withMountedDirectory', WORKSPACE_PATH, { host: ws1 }, undefined],
       ['cacheVolume', cache],
-      ['withMountedCache', pluginDir, cache, { sharing: 'LOCKED' }],
+      ['withMountedCache', pluginDir, cache, { sharing: 'PRIVATE' }],
       ['withEnvVariable', 'TF_INPUT', '0'],
       ['withEnvVariable', 'TF_IN_AUTOMATION', '1'],
       ['withEnvVariable', 'TF_PLUGIN_CACHE_DIR', pluginDir],
@@ -241,7 +241,7 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
       ['host.directory', state, { noCache: true }],
       ['withMountedDirectory', state, { host: state }, undefined],
       ['cacheVolume', cache],
-      ['withMountedCache', pluginDir, cache, { sharing: 'LOCKED' }],
+      ['withMountedCache', pluginDir, cache, { sharing: 'PRIVATE' }],
       ['withEnvVariable', 'AWS_REGION', 'eu-west-1'],
       ['withEnvVariable', 'TF_INPUT', '0'],
       ['withEnvVariable', 'TF_IN_AUTOMATION', '1'],
@@ -253,9 +253,10 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
       ['withExec', apply.argv, { expect: 'ANY' }],
       ['exitCode'],
       ['combinedOutput'],
-      // the writable state mount is exported back (merged), then the workspace (wiped)
+      // the writable state mount is exported to a scratch directory (only what the step changed
+      // is then written to the shared state directory), then the workspace (wiped)
       ['directory', state],
-      ['export', { container: state }, state, undefined],
+      ['export', { container: state }, expect.stringContaining('atmos-pipe-dagger-export-'), { wipe: true }],
       ['directory', WORKSPACE_PATH],
       ['export', { container: WORKSPACE_PATH }, ws2, { wipe: true }],
     ]);
@@ -382,7 +383,7 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
       ['host.directory', ro, { noCache: true }],
       ['withMountedDirectory', '/etc/atmos-ro', { host: ro }, { readOnly: true }],
       ['cacheVolume', 'atmos-pipe-opentofu-plugins-1.8.3'],
-      ['withMountedCache', `${WORKSPACE_PATH}/.plugins`, 'atmos-pipe-opentofu-plugins-1.8.3', { sharing: 'LOCKED' }],
+      ['withMountedCache', `${WORKSPACE_PATH}/.plugins`, 'atmos-pipe-opentofu-plugins-1.8.3', { sharing: 'PRIVATE' }],
       ['withEnvVariable', 'TF_PLUGIN_CACHE_DIR', '.plugins'],
       ['withWorkdir', WORKSPACE_PATH],
       ['withEnvVariable', NONCE_VARIABLE, 'nonce-1'],
@@ -433,7 +434,7 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
     expect(a.workdir).toBe(wsIn);
     expect(path.posix.resolve(a.workdir, a.rel)).toBe(stateIn); // what Terraform opens is what is mounted
     expect(a.exported).toEqual([
-      [{ container: stateIn }, a.state],
+      [{ container: stateIn }, expect.stringContaining('atmos-pipe-dagger-export-')],
       [{ container: wsIn }, a.ws],
     ]);
     // A copy of the repository elsewhere: other host paths, the same container paths.
@@ -779,7 +780,7 @@ process.stdin.resume();
           'withMountedDirectory \\(path: "/atmos-pipe/workspace",source: "fake-id-\\d+"\\) \\{ ',
           'withMountedDirectory \\(path: "/state",source: "fake-id-\\d+"\\) \\{ ',
           'withMountedDirectory \\(path: "/ro",source: "fake-id-\\d+",readOnly: true\\) \\{ ',
-          'withMountedCache \\(path: "/atmos-pipe/cache/terraform-plugins",cache: "fake-id-\\d+",sharing: LOCKED\\) \\{ ',
+          'withMountedCache \\(path: "/atmos-pipe/cache/terraform-plugins",cache: "fake-id-\\d+",sharing: PRIVATE\\) \\{ ',
           'withEnvVariable \\(name: "TF_IN_AUTOMATION",value: "1"\\) \\{ ',
           'withEnvVariable \\(name: "TF_PLUGIN_CACHE_DIR",value: "/atmos-pipe/cache/terraform-plugins"\\) \\{ ',
           'withSecretVariable \\(name: "TF_VAR_db_password",secret: "fake-id-\\d+"\\) \\{ ',
@@ -790,7 +791,7 @@ process.stdin.resume();
       ),
     );
     has(/withExec \(args: \["terraform","apply","-auto-approve"\],expect: ANY\) \{ combinedOutput \}/);
-    has(/withExec \(args: \["terraform","apply","-auto-approve"\],expect: ANY\) \{ directory \(path: "\/state"\) \{ export \(path: ".*\/state"\) \}/);
+    has(/withExec \(args: \["terraform","apply","-auto-approve"\],expect: ANY\) \{ directory \(path: "\/state"\) \{ export \(path: ".*\/atmos-pipe-dagger-export-[^"]*",wipe: true\) \}/);
     has(new RegExp(`withExec \\(args: \\["terraform","apply","-auto-approve"\\],expect: ANY\\) \\{ directory \\(path: "/atmos-pipe/workspace"\\) \\{ export \\(path: "${ws}",wipe: true\\) \\}`));
     has(/withExec \(args: \["terraform","output","-json"\],expect: ANY\) \{ stdout \}/);
     has(/withExec \(args: \["terraform","output","-json"\],expect: ANY\) \{ stderr \}/);
@@ -815,6 +816,7 @@ process.stdin.resume();
       'src/engine/dagger/client.ts',
       'src/engine/dagger/translate.ts',
       'src/engine/dagger/session.ts',
+      'src/engine/dagger/merge.ts',
       'src/engine/select.ts',
       'src/diagnostics/index.ts',
       'src/steps/types.ts',

@@ -16,7 +16,7 @@ import { whichDaggerOnPath } from '../select.js';
 // ---------------------------------------------------------------------------------------------
 // The client surface: exactly the Dagger calls this engine makes.
 
-export type DaggerCacheSharing = 'SHARED' | 'PRIVATE' | 'LOCKED';
+export type DaggerCacheSharing = 'SHARED' | 'PRIVATE';
 
 /** A secret handle (`dag.setSecret`); carries its name, never its value. */
 export interface DaggerSecret {
@@ -155,7 +155,7 @@ class SdkContainer implements DaggerContainer {
     return this.wrap(this.raw.withMountedDirectory(p, (source as SdkDirectory).raw, opts?.readOnly ? { readOnly: true } : undefined));
   }
   withMountedCache(p: string, cache: DaggerCacheVolume, opts?: { sharing?: DaggerCacheSharing }): DaggerContainer {
-    const modes = { SHARED: this.sdk.CacheSharingMode.Shared, PRIVATE: this.sdk.CacheSharingMode.Private, LOCKED: this.sdk.CacheSharingMode.Locked };
+    const modes = { SHARED: this.sdk.CacheSharingMode.Shared, PRIVATE: this.sdk.CacheSharingMode.Private };
     return this.wrap(this.raw.withMountedCache(p, (cache as SdkCacheVolume).raw, opts?.sharing ? { sharing: modes[opts.sharing] } : undefined));
   }
   withEnvVariable(name: string, value: string): DaggerContainer {
@@ -283,7 +283,10 @@ function startCliSession(bin: string, env: NodeJS.ProcessEnv, via: string, signa
     const stop = async (): Promise<void> => {
       if (exited) return;
       child.stdin.end();
-      const waited = (ms: number) => Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+      const waited = (ms: number) => {
+        let t: NodeJS.Timeout | undefined;
+        return Promise.race([closed.then(() => true), new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)))]).finally(() => clearTimeout(t));
+      };
       if (await waited(10_000)) return;
       child.kill('SIGTERM');
       if (await waited(5_000)) return;
@@ -317,10 +320,9 @@ function startCliSession(bin: string, env: NodeJS.ProcessEnv, via: string, signa
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
-      // A session never keeps atmos-pipe alive: if it exits without close(), the CLI sees its
-      // stdin close and ends the session itself.
-      child.unref();
-      for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void }).unref?.();
+      // The child and its pipes stay referenced: while close() waits for the session to end,
+      // they are what keeps Node's event loop alive (unref'd, the loop emptied in the middle of
+      // close() and atmos-pipe exited 13 with no summary). The engine is always closed.
       resolve({ port: p.port, token: p.session_token, stop });
     });
   });

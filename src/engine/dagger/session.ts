@@ -6,9 +6,12 @@
  * Output is not streamed: Dagger returns a command's output when it finishes, so `onOutput`
  * receives it in one chunk.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ExecRequest, ExecResult } from '../types.js';
 import { rootMessage, type DaggerClient } from './client.js';
+import { digestTree, mergeChanges } from './merge.js';
 import { dockerBuildOf, isContainerBuild, translateStep } from './translate.js';
 
 interface ExecErrorLike {
@@ -30,6 +33,8 @@ export async function runStep(client: DaggerClient, req: ExecRequest, redact: (s
   const { step } = req;
   if (isContainerBuild(step)) return dockerBuild(client, req, redact);
   const { container, exports } = translateStep(client, req, nonce);
+  // Noted before the first query, which is when the engine loads the mounts.
+  const before = new Map(exports.filter((x) => x.changesOnly).map((x) => [x, digestTree(x.to)]));
   let exitCode: number;
   let stdout: string | undefined;
   try {
@@ -60,7 +65,21 @@ export async function runStep(client: DaggerClient, req: ExecRequest, redact: (s
   // Exported whatever the exit code: a failed `terraform apply` still writes its state, and
   // --keep-workspace shows what a failed step left behind.
   try {
-    for (const x of exports) await container.directory(x.from).export(x.to, x.wipe ? { wipe: true } : undefined);
+    for (const x of exports) {
+      const dir = container.directory(x.from);
+      const base = before.get(x);
+      if (!base) {
+        await dir.export(x.to, x.wipe ? { wipe: true } : undefined);
+        continue;
+      }
+      const scratch = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-dagger-export-'));
+      try {
+        await dir.export(scratch, { wipe: true });
+        mergeChanges(scratch, x.to, base);
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    }
   } catch (e) {
     throw new Error(redact(`dagger: exporting the step's files failed: ${rootMessage(e)}`));
   }

@@ -37,8 +37,14 @@ export interface ToolCache {
   path: string;
   /** Cache volume name (the step's, prefixed `atmos-pipe-`): steps naming the same volume share it. */
   volume: string;
-  /** How concurrent steps share the volume. */
-  sharing: 'SHARED' | 'LOCKED';
+  /**
+   * How concurrent steps share the volume. A cache for one writer at a time is PRIVATE, not
+   * LOCKED: Dagger's LOCKED is an engine-wide lock held for the whole exec, so every step naming
+   * the volume (every Terraform step: the plugin cache) would run one after another whatever
+   * --parallelism says. PRIVATE gives a step that finds the volume in use its own instance (at
+   * worst a download again), and nothing waits.
+   */
+  sharing: 'SHARED' | 'PRIVATE';
   /** Variable pointing the tool at the cache, when the step does not set it itself. */
   env?: [string, string];
 }
@@ -50,12 +56,12 @@ function sanitizeKey(s: string): string {
 /**
  * Cache volumes for the tool caches a step declares (`step.caches`): where the step's own env
  * points the tool (relative to its workdir), else under {@link TOOL_CACHE_ROOT} with the
- * variable set; LOCKED unless the step says concurrent writers are safe.
+ * variable set; PRIVATE unless the step says concurrent writers are safe.
  */
 export function toolCaches(step: Step, workdir: string): ToolCache[] {
   return (step.caches ?? []).map((c) => {
     const volume = `atmos-pipe-${sanitizeKey(c.volume)}`;
-    const sharing = c.sharing === 'shared' ? 'SHARED' : 'LOCKED';
+    const sharing = c.sharing === 'shared' ? 'SHARED' : 'PRIVATE';
     const own = step.env[c.env];
     if (own) return { path: path.posix.resolve(workdir, own), volume, sharing };
     const dir = `${TOOL_CACHE_ROOT}/${sanitizeKey(c.dir)}`;
@@ -69,8 +75,11 @@ function inside(parent: string, p: string): boolean {
 
 export interface Translation {
   container: DaggerContainer;
-  /** What to export back after the exec, in order. */
-  exports: { from: string; to: string; wipe: boolean }[];
+  /**
+   * What to export back after the exec, in order: the container's directory at `from` to the
+   * host at `to`; with `changesOnly`, only the files the step changed (see merge.ts).
+   */
+  exports: { from: string; to: string; wipe: boolean; changesOnly?: boolean }[];
 }
 
 /** Below it, the container mirrors the host around a step that names its mounts relatively (see {@link containerLayout}). */
@@ -125,7 +134,10 @@ export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step
       throw new Error(`step ${step.id}: mount path ${m.path} overlaps the workspace mount ${wsPath}`);
     }
     c = c.withMountedDirectory(m.path, client.host().directory(m.host, { noCache: true }), m.writable ? undefined : { readOnly: true });
-    if (m.writable) exports.push({ from: m.path, to: m.host, wipe: false });
+    // A writable mount is a copy loaded before the exec, shared on the host with steps running
+    // beside it (Terraform's state directory holds every component's state): only the files this
+    // step changed go back, so an export never rewrites another step's newer file.
+    if (m.writable) exports.push({ from: m.path, to: m.host, wipe: false, changesOnly: true });
   }
   const caches = toolCaches(step, workdir);
   for (const tc of caches) c = c.withMountedCache(tc.path, client.cacheVolume(tc.volume), { sharing: tc.sharing });

@@ -1,0 +1,140 @@
+/**
+ * The Dagger engine end to end: the built CLI (dist/cli.mjs) as a child process against the
+ * semantic Dagger stub (a separate `dagger` process that validates every query against the
+ * schema of the SDK's version, runs each exec on the host in bubblewrap and moves real files),
+ * with the real terraform.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, ROOT, makeRepo, runCli } from '../helpers.js';
+import { STUB, execs, invalidQueries, readStubLog, startSession, stubFiles } from './helpers.js';
+
+/** Two independent components; each applies `terraform_data` with the target's value and may sleep. */
+function twoComponents(): string {
+  const tf = (name: string) =>
+    [
+      'variable "value" { type = string }',
+      'variable "sleep" { default = 0 }',
+      'resource "terraform_data" "x" {',
+      `  input = "${name}-\${var.value}"`,
+      '  provisioner "local-exec" {',
+      '    command = "sleep ${var.sleep}"',
+      '  }',
+      '}',
+      'output "v" { value = terraform_data.x.output }',
+      '',
+    ].join('\n');
+  return makeRepo({
+    'atmos.yaml': 'components:\n  terraform:\n    base_path: components/terraform\n',
+    'components/terraform/a/main.tf': tf('a'),
+    'components/terraform/b/main.tf': tf('b'),
+    'deployments/d.yaml': [
+      'deployment:',
+      '  name: d',
+      '  components:',
+      '    terraform:',
+      '      a:',
+      '        vars: { value: "{{ target.context.value }}", sleep: "{{ target.context.sleep }}" }',
+      '      b:',
+      '        vars: { value: "{{ target.context.value }}", sleep: "{{ target.context.sleep }}" }',
+      '  targets:',
+      '    dev:',
+      '      context: { value: one, sleep: 0 }',
+      '',
+    ].join('\n'),
+  });
+}
+
+function setContext(repo: string, value: string, sleep: number): void {
+  const f = path.join(repo, 'deployments/d.yaml');
+  writeFileSync(f, readFileSync(f, 'utf8').replace(/context: \{.*\}/, `context: { value: ${value}, sleep: ${sleep} }`));
+}
+
+function stateValue(repo: string, component: string): string {
+  const s = JSON.parse(readFileSync(path.join(repo, `.atmos/state/d/dev/${component}.tfstate`), 'utf8')) as { outputs: { v: { value: string } } };
+  return s.outputs.v.value;
+}
+
+describe('the Dagger engine against the semantic stub (separate processes)', () => {
+  it('the stub speaks the CLI protocol: `dagger version` and a session line with port and token', async () => {
+    const v = spawnSync(STUB, ['version'], { encoding: 'utf8' });
+    expect(v.stdout).toMatch(/^dagger v0\.21\.9 /);
+    const files = stubFiles();
+    const s = await startSession(files);
+    expect(Number(s.env.DAGGER_SESSION_PORT)).toBeGreaterThan(0);
+    expect(s.env.DAGGER_SESSION_TOKEN).toMatch(/^[0-9a-f]{32}$/);
+    await s.stop();
+    expect(readStubLog(files.log).map((r) => r.event)).toEqual(['session.started', 'session.closed']);
+  });
+
+  it('atmos-pipe starts `dagger session` itself: exit 0 with the summary, every query valid, the session ended (issue 15.1)', () => {
+    const repo = twoComponents();
+    const files = stubFiles();
+    const r = runCli(['--chdir', repo, 'rollout', 'd', '--target', 'dev', '--engine', 'dagger'], { env: files.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/rollout d → dev: 6 steps, 6 done, 0 cached, 0 failed, 0 skipped/);
+    const log = readStubLog(files.log);
+    expect(invalidQueries(log)).toEqual([]);
+    expect(log.filter((x) => x.event === 'query').length).toBeGreaterThan(6);
+    expect(execs(log).map((e) => e.argv?.slice(0, 2))).toEqual(
+      expect.arrayContaining([
+        ['terraform', 'init'],
+        ['terraform', 'apply'],
+      ]),
+    );
+    expect(log.at(-1)?.event).toBe('session.closed');
+    expect(stateValue(repo, 'a')).toBe('a-one');
+    expect(stateValue(repo, 'b')).toBe('b-one');
+  });
+
+  it('inside a session someone else started (DAGGER_SESSION_PORT): exit 0, the session left running', async () => {
+    const repo = twoComponents();
+    const files = stubFiles();
+    const s = await startSession(files);
+    const r = await runCliAsync(['--chdir', repo, 'rollout', 'd', '--target', 'dev'], s.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/engine dagger/);
+    expect(r.stderr).toMatch(/6 steps, 6 done/);
+    expect(readStubLog(files.log).some((x) => x.event === 'session.closed')).toBe(false);
+    await s.stop();
+    expect(invalidQueries(readStubLog(files.log))).toEqual([]);
+  });
+
+  it('two applies in parallel keep both states (issue 15.2)', () => {
+    const repo = twoComponents();
+    const files = stubFiles();
+    const first = runCli(['--chdir', repo, 'rollout', 'd', '--target', 'dev', '--engine', 'dagger', '--parallelism', '4'], { env: files.env });
+    expect(first.code, first.stderr).toBe(0);
+    setContext(repo, 'two', 1);
+    const second = runCli(['--chdir', repo, 'rollout', 'd', '--target', 'dev', '--engine', 'dagger', '--parallelism', '4'], { env: files.env });
+    expect(second.code, second.stderr).toBe(0);
+    expect([stateValue(repo, 'a'), stateValue(repo, 'b')]).toEqual(['a-two', 'b-two']);
+  });
+
+  it('steps of independent components run at the same time under --parallelism 4 (issue 15.3)', () => {
+    const repo = twoComponents();
+    setContext(repo, 'one', 3);
+    const files = stubFiles();
+    const r = runCli(['--chdir', repo, 'rollout', 'd', '--target', 'dev', '--engine', 'dagger', '--parallelism', '4'], { env: files.env });
+    expect(r.code, r.stderr).toBe(0);
+    const applies = execs(readStubLog(files.log)).filter((e) => e.argv?.[1] === 'apply');
+    expect(applies).toHaveLength(2);
+    const [x, y] = applies as [{ start: number; end: number }, { start: number; end: number }];
+    // Overlap: each started before the other ended.
+    expect(x.start < y.end && y.start < x.end, JSON.stringify(applies)).toBe(true);
+  });
+});
+
+/** The CLI as a child process without blocking this process (a session the test owns must answer meanwhile). */
+function runCliAsync(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
