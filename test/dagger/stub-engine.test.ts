@@ -5,9 +5,11 @@
  * with the real terraform.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DaggerEngine } from '../../src/engine/dagger/index.js';
+import type { Step } from '../../src/steps/types.js';
 import { CLI, ROOT, makeRepo, runCli } from '../helpers.js';
 import { STUB, execs, invalidQueries, readStubLog, startSession, stubFiles } from './helpers.js';
 
@@ -125,7 +127,58 @@ describe('the Dagger engine against the semantic stub (separate processes)', () 
     // Overlap: each started before the other ended.
     expect(x.start < y.end && y.start < x.end, JSON.stringify(applies)).toBe(true);
   });
+  it('a timed-out or cancelled exec is stopped on the engine, and nothing is exported afterwards (issue 15.5)', async () => {
+    const files = stubFiles();
+    const s = await startSession(files);
+    const engine = new DaggerEngine({ env: { ...process.env, ...s.env } });
+    const ws = makeRepo({ 'keep.txt': 'before\n' });
+    const state = path.join(ws, 'state');
+    mkdirSync(state);
+    const step: Step = {
+      id: 'rollout:slow:apply',
+      component: 'slow',
+      module: 'test.slow',
+      image: 'busybox@sha256:' + 'a'.repeat(64),
+      argv: ['sh', '-c', 'sleep 8; echo late > late.txt; echo late > ../state/late.txt'],
+      env: {},
+      secrets: [],
+      inputs: {},
+      outputs: {},
+      needs: [],
+      network: true,
+      cache: 'never',
+      mounts: [{ host: state, path: '/atmos-pipe/host/state', writable: true }],
+      timeoutSeconds: 1,
+    };
+    const out: Buffer[] = [];
+    const r = await engine.exec({ step, workspace: ws, env: {}, onOutput: (c) => out.push(c), signal: new AbortController().signal });
+    expect(r.exitCode).toBe(124);
+    const ac = new AbortController();
+    const cancelled = engine.exec({ step: { ...step, timeoutSeconds: undefined }, workspace: ws, env: {}, onOutput: () => undefined, signal: ac.signal });
+    await waitFor(() => execStarts(files.log) >= 2);
+    ac.abort();
+    await expect(cancelled).rejects.toThrow(/cancelled/);
+    // The engine saw both execs end as cancelled: stopped, not left to finish.
+    await waitFor(() => execs(readStubLog(files.log)).length >= 2);
+    await engine.close();
+    await s.stop();
+    const log = readStubLog(files.log);
+    expect(execs(log).map((e) => e.cancelled)).toEqual([true, true]);
+    expect(log.filter((e) => e.event === 'export')).toEqual([]);
+    expect(existsSync(path.join(ws, 'late.txt'))).toBe(false);
+    expect(existsSync(path.join(state, 'late.txt'))).toBe(false);
+    expect(invalidQueries(log)).toEqual([]);
+  });
 });
+
+function execStarts(log: string): number {
+  return readStubLog(log).filter((e) => e.event === 'exec.started').length;
+}
+
+/** Polls `cond` (the stub's log) until it holds; the test's own timeout bounds it. */
+async function waitFor(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 50));
+}
 
 /** The CLI as a child process without blocking this process (a session the test owns must answer meanwhile). */
 function runCliAsync(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {

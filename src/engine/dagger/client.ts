@@ -45,7 +45,8 @@ export interface DaggerContainer {
   withWorkdir(path: string): DaggerContainer;
   /** `expect: 'ANY'`: a non-zero exit is a result, not an error (except 128-191: signals). */
   withExec(args: string[], opts?: { expect?: 'ANY' }): DaggerContainer;
-  exitCode(): Promise<number>;
+  /** The exec's exit code; aborting `signal` cancels the exec on the engine where the session allows it. */
+  exitCode(signal?: AbortSignal): Promise<number>;
   stdout(): Promise<string>;
   stderr(): Promise<string>;
   /** stdout and stderr interleaved as the command wrote them. */
@@ -127,26 +128,71 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 
 type Sdk = typeof DaggerSdk;
 
+/** The session's GraphQL endpoint, when known: a session started here, or DAGGER_SESSION_PORT. */
+interface Endpoint {
+  port: number;
+  token: string;
+}
+
+interface SdkContext {
+  sdk: Sdk;
+  endpoint?: Endpoint;
+}
+
+/** Dagger's exec failure as the SDK reports it (`ExecError`): what session.ts reads. */
+class QueryExecError extends Error {
+  override name = 'ExecError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One GraphQL query to the session, as the SDK sends it (POST /query, the token as basic-auth
+ * user), abortable: aborting closes the request.
+ */
+async function abortableQuery(endpoint: Endpoint, query: string, signal: AbortSignal): Promise<unknown> {
+  const res = await fetch(`http://127.0.0.1:${endpoint.port}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${endpoint.token}:`).toString('base64')}` },
+    body: JSON.stringify({ query }),
+    signal,
+  });
+  const body = (await res.json()) as { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+  const e = body.errors?.[0];
+  if (e) {
+    const x = e.extensions ?? {};
+    if (x._type === 'EXEC_ERROR') throw new QueryExecError(e.message, Number(x.exitCode ?? -1), String(x.stdout ?? ''), String(x.stderr ?? ''));
+    throw new Error(e.message);
+  }
+  return body.data;
+}
+
 class SdkDirectory implements DaggerDirectory {
   constructor(
-    private readonly sdk: Sdk,
+    private readonly ctx: SdkContext,
     readonly raw: DaggerSdk.Directory,
   ) {}
   export(hostPath: string, opts?: { wipe?: boolean }): Promise<string> {
     return this.raw.export(hostPath, opts?.wipe ? { wipe: true } : undefined);
   }
   dockerBuild(opts?: { dockerfile?: string }): DaggerContainer {
-    return new SdkContainer(this.sdk, this.raw.dockerBuild(opts?.dockerfile ? { dockerfile: opts.dockerfile } : undefined));
+    return new SdkContainer(this.ctx, this.raw.dockerBuild(opts?.dockerfile ? { dockerfile: opts.dockerfile } : undefined));
   }
 }
 
 class SdkContainer implements DaggerContainer {
   constructor(
-    private readonly sdk: Sdk,
+    private readonly ctx: SdkContext,
     readonly raw: DaggerSdk.Container,
   ) {}
   private wrap(c: DaggerSdk.Container): SdkContainer {
-    return new SdkContainer(this.sdk, c);
+    return new SdkContainer(this.ctx, c);
   }
   from(address: string): DaggerContainer {
     return this.wrap(this.raw.from(address));
@@ -155,7 +201,7 @@ class SdkContainer implements DaggerContainer {
     return this.wrap(this.raw.withMountedDirectory(p, (source as SdkDirectory).raw, opts?.readOnly ? { readOnly: true } : undefined));
   }
   withMountedCache(p: string, cache: DaggerCacheVolume, opts?: { sharing?: DaggerCacheSharing }): DaggerContainer {
-    const modes = { SHARED: this.sdk.CacheSharingMode.Shared, PRIVATE: this.sdk.CacheSharingMode.Private };
+    const modes = { SHARED: this.ctx.sdk.CacheSharingMode.Shared, PRIVATE: this.ctx.sdk.CacheSharingMode.Private };
     return this.wrap(this.raw.withMountedCache(p, (cache as SdkCacheVolume).raw, opts?.sharing ? { sharing: modes[opts.sharing] } : undefined));
   }
   withEnvVariable(name: string, value: string): DaggerContainer {
@@ -168,10 +214,17 @@ class SdkContainer implements DaggerContainer {
     return this.wrap(this.raw.withWorkdir(p));
   }
   withExec(args: string[], opts?: { expect?: 'ANY' }): DaggerContainer {
-    return this.wrap(this.raw.withExec(args, opts?.expect === 'ANY' ? { expect: this.sdk.ReturnType.Any } : undefined));
+    return this.wrap(this.raw.withExec(args, opts?.expect === 'ANY' ? { expect: this.ctx.sdk.ReturnType.Any } : undefined));
   }
-  exitCode(): Promise<number> {
-    return this.raw.exitCode();
+  async exitCode(signal?: AbortSignal): Promise<number> {
+    const endpoint = this.ctx.endpoint;
+    if (!signal || !endpoint) return this.raw.exitCode();
+    // The SDK cannot abort a query; this one is sent directly, so that aborting it closes the
+    // request, which is what makes Dagger cancel the exec (the container by its ID, as the SDK
+    // itself loads objects: `node(id:)` with an inline fragment).
+    const id = await this.raw.id();
+    const data = (await abortableQuery(endpoint, `{ node(id: ${JSON.stringify(id)}) { ... on Container { exitCode } } }`, signal)) as { node: { exitCode: number } };
+    return data.node.exitCode;
   }
   stdout(): Promise<string> {
     return this.raw.stdout();
@@ -183,11 +236,11 @@ class SdkContainer implements DaggerContainer {
     return this.raw.combinedOutput();
   }
   directory(p: string): DaggerDirectory {
-    return new SdkDirectory(this.sdk, this.raw.directory(p));
+    return new SdkDirectory(this.ctx, this.raw.directory(p));
   }
   export(hostPath: string): Promise<string> {
     // gzip layers and OCI media types whatever the engine has cached: what readOciArchive reads.
-    return this.raw.export(hostPath, { forcedCompression: this.sdk.ImageLayerCompression.Gzip, mediaTypes: this.sdk.ImageMediaTypes.Oci });
+    return this.raw.export(hostPath, { forcedCompression: this.ctx.sdk.ImageLayerCompression.Gzip, mediaTypes: this.ctx.sdk.ImageMediaTypes.Oci });
   }
 }
 
@@ -207,14 +260,14 @@ class SdkCacheVolume implements DaggerCacheVolume {
 
 class SdkClient implements DaggerClient {
   constructor(
-    private readonly sdk: Sdk,
+    private readonly ctx: SdkContext,
     private readonly dag: DaggerSdk.Client,
   ) {}
   version(): Promise<string> {
     return this.dag.version();
   }
   container(): DaggerContainer {
-    return new SdkContainer(this.sdk, this.dag.container());
+    return new SdkContainer(this.ctx, this.dag.container());
   }
   host(): DaggerHost {
     const host = this.dag.host();
@@ -223,7 +276,7 @@ class SdkClient implements DaggerClient {
         const o: DaggerSdk.HostDirectoryOpts = {};
         if (opts?.exclude?.length) o.exclude = opts.exclude;
         if (opts?.noCache) o.noCache = true;
-        return new SdkDirectory(this.sdk, host.directory(p, o));
+        return new SdkDirectory(this.ctx, host.directory(p, o));
       },
     };
   }
@@ -371,6 +424,7 @@ export async function sdkSession(via: string, vars: SdkEnv, onClose?: () => Prom
     }
   };
 
+  const endpoint = vars.DAGGER_SESSION_PORT && vars.DAGGER_SESSION_TOKEN ? { port: Number(vars.DAGGER_SESSION_PORT), token: vars.DAGGER_SESSION_TOKEN } : undefined;
   let release!: () => void;
   const hold = new Promise<void>((r) => (release = r));
   let ready!: (c: DaggerClient) => void;
@@ -379,7 +433,7 @@ export async function sdkSession(via: string, vars: SdkEnv, onClose?: () => Prom
   let done: Promise<void>;
   try {
     done = sdk.connection(async () => {
-      ready(new SdkClient(sdk, sdk.dag));
+      ready(new SdkClient({ sdk, ...(endpoint ? { endpoint } : {}) }, sdk.dag));
       await hold;
     });
     client = await Promise.race([

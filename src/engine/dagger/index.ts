@@ -164,7 +164,10 @@ export class DaggerEngine implements Engine {
     const secretValues = step.secrets.map((n) => req.env[n]).filter((v): v is string => typeof v === 'string' && v.length >= 4);
     const redact = (s: string) => secretValues.reduce((acc, v) => acc.split(v).join('***'), s);
 
-    const run = runStep(session.client, req, redact, (this.opts.nonce ?? randomUUID)());
+    // Aborted on a timeout or a cancellation: the exec's query is closed, which cancels the exec
+    // on the engine, and nothing is exported afterwards (see runStep).
+    const stop = new AbortController();
+    const run = runStep(session.client, { ...req, signal: stop.signal }, redact, (this.opts.nonce ?? randomUUID)());
     run.catch(() => undefined); // settled later than a timeout or cancellation: nobody waits
     const races: Promise<ExecResult>[] = [run];
     const cleanups: (() => void)[] = [];
@@ -173,7 +176,8 @@ export class DaggerEngine implements Engine {
       races.push(
         new Promise<ExecResult>((resolve) => {
           const t = setTimeout(() => {
-            req.onOutput(Buffer.from(`\natmos-pipe: step timed out after ${secs}s (the Dagger exec is abandoned; it stops when the session ends)\n`));
+            stop.abort();
+            req.onOutput(Buffer.from(`\natmos-pipe: step timed out after ${secs}s (the Dagger exec was cancelled)\n`));
             resolve({ exitCode: 124 });
           }, secs * 1000);
           cleanups.push(() => clearTimeout(t));
@@ -182,7 +186,10 @@ export class DaggerEngine implements Engine {
     }
     races.push(
       new Promise<ExecResult>((_, reject) => {
-        const onAbort = () => reject(new Error(`step ${step.id} was cancelled`));
+        const onAbort = () => {
+          stop.abort();
+          reject(new Error(`step ${step.id} was cancelled`));
+        };
         req.signal.addEventListener('abort', onAbort, { once: true });
         cleanups.push(() => req.signal.removeEventListener('abort', onAbort));
       }),

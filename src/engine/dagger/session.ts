@@ -38,7 +38,7 @@ export async function runStep(client: DaggerClient, req: ExecRequest, redact: (s
   let exitCode: number;
   let stdout: string | undefined;
   try {
-    exitCode = await container.exitCode();
+    exitCode = await container.exitCode(req.signal);
     if (step.stdout) {
       // As locally: stdout goes to the file, only stderr to the log.
       stdout = await container.stdout();
@@ -63,7 +63,9 @@ export async function runStep(client: DaggerClient, req: ExecRequest, redact: (s
     throw new Error(redact(`dagger: ${rootMessage(e)}`));
   }
   // Exported whatever the exit code: a failed `terraform apply` still writes its state, and
-  // --keep-workspace shows what a failed step left behind.
+  // --keep-workspace shows what a failed step left behind. Never once the step timed out or was
+  // cancelled: its result is no longer wanted.
+  if (req.signal.aborted) throw new Error(`step ${step.id} was stopped before its files were exported`);
   try {
     for (const x of exports) {
       const dir = container.directory(x.from);

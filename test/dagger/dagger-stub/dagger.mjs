@@ -224,6 +224,7 @@ function runExec(c, x, mounts, signal) {
   return new Promise((resolve, reject) => {
     const start = Date.now();
     const child = spawn('bwrap', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    log({ event: 'exec.started', argv: x.args, start });
     running.add(child);
     let stdout = '';
     let stderr = '';
@@ -284,6 +285,7 @@ const withC = (c, change) => ({ ...c, ...change });
 const resolvers = {
   'Query.version': () => VERSION,
   'Query.host': () => ({ __t: 'Host' }),
+  'Query.node': (_, a) => decodeId(a.id),
   'Query.container': () => container0,
   'Query.cacheVolume': (_, a) => ({ __t: 'CacheVolume', key: a.key }),
   'Query.setSecret': (_, a) => ({ __t: 'Secret', name: a.name, plaintext: a.plaintext }),
@@ -361,7 +363,15 @@ const server = createServer((req, res) => {
     if (invalid.length) {
       return answer(res, 422, { errors: invalid.map((e) => ({ message: e.message, locations: e.locations, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })), data: null });
     }
-    const result = await execute({ schema, document: doc, variableValues: variables, rootValue: { __t: 'Query' }, contextValue: { signal: controller.signal }, fieldResolver });
+    const result = await execute({
+      schema,
+      document: doc,
+      variableValues: variables,
+      rootValue: { __t: 'Query' },
+      contextValue: { signal: controller.signal },
+      fieldResolver,
+      typeResolver: (v) => v.__t,
+    });
     if (result.errors) log({ event: 'error', query, error: result.errors[0].message });
     if (!res.destroyed) answer(res, 200, { data: result.data ?? null, ...(result.errors ? { errors: result.errors.map((e) => e.toJSON()) } : {}) });
   });
