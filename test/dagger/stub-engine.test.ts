@@ -13,6 +13,9 @@ import type { Step } from '../../src/steps/types.js';
 import { CLI, ROOT, makeRepo, runCli } from '../helpers.js';
 import { STUB, execs, invalidQueries, readStubLog, startSession, stubFiles } from './helpers.js';
 
+/** A Terraform image pinned by digest in atmos.yaml (the stub records it; it pulls nothing). */
+const TF_IMAGE = `hashicorp/terraform:1.11.4@sha256:${'5'.repeat(64)}`;
+
 /** Two independent components; each applies `terraform_data` with the target's value and may sleep. */
 function twoComponents(): string {
   const tf = (name: string) =>
@@ -29,7 +32,7 @@ function twoComponents(): string {
       '',
     ].join('\n');
   return makeRepo({
-    'atmos.yaml': 'components:\n  terraform:\n    base_path: components/terraform\n',
+    'atmos.yaml': `components:\n  terraform:\n    base_path: components/terraform\ndeployments:\n  tools:\n    terraform:\n      image: ${TF_IMAGE}\n`,
     'components/terraform/a/main.tf': tf('a'),
     'components/terraform/b/main.tf': tf('b'),
     'deployments/d.yaml': [
@@ -87,6 +90,7 @@ describe('the Dagger engine against the semantic stub (separate processes)', () 
       ]),
     );
     expect(log.at(-1)?.event).toBe('session.closed');
+    expect(new Set(execs(log).map((e) => e.image))).toEqual(new Set([TF_IMAGE]));
     expect(stateValue(repo, 'a')).toBe('a-one');
     expect(stateValue(repo, 'b')).toBe('b-one');
   });
@@ -127,6 +131,21 @@ describe('the Dagger engine against the semantic stub (separate processes)', () 
     // Overlap: each started before the other ended.
     expect(x.start < y.end && y.start < x.end, JSON.stringify(applies)).toBe(true);
   });
+  it('an image pinned by tag only is refused on Dagger with where to pin it; --allow-tool-drift runs it with a notice (issue 15.7)', () => {
+    const repo = twoComponents();
+    writeFileSync(path.join(repo, 'atmos.yaml'), 'components:\n  terraform:\n    base_path: components/terraform\n');
+    const files = stubFiles();
+    const r = runCli(['--chdir', repo, 'rollout', 'd', '--target', 'dev', '--engine', 'dagger'], { env: files.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('runs the image hashicorp/terraform:latest, pinned by tag only: the Dagger engine runs images by digest');
+    expect(r.stderr).toContain('deployments.tools.terraform.version in atmos.yaml');
+    expect(r.stderr).toContain('name@sha256:<digest>');
+    expect(execs(readStubLog(files.log))).toEqual([]);
+    const drift = runCli(['--chdir', repo, 'rollout', 'd', '--target', 'dev', '--engine', 'dagger', '--allow-tool-drift'], { env: files.env });
+    expect(drift.code, drift.stderr).toBe(0);
+    expect(drift.stderr).toContain('the Dagger engine runs hashicorp/terraform:latest by tag (--allow-tool-drift)');
+  });
+
   it('a timed-out or cancelled exec is stopped on the engine, and nothing is exported afterwards (issue 15.5)', async () => {
     const files = stubFiles();
     const s = await startSession(files);

@@ -120,7 +120,8 @@ class FakeDagger {
 // ---------------------------------------------------------------------------------------------
 // Realistic steps.
 
-const IMAGE = 'hashicorp/terraform:1.9.8';
+/** Images run by digest on Dagger (a tag-only reference is refused). */
+const IMAGE = `hashicorp/terraform:1.9.8@sha256:${'d'.repeat(64)}`;
 const SECRET = 's3cr3t-db-p4ssw0rd-9f2c';
 
 const temps: string[] = [];
@@ -362,7 +363,7 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
       id: 'r:terraform/x:validate',
       module: 'terraform.validate',
       component: 'terraform/x',
-      image: 'ghcr.io/opentofu/opentofu:1.8.3@sha256:abc',
+      image: `ghcr.io/opentofu/opentofu:1.8.3@sha256:${'a'.repeat(64)}`,
       argv: ['tofu', 'validate'],
       env: { TF_PLUGIN_CACHE_DIR: '.plugins' },
       caches: [{ volume: 'opentofu-plugins-1.8.3', dir: 'opentofu-plugins', env: 'TF_PLUGIN_CACHE_DIR' }],
@@ -377,7 +378,7 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
     await engine.exec(request(step, ws, { TF_PLUGIN_CACHE_DIR: '.plugins' }));
     expect(fake.execCalls).toEqual([
       ['container'],
-      ['from', 'ghcr.io/opentofu/opentofu:1.8.3@sha256:abc'],
+      ['from', `ghcr.io/opentofu/opentofu:1.8.3@sha256:${'a'.repeat(64)}`],
       ['host.directory', ws, { noCache: true }],
       ['withMountedDirectory', WORKSPACE_PATH, { host: ws }, undefined],
       ['host.directory', ro, { noCache: true }],
@@ -400,7 +401,7 @@ describe('DaggerEngine: translation of a step (recording fake)', () => {
 
     // A step that declares no tool cache gets no cache volume.
     fake.calls.length = 0;
-    await engine.exec(request({ ...step, image: 'alpine:3.20', argv: ['true'], mounts: [], env: {}, caches: undefined }, ws, {}));
+    await engine.exec(request({ ...step, image: `alpine:3.20@sha256:${'e'.repeat(64)}`, argv: ['true'], mounts: [], env: {}, caches: undefined }, ws, {}));
     expect(fake.calls.some((c) => c[0] === 'withMountedCache')).toBe(false);
 
     await expect(engine.exec(request({ ...step, workdir: '../..' }, ws, {}))).rejects.toThrow(/escapes the workspace/);
@@ -776,7 +777,7 @@ process.stdin.resume();
     has(
       new RegExp(
         [
-          '\\{ container \\{ from \\(address: "hashicorp/terraform:1\\.9\\.8"\\) \\{ ',
+          '\\{ container \\{ from \\(address: "hashicorp/terraform:1\\.9\\.8@sha256:d{64}"\\) \\{ ',
           'withMountedDirectory \\(path: "/atmos-pipe/workspace",source: "fake-id-\\d+"\\) \\{ ',
           'withMountedDirectory \\(path: "/state",source: "fake-id-\\d+"\\) \\{ ',
           'withMountedDirectory \\(path: "/ro",source: "fake-id-\\d+",readOnly: true\\) \\{ ',

@@ -22,6 +22,7 @@ import { DiagnosticError, error } from '../../diagnostics/index.js';
 import type { Capability, Step } from '../../steps/types.js';
 import { SessionError, connectWithSdk, rootMessage, withTimeout, type DaggerConnect, type DaggerSession } from './client.js';
 import { runStep } from './session.js';
+import { isContainerBuild } from './translate.js';
 import type { Engine, ExecRequest, ExecResult, Support } from '../types.js';
 
 export * from './client.js';
@@ -57,12 +58,19 @@ function unreachable(e: unknown): DiagnosticError {
   return new DiagnosticError(error('engine/dagger-unreachable', `no Dagger engine is reachable: ${msg}`, undefined, UNREACHABLE_HINT));
 }
 
+/** `name@sha256:<64 hex>`: an image reference that names content, not a tag that can move. */
+export function isPinnedByDigest(image: string): boolean {
+  return /@sha256:[0-9a-f]{64}$/.test(image);
+}
+
 export class DaggerEngine implements Engine {
   readonly name = 'dagger' as const;
   private sessionP: Promise<{ session: DaggerSession; version: string }> | undefined;
   private readonly notices: string[] = [];
   private networkNoted = false;
   private closed = false;
+  private allowToolDrift = false;
+  private readonly byTag = new Set<string>();
 
   constructor(private readonly opts: DaggerEngineOptions = {}) {}
 
@@ -109,7 +117,8 @@ export class DaggerEngine implements Engine {
     }
   }
 
-  async prepare(steps: Step[], _opts: { allowToolDrift: boolean }): Promise<string[]> {
+  async prepare(steps: Step[], opts: { allowToolDrift: boolean }): Promise<string[]> {
+    this.allowToolDrift = opts.allowToolDrift;
     const noImage = steps.filter((s) => !s.image);
     if (noImage.length) {
       throw new DiagnosticError(
@@ -129,6 +138,30 @@ export class DaggerEngine implements Engine {
     if (steps.some((s) => !s.network)) this.noteNetwork();
     out.push(...this.drainNotices());
     return out;
+  }
+
+  /**
+   * Images run by digest: a tag can move, and the image is in the step's fingerprint, so a
+   * tag-only reference would let a cached result stand for software that is no longer the
+   * image's. Nothing here can resolve a tag (no registry is asked), so the digest comes from
+   * configuration; --allow-tool-drift runs a tag, with a notice.
+   */
+  private checkPinned(step: Step): void {
+    if (isPinnedByDigest(step.image)) return;
+    if (this.allowToolDrift) {
+      if (!this.byTag.has(step.image)) this.notices.push(`the Dagger engine runs ${step.image} by tag (--allow-tool-drift): a tag can move, the fingerprint does not`);
+      this.byTag.add(step.image);
+      return;
+    }
+    const where = step.hostTool ? `; the tool is pinned in ${step.hostTool.pinnedIn}, beside which an \`image\` key takes the reference` : '';
+    throw new DiagnosticError(
+      error(
+        'engine/dagger-image-tag',
+        `step ${step.id} (${step.module}) runs the image ${step.image}, pinned by tag only: the Dagger engine runs images by digest`,
+        undefined,
+        `pin it as name@sha256:<digest> (\`skopeo inspect docker://${step.image}\` prints the digest)${where}, or pass --allow-tool-drift to run it by tag`,
+      ),
+    );
   }
 
   private noteNetwork(): void {
@@ -156,6 +189,7 @@ export class DaggerEngine implements Engine {
         ),
       );
     }
+    if (!isContainerBuild(step)) this.checkPinned(step);
     if (step.argv.length === 0) throw new Error(`step ${step.id} has no command`);
     if (req.signal.aborted) throw new Error(`step ${step.id} was cancelled before it started`);
     if (!step.network) this.noteNetwork();
