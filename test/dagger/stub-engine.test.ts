@@ -5,7 +5,7 @@
  * with the real terraform.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DaggerEngine } from '../../src/engine/dagger/index.js';
@@ -144,6 +144,38 @@ describe('the Dagger engine against the semantic stub (separate processes)', () 
     const drift = runCli(['--chdir', repo, 'rollout', 'd', '--target', 'dev', '--engine', 'dagger', '--allow-tool-drift'], { env: files.env });
     expect(drift.code, drift.stderr).toBe(0);
     expect(drift.stderr).toContain('the Dagger engine runs hashicorp/terraform:latest by tag (--allow-tool-drift)');
+  });
+
+  it('no symlink that only resolves in the container reaches the workspace: cache links become content, workspace links relative (issue 15.4)', async () => {
+    const files = stubFiles();
+    const s = await startSession(files);
+    const engine = new DaggerEngine({ env: { ...process.env, ...s.env } });
+    const ws = makeRepo({ 'main.tf': '# module\n' });
+    const step: Step = {
+      id: 'rollout:linker:init',
+      component: 'linker',
+      module: 'test.linker',
+      image: TF_IMAGE,
+      // As `terraform init` with a plugin cache: the provider lands in the cache, the workspace links to it.
+      argv: ['sh', '-c', 'mkdir -p "$TOOL_CACHE/p" .terraform && echo provider > "$TOOL_CACHE/p/bin" && ln -s "$TOOL_CACHE/p" .terraform/p && ln -s "$PWD/main.tf" .terraform/main-link'],
+      env: {},
+      secrets: [],
+      inputs: {},
+      outputs: {},
+      needs: [],
+      network: true,
+      cache: 'content',
+      caches: [{ volume: 'linker', dir: 'linker', env: 'TOOL_CACHE' }],
+    };
+    const r = await engine.exec({ step, workspace: ws, env: {}, onOutput: () => undefined, signal: new AbortController().signal });
+    await engine.close();
+    await s.stop();
+    expect(r.exitCode).toBe(0);
+    expect(lstatSync(path.join(ws, '.terraform/p')).isDirectory()).toBe(true);
+    expect(readFileSync(path.join(ws, '.terraform/p/bin'), 'utf8')).toBe('provider\n');
+    expect(readlinkSync(path.join(ws, '.terraform/main-link'))).toBe('../main.tf');
+    expect(readFileSync(path.join(ws, '.terraform/main-link'), 'utf8')).toBe('# module\n');
+    expect(invalidQueries(readStubLog(files.log))).toEqual([]);
   });
 
   it('a timed-out or cancelled exec is stopped on the engine, and nothing is exported afterwards (issue 15.5)', async () => {

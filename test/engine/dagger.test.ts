@@ -88,6 +88,7 @@ class FakeDagger {
         stderr: async () => (rec('stderr'), b.stderr ?? ''),
         combinedOutput: async () => (rec('combinedOutput'), b.combined ?? ''),
         directory: (p) => (rec('directory', p), dir({ container: p })),
+        file: (p) => ({ export: async (hostPath) => (rec('file.export', p, hostPath), hostPath) }),
         export: async (hostPath) => {
           rec('container.export', hostPath);
           if (built && b.buildError) throw b.buildError;
@@ -820,6 +821,7 @@ process.stdin.resume();
       'src/engine/dagger/translate.ts',
       'src/engine/dagger/session.ts',
       'src/engine/dagger/merge.ts',
+      'src/engine/dagger/links.ts',
       'src/engine/select.ts',
       'src/diagnostics/index.ts',
       'src/steps/types.ts',

@@ -35,6 +35,11 @@ export interface DaggerDirectory {
   dockerBuild(opts?: { dockerfile?: string }): DaggerContainer;
 }
 
+export interface DaggerFile {
+  /** Writes the file to the host. */
+  export(hostPath: string): Promise<string>;
+}
+
 /** An immutable container definition; each `with*` returns a new one. */
 export interface DaggerContainer {
   from(address: string): DaggerContainer;
@@ -53,6 +58,8 @@ export interface DaggerContainer {
   combinedOutput(): Promise<string>;
   /** A directory of the container after its execs; mounts are included. */
   directory(path: string): DaggerDirectory;
+  /** A file of the container after its execs (`Container.file`). */
+  file(path: string): DaggerFile;
   /**
    * Writes the container as an OCI image layout tarball to the host (`Container.export`);
    * layers gzip-compressed, OCI media types (what `readOciArchive` in src/oci reads).
@@ -237,6 +244,10 @@ class SdkContainer implements DaggerContainer {
   }
   directory(p: string): DaggerDirectory {
     return new SdkDirectory(this.ctx, this.raw.directory(p));
+  }
+  file(p: string): DaggerFile {
+    const raw = this.raw.file(p);
+    return { export: (hostPath) => raw.export(hostPath) };
   }
   export(hostPath: string): Promise<string> {
     // gzip layers and OCI media types whatever the engine has cached: what readOciArchive reads.

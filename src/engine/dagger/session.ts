@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ExecRequest, ExecResult } from '../types.js';
 import { rootMessage, type DaggerClient } from './client.js';
+import { resolveContainerLinks } from './links.js';
 import { digestTree, mergeChanges } from './merge.js';
 import { dockerBuildOf, isContainerBuild, translateStep } from './translate.js';
 
@@ -32,7 +33,7 @@ function isExecError(e: unknown): e is ExecErrorLike {
 export async function runStep(client: DaggerClient, req: ExecRequest, redact: (s: string) => string, nonce: string): Promise<ExecResult> {
   const { step } = req;
   if (isContainerBuild(step)) return dockerBuild(client, req, redact);
-  const { container, exports } = translateStep(client, req, nonce);
+  const { container, exports, links } = translateStep(client, req, nonce);
   // Noted before the first query, which is when the engine loads the mounts.
   const before = new Map(exports.filter((x) => x.changesOnly).map((x) => [x, digestTree(x.to)]));
   let exitCode: number;
@@ -72,6 +73,7 @@ export async function runStep(client: DaggerClient, req: ExecRequest, redact: (s
       const base = before.get(x);
       if (!base) {
         await dir.export(x.to, x.wipe ? { wipe: true } : undefined);
+        if (x.from === links.workspace) await resolveContainerLinks(container, x.to, links);
         continue;
       }
       const scratch = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-dagger-export-'));

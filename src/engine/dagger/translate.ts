@@ -80,6 +80,12 @@ export interface Translation {
    * host at `to`; with `changesOnly`, only the files the step changed (see merge.ts).
    */
   exports: { from: string; to: string; wipe: boolean; changesOnly?: boolean }[];
+  /**
+   * Container paths absolute symlinks in the exported workspace may lead to: the workspace
+   * (made relative) and the tool caches (replaced by what they point at), so no link that
+   * only resolves in this container reaches the content-addressed store (see links.ts).
+   */
+  links: { workspace: string; caches: string[] };
 }
 
 /** Below it, the container mirrors the host around a step that names its mounts relatively (see {@link containerLayout}). */
@@ -161,7 +167,7 @@ export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step
   // The workspace last: the scheduler reads it once the exec and every export are done. Wiped,
   // so files the step deleted are gone as they would be locally. Host mounts are merged.
   exports.push({ from: wsPath, to: workspace, wipe: true });
-  return { container: c, exports };
+  return { container: c, exports, links: { workspace: wsPath, caches: caches.map((tc) => tc.path) } };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -125,8 +125,10 @@ async function materialize(d, signal) {
   }
   if (d.kind === 'container') {
     const r = await evalContainer(d.container, signal);
+    const at = r.pathOf(d.path);
+    if (!existsSync(at) || !lstatSync(at).isDirectory()) throw new GraphQLError(`${d.path}: not a directory`);
     const out = fresh('dir');
-    copyTree(r.pathOf(d.path), out);
+    copyTree(at, out);
     return out;
   }
   if (d.kind === 'diff') {
@@ -308,6 +310,16 @@ const resolvers = {
   'Container.stderr': async (c, _, ctx) => (await evalContainer(c, ctx.signal)).stderr,
   'Container.combinedOutput': async (c, _, ctx) => (await evalContainer(c, ctx.signal)).combined,
   'Container.directory': (c, a) => ({ __t: 'Directory', kind: 'container', container: c, path: a.path }),
+  'Container.file': (c, a) => ({ __t: 'File', container: c, path: a.path }),
+  'File.export': async (f, a, ctx) => {
+    const r = await evalContainer(f.container, ctx.signal);
+    const from = r.pathOf(f.path);
+    if (!existsSync(from) || !lstatSync(from).isFile()) throw new GraphQLError(`${f.path}: not a file`);
+    mkdirSync(path.dirname(a.path), { recursive: true });
+    cpSync(from, a.path);
+    log({ event: 'export', path: a.path, wipe: false, files: [path.basename(a.path)] });
+    return a.path;
+  },
   'Directory.diff': (d, a) => ({ __t: 'Directory', kind: 'diff', lower: d, upper: decodeId(a.other, 'Directory') }),
   'Directory.export': async (d, a, ctx) => {
     const src = await materialize(d, ctx.signal);
