@@ -178,6 +178,38 @@ describe('the Dagger engine against the semantic stub (separate processes)', () 
     expect(invalidQueries(readStubLog(files.log))).toEqual([]);
   });
 
+  it("opening and closing a session leaves the SDK's global client alone (use inside a Dagger module) (issue 15.8)", async () => {
+    const files = stubFiles();
+    const s = await startSession(files);
+    const script = path.join(makeRepo({}), 'module.mjs');
+    writeFileSync(
+      script,
+      [
+        `import { connection, dag } from ${JSON.stringify(path.join(ROOT, 'node_modules/@dagger.io/dagger/dist/src/index.js'))};`,
+        `import { connectWithSdk } from ${JSON.stringify(path.join(ROOT, 'dist/src/engine/dagger/index.js'))};`,
+        'await connection(async () => {',
+        '  const session = await connectWithSdk({ env: process.env });',
+        '  await session.client.version();',
+        '  await session.close();',
+        "  console.log('after:', await dag.version());",
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const r = await runNode(script, s.env);
+    await s.stop();
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('after: v0.21.9\n');
+  });
+
+  it('an engine of another version than the SDK is named in a notice (issue 15.8)', () => {
+    const repo = twoComponents();
+    const files = stubFiles();
+    const r = runCli(['--chdir', repo, 'rollout', 'd', '--target', 'dev', '--engine', 'dagger'], { env: { ...files.env, DAGGER_STUB_VERSION: 'v0.20.3' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('the Dagger engine v0.20.3 is not the version of the Dagger SDK atmos-pipe uses (v0.21.9)');
+  });
+
   it('a timed-out or cancelled exec is stopped on the engine, and nothing is exported afterwards (issue 15.5)', async () => {
     const files = stubFiles();
     const s = await startSession(files);
@@ -231,10 +263,18 @@ async function waitFor(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 50));
 }
 
+function runNode(script: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runProcess([script], env);
+}
+
 /** The CLI as a child process without blocking this process (a session the test owns must answer meanwhile). */
 function runCliAsync(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runProcess([CLI, ...args], env);
+}
+
+function runProcess(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } });
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -8,7 +8,10 @@
  * which the compiler erases.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { request } from 'node:http';
 import { createInterface } from 'node:readline';
 import type * as DaggerSdk from '@dagger.io/dagger';
 import { whichDaggerOnPath } from '../select.js';
@@ -130,6 +133,30 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The version of the Dagger SDK atmos-pipe uses (read from its package.json, without loading
+ * it), or undefined when it cannot be read.
+ */
+export function sdkVersion(): string | undefined {
+  try {
+    const entry = createRequire(import.meta.url).resolve('@dagger.io/dagger');
+    const pkg = JSON.parse(readFileSync(path.join(path.dirname(entry), '../../package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Says when the engine's version is not the SDK's (major.minor): the SDK sends queries of its
+ * own schema, which another engine may not answer alike.
+ */
+export function versionMismatch(engine: string, sdk: string | undefined): string | undefined {
+  const mm = (v: string) => /^v?(\d+)\.(\d+)\./.exec(v)?.slice(1, 3).join('.');
+  if (!sdk || !mm(engine) || mm(engine) === mm(sdk)) return undefined;
+  return `the Dagger engine ${engine} is not the version of the Dagger SDK atmos-pipe uses (v${sdk}): queries follow the SDK's schema; use a dagger CLI and engine v${sdk}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The default session factory: the real SDK, imported on first use.
 
@@ -161,23 +188,47 @@ class QueryExecError extends Error {
 
 /**
  * One GraphQL query to the session, as the SDK sends it (POST /query, the token as basic-auth
- * user), abortable: aborting closes the request.
+ * user), abortable: aborting closes the request. Plain node:http, not fetch: fetch gives up
+ * on a response whose headers take more than 5 minutes, and an exec answers when it ends.
  */
-async function abortableQuery(endpoint: Endpoint, query: string, signal: AbortSignal): Promise<unknown> {
-  const res = await fetch(`http://127.0.0.1:${endpoint.port}/query`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${endpoint.token}:`).toString('base64')}` },
-    body: JSON.stringify({ query }),
-    signal,
+function abortableQuery(endpoint: Endpoint, query: string, signal: AbortSignal): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ query });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: endpoint.port,
+        path: '/query',
+        method: 'POST',
+        signal,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Basic ${Buffer.from(`${endpoint.token}:`).toString('base64')}`,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          let parsed: { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof parsed;
+          } catch {
+            return reject(new Error(`the Dagger session answered HTTP ${res.statusCode} without a GraphQL response`));
+          }
+          const e = parsed.errors?.[0];
+          if (!e) return resolve(parsed.data);
+          const x = e.extensions ?? {};
+          if (x._type === 'EXEC_ERROR') return reject(new QueryExecError(e.message, Number(x.exitCode ?? -1), String(x.stdout ?? ''), String(x.stderr ?? '')));
+          reject(new Error(e.message));
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
   });
-  const body = (await res.json()) as { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] };
-  const e = body.errors?.[0];
-  if (e) {
-    const x = e.extensions ?? {};
-    if (x._type === 'EXEC_ERROR') throw new QueryExecError(e.message, Number(x.exitCode ?? -1), String(x.stdout ?? ''), String(x.stderr ?? ''));
-    throw new Error(e.message);
-  }
-  return body.data;
 }
 
 class SdkDirectory implements DaggerDirectory {
@@ -397,8 +448,8 @@ const SDK_ENV = ['DAGGER_SESSION_PORT', 'DAGGER_SESSION_TOKEN', '_EXPERIMENTAL_D
 type SdkEnv = Partial<Record<(typeof SDK_ENV)[number], string>>;
 
 /**
- * Runs the SDK's `connection(fn)`: it sets the global `dag` for as long as `fn` runs, so `fn`
- * hands `dag` out and waits until {@link DaggerSession.close}. `vars` are the SDK's variables
+ * Runs the SDK's `connect(fn)`: `fn` hands the session's client out and waits until
+ * {@link DaggerSession.close}; the SDK's global `dag` is left alone. `vars` are the SDK's variables
  * for this connection; they are set in process.env only until the SDK has read them.
  * Exported for tests; use {@link connectWithSdk}.
  */
@@ -443,10 +494,24 @@ export async function sdkSession(via: string, vars: SdkEnv, onClose?: () => Prom
   let client: DaggerClient;
   let done: Promise<void>;
   try {
-    done = sdk.connection(async () => {
-      ready(new SdkClient({ sdk, ...(endpoint ? { endpoint } : {}) }, sdk.dag));
+    // connect(), not connection(): connection() sets the SDK's global client and resets it when
+    // it ends, which breaks a caller that uses `dag` itself (atmos-pipe inside a Dagger module).
+    // connect() checks the engine's version first and prints a failure with console.error;
+    // that one message is held back (the engine's own version query reports it, as a diagnostic).
+    const print = console.error;
+    console.error = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].startsWith('failed to check version compatibility')) return;
+      print(...args);
+    };
+    const unmute = () => {
+      if (console.error !== print) console.error = print;
+    };
+    done = sdk.connect(async (dag) => {
+      unmute();
+      ready(new SdkClient({ sdk, ...(endpoint ? { endpoint } : {}) }, dag));
       await hold;
     });
+    done.then(unmute, unmute);
     client = await Promise.race([
       readyP,
       done.then(() => {

@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { DiagnosticError, error } from '../../diagnostics/index.js';
 import type { Capability, Step } from '../../steps/types.js';
-import { SessionError, connectWithSdk, rootMessage, withTimeout, type DaggerConnect, type DaggerSession } from './client.js';
+import { SessionError, connectWithSdk, rootMessage, sdkVersion, versionMismatch, withTimeout, type DaggerConnect, type DaggerSession } from './client.js';
 import { runStep } from './session.js';
 import { isContainerBuild } from './translate.js';
 import type { Engine, ExecRequest, ExecResult, Support } from '../types.js';
@@ -41,6 +41,8 @@ export interface DaggerEngineOptions {
    * a first session may pull the engine image.
    */
   connectTimeoutMs?: number;
+  /** The SDK's version the engine's is compared with (default: the installed SDK's). */
+  sdkVersion?: () => string | undefined;
   /** Cache-busting value per exec (default a random UUID); see {@link NONCE_VARIABLE}. */
   nonce?: () => string;
 }
@@ -135,6 +137,8 @@ export class DaggerEngine implements Engine {
     const { session, version } = await this.session();
     const runner = this.env._EXPERIMENTAL_DAGGER_RUNNER_HOST;
     const out = [`steps run in containers on the Dagger engine ${version}, through ${session.via}${runner ? ` (runner ${runner})` : ''}`];
+    const mismatch = versionMismatch(version, (this.opts.sdkVersion ?? sdkVersion)());
+    if (mismatch) out.push(mismatch);
     if (steps.some((s) => !s.network)) this.noteNetwork();
     out.push(...this.drainNotices());
     return out;
