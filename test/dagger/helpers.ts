@@ -22,6 +22,7 @@ export interface StubRecord {
   error?: string;
   argv?: string[];
   image?: string;
+  env?: Record<string, string>;
   start?: number;
   end?: number;
   exitCode?: number;

@@ -5,7 +5,7 @@
  * with the real terraform.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DaggerEngine } from '../../src/engine/dagger/index.js';
@@ -200,6 +200,31 @@ describe('the Dagger engine against the semantic stub (separate processes)', () 
     await s.stop();
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('after: v0.21.9\n');
+  });
+
+  it("the runner's proxies and the files its tool reads reach the container as on the local engine (issue 15.8)", () => {
+    const repo = twoComponents();
+    const files = stubFiles();
+    const rc = path.join(repo, 'terraform.rc');
+    writeFileSync(rc, 'disable_checkpoint = true\n');
+    const r = runCli(['--chdir', repo, 'rollout', 'd', '--target', 'dev', '--engine', 'dagger'], {
+      env: { ...files.env, HTTPS_PROXY: 'http://proxy.invalid:3128', TF_CLI_CONFIG_FILE: rc },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const envs = execs(readStubLog(files.log)).map((e) => e.env ?? {});
+    expect(envs.length).toBeGreaterThan(0);
+    for (const env of envs) {
+      expect(env.HTTPS_PROXY).toBe('http://proxy.invalid:3128');
+      expect(env.TF_CLI_CONFIG_FILE).toBe('/atmos-pipe/host-files/TF_CLI_CONFIG_FILE');
+    }
+    // Terraform found the file where the variable points (it warns about a file it cannot open).
+    const logs = path.join(repo, '.atmos/logs');
+    const text = readdirSync(logs, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.log'))
+      .map((f) => readFileSync(path.join(logs, f), 'utf8'))
+      .join('\n');
+    expect(text).toContain('Terraform has been successfully initialized');
+    expect(text).not.toContain('CLI configuration');
   });
 
   it('an engine of another version than the SDK is named in a notice (issue 15.8)', () => {

@@ -75,6 +75,7 @@ class FakeDagger {
         from: (a) => (rec('from', a), container(argv)),
         withMountedDirectory: (p, d, o) => (rec('withMountedDirectory', p, (d as ReturnType<typeof dir>).desc, o), container(argv)),
         withMountedCache: (p, v, o) => (rec('withMountedCache', p, v.volumeKey, o), container(argv)),
+        withMountedFile: (p, f) => (rec('withMountedFile', p, f.hostPath), container(argv)),
         withEnvVariable: (k, v) => (rec('withEnvVariable', k, v), container(argv)),
         withSecretVariable: (k, s) => (rec('withSecretVariable', k, s.secretName), container(argv)),
         withWorkdir: (p) => (rec('withWorkdir', p), container(argv)),
@@ -101,7 +102,7 @@ class FakeDagger {
     return {
       version: () => (rec('version'), b.version ? b.version() : Promise.resolve('v0.21.9')),
       container: () => (rec('container'), container()),
-      host: () => ({ directory: (p, o) => (rec('host.directory', p, o), dir({ host: p })) }),
+      host: () => ({ directory: (p, o) => (rec('host.directory', p, o), dir({ host: p })), file: (p) => (rec('host.file', p), { hostPath: p }) }),
       cacheVolume: (k): DaggerCacheVolume => (rec('cacheVolume', k), { volumeKey: k }),
       setSecret: (n, v): DaggerSecret => (rec('setSecret', n, v), { secretName: n }),
     };

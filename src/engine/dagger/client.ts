@@ -48,6 +48,7 @@ export interface DaggerContainer {
   from(address: string): DaggerContainer;
   withMountedDirectory(path: string, source: DaggerDirectory, opts?: { readOnly?: boolean }): DaggerContainer;
   withMountedCache(path: string, cache: DaggerCacheVolume, opts?: { sharing?: DaggerCacheSharing }): DaggerContainer;
+  withMountedFile(path: string, source: DaggerHostFile): DaggerContainer;
   withEnvVariable(name: string, value: string): DaggerContainer;
   withSecretVariable(name: string, secret: DaggerSecret): DaggerContainer;
   withWorkdir(path: string): DaggerContainer;
@@ -70,9 +71,16 @@ export interface DaggerContainer {
   export(hostPath: string): Promise<string>;
 }
 
+/** A file loaded from the host (`Host.file`), to mount. */
+export interface DaggerHostFile {
+  readonly hostPath: string;
+}
+
 export interface DaggerHost {
   /** `noCache`: reload from the host (a session otherwise caches a host path's first load). */
   directory(path: string, opts?: { exclude?: string[]; noCache?: boolean }): DaggerDirectory;
+  /** A host file, reloaded each time (`noCache`). */
+  file(path: string): DaggerHostFile;
 }
 
 export interface DaggerClient {
@@ -262,6 +270,9 @@ class SdkContainer implements DaggerContainer {
     const modes = { SHARED: this.ctx.sdk.CacheSharingMode.Shared, PRIVATE: this.ctx.sdk.CacheSharingMode.Private };
     return this.wrap(this.raw.withMountedCache(p, (cache as SdkCacheVolume).raw, opts?.sharing ? { sharing: modes[opts.sharing] } : undefined));
   }
+  withMountedFile(p: string, source: DaggerHostFile): DaggerContainer {
+    return this.wrap(this.raw.withMountedFile(p, (source as SdkHostFile).raw));
+  }
   withEnvVariable(name: string, value: string): DaggerContainer {
     return this.wrap(this.raw.withEnvVariable(name, value));
   }
@@ -306,6 +317,13 @@ class SdkContainer implements DaggerContainer {
   }
 }
 
+class SdkHostFile implements DaggerHostFile {
+  constructor(
+    readonly hostPath: string,
+    readonly raw: DaggerSdk.File,
+  ) {}
+}
+
 class SdkSecret implements DaggerSecret {
   constructor(
     readonly secretName: string,
@@ -340,6 +358,7 @@ class SdkClient implements DaggerClient {
         if (opts?.noCache) o.noCache = true;
         return new SdkDirectory(this.ctx, host.directory(p, o));
       },
+      file: (p) => new SdkHostFile(p, host.file(p, { noCache: true })),
     };
   }
   cacheVolume(key: string): DaggerCacheVolume {

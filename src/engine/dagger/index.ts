@@ -205,7 +205,7 @@ export class DaggerEngine implements Engine {
     // Aborted on a timeout or a cancellation: the exec's query is closed, which cancels the exec
     // on the engine, and nothing is exported afterwards (see runStep).
     const stop = new AbortController();
-    const run = runStep(session.client, { ...req, signal: stop.signal }, redact, (this.opts.nonce ?? randomUUID)());
+    const run = runStep(session.client, { ...req, signal: stop.signal }, redact, (this.opts.nonce ?? randomUUID)(), this.env);
     run.catch(() => undefined); // settled later than a timeout or cancellation: nobody waits
     const races: Promise<ExecResult>[] = [run];
     const cleanups: (() => void)[] = [];

@@ -28,12 +28,13 @@ function isExecError(e: unknown): e is ExecErrorLike {
 
 /**
  * Runs one step with `client`: `redact` hides the step's secret values in any message, `nonce`
- * makes the exec run whatever Dagger has cached (see NONCE_VARIABLE).
+ * makes the exec run whatever Dagger has cached (see NONCE_VARIABLE); `hostEnv` is the runner's
+ * environment (proxies and host tool files reach the container as on the local engine).
  */
-export async function runStep(client: DaggerClient, req: ExecRequest, redact: (s: string) => string, nonce: string): Promise<ExecResult> {
+export async function runStep(client: DaggerClient, req: ExecRequest, redact: (s: string) => string, nonce: string, hostEnv: NodeJS.ProcessEnv = {}): Promise<ExecResult> {
   const { step } = req;
   if (isContainerBuild(step)) return dockerBuild(client, req, redact);
-  const { container, exports, links } = translateStep(client, req, nonce);
+  const { container, exports, links } = translateStep(client, req, nonce, hostEnv);
   // Noted before the first query, which is when the engine loads the mounts.
   const before = new Map(exports.filter((x) => x.changesOnly).map((x) => [x, digestTree(x.to)]));
   let exitCode: number;

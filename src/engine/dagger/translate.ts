@@ -1,6 +1,6 @@
 /**
- * The translation of one step into a Dagger container plan: pure (no session, no I/O beyond
- * the path arithmetic), so it is tested with a recording fake of the client.
+ * The translation of one step into a Dagger container plan: pure (no session; the only I/O is
+ * whether a host tool's file exists), so it is tested with a recording fake of the client.
  *
  * Per step: `container().from(step.image)`; the prepared workspace (inputs already materialised
  * by the scheduler) mounted from the host at {@link WORKSPACE_PATH}; each `step.mounts` entry
@@ -13,6 +13,7 @@
  * A step that requires `container-build` is not an exec: its argv describes a Dockerfile
  * build ({@link dockerBuildOf}).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { commandLine, type Step } from '../../steps/types.js';
 import type { ExecRequest } from '../types.js';
@@ -25,6 +26,10 @@ import type { DaggerClient, DaggerContainer } from './client.js';
 export const WORKSPACE_PATH = '/atmos-pipe/workspace';
 /** Where tool caches are mounted (unless the step's env names a path for the cache's variable). */
 export const TOOL_CACHE_ROOT = '/atmos-pipe/cache';
+/** Where the host files a step's tool reads (`hostTool.files`) are mounted, one per variable. */
+export const HOST_FILE_ROOT = '/atmos-pipe/host-files';
+/** The runner's variables every step container sees, as every local step does. */
+export const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
 /**
  * Set right before `withExec` to a fresh value: the scheduler is the cache authority (its
  * action cache keys on the secret HMACs, state facts and `cache: 'never'`, which Dagger's
@@ -125,7 +130,7 @@ export function containerLayout(step: Step, workspace: string): ContainerLayout 
 }
 
 /** The container of one step, up to and including `withExec`. */
-export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step' | 'workspace' | 'env'>, nonce: string): Translation {
+export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step' | 'workspace' | 'env'>, nonce: string, hostEnv: NodeJS.ProcessEnv = {}): Translation {
   const { step, workspace } = req;
   const layout = containerLayout(step, workspace);
   const wsPath = layout.workspace;
@@ -152,6 +157,20 @@ export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step
   const plain = new Map<string, string>();
   for (const [k, v] of Object.entries(step.env)) if (!secretNames.has(k)) plain.set(k, v);
   for (const [k, v] of Object.entries(req.env)) if (!secretNames.has(k)) plain.set(k, v);
+  // As on the local engine: the runner's proxies, and the files its host tool reads (e.g.
+  // TF_CLI_CONFIG_FILE), mounted read-only with the variable pointing at them. The image keeps
+  // its own PATH, HOME and locale.
+  for (const k of PROXY_VARIABLES) {
+    const v = hostEnv[k];
+    if (v && !plain.has(k) && !secretNames.has(k)) plain.set(k, v);
+  }
+  for (const k of step.hostTool?.files ?? []) {
+    const p = hostEnv[k];
+    if (!p || plain.has(k) || secretNames.has(k) || !existsSync(p)) continue;
+    const at = `${HOST_FILE_ROOT}/${sanitizeKey(k)}`;
+    c = c.withMountedFile(at, client.host().file(path.resolve(p)));
+    plain.set(k, at);
+  }
   for (const tc of caches) if (tc.env && !plain.has(tc.env[0])) plain.set(tc.env[0], tc.env[1]);
   for (const k of [...plain.keys()].sort()) c = c.withEnvVariable(k, plain.get(k)!);
 

@@ -190,6 +190,10 @@ async function runContainer(c, signal) {
         const { dir, release } = await cacheMount(m.cache);
         releases.push(release);
         mounts.push({ path: m.path, dir });
+      } else if (m.file) {
+        const copy = path.join(fresh('file'), path.basename(m.file.file));
+        cpSync(m.file.file, copy);
+        mounts.push({ path: m.path, dir: copy, readOnly: true });
       } else {
         mounts.push({ path: m.path, dir: await materialize(m.dir, signal), readOnly: m.readOnly });
       }
@@ -253,7 +257,7 @@ function runExec(c, x, mounts, signal) {
       running.delete(child);
       signal?.removeEventListener('abort', onAbort);
       const exitCode = code ?? 128 + 9;
-      log({ event: 'exec', argv: x.args, image: c.image, start, end: Date.now(), exitCode, cancelled, signal: sig });
+      log({ event: 'exec', argv: x.args, image: c.image, env: c.env, start, end: Date.now(), exitCode, cancelled, signal: sig });
       if (cancelled) return reject(new GraphQLError('context canceled'));
       const failed = x.expect === 'ANY' ? exitCode >= 128 && exitCode <= 191 : x.expect === 'FAILURE' ? exitCode === 0 : exitCode !== 0;
       if (failed) {
@@ -291,6 +295,12 @@ const resolvers = {
   'Query.container': () => container0,
   'Query.cacheVolume': (_, a) => ({ __t: 'CacheVolume', key: a.key }),
   'Query.setSecret': (_, a) => ({ __t: 'Secret', name: a.name, plaintext: a.plaintext }),
+  'Host.file': (_, a) => {
+    if (!existsSync(a.path) || !lstatSync(a.path).isFile()) throw new GraphQLError(`${a.path}: not a file`);
+    const file = path.join(fresh('snapshot'), path.basename(a.path));
+    cpSync(a.path, file);
+    return { __t: 'File', kind: 'snapshot', file };
+  },
   'Host.directory': (_, a) => {
     // Snapshot on load: later changes on the host are not seen through this ID.
     const dir = fresh('snapshot');
@@ -301,6 +311,7 @@ const resolvers = {
   'Container.withMountedDirectory': (c, a) => withC(c, { mounts: [...c.mounts.filter((m) => m.path !== a.path), { path: a.path, dir: decodeId(a.source, 'Directory'), readOnly: !!a.readOnly }] }),
   'Container.withMountedCache': (c, a) =>
     withC(c, { mounts: [...c.mounts.filter((m) => m.path !== a.path), { path: a.path, cache: { key: decodeId(a.cache, 'CacheVolume').key, sharing: a.sharing } }] }),
+  'Container.withMountedFile': (c, a) => withC(c, { mounts: [...c.mounts.filter((m) => m.path !== a.path), { path: a.path, file: decodeId(a.source, 'File'), readOnly: true }] }),
   'Container.withEnvVariable': (c, a) => withC(c, { env: { ...c.env, [a.name]: a.value } }),
   'Container.withSecretVariable': (c, a) => withC(c, { secrets: { ...c.secrets, [a.name]: decodeId(a.secret, 'Secret').plaintext } }),
   'Container.withWorkdir': (c, a) => withC(c, { workdir: a.path }),
@@ -312,6 +323,7 @@ const resolvers = {
   'Container.directory': (c, a) => ({ __t: 'Directory', kind: 'container', container: c, path: a.path }),
   'Container.file': (c, a) => ({ __t: 'File', container: c, path: a.path }),
   'File.export': async (f, a, ctx) => {
+    if (!f.container) throw new GraphQLError('dagger stub: only container files are exported');
     const r = await evalContainer(f.container, ctx.signal);
     const from = r.pathOf(f.path);
     if (!existsSync(from) || !lstatSync(from).isFile()) throw new GraphQLError(`${f.path}: not a file`);
