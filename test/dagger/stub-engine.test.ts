@@ -63,6 +63,20 @@ function stateValue(repo: string, component: string): string {
 }
 
 describe('the Dagger engine against the semantic stub (separate processes)', () => {
+  it("the stub's schema is the one of the SDK version in package-lock.json", () => {
+    const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+    const sdk = lock.packages['node_modules/@dagger.io/dagger']!.version;
+    expect(readFileSync(path.join(ROOT, 'test/dagger/dagger-stub/schema.graphqls'), 'utf8').split('\n')[0]).toBe(
+      `# The GraphQL schema of Dagger v${sdk}, the version of @dagger.io/dagger in package-lock.json.`,
+    );
+    // The SDK's generated client names the fields the engine uses; the schema has them.
+    const client = readFileSync(path.join(ROOT, 'node_modules/@dagger.io/dagger/dist/src/api/client.gen.js'), 'utf8');
+    for (const field of ['withMountedCache', 'withMountedFile', 'withSecretVariable', 'combinedOutput', 'dockerBuild']) {
+      expect(client).toContain(`"${field}"`);
+      expect(readFileSync(path.join(ROOT, 'test/dagger/dagger-stub/schema.graphqls'), 'utf8')).toMatch(new RegExp(`^  ${field}\\b`, 'm'));
+    }
+  });
+
   it('the stub speaks the CLI protocol: `dagger version` and a session line with port and token', async () => {
     const v = spawnSync(STUB, ['version'], { encoding: 'utf8' });
     expect(v.stdout).toMatch(/^dagger v0\.21\.9 /);
