@@ -160,6 +160,19 @@ describe('the Dagger engine against the semantic stub (separate processes)', () 
     expect(drift.stderr).toContain('the Dagger engine runs hashicorp/terraform:latest by tag (--allow-tool-drift)');
   });
 
+  it('an init cached on Dagger serves the local engine: plan there reuses it and sees the state the Dagger applies wrote (issue 15.4)', () => {
+    const repo = twoComponents();
+    const files = stubFiles();
+    const r = runCli(['--chdir', repo, 'rollout', 'd', '--target', 'dev', '--engine', 'dagger'], { env: files.env });
+    expect(r.code, r.stderr).toBe(0);
+    const local = runCli(['--chdir', repo, 'plan', 'd', '--target', 'dev', '--engine', 'local']);
+    expect(local.code, local.stderr).toBe(0);
+    expect(local.stderr + local.stdout).toMatch(/terraform\/a +init +cached/);
+    expect(local.stderr + local.stdout).toMatch(/terraform\/b +init +cached/);
+    expect(local.stdout).toMatch(/terraform\/a +0 +0 +0/);
+    expect(local.stdout).toMatch(/terraform\/b +0 +0 +0/);
+  });
+
   it('no symlink that only resolves in the container reaches the workspace: cache links become content, workspace links relative (issue 15.4)', async () => {
     const files = stubFiles();
     const s = await startSession(files);
