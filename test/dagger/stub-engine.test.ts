@@ -77,6 +77,35 @@ describe('the Dagger engine against the semantic stub (separate processes)', () 
     }
   });
 
+  it('the stub answers as Dagger does: an invalid query is a GraphQL validation error, a failed exec an EXEC_ERROR with exit code, stdout and stderr', async () => {
+    const files = stubFiles();
+    const s = await startSession(files);
+    const ask = async (query: string) => {
+      const res = await fetch(`http://127.0.0.1:${s.env.DAGGER_SESSION_PORT}/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${s.env.DAGGER_SESSION_TOKEN}:`).toString('base64')}` },
+        body: JSON.stringify({ query }),
+      });
+      return { status: res.status, body: (await res.json()) as { data: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] } };
+    };
+    const bad = await ask('{ container { from(address: "alpine") { withExec(args: ["true"], expect: SOMETIMES) { exitCode } } } }');
+    expect(bad.status).toBe(422);
+    expect(bad.body.errors?.[0]?.message).toMatch(/Value "SOMETIMES" does not exist in "ReturnType" enum/);
+    expect(bad.body.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+    const unknown = await ask('{ container { exitStatus } }');
+    expect(unknown.body.errors?.[0]?.message).toMatch(/^Cannot query field "exitStatus" on type "Container"\./);
+    const failed = await ask(`{ container { from(address: "${TF_IMAGE}") { withExec(args: ["sh", "-c", "echo out; echo err >&2; exit 3"]) { stdout } } } }`);
+    expect(failed.status).toBe(200);
+    expect(failed.body.errors?.[0]?.message).toBe('process "sh -c echo out; echo err >&2; exit 3" did not complete successfully: exit code: 3');
+    expect(failed.body.errors?.[0]?.extensions).toEqual({ _type: 'EXEC_ERROR', cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'], exitCode: 3, stdout: 'out\n', stderr: 'err\n' });
+    // With expect: ANY a non-zero exit is a result; a signal (128-191) is still an error.
+    const any = await ask(`{ container { from(address: "${TF_IMAGE}") { withExec(args: ["sh", "-c", "exit 3"], expect: ANY) { exitCode } } } }`);
+    expect(any.body).toEqual({ data: { container: { from: { withExec: { exitCode: 3 } } } } });
+    const killed = await ask(`{ container { from(address: "${TF_IMAGE}") { withExec(args: ["sh", "-c", "kill -9 $$"], expect: ANY) { exitCode } } } }`);
+    expect(killed.body.errors?.[0]?.extensions?.exitCode).toBe(137);
+    await s.stop();
+  });
+
   it('the stub speaks the CLI protocol: `dagger version` and a session line with port and token', async () => {
     const v = spawnSync(STUB, ['version'], { encoding: 'utf8' });
     expect(v.stdout).toMatch(/^dagger v0\.21\.9 /);
