@@ -4,12 +4,11 @@
  * hands over (DAGGER_SESSION_PORT / DAGGER_SESSION_TOKEN), and its log.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildSchema, parse, validate } from 'graphql';
-import { ROOT } from '../helpers.js';
+import { ROOT, makeRepo } from '../helpers.js';
 
 export const STUB = path.join(ROOT, 'test/dagger/dagger-stub/dagger.mjs');
 const SCHEMA = path.join(ROOT, 'test/dagger/dagger-stub/schema.graphqls');
@@ -33,7 +32,7 @@ export interface StubRecord {
 
 /** A fresh log and state directory for one stub; `env` makes atmos-pipe start it itself. */
 export function stubFiles(): { log: string; env: Record<string, string> } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-dagger-stub-'));
+  const dir = makeRepo({}); // a temp dir removed after the test file
   const log = path.join(dir, 'stub.ndjson');
   return { log, env: { _EXPERIMENTAL_DAGGER_CLI_BIN: STUB, DAGGER_STUB_LOG: log, DAGGER_STUB_STATE: path.join(dir, 'state') } };
 }

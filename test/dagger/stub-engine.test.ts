@@ -170,9 +170,9 @@ describe('the Dagger engine against the semantic stub (separate processes)', () 
     expect(r.code, r.stderr).toBe(0);
     const applies = execs(readStubLog(files.log)).filter((e) => e.argv?.[1] === 'apply');
     expect(applies).toHaveLength(2);
-    const [x, y] = applies as [{ start: number; end: number }, { start: number; end: number }];
+    const [x, y] = applies.map((e) => ({ start: e.start ?? 0, end: e.end ?? 0 }));
     // Overlap: each started before the other ended.
-    expect(x.start < y.end && y.start < x.end, JSON.stringify(applies)).toBe(true);
+    expect(x!.start < y!.end && y!.start < x!.end, JSON.stringify(applies)).toBe(true);
   });
   it('an image pinned by tag only is refused on Dagger with where to pin it; --allow-tool-drift runs it with a notice (issue 15.7)', () => {
     const repo = twoComponents();
