@@ -13,8 +13,11 @@
  * When a session cannot be opened, prepare/exec throw a DiagnosticError (exit 2) saying no
  * Dagger engine is reachable, with the cause's first line and a hint, never a stack.
  *
- * Not enforced here: `network: false`. Dagger containers always have network; the engine says
- * so once (see {@link DaggerEngine.drainNotices}).
+ * Images run by digest only (a tag-only image is refused unless --allow-tool-drift). A timeout or
+ * a cancellation closes the exec's query, which cancels the exec on the engine.
+ *
+ * Not enforced here: `network: false`. Dagger containers always have network (Dagger 0.21 has no
+ * per-exec switch); the engine says so once (see {@link DaggerEngine.drainNotices}).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
