@@ -8,7 +8,10 @@
  * which the compiler erases.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { request } from 'node:http';
 import { createInterface } from 'node:readline';
 import type * as DaggerSdk from '@dagger.io/dagger';
 import { whichDaggerOnPath } from '../select.js';
@@ -16,7 +19,7 @@ import { whichDaggerOnPath } from '../select.js';
 // ---------------------------------------------------------------------------------------------
 // The client surface: exactly the Dagger calls this engine makes.
 
-export type DaggerCacheSharing = 'SHARED' | 'PRIVATE' | 'LOCKED';
+export type DaggerCacheSharing = 'SHARED' | 'PRIVATE';
 
 /** A secret handle (`dag.setSecret`); carries its name, never its value. */
 export interface DaggerSecret {
@@ -35,23 +38,32 @@ export interface DaggerDirectory {
   dockerBuild(opts?: { dockerfile?: string }): DaggerContainer;
 }
 
+export interface DaggerFile {
+  /** Writes the file to the host. */
+  export(hostPath: string): Promise<string>;
+}
+
 /** An immutable container definition; each `with*` returns a new one. */
 export interface DaggerContainer {
   from(address: string): DaggerContainer;
   withMountedDirectory(path: string, source: DaggerDirectory, opts?: { readOnly?: boolean }): DaggerContainer;
   withMountedCache(path: string, cache: DaggerCacheVolume, opts?: { sharing?: DaggerCacheSharing }): DaggerContainer;
+  withMountedFile(path: string, source: DaggerHostFile): DaggerContainer;
   withEnvVariable(name: string, value: string): DaggerContainer;
   withSecretVariable(name: string, secret: DaggerSecret): DaggerContainer;
   withWorkdir(path: string): DaggerContainer;
   /** `expect: 'ANY'`: a non-zero exit is a result, not an error (except 128-191: signals). */
   withExec(args: string[], opts?: { expect?: 'ANY' }): DaggerContainer;
-  exitCode(): Promise<number>;
+  /** The exec's exit code; aborting `signal` cancels the exec on the engine where the session allows it. */
+  exitCode(signal?: AbortSignal): Promise<number>;
   stdout(): Promise<string>;
   stderr(): Promise<string>;
   /** stdout and stderr interleaved as the command wrote them. */
   combinedOutput(): Promise<string>;
   /** A directory of the container after its execs; mounts are included. */
   directory(path: string): DaggerDirectory;
+  /** A file of the container after its execs (`Container.file`). */
+  file(path: string): DaggerFile;
   /**
    * Writes the container as an OCI image layout tarball to the host (`Container.export`);
    * layers gzip-compressed, OCI media types (what `readOciArchive` in src/oci reads).
@@ -59,9 +71,16 @@ export interface DaggerContainer {
   export(hostPath: string): Promise<string>;
 }
 
+/** A file loaded from the host (`Host.file`), to mount. */
+export interface DaggerHostFile {
+  readonly hostPath: string;
+}
+
 export interface DaggerHost {
   /** `noCache`: reload from the host (a session otherwise caches a host path's first load). */
   directory(path: string, opts?: { exclude?: string[]; noCache?: boolean }): DaggerDirectory;
+  /** A host file, reloaded each time (`noCache`). */
+  file(path: string): DaggerHostFile;
 }
 
 export interface DaggerClient {
@@ -122,31 +141,124 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The version of the Dagger SDK atmos-pipe uses (read from its package.json, without loading
+ * it), or undefined when it cannot be read.
+ */
+export function sdkVersion(): string | undefined {
+  try {
+    const entry = createRequire(import.meta.url).resolve('@dagger.io/dagger');
+    const pkg = JSON.parse(readFileSync(path.join(path.dirname(entry), '../../package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Says when the engine's version is not the SDK's (major.minor): the SDK sends queries of its
+ * own schema, which another engine may not answer alike.
+ */
+export function versionMismatch(engine: string, sdk: string | undefined): string | undefined {
+  const mm = (v: string) => /^v?(\d+)\.(\d+)\./.exec(v)?.slice(1, 3).join('.');
+  if (!sdk || !mm(engine) || mm(engine) === mm(sdk)) return undefined;
+  return `the Dagger engine ${engine} is not the version of the Dagger SDK atmos-pipe uses (v${sdk}): queries follow the SDK's schema; use a dagger CLI and engine v${sdk}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The default session factory: the real SDK, imported on first use.
 
 type Sdk = typeof DaggerSdk;
 
+/** The session's GraphQL endpoint, when known: a session started here, or DAGGER_SESSION_PORT. */
+interface Endpoint {
+  port: number;
+  token: string;
+}
+
+interface SdkContext {
+  sdk: Sdk;
+  endpoint?: Endpoint;
+}
+
+/** Dagger's exec failure as the SDK reports it (`ExecError`): what session.ts reads. */
+class QueryExecError extends Error {
+  override name = 'ExecError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One GraphQL query to the session, as the SDK sends it (POST /query, the token as basic-auth
+ * user), abortable: aborting closes the request. Plain node:http, not fetch: fetch gives up
+ * on a response whose headers take more than 5 minutes, and an exec answers when it ends.
+ */
+function abortableQuery(endpoint: Endpoint, query: string, signal: AbortSignal): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ query });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: endpoint.port,
+        path: '/query',
+        method: 'POST',
+        signal,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Basic ${Buffer.from(`${endpoint.token}:`).toString('base64')}`,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          let parsed: { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof parsed;
+          } catch {
+            return reject(new Error(`the Dagger session answered HTTP ${res.statusCode} without a GraphQL response`));
+          }
+          const e = parsed.errors?.[0];
+          if (!e) return resolve(parsed.data);
+          const x = e.extensions ?? {};
+          if (x._type === 'EXEC_ERROR') return reject(new QueryExecError(e.message, Number(x.exitCode ?? -1), String(x.stdout ?? ''), String(x.stderr ?? '')));
+          reject(new Error(e.message));
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 class SdkDirectory implements DaggerDirectory {
   constructor(
-    private readonly sdk: Sdk,
+    private readonly ctx: SdkContext,
     readonly raw: DaggerSdk.Directory,
   ) {}
   export(hostPath: string, opts?: { wipe?: boolean }): Promise<string> {
     return this.raw.export(hostPath, opts?.wipe ? { wipe: true } : undefined);
   }
   dockerBuild(opts?: { dockerfile?: string }): DaggerContainer {
-    return new SdkContainer(this.sdk, this.raw.dockerBuild(opts?.dockerfile ? { dockerfile: opts.dockerfile } : undefined));
+    return new SdkContainer(this.ctx, this.raw.dockerBuild(opts?.dockerfile ? { dockerfile: opts.dockerfile } : undefined));
   }
 }
 
 class SdkContainer implements DaggerContainer {
   constructor(
-    private readonly sdk: Sdk,
+    private readonly ctx: SdkContext,
     readonly raw: DaggerSdk.Container,
   ) {}
   private wrap(c: DaggerSdk.Container): SdkContainer {
-    return new SdkContainer(this.sdk, c);
+    return new SdkContainer(this.ctx, c);
   }
   from(address: string): DaggerContainer {
     return this.wrap(this.raw.from(address));
@@ -155,8 +267,11 @@ class SdkContainer implements DaggerContainer {
     return this.wrap(this.raw.withMountedDirectory(p, (source as SdkDirectory).raw, opts?.readOnly ? { readOnly: true } : undefined));
   }
   withMountedCache(p: string, cache: DaggerCacheVolume, opts?: { sharing?: DaggerCacheSharing }): DaggerContainer {
-    const modes = { SHARED: this.sdk.CacheSharingMode.Shared, PRIVATE: this.sdk.CacheSharingMode.Private, LOCKED: this.sdk.CacheSharingMode.Locked };
+    const modes = { SHARED: this.ctx.sdk.CacheSharingMode.Shared, PRIVATE: this.ctx.sdk.CacheSharingMode.Private };
     return this.wrap(this.raw.withMountedCache(p, (cache as SdkCacheVolume).raw, opts?.sharing ? { sharing: modes[opts.sharing] } : undefined));
+  }
+  withMountedFile(p: string, source: DaggerHostFile): DaggerContainer {
+    return this.wrap(this.raw.withMountedFile(p, (source as SdkHostFile).raw));
   }
   withEnvVariable(name: string, value: string): DaggerContainer {
     return this.wrap(this.raw.withEnvVariable(name, value));
@@ -168,10 +283,17 @@ class SdkContainer implements DaggerContainer {
     return this.wrap(this.raw.withWorkdir(p));
   }
   withExec(args: string[], opts?: { expect?: 'ANY' }): DaggerContainer {
-    return this.wrap(this.raw.withExec(args, opts?.expect === 'ANY' ? { expect: this.sdk.ReturnType.Any } : undefined));
+    return this.wrap(this.raw.withExec(args, opts?.expect === 'ANY' ? { expect: this.ctx.sdk.ReturnType.Any } : undefined));
   }
-  exitCode(): Promise<number> {
-    return this.raw.exitCode();
+  async exitCode(signal?: AbortSignal): Promise<number> {
+    const endpoint = this.ctx.endpoint;
+    if (!signal || !endpoint) return this.raw.exitCode();
+    // The SDK cannot abort a query; this one is sent directly, so that aborting it closes the
+    // request, which is what makes Dagger cancel the exec (the container by its ID, as the SDK
+    // itself loads objects: `node(id:)` with an inline fragment).
+    const id = await this.raw.id();
+    const data = (await abortableQuery(endpoint, `{ node(id: ${JSON.stringify(id)}) { ... on Container { exitCode } } }`, signal)) as { node: { exitCode: number } };
+    return data.node.exitCode;
   }
   stdout(): Promise<string> {
     return this.raw.stdout();
@@ -183,12 +305,23 @@ class SdkContainer implements DaggerContainer {
     return this.raw.combinedOutput();
   }
   directory(p: string): DaggerDirectory {
-    return new SdkDirectory(this.sdk, this.raw.directory(p));
+    return new SdkDirectory(this.ctx, this.raw.directory(p));
+  }
+  file(p: string): DaggerFile {
+    const raw = this.raw.file(p);
+    return { export: (hostPath) => raw.export(hostPath) };
   }
   export(hostPath: string): Promise<string> {
     // gzip layers and OCI media types whatever the engine has cached: what readOciArchive reads.
-    return this.raw.export(hostPath, { forcedCompression: this.sdk.ImageLayerCompression.Gzip, mediaTypes: this.sdk.ImageMediaTypes.Oci });
+    return this.raw.export(hostPath, { forcedCompression: this.ctx.sdk.ImageLayerCompression.Gzip, mediaTypes: this.ctx.sdk.ImageMediaTypes.Oci });
   }
+}
+
+class SdkHostFile implements DaggerHostFile {
+  constructor(
+    readonly hostPath: string,
+    readonly raw: DaggerSdk.File,
+  ) {}
 }
 
 class SdkSecret implements DaggerSecret {
@@ -207,14 +340,14 @@ class SdkCacheVolume implements DaggerCacheVolume {
 
 class SdkClient implements DaggerClient {
   constructor(
-    private readonly sdk: Sdk,
+    private readonly ctx: SdkContext,
     private readonly dag: DaggerSdk.Client,
   ) {}
   version(): Promise<string> {
     return this.dag.version();
   }
   container(): DaggerContainer {
-    return new SdkContainer(this.sdk, this.dag.container());
+    return new SdkContainer(this.ctx, this.dag.container());
   }
   host(): DaggerHost {
     const host = this.dag.host();
@@ -223,8 +356,9 @@ class SdkClient implements DaggerClient {
         const o: DaggerSdk.HostDirectoryOpts = {};
         if (opts?.exclude?.length) o.exclude = opts.exclude;
         if (opts?.noCache) o.noCache = true;
-        return new SdkDirectory(this.sdk, host.directory(p, o));
+        return new SdkDirectory(this.ctx, host.directory(p, o));
       },
+      file: (p) => new SdkHostFile(p, host.file(p, { noCache: true })),
     };
   }
   cacheVolume(key: string): DaggerCacheVolume {
@@ -283,7 +417,10 @@ function startCliSession(bin: string, env: NodeJS.ProcessEnv, via: string, signa
     const stop = async (): Promise<void> => {
       if (exited) return;
       child.stdin.end();
-      const waited = (ms: number) => Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+      const waited = (ms: number) => {
+        let t: NodeJS.Timeout | undefined;
+        return Promise.race([closed.then(() => true), new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)))]).finally(() => clearTimeout(t));
+      };
       if (await waited(10_000)) return;
       child.kill('SIGTERM');
       if (await waited(5_000)) return;
@@ -317,10 +454,9 @@ function startCliSession(bin: string, env: NodeJS.ProcessEnv, via: string, signa
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
-      // A session never keeps atmos-pipe alive: if it exits without close(), the CLI sees its
-      // stdin close and ends the session itself.
-      child.unref();
-      for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void }).unref?.();
+      // The child and its pipes stay referenced: while close() waits for the session to end,
+      // they are what keeps Node's event loop alive (unref'd, the loop emptied in the middle of
+      // close() and atmos-pipe exited 13 with no summary). The engine is always closed.
       resolve({ port: p.port, token: p.session_token, stop });
     });
   });
@@ -331,8 +467,8 @@ const SDK_ENV = ['DAGGER_SESSION_PORT', 'DAGGER_SESSION_TOKEN', '_EXPERIMENTAL_D
 type SdkEnv = Partial<Record<(typeof SDK_ENV)[number], string>>;
 
 /**
- * Runs the SDK's `connection(fn)`: it sets the global `dag` for as long as `fn` runs, so `fn`
- * hands `dag` out and waits until {@link DaggerSession.close}. `vars` are the SDK's variables
+ * Runs the SDK's `connect(fn)`: `fn` hands the session's client out and waits until
+ * {@link DaggerSession.close}; the SDK's global `dag` is left alone. `vars` are the SDK's variables
  * for this connection; they are set in process.env only until the SDK has read them.
  * Exported for tests; use {@link connectWithSdk}.
  */
@@ -369,6 +505,7 @@ export async function sdkSession(via: string, vars: SdkEnv, onClose?: () => Prom
     }
   };
 
+  const endpoint = vars.DAGGER_SESSION_PORT && vars.DAGGER_SESSION_TOKEN ? { port: Number(vars.DAGGER_SESSION_PORT), token: vars.DAGGER_SESSION_TOKEN } : undefined;
   let release!: () => void;
   const hold = new Promise<void>((r) => (release = r));
   let ready!: (c: DaggerClient) => void;
@@ -376,10 +513,24 @@ export async function sdkSession(via: string, vars: SdkEnv, onClose?: () => Prom
   let client: DaggerClient;
   let done: Promise<void>;
   try {
-    done = sdk.connection(async () => {
-      ready(new SdkClient(sdk, sdk.dag));
+    // connect(), not connection(): connection() sets the SDK's global client and resets it when
+    // it ends, which breaks a caller that uses `dag` itself (atmos-pipe inside a Dagger module).
+    // connect() checks the engine's version first and prints a failure with console.error;
+    // that one message is held back (the engine's own version query reports it, as a diagnostic).
+    const print = console.error;
+    console.error = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].startsWith('failed to check version compatibility')) return;
+      print(...args);
+    };
+    const unmute = () => {
+      if (console.error !== print) console.error = print;
+    };
+    done = sdk.connect(async (dag) => {
+      unmute();
+      ready(new SdkClient({ sdk, ...(endpoint ? { endpoint } : {}) }, dag));
       await hold;
     });
+    done.then(unmute, unmute);
     client = await Promise.race([
       readyP,
       done.then(() => {

@@ -13,15 +13,19 @@
  * When a session cannot be opened, prepare/exec throw a DiagnosticError (exit 2) saying no
  * Dagger engine is reachable, with the cause's first line and a hint, never a stack.
  *
- * Not enforced here: `network: false`. Dagger containers always have network; the engine says
- * so once (see {@link DaggerEngine.drainNotices}).
+ * Images run by digest only (a tag-only image is refused unless --allow-tool-drift). A timeout or
+ * a cancellation closes the exec's query, which cancels the exec on the engine.
+ *
+ * Not enforced here: `network: false`. Dagger containers always have network (Dagger 0.21 has no
+ * per-exec switch); the engine says so once (see {@link DaggerEngine.drainNotices}).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { DiagnosticError, error } from '../../diagnostics/index.js';
 import type { Capability, Step } from '../../steps/types.js';
-import { SessionError, connectWithSdk, rootMessage, withTimeout, type DaggerConnect, type DaggerSession } from './client.js';
+import { SessionError, connectWithSdk, rootMessage, sdkVersion, versionMismatch, withTimeout, type DaggerConnect, type DaggerSession } from './client.js';
 import { runStep } from './session.js';
+import { isContainerBuild } from './translate.js';
 import type { Engine, ExecRequest, ExecResult, Support } from '../types.js';
 
 export * from './client.js';
@@ -40,6 +44,8 @@ export interface DaggerEngineOptions {
    * a first session may pull the engine image.
    */
   connectTimeoutMs?: number;
+  /** The SDK's version the engine's is compared with (default: the installed SDK's). */
+  sdkVersion?: () => string | undefined;
   /** Cache-busting value per exec (default a random UUID); see {@link NONCE_VARIABLE}. */
   nonce?: () => string;
 }
@@ -57,12 +63,19 @@ function unreachable(e: unknown): DiagnosticError {
   return new DiagnosticError(error('engine/dagger-unreachable', `no Dagger engine is reachable: ${msg}`, undefined, UNREACHABLE_HINT));
 }
 
+/** `name@sha256:<64 hex>`: an image reference that names content, not a tag that can move. */
+export function isPinnedByDigest(image: string): boolean {
+  return /@sha256:[0-9a-f]{64}$/.test(image);
+}
+
 export class DaggerEngine implements Engine {
   readonly name = 'dagger' as const;
   private sessionP: Promise<{ session: DaggerSession; version: string }> | undefined;
   private readonly notices: string[] = [];
   private networkNoted = false;
   private closed = false;
+  private allowToolDrift = false;
+  private readonly byTag = new Set<string>();
 
   constructor(private readonly opts: DaggerEngineOptions = {}) {}
 
@@ -109,7 +122,8 @@ export class DaggerEngine implements Engine {
     }
   }
 
-  async prepare(steps: Step[], _opts: { allowToolDrift: boolean }): Promise<string[]> {
+  async prepare(steps: Step[], opts: { allowToolDrift: boolean }): Promise<string[]> {
+    this.allowToolDrift = opts.allowToolDrift;
     const noImage = steps.filter((s) => !s.image);
     if (noImage.length) {
       throw new DiagnosticError(
@@ -126,9 +140,35 @@ export class DaggerEngine implements Engine {
     const { session, version } = await this.session();
     const runner = this.env._EXPERIMENTAL_DAGGER_RUNNER_HOST;
     const out = [`steps run in containers on the Dagger engine ${version}, through ${session.via}${runner ? ` (runner ${runner})` : ''}`];
+    const mismatch = versionMismatch(version, (this.opts.sdkVersion ?? sdkVersion)());
+    if (mismatch) out.push(mismatch);
     if (steps.some((s) => !s.network)) this.noteNetwork();
     out.push(...this.drainNotices());
     return out;
+  }
+
+  /**
+   * Images run by digest: a tag can move, and the image is in the step's fingerprint, so a
+   * tag-only reference would let a cached result stand for software that is no longer the
+   * image's. Nothing here can resolve a tag (no registry is asked), so the digest comes from
+   * configuration; --allow-tool-drift runs a tag, with a notice.
+   */
+  private checkPinned(step: Step): void {
+    if (isPinnedByDigest(step.image)) return;
+    if (this.allowToolDrift) {
+      if (!this.byTag.has(step.image)) this.notices.push(`the Dagger engine runs ${step.image} by tag (--allow-tool-drift): a tag can move, the fingerprint does not`);
+      this.byTag.add(step.image);
+      return;
+    }
+    const where = step.hostTool ? `; the tool is pinned in ${step.hostTool.pinnedIn}, beside which an \`image\` key takes the reference` : '';
+    throw new DiagnosticError(
+      error(
+        'engine/dagger-image-tag',
+        `step ${step.id} (${step.module}) runs the image ${step.image}, pinned by tag only: the Dagger engine runs images by digest`,
+        undefined,
+        `pin it as name@sha256:<digest> (\`skopeo inspect docker://${step.image}\` prints the digest)${where}, or pass --allow-tool-drift to run it by tag`,
+      ),
+    );
   }
 
   private noteNetwork(): void {
@@ -156,6 +196,7 @@ export class DaggerEngine implements Engine {
         ),
       );
     }
+    if (!isContainerBuild(step)) this.checkPinned(step);
     if (step.argv.length === 0) throw new Error(`step ${step.id} has no command`);
     if (req.signal.aborted) throw new Error(`step ${step.id} was cancelled before it started`);
     if (!step.network) this.noteNetwork();
@@ -164,7 +205,10 @@ export class DaggerEngine implements Engine {
     const secretValues = step.secrets.map((n) => req.env[n]).filter((v): v is string => typeof v === 'string' && v.length >= 4);
     const redact = (s: string) => secretValues.reduce((acc, v) => acc.split(v).join('***'), s);
 
-    const run = runStep(session.client, req, redact, (this.opts.nonce ?? randomUUID)());
+    // Aborted on a timeout or a cancellation: the exec's query is closed, which cancels the exec
+    // on the engine, and nothing is exported afterwards (see runStep).
+    const stop = new AbortController();
+    const run = runStep(session.client, { ...req, signal: stop.signal }, redact, (this.opts.nonce ?? randomUUID)(), this.env);
     run.catch(() => undefined); // settled later than a timeout or cancellation: nobody waits
     const races: Promise<ExecResult>[] = [run];
     const cleanups: (() => void)[] = [];
@@ -173,7 +217,8 @@ export class DaggerEngine implements Engine {
       races.push(
         new Promise<ExecResult>((resolve) => {
           const t = setTimeout(() => {
-            req.onOutput(Buffer.from(`\natmos-pipe: step timed out after ${secs}s (the Dagger exec is abandoned; it stops when the session ends)\n`));
+            stop.abort();
+            req.onOutput(Buffer.from(`\natmos-pipe: step timed out after ${secs}s (the Dagger exec was cancelled)\n`));
             resolve({ exitCode: 124 });
           }, secs * 1000);
           cleanups.push(() => clearTimeout(t));
@@ -182,7 +227,10 @@ export class DaggerEngine implements Engine {
     }
     races.push(
       new Promise<ExecResult>((_, reject) => {
-        const onAbort = () => reject(new Error(`step ${step.id} was cancelled`));
+        const onAbort = () => {
+          stop.abort();
+          reject(new Error(`step ${step.id} was cancelled`));
+        };
         req.signal.addEventListener('abort', onAbort, { once: true });
         cleanups.push(() => req.signal.removeEventListener('abort', onAbort));
       }),

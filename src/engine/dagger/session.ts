@@ -6,9 +6,13 @@
  * Output is not streamed: Dagger returns a command's output when it finishes, so `onOutput`
  * receives it in one chunk.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ExecRequest, ExecResult } from '../types.js';
 import { rootMessage, type DaggerClient } from './client.js';
+import { resolveContainerLinks } from './links.js';
+import { digestTree, mergeChanges } from './merge.js';
 import { dockerBuildOf, isContainerBuild, translateStep } from './translate.js';
 
 interface ExecErrorLike {
@@ -24,16 +28,19 @@ function isExecError(e: unknown): e is ExecErrorLike {
 
 /**
  * Runs one step with `client`: `redact` hides the step's secret values in any message, `nonce`
- * makes the exec run whatever Dagger has cached (see NONCE_VARIABLE).
+ * makes the exec run whatever Dagger has cached (see NONCE_VARIABLE); `hostEnv` is the runner's
+ * environment (proxies and host tool files reach the container as on the local engine).
  */
-export async function runStep(client: DaggerClient, req: ExecRequest, redact: (s: string) => string, nonce: string): Promise<ExecResult> {
+export async function runStep(client: DaggerClient, req: ExecRequest, redact: (s: string) => string, nonce: string, hostEnv: NodeJS.ProcessEnv = {}): Promise<ExecResult> {
   const { step } = req;
   if (isContainerBuild(step)) return dockerBuild(client, req, redact);
-  const { container, exports } = translateStep(client, req, nonce);
+  const { container, exports, links } = translateStep(client, req, nonce, hostEnv);
+  // Noted before the first query, which is when the engine loads the mounts.
+  const before = new Map(exports.filter((x) => x.changesOnly).map((x) => [x, digestTree(x.to)]));
   let exitCode: number;
   let stdout: string | undefined;
   try {
-    exitCode = await container.exitCode();
+    exitCode = await container.exitCode(req.signal);
     if (step.stdout) {
       // As locally: stdout goes to the file, only stderr to the log.
       stdout = await container.stdout();
@@ -58,9 +65,26 @@ export async function runStep(client: DaggerClient, req: ExecRequest, redact: (s
     throw new Error(redact(`dagger: ${rootMessage(e)}`));
   }
   // Exported whatever the exit code: a failed `terraform apply` still writes its state, and
-  // --keep-workspace shows what a failed step left behind.
+  // --keep-workspace shows what a failed step left behind. Never once the step timed out or was
+  // cancelled: its result is no longer wanted.
+  if (req.signal.aborted) throw new Error(`step ${step.id} was stopped before its files were exported`);
   try {
-    for (const x of exports) await container.directory(x.from).export(x.to, x.wipe ? { wipe: true } : undefined);
+    for (const x of exports) {
+      const dir = container.directory(x.from);
+      const base = before.get(x);
+      if (!base) {
+        await dir.export(x.to, x.wipe ? { wipe: true } : undefined);
+        if (x.from === links.workspace) await resolveContainerLinks(container, x.to, links);
+        continue;
+      }
+      const scratch = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-dagger-export-'));
+      try {
+        await dir.export(scratch, { wipe: true });
+        mergeChanges(scratch, x.to, base);
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    }
   } catch (e) {
     throw new Error(redact(`dagger: exporting the step's files failed: ${rootMessage(e)}`));
   }

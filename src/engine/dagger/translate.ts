@@ -1,6 +1,6 @@
 /**
- * The translation of one step into a Dagger container plan: pure (no session, no I/O beyond
- * the path arithmetic), so it is tested with a recording fake of the client.
+ * The translation of one step into a Dagger container plan: pure (no session; the only I/O is
+ * whether a host tool's file exists), so it is tested with a recording fake of the client.
  *
  * Per step: `container().from(step.image)`; the prepared workspace (inputs already materialised
  * by the scheduler) mounted from the host at {@link WORKSPACE_PATH}; each `step.mounts` entry
@@ -13,6 +13,7 @@
  * A step that requires `container-build` is not an exec: its argv describes a Dockerfile
  * build ({@link dockerBuildOf}).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { commandLine, type Step } from '../../steps/types.js';
 import type { ExecRequest } from '../types.js';
@@ -25,6 +26,10 @@ import type { DaggerClient, DaggerContainer } from './client.js';
 export const WORKSPACE_PATH = '/atmos-pipe/workspace';
 /** Where tool caches are mounted (unless the step's env names a path for the cache's variable). */
 export const TOOL_CACHE_ROOT = '/atmos-pipe/cache';
+/** Where the host files a step's tool reads (`hostTool.files`) are mounted, one per variable. */
+export const HOST_FILE_ROOT = '/atmos-pipe/host-files';
+/** The runner's variables every step container sees, as every local step does. */
+export const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
 /**
  * Set right before `withExec` to a fresh value: the scheduler is the cache authority (its
  * action cache keys on the secret HMACs, state facts and `cache: 'never'`, which Dagger's
@@ -37,8 +42,14 @@ export interface ToolCache {
   path: string;
   /** Cache volume name (the step's, prefixed `atmos-pipe-`): steps naming the same volume share it. */
   volume: string;
-  /** How concurrent steps share the volume. */
-  sharing: 'SHARED' | 'LOCKED';
+  /**
+   * How concurrent steps share the volume. A cache for one writer at a time is PRIVATE, not
+   * LOCKED: Dagger's LOCKED is an engine-wide lock held for the whole exec, so every step naming
+   * the volume (every Terraform step: the plugin cache) would run one after another whatever
+   * --parallelism says. PRIVATE gives a step that finds the volume in use its own instance (at
+   * worst a download again), and nothing waits.
+   */
+  sharing: 'SHARED' | 'PRIVATE';
   /** Variable pointing the tool at the cache, when the step does not set it itself. */
   env?: [string, string];
 }
@@ -50,12 +61,12 @@ function sanitizeKey(s: string): string {
 /**
  * Cache volumes for the tool caches a step declares (`step.caches`): where the step's own env
  * points the tool (relative to its workdir), else under {@link TOOL_CACHE_ROOT} with the
- * variable set; LOCKED unless the step says concurrent writers are safe.
+ * variable set; PRIVATE unless the step says concurrent writers are safe.
  */
 export function toolCaches(step: Step, workdir: string): ToolCache[] {
   return (step.caches ?? []).map((c) => {
     const volume = `atmos-pipe-${sanitizeKey(c.volume)}`;
-    const sharing = c.sharing === 'shared' ? 'SHARED' : 'LOCKED';
+    const sharing = c.sharing === 'shared' ? 'SHARED' : 'PRIVATE';
     const own = step.env[c.env];
     if (own) return { path: path.posix.resolve(workdir, own), volume, sharing };
     const dir = `${TOOL_CACHE_ROOT}/${sanitizeKey(c.dir)}`;
@@ -69,8 +80,17 @@ function inside(parent: string, p: string): boolean {
 
 export interface Translation {
   container: DaggerContainer;
-  /** What to export back after the exec, in order. */
-  exports: { from: string; to: string; wipe: boolean }[];
+  /**
+   * What to export back after the exec, in order: the container's directory at `from` to the
+   * host at `to`; with `changesOnly`, only the files the step changed (see merge.ts).
+   */
+  exports: { from: string; to: string; wipe: boolean; changesOnly?: boolean }[];
+  /**
+   * Container paths absolute symlinks in the exported workspace may lead to: the workspace
+   * (made relative) and the tool caches (replaced by what they point at), so no link that
+   * only resolves in this container reaches the content-addressed store (see links.ts).
+   */
+  links: { workspace: string; caches: string[] };
 }
 
 /** Below it, the container mirrors the host around a step that names its mounts relatively (see {@link containerLayout}). */
@@ -110,7 +130,7 @@ export function containerLayout(step: Step, workspace: string): ContainerLayout 
 }
 
 /** The container of one step, up to and including `withExec`. */
-export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step' | 'workspace' | 'env'>, nonce: string): Translation {
+export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step' | 'workspace' | 'env'>, nonce: string, hostEnv: NodeJS.ProcessEnv = {}): Translation {
   const { step, workspace } = req;
   const layout = containerLayout(step, workspace);
   const wsPath = layout.workspace;
@@ -125,7 +145,10 @@ export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step
       throw new Error(`step ${step.id}: mount path ${m.path} overlaps the workspace mount ${wsPath}`);
     }
     c = c.withMountedDirectory(m.path, client.host().directory(m.host, { noCache: true }), m.writable ? undefined : { readOnly: true });
-    if (m.writable) exports.push({ from: m.path, to: m.host, wipe: false });
+    // A writable mount is a copy loaded before the exec, shared on the host with steps running
+    // beside it (Terraform's state directory holds every component's state): only the files this
+    // step changed go back, so an export never rewrites another step's newer file.
+    if (m.writable) exports.push({ from: m.path, to: m.host, wipe: false, changesOnly: true });
   }
   const caches = toolCaches(step, workdir);
   for (const tc of caches) c = c.withMountedCache(tc.path, client.cacheVolume(tc.volume), { sharing: tc.sharing });
@@ -134,6 +157,20 @@ export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step
   const plain = new Map<string, string>();
   for (const [k, v] of Object.entries(step.env)) if (!secretNames.has(k)) plain.set(k, v);
   for (const [k, v] of Object.entries(req.env)) if (!secretNames.has(k)) plain.set(k, v);
+  // As on the local engine: the runner's proxies, and the files its host tool reads (e.g.
+  // TF_CLI_CONFIG_FILE), mounted read-only with the variable pointing at them. The image keeps
+  // its own PATH, HOME and locale.
+  for (const k of PROXY_VARIABLES) {
+    const v = hostEnv[k];
+    if (v && !plain.has(k) && !secretNames.has(k)) plain.set(k, v);
+  }
+  for (const k of step.hostTool?.files ?? []) {
+    const p = hostEnv[k];
+    if (!p || plain.has(k) || secretNames.has(k) || !existsSync(p)) continue;
+    const at = `${HOST_FILE_ROOT}/${sanitizeKey(k)}`;
+    c = c.withMountedFile(at, client.host().file(path.resolve(p)));
+    plain.set(k, at);
+  }
   for (const tc of caches) if (tc.env && !plain.has(tc.env[0])) plain.set(tc.env[0], tc.env[1]);
   for (const k of [...plain.keys()].sort()) c = c.withEnvVariable(k, plain.get(k)!);
 
@@ -149,7 +186,7 @@ export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step
   // The workspace last: the scheduler reads it once the exec and every export are done. Wiped,
   // so files the step deleted are gone as they would be locally. Host mounts are merged.
   exports.push({ from: wsPath, to: workspace, wipe: true });
-  return { container: c, exports };
+  return { container: c, exports, links: { workspace: wsPath, caches: caches.map((tc) => tc.path) } };
 }
 
 // ---------------------------------------------------------------------------------------------
