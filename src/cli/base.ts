@@ -37,11 +37,15 @@ export abstract class BaseCommand extends Command {
     return this._colors;
   }
 
-  /** The repository of `--chdir` (or the working directory) with `--config`. */
+  /**
+   * The repository of `--chdir` (or the working directory) with `--config`, and the modules
+   * its deployments may use (their component types are valid under `components:`).
+   */
   protected async repo(): Promise<Repository> {
     const { openRepository } = await import('../index.js');
+    const { builtinModules } = await import('../../modules/index.js');
     const path = await import('node:path');
-    return openRepository({ cwd: path.resolve(this.chdir ?? process.cwd()), configPath: this.config });
+    return openRepository({ cwd: path.resolve(this.chdir ?? process.cwd()), configPath: this.config, modules: builtinModules });
   }
 
   /** Load a deployment (the only one when no name is given) and settle the target. */

@@ -7,7 +7,7 @@
  *   ./vars.ts          Terraform vars = stacks → deployment (templates) → declared context keys
  *   ./bindings.ts      → bindings of nixpack images
  *   ./backend.ts       backend defaults (local state under the cache dir)
- *   ./nixpack.ts       nixpack vars (templates evaluated) and sources
+ *   ./nixpack.ts       nixpack vars (templates evaluated) and sources; components of declared types
  *   ./workspace.ts     stack names and Terraform workspaces (Atmos's derivation)
  *   ./yaml-functions.ts Atmos YAML functions (`!env`, `!terraform.output`, ...) on the merged sections
  *   ./edges.ts         depends_on, template and binding edges; dependencies and waves
@@ -21,9 +21,9 @@ import path from 'node:path';
 import { DiagnosticBag, DiagnosticError } from '../diagnostics/index.js';
 import type { AtmosConfig } from '../config/atmos.js';
 import type { DeploymentConfig } from '../config/deployment.js';
-import { checkTargetArg } from '../config/deployment.js';
+import { checkTargetArg, declaredComponents } from '../config/deployment.js';
 import { YamlFileCache } from '../config/files.js';
-import { readImageStore } from '../cache/images.js';
+import { readArtifactStore, readImageStore } from '../cache/images.js';
 import { componentAddress } from '../config/names.js';
 import { readModule, type ModuleInfo } from '../hcl/index.js';
 import { mergeCredentials, type Credentials, type SecretEntry } from '../secrets/index.js';
@@ -33,8 +33,8 @@ import { backendOf, protectedDirs } from './backend.js';
 import { bindImages } from './bindings.js';
 import { atmosDependencies, EdgeCollector, orderComponents, stackDependencyComponents, warnExternalDependencies } from './edges.js';
 import { gitInfo } from './git.js';
-import { nixpackSections, nixpackSource } from './nixpack.js';
-import { checkDeclaredOutputs, collectReferences, warnUnusedContext } from './references.js';
+import { declaredSections, nixpackSections, nixpackSource } from './nixpack.js';
+import { checkDeclaredOutputs, collectReferences, warnUnusedContext, type ComponentNames } from './references.js';
 import { templateScope } from './scope.js';
 import { loadTargetStacks, stackedComponents } from './stack-config.js';
 import { deferredOf, terraformSections } from './vars.js';
@@ -68,7 +68,12 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
   const context = (body.targets[target].context ?? {}) as Record<string, unknown>;
   const tfComps = body.components?.terraform ?? {};
   const nxComps = body.components?.nixpack ?? {};
-  const names = { terraform: new Set(Object.keys(tfComps)), nixpack: new Set(Object.keys(nxComps)) };
+  const declared = declaredComponents(dep);
+  const names: ComponentNames = {
+    terraform: new Set(Object.keys(tfComps)),
+    nixpack: new Set(Object.keys(nxComps)),
+    declared: Object.fromEntries((dep.componentTypes ?? []).map((t) => [t.name, { names: new Set(Object.keys(declared.find((d) => d.type === t)?.components ?? {})), outputs: t.outputs }])),
+  };
   const strategy = cfg.listMergeStrategy;
 
   const stack = loadTargetStacks(cfg, dep, target, files);
@@ -83,7 +88,11 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
   const git = opts.git ?? (refsGit ? gitInfo(cfg.repoRoot) : {});
   const scope = templateScope(dep, target, git, opts, names, bag);
 
-  const allAddresses = [...[...names.terraform].map((n) => componentAddress('terraform', n)), ...[...names.nixpack].map((n) => componentAddress('nixpack', n))];
+  const allAddresses = [
+    ...[...names.terraform].map((n) => componentAddress('terraform', n)),
+    ...[...names.nixpack].map((n) => componentAddress('nixpack', n)),
+    ...declared.flatMap((d) => Object.keys(d.components).map((n) => componentAddress(d.type.name, n))),
+  ];
   const edges = new EdgeCollector(allAddresses, bag);
   const components: ResolvedComponent[] = [];
   const skipped = new Set<string>();
@@ -215,6 +224,43 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     });
   }
 
+  // ---- Components of the types modules declare: vars and settings with templates evaluated (as nixpack's).
+  for (const { type, components: comps } of declared) {
+    for (const [n, c] of Object.entries(comps)) {
+      const address = componentAddress(type.name, n);
+      const location = keyLocOf(comps, n) ?? dep.location;
+      if (c.metadata?.enabled === false) {
+        skipped.add(address);
+        continue;
+      }
+      const refs = refsOf.get(address) ?? [];
+      const sections = declaredSections(c, refs, location, scope, names, bag);
+      edges.references(address, refs);
+      edges.dependsOn(address, c.metadata?.depends_on, c.metadata?.depends_on);
+      components.push({
+        address,
+        type: type.name,
+        name: n,
+        component: null,
+        vars: sections.vars,
+        settings: sections.settings,
+        env: {},
+        backend_type: null,
+        backend: {},
+        providers: {},
+        depends_on: [],
+        wave: 0,
+        metadata: (c.metadata ?? {}) as Record<string, unknown>,
+        labels: (c.metadata?.labels ?? {}) as Record<string, string>,
+        location,
+        bindings: [],
+        references: refs,
+        deferred: sections.deferred,
+        credentials: credentialsOf(undefined),
+      });
+    }
+  }
+
   warnUnusedContext(target, context, refsOf, declaredAnywhere, bag);
   warnExternalDependencies(components, bag);
   const liveEdges = edges.live(skipped);
@@ -238,8 +284,10 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
 
 /**
  * Resolve with the images built earlier (the deployment's local image store) unless the
- * caller pins them (a release's): the one place where that default is worked out.
+ * caller pins them (a release's), and what declared components last produced (shown until a
+ * run builds them again): the one place where that default is worked out.
  */
 export function resolveWithImageStore(cfg: AtmosConfig, dep: DeploymentConfig, target: string, opts: ResolveOptions = {}): Promise<ResolvedDeployment> {
-  return resolveDeployment(cfg, dep, target, { ...opts, images: opts.images ?? readImageStore(cfg.cacheDir, dep.name) });
+  const declaredOutputs = opts.declaredOutputs ?? (dep.componentTypes?.length ? readArtifactStore(cfg.cacheDir, dep.name) : undefined);
+  return resolveDeployment(cfg, dep, target, { ...opts, images: opts.images ?? readImageStore(cfg.cacheDir, dep.name), ...(declaredOutputs ? { declaredOutputs } : {}) });
 }

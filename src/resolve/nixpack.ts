@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { DiagnosticBag, Location } from '../diagnostics/index.js';
 import type { AtmosConfig } from '../config/atmos.js';
-import type { NixpackComponentConfig } from '../config/deployment.js';
+import type { DeclaredComponentConfig, NixpackComponentConfig } from '../config/deployment.js';
 import type { YamlFileCache } from '../config/files.js';
 import { containmentProblem, symlinkProblem, walkTree, type BadSymlink } from '../config/paths.js';
 import { buildContext } from '../nixpack/context.js';
@@ -84,17 +84,35 @@ export function nixpackSections(
   names: ComponentNames,
   bag: DiagnosticBag,
 ): { vars: Record<string, unknown>; settings: Record<string, unknown>; deferred: DeferredValue[] } {
-  const vars = evaluate(c.vars, scope, names, bag, location) as Record<string, unknown>;
+  const sections = declaredSections(c, refs, location, scope, names, bag);
   // The image tag is evaluated once (it is also what nixpack.<c>.tag returns); with none
   // written and none derivable (no Git repository) vars show none.
-  if (isPlainMap(vars.image) && scope.nixpack[n].tag !== '') (vars.image as Record<string, unknown>).tag = scope.nixpack[n].tag;
-  const settings = evaluate(c.settings ?? {}, scope, names, bag, location) as Record<string, unknown>;
+  if (isPlainMap(sections.vars.image) && scope.nixpack[n].tag !== '') (sections.vars.image as Record<string, unknown>).tag = scope.nixpack[n].tag;
+  const deferred = sections.deferred.filter((d) => !(d.section === 'vars' && d.path.length === 2 && d.path[0] === 'image' && d.path[1] === 'tag'));
+  return { ...sections, deferred };
+}
+
+/**
+ * The vars and settings of a component of a type a module declares (SPEC 8), evaluated as a
+ * nixpack component's are, and those that depend on other components' products.
+ */
+export function declaredSections(
+  c: DeclaredComponentConfig,
+  refs: FoundRef[],
+  location: Location,
+  scope: TemplateScope,
+  names: ComponentNames,
+  bag: DiagnosticBag,
+): { vars: Record<string, unknown>; settings: Record<string, unknown>; deferred: DeferredValue[] } {
+  const raw = { vars: (c.vars ?? {}) as Record<string, unknown>, settings: c.settings ?? {} };
+  const vars = evaluate(raw.vars, scope, names, bag, location) as Record<string, unknown>;
+  const settings = evaluate(raw.settings, scope, names, bag, location) as Record<string, unknown>;
   const deferred = deferredOf(
     refs,
-    { vars: { stack: undefined, raw: c.vars, evaluated: vars }, settings: { stack: undefined, raw: c.settings ?? {}, evaluated: settings } },
+    { vars: { stack: undefined, raw: raw.vars, evaluated: vars }, settings: { stack: undefined, raw: raw.settings, evaluated: settings } },
     { vars, settings, env: {} },
     location,
     'replace',
-  ).filter((d) => !(d.section === 'vars' && d.path.length === 2 && d.path[0] === 'image' && d.path[1] === 'tag'));
+  );
   return { vars, settings, deferred };
 }

@@ -300,6 +300,24 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     }
   }
 
+  // Components of declared types a member binds (`{{ zip.fn.digest }}`) are built in the same run.
+  for (const c of members) {
+    for (const r of c.references) {
+      // Built in every run that binds it (cached): a file the store indexed may have left the content store since.
+      if (r.ref.kind !== 'component') continue;
+      const address = `${r.ref.type}/${r.ref.component}`;
+      if (members.some((m) => m.address === address)) continue;
+      throw new DiagnosticError(
+        error(
+          'run/unbuilt-artifact',
+          `${c.address} binds {{ ${r.expr} }}, but ${address} is not built in this run`,
+          r.location,
+          `include it: --component ${address} (or --with-deps); its build is cached`,
+        ),
+      );
+    }
+  }
+
   const memberAddresses = new Set(members.map((c) => c.address));
   const { outputs: upstreamOutputs, unknown: unknownUpstream } = await upstreamOfRun(repo, dep, resolved, members, pipeline, req.upstream);
 
@@ -396,13 +414,16 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
           // into the resolved component where resolution recorded them, never resolved again.
           let component = c;
           const builtHere = Object.entries(outputsByAddress).filter(([addr, o]) => addr.startsWith('nixpack/') && typeof o.image === 'string');
-          if (c.deferred.length > 0 && (builtHere.length > 0 || c.references.some((r) => r.ref.kind === 'terraform'))) {
+          if (c.deferred.length > 0 && (builtHere.length > 0 || c.references.some((r) => r.ref.kind === 'terraform' || r.ref.kind === 'component'))) {
             // Recorded outputs of what this run does not apply; then what it applied (a plan applies nothing).
             const terraformOutputs: Record<string, Record<string, unknown>> = { ...upstreamOutputs };
             if (pipeline.mutates) for (const [addr, outs] of Object.entries(outputsByAddress)) if (addr.startsWith('terraform/')) terraformOutputs[addr.slice('terraform/'.length)] = outs;
             const withBuilt: Record<string, BuiltImage> = { ...images };
             for (const [addr, o] of builtHere) withBuilt[addr.slice('nixpack/'.length)] = { ref: o.image as string, digest: o.digest as string };
-            component = substitute(c, scopeWith(resolved.scope, { images: withBuilt, terraformOutputs }));
+            // Outputs of components of declared types built in this run (an artifact's digest and file).
+            const declaredOutputs: Record<string, Record<string, Record<string, unknown>>> = {};
+            for (const m of members) if (m.type !== 'terraform' && m.type !== 'nixpack' && outputsByAddress[m.address]) (declaredOutputs[m.type] ??= {})[m.name] = outputsByAddress[m.address];
+            component = substitute(c, scopeWith(resolved.scope, { images: withBuilt, terraformOutputs, declaredOutputs }));
           }
           // Declared plain env (values from the runner for pass-throughs); the component's own env wins.
           const declared = envValues(component.credentials.env, runnerEnv);

@@ -4,7 +4,7 @@
  * collected per deployment rather than thrown, so one run reports everything.
  */
 import type { AtmosConfig } from '../config/atmos.js';
-import { findDeploymentFile, listDeploymentFiles, loadDeploymentFile, type DeploymentConfig } from '../config/deployment.js';
+import { findDeploymentFile, listDeploymentFiles, loadDeploymentFile, type DeclaredComponentType, type DeploymentConfig } from '../config/deployment.js';
 import type { YamlFileCache } from '../config/files.js';
 import { DiagnosticError, type Diagnostic } from '../diagnostics/index.js';
 import { resolveDeployment } from '../resolve/index.js';
@@ -30,7 +30,8 @@ function dedupe(ds: Diagnostic[]): Diagnostic[] {
   });
 }
 
-export async function validateDeployments(cfg: AtmosConfig, files: YamlFileCache, names: string[] | 'all'): Promise<ValidationResult[]> {
+/** Validate one, some or all deployments; `types`: the component types of the repository's modules. */
+export async function validateDeployments(cfg: AtmosConfig, files: YamlFileCache, names: string[] | 'all', types: readonly DeclaredComponentType[] = []): Promise<ValidationResult[]> {
   const targets = names === 'all' ? listDeploymentFiles(cfg) : names.map((n) => findDeploymentFile(cfg, n));
   const results: ValidationResult[] = [];
   for (const f of targets) {
@@ -38,7 +39,7 @@ export async function validateDeployments(cfg: AtmosConfig, files: YamlFileCache
     results.push(r);
     let dep: DeploymentConfig;
     try {
-      dep = loadDeploymentFile(cfg, f.abs, files);
+      dep = loadDeploymentFile(cfg, f.abs, files, types);
     } catch (e) {
       if (!(e instanceof DiagnosticError)) throw e;
       r.errors.push(...e.diagnostics);

@@ -30,7 +30,7 @@ export class ListCommand extends BaseCommand {
     const repo = await this.repo();
     const rows: { name: string; description: string; file: string; labels: Record<string, string>; targets: string[]; components: string[] }[] = [];
     for (const f of lib.listDeploymentFiles(repo.config)) {
-      const dep = lib.loadDeploymentFile(repo.config, f.abs, repo.files);
+      const dep = lib.loadDeploymentAt(repo, f.abs);
       const labels = (dep.body.labels ?? {}) as Record<string, string>;
       if (!filters.every(([k, v]) => labels[k] === v)) continue;
       const comps = dep.body.components ?? {};

@@ -34,7 +34,8 @@ export class ValidateCommand extends BaseCommand {
       const names = lib.listDeploymentFiles(repo.config).map((d) => d.name);
       throw new lib.DiagnosticError(lib.error('args/deployment-required', 'name a deployment or pass --all', undefined, names.length ? `valid values: ${names.join(', ')}` : 'no deployments found'));
     }
-    const results = await lib.validateDeployments(repo.config, repo.files, which);
+    const { declaredComponentTypes } = await import('../../module/define.js');
+    const results = await lib.validateDeployments(repo.config, repo.files, which, declaredComponentTypes(repo.modules));
     const errors = results.reduce((n, r) => n + r.errors.length, 0);
     const warnings = results.reduce((n, r) => n + r.warnings.length, 0);
     const f = this.outputFormat();
