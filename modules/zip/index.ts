@@ -34,7 +34,7 @@ import { DiagnosticError, buildContext, defineModule, error, sha256, writeFileAt
 
 /** A `zip` component's vars. */
 const zipVars = z.strictObject({
-  /** The directory to package, relative to the repository root. */
+  /** The directory to package, relative to the repository (atmos.yaml `base_path`). */
   source: z.string().min(1),
   /** Globs (relative to source) of the files to package; default: every file. */
   include: z.array(z.string()).optional(),
@@ -144,10 +144,10 @@ function fileName(ctx: { component: ModuleContext['component'] }): string {
   return varsOf(ctx).name ?? `${path.posix.basename(ctx.component.name)}.zip`;
 }
 
-/** The source directory (inside the repository: the content store refuses anything else). */
+/** The source directory: the one resolution checked (`componentType.source`), inside the repository. */
 function sourceDir(ctx: ModuleContext<unknown>): string {
   const v = varsOf(ctx);
-  const dir = path.resolve(ctx.repoRoot, v.source);
+  const dir = ctx.component.sourceDir ?? path.resolve(ctx.repoRoot, v.source);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new DiagnosticError(
       error('zip/source', `${ctx.component.address}: vars.source "${v.source}" is not a directory`, ctx.component.location, 'vars.source names a directory of the repository, relative to its root'),
@@ -208,6 +208,7 @@ export const zip = defineModule({
     name: 'zip',
     description: 'a reproducible zip archive of a directory (e.g. a Lambda function package)',
     vars: zipVars,
+    source: 'source',
     outputs: {
       digest: 'sha256:<hex> of the archive',
       base64sha256: "the archive's sha256 in base64 (Terraform's filebase64sha256, a Lambda's source_code_hash)",

@@ -183,6 +183,8 @@ export interface DeclaredComponentType {
   module: string;
   vars: z.ZodType;
   outputs: readonly string[];
+  /** The var naming the directory a component is built from, if any (checked like a nixpack source). */
+  source?: string;
 }
 
 /** A component of a declared type, as written in the deployment file. */

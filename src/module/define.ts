@@ -103,6 +103,13 @@ export interface ComponentTypeDefinition {
   /** The outputs a template may name, each with what it is. */
   outputs: Record<string, string>;
   /**
+   * The var naming the directory a component is built from (relative to the repository's base
+   * path), if any: resolution checks it is a directory inside the repository (out of the
+   * modules, the cache and `.git`; located, exit 2) and sets `component.sourceDir`, and a
+   * rollout refuses it modified as it refuses any other input.
+   */
+  source?: string;
+  /**
    * What a component of this type contains, for the deployment's SBOM (`sbom`, releases):
    * packages (CycloneDX components) under the component's root. None without it.
    */
@@ -191,7 +198,10 @@ export function componentTypesOf(registry: ModuleRegistry | undefined): Map<stri
 
 /** What loading and resolving a deployment need of a registry's component types (src/config knows no module). */
 export function declaredComponentTypes(registry: ModuleRegistry | undefined): DeclaredComponentType[] {
-  return [...componentTypesOf(registry).values()].map((m) => ({ name: m.componentType.name, module: m.name, vars: m.componentType.vars, outputs: Object.keys(m.componentType.outputs) }));
+  return [...componentTypesOf(registry).values()].map((m) => {
+    const t = m.componentType;
+    return { name: t.name, module: m.name, vars: t.vars, outputs: Object.keys(t.outputs), ...(t.source ? { source: t.source } : {}) };
+  });
 }
 
 /**

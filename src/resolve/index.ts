@@ -33,7 +33,7 @@ import { backendOf, protectedDirs } from './backend.js';
 import { bindImages } from './bindings.js';
 import { atmosDependencies, EdgeCollector, orderComponents, stackDependencyComponents, warnExternalDependencies } from './edges.js';
 import { gitInfo } from './git.js';
-import { declaredSections, nixpackSections, nixpackSource } from './nixpack.js';
+import { declaredSections, declaredSource, nixpackSections, nixpackSource } from './nixpack.js';
 import { checkDeclaredOutputs, collectReferences, warnUnusedContext, type ComponentNames } from './references.js';
 import { templateScope } from './scope.js';
 import { loadTargetStacks, stackedComponents } from './stack-config.js';
@@ -235,6 +235,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
       }
       const refs = refsOf.get(address) ?? [];
       const sections = declaredSections(c, refs, location, scope, names, bag);
+      const sourceDir = declaredSource(cfg, type, address, sections.vars, location, [forbidden.modules, { dir: cfg.cacheDir, name: 'the cache directory' }, forbidden.git], bag);
       edges.references(address, refs);
       edges.dependsOn(address, c.metadata?.depends_on, c.metadata?.depends_on);
       components.push({
@@ -252,6 +253,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
         wave: 0,
         metadata: (c.metadata ?? {}) as Record<string, unknown>,
         labels: (c.metadata?.labels ?? {}) as Record<string, string>,
+        ...(sourceDir ? { sourceDir } : {}),
         location,
         bindings: [],
         references: refs,

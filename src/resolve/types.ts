@@ -89,7 +89,7 @@ export interface ResolvedComponent {
   moduleDir?: string;
   /** Set when the module comes from the vendor store: what the lock pinned. */
   vendored?: { digest: string; source: string; version: string | null };
-  /** Absolute source directory (nixpack). */
+  /** Absolute source directory (nixpack, and a declared type whose module names its `source` var). */
   sourceDir?: string;
   /** Where the component is declared in the deployment file. */
   location: Location;

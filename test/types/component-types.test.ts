@@ -100,6 +100,15 @@ describe('a component type declared by a module', () => {
     expect(r.stderr).toMatch(/deployments\/fn\.yaml:\d+:\d+: error: missing required key "source" in deployment\.components\.zip\.hello\.vars/);
   });
 
+  it('checks the source directory the module names at validate: inside the repository, a directory (exit 2, located)', () => {
+    const outside = cli(makeRepo(fnFiles(DEPLOYMENT.replace('source: functions/hello', 'source: ../elsewhere'))), 'validate', 'fn');
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toMatch(/deployments\/fn\.yaml:7:19: error: zip\/hello: source "\.\.\/elsewhere" leaves the repository/);
+    const missing = cli(makeRepo(fnFiles(DEPLOYMENT.replace('source: functions/hello', 'source: functions/nope'))), 'validate', 'fn');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('deployments/fn.yaml:7:19: error: zip/hello: vars.source "functions/nope" is not a directory');
+  });
+
   it('refuses an unknown component type with a guess among the known ones (exit 2)', () => {
     const dir = makeRepo(fnFiles(DEPLOYMENT.replace('    zip:', '    zp:')));
     const r = cli(dir, 'validate', 'fn');
@@ -195,6 +204,14 @@ describe('a component type declared by a module', () => {
     const second = built(dir);
     expect(second.digest).not.toBe(first.digest);
     expect(state().file_hash.value).toBe(second.base64sha256);
+  });
+
+  it('is an input of the rollout: a modified function is refused like any modified input (exit 3)', () => {
+    const dir = gitRepo();
+    writeFiles(dir, { 'functions/hello/index.js': 'exports.handler = async () => "edited";\n' });
+    const r = cli(dir, 'rollout', 'fn', '--target', 'dev');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(' M functions/hello/index.js');
   });
 
   it('refuses a run that binds an archive it leaves out (exit 2), before anything runs', () => {
