@@ -4,15 +4,13 @@
  * `--skip-push` or `publish: false`; every component of a type a module declares (e.g. a zip
  * archive) → its artifact. Cached by content: an unchanged service is not rebuilt.
  */
-import { definePipeline, useComponentTypes, useModule } from 'atmos-pipe/module';
+import { definePipeline, useModule } from 'atmos-pipe/module';
 
 export default definePipeline({
   name: 'build',
   description: 'Build every nixpack component into a reproducible OCI image, and the artifacts of declared component types',
   mutates: false,
-  stages: [
-    { name: 'build', module: useModule('nixpack.build'), appliesTo: (c) => c.type === 'nixpack' },
-    // Components of the types modules declare (e.g. zip) are artifacts too.
-    { name: 'artifact', module: useComponentTypes() },
-  ],
+  // Components of the types modules declare (e.g. zip) are artifacts too.
+  buildsArtifacts: true,
+  stages: [{ name: 'build', module: useModule('nixpack.build'), appliesTo: (c) => c.type === 'nixpack' }],
 });

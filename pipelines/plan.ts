@@ -3,7 +3,7 @@
  * counts), recording nothing. Not mutating: no run lock (Terraform still locks state while
  * it plans).
  */
-import { definePipeline, useComponentTypes, useModule } from 'atmos-pipe/module';
+import { definePipeline, useModule } from 'atmos-pipe/module';
 
 export default definePipeline({
   name: 'plan',
@@ -11,11 +11,11 @@ export default definePipeline({
   mutates: false,
   // Says when a rollout of this tree would be refused (modified inputs); records nothing.
   previews: 'rollout',
+  // Artifacts of declared component types (e.g. zip) are built (cached, reproducible) before
+  // the Terraform components that bind them: a plan sees their real digests.
+  buildsArtifacts: true,
   stages: [
     // Later issues add, before `plan`: build (nixpack, cached) so images bound into vars are real.
-    // Artifacts of declared component types (e.g. zip) are built (cached, reproducible) before
-    // the Terraform components that bind them: a plan sees their real digests.
-    { name: 'artifact', module: useComponentTypes() },
     { name: 'plan', module: useModule('terraform.plan'), appliesTo: (c) => c.type === 'terraform' },
   ],
 });

@@ -89,7 +89,7 @@ export interface ModuleDefinition<I = unknown> {
  * A component type declared by a module (SPEC 8): `components.<name>.<component>` becomes
  * valid in a deployment (metadata, `vars` checked with {@link vars}, settings); the module's
  * `steps()` and `outputs()` are called for each such component in the pipelines that build
- * artifacts ({@link useComponentTypes}), and another component binds an output with
+ * artifacts ({@link PipelineDefinition.buildsArtifacts}), and another component binds an output with
  * `{{ <name>.<component>.<output> }}`, which orders it after this one. An output whose value
  * is a `FileOutput` (`{ kind: 'file', digest, name }`, the file in the content store) is bound
  * as a path the consumer's steps can read.
@@ -141,22 +141,11 @@ export function defineModule<I>(def: ModuleDefinition<I>): ModuleDefinition<I> {
  */
 export interface ModuleRef {
   readonly name: string;
-  /** `module`: the module of that name; `component-types`: see {@link useComponentTypes}. */
-  readonly ref: 'module' | 'component-types';
+  readonly ref: 'module';
 }
 
 export function useModule(name: string): ModuleRef {
   return Object.freeze({ name, ref: 'module' as const });
-}
-
-/**
- * The modules that declare component types, as one stage's module: the run binds each
- * component of a registered type to the module declaring it, and the stage applies to those
- * components only (unless it says otherwise). What a pipeline writes to build the artifacts
- * of every component type (build, plan, rollout).
- */
-export function useComponentTypes(): ModuleRef {
-  return Object.freeze({ name: 'component-types', ref: 'component-types' as const });
 }
 
 /** A module of any input type, as registries and stages hold them (each validates its own inputs). */
@@ -176,8 +165,7 @@ export function moduleRegistry(...modules: AnyModule[]): ModuleRegistry {
 }
 
 function isModuleRef(m: AnyModule | ModuleRef): m is ModuleRef {
-  const ref = (m as ModuleRef).ref;
-  return ref === 'module' || ref === 'component-types';
+  return (m as ModuleRef).ref === 'module';
 }
 
 /**
@@ -205,11 +193,21 @@ export function declaredComponentTypes(registry: ModuleRegistry | undefined): De
 }
 
 /**
+ * The bound pipeline with, when it builds artifacts and the registry declares component types,
+ * the `artifact` stage first: one module standing for every declared type, applying to their
+ * components only.
+ */
+export function withComponentTypes(pipeline: BoundPipeline, registry: ModuleRegistry | undefined): BoundPipeline {
+  const types = componentTypesOf(registry);
+  if (!pipeline.buildsArtifacts || types.size === 0) return pipeline;
+  return { ...pipeline, stages: [{ name: 'artifact', module: componentTypesModule(types), appliesTo: (c) => types.has(c.type) }, ...pipeline.stages] };
+}
+
+/**
  * One module standing for every component type of the registry: each call goes to the module
  * declaring the component's type, with that module's own inputs validated by its schema.
  */
-function componentTypesModule(registry: ModuleRegistry | undefined): AnyModule {
-  const types = componentTypesOf(registry);
+function componentTypesModule(types: ReturnType<typeof componentTypesOf>): AnyModule {
   const of = (c: ResolvedComponent): AnyModule => {
     const m = types.get(c.type);
     if (!m) throw new Error(`${c.address}: no registered module declares the component type "${c.type}"`);
@@ -244,10 +242,6 @@ export type BoundPipeline = Omit<PipelineDefinition, 'stages'> & { stages: Bound
 export function bindPipeline(pipeline: PipelineDefinition, registry: ModuleRegistry | undefined): BoundPipeline {
   const stages = pipeline.stages.map((stage): BoundStage => {
     if (!isModuleRef(stage.module)) return stage as BoundStage;
-    if (stage.module.ref === 'component-types') {
-      const types = componentTypesOf(registry);
-      return { ...stage, module: componentTypesModule(registry), appliesTo: stage.appliesTo ?? ((c) => types.has(c.type)) };
-    }
     const module = registry?.get(stage.module.name);
     if (module) return { ...stage, module };
     const known = [...(registry?.keys() ?? [])];
@@ -294,6 +288,13 @@ export interface PipelineDefinition {
    * before it runs when a rollout of this tree would be refused (modified inputs).
    */
   previews?: 'rollout';
+  /**
+   * The run adds, before the pipeline's own stages, an `artifact` stage that expands every
+   * component of a type a registered module declares (e.g. a zip archive) with that module
+   * ({@link withComponentTypes}): build, plan and rollout set it, so an artifact is built
+   * (cached) before the components that bind it.
+   */
+  buildsArtifacts?: boolean;
 }
 
 export function definePipeline(def: PipelineDefinition): PipelineDefinition {

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../cache/cas.js';
 import path from 'node:path';
-import { bindPipeline, type BoundStage, type ModuleContext, type ModuleRegistry, type PipelineDefinition, type Stage } from '../module/index.js';
+import { bindPipeline, withComponentTypes, type BoundStage, type ModuleContext, type ModuleRegistry, type PipelineDefinition, type Stage } from '../module/index.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, didYouMean, error } from '../diagnostics/index.js';
 import type { Engine, EngineName, EventSink, RunEvent } from '../engine/types.js';
@@ -269,7 +269,8 @@ export async function dryRunPipeline(repo: Repository, dep: DeploymentConfig, re
 
 export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: RunRequest, onDryRun?: (p: DryRunSummary) => void): Promise<RunSummary> {
   // Modules named by the pipeline are bound first: an unknown one refuses the run before anything else.
-  const pipeline = bindPipeline(req.pipeline, req.modules);
+  // A pipeline that builds artifacts expands the components of declared types first (withComponentTypes).
+  const pipeline = withComponentTypes(bindPipeline(req.pipeline, req.modules), req.modules);
   // The engine (and for the local engine its sandbox) first: a strict sandbox that cannot be
   // had refuses the run before anything is fetched, written or run.
   const engineSel = await chooseEngine(req, repo);

@@ -9,7 +9,7 @@ import { builtinModules } from '../../modules/index.js';
 import pipelines from '../../pipelines/index.js';
 import { exitCodeOf } from '../../src/cli/exit.js';
 import { DiagnosticError } from '../../src/diagnostics/index.js';
-import { bindPipeline, defineModule, definePipeline, moduleRegistry, useModule, type ResolvedComponent } from '../../src/module/index.js';
+import { bindPipeline, defineModule, definePipeline, moduleRegistry, useModule } from '../../src/module/index.js';
 
 describe('module registry', () => {
   it('binds every built-in pipeline to the built-in modules by name', () => {
@@ -17,10 +17,7 @@ describe('module registry', () => {
     for (const p of Object.values(pipelines)) {
       const bound = bindPipeline(p, builtinModules);
       for (const [i, s] of bound.stages.entries()) {
-        const ref = p.stages[i].module as { name: string; ref?: string };
-        // useComponentTypes(): one module standing for every declared component type (zip), applying to those components only.
-        if (ref.ref === 'component-types') expect(s.appliesTo?.({ type: 'zip' } as ResolvedComponent)).toBe(true);
-        else expect(s.module).toBe(builtinModules.get(p.stages[i].module.name));
+        expect(s.module).toBe(builtinModules.get(p.stages[i].module.name));
         expect(typeof s.module.steps).toBe('function');
       }
     }

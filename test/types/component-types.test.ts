@@ -14,10 +14,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { crc32, zipArchive } from '../../modules/zip/index.js';
 import { terraformApply } from '../../modules/terraform/index.js';
+import { builtinModules } from '../../modules/index.js';
+import pipelines from '../../pipelines/index.js';
 import rolloutPipeline from '../../pipelines/rollout.js';
 import { loadDeployment, openRepository, resolve } from '../../src/repository.js';
 import type { DiagnosticError } from '../../src/diagnostics/index.js';
-import { defineModule, moduleRegistry } from '../../src/module/index.js';
+import { bindPipeline, defineModule, moduleRegistry, withComponentTypes, type PipelineDefinition, type ResolvedComponent } from '../../src/module/index.js';
 import { runPipeline } from '../../src/run/index.js';
 import { git, makeRepo, runCli, writeFiles } from '../helpers.js';
 
@@ -271,6 +273,20 @@ describe('component types through the library', () => {
       err = e;
     }
     expect((err as DiagnosticError).diagnostics[0]).toMatchObject({ code: 'deployment/unknown-component-type', location: { file: 'deployments/fn.yaml', line: 4, col: 5 } });
+  });
+
+  it('adds the artifact stage to the pipelines that build artifacts (build, plan, rollout), first, for declared types only', () => {
+    const modules = moduleRegistry(terraformApply, note);
+    const bound = (p: PipelineDefinition) => withComponentTypes(bindPipeline(p, builtinModules), modules);
+    expect(bound(pipelines.rollout).stages.map((s) => s.name)).toEqual(['artifact', 'apply']);
+    expect(bound(pipelines.plan).stages.map((s) => s.name)).toEqual(['artifact', 'plan']);
+    expect(bound(pipelines.build).stages.map((s) => s.name)).toEqual(['artifact', 'build']);
+    expect(bound(pipelines.test).stages.map((s) => s.name)).toEqual(['test']);
+    const artifact = bound(pipelines.rollout).stages[0];
+    expect(artifact.appliesTo?.({ type: 'note' } as ResolvedComponent)).toBe(true);
+    expect(artifact.appliesTo?.({ type: 'terraform' } as ResolvedComponent)).toBe(false);
+    // No declared type in the registry: the pipeline as written.
+    expect(withComponentTypes(bindPipeline(pipelines.rollout, builtinModules), moduleRegistry(terraformApply)).stages.map((s) => s.name)).toEqual(['apply']);
   });
 
   it("runs the built-in rollout pipeline over the user's type: its output reaches Terraform's state", async () => {
