@@ -37,21 +37,27 @@ export abstract class BaseCommand extends Command {
     return this._colors;
   }
 
-  /**
-   * The repository of `--chdir` (or the working directory) with `--config`, and the modules
-   * its deployments may use (their component types are valid under `components:`).
-   */
+  /** The repository of `--chdir` (or the working directory) with `--config`. */
   protected async repo(): Promise<Repository> {
     const { openRepository } = await import('../index.js');
-    const { builtinModules } = await import('../../modules/index.js');
     const path = await import('node:path');
-    return openRepository({ cwd: path.resolve(this.chdir ?? process.cwd()), configPath: this.config, modules: builtinModules });
+    return openRepository({ cwd: path.resolve(this.chdir ?? process.cwd()), configPath: this.config });
+  }
+
+  /**
+   * The repository with the modules its deployments may use (their component types are valid
+   * under `components:`): what a command that loads a deployment opens. Loaded only then, so
+   * the commands that read Git alone start without them.
+   */
+  protected async repoWithModules(): Promise<Repository> {
+    const { builtinModules } = await import('../../modules/index.js');
+    return { ...(await this.repo()), modules: builtinModules };
   }
 
   /** Load a deployment (the only one when no name is given) and settle the target. */
   protected async deploymentAndTarget(name: string | undefined, target: string | undefined, requireTarget = true) {
     const lib = await import('../index.js');
-    const repo = await this.repo();
+    const repo = await this.repoWithModules();
     // A bad name on the command line is rejected before any file is read.
     if (name !== undefined) {
       const { checkKebabName } = await import('../config/names.js');

@@ -34,7 +34,7 @@ export class StatusCommand extends BaseCommand {
       root = repo.config.repoRoot;
     } else {
       const lib = await import('../../index.js');
-      const repo = await this.repo();
+      const repo = await this.repoWithModules();
       root = repo.config.repoRoot;
       const deps = lib.listDeploymentFiles(repo.config).map((f) => lib.loadDeploymentAt(repo, f.abs));
       if (this.target !== undefined) {

@@ -28,7 +28,7 @@ export class ValidateCommand extends BaseCommand {
       if (p) throw new lib.DiagnosticError(lib.error('args/deployment-name', `invalid deployment name "${this.deployment}": ${p}`, undefined, 'deployment names look like "payment-service"'));
     }
     if (this.all && this.deployment) throw new lib.DiagnosticError(lib.error('args/conflict', 'give a deployment or --all, not both'));
-    const repo = await this.repo();
+    const repo = await this.repoWithModules();
     const which = this.all ? 'all' : this.deployment ? [this.deployment] : lib.listDeploymentFiles(repo.config).length === 1 ? 'all' : [];
     if (Array.isArray(which) && which.length === 0) {
       const names = lib.listDeploymentFiles(repo.config).map((d) => d.name);

@@ -33,7 +33,7 @@ export class VendorStatusCommand extends BaseCommand {
       deps = [r.dep];
     } else {
       const lib = await import('../../index.js');
-      repo = await this.repo();
+      repo = await this.repoWithModules();
       const r = repo;
       deps = lib.listDeploymentFiles(r.config).map((f) => lib.loadDeploymentAt(r, f.abs));
       if (this.target !== undefined && !deps.some((d) => Object.keys(d.body.targets).includes(this.target!))) {
