@@ -165,9 +165,15 @@ function stagesOf<S extends Stage>(pipeline: { stages: S[] }, c: ResolvedCompone
   return pipeline.stages.filter((s) => (s.appliesTo ? s.appliesTo(c) : true));
 }
 
-/** The components a run expands: those selected (`--component`, `--with-deps`) that a stage of the pipeline applies to. */
+/**
+ * The components a run expands: those selected (`--component`, `--with-deps`) that a stage of
+ * the pipeline applies to, and the components of declared types they bind (an artifact is
+ * deterministic and cached: a run of one Terraform component, e.g. a CI matrix job, builds
+ * what it binds rather than needing another run).
+ */
 export function runMembers(resolved: ResolvedDeployment, pipeline: PipelineDefinition, components: string[] | undefined, withDeps: boolean, graph?: ComponentGraph): ResolvedComponent[] {
   const selected = selectComponents(resolved, components, withDeps, graph);
+  for (const c of resolved.components) if (selected.has(c.address)) for (const r of c.references) if (r.ref.kind === 'component') selected.add(`${r.ref.type}/${r.ref.component}`);
   return resolved.components.filter((c) => selected.has(c.address) && stagesOf(pipeline, c).length > 0);
 }
 
@@ -301,19 +307,19 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     }
   }
 
-  // Components of declared types a member binds (`{{ zip.fn.digest }}`) are built in the same run.
+  // Components of declared types a member binds (`{{ zip.fn.digest }}`) are built in the same run
+  // (cached): never taken from an earlier build, whose file may have left the content store since.
   for (const c of members) {
     for (const r of c.references) {
-      // Built in every run that binds it (cached): a file the store indexed may have left the content store since.
       if (r.ref.kind !== 'component') continue;
       const address = `${r.ref.type}/${r.ref.component}`;
       if (members.some((m) => m.address === address)) continue;
       throw new DiagnosticError(
         error(
           'run/unbuilt-artifact',
-          `${c.address} binds {{ ${r.expr} }}, but ${address} is not built in this run`,
+          `${c.address} binds {{ ${r.expr} }}, but the ${pipeline.name} pipeline does not build ${address}`,
           r.location,
-          `include it: --component ${address} (or --with-deps); its build is cached`,
+          'a pipeline that runs the components binding an artifact builds it first: definePipeline({ …, buildsArtifacts: true }) (build, plan and rollout do)',
         ),
       );
     }

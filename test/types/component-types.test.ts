@@ -19,7 +19,7 @@ import pipelines from '../../pipelines/index.js';
 import rolloutPipeline from '../../pipelines/rollout.js';
 import { loadDeployment, openRepository, resolve } from '../../src/repository.js';
 import type { DiagnosticError } from '../../src/diagnostics/index.js';
-import { bindPipeline, defineModule, moduleRegistry, withComponentTypes, type PipelineDefinition, type ResolvedComponent } from '../../src/module/index.js';
+import { bindPipeline, defineModule, definePipeline, moduleRegistry, withComponentTypes, type PipelineDefinition, type ResolvedComponent } from '../../src/module/index.js';
 import { runPipeline } from '../../src/run/index.js';
 import { git, makeRepo, runCli, writeFiles } from '../helpers.js';
 
@@ -216,12 +216,12 @@ describe('a component type declared by a module', () => {
     expect(r.stderr).toContain(' M functions/hello/index.js');
   });
 
-  it('refuses a run that binds an archive it leaves out (exit 2), before anything runs', () => {
+  it('builds the archive a selected Terraform component binds in the same run (a CI matrix job)', () => {
     const dir = gitRepo();
     const r = cli(dir, 'plan', 'fn', '--target', 'dev', '--component', 'terraform/lambda');
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('deployments/fn.yaml:12:25: error: terraform/lambda binds {{ zip.hello.base64sha256 }}, but zip/hello is not built in this run');
-    expect(readdirSync(dir)).not.toContain('.atmos');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`zip/hello  ${built(dir).digest}`);
+    expect(r.stdout).toMatch(/terraform\/lambda +1 +0 +0/);
   });
 
   it('contributes its package to the SBOM', () => {
@@ -287,6 +287,25 @@ describe('component types through the library', () => {
     expect(artifact.appliesTo?.({ type: 'terraform' } as ResolvedComponent)).toBe(false);
     // No declared type in the registry: the pipeline as written.
     expect(withComponentTypes(bindPipeline(pipelines.rollout, builtinModules), moduleRegistry(terraformApply)).stages.map((s) => s.name)).toEqual(['apply']);
+  });
+
+  it('refuses a pipeline that applies what binds an artifact without building it (exit 2), before anything runs', async () => {
+    const dir = makeRepo(fnFiles(deployment));
+    const modules = moduleRegistry(terraformApply, note);
+    const repo = openRepository({ cwd: dir, modules });
+    const applyOnly = definePipeline({ name: 'apply-only', description: 'd', mutates: true, stages: [{ name: 'apply', module: terraformApply, appliesTo: (c) => c.type === 'terraform' }] });
+    let err: unknown;
+    try {
+      await runPipeline(repo, loadDeployment(repo), { pipeline: applyOnly, modules, target: 'dev', emit: () => undefined });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as DiagnosticError).diagnostics[0]).toMatchObject({
+      code: 'run/unbuilt-artifact',
+      message: 'terraform/lambda binds {{ note.greeting.text }}, but the apply-only pipeline does not build note/greeting',
+      location: { file: 'deployments/fn.yaml', line: 8 },
+    });
+    expect(readdirSync(dir)).not.toContain('.atmos');
   });
 
   it("runs the built-in rollout pipeline over the user's type: its output reaches Terraform's state", async () => {
