@@ -216,12 +216,13 @@ export const zip = defineModule({
       files: 'number of files packaged',
       path: 'the archive, as a path the steps of the component that binds it can read',
     },
-    sbom: (ctx) => [
+    // The archive, with its sha256 once built (a function of the commit: every build gives it).
+    sbom: (ctx, built) => [
       {
         type: 'application',
         name: fileName(ctx),
         description: `zip archive of ${varsOf(ctx).source}`,
-        hashes: [],
+        hashes: typeof built?.digest === 'string' ? [{ alg: 'SHA-256', content: built.digest.slice('sha256:'.length) }] : [],
         licenses: [],
         externalRefs: [],
         properties: [['atmos-pipe:zip:source', varsOf(ctx).source]],

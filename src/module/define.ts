@@ -111,9 +111,10 @@ export interface ComponentTypeDefinition {
   source?: string;
   /**
    * What a component of this type contains, for the deployment's SBOM (`sbom`, releases):
-   * packages (CycloneDX components) under the component's root. None without it.
+   * packages (CycloneDX components) under the component's root, given what the component's
+   * last build produced (its outputs; undefined before one). None without it.
    */
-  sbom?(ctx: PlanContext): ContributedPackage[] | Promise<ContributedPackage[]>;
+  sbom?(ctx: PlanContext, built: Record<string, unknown> | undefined): ContributedPackage[] | Promise<ContributedPackage[]>;
 }
 
 /** A package a component type contributes to the SBOM (a CycloneDX component; `bomRef` defaults to `<address>/<name>`). */

@@ -231,6 +231,11 @@ describe('a component type declared by a module', () => {
     const zipRow = JSON.parse(r.stdout).components.find((c: { component: string }) => c.component === 'zip/hello');
     expect(zipRow).toMatchObject({ type: 'zip', name: 'hello', packages: 1, direct: 1 });
     expect(cli(dir, 'sbom', 'fn', '--target', 'dev').stdout).toContain('"bom-ref": "zip/hello/hello.zip"');
+    // Once built, the archive's sha256 is in the document.
+    expect(cli(dir, 'build', 'fn').code).toBe(0);
+    const doc = JSON.parse(cli(dir, 'sbom', 'fn', '--target', 'dev').stdout);
+    const archive = doc.components.find((c: { 'bom-ref': string }) => c['bom-ref'] === 'zip/hello/hello.zip');
+    expect(archive.hashes).toEqual([{ alg: 'SHA-256', content: built(dir).digest.slice('sha256:'.length) }]);
   });
 });
 
