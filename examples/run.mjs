@@ -3,8 +3,9 @@
 // .example/payment-service and made a Git repository of its own (Git is where atmos-pipe
 // records what runs where; this keeps those records out of atmos-pipe's own repository),
 // then rolled out to dev, promoted to staging, refused in prod until approved, approved,
-// promoted to prod; the payment API is built, tested and rolled out; status and history
-// show it all. Every command is the real CLI.
+// promoted to prod; the payment API is built, tested and rolled out; a Lambda-shaped function
+// is packaged by the zip component type and rolled out with its archive's hash and path;
+// status and history show it all. Every command is the real CLI.
 import { spawnSync } from 'node:child_process';
 import { cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -51,6 +52,9 @@ step('build it into a reproducible OCI image (local store .atmos/images)', ['bui
 step('test it against the built tree (JUnit XML, and a Git note on the commit)', ['test', 'payment-service', '--junit-xml', 'reports/junit.xml'], 0, deployer);
 step('roll it out to dev: build (cached) → release → apply, the image digest bound into the ECS service', ['rollout', 'payment-service', '--target', 'dev'], 0, deployer);
 step('promote exactly that image to staging (no rebuild)', ['rollout', 'payment-service', '--target', 'staging', '--promote-from', 'dev'], 0, deployer);
+step('a Lambda-shaped function: a zip component (a module-declared type) bound into Terraform', ['describe', 'payment-webhooks', '--target', 'dev']);
+step('roll it out: the archive is built (reproducible, stored by digest), then applied with its hash and path', ['rollout', 'payment-webhooks', '--target', 'dev'], 0, deployer);
+step('the archive in the graph, before the function that deploys it', ['graph', 'payment-webhooks', '--target', 'dev']);
 step('what runs where', ['status']);
 step('who put it there, and when', ['history', 'platform-network']);
 step('the promotion paths and what each target runs', ['promotion-graph', 'platform-network', '--show-status']);

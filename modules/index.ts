@@ -6,5 +6,6 @@
 import { moduleRegistry } from 'atmos-pipe/module';
 import { nixpackBuild, nixpackTest } from './nixpack/index.js';
 import { terraformApply, terraformPlan } from './terraform/index.js';
+import { zip } from './zip/index.js';
 
-export const builtinModules = moduleRegistry(terraformApply, terraformPlan, nixpackBuild, nixpackTest);
+export const builtinModules = moduleRegistry(terraformApply, terraformPlan, nixpackBuild, nixpackTest, zip);

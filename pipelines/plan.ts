@@ -11,6 +11,9 @@ export default definePipeline({
   mutates: false,
   // Says when a rollout of this tree would be refused (modified inputs); records nothing.
   previews: 'rollout',
+  // Artifacts of declared component types (e.g. zip) are built (cached, reproducible) before
+  // the Terraform components that bind them: a plan sees their real digests.
+  buildsArtifacts: true,
   stages: [
     // Later issues add, before `plan`: build (nixpack, cached) so images bound into vars are real.
     { name: 'plan', module: useModule('terraform.plan'), appliesTo: (c) => c.type === 'terraform' },

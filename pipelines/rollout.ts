@@ -12,6 +12,9 @@ export default definePipeline({
   // Before the stages: release (idempotent) and the promotion and approval checks; after
   // them: history tags and deployment refs in Git (src/rollout).
   records: 'deployment',
+  // Artifacts of declared component types (e.g. zip), before the Terraform components that
+  // bind them: deterministic and cached, so a rollout's rebuild is a cache hit.
+  buildsArtifacts: true,
   stages: [
     // The build stage (nixpack, cached) joins before `apply` with the build issue.
     { name: 'apply', module: useModule('terraform.apply'), appliesTo: (c) => c.type === 'terraform' },

@@ -3,7 +3,7 @@
  * flows one way: load → resolve → graph → steps → engine → record. What module and pipeline
  * authors import is `atmos-pipe/module` (src/module).
  */
-export { openRepository, loadDeployment, resolve, defaultTarget, type Repository } from './repository.js';
+export { openRepository, loadDeployment, loadDeploymentAt, resolve, defaultTarget, type Repository } from './repository.js';
 export * from './diagnostics/index.js';
 export { readImageStore } from './cache/images.js';
 export type { AtmosConfig, LoadAtmosOptions } from './config/atmos.js';

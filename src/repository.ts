@@ -6,23 +6,34 @@
 import { loadAtmosConfig, type AtmosConfig, type LoadAtmosOptions } from './config/atmos.js';
 import { findDeploymentFile, loadDeploymentFile, type DeploymentConfig } from './config/deployment.js';
 import { YamlFileCache } from './config/files.js';
+import { declaredComponentTypes, type ModuleRegistry } from './module/define.js';
 import { resolveWithImageStore, type ResolveOptions, type ResolvedDeployment } from './resolve/index.js';
 
 /** A repository opened for reading: settings plus a shared parse cache. */
 export interface Repository {
   config: AtmosConfig;
   files: YamlFileCache;
+  /**
+   * The modules its deployments may use (the built-in ones and the repository's own, as the
+   * caller loaded them): the component types they declare are valid under `components:`.
+   * Absent: terraform and nixpack components only.
+   */
+  modules?: ModuleRegistry;
 }
 
-export function openRepository(opts: LoadAtmosOptions = {}): Repository {
+export function openRepository(opts: LoadAtmosOptions & { modules?: ModuleRegistry } = {}): Repository {
   const config = loadAtmosConfig(opts);
-  return { config, files: opts.files ?? new YamlFileCache(config.repoRoot) };
+  return { config, files: opts.files ?? new YamlFileCache(config.repoRoot), ...(opts.modules ? { modules: opts.modules } : {}) };
 }
 
-/** Find and validate a deployment (the only one when `name` is omitted). */
+/** Find and validate a deployment (the only one when `name` is omitted), with the component types of the repository's modules. */
 export function loadDeployment(repo: Repository, name?: string): DeploymentConfig {
-  const f = findDeploymentFile(repo.config, name);
-  return loadDeploymentFile(repo.config, f.abs, repo.files);
+  return loadDeploymentAt(repo, findDeploymentFile(repo.config, name).abs);
+}
+
+/** Validate the deployment file at `abs` (absolute), with the component types of the repository's modules. */
+export function loadDeploymentAt(repo: Repository, abs: string): DeploymentConfig {
+  return loadDeploymentFile(repo.config, abs, repo.files, declaredComponentTypes(repo.modules));
 }
 
 /**

@@ -237,6 +237,8 @@ export function terraformWorkspace(ctx: ModuleContext<unknown>): TerraformWorksp
 
   const inputs: Record<string, Artifact> = { '.': { kind: 'dir', digest: ctx.cas.putDir(c.moduleDir, { exclude: excludeFromModule, within: c.vendored ? ctx.cacheDir : ctx.repoRoot }) } };
   for (const [name, text] of Object.entries(files)) inputs[name] = { kind: 'file', digest: ctx.cas.putBytes(text) };
+  // Files of other components bound into the vars (`{{ zip.fn.path }}` names one of these paths).
+  Object.assign(inputs, c.files);
   return { inputs, files, statePath, stateDirs, secretVars };
 }
 

@@ -52,17 +52,32 @@ export abstract class BaseCommand extends Command {
    * The built-in modules and pipelines with the repository's own (src/extensions); its
    * notices (a remote module pinned) are printed on stderr.
    */
-  protected async extensions(): Promise<Extensions> {
-    const { loadExtensions } = await import('../extensions/index.js');
-    const { pipelines } = await import('../../pipelines/index.js');
-    const { builtinModules } = await import('../../modules/index.js');
-    return loadExtensions(await this.repo(), { modules: builtinModules, pipelines }, { emit: (e) => (e.type === 'notice' && !this.quiet ? this.context.stderr.write(`${e.message}\n`) : undefined) });
+  protected extensions(): Promise<Extensions> {
+    // Once per command: loading compiles and imports the repository's modules.
+    this._extensions ??= (async () => {
+      const { loadExtensions } = await import('../extensions/index.js');
+      const { pipelines } = await import('../../pipelines/index.js');
+      const { builtinModules } = await import('../../modules/index.js');
+      return loadExtensions(await this.repo(), { modules: builtinModules, pipelines }, { emit: (e) => (e.type === 'notice' && !this.quiet ? this.context.stderr.write(`${e.message}\n`) : undefined) });
+    })();
+    return this._extensions;
+  }
+
+  private _extensions?: Promise<Extensions>;
+
+  /**
+   * The repository with the modules its deployments may use (their component types are valid
+   * under `components:`): what a command that loads a deployment opens. Loaded only then, so
+   * the commands that read Git alone start without them.
+   */
+  protected async repoWithModules(): Promise<Repository> {
+    return { ...(await this.repo()), modules: (await this.extensions()).modules };
   }
 
   /** Load a deployment (the only one when no name is given) and settle the target. */
   protected async deploymentAndTarget(name: string | undefined, target: string | undefined, requireTarget = true) {
     const lib = await import('../index.js');
-    const repo = await this.repo();
+    const repo = await this.repoWithModules();
     // A bad name on the command line is rejected before any file is read.
     if (name !== undefined) {
       const { checkKebabName } = await import('../config/names.js');

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { DiagnosticBag, DiagnosticError, choicesHint, error, formatLocation, type Diagnostic, type Location } from '../diagnostics/index.js';
+import { DiagnosticBag, DiagnosticError, choicesHint, didYouMean, error, formatLocation, type Diagnostic, type Location } from '../diagnostics/index.js';
 import { keyLocOf, locOf } from '../yaml/index.js';
 import type { AtmosConfig } from './atmos.js';
 import { YamlFileCache } from './files.js';
@@ -143,6 +143,17 @@ const vendorComponent = z.strictObject({
   excluded_paths: stringList.optional(),
 });
 
+/** The component types every deployment knows; modules declare more ({@link DeclaredComponentType}). */
+const builtinComponents = {
+  nixpack: z.record(z.string(), nixpackComponent).optional(),
+  terraform: z.record(z.string(), terraformComponent).optional(),
+};
+
+/** A component of a type a module declares: metadata and settings as a nixpack component's, vars by the module's schema. */
+function declaredComponent(type: DeclaredComponentType) {
+  return z.strictObject({ metadata: nixpackMetadata.optional(), vars: type.vars, settings: anyMap.optional() });
+}
+
 const deploymentBody = z.strictObject({
   name: z.string(),
   description: z.string().optional(),
@@ -165,16 +176,65 @@ const deploymentBody = z.strictObject({
       auto_discover: z.boolean().optional(),
     })
     .optional(),
-  components: z
-    .strictObject({
-      nixpack: z.record(z.string(), nixpackComponent).optional(),
-      terraform: z.record(z.string(), terraformComponent).optional(),
-    })
-    .optional(),
+  // Not strict: a key naming no component type is reported by loadDeploymentFile, with the known types.
+  components: z.object(builtinComponents).optional(),
   targets: z.record(z.string(), target),
 });
 
 const deploymentFileSchema = z.strictObject({ deployment: deploymentBody });
+
+/**
+ * A component type a module declares (SPEC 8), as loading and resolution need it: the key
+ * under `components:`, the module declaring it, the schema of a component's `vars` (applied to
+ * the values as written, positions kept) and the outputs a template may name.
+ */
+export interface DeclaredComponentType {
+  name: string;
+  module: string;
+  vars: z.ZodType;
+  outputs: readonly string[];
+  /** The var naming the directory a component is built from, if any (checked like a nixpack source). */
+  source?: string;
+}
+
+/** A component of a declared type, as written in the deployment file. */
+export interface DeclaredComponentConfig {
+  metadata?: z.infer<typeof nixpackMetadata>;
+  vars: unknown;
+  settings?: Record<string, unknown>;
+}
+
+/** The file schema with the declared component types' components. */
+function fileSchemaFor(types: readonly DeclaredComponentType[]) {
+  if (types.length === 0) return deploymentFileSchema;
+  const declared = Object.fromEntries(types.map((t) => [t.name, z.record(z.string(), declaredComponent(t)).optional()]));
+  return z.strictObject({ deployment: deploymentBody.extend({ components: z.object({ ...builtinComponents, ...declared }).optional() }) });
+}
+
+/** Every key of `components:` that names no component type: a located error with the known types. */
+function unknownComponentTypes(root: unknown, types: readonly DeclaredComponentType[]): Diagnostic[] {
+  const components = (root as { deployment?: { components?: unknown } } | null)?.deployment?.components;
+  if (components === null || typeof components !== 'object' || Array.isArray(components)) return [];
+  const known = ['terraform', 'nixpack', ...types.map((t) => t.name)];
+  const listed = ['terraform', 'nixpack', ...types.map((t) => `${t.name} (module ${t.module})`)].join(', ');
+  return Object.keys(components)
+    .filter((k) => !known.includes(k))
+    .map((k) => {
+      const guess = didYouMean(k, known);
+      return error(
+        'deployment/unknown-component-type',
+        `unknown component type "${k}" in deployment.components`,
+        keyLocOf(components, k),
+        `${guess ? `did you mean "${guess}"? ` : ''}component types: ${listed}; a module declares more (componentType in defineModule)`,
+      );
+    });
+}
+
+/** The components of declared types in a deployment, by type (types the deployment does not use are absent). */
+export function declaredComponents(dep: DeploymentConfig): { type: DeclaredComponentType; components: Record<string, DeclaredComponentConfig> }[] {
+  const all = (dep.body.components ?? {}) as Record<string, unknown>;
+  return (dep.componentTypes ?? []).filter((t) => all[t.name]).map((type) => ({ type, components: all[type.name] as Record<string, DeclaredComponentConfig> }));
+}
 
 export type DeploymentBody = z.infer<typeof deploymentBody>;
 export type TargetConfig = z.infer<typeof target>;
@@ -194,6 +254,8 @@ export interface DeploymentConfig {
   location: Location;
   /** Non-fatal findings (e.g. unused context keys are added later by resolve). */
   warnings: Diagnostic[];
+  /** The component types of modules it was validated with (beyond terraform and nixpack): what resolution expands. */
+  componentTypes?: readonly DeclaredComponentType[];
 }
 
 export { listDeploymentFiles, findDeploymentFile } from './deployment-files.js';
@@ -210,8 +272,11 @@ export function checkTargetArg(dep: DeploymentConfig, targetName: string): void 
   }
 }
 
-/** Load, parse and validate one deployment file. Throws a DiagnosticError listing every problem. */
-export function loadDeploymentFile(cfg: AtmosConfig, abs: string, files = new YamlFileCache(cfg.repoRoot)): DeploymentConfig {
+/**
+ * Load, parse and validate one deployment file, with the component types the given modules
+ * declare. Throws a DiagnosticError listing every problem.
+ */
+export function loadDeploymentFile(cfg: AtmosConfig, abs: string, files = new YamlFileCache(cfg.repoRoot), types: readonly DeclaredComponentType[] = []): DeploymentConfig {
   const f = files.loadValid(abs);
   const file = f.file;
   const top: Location = { file, line: 1, col: 1 };
@@ -219,8 +284,9 @@ export function loadDeploymentFile(cfg: AtmosConfig, abs: string, files = new Ya
   if (f.value === null || f.value === undefined) {
     throw new DiagnosticError(error('deployment/empty', 'the deployment file is empty', top, `start it with:\ndeployment:\n  name: ${expectedName}\n  targets:\n    dev: {}`));
   }
-  const parsed = parseWithSchema(deploymentFileSchema, f.value, top, 'deployment');
-  if (!parsed.ok) throw new DiagnosticError(parsed.diagnostics);
+  const parsed = parseWithSchema(fileSchemaFor(types), f.value, top, 'deployment');
+  const badTypes = unknownComponentTypes(f.value, types);
+  if (!parsed.ok || badTypes.length) throw new DiagnosticError([...badTypes, ...(parsed.ok ? [] : parsed.diagnostics)]);
   const root = f.value as Record<string, unknown>;
   const body = parsed.data.deployment;
   const bag = new DiagnosticBag();
@@ -243,8 +309,8 @@ export function loadDeploymentFile(cfg: AtmosConfig, abs: string, files = new Ya
     const p = checkKebabName(t);
     if (p) bag.error('deployment/target-name', `target name "${t}" ${p}`, keyLocOf(body.targets, t), 'targets look like dev, staging, prod');
   }
-  for (const type of ['terraform', 'nixpack'] as const) {
-    const comps = body.components?.[type];
+  for (const type of ['terraform', 'nixpack', ...types.map((t) => t.name)]) {
+    const comps = (body.components as Record<string, Record<string, unknown> | undefined> | undefined)?.[type];
     if (!comps) continue;
     for (const c of Object.keys(comps)) {
       const p = checkComponentName(c) ?? targetNames.map((t) => checkComponentRefLength(body.name, t, c)).find(Boolean);
@@ -269,7 +335,7 @@ export function loadDeploymentFile(cfg: AtmosConfig, abs: string, files = new Ya
 
   checkPromotionRules(body, bag);
   bag.throwIfErrors();
-  return { name: body.name, abs, file, body, location: depLoc, warnings: [] };
+  return { name: body.name, abs, file, body, location: depLoc, warnings: [], ...(types.length ? { componentTypes: types } : {}) };
 }
 
 /** SPEC 3 promotion rules: from/allowed_from exclusive, sources exist, paths acyclic. */

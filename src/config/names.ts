@@ -78,18 +78,10 @@ export function refPrefixCollisions(names: string[]): [string, string][] {
   return out;
 }
 
-const COMPONENT_TYPES = ['terraform', 'nixpack'] as const;
-export type ComponentType = (typeof COMPONENT_TYPES)[number];
+/** The built-in component types (modules declare more: src/module `componentType`). */
+export type ComponentType = 'terraform' | 'nixpack';
 
-/** `terraform/ecs/service-api` */
-export function componentAddress(type: ComponentType, name: string): string {
+/** `terraform/ecs/service-api`, `zip/fn` (a type a module declares) */
+export function componentAddress(type: string, name: string): string {
   return `${type}/${name}`;
-}
-
-export function splitAddress(address: string): { type: ComponentType; name: string } | undefined {
-  const i = address.indexOf('/');
-  if (i < 0) return undefined;
-  const type = address.slice(0, i);
-  if (!(COMPONENT_TYPES as readonly string[]).includes(type)) return undefined;
-  return { type: type as ComponentType, name: address.slice(i + 1) };
 }

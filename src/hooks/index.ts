@@ -29,7 +29,7 @@ export function hookScope(scope: TemplateScope, component: ResolvedComponent, ou
 }
 
 /** A value templates could not know yet: another component's product, or the component's own outputs before its steps ran. */
-const PENDING = /\(known after |sha256:<unbuilt>/;
+const PENDING = /\(known after |\(unbuilt: |sha256:<unbuilt>/;
 
 /** Paths (from `with:`) of the values still pending in an evaluated `with:`. */
 function pendingPaths(v: unknown, path: PropertyKey[] = [], out: PropertyKey[][] = []): PropertyKey[][] {

@@ -6,10 +6,13 @@
  * component's dependencies have finished, so `ctx.component` already has their outputs in
  * its vars and `ctx.outputsOf()` returns them.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Cas } from '../cache/cas.js';
+import { writeArtifactStore } from '../cache/images.js';
+import type { DeclaredComponentType } from '../config/deployment.js';
 import { DiagnosticError, didYouMean, error } from '../diagnostics/index.js';
 import type { ResolvedComponent } from '../resolve/index.js';
+import type { SbomPackage } from '../sbom/model.js';
 import type { Step, StepResult } from '../steps/types.js';
 
 export interface RunOptions {
@@ -80,13 +83,59 @@ export interface ModuleDefinition<I = unknown> {
    * `terraform.apply`); without it, that name is an error, so nothing is replaced by accident.
    */
   replaces?: boolean;
+  /**
+   * A component type this module provides (see {@link ComponentTypeDefinition}): the module
+   * then expands every component of that type.
+   */
+  componentType?: ComponentTypeDefinition;
 }
+
+/**
+ * A component type declared by a module (SPEC 8): `components.<name>.<component>` becomes
+ * valid in a deployment (metadata, `vars` checked with {@link vars}, settings); the module's
+ * `steps()` and `outputs()` are called for each such component in the pipelines that build
+ * artifacts ({@link PipelineDefinition.buildsArtifacts}), and another component binds an output with
+ * `{{ <name>.<component>.<output> }}`, which orders it after this one. An output whose value
+ * is a `FileOutput` (`{ kind: 'file', digest, name }`, the file in the content store) is bound
+ * as a path the consumer's steps can read.
+ */
+export interface ComponentTypeDefinition {
+  /** The key under `components:` (lowercase kebab-case; not a built-in type nor a template root). */
+  name: string;
+  description?: string;
+  /** Schema of a component's `vars` as written (a template is a string); must not transform values. */
+  vars: z.ZodType;
+  /** The outputs a template may name, each with what it is. */
+  outputs: Record<string, string>;
+  /**
+   * The var naming the directory a component is built from (relative to the repository's base
+   * path), if any: resolution checks it is a directory inside the repository (out of the
+   * modules, the cache and `.git`; located, exit 2) and sets `component.sourceDir`, and a
+   * rollout refuses it modified as it refuses any other input.
+   */
+  source?: string;
+  /**
+   * What a component of this type contains, for the deployment's SBOM (`sbom`, releases):
+   * packages (CycloneDX components) under the component's root, given what the component's
+   * last build produced (its outputs; undefined before one). None without it.
+   */
+  sbom?(ctx: PlanContext, built: Record<string, unknown> | undefined): ContributedPackage[] | Promise<ContributedPackage[]>;
+}
+
+/** A package a component type contributes to the SBOM (a CycloneDX component; `bomRef` defaults to `<address>/<name>`). */
+export type ContributedPackage = Omit<SbomPackage, 'bomRef'> & { bomRef?: string };
 
 /** What planning may read: the component, its inputs and the repository (no store, no run). */
 export type PlanContext<I = unknown> = Pick<ModuleContext<I>, 'inputs' | 'component' | 'repoRoot'>;
 
+/** Names a component type may not take: the built-in types and the roots of deployment templates. */
+const RESERVED_TYPES = ['terraform', 'nixpack', 'git', 'deployment', 'target'];
+
 export function defineModule<I>(def: ModuleDefinition<I>): ModuleDefinition<I> {
   if (!/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/.test(def.name)) throw new Error(`module name "${def.name}" must look like "terraform" or "smoke-test"`);
+  const type = def.componentType?.name;
+  if (type !== undefined && (!/^[a-z][a-z0-9-]*$/.test(type) || RESERVED_TYPES.includes(type)))
+    throw new Error(`module "${def.name}": component type "${type}" must be kebab-case and none of ${RESERVED_TYPES.join(', ')}`);
   return Object.freeze({ ...def });
 }
 
@@ -123,6 +172,67 @@ export function moduleRegistry(...modules: AnyModule[]): ModuleRegistry {
 
 function isModuleRef(m: AnyModule | ModuleRef): m is ModuleRef {
   return (m as ModuleRef).ref === 'module';
+}
+
+/**
+ * The component types of a registry's modules, by type name, with the module declaring each;
+ * two modules declaring one type are a programming error.
+ */
+export function componentTypesOf(registry: ModuleRegistry | undefined): Map<string, AnyModule & { componentType: ComponentTypeDefinition }> {
+  const out = new Map<string, AnyModule & { componentType: ComponentTypeDefinition }>();
+  for (const m of registry?.values() ?? []) {
+    const t = m.componentType;
+    if (!t) continue;
+    const other = out.get(t.name);
+    if (other) throw new Error(`modules "${other.name}" and "${m.name}" both declare the component type "${t.name}"`);
+    out.set(t.name, { ...m, componentType: t });
+  }
+  return out;
+}
+
+/** What loading and resolving a deployment need of a registry's component types (src/config knows no module). */
+export function declaredComponentTypes(registry: ModuleRegistry | undefined): DeclaredComponentType[] {
+  return [...componentTypesOf(registry).values()].map((m) => {
+    const t = m.componentType;
+    return { name: t.name, module: m.name, vars: t.vars, outputs: Object.keys(t.outputs), ...(t.source ? { source: t.source } : {}) };
+  });
+}
+
+/**
+ * The bound pipeline with, when it builds artifacts and the registry declares component types,
+ * the `artifact` stage first: one module standing for every declared type, applying to their
+ * components only.
+ */
+export function withComponentTypes(pipeline: BoundPipeline, registry: ModuleRegistry | undefined): BoundPipeline {
+  const types = componentTypesOf(registry);
+  if (!pipeline.buildsArtifacts || types.size === 0) return pipeline;
+  return { ...pipeline, stages: [{ name: 'artifact', module: componentTypesModule(types), appliesTo: (c) => types.has(c.type) }, ...pipeline.stages] };
+}
+
+/**
+ * One module standing for every component type of the registry: each call goes to the module
+ * declaring the component's type, with that module's own inputs validated by its schema.
+ */
+function componentTypesModule(types: ReturnType<typeof componentTypesOf>): AnyModule {
+  const of = (c: ResolvedComponent): AnyModule => {
+    const m = types.get(c.type);
+    if (!m) throw new Error(`${c.address}: no registered module declares the component type "${c.type}"`);
+    return m;
+  };
+  const own = <C extends { component: ResolvedComponent; inputs: unknown }>(ctx: C): C => ({ ...ctx, inputs: of(ctx.component).inputs.parse(ctx.inputs ?? {}) });
+  return {
+    name: 'component-types',
+    description: `the modules declaring component types (${[...types.keys()].join(', ') || 'none'})`,
+    inputs: z.unknown(),
+    steps: (ctx) => of(ctx.component).steps(own(ctx)),
+    async outputs(results, ctx) {
+      const out = (await of(ctx.component).outputs?.(results, own(ctx))) ?? {};
+      // What describe shows until the next build (a dry run records nothing).
+      if (!ctx.options.dryRun) writeArtifactStore(ctx.cacheDir, ctx.deployment, ctx.component.address, out);
+      return out;
+    },
+    plan: (ctx) => of(ctx.component).plan?.(own(ctx)),
+  };
 }
 
 /** A stage whose module is bound (see {@link bindPipeline}). */
@@ -186,6 +296,13 @@ export interface PipelineDefinition {
   previews?: 'rollout';
   /** A repository's pipeline of a built-in pipeline's name takes its place (see {@link ModuleDefinition.replaces}). */
   replaces?: boolean;
+  /**
+   * The run adds, before the pipeline's own stages, an `artifact` stage that expands every
+   * component of a type a registered module declares (e.g. a zip archive) with that module
+   * ({@link withComponentTypes}): build, plan and rollout set it, so an artifact is built
+   * (cached) before the components that bind it.
+   */
+  buildsArtifacts?: boolean;
 }
 
 export function definePipeline(def: PipelineDefinition): PipelineDefinition {

@@ -27,7 +27,10 @@ export {
   definePipeline,
   moduleRegistry,
   useModule,
+  withComponentTypes,
   type BoundPipeline,
+  type ComponentTypeDefinition,
+  type ContributedPackage,
   type BoundStage,
   type ModuleContext,
   type ModuleDefinition,
@@ -59,6 +62,7 @@ export { DiagnosticError, error, warning, type Diagnostic, type Location } from 
 export { writeFileAtomic } from '../cache/cas.js';
 export type { Cas } from '../cache/cas.js';
 export type { ResolvedComponent } from '../resolve/index.js';
+export type { FileOutputValue as FileOutput } from '../resolve/templates.js';
 export { stepSecrets, type Credentials } from '../secrets/index.js';
 export { buildContext } from '../nixpack/context.js';
 export { imageContent, makePlan, testCommand, type BuildPlan, type NixpackVars } from '../nixpack/plan.js';

@@ -8,7 +8,7 @@
  */
 import { didYouMean, type DiagnosticBag, type Location } from '../diagnostics/index.js';
 import type { AtmosConfig } from '../config/atmos.js';
-import { componentAddress, splitAddress } from '../config/names.js';
+import { componentAddress } from '../config/names.js';
 import { dependencyOrder, type DependencyEdge } from '../graph/order.js';
 import { isPlainMap, locOf } from '../yaml/index.js';
 import type { FoundRef } from './templates.js';
@@ -33,7 +33,7 @@ export class EdgeCollector {
       const loc = locOf(container, i);
       const s = String(entry);
       let target: string | undefined;
-      if (splitAddress(s) && all.includes(s)) target = s;
+      if (all.includes(s)) target = s;
       else {
         const matches = all.filter((a) => a.slice(a.indexOf('/') + 1) === s);
         if (matches.length === 1) target = matches[0];
@@ -55,6 +55,7 @@ export class EdgeCollector {
   references(from: string, refs: FoundRef[], self?: string): void {
     for (const r of refs) {
       if (r.ref.kind === 'terraform') this.edges.push({ from, to: componentAddress('terraform', r.ref.component), kind: 'template', location: r.location });
+      if (r.ref.kind === 'component') this.edges.push({ from, to: componentAddress(r.ref.type, r.ref.component), kind: 'template', location: r.location });
       if (self !== undefined && r.ref.kind === 'nixpack' && r.ref.component !== self)
         this.edges.push({ from, to: componentAddress('nixpack', r.ref.component), kind: 'template', location: r.location });
     }

@@ -7,7 +7,7 @@
  *   ./vars.ts          Terraform vars = stacks → deployment (templates) → declared context keys
  *   ./bindings.ts      → bindings of nixpack images
  *   ./backend.ts       backend defaults (local state under the cache dir)
- *   ./nixpack.ts       nixpack vars (templates evaluated) and sources
+ *   ./nixpack.ts       nixpack vars (templates evaluated) and sources; components of declared types
  *   ./workspace.ts     stack names and Terraform workspaces (Atmos's derivation)
  *   ./yaml-functions.ts Atmos YAML functions (`!env`, `!terraform.output`, ...) on the merged sections
  *   ./foreign-state.ts  `!terraform.state` of components outside the target, read from their state
@@ -22,9 +22,9 @@ import path from 'node:path';
 import { DiagnosticBag, DiagnosticError } from '../diagnostics/index.js';
 import type { AtmosConfig } from '../config/atmos.js';
 import type { DeploymentConfig } from '../config/deployment.js';
-import { checkTargetArg } from '../config/deployment.js';
+import { checkTargetArg, declaredComponents } from '../config/deployment.js';
 import { YamlFileCache } from '../config/files.js';
-import { readImageStore } from '../cache/images.js';
+import { readArtifactStore, readImageStore } from '../cache/images.js';
 import { componentAddress } from '../config/names.js';
 import { readModule, type ModuleInfo } from '../hcl/index.js';
 import { mergeCredentials, type Credentials, type SecretEntry } from '../secrets/index.js';
@@ -36,8 +36,8 @@ import { atmosDependencies, EdgeCollector, orderComponents, warnExternalDependen
 import { readForeignOutput } from './foreign-state.js';
 import { gitInfo } from './git.js';
 import { checkSelfOutputs, hookCollector, hookEdgeRefs } from './hooks.js';
-import { nixpackSections, nixpackSource } from './nixpack.js';
-import { checkDeclaredOutputs, collectReferences, warnUnusedContext } from './references.js';
+import { declaredSections, declaredSource, nixpackSections, nixpackSource } from './nixpack.js';
+import { checkDeclaredOutputs, collectReferences, warnUnusedContext, type ComponentNames } from './references.js';
 import { templateScope } from './scope.js';
 import { loadTargetStacks, stackedComponents } from './stack-config.js';
 import { deferredOf, terraformSections } from './vars.js';
@@ -72,7 +72,12 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
   const context = (body.targets[target].context ?? {}) as Record<string, unknown>;
   const tfComps = body.components?.terraform ?? {};
   const nxComps = body.components?.nixpack ?? {};
-  const names = { terraform: new Set(Object.keys(tfComps)), nixpack: new Set(Object.keys(nxComps)) };
+  const declared = declaredComponents(dep);
+  const names: ComponentNames = {
+    terraform: new Set(Object.keys(tfComps)),
+    nixpack: new Set(Object.keys(nxComps)),
+    declared: Object.fromEntries((dep.componentTypes ?? []).map((t) => [t.name, { names: new Set(Object.keys(declared.find((d) => d.type === t)?.components ?? {})), outputs: t.outputs }])),
+  };
   const strategy = cfg.listMergeStrategy;
 
   const stack = loadTargetStacks(cfg, dep, target, files);
@@ -91,7 +96,11 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
   const git = opts.git ?? (refsGit ? gitInfo(cfg.repoRoot) : {});
   const scope = templateScope(dep, target, git, opts, names, bag);
 
-  const allAddresses = [...[...names.terraform].map((n) => componentAddress('terraform', n)), ...[...names.nixpack].map((n) => componentAddress('nixpack', n))];
+  const allAddresses = [
+    ...[...names.terraform].map((n) => componentAddress('terraform', n)),
+    ...[...names.nixpack].map((n) => componentAddress('nixpack', n)),
+    ...declared.flatMap((d) => Object.keys(d.components).map((n) => componentAddress(d.type.name, n))),
+  ];
   const edges = new EdgeCollector(allAddresses, bag);
   const components: ResolvedComponent[] = [];
   const skipped = new Set<string>();
@@ -247,6 +256,45 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     });
   }
 
+  // ---- Components of the types modules declare: vars and settings with templates evaluated (as nixpack's).
+  for (const { type, components: comps } of declared) {
+    for (const [n, c] of Object.entries(comps)) {
+      const address = componentAddress(type.name, n);
+      const location = keyLocOf(comps, n) ?? dep.location;
+      if (c.metadata?.enabled === false) {
+        skipped.add(address);
+        continue;
+      }
+      const refs = refsOf.get(address) ?? [];
+      const sections = declaredSections(c, refs, location, scope, names, bag);
+      const sourceDir = declaredSource(cfg, type, address, sections.vars, location, [forbidden.modules, { dir: cfg.cacheDir, name: 'the cache directory' }, forbidden.git], bag);
+      edges.references(address, refs);
+      edges.dependsOn(address, c.metadata?.depends_on, c.metadata?.depends_on);
+      components.push({
+        address,
+        type: type.name,
+        name: n,
+        component: null,
+        vars: sections.vars,
+        settings: sections.settings,
+        env: {},
+        backend_type: null,
+        backend: {},
+        providers: {},
+        depends_on: [],
+        wave: 0,
+        metadata: (c.metadata ?? {}) as Record<string, unknown>,
+        labels: (c.metadata?.labels ?? {}) as Record<string, string>,
+        ...(sourceDir ? { sourceDir } : {}),
+        location,
+        bindings: [],
+        references: refs,
+        deferred: sections.deferred,
+        credentials: credentialsOf(undefined),
+      });
+    }
+  }
+
   const hookRefsOf = new Map([['(step hooks)', [...hookRefsSeen]]]);
   checkDeclaredOutputs(hookRefsOf, declaredOutputs, bag);
   warnUnusedContext(target, context, new Map([...refsOf, ...hookRefsOf]), declaredAnywhere, bag);
@@ -272,8 +320,10 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
 
 /**
  * Resolve with the images built earlier (the deployment's local image store) unless the
- * caller pins them (a release's): the one place where that default is worked out.
+ * caller pins them (a release's), and what declared components last produced (shown until a
+ * run builds them again): the one place where that default is worked out.
  */
 export function resolveWithImageStore(cfg: AtmosConfig, dep: DeploymentConfig, target: string, opts: ResolveOptions = {}): Promise<ResolvedDeployment> {
-  return resolveDeployment(cfg, dep, target, { ...opts, images: opts.images ?? readImageStore(cfg.cacheDir, dep.name) });
+  const declaredOutputs = opts.declaredOutputs ?? (dep.componentTypes?.length ? readArtifactStore(cfg.cacheDir, dep.name) : undefined);
+  return resolveDeployment(cfg, dep, target, { ...opts, images: opts.images ?? readImageStore(cfg.cacheDir, dep.name), ...(declaredOutputs ? { declaredOutputs } : {}) });
 }

@@ -4,11 +4,11 @@
  * repository, out of the modules, the cache and `.git`, no symlink out of it, and shipping at
  * least one file (a build copies what Git would ship).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { DiagnosticBag, Location } from '../diagnostics/index.js';
 import type { AtmosConfig } from '../config/atmos.js';
-import type { NixpackComponentConfig } from '../config/deployment.js';
+import type { DeclaredComponentConfig, DeclaredComponentType, NixpackComponentConfig } from '../config/deployment.js';
 import type { YamlFileCache } from '../config/files.js';
 import { containmentProblem, symlinkProblem, walkTree, type BadSymlink } from '../config/paths.js';
 import { buildContext } from '../nixpack/context.js';
@@ -34,20 +34,77 @@ function sourceContext(repoRoot: string, dir: string, files: YamlFileCache): { b
   return byDir.get(dir);
 }
 
+/** A component's source directory (`vars[key]`, relative to the base path) if it is inside the repository and out of the protected directories; else reported. */
+function containedSource(
+  cfg: AtmosConfig,
+  what: string,
+  vars: Record<string, unknown>,
+  key: string,
+  location: Location,
+  forbidden: ProtectedDir[],
+  bag: DiagnosticBag,
+  hint: string,
+): string | undefined {
+  const value = String(vars[key]);
+  const problem = containmentProblem(cfg.repoRoot, path.resolve(cfg.basePath, value), {
+    what: `${what}: ${key}`,
+    value,
+    location: locOf(vars, key) ?? location,
+    forbidden,
+    hint,
+  });
+  if (problem) bag.add(problem);
+  return problem ? undefined : path.resolve(cfg.basePath, value);
+}
+
+/**
+ * The source directory of a component of a declared type whose module names one (`source`):
+ * inside the repository and a directory (located, exit 2); undefined when the type names none
+ * or a problem was reported.
+ */
+export function declaredSource(
+  cfg: AtmosConfig,
+  type: DeclaredComponentType,
+  address: string,
+  vars: Record<string, unknown>,
+  location: Location,
+  forbidden: ProtectedDir[],
+  bag: DiagnosticBag,
+): string | undefined {
+  if (!type.source || typeof vars[type.source] !== 'string') return undefined;
+  const dir = containedSource(
+    cfg,
+    address,
+    vars,
+    type.source,
+    location,
+    forbidden,
+    bag,
+    `vars.${type.source} names the directory ${address} is built from, inside the repository (not a module, the cache or .git)`,
+  );
+  if (dir === undefined || (existsSync(dir) && statSync(dir).isDirectory())) return dir;
+  bag.error(
+    'component/source',
+    `${address}: vars.${type.source} "${String(vars[type.source])}" is not a directory`,
+    locOf(vars, type.source) ?? location,
+    `it names a directory of the repository, relative to ${path.relative(cfg.repoRoot, cfg.basePath) || 'its root'}`,
+  );
+  return undefined;
+}
+
 /** The source directory of a nixpack component, or undefined when a problem was reported. */
 export function nixpackSource(cfg: AtmosConfig, n: string, c: NixpackComponentConfig, location: Location, forbidden: ProtectedDir[], files: YamlFileCache, bag: DiagnosticBag): string | undefined {
-  const sourceProblem = containmentProblem(cfg.repoRoot, path.resolve(cfg.basePath, c.vars.source), {
-    what: `nixpack component "${n}": source`,
-    value: c.vars.source,
-    location: locOf(c.vars, 'source') ?? location,
+  const sourceDir = containedSource(
+    cfg,
+    `nixpack component "${n}"`,
+    c.vars,
+    'source',
+    location,
     forbidden,
-    hint: 'vars.source names the application directory inside the repository (not a module, the cache or .git), e.g. ./services/api',
-  });
-  if (sourceProblem) {
-    bag.add(sourceProblem);
-    return undefined;
-  }
-  const sourceDir = path.resolve(cfg.basePath, c.vars.source);
+    bag,
+    'vars.source names the application directory inside the repository (not a module, the cache or .git), e.g. ./services/api',
+  );
+  if (sourceDir === undefined) return undefined;
   const context = sourceContext(cfg.repoRoot, sourceDir, files);
   if (context?.bad) {
     bag.add(symlinkProblem(cfg.repoRoot, `nixpack component "${n}": build context ${c.vars.source}`, context.bad, locOf(c.vars, 'source') ?? location));
@@ -84,17 +141,35 @@ export function nixpackSections(
   names: ComponentNames,
   bag: DiagnosticBag,
 ): { vars: Record<string, unknown>; settings: Record<string, unknown>; deferred: DeferredValue[] } {
-  const vars = evaluate(c.vars, scope, names, bag, location) as Record<string, unknown>;
+  const sections = declaredSections(c, refs, location, scope, names, bag);
   // The image tag is evaluated once (it is also what nixpack.<c>.tag returns); with none
   // written and none derivable (no Git repository) vars show none.
-  if (isPlainMap(vars.image) && scope.nixpack[n].tag !== '') (vars.image as Record<string, unknown>).tag = scope.nixpack[n].tag;
-  const settings = evaluate(c.settings ?? {}, scope, names, bag, location) as Record<string, unknown>;
+  if (isPlainMap(sections.vars.image) && scope.nixpack[n].tag !== '') (sections.vars.image as Record<string, unknown>).tag = scope.nixpack[n].tag;
+  const deferred = sections.deferred.filter((d) => !(d.section === 'vars' && d.path.length === 2 && d.path[0] === 'image' && d.path[1] === 'tag'));
+  return { ...sections, deferred };
+}
+
+/**
+ * The vars and settings of a component of a type a module declares (SPEC 8), evaluated as a
+ * nixpack component's are, and those that depend on other components' products.
+ */
+export function declaredSections(
+  c: DeclaredComponentConfig,
+  refs: FoundRef[],
+  location: Location,
+  scope: TemplateScope,
+  names: ComponentNames,
+  bag: DiagnosticBag,
+): { vars: Record<string, unknown>; settings: Record<string, unknown>; deferred: DeferredValue[] } {
+  const raw = { vars: (c.vars ?? {}) as Record<string, unknown>, settings: c.settings ?? {} };
+  const vars = evaluate(raw.vars, scope, names, bag, location) as Record<string, unknown>;
+  const settings = evaluate(raw.settings, scope, names, bag, location) as Record<string, unknown>;
   const deferred = deferredOf(
     refs,
-    { vars: { stack: undefined, raw: c.vars, evaluated: vars }, settings: { stack: undefined, raw: c.settings ?? {}, evaluated: settings } },
+    { vars: { stack: undefined, raw: raw.vars, evaluated: vars }, settings: { stack: undefined, raw: raw.settings, evaluated: settings } },
     { vars, settings, env: {} },
     location,
     'replace',
-  ).filter((d) => !(d.section === 'vars' && d.path.length === 2 && d.path[0] === 'image' && d.path[1] === 'tag'));
+  );
   return { vars, settings, deferred };
 }

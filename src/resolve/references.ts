@@ -4,16 +4,13 @@
  * declares. Checked here so a typo never reaches a run as an unknown value.
  */
 import { didYouMean, type DiagnosticBag } from '../diagnostics/index.js';
-import type { DeploymentConfig } from '../config/deployment.js';
+import { declaredComponents, type DeploymentConfig } from '../config/deployment.js';
 import { componentAddress } from '../config/names.js';
 import { keyLocOf } from '../yaml/index.js';
-import { findRefs, type FoundRef } from './templates.js';
+import { findRefs, type FoundRef, type TemplateComponents } from './templates.js';
 
 /** Component names of a deployment by type (what a template may name). */
-export interface ComponentNames {
-  terraform: Set<string>;
-  nixpack: Set<string>;
-}
+export type ComponentNames = TemplateComponents;
 
 /** Every template reference in the deployment's configuration of each component, by address. */
 export function collectReferences(dep: DeploymentConfig, names: ComponentNames, bag: DiagnosticBag): Map<string, FoundRef[]> {
@@ -23,6 +20,8 @@ export function collectReferences(dep: DeploymentConfig, names: ComponentNames, 
   for (const [n, c] of Object.entries(tfComps))
     refsOf.set(componentAddress('terraform', n), findRefs({ vars: c.vars, settings: c.settings, env: c.env }, names, bag, keyLocOf(tfComps, n) ?? dep.location));
   for (const [n, c] of Object.entries(nxComps)) refsOf.set(componentAddress('nixpack', n), findRefs({ vars: c.vars, settings: c.settings }, names, bag, keyLocOf(nxComps, n) ?? dep.location));
+  for (const { type, components } of declaredComponents(dep))
+    for (const [n, c] of Object.entries(components)) refsOf.set(componentAddress(type.name, n), findRefs({ vars: c.vars, settings: c.settings }, names, bag, keyLocOf(components, n) ?? dep.location));
   return refsOf;
 }
 

@@ -27,6 +27,7 @@ export function templateScope(dep: DeploymentConfig, target: string, git: GitInf
     target: { name: target, context: (dep.body.targets[target].context ?? {}) as Record<string, unknown> },
     nixpack: {},
     ...(opts.terraformOutputs ? { terraformOutputs: opts.terraformOutputs } : {}),
+    ...(opts.declaredOutputs ? { declaredOutputs: opts.declaredOutputs } : {}),
   };
   for (const [n, c] of Object.entries(nxComps)) {
     const built = opts.images?.[n];

@@ -10,10 +10,15 @@
 import { DiagnosticBag, type Location } from '../diagnostics/index.js';
 import { deepMerge, type ListMergeStrategy } from '../stacks/merge.js';
 import { copyLocs, isPlainMap, locOf } from '../yaml/index.js';
-import { evaluate, type TemplateScope } from './templates.js';
+import { boundFilePath, evaluate, isFileOutput, type DeclaredComponentNames, type TemplateScope } from './templates.js';
 import type { BuiltImage, DeferredValue, ResolvedComponent, ResolvedDeployment } from './types.js';
 
 const TEMPLATE = /\{\{\s*([^{}]*?)\s*\}\}/g;
+/**
+ * A reference to another component's product: every template root but the deployment's own
+ * facts (git, deployment, target); a declared component type may not take those names.
+ */
+const PRODUCT = /^(?!(git|deployment|target)\.)[a-z][a-z0-9-]*\./;
 
 /** What other components produced, known when a component's steps are expanded. */
 export interface Upstream {
@@ -21,6 +26,8 @@ export interface Upstream {
   images: Record<string, BuiltImage>;
   /** Outputs of Terraform components by component name. */
   terraformOutputs?: Record<string, Record<string, unknown>>;
+  /** Outputs of components of declared types, by type and name (over those the resolution knew). */
+  declaredOutputs?: Record<string, Record<string, Record<string, unknown>>>;
 }
 
 type Path = (string | number)[];
@@ -37,7 +44,7 @@ export function deferredTemplates(raw: unknown, fallback: Location): FoundTempla
   const out: FoundTemplate[] = [];
   const visit = (v: unknown, path: Path, location: Location) => {
     if (typeof v === 'string') {
-      if (v.includes('{{') && [...v.matchAll(TEMPLATE)].some((m) => /^(nixpack|terraform)\./.test(m[1].trim()))) out.push({ path, template: v, location });
+      if (v.includes('{{') && [...v.matchAll(TEMPLATE)].some((m) => PRODUCT.test(m[1].trim()))) out.push({ path, template: v, location });
     } else if (Array.isArray(v)) for (const [i, x] of v.entries()) visit(x, [...path, i], locOf(v, i) ?? location);
     else if (isPlainMap(v)) for (const [k, x] of Object.entries(v)) visit(x, [...path, k], locOf(v, k) ?? location);
   };
@@ -115,7 +122,25 @@ export function scopeWith(scope: TemplateScope, upstream: Upstream): TemplateSco
     const built = upstream.images[n];
     nixpack[n] = { ...f, image: built?.ref ?? `${f.repository}@sha256:<unbuilt>`, digest: built?.digest ?? 'sha256:<unbuilt>' };
   }
-  return { ...scope, nixpack, ...(upstream.terraformOutputs ? { terraformOutputs: upstream.terraformOutputs } : {}) };
+  const declaredOutputs = { ...scope.declaredOutputs };
+  for (const [type, byName] of Object.entries(upstream.declaredOutputs ?? {})) declaredOutputs[type] = { ...declaredOutputs[type], ...byName };
+  return {
+    ...scope,
+    nixpack,
+    ...(upstream.terraformOutputs ? { terraformOutputs: upstream.terraformOutputs } : {}),
+    ...(Object.keys(declaredOutputs).length ? { declaredOutputs } : {}),
+  };
+}
+
+/** The files of declared components a component binds (`{{ zip.fn.path }}`), where its steps find them. */
+function boundFiles(component: ResolvedComponent, scope: TemplateScope): ResolvedComponent['files'] {
+  const files: NonNullable<ResolvedComponent['files']> = {};
+  for (const r of component.references) {
+    if (r.ref.kind !== 'component') continue;
+    const v = scope.declaredOutputs?.[r.ref.type]?.[r.ref.component]?.[r.ref.output];
+    if (isFileOutput(v)) files[boundFilePath(r.ref.type, r.ref.component, v)] = { kind: 'file', digest: v.digest };
+  }
+  return Object.keys(files).length ? files : undefined;
 }
 
 /** A value rendered as text: a string as it is, anything else as its JSON. */
@@ -126,9 +151,17 @@ export function asText(v: unknown): string {
 /** A copy of the component with its deferred values rendered in `scope` (see {@link scopeWith}); the component itself when it has none. */
 export function substitute(component: ResolvedComponent, scope: TemplateScope): ResolvedComponent {
   if (component.deferred.length === 0) return component;
+  const declared: DeclaredComponentNames = {};
+  for (const r of component.references) {
+    if (r.ref.kind !== 'component') continue;
+    const t = (declared[r.ref.type] ??= { names: new Set(), outputs: [] });
+    t.names.add(r.ref.component);
+    if (!t.outputs.includes(r.ref.output)) t.outputs = [...t.outputs, r.ref.output];
+  }
   const names = {
     nixpack: new Set(Object.keys(scope.nixpack)),
     terraform: new Set(component.references.flatMap((r) => (r.ref.kind === 'terraform' ? [r.ref.component] : []))),
+    declared,
   };
   const bag = new DiagnosticBag(); // references were checked when resolving: nothing to report
   const sections = { vars: component.vars, settings: component.settings, env: component.env };
@@ -138,7 +171,8 @@ export function substitute(component: ResolvedComponent, scope: TemplateScope): 
     if (d.under && kind(d.under.value) === kind(value) && kind(value) !== 'value') value = deepMerge(d.under.value, value, d.under.strategy);
     sections[d.section] = setAt(sections[d.section], d.path, value) as Record<string, unknown>;
   }
-  return { ...component, ...sections };
+  const files = boundFiles(component, scope);
+  return { ...component, ...sections, ...(files ? { files } : {}) };
 }
 
 /**

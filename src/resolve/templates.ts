@@ -21,7 +21,20 @@ export type TemplateRef =
   | { kind: 'nixpack'; component: string; field: 'image' | 'digest' | 'repository' | 'tag' }
   | { kind: 'terraform'; component: string; output: string; path: string[] }
   /** Only in a step hook's `with:` (src/hooks): the component the hook runs for. */
-  | { kind: 'self'; field: 'name' | 'address' | 'vars' | 'outputs'; path: string[] };
+  | { kind: 'self'; field: 'name' | 'address' | 'vars' | 'outputs'; path: string[] }
+  /** An output of a component of a type a module declares (`{{ zip.fn.digest }}`). */
+  | { kind: 'component'; type: string; component: string; output: string };
+
+/** Components of the types modules declare, by type: their names and the outputs a template may name. */
+export type DeclaredComponentNames = Record<string, { names: Set<string>; outputs: readonly string[] }>;
+
+/** The components a template may name, by type. */
+export interface TemplateComponents {
+  nixpack: Set<string>;
+  terraform: Set<string>;
+  /** Components of declared types (absent: none). */
+  declared?: DeclaredComponentNames;
+}
 
 export interface FoundRef {
   expr: string;
@@ -39,6 +52,27 @@ export const TEMPLATE_FORMS = [
   'nixpack.<component>.image|digest|repository|tag',
   'terraform.<component>.outputs.<output>',
 ];
+
+/** `<type>.<component>.<output>` of a declared component type, or an error; undefined when `e` names no declared type. */
+function parseDeclaredRef(e: string, declared: DeclaredComponentNames | undefined): TemplateRef | { error: string; hint: string } | undefined {
+  const type = e.slice(0, e.indexOf('.'));
+  const t = declared && Object.hasOwn(declared, type) ? declared[type] : undefined;
+  if (!t) return undefined;
+  const rest = e.slice(type.length + 1);
+  const dot = rest.lastIndexOf('.');
+  const comp = dot > 0 ? rest.slice(0, dot) : rest;
+  const output = dot > 0 ? rest.slice(dot + 1) : '';
+  if (!t.names.has(comp)) {
+    const guess = didYouMean(comp, t.names);
+    return {
+      error: `unknown ${type} component "${comp}" in template {{ ${e} }}`,
+      hint: guess ? `did you mean "${type}.${guess}.${output || t.outputs[0]}"?` : `${type} components of this deployment: ${[...t.names].join(', ') || '(none)'}`,
+    };
+  }
+  if (t.outputs.includes(output)) return { kind: 'component', type, component: comp, output };
+  const guess = didYouMean(output, t.outputs);
+  return { error: `unknown output "${output}" of ${type}.${comp} in template {{ ${e} }}`, hint: `${guess ? `did you mean "${guess}"? ` : ''}outputs of a ${type} component: ${t.outputs.join(', ')}` };
+}
 
 /** What a step hook's `with:` may name besides {@link TEMPLATE_FORMS}: the component it runs for. */
 export const SELF_FORMS = ['self.name', 'self.address', 'self.vars.<key>', 'self.outputs.<output>'];
@@ -59,7 +93,7 @@ function parseSelf(e: string): TemplateRef | { error: string; hint: string } | u
  * Parse one template expression; returns an error message when it is not a known reference.
  * `self`: a step hook's `with:`, where `self.*` names the hook's component ({@link SELF_FORMS}).
  */
-export function parseRef(expr: string, components: { nixpack: Set<string>; terraform: Set<string> }, self = false): TemplateRef | { error: string; hint: string } {
+export function parseRef(expr: string, components: TemplateComponents, self = false): TemplateRef | { error: string; hint: string } {
   const e = expr.trim();
   const forms = self ? [...TEMPLATE_FORMS, ...SELF_FORMS] : TEMPLATE_FORMS;
   const formsHint = `available: ${forms.join(', ')}`;
@@ -104,6 +138,8 @@ export function parseRef(expr: string, components: { nixpack: Set<string>; terra
     }
     return { error: `malformed terraform reference {{ ${e} }}`, hint: 'write terraform.<component>.outputs.<output>' };
   }
+  const declared = parseDeclaredRef(e, components.declared);
+  if (declared) return declared;
   const guess = didYouMean(
     e,
     forms.filter((f) => !f.includes('<')),
@@ -112,7 +148,7 @@ export function parseRef(expr: string, components: { nixpack: Set<string>; terra
 }
 
 /** Every template reference inside a value (recursively), with the location of its string (`self`: see {@link parseRef}). */
-export function findRefs(value: unknown, components: { nixpack: Set<string>; terraform: Set<string> }, bag: DiagnosticBag, fallback: Location, self = false): FoundRef[] {
+export function findRefs(value: unknown, components: TemplateComponents, bag: DiagnosticBag, fallback: Location, self = false): FoundRef[] {
   const out: FoundRef[] = [];
   const visit = (v: unknown, loc: Location) => {
     if (typeof v === 'string') {
@@ -145,6 +181,33 @@ export interface TemplateScope {
    * steps finished (absent before: "(known after ...)").
    */
   self?: { name: string; address: string; vars: Record<string, unknown>; outputs?: Record<string, unknown> };
+  /** Outputs of built components of declared types, by type and name; absent: "(unbuilt: ...)". */
+  declaredOutputs?: Record<string, Record<string, Record<string, unknown>>>;
+}
+
+/**
+ * Where a {@link FileOutputValue} bound into a component is found by that component's steps:
+ * relative to their workspace (a Terraform step's working directory).
+ */
+export function boundFilePath(type: string, component: string, file: { name: string }): string {
+  return `.atmos/files/${type}/${component}/${file.name}`;
+}
+
+/**
+ * A file a declared component produces, as an output value (module API: `FileOutput`): stored
+ * in the content store by its digest. Bound into another component (`{{ zip.fn.path }}`), it is
+ * materialized in each of that component's step workspaces at {@link boundFilePath}, and the
+ * template gives that relative path.
+ */
+export interface FileOutputValue {
+  kind: 'file';
+  digest: string;
+  name: string;
+}
+
+/** Whether an output value is a file (bound as a path). */
+export function isFileOutput(v: unknown): v is FileOutputValue {
+  return isPlainMap(v) && v.kind === 'file' && typeof v.digest === 'string' && typeof v.name === 'string';
 }
 
 /**
@@ -188,6 +251,12 @@ function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
       for (const p of ref.path) v = child(v, p);
       return v;
     }
+    case 'component': {
+      const outs = child(child(scope.declaredOutputs, ref.type), ref.component);
+      if (!isPlainMap(outs) || !Object.hasOwn(outs, ref.output)) return `(unbuilt: ${ref.type}/${ref.component}.${ref.output})`;
+      const v = outs[ref.output];
+      return isFileOutput(v) ? boundFilePath(ref.type, ref.component, v) : v;
+    }
   }
 }
 
@@ -196,7 +265,7 @@ function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
  * positions). References must already have been validated with {@link findRefs}.
  * A missing context key is a located error.
  */
-export function evaluate(value: unknown, scope: TemplateScope, components: { nixpack: Set<string>; terraform: Set<string> }, bag: DiagnosticBag, fallback: Location): unknown {
+export function evaluate(value: unknown, scope: TemplateScope, components: TemplateComponents, bag: DiagnosticBag, fallback: Location): unknown {
   const evalString = (s: string, loc: Location): unknown => {
     if (!s.includes('{{')) return s;
     const whole = WHOLE.exec(s);

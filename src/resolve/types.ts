@@ -6,7 +6,6 @@
  */
 import type { Diagnostic, Location } from '../diagnostics/index.js';
 import type { YamlFileCache } from '../config/files.js';
-import type { ComponentType } from '../config/names.js';
 import type { DependencyEdge } from '../graph/order.js';
 import type { Credentials } from '../secrets/index.js';
 import type { ListMergeStrategy } from '../stacks/merge.js';
@@ -28,6 +27,8 @@ export interface ResolveOptions {
   images?: Record<string, BuiltImage>;
   /** Outputs of applied Terraform components (by component name). */
   terraformOutputs?: Record<string, Record<string, unknown>>;
+  /** Outputs of built components of declared types, by type and component name; absent: `(unbuilt: …)` placeholders. */
+  declaredOutputs?: Record<string, Record<string, Record<string, unknown>>>;
 }
 
 /**
@@ -92,7 +93,8 @@ export interface ResolvedHook {
 export interface ResolvedComponent {
   /** `terraform/ecs/service-api` */
   address: string;
-  type: ComponentType;
+  /** `terraform`, `nixpack`, or a type a module declares (e.g. `zip`). */
+  type: string;
   name: string;
   /** Terraform root module directory name; null for nixpack. */
   component: string | null;
@@ -123,7 +125,7 @@ export interface ResolvedComponent {
   moduleDir?: string;
   /** Set when the module comes from the vendor store: what the lock pinned. */
   vendored?: { digest: string; source: string; version: string | null };
-  /** Absolute source directory (nixpack). */
+  /** Absolute source directory (nixpack, and a declared type whose module names its `source` var). */
   sourceDir?: string;
   /** Where the component is declared in the deployment file. */
   location: Location;
@@ -131,8 +133,13 @@ export interface ResolvedComponent {
   bindings: { var: string; nixpack: string; kind: 'template' | 'label' | 'name' }[];
   /** Template references in the deployment's configuration of this component. */
   references: FoundRef[];
-  /** Values that depend on built images or Terraform outputs (rendered again at expansion). */
+  /** Values that depend on built images, Terraform outputs or declared components' outputs (rendered again at expansion). */
   deferred: DeferredValue[];
+  /**
+   * Files of declared components bound into this one (`{{ zip.fn.path }}`), set when its
+   * deferred values are rendered: workspace-relative path → content. Its steps materialize them.
+   */
+  files?: Record<string, { kind: 'file'; digest: string }>;
   /** Declared credentials (atmos.yaml, deployment, target, component): names and sources, never values. */
   credentials: Credentials;
   /** Step hooks (deployment's, target's, then its own); absent when none. */

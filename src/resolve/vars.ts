@@ -86,7 +86,7 @@ export function deferredOf(
   location: Location,
   strategy: ListMergeStrategy,
 ): DeferredValue[] {
-  if (!refs.some((r) => r.ref.kind === 'nixpack' || r.ref.kind === 'terraform')) return [];
+  if (!refs.some((r) => r.ref.kind === 'nixpack' || r.ref.kind === 'terraform' || r.ref.kind === 'component')) return [];
   const out: DeferredValue[] = [];
   for (const section of ['vars', 'settings', 'env'] as const) {
     const l = layers[section];

@@ -180,7 +180,7 @@ async function releaseWorkspace(
   // Roll out exactly the release's commit: its configuration, not the working tree's.
   const dir = await checkoutCommit(git, existing.git_sha, repo.config.cacheDir);
   const opened = openRepository({ cwd: dir });
-  const runRepo = { ...opened, config: { ...opened.config, cacheDir: repo.config.cacheDir, releasesPath: repo.config.releasesPath } };
+  const runRepo = { ...opened, modules: repo.modules, config: { ...opened.config, cacheDir: repo.config.cacheDir, releasesPath: repo.config.releasesPath } };
   notice(`rolling out release ${release.id} at commit ${existing.git_sha.slice(0, 12)} (its own configuration${dirty && existing.git_sha === head.sha ? ', not the modified working tree' : ''})`);
   return { runRepo, runDep: loadDeployment(runRepo, dep.name), gitFacts, images: imagesOf(existing) };
 }

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../cache/cas.js';
 import path from 'node:path';
-import { bindPipeline, type BoundStage, type ModuleContext, type ModuleRegistry, type PipelineDefinition, type Stage } from '../module/index.js';
+import { bindPipeline, withComponentTypes, type BoundStage, type ModuleContext, type ModuleRegistry, type PipelineDefinition, type Stage } from '../module/index.js';
 import { stampModuleDigest } from '../module/digest.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, didYouMean, error, formatLocation } from '../diagnostics/index.js';
@@ -167,9 +167,15 @@ function stagesOf<S extends Stage>(pipeline: { stages: S[] }, c: ResolvedCompone
   return pipeline.stages.filter((s) => (s.appliesTo ? s.appliesTo(c) : true));
 }
 
-/** The components a run expands: those selected (`--component`, `--with-deps`) that a stage of the pipeline applies to. */
+/**
+ * The components a run expands: those selected (`--component`, `--with-deps`) that a stage of
+ * the pipeline applies to, and the components of declared types they bind (an artifact is
+ * deterministic and cached: a run of one Terraform component, e.g. a CI matrix job, builds
+ * what it binds rather than needing another run).
+ */
 export function runMembers(resolved: ResolvedDeployment, pipeline: PipelineDefinition, components: string[] | undefined, withDeps: boolean, graph?: ComponentGraph): ResolvedComponent[] {
   const selected = selectComponents(resolved, components, withDeps, graph);
+  for (const c of resolved.components) if (selected.has(c.address)) for (const r of c.references) if (r.ref.kind === 'component') selected.add(`${r.ref.type}/${r.ref.component}`);
   return resolved.components.filter((c) => selected.has(c.address) && stagesOf(pipeline, c).length > 0);
 }
 
@@ -271,7 +277,8 @@ export async function dryRunPipeline(repo: Repository, dep: DeploymentConfig, re
 
 export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: RunRequest, onDryRun?: (p: DryRunSummary) => void): Promise<RunSummary> {
   // Modules named by the pipeline are bound first: an unknown one refuses the run before anything else.
-  const pipeline = bindPipeline(req.pipeline, req.modules);
+  // A pipeline that builds artifacts expands the components of declared types first (withComponentTypes).
+  const pipeline = withComponentTypes(bindPipeline(req.pipeline, req.modules), req.modules);
   // The engine (and for the local engine its sandbox) first: a strict sandbox that cannot be
   // had refuses the run before anything is fetched, written or run.
   const engineSel = await chooseEngine(req, repo);
@@ -300,6 +307,24 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
           `${c.address} receives the image of nixpack/${b.nixpack} (${b.kind} binding${b.var !== '(template)' ? `, var ${b.var}` : ''}), which has never been built`,
           c.location,
           `build it first: atmos-pipe build ${dep.name} --target ${req.target}; or leave ${c.address} out of this run (--component)`,
+        ),
+      );
+    }
+  }
+
+  // Components of declared types a member binds (`{{ zip.fn.digest }}`) are built in the same run
+  // (cached): never taken from an earlier build, whose file may have left the content store since.
+  for (const c of members) {
+    for (const r of c.references) {
+      if (r.ref.kind !== 'component') continue;
+      const address = `${r.ref.type}/${r.ref.component}`;
+      if (members.some((m) => m.address === address)) continue;
+      throw new DiagnosticError(
+        error(
+          'run/unbuilt-artifact',
+          `${c.address} binds {{ ${r.expr} }}, but the ${pipeline.name} pipeline does not build ${address}`,
+          r.location,
+          'a pipeline that runs the components binding an artifact builds it first: definePipeline({ …, buildsArtifacts: true }) (build, plan and rollout do)',
         ),
       );
     }
@@ -399,6 +424,12 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
       if (pipeline.mutates) for (const [addr, outs] of Object.entries(outputsByAddress)) if (addr.startsWith('terraform/')) terraformOutputs[addr.slice('terraform/'.length)] = outs;
       return terraformOutputs;
     };
+    /** Outputs of components of declared types built in this run (an artifact's digest and file), by type and name. */
+    const declaredOutputsNow = (): Record<string, Record<string, Record<string, unknown>>> => {
+      const declaredOutputs: Record<string, Record<string, Record<string, unknown>>> = {};
+      for (const m of members) if (m.type !== 'terraform' && m.type !== 'nixpack' && outputsByAddress[m.address]) (declaredOutputs[m.type] ??= {})[m.name] = outputsByAddress[m.address];
+      return declaredOutputs;
+    };
     /** What a module (a stage's, or a hook's) receives for one component. */
     const contextFor = (component: ResolvedComponent, inputs: unknown, stepId: (name: string) => string): ModuleContext => ({
       inputs,
@@ -446,7 +477,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
         if (hooks.length === 0) return { steps: [], last: needs };
         const terraformOutputs = upstreamTerraformOutputs();
         if (outputs && component.type === 'terraform') terraformOutputs[component.name] = outputs;
-        const scope = hookScope(scopeWith(resolved.scope, { images: imagesNow(), terraformOutputs }), component, outputs);
+        const scope = hookScope(scopeWith(resolved.scope, { images: imagesNow(), terraformOutputs, declaredOutputs: declaredOutputsNow() }), component, outputs);
         const all: Step[] = [];
         let previous = needs;
         for (const [n, hook] of hooks.entries()) {
@@ -479,8 +510,8 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
           // into the resolved component where resolution recorded them, never resolved again.
           let component = c;
           const builtHere = Object.keys(outputsByAddress).some((addr) => addr.startsWith('nixpack/') && typeof outputsByAddress[addr].image === 'string');
-          if (c.deferred.length > 0 && (builtHere || c.references.some((r) => r.ref.kind === 'terraform'))) {
-            component = substitute(c, scopeWith(resolved.scope, { images: imagesNow(), terraformOutputs: upstreamTerraformOutputs() }));
+          if (c.deferred.length > 0 && (builtHere || c.references.some((r) => r.ref.kind === 'terraform' || r.ref.kind === 'component'))) {
+            component = substitute(c, scopeWith(resolved.scope, { images: imagesNow(), terraformOutputs: upstreamTerraformOutputs(), declaredOutputs: declaredOutputsNow() }));
           }
           // Declared plain env (values from the runner for pass-throughs); the component's own env wins.
           const declared = envValues(component.credentials.env, runnerEnv);

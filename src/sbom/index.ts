@@ -17,7 +17,8 @@ import { gitInfo, type GitInfo } from '../resolve/git.js';
 import { resolveWithImageStore, type BuiltImage, type ResolvedDeployment } from '../resolve/index.js';
 import { aggregate } from './aggregate.js';
 import { toCycloneDx, validateCycloneDx } from './cyclonedx.js';
-import type { GeneratorContext, ImageLayoutInfo } from './context.js';
+import type { GeneratorContext, ImageLayoutInfo, SbomGenerator } from './context.js';
+import { declaredSbom } from './declared.js';
 import { generators } from './generators.js';
 import type { ComponentSbom, SbomModel } from './model.js';
 
@@ -29,7 +30,8 @@ export { toSpdxJson } from './spdx.js';
 
 export interface SbomComponentSummary {
   component: string;
-  type: 'nixpack' | 'terraform';
+  /** `nixpack`, `terraform` or a type a module declares. */
+  type: string;
   /** The application's / module's name and version. */
   name: string;
   version: string | null;
@@ -173,7 +175,8 @@ export async function componentSboms(repo: Repository, resolved: ResolvedDeploym
   };
   const out: ComponentSbom[] = [];
   // One at a time: the HCL parser is single-threaded and the lock files are small.
-  for (const c of [...resolved.components].sort((a, b) => (a.address < b.address ? -1 : 1))) out.push(await generators[c.type](c, ctx));
+  const generatorOf = (type: string): SbomGenerator => (Object.hasOwn(generators, type) ? generators[type as keyof typeof generators] : declaredSbom(repo.modules));
+  for (const c of [...resolved.components].sort((a, b) => (a.address < b.address ? -1 : 1))) out.push(await generatorOf(c.type)(c, ctx));
   return out;
 }
 

@@ -46,8 +46,9 @@ export interface SbomPackage {
 export interface ComponentSbom {
   /** Component address, e.g. `nixpack/api`. */
   component: string;
-  type: 'nixpack' | 'terraform';
-  /** The component itself: the application (nixpack) or the root module (terraform). */
+  /** `nixpack`, `terraform` or a type a module declares. */
+  type: string;
+  /** The component itself: the application (nixpack), the root module (terraform), the artifact (a declared type). */
   root: SbomPackage;
   /** Everything else: libraries, the container image, providers, module calls. */
   packages: SbomPackage[];

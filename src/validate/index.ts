@@ -9,6 +9,7 @@ import { findDeploymentFile, listDeploymentFiles, loadDeploymentFile, type Deplo
 import type { YamlFileCache } from '../config/files.js';
 import { DiagnosticError, type Diagnostic } from '../diagnostics/index.js';
 import { checkHooks } from '../hooks/index.js';
+import { declaredComponentTypes } from '../module/define.js';
 import type { ModuleRegistry } from '../module/index.js';
 import { resolveDeployment } from '../resolve/index.js';
 
@@ -33,8 +34,12 @@ function dedupe(ds: Diagnostic[]): Diagnostic[] {
   });
 }
 
-/** Validate deployments; `modules`: what step hooks' `uses:` may name (the built-in modules and the repository's). */
+/**
+ * Validate one, some or all deployments; `modules`: the registered modules (the built-in ones
+ * and the repository's): what step hooks' `uses:` may name, and the component types they declare.
+ */
 export async function validateDeployments(cfg: AtmosConfig, files: YamlFileCache, names: string[] | 'all', modules: ModuleRegistry): Promise<ValidationResult[]> {
+  const types = declaredComponentTypes(modules);
   const targets = names === 'all' ? listDeploymentFiles(cfg) : names.map((n) => findDeploymentFile(cfg, n));
   const results: ValidationResult[] = [];
   for (const f of targets) {
@@ -42,7 +47,7 @@ export async function validateDeployments(cfg: AtmosConfig, files: YamlFileCache
     results.push(r);
     let dep: DeploymentConfig;
     try {
-      dep = loadDeploymentFile(cfg, f.abs, files);
+      dep = loadDeploymentFile(cfg, f.abs, files, types);
     } catch (e) {
       if (!(e instanceof DiagnosticError)) throw e;
       r.errors.push(...e.diagnostics);

@@ -24,7 +24,8 @@ describe('the bundled example', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/✓ payment-service: 3 targets \(dev, staging, prod\), 3 components, \d+ stack files/);
     expect(r.stdout).toMatch(/✓ platform-network:/);
-    expect(r.stdout).toMatch(/2 deployments checked: 0 errors/);
+    expect(r.stdout).toMatch(/✓ payment-webhooks: 2 targets \(dev, staging\), 2 components, \d+ stack files/);
+    expect(r.stdout).toMatch(/3 deployments checked: 0 errors/);
   });
 
   it('describes a target in the exact JSON shape', () => {
@@ -95,7 +96,7 @@ describe('the bundled example', () => {
 
   it('lists deployments, filtered by label', () => {
     const all = JSON.parse(cli('list', '--format', 'json').stdout);
-    expect(all.deployments.map((d: { name: string }) => d.name)).toEqual(['payment-service', 'platform-network']);
+    expect(all.deployments.map((d: { name: string }) => d.name)).toEqual(['payment-service', 'payment-webhooks', 'platform-network']);
     const some = JSON.parse(cli('list', '--label', 'team=payments', '--format', 'json').stdout);
     expect(some.deployments.map((d: { name: string }) => d.name)).toEqual(['payment-service']);
     expect(cli('list').stdout).toMatch(/DEPLOYMENT +TARGETS/);

@@ -27,10 +27,10 @@ export class ListCommand extends BaseCommand {
       if (i <= 0) throw new lib.DiagnosticError(lib.error('args/label', `--label "${l}" must look like key=value`, undefined, 'e.g. --label team=payments'));
       filters.push([l.slice(0, i), l.slice(i + 1)]);
     }
-    const repo = await this.repo();
+    const repo = await this.repoWithModules();
     const rows: { name: string; description: string; file: string; labels: Record<string, string>; targets: string[]; components: string[] }[] = [];
     for (const f of lib.listDeploymentFiles(repo.config)) {
-      const dep = lib.loadDeploymentFile(repo.config, f.abs, repo.files);
+      const dep = lib.loadDeploymentAt(repo, f.abs);
       const labels = (dep.body.labels ?? {}) as Record<string, string>;
       if (!filters.every(([k, v]) => labels[k] === v)) continue;
       const comps = dep.body.components ?? {};

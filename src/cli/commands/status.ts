@@ -34,9 +34,9 @@ export class StatusCommand extends BaseCommand {
       root = repo.config.repoRoot;
     } else {
       const lib = await import('../../index.js');
-      const repo = await this.repo();
+      const repo = await this.repoWithModules();
       root = repo.config.repoRoot;
-      const deps = lib.listDeploymentFiles(repo.config).map((f) => lib.loadDeploymentFile(repo.config, f.abs, repo.files));
+      const deps = lib.listDeploymentFiles(repo.config).map((f) => lib.loadDeploymentAt(repo, f.abs));
       if (this.target !== undefined) {
         const withTarget = deps.filter((d) => Object.keys(d.body.targets).includes(this.target!));
         if (withTarget.length === 0) {

@@ -28,13 +28,13 @@ export class ValidateCommand extends BaseCommand {
       if (p) throw new lib.DiagnosticError(lib.error('args/deployment-name', `invalid deployment name "${this.deployment}": ${p}`, undefined, 'deployment names look like "payment-service"'));
     }
     if (this.all && this.deployment) throw new lib.DiagnosticError(lib.error('args/conflict', 'give a deployment or --all, not both'));
-    const repo = await this.repo();
+    const repo = await this.repoWithModules();
     const which = this.all ? 'all' : this.deployment ? [this.deployment] : lib.listDeploymentFiles(repo.config).length === 1 ? 'all' : [];
     if (Array.isArray(which) && which.length === 0) {
       const names = lib.listDeploymentFiles(repo.config).map((d) => d.name);
       throw new lib.DiagnosticError(lib.error('args/deployment-required', 'name a deployment or pass --all', undefined, names.length ? `valid values: ${names.join(', ')}` : 'no deployments found'));
     }
-    // Hooks name modules: the built-in ones and the repository's own.
+    // Hooks name modules, and modules declare component types: the built-in ones and the repository's own.
     const { modules } = await this.extensions();
     const results = await lib.validateDeployments(repo.config, repo.files, which, modules);
     const errors = results.reduce((n, r) => n + r.errors.length, 0);

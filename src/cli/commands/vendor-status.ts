@@ -33,9 +33,9 @@ export class VendorStatusCommand extends BaseCommand {
       deps = [r.dep];
     } else {
       const lib = await import('../../index.js');
-      repo = await this.repo();
+      repo = await this.repoWithModules();
       const r = repo;
-      deps = lib.listDeploymentFiles(r.config).map((f) => lib.loadDeploymentFile(r.config, f.abs, r.files));
+      deps = lib.listDeploymentFiles(r.config).map((f) => lib.loadDeploymentAt(r, f.abs));
       if (this.target !== undefined && !deps.some((d) => Object.keys(d.body.targets).includes(this.target!))) {
         const all = [...new Set(deps.flatMap((d) => Object.keys(d.body.targets)))].sort();
         throw new lib.DiagnosticError(lib.error('args/unknown-target', `--target ${this.target}: no deployment has this target`, undefined, `valid values: ${all.join(', ')}`));

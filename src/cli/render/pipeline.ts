@@ -52,21 +52,35 @@ export function renderDryRun(plan: DryRunSummary, rp: RolloutPlan | undefined, c
  */
 export function renderPlanCounts(summary: RunSummary, c: Colors): string {
   const unknownOf = (o: Record<string, unknown>) => (Array.isArray(o.unknown) ? (o.unknown as { value: string; reason: string }[]) : []);
-  const entries = Object.entries(summary.componentOutputs);
+  // Terraform components only: an artifact built before them (a declared component type) plans nothing.
+  const entries = Object.entries(summary.componentOutputs).filter(([addr]) => addr.startsWith('terraform/'));
   const rows = entries.map(([addr, o]) => (unknownOf(o).length ? [addr, '?', '?', '?'] : [addr, String(o.add ?? 0), String(o.change ?? 0), String(o.destroy ?? 0)]));
   let out = rows.length ? table(['COMPONENT', 'ADD', 'CHANGE', 'DESTROY'], rows, c) : '';
   for (const [addr, o] of entries) for (const u of unknownOf(o)) out += `${addr}: {{ ${u.value} }} is unknown (${u.reason}); not planned\n`;
   return out;
 }
 
-/** The images a run built and whether they were pushed (empty when it built none). */
+/**
+ * The images a run built and whether they were pushed, then the artifacts of declared
+ * component types with a digest (e.g. zip archives); empty when it built none.
+ */
 export function renderBuiltImages(summary: RunSummary, c: Colors): string {
+  const artifacts = Object.entries(summary.componentOutputs).filter(([addr, o]) => !/^(nixpack|terraform)\//.test(addr) && typeof o.digest === 'string');
+  const artifactTable = artifacts.length
+    ? table(
+        ['COMPONENT', 'DIGEST'],
+        artifacts.map(([addr, o]) => [addr, String(o.digest)]),
+        c,
+      )
+    : '';
   const built = Object.entries(summary.componentOutputs).filter(([addr, o]) => addr.startsWith('nixpack/') && typeof o.image === 'string');
-  if (!built.length) return '';
-  return table(
-    ['COMPONENT', 'IMAGE', 'PUSHED'],
-    built.map(([addr, o]) => [addr, String(o.image), o.pushed ? 'yes' : 'no (local store .atmos/images)']),
-    c,
+  if (!built.length) return artifactTable;
+  return (
+    table(
+      ['COMPONENT', 'IMAGE', 'PUSHED'],
+      built.map(([addr, o]) => [addr, String(o.image), o.pushed ? 'yes' : 'no (local store .atmos/images)']),
+      c,
+    ) + artifactTable
   );
 }
 
