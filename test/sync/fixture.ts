@@ -44,9 +44,9 @@ export function cli(dir: string, user: string, args: string[], env: Record<strin
   return runCli(args, { cwd: dir, env: { ...GIT_ENV, ATMOS_PIPE_USER: user, ...env } });
 }
 
-/** The CLI started in the background: its process (to kill it) and its result. */
+/** The CLI started in the background, in its own process group (killed with its children by `-pid`), and its result. */
 export function cliBackground(dir: string, user: string, args: string[], env: Record<string, string> = {}): { pid: number; done: Promise<CliResult> } {
-  const p = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...GIT_ENV, ATMOS_PIPE_USER: user, ...env } });
+  const p = spawn(process.execPath, [CLI, ...args], { cwd: dir, detached: true, env: { ...process.env, NO_COLOR: '1', ...GIT_ENV, ATMOS_PIPE_USER: user, ...env } });
   let stdout = '';
   let stderr = '';
   p.stdout.on('data', (d) => (stdout += d));
