@@ -3,7 +3,7 @@
  * CI clone sees what runs where (SPEC 10: "with a remote, refs, tags and notes are fetched
  * first"). One `git fetch` mirrors the remote's deployment refs, `atmos/` tags (history and
  * releases) and `atmos` notes under a private namespace (`refs/atmos-remote/<remote>/…`,
- * `refs/notes/atmos-remote/<remote>/…`); they are then taken in without losing anything
+ * `refs/notes/atmos-remote/<remote>/atmos/…`); they are then taken in without losing anything
  * recorded here and not pushed yet:
  *
  * - Tags are immutable: a remote tag missing here is created; one that exists with another
@@ -78,7 +78,8 @@ export async function syncTracking(git: GitRepo, remote: string, shallow?: boole
   secrets.addUrl(remote);
   const isShallow = shallow ?? (await shallowness(git)) ?? false;
   const ns = remoteNamespace(remote);
-  const mirror = { deployments: `refs/atmos-remote/${ns}/atmos/deployments/`, tags: `refs/atmos-remote/${ns}/tags/atmos/`, notes: `refs/notes/atmos-remote/${ns}/` };
+  // The layout a rejected push fetches into too (GitRepo.push): one mirror of the remote.
+  const mirror = { deployments: `refs/atmos-remote/${ns}/atmos/deployments/`, tags: `refs/atmos-remote/${ns}/tags/atmos/`, notes: `refs/notes/atmos-remote/${ns}/atmos/` };
   const args = ['fetch', '--no-tags', '--no-write-fetch-head', '--prune', '--quiet'];
   if (isShallow) args.push('--depth=1');
   args.push('--', remote, `+${DEPLOYMENTS}*:${mirror.deployments}*`, `+${TAGS}*:${mirror.tags}*`, `+${NOTES}*:${mirror.notes}*`);
