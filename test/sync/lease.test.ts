@@ -39,6 +39,8 @@ describe('the lease of a target on the tracking remote', () => {
     expect(one.code, one.stderr).toBe(0);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toMatch(new RegExp(`waiting for the lease of svc/dev on origin \\(held by run \\S+, pid ${first.pid} on `));
+    // alice's heartbeat kept her 3-second lease alive through her 10-second apply.
+    expect(second.stderr).not.toContain('took over');
     // It fetched alice's records after waiting: its push is accepted at once.
     expect(second.stderr).toMatch(/pushed to origin \(\d+ refs\)/);
     expect(git(remote, 'for-each-ref', LEASE)).toBe(''); // both released it
