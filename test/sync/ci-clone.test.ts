@@ -48,7 +48,7 @@ describe('a CI clone reads the records of the tracking remote', () => {
 
     // A --depth 1 clone holds only c2; the history of c1 is readable all the same.
     const c = clone('c', 1);
-    expect(() => git(c, 'cat-file', '-e', `${c1}^{commit}`)).toThrow();
+    expect(git(c, 'rev-list', '--count', 'HEAD')).toBe('1'); // c1, its parent, is not here
     expect(json<History>(cli(c, 'carol', ['history', 'svc', '--format', 'json']))).toEqual(historyA);
     expect(git(c, 'rev-parse', '--is-shallow-repository')).toBe('true');
     // It promotes dev's release to staging (one fetch for the whole rollout) and rolls dev
@@ -92,6 +92,9 @@ describe('a CI clone reads the records of the tracking remote', () => {
     expect(promote.code, promote.stderr).toBe(3);
     expect(promote.stderr).toContain('depends on the deployment records of the tracking remote, which could not be fetched');
     expect(promote.stderr).toContain('--no-fetch');
+    const approve = cli(a, 'alice', ['approve', 'svc', '--target', 'staging']);
+    expect(approve.code, approve.stderr).toBe(3);
+    expect(approve.stderr).toContain('approving a release for svc/staging depends on the deployment records of the tracking remote');
     expect(trackingRefs(a)).toBe(before);
     // Deciding on the local records, on purpose: the rollout runs; its push fails (exit 1), recorded here.
     const offline = cli(a, 'alice', ['rollout', 'svc', '--target', 'staging', '--promote-from', 'dev'], { ATMOS_PIPE_NO_FETCH: '1' });
