@@ -23,6 +23,7 @@ import { ReleaseCommand } from './commands/release.js';
 import { DiffCommand } from './commands/diff.js';
 import { PromotionStatusCommand } from './commands/promotion-status.js';
 import { SbomCommand } from './commands/sbom.js';
+import { SyncCommand } from './commands/sync.js';
 import { VendorPullCommand } from './commands/vendor-pull.js';
 import { VendorStatusCommand } from './commands/vendor-status.js';
 import { VendorCacheStatsCommand } from './commands/vendor-cache-stats.js';
@@ -80,6 +81,7 @@ const COMMANDS = [
   ReleaseCommand,
   DiffCommand,
   PromotionStatusCommand,
+  SyncCommand,
   SbomCommand,
   VendorPullCommand,
   VendorStatusCommand,

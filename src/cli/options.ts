@@ -26,6 +26,7 @@ export interface TrackingFlags {
   push: boolean;
   remote?: string;
   allowDirty: boolean;
+  fetch: boolean;
 }
 
 /** The tracking flags that were given, by name (refused for a pipeline that records nothing). */
@@ -41,6 +42,7 @@ function usedTrackingFlags(f: TrackingFlags): string[] {
   if (f.push) out.push('--push');
   if (f.remote !== undefined) out.push('--remote');
   if (f.allowDirty) out.push('--allow-dirty');
+  if (!f.fetch) out.push('--no-fetch');
   return out;
 }
 
@@ -168,6 +170,7 @@ export abstract class PipelineCommand extends BaseCommand {
       annotations,
       pushRemote: pushRemoteOf(repo, flags?.push ?? false, flags?.remote),
       allowDirty: flags?.allowDirty,
+      fetch: flags?.fetch,
       ...(interactive ? { confirm: (q: string) => this.confirm(q) } : {}),
     };
     return { repo, dep, target, request };
@@ -258,6 +261,7 @@ export abstract class TrackedPipelineCommand extends PipelineCommand {
   push = Option.Boolean('--push', false, { description: 'Push refs, tags and notes to the tracking remote (default origin)' });
   remote = Option.String('--remote', { description: 'Tracking remote for --push (default: deployments.tracking.remote, else origin)' });
   allowDirty = Option.Boolean('--allow-dirty', false, { description: 'Roll out inputs with uncommitted changes anyway, recorded as a dirty release (never promoted)' });
+  fetch = Option.Boolean('--fetch', true, { description: '--no-fetch: decide on the local records without fetching the tracking remote first (also ATMOS_PIPE_NO_FETCH=1)' });
 
   protected override trackingFlags(): TrackingFlags {
     return {
@@ -271,6 +275,7 @@ export abstract class TrackedPipelineCommand extends PipelineCommand {
       push: this.push,
       remote: this.remote,
       allowDirty: this.allowDirty,
+      fetch: this.fetch,
     };
   }
 }

@@ -1,12 +1,21 @@
 /**
- * Glue shared by the read commands (status, history, releases): open the tracking store of
- * the repository and turn git failures and bad tags into diagnostics.
+ * Glue shared by the read commands (status, history, releases, diff, promotion-status,
+ * promotion-graph): open the tracking store of the repository (the remote's records fetched
+ * first) and turn git failures and bad tags into diagnostics.
  */
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
-import { damagedRepository, GitError, GitRepo, type InvalidTag } from '../tracking/index.js';
+import type { Repository } from '../repository.js';
+import { damagedRepository, fetchFirst, GitError, GitRepo, staleWarning, type InvalidTag } from '../tracking/index.js';
 
-export function trackingRepo(repoRoot: string): GitRepo {
-  return new GitRepo(repoRoot);
+/**
+ * The tracking store of a read command, with the records of the tracking remote (`--remote`,
+ * else `deployments.tracking.remote`) fetched first, once per process: a CI clone sees what
+ * runs where. A remote that cannot be read is a warning; the local records are shown.
+ */
+export async function readTracking(repo: Repository, opts: { fetch: boolean; remote?: string }): Promise<{ git: GitRepo; warnings: Diagnostic[] }> {
+  const git = new GitRepo(repo.config.repoRoot);
+  const outcome = await fetchFirst(git, opts.remote ?? repo.config.trackingRemote, { fetch: opts.fetch });
+  return { git, warnings: staleWarning(outcome, 'showing the local records') };
 }
 
 /** Runs a git read; a failing git (e.g. not a repository) becomes an exit-2 diagnostic. */

@@ -17,7 +17,7 @@ import type { DeploymentConfig } from '../config/deployment.js';
 import { warning, type Diagnostic } from '../diagnostics/index.js';
 import type { Repository } from '../repository.js';
 import { resolveWithImageStore, withImages, type ResolvedDeployment } from '../resolve/index.js';
-import { GitRepo, pushRecorded, requireHead, type Head, type RemotePush } from '../tracking/index.js';
+import { fetchFirst, GitRepo, pushRecorded, requireHead, staleWarning, type Head, type RemotePush } from '../tracking/index.js';
 import { whoAmI } from '../tracking/identity.js';
 import { ensureVendored, vendoredDigests, type EnsureVendoredOptions } from '../vendoring/index.js';
 import { VERSION } from '../version.js';
@@ -185,6 +185,8 @@ export interface ReleaseRequest {
   allowDirty?: boolean;
   env?: NodeJS.ProcessEnv;
   pushRemote?: string;
+  /** false (`--no-fetch`): do not fetch `pushRemote`'s records first. */
+  fetch?: boolean;
 }
 
 export interface ReleaseResult extends CreateReleaseResult {
@@ -196,9 +198,11 @@ export interface ReleaseResult extends CreateReleaseResult {
 export async function release(repo: Repository, dep: DeploymentConfig, req: ReleaseRequest): Promise<ReleaseResult> {
   const git = new GitRepo(repo.config.repoRoot);
   const head = await requireHead(git, 'release');
+  // The remote's release tags first: the same release made elsewhere is reused, not made again.
+  const fetched = await fetchFirst(git, req.pushRemote, { fetch: req.fetch });
   const who = await whoAmI(git, req.env);
   const pending = await makeRelease(repo, dep, git, { target: req.target, head, createdBy: who, annotations: req.annotations, checkInputs: { what: 'release', allowDirty: req.allowDirty ?? false } });
-  const warnings = [...pending.warnings];
+  const warnings = [...staleWarning(fetched, 'releasing on the local records'), ...pending.warnings];
   const r = await pending.create();
   const { record } = pending;
   if (!r.created && JSON.stringify(r.record.annotations) !== JSON.stringify(Object.fromEntries(Object.entries(record.annotations).sort()))) {

@@ -8,7 +8,20 @@ import { readApprovals, recordApproval, type Approval } from '../promotion/appro
 import { findRelease, promotionSources } from '../promotion/policy.js';
 import { makeRelease } from '../release/create.js';
 import { releasesFromRefs, releaseTagPrefix, type ReleaseEntry } from '../release/index.js';
-import { currentReleases, dirtyTreeWarning, GitRepo, historyFromRefs, historyTagPrefix, notesRef, pushRecorded, requireHead, type RemotePush } from '../tracking/index.js';
+import {
+  currentReleases,
+  dirtyTreeWarning,
+  fetchFirst,
+  GitRepo,
+  historyFromRefs,
+  historyTagPrefix,
+  notesRef,
+  pushRecorded,
+  requireFresh,
+  requireHead,
+  staleWarning,
+  type RemotePush,
+} from '../tracking/index.js';
 import { sameIdentity, whoAmI } from '../tracking/identity.js';
 
 export interface ApproveRequest {
@@ -18,6 +31,8 @@ export interface ApproveRequest {
   approver?: string;
   env?: NodeJS.ProcessEnv;
   pushRemote?: string;
+  /** false (`--no-fetch`): decide on this repository's records without fetching `pushRemote`'s first. */
+  fetch?: boolean;
 }
 
 export interface ApproveResult {
@@ -39,6 +54,7 @@ export async function approve(repo: Repository, dep: DeploymentConfig, req: Appr
   const head = await requireHead(git, 'approve');
   const T = req.target;
   const warnings: Diagnostic[] = [];
+  const fetched = await fetchFirst(git, req.pushRemote, { fetch: req.fetch });
   const refs = await git.readRefs([historyTagPrefix(dep.name), releaseTagPrefix(dep.name)]);
   const history = historyFromRefs(refs, dep.name);
   const releases = releasesFromRefs(refs, dep.name);
@@ -61,6 +77,9 @@ export async function approve(repo: Repository, dep: DeploymentConfig, req: Appr
     throw new DiagnosticError(error('args/promote-from', `${T} can be promoted from ${sources.join(' or ')}: say which`, undefined, `--promote-from ${sources[0]}, or --release <id>`));
   }
 
+  // Which release is approved comes from the records: never from records that could not be refreshed.
+  if (req.release !== undefined || promotedFrom !== null) requireFresh(fetched, `approving a release for ${dep.name}/${T}`);
+  warnings.push(...staleWarning(fetched, 'approving on the local records'));
   if (req.release !== undefined) {
     entry = findRelease(dep, releases, req.release);
     const current = currentReleases(history);

@@ -29,13 +29,16 @@ import {
   deploymentRefPrefix,
   formatDeploymentRecord,
   currentOfComponent,
+  fetchFirst,
   headOf,
   historyFromRefs,
   historyTagName,
   historyTagPrefix,
   notesRef,
   pushRecorded,
+  requireFresh,
   requireHead,
+  staleWarning,
   type DeploymentRecord,
   type Head,
   type RefInfo,
@@ -64,6 +67,8 @@ export interface RolloutRequest extends RunRequest {
   pushRemote?: string;
   /** `--allow-dirty`: roll out modified inputs, recorded as a dirty release (never promoted). */
   allowDirty?: boolean;
+  /** false (`--no-fetch`): decide on this repository's records without fetching `pushRemote`'s first. */
+  fetch?: boolean;
 }
 
 export interface RecordedComponent {
@@ -204,6 +209,7 @@ export async function planRollout(repo: Repository, dep: DeploymentConfig, req: 
   const T = req.target;
   const git = new GitRepo(repo.config.repoRoot);
   const head = await requireHead(git, 'rollout --dry-run with --promote-from, --release or --git-sha');
+  requireFresh(await fetchFirst(git, req.pushRemote, { fetch: req.fetch }), `planning the rollout to ${dep.name}/${T}`);
   const refs = await git.readRefs([historyTagPrefix(dep.name), releaseTagPrefix(dep.name)]);
   const history = historyFromRefs(refs, dep.name);
   const decision = decideRollout(
@@ -271,6 +277,11 @@ export async function rollout(repo: Repository, dep: DeploymentConfig, req: Roll
     return { run, tracked: false, release: null, decision: null, deployer: await whoAmI(undefined, env), approvedBy: [], recorded: [], warnings };
   }
 
+  // The remote's records first (a CI clone has none): a decision that reads other targets'
+  // records is refused on records that could not be refreshed; any other rollout says so.
+  const fetched = await fetchFirst(git, req.pushRemote, { fetch: req.fetch });
+  if (wantsRelease || dep.body.targets[T]?.promotion) requireFresh(fetched, `rolling out to ${dep.name}/${T}`);
+  warnings.push(...staleWarning(fetched, 'rolling out on the local records'));
   return trackedRollout(repo, dep, req, git, head, warnings, notice, env);
 }
 
@@ -467,10 +478,18 @@ async function trackedRollout(
       recorded.push(rc);
     }
   };
+  const notes = (['approvals', 'test-results', 'sbom'] as const).map((k) => notesRef(dep.name, k));
+  let push: RemotePush | undefined;
   const run = await runPipeline(runRepo, runDep, {
     ...req,
     beforeRun,
-    afterRun,
+    // Pushed before the run's lease on the remote is released: the next job that takes it
+    // (on another machine) fetches what this one recorded.
+    afterRun: async (summary) => {
+      await afterRun(summary);
+      push = await pushRecorded(git, req.pushRemote, { refs: pushRefs, tags: pushTags, notes });
+    },
+    leaseRemote: req.pushRemote,
     upstream,
     ...(gitFacts ? { git: gitFacts } : {}),
     ...(images ? { images } : {}),
@@ -478,8 +497,6 @@ async function trackedRollout(
   });
 
   const summary: RolloutSummary = { run, tracked: true, release, decision, deployer, approvedBy, recorded, warnings };
-  const notes = (['approvals', 'test-results', 'sbom'] as const).map((k) => notesRef(dep.name, k));
-  const push = await pushRecorded(git, req.pushRemote, { refs: pushRefs, tags: pushTags, notes });
   if (push) summary.push = push;
   return summary;
 }

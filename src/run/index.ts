@@ -22,6 +22,8 @@ import type { GitInfo } from '../resolve/git.js';
 import { resolveWithImageStore, scopeWith, substitute, withImages, type BuiltImage, type ResolvedComponent, type ResolvedDeployment } from '../resolve/index.js';
 import type { Step, StepResult } from '../steps/types.js';
 import { RunLock } from './lock.js';
+import { acquireLease, RemoteLease } from './lease.js';
+import { GitRepo } from '../tracking/git.js';
 import { checkHooks, hookInputs, hookModule, hookScope } from '../hooks/index.js';
 import { ensureCacheDir } from '../cache/dir.js';
 import { MIN_MASKED_LENGTH, envValues, loadSecrets, secrets } from '../secrets/index.js';
@@ -60,6 +62,11 @@ export interface RunRequest {
   images?: Record<string, BuiltImage>;
   /** The caller already holds the run lock of this deployment and target (a tracked rollout). */
   lockHeld?: boolean;
+  /**
+   * The tracking remote where a mutating run also takes the lease of its deployment and
+   * target (lease.ts), so runs on other machines wait for it; none: the local lock only.
+   */
+  leaseRemote?: string;
   /** Run id to use (default: a new one). */
   runId?: string;
   /**
@@ -377,7 +384,9 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
   const parallelism = req.parallelism ?? repo.config.parallelism ?? (await import('node:os')).availableParallelism();
   if (!req.dryRun) ensureCacheDir(cacheDir);
   if (lock) await acquireRunLock(lock, runId, lockTimeoutSeconds, dep.name, req.target, emit);
+  const lease = lock && req.leaseRemote ? new RemoteLease(new GitRepo(repo.config.repoRoot), req.leaseRemote, dep.name, req.target, runnerEnv) : undefined;
   try {
+    if (lease) await acquireLease(lease, runId, lockTimeoutSeconds, (message) => emit({ type: 'notice', time: new Date().toISOString(), message }));
     if (req.beforeRun && !req.dryRun) await req.beforeRun();
     if (!req.dryRun) {
       emit({
@@ -608,6 +617,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     if (req.afterRun) await req.afterRun(summary);
     return summary;
   } finally {
+    await lease?.release();
     lock?.release();
   }
 }

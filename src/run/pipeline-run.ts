@@ -53,7 +53,7 @@ function choosesRelease(req: PipelineRunRequest): boolean {
 export async function runPipelineRequest(repo: Repository, dep: DeploymentConfig, req: PipelineRunRequest): Promise<PipelineRunResult> {
   const { pipeline, target } = req;
   if (pipeline.records === 'release' && !req.dryRun) {
-    return { kind: 'release', release: await release(repo, dep, { target, annotations: req.annotations, pushRemote: req.pushRemote, allowDirty: req.allowDirty }) };
+    return { kind: 'release', release: await release(repo, dep, { target, annotations: req.annotations, pushRemote: req.pushRemote, allowDirty: req.allowDirty, fetch: req.fetch }) };
   }
   // One resolution for the notice and the run.
   let resolved: ResolvedDeployment | undefined;

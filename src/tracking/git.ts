@@ -563,8 +563,8 @@ export class GitRepo {
   }
 }
 
-/** A ref-safe namespace for a remote name or URL. */
-function remoteNamespace(remote: string): string {
+/** A ref-safe namespace for a remote name or URL (where its refs are mirrored here). */
+export function remoteNamespace(remote: string): string {
   if (/^[A-Za-z0-9_-]+$/.test(remote)) return remote;
   let h = 0x811c9dc5;
   for (const ch of remote) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;

@@ -38,3 +38,15 @@ export async function whoAmI(repo: GitRepo | undefined, env: NodeJS.ProcessEnv =
     return 'unknown';
   }
 }
+
+/**
+ * The web address of the CI job this process runs in (named in a lease, so whoever waits for
+ * it can open the job): GitHub Actions, GitLab, Buildkite, CircleCI, Jenkins, Azure Pipelines.
+ */
+export function ciJobUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY) return `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
+  const direct = env.CI_JOB_URL ?? env.BUILDKITE_BUILD_URL ?? env.CIRCLE_BUILD_URL ?? env.BUILD_URL;
+  if (direct) return direct;
+  if (env.SYSTEM_COLLECTIONURI && env.SYSTEM_TEAMPROJECT && env.BUILD_BUILDID) return `${env.SYSTEM_COLLECTIONURI}${env.SYSTEM_TEAMPROJECT}/_build/results?buildId=${env.BUILD_BUILDID}`;
+  return undefined;
+}

@@ -5,3 +5,4 @@ export * from './records.js';
 export * from './refname.js';
 export * from './runner.js';
 export * from './sync.js';
+export * from './fetch.js';

@@ -305,7 +305,7 @@ describe('--push', () => {
     const fb = path.join(b, 'deployments/svc.yaml');
     writeFileSync(fb, readFileSync(fb, 'utf8').replace('v: one', 'v: two'));
     git(b, 'commit', '-qam', 'b changes a');
-    const pb = cli(b, 'bob', 'rollout', 'svc', '--push');
+    const pb = cli(b, 'bob', 'rollout', 'svc', '--push', '--no-fetch');
     expect(pb.code, pb.stderr).toBe(0);
     expect(pb.stderr).toMatch(/pushed to origin \(\d+ refs, after 2 attempts\)/);
     const tags = git(remote, 'tag', '-l', 'atmos/deployments/svc/dev/a/*').split('\n');
@@ -321,7 +321,7 @@ describe('--push', () => {
     git(c, 'checkout', '-q', git(a, 'rev-parse', 'HEAD'));
     const releaseA = git(remote, 'tag', '-l', 'atmos/releases/svc/*', '--points-at', git(a, 'rev-parse', 'HEAD'));
     const releaseAObject = git(remote, 'rev-parse', `refs/tags/${releaseA}`);
-    const pc = cli(c, 'carol', 'release', 'svc', '--push');
+    const pc = cli(c, 'carol', 'release', 'svc', '--push', '--no-fetch');
     expect(pc.code, pc.stderr).toBe(0);
     expect(pc.stdout).toContain(releaseA.split('/').pop()!);
     expect(git(remote, 'rev-parse', `refs/tags/${releaseA}`)).toBe(releaseAObject);

@@ -27,13 +27,21 @@ export class ApproveCommand extends BaseCommand {
   approver = Option.String('--approver', { description: 'Who approves (default: ATMOS_PIPE_USER, CI actor, git user.email)' });
   push = Option.Boolean('--push', false, { description: 'Push the approvals notes to the tracking remote' });
   remote = Option.String('--remote', { description: 'Tracking remote for --push (default: deployments.tracking.remote, else origin)' });
+  fetch = Option.Boolean('--fetch', true, { description: '--no-fetch: decide on the local records without fetching the tracking remote first (also ATMOS_PIPE_NO_FETCH=1)' });
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
 
   async run(): Promise<number> {
     const { repo, dep, target } = await this.deploymentAndTarget(this.deployment, this.target);
     const { approve } = await import('../../rollout/approve.js');
     const { pushRemoteOf } = await import('../options.js');
-    const r = await approve(repo, dep, { target, release: this.release, promoteFrom: this.promoteFrom, approver: this.approver, pushRemote: pushRemoteOf(repo, this.push, this.remote) });
+    const r = await approve(repo, dep, {
+      target,
+      release: this.release,
+      promoteFrom: this.promoteFrom,
+      approver: this.approver,
+      pushRemote: pushRemoteOf(repo, this.push, this.remote),
+      fetch: this.fetch,
+    });
     await this.warn(r.warnings);
     await this.print({ ...r.approval, commit: r.commit, created: r.created, ...(r.push ? { push: r.push } : {}) }, (c) => {
       const a = r.approval;

@@ -1,8 +1,9 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { BaseCommand, FORMATS } from '../base.js';
+import { FORMATS } from '../base.js';
+import { TrackingReadCommand } from '../read-command.js';
 
-export class DiffCommand extends BaseCommand {
+export class DiffCommand extends TrackingReadCommand {
   static override paths = [['diff']];
   static override usage = Command.Usage({
     category: 'Tracking',
@@ -73,9 +74,9 @@ export class DiffCommand extends BaseCommand {
     const configPaths = [...new Set([dep.abs, ...(repo.config.configFile ? [repo.config.configFile] : []), repo.config.stacksBasePath, repo.config.terraformBasePath].map(rel))];
 
     const { diffTargets } = await import('../../promotion/diff.js');
-    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
+    const { gitRead, invalidTagWarnings } = await import('../tracking-read.js');
     const invalid: import('../../tracking/history.js').InvalidTag[] = [];
-    const d = await gitRead(() => diffTargets(trackingRepo(root), dep.name, from!, this.toTarget, { configPaths, logLimit: this.limit ?? 50, invalid }));
+    const d = await gitRead(async () => diffTargets(await this.trackingStore(repo), dep.name, from!, this.toTarget, { configPaths, logLimit: this.limit ?? 50, invalid }));
     await this.warn(invalidTagWarnings(invalid));
     if (d.warnings.length && d.from.deployed && d.to.deployed) {
       await this.warn(d.warnings.map((w) => lib.warning('tracking/diff', w)));

@@ -1,8 +1,9 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { BaseCommand, FORMATS } from '../base.js';
+import { FORMATS } from '../base.js';
+import { TrackingReadCommand } from '../read-command.js';
 
-export class HistoryCommand extends BaseCommand {
+export class HistoryCommand extends TrackingReadCommand {
   static override paths = [['history']];
   static override usage = Command.Usage({
     category: 'Tracking',
@@ -28,14 +29,14 @@ export class HistoryCommand extends BaseCommand {
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
 
   async run(): Promise<number> {
-    const { trackingRepo, gitRead, invalidTagWarnings, checkInstant } = await import('../tracking-read.js');
+    const { gitRead, invalidTagWarnings, checkInstant } = await import('../tracking-read.js');
     const since = checkInstant('--since', this.since);
     const until = checkInstant('--until', this.until);
     const { repo, name } = await this.deploymentForReading(this.deployment, this.target);
     const dep = { name };
     const rel = await import('../../tracking/history.js');
     const invalid: import('../../tracking/history.js').InvalidTag[] = [];
-    const rows = await gitRead(() => rel.readHistory(trackingRepo(repo.config.repoRoot), dep.name, { target: this.target, component: this.component, since, until, limit: this.limit }, invalid));
+    const rows = await gitRead(async () => rel.readHistory(await this.trackingStore(repo), dep.name, { target: this.target, component: this.component, since, until, limit: this.limit }, invalid));
     await this.warn(invalidTagWarnings(invalid));
     const { table } = await import('../../render/index.js');
     await this.print(rows, (c) => {

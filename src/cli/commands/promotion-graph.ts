@@ -1,8 +1,8 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { BaseCommand } from '../base.js';
+import { TrackingReadCommand } from '../read-command.js';
 
-export class PromotionGraphCommand extends BaseCommand {
+export class PromotionGraphCommand extends TrackingReadCommand {
   static override paths = [['promotion-graph']];
   static override usage = Command.Usage({
     category: 'Inspect',
@@ -36,9 +36,9 @@ export class PromotionGraphCommand extends BaseCommand {
       return 0;
     }
     const { readTargetStatus } = await import('../../promotion/status.js');
-    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
+    const { gitRead, invalidTagWarnings } = await import('../tracking-read.js');
     const invalid: import('../../tracking/history.js').InvalidTag[] = [];
-    const status = await gitRead(() => readTargetStatus(trackingRepo(repo.config.repoRoot), g, invalid));
+    const status = await gitRead(async () => readTargetStatus(await this.trackingStore(repo), g, invalid));
     await this.warn(invalidTagWarnings(invalid));
     const annotated = { ...g, targets: g.targets.map((t) => ({ ...t, status: status[t.name] })) };
     await this.print(annotated, (c) => r.renderPromotionStatus(g, status, c));

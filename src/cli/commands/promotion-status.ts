@@ -1,8 +1,9 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { BaseCommand, FORMATS } from '../base.js';
+import { FORMATS } from '../base.js';
+import { TrackingReadCommand } from '../read-command.js';
 
-export class PromotionStatusCommand extends BaseCommand {
+export class PromotionStatusCommand extends TrackingReadCommand {
   static override paths = [['promotion-status']];
   static override usage = Command.Usage({
     category: 'Tracking',
@@ -27,10 +28,10 @@ export class PromotionStatusCommand extends BaseCommand {
     const { lib, repo, dep } = await this.deploymentAndTarget(this.deployment, undefined, false);
     const g = lib.promotionGraph(dep);
     const { readPromotionStatus } = await import('../../promotion/status.js');
-    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
+    const { gitRead, invalidTagWarnings } = await import('../tracking-read.js');
     const { formatAge } = await import('../../tracking/history.js');
     const invalid: import('../../tracking/history.js').InvalidTag[] = [];
-    const st = g.edges.length === 0 ? { deployment: dep.name, edges: [] } : await gitRead(() => readPromotionStatus(trackingRepo(repo.config.repoRoot), g, invalid));
+    const st = g.edges.length === 0 ? { deployment: dep.name, edges: [] } : await gitRead(async () => readPromotionStatus(await this.trackingStore(repo), g, invalid));
     await this.warn(invalidTagWarnings(invalid));
     const now = Date.now();
     const { table } = await import('../../render/index.js');

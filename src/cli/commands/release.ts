@@ -26,6 +26,7 @@ export class ReleaseCommand extends BaseCommand {
   allowDirty = Option.Boolean('--allow-dirty', false, { description: 'Release inputs with uncommitted changes anyway, recorded as dirty (never promoted)' });
   push = Option.Boolean('--push', false, { description: 'Push the release tag to the tracking remote' });
   remote = Option.String('--remote', { description: 'Tracking remote for --push (default: deployments.tracking.remote, else origin)' });
+  fetch = Option.Boolean('--fetch', true, { description: '--no-fetch: do not fetch the records of the tracking remote first (also ATMOS_PIPE_NO_FETCH=1)' });
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
 
   async run(): Promise<number> {
@@ -34,7 +35,7 @@ export class ReleaseCommand extends BaseCommand {
     const annotations = parseAnnotations(this.annotation, lib);
     const { repo, dep, target } = await this.deploymentAndTarget(this.deployment, this.target);
     const { release } = await import('../../release/create.js');
-    const r = await release(repo, dep, { target, annotations, pushRemote: pushRemoteOf(repo, this.push, this.remote), allowDirty: this.allowDirty });
+    const r = await release(repo, dep, { target, annotations, pushRemote: pushRemoteOf(repo, this.push, this.remote), allowDirty: this.allowDirty, fetch: this.fetch });
     await this.warn(r.warnings);
     const { releaseValue, renderRelease, pushFailed, renderPushFailure } = await import('../render/pipeline.js');
     await this.print(releaseValue(r), () => renderRelease(r));

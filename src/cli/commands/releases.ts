@@ -1,8 +1,9 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { BaseCommand, FORMATS } from '../base.js';
+import { FORMATS } from '../base.js';
+import { TrackingReadCommand } from '../read-command.js';
 
-export class ReleasesCommand extends BaseCommand {
+export class ReleasesCommand extends TrackingReadCommand {
   static override paths = [['releases']];
   static override usage = Command.Usage({
     category: 'Tracking',
@@ -26,9 +27,9 @@ export class ReleasesCommand extends BaseCommand {
     const { repo, name } = await this.deploymentForReading(this.deployment, this.target);
     const dep = { name };
     const rel = await import('../../release/index.js');
-    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
+    const { gitRead, invalidTagWarnings } = await import('../tracking-read.js');
     const invalid: import('../../tracking/history.js').InvalidTag[] = [];
-    const all = await gitRead(() => rel.listReleases(trackingRepo(repo.config.repoRoot), dep.name, invalid));
+    const all = await gitRead(async () => rel.listReleases(await this.trackingStore(repo), dep.name, invalid));
     await this.warn(invalidTagWarnings(invalid));
     const rows = all.filter((r) => this.target === undefined || r.record.target === this.target).map((r) => ({ id: r.id, tag: r.tag, ...r.record }));
     const { table } = await import('../../render/index.js');

@@ -1,8 +1,9 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { BaseCommand, FORMATS } from '../base.js';
+import { FORMATS } from '../base.js';
+import { TrackingReadCommand } from '../read-command.js';
 
-export class StatusCommand extends BaseCommand {
+export class StatusCommand extends TrackingReadCommand {
   static override paths = [['status']];
   static override usage = Command.Usage({
     category: 'Tracking',
@@ -25,18 +26,15 @@ export class StatusCommand extends BaseCommand {
 
   async run(): Promise<number> {
     const rel = await import('../../tracking/history.js');
-    const { trackingRepo, gitRead, invalidTagWarnings } = await import('../tracking-read.js');
+    const { gitRead, invalidTagWarnings } = await import('../tracking-read.js');
     let names: string[];
-    let root: string;
+    const repo = await this.repo();
     if (this.deployment !== undefined) {
-      const { repo, name } = await this.deploymentForReading(this.deployment, this.target);
-      names = [name];
-      root = repo.config.repoRoot;
+      names = [(await this.deploymentForReading(this.deployment, this.target)).name];
     } else {
       const lib = await import('../../index.js');
-      const repo = await this.repoWithModules();
-      root = repo.config.repoRoot;
-      const deps = lib.listDeploymentFiles(repo.config).map((f) => lib.loadDeploymentAt(repo, f.abs));
+      const withModules = await this.repoWithModules();
+      const deps = lib.listDeploymentFiles(repo.config).map((f) => lib.loadDeploymentAt(withModules, f.abs));
       if (this.target !== undefined) {
         const withTarget = deps.filter((d) => Object.keys(d.body.targets).includes(this.target!));
         if (withTarget.length === 0) {
@@ -48,7 +46,7 @@ export class StatusCommand extends BaseCommand {
       } else names = deps.map((d) => d.name);
     }
     const invalid: import('../../tracking/history.js').InvalidTag[] = [];
-    const rows = await gitRead(() => rel.readStatus(trackingRepo(root), names, this.target, invalid));
+    const rows = await gitRead(async () => rel.readStatus(await this.trackingStore(repo), names, this.target, invalid));
     await this.warn(invalidTagWarnings(invalid));
     const now = Date.now();
     const { table } = await import('../../render/index.js');
