@@ -6,12 +6,11 @@
  * semantic stub (a separate process).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, makeRepo } from '../helpers.js';
-import { invalidQueries, readStubLog, startSession, stubFiles } from './helpers.js';
+import { type StubRecord, invalidQueries, readStubLog, startSession, stubFiles } from './helpers.js';
 
 const SDK = path.join(ROOT, 'node_modules/@dagger.io/dagger/dist/src');
 const lockedSdk = () =>
@@ -25,7 +24,7 @@ const decodeId = (id: string) => JSON.parse(Buffer.from(id, 'base64url').toStrin
  * written by codegen on an engine): the SDK's own declarations of it, under that name.
  */
 function clientGen(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-client-gen-'));
+  const dir = makeRepo({}); // a temp dir removed after the file
   copyFileSync(path.join(SDK, 'api/client.gen.d.ts'), path.join(dir, 'client.gen.ts'));
   return path.join(dir, 'client.gen.ts');
 }
@@ -40,6 +39,36 @@ function runNode(args: string[], env: Record<string, string>): Promise<{ status:
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
+}
+
+type Sdk = typeof import('@dagger.io/dagger');
+type Module = typeof import('../../.dagger/src/index.js');
+
+/**
+ * Calls the module's functions in this process with the SDK's global client connected to a
+ * stub session (a separate process), as the TypeScript runtime connects them on an engine;
+ * `stubEnv` is the session's own environment (what `env://` secrets read). The stub's log after.
+ */
+async function onStub<T>(fn: (sdk: Sdk, mod: Module) => Promise<T>, stubEnv: Record<string, string> = {}): Promise<{ result: T; log: StubRecord[] }> {
+  const files = stubFiles();
+  Object.assign(process.env, stubEnv);
+  const s = await startSession(files);
+  for (const k of Object.keys(stubEnv)) delete process.env[k];
+  process.env.DAGGER_SESSION_PORT = s.env.DAGGER_SESSION_PORT;
+  process.env.DAGGER_SESSION_TOKEN = s.env.DAGGER_SESSION_TOKEN;
+  try {
+    const sdk = await import('@dagger.io/dagger');
+    const mod = await import('../../.dagger/src/index.js');
+    let result!: T;
+    await sdk.connection(async () => {
+      result = await fn(sdk, mod);
+    });
+    return { result, log: readStubLog(files.log) };
+  } finally {
+    delete process.env.DAGGER_SESSION_PORT;
+    delete process.env.DAGGER_SESSION_TOKEN;
+    await s.stop();
+  }
 }
 
 interface ScannedFunction {
@@ -108,30 +137,13 @@ describe('the Dagger module (dagger.json, .dagger/)', () => {
   });
 
   it("rollout's query validates on the stub: the CLI built from the repository, the source mounted, --engine dagger through a nested session, the token only as a secret", async () => {
-    const files = stubFiles();
     const source = makeRepo({ 'deployments/d.yaml': 'deployment:\n  name: d\n' });
-    const s = await startSession(files);
-    const saved = { ...process.env };
-    Object.assign(process.env, { DAGGER_SESSION_PORT: s.env.DAGGER_SESSION_PORT, DAGGER_SESSION_TOKEN: s.env.DAGGER_SESSION_TOKEN });
-    let id: string;
-    try {
-      const sdk = await import('@dagger.io/dagger');
-      const { AtmosPipe } = await import('../../.dagger/src/index.js');
-      id = await new Promise<string>((resolve, reject) => {
-        sdk
-          .connection(async () => {
-            const dir = sdk.dag.host().directory(source);
-            const token = sdk.dag.setSecret('token', 'ghp_secret-token');
-            const changes = await new AtmosPipe().rollout('d', 'dev', dir, dir, [], token, 'github.com', true, ['--approve'], 'ci@example.com', `node:20-bookworm@sha256:${'1'.repeat(64)}`);
-            resolve(await changes.id());
-          })
-          .catch(reject);
-      });
-    } finally {
-      process.env = saved;
-      await s.stop();
-    }
-    const log = readStubLog(files.log);
+    const { result: id, log } = await onStub(async ({ dag }, { AtmosPipe }) => {
+      const dir = dag.host().directory(source);
+      const token = dag.setSecret('token', 'ghp_secret-token');
+      const changes = await new AtmosPipe().rollout('d', 'dev', dir, dir, [], token, 'github.com', true, ['--approve'], 'ci@example.com', `node:20-bookworm@sha256:${'1'.repeat(64)}`);
+      return changes.id();
+    });
     expect(invalidQueries(log)).toEqual([]);
     expect(log.filter((q) => q.event === 'error')).toEqual([]);
     const changeset = decodeId(id) as { __t: string; after: { kind: string; include: string[]; dir: { container: Record<string, unknown> } } };
@@ -160,31 +172,21 @@ describe('the Dagger module (dagger.json, .dagger/)', () => {
   });
 
   it('secrets reach the CLI as the variables their env: URIs name; another provider is refused with how to pass them', async () => {
-    const files = stubFiles();
-    process.env.STUB_AWS_SECRET = 'aws-secret-value';
-    const s = await startSession(files);
-    const saved = { ...process.env };
-    delete saved.STUB_AWS_SECRET;
-    Object.assign(process.env, { DAGGER_SESSION_PORT: s.env.DAGGER_SESSION_PORT, DAGGER_SESSION_TOKEN: s.env.DAGGER_SESSION_TOKEN });
     const source = makeRepo({ 'deployments/d.yaml': 'deployment:\n  name: d\n' });
-    let id = '';
-    let refused = '';
-    try {
-      const sdk = await import('@dagger.io/dagger');
-      const { AtmosPipe } = await import('../../.dagger/src/index.js');
-      await sdk.connection(async () => {
-        const dir = sdk.dag.host().directory(source);
-        id = await (await new AtmosPipe().rollout('d', 'dev', dir, dir, [sdk.dag.secret('env://STUB_AWS_SECRET')])).id();
-        refused = await new AtmosPipe().rollout('d', 'dev', dir, dir, [sdk.dag.setSecret('x', 'y')]).then(
+    const { result, log } = await onStub(
+      async ({ dag }, { AtmosPipe }) => {
+        const dir = dag.host().directory(source);
+        const id = await (await new AtmosPipe().rollout('d', 'dev', dir, dir, [dag.secret('env://STUB_AWS_SECRET')])).id();
+        const refused = await new AtmosPipe().rollout('d', 'dev', dir, dir, [dag.setSecret('x', 'y')]).then(
           () => '',
           (e: Error) => e.message,
         );
-      });
-    } finally {
-      process.env = saved;
-      await s.stop();
-    }
-    expect(invalidQueries(readStubLog(files.log))).toEqual([]);
+        return { id, refused };
+      },
+      { STUB_AWS_SECRET: 'aws-secret-value' },
+    );
+    const { id, refused } = result;
+    expect(invalidQueries(log)).toEqual([]);
     const c = (decodeId(id) as { after: { dir: { container: { env: Record<string, string>; secrets: Record<string, string> } } } }).after.dir.container;
     expect(c.secrets).toEqual({ STUB_AWS_SECRET: 'aws-secret-value' });
     expect(c.env).not.toHaveProperty('STUB_AWS_SECRET');

@@ -22,6 +22,11 @@
  *   recorded. Failures are EXEC_ERRORs with exitCode, stdout and stderr; with `expect: ANY`
  *   a non-zero exit is a result, except 128-191 (a signal).
  * - A request whose client goes away cancels its exec (the process group is killed).
+ * - For the Dagger module (.dagger/): `withDirectory` is a copy at its container path,
+ *   `Directory.filter` keeps what its patterns select, `Directory.changes` is a Changeset value,
+ *   `secret(uri: "env://NAME")` reads the session's environment, and the type definitions a
+ *   module registers (Module, TypeDef, Function…) are values whose IDs record every call. An
+ *   exec with `experimentalPrivilegedNesting` (a nested session) is refused as not modelled.
  *
  * Every exec and every query is appended to DAGGER_STUB_LOG (NDJSON) when set, for tests to
  * measure overlap, see what was cancelled and re-validate the queries.
