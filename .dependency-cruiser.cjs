@@ -3,7 +3,7 @@
  * "Architecture"). Data flows one way: config → stacks → resolve → graph → pipelines/modules
  * → engine → tracking, with src/cli on top.
  *
- * Run: `npx depcruise src modules pipelines bench --config .dependency-cruiser.cjs`
+ * Run: `npx depcruise src modules pipelines bench .dagger --config .dependency-cruiser.cjs`
  */
 
 /** npm packages, node builtins: what any package, a user's module included, may import. */
@@ -80,6 +80,12 @@ module.exports = {
       'src/vendor is renamed src/vendoring: tools (GitHub linguist, duplicate finders, code maps) take a folder named vendor for third-party code.',
       {},
       { path: '^src/vendor/' },
+    ),
+    forbid(
+      'the-dagger-module-runs-the-cli',
+      'The Dagger module (.dagger/) runs the atmos-pipe CLI in a container: it imports the Dagger SDK, node builtins and its own folder, never the library (which the container builds from the repository).',
+      { path: '^\\.dagger/' },
+      { pathNot: ['^\\.dagger/', '(^|/)node_modules/@dagger\\.io/dagger/'], dependencyTypesNot: ['core'] },
     ),
     forbid(
       'not-to-test',

@@ -68,11 +68,29 @@ interface ImageVar {
 interface NixpackSettings {
   publish: boolean;
   dockerfileEscape: boolean;
+  /** `base_image`: the image install, build and test steps run in on an engine with containers. */
+  baseImage?: string;
 }
+
+/** Where the image of a build's steps is chosen, as the Dagger engine's refusal names it. */
+const BASE_IMAGE_SETTING = 'settings.nixpack.base_image: an image holding the runtime, by digest (e.g. node:20-bookworm@sha256:<digest>), since engines with containers do not run the Nix setup phase';
 
 function settingsOf(ctx: PlanContext): NixpackSettings {
   const s = (ctx.component.settings?.nixpack ?? {}) as Record<string, unknown>;
-  return { publish: s.publish !== false, dockerfileEscape: s.dockerfile_escape === true };
+  const base = typeof s.base_image === 'string' && s.base_image ? s.base_image : undefined;
+  return { publish: s.publish !== false, dockerfileEscape: s.dockerfile_escape === true, ...(base ? { baseImage: base } : {}) };
+}
+
+/**
+ * The image install, build and test steps run in on an engine with containers: the one
+ * `settings.nixpack.base_image` chooses, else the plan's Nix base. That base holds only Nix:
+ * the plan's setup phase (its `nixPkgs`, e.g. nodejs_20) is what installs the runtime, and no
+ * step runs it, so a container engine needs an image that already holds the runtime. The
+ * Dagger engine refuses the Nix base (pinned by tag) and names the setting. The local engine
+ * runs the host's runtime and uses no image.
+ */
+function stepImage(ctx: PlanContext, plan: BuildPlan): Pick<Step, 'image' | 'imageChosenIn'> {
+  return { image: settingsOf(ctx).baseImage ?? plan.buildImage, imageChosenIn: BASE_IMAGE_SETTING };
 }
 
 function varsOf(ctx: PlanContext): NixpackVars {
@@ -167,7 +185,7 @@ function buildSteps(ctx: ModuleContext<unknown>, plan: BuildPlan): Step[] {
       id: ctx.stepId(phase),
       module: `nixpack.${phase}`,
       component: c.address,
-      image: plan.buildImage,
+      ...stepImage(ctx, plan),
       ...runtime(plan),
       // The commands are the plan's (the user's install_cmd/build_cmd): one shell, `&&`-joined.
       argv: ['sh', '-c', cmds.join(' && ')],
@@ -189,7 +207,7 @@ function buildSteps(ctx: ModuleContext<unknown>, plan: BuildPlan): Step[] {
       id: ctx.stepId('build'),
       module: 'nixpack.build',
       component: c.address,
-      image: plan.buildImage,
+      ...stepImage(ctx, plan),
       argv: ['true'],
       env: {},
       secrets: [],
@@ -421,7 +439,7 @@ function testStep(ctx: ModuleContext<unknown>, plan: BuildPlan, cmd: string, las
     id: ctx.stepId('test'),
     module: 'nixpack.test',
     component: ctx.component.address,
-    image: plan.buildImage,
+    ...stepImage(ctx, plan),
     ...runtime(plan),
     argv: ['sh', '-c', cmd],
     env: { ...stepEnv(plan, ctx), NODE_ENV: 'test' },

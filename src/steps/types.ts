@@ -154,6 +154,12 @@ export interface Step {
   component: string;
   /** Pinned container image (Dagger engine). */
   image: string;
+  /**
+   * Where the configuration chooses `image` (e.g. `settings.nixpack.build_image`), for an
+   * engine's refusal of an image it cannot run as given (the Dagger engine: a tag without a
+   * digest). Not fingerprinted: the image itself is.
+   */
+  imageChosenIn?: string;
   /** Host tool (local engine): checked against its pinned version. */
   tool?: { name: string; version: string };
   /** How the host tool is found, checked and exposed (see {@link HostTool}). Not fingerprinted. */

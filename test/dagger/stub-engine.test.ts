@@ -10,7 +10,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DaggerEngine } from '../../src/engine/dagger/index.js';
 import type { Step } from '../../src/steps/types.js';
-import { CLI, ROOT, makeRepo, runCli } from '../helpers.js';
+import { NIXPACKS_BASE_IMAGE } from '../../src/nixpack/types.js';
+import { CLI, GIT_ENV, ROOT, exampleGitRepo, makeRepo, runCli } from '../helpers.js';
 import { STUB, execs, invalidQueries, readStubLog, startSession, stubFiles } from './helpers.js';
 
 /** A Terraform image pinned by digest in atmos.yaml (the stub records it; it pulls nothing). */
@@ -187,6 +188,33 @@ describe('the Dagger engine against the semantic stub (separate processes)', () 
     const drift = runCli(['--chdir', repo, 'rollout', 'd', '--target', 'dev', '--engine', 'dagger', '--allow-tool-drift'], { env: files.env });
     expect(drift.code, drift.stderr).toBe(0);
     expect(drift.stderr).toContain('the Dagger engine runs hashicorp/terraform:latest by tag (--allow-tool-drift)');
+  });
+
+  it('nixpack on Dagger: the Nix base (no setup step installs the runtime) is refused naming settings.nixpack.base_image; the image chosen there runs install and build (issue 15.6)', () => {
+    const files = stubFiles();
+    const build = (repo: string) => runCli(['--chdir', repo, 'build', 'payment-service', '--component', 'api', '--engine', 'dagger'], { env: { ...GIT_ENV, ...files.env } });
+    const refused = build(exampleGitRepo('atmos-pipe-dagger-nixpack-'));
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(`runs the image ${NIXPACKS_BASE_IMAGE}, pinned by tag only`);
+    expect(refused.stderr).toContain('the image is chosen in settings.nixpack.base_image');
+    expect(execs(readStubLog(files.log))).toEqual([]);
+
+    const NODE_IMAGE = `node:20-bookworm@sha256:${'2'.repeat(64)}`;
+    const repo = exampleGitRepo('atmos-pipe-dagger-nixpack-', (dir) => {
+      const f = path.join(dir, 'deployments/payment-service.yaml');
+      writeFileSync(f, readFileSync(f, 'utf8').replace('            publish: false\n', `            publish: false\n            base_image: "${NODE_IMAGE}"\n`));
+    });
+    const r = build(repo);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/nixpack\/api\s+\S+@sha256:[0-9a-f]{64}/);
+    const log = readStubLog(files.log);
+    expect(invalidQueries(log)).toEqual([]);
+    expect(execs(log).map((e) => [e.image, e.argv, e.exitCode])).toEqual([
+      [NODE_IMAGE, ['sh', '-c', 'npm ci'], 0],
+      [NODE_IMAGE, ['sh', '-c', 'npm run build'], 0],
+    ]);
+    // The built tree came back from the container: the image holds dist/server.js.
+    expect(existsSync(path.join(repo, '.atmos/images/index.json'))).toBe(true);
   });
 
   it('an init cached on Dagger serves the local engine: plan there reuses it and sees the state the Dagger applies wrote (issue 15.4)', () => {

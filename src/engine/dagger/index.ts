@@ -160,7 +160,11 @@ export class DaggerEngine implements Engine {
       this.byTag.add(step.image);
       return;
     }
-    const where = step.hostTool ? `; the tool is pinned in ${step.hostTool.pinnedIn}, beside which an \`image\` key takes the reference` : '';
+    const where = step.imageChosenIn
+      ? `; the image is chosen in ${step.imageChosenIn}`
+      : step.hostTool?.pinnedIn
+        ? `; the tool is pinned in ${step.hostTool.pinnedIn}, beside which an \`image\` key takes the reference`
+        : '';
     throw new DiagnosticError(
       error(
         'engine/dagger-image-tag',

@@ -22,6 +22,11 @@
  *   recorded. Failures are EXEC_ERRORs with exitCode, stdout and stderr; with `expect: ANY`
  *   a non-zero exit is a result, except 128-191 (a signal).
  * - A request whose client goes away cancels its exec (the process group is killed).
+ * - For the Dagger module (.dagger/): `withDirectory` is a copy at its container path,
+ *   `Directory.filter` keeps what its patterns select, `Directory.changes` is a Changeset value,
+ *   `secret(uri: "env://NAME")` reads the session's environment, and the type definitions a
+ *   module registers (Module, TypeDef, Function…) are values whose IDs record every call. An
+ *   exec with `experimentalPrivilegedNesting` (a nested session) is refused as not modelled.
  *
  * Every exec and every query is appended to DAGGER_STUB_LOG (NDJSON) when set, for tests to
  * measure overlap, see what was cancelled and re-validate the queries.
@@ -33,7 +38,8 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GraphQLError, buildSchema, execute, parse, validate } from 'graphql';
+import { GraphQLError, buildSchema, execute, getNamedType, parse, validate } from 'graphql';
+import picomatch from 'picomatch';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const VERSION = process.env.DAGGER_STUB_VERSION ?? 'v0.21.9';
@@ -131,6 +137,14 @@ async function materialize(d, signal) {
     copyTree(at, out);
     return out;
   }
+  if (d.kind === 'filter') {
+    // Directory.filter: the files matching an include pattern (all without one) and no exclude pattern.
+    const out = await materialize(d.dir, signal);
+    const keep = d.include.length ? picomatch(d.include, { dot: true }) : () => true;
+    const drop = picomatch(d.exclude, { dot: true });
+    for (const f of listFiles(out)) if (!keep(f) || drop(f)) rmSync(path.join(out, f));
+    return out;
+  }
   if (d.kind === 'diff') {
     const lower = await materialize(d.lower, signal);
     const upper = await materialize(d.upper, signal);
@@ -199,7 +213,10 @@ async function runContainer(c, signal) {
       }
     }
     let last = { exitCode: 0, stdout: '', stderr: '', combined: '' };
-    for (const x of c.execs) last = await runExec(c, x, mounts, signal);
+    for (const x of c.execs) {
+      if (x.nesting) throw new GraphQLError('dagger stub: an exec with experimentalPrivilegedNesting (a nested session) is not modelled');
+      last = await runExec(c, x, mounts, signal);
+    }
     const pathOf = (p) => {
       const m = [...mounts].sort((a, b) => b.path.length - a.path.length).find((m) => p === m.path || p.startsWith(`${m.path}/`));
       if (!m) throw new GraphQLError(`dagger stub: ${p} is not in a mount (the image's own files are not modelled)`);
@@ -294,7 +311,16 @@ const resolvers = {
   'Query.node': (_, a) => decodeId(a.id),
   'Query.container': () => container0,
   'Query.cacheVolume': (_, a) => ({ __t: 'CacheVolume', key: a.key }),
-  'Query.setSecret': (_, a) => ({ __t: 'Secret', name: a.name, plaintext: a.plaintext }),
+  'Query.setSecret': (_, a) => ({ __t: 'Secret', name: a.name, uri: `setSecret://${a.name}`, plaintext: a.plaintext }),
+  // A secret by URI: only env:// (the session's environment) is modelled.
+  'Query.secret': (_, a) => {
+    const name = /^env:\/\/(.+)$/.exec(a.uri)?.[1];
+    if (!name) throw new GraphQLError(`dagger stub: secret provider of ${a.uri} is not modelled`);
+    if (process.env[name] === undefined) throw new GraphQLError(`secret env var not found: "${name}"`);
+    return { __t: 'Secret', name: a.uri, uri: a.uri, plaintext: process.env[name] };
+  },
+  'Secret.uri': (s) => s.uri,
+  'Secret.plaintext': (s) => s.plaintext,
   'Host.file': (_, a) => {
     if (!existsSync(a.path) || !lstatSync(a.path).isFile()) throw new GraphQLError(`${a.path}: not a file`);
     const file = path.join(fresh('snapshot'), path.basename(a.path));
@@ -315,7 +341,13 @@ const resolvers = {
   'Container.withEnvVariable': (c, a) => withC(c, { env: { ...c.env, [a.name]: a.value } }),
   'Container.withSecretVariable': (c, a) => withC(c, { secrets: { ...c.secrets, [a.name]: decodeId(a.secret, 'Secret').plaintext } }),
   'Container.withWorkdir': (c, a) => withC(c, { workdir: a.path }),
-  'Container.withExec': (c, a) => withC(c, { execs: [...c.execs, { args: a.args, expect: a.expect }] }),
+  'Container.withExec': (c, a) => withC(c, { execs: [...c.execs, { args: a.args, expect: a.expect, ...(a.experimentalPrivilegedNesting ? { nesting: true } : {}) }] }),
+  // The directory copied into the container's filesystem: modelled as a copy bound at its path
+  // (the container's own files, changed by later execs and read back by Container.directory).
+  'Container.withDirectory': (c, a) => {
+    if (a.include?.length || a.exclude?.length || a.gitignore || a.owner || a.expand || a.permissions != null) throw new GraphQLError('dagger stub: withDirectory options are not modelled');
+    return withC(c, { mounts: [...c.mounts.filter((m) => m.path !== a.path), { path: a.path, dir: decodeId(a.source, 'Directory'), readOnly: false }] });
+  },
   'Container.exitCode': async (c, _, ctx) => (await evalContainer(c, ctx.signal)).exitCode,
   'Container.stdout': async (c, _, ctx) => (await evalContainer(c, ctx.signal)).stdout,
   'Container.stderr': async (c, _, ctx) => (await evalContainer(c, ctx.signal)).stderr,
@@ -332,6 +364,11 @@ const resolvers = {
     log({ event: 'export', path: a.path, wipe: false, files: [path.basename(a.path)] });
     return a.path;
   },
+  'Directory.filter': (d, a) => {
+    if (a.gitignore) throw new GraphQLError('dagger stub: Directory.filter gitignore is not modelled');
+    return { __t: 'Directory', kind: 'filter', dir: d, include: a.include ?? [], exclude: a.exclude ?? [] };
+  },
+  'Directory.changes': (d, a) => ({ __t: 'Changeset', before: decodeId(a.from, 'Directory'), after: d }),
   'Directory.diff': (d, a) => ({ __t: 'Directory', kind: 'diff', lower: d, upper: decodeId(a.other, 'Directory') }),
   'Directory.export': async (d, a, ctx) => {
     const src = await materialize(d, ctx.signal);
@@ -341,8 +378,28 @@ const resolvers = {
   },
 };
 
+// A module's type definitions (what the TypeScript runtime registers: Module, TypeDef, Function,
+// FunctionArg…) are pure values on the engine: each builder call is recorded in the value, so a
+// test decodes the definition from its ID. ID arguments are decoded into the record.
+const DEFINITION_TYPES = new Set(['Module', 'TypeDef', 'Function', 'FunctionArg', 'SourceMap', 'ObjectTypeDef', 'EnumTypeDef', 'InterfaceTypeDef', 'FieldTypeDef', 'ListTypeDef']);
+const DEFINITION_ROOTS = new Set(['module', 'typeDef', 'function', 'sourceMap']);
+
+function defineValue(source, args, info) {
+  const type = getNamedType(info.returnType).name;
+  if (!DEFINITION_TYPES.has(type)) throw new GraphQLError(`dagger stub: ${info.parentType.name}.${info.fieldName} is not modelled`);
+  const decoded = {};
+  for (const [k, v] of Object.entries(args)) {
+    const argType = info.parentType.getFields()[info.fieldName].args.find((x) => x.name === k)?.type;
+    const isId = argType && getNamedType(argType).name === 'ID';
+    decoded[k] = !isId || v == null ? v : Array.isArray(v) ? v.map((x) => decodeId(x)) : decodeId(v);
+  }
+  const calls = source.__t === type ? source.calls : [];
+  return { __t: type, calls: [...calls, { [info.fieldName]: decoded }] };
+}
+
 function fieldResolver(source, args, ctx, info) {
   if (info.fieldName === 'id') return encodeId(source);
+  if ((info.parentType.name === 'Query' && DEFINITION_ROOTS.has(info.fieldName)) || DEFINITION_TYPES.has(info.parentType.name)) return defineValue(source, args, info);
   const r = resolvers[`${info.parentType.name}.${info.fieldName}`];
   if (!r) throw new GraphQLError(`dagger stub: ${info.parentType.name}.${info.fieldName} is not modelled`);
   return r(source, args, ctx);
