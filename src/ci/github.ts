@@ -45,7 +45,7 @@ export function githubWorkflow(p: CiPipeline, header: string): string {
   jobs.release = job(
     last,
     commandLine(p, ['release', p.deployment, '--target', p.releaseTarget, '--push']),
-    { if: onBranch, outputs: { release_id: '${{ steps.release.outputs.release_id }}' } },
+    { if: onBranch, outputs: { release_id: `\${{ steps.release.outputs.release_id }}` } },
     'release',
   );
   for (const r of p.rollouts) {
