@@ -47,7 +47,11 @@ describe('ci generate github', () => {
     expect(runs['rollout-staging']).toEqual([`${AP} rollout payment-service --target staging --promote-from dev --push`]);
     // Only the approval target approves, with the CI's actor, from its protected environment.
     expect(runs['rollout-prod']).toEqual([`${AP} rollout payment-service --target prod --promote-from staging --approve --push --approver "$GITHUB_ACTOR"`]);
-    expect(Object.values(runs).flat().filter((s) => s?.includes('--approve'))).toHaveLength(1);
+    expect(
+      Object.values(runs)
+        .flat()
+        .filter((s) => s?.includes('--approve')),
+    ).toHaveLength(1);
     expect(wf.jobs['rollout-prod'].environment).toBe('prod');
     expect(wf.jobs['rollout-dev'].concurrency).toEqual({ group: 'atmos-pipe-payment-service-dev', 'cancel-in-progress': false });
     expect(wf.permissions).toEqual({ contents: 'write' });

@@ -12,18 +12,13 @@ import { describe, expect, it } from 'vitest';
 import { detectCi } from '../../src/ci/provider.js';
 import { whoAmI } from '../../src/tracking/identity.js';
 import { CLI, GIT_ENV, ROOT, exampleGitRepo } from '../helpers.js';
+import { envWithoutCi } from './env.js';
 
 const PROVIDERS = ['github', 'gitlab', 'circleci', 'buildkite', 'jenkins', 'azure', 'bitbucket', 'generic'] as const;
 const recorded = (p: string): Record<string, string> => JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/ci-env', `${p}.json`), 'utf8'));
 
-/** This process's environment without any CI's variables (the tests may themselves run in a CI). */
-function baseEnv(): Record<string, string> {
-  const ci = /^(CI|CI_.*|GITHUB_.*|GITLAB_.*|RUNNER_.*|CIRCLE.*|BUILDKITE.*|JENKINS_.*|BUILD_.*|TF_BUILD|SYSTEM_.*|AGENT_.*|BITBUCKET_.*|DRONE.*|ATMOS_PIPE_USER)$/;
-  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !ci.test(e[0])));
-}
-
 function cli(cwd: string, args: string[], env: Record<string, string>) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...baseEnv(), ...GIT_ENV, CI: '', NO_COLOR: '1', ...env } });
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...envWithoutCi(), ...GIT_ENV, CI: '', NO_COLOR: '1', ...env } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
