@@ -2,13 +2,15 @@
  * What a run leaves for the CI besides its log (SPEC 10): step outputs on GitHub
  * (`$GITHUB_OUTPUT`), and on GitLab the reports a job declares under `artifacts:reports`
  * (a code-quality report of the located configuration errors, a dotenv of the outputs, a
- * JUnit file of the steps). Writing them never changes a command's result: a report that
- * cannot be written is returned as a warning text.
+ * JUnit file of the steps). Their text is masked like the log (a failed step's log tail may
+ * print a secret). Writing them never changes a command's result: a report that cannot be
+ * written is returned as a warning text.
  */
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../diagnostics/index.js';
+import { secrets } from '../secrets/mask.js';
 import type { CiProviderId } from './provider.js';
 
 type Env = NodeJS.ProcessEnv | Record<string, string | undefined>;
@@ -96,7 +98,7 @@ export function writeCiOutputs(ci: CiProviderId | undefined, o: CiOutputs, cwd: 
   const out: ReportsWritten = { files: [], warnings: [] };
   if (ci === 'github' && env.GITHUB_OUTPUT) {
     const text = githubOutputs(o);
-    if (text) attempt(out, env.GITHUB_OUTPUT, () => appendFileSync(env.GITHUB_OUTPUT!, text));
+    if (text) attempt(out, env.GITHUB_OUTPUT, () => appendFileSync(env.GITHUB_OUTPUT!, secrets.mask(text)));
   } else if (ci === 'gitlab') {
     const text = dotenv(o);
     const dir = reportsDir(cwd, env);
@@ -104,7 +106,7 @@ export function writeCiOutputs(ci: CiProviderId | undefined, o: CiOutputs, cwd: 
     if (text)
       attempt(out, file, () => {
         mkdirSync(dir, { recursive: true });
-        writeFileSync(file, text);
+        writeFileSync(file, secrets.mask(text));
       });
   }
   return out;
@@ -118,7 +120,7 @@ export function writeGitlabReport(ci: CiProviderId | undefined, name: keyof type
   const file = path.join(dir, GITLAB_REPORTS[name]);
   attempt(out, file, () => {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(file, content);
+    writeFileSync(file, secrets.mask(content));
   });
   return out;
 }
