@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, error } from '../diagnostics/index.js';
 import { promotionGraph } from '../promotion/graph.js';
+import { matrixByWave } from './matrix.js';
 import type { ResolvedDeployment } from '../resolve/types.js';
 
 /** The lock files whose digests key the cache: a changed lock file starts a fresh cache. */
@@ -163,16 +164,10 @@ export function ciPipeline(dep: DeploymentConfig, resolved: Map<string, Resolved
   };
 }
 
-/** A target's components by wave (`matrix --waves`), or one empty wave (the whole target) without a resolution. */
+/** A target's components by wave (the `matrix --waves` matrices), or one empty wave (the whole target) without a resolution. */
 function wavesOf(r: ResolvedDeployment | undefined): string[][] {
   if (!r || r.components.length === 0) return [[]];
-  const count = r.components.reduce((n, c) => Math.max(n, c.wave + 1), 0);
-  return Array.from({ length: count }, (_w, i) =>
-    r.components
-      .filter((c) => c.wave === i)
-      .map((c) => c.address)
-      .sort(),
-  );
+  return matrixByWave(r).waves.map((w) => w.include.map((e) => e.component).sort());
 }
 
 /** The lock files of every module and source directory inside the repository, sorted. */
