@@ -155,9 +155,9 @@ export function ciPipeline(dep: DeploymentConfig, resolved: Map<string, Resolved
     builds: Object.keys(dep.body.components?.nixpack ?? {}).length > 0,
     releaseTarget: entry,
     rollouts,
-    // The content-addressed store, the action cache, built images and compiled modules; never
+    // The cache (content-addressed store, action cache and its key) and the built images; never
     // `state/` (Terraform state restored from a cache would be stale state).
-    cachePaths: ['cas', 'actions', 'images', 'cache'].map((d) => `${cacheRel}/${d}`),
+    cachePaths: ['cache', 'images'].map((d) => `${cacheRel}/${d}`),
     lockFiles,
     lockDigest: hash.digest('hex').slice(0, 16),
     ...(hasTerraform && repo.terraformVersion ? { terraformVersion: repo.terraformVersion } : {}),

@@ -8,7 +8,7 @@ export class CiGenerateCommand extends BaseCommand {
     category: 'CI',
     description: 'Write a GitHub Actions workflow or a GitLab CI pipeline that runs a deployment',
     details: `
-      Writes a workflow (\`github\`) or pipeline (\`gitlab\`) whose jobs only call atmos-pipe: \`validate\`, \`build\` and \`test\` (when the deployment builds images), \`release\`, then a rollout job per target, each needing the rollout of the target it is promoted from (or, with \`--waves\`, a job per wave of the component graph). Rollouts run only on \`--branch\`, one per target at a time (a GitHub concurrency group, a GitLab resource group), in a CI environment named after the target; the cache (\`.atmos\` stores, never Terraform state) is keyed by the digests of the lock files.
+      Writes a workflow (\`github\`) or pipeline (\`gitlab\`) whose jobs only call atmos-pipe: \`validate\`, \`build\` and \`test\` (when the deployment builds images), \`release\`, then a rollout job per target, each needing the rollout of the target it is promoted from (or, with \`--waves\`, a job per wave of the component graph). Rollouts run only on \`--branch\`, one per target at a time (a GitHub concurrency group, a GitLab resource group), in a CI environment named after the target; the cache (\`.atmos/cache\` and the built images, never Terraform state) is keyed by the digests of the lock files.
 
       A target with \`requires_approval\` is rolled out with \`--approve --approver <the CI's actor>\`: the job runs only after the CI's own protected context lets it (a GitHub environment's required reviewers; a manual job in a GitLab protected environment), and atmos-pipe records that approval.
 
