@@ -134,6 +134,11 @@ describe('a rollout in CI', () => {
     const h = cli(dir, ['history', 'payment-service', '--target', 'dev', '--format', 'json'], {});
     expect(h.stdout).toContain('"octocat"');
     expect(h.stdout).toContain(release);
+    // `release` gives the same id as a step output (releases are idempotent).
+    const out2 = path.join(dir, '..', 'github-output-release');
+    const rel = cli(dir, ['release', 'payment-service', '--target', 'dev'], { ...recorded('github'), GITHUB_OUTPUT: out2 });
+    expect(rel.code, rel.stderr).toBe(0);
+    expect(readFileSync(out2, 'utf8')).toContain(`release_id=${release}\n`);
   });
 
   it('GitLab: collapsed sections, the dotenv and JUnit reports, the user as deployer', () => {
