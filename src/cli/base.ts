@@ -139,6 +139,27 @@ export abstract class BaseCommand extends Command {
     return { repo, name: f.name };
   }
 
+  /** The CI this command runs in (src/ci/provider.ts), for CI-native output. */
+  protected async ciProvider(): Promise<import('../ci/provider.js').CiProviderId | undefined> {
+    const { detectCi } = await import('../ci/provider.js');
+    return detectCi(process.env)?.id;
+  }
+
+  /** The directory the command runs in (`--chdir`, else the working directory). */
+  protected async cwd(): Promise<string> {
+    const path = await import('node:path');
+    return path.resolve(this.chdir ?? process.cwd());
+  }
+
+  /** Located errors for the CI: its annotations, and GitLab's code-quality report. */
+  protected async reportToCi(diags: Diagnostic[]): Promise<void> {
+    const ci = await this.ciProvider();
+    if (!ci) return;
+    const { reportDiagnostics } = await import('./render/ci.js');
+    const r = reportDiagnostics(ci, diags, this.context.stderr, await this.cwd());
+    for (const w of r.warnings) this.context.stderr.write(`${w}\n`);
+  }
+
   protected write(text: string): void {
     this.context.stdout.write(text);
   }
@@ -183,6 +204,7 @@ export abstract class BaseCommand extends Command {
         const { renderDiagnostic } = await import('../render/index.js');
         const c = await this.colors();
         for (const d of e.diagnostics) this.context.stderr.write(renderDiagnostic(d, c));
+        await this.reportToCi(e.diagnostics);
         return exitCodeOf(e);
       }
       const { classifyEnvironmentError } = await import('../diagnostics/environment.js');

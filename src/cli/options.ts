@@ -182,12 +182,14 @@ export abstract class PipelineCommand extends BaseCommand {
     const { createView } = await import('../output/index.js');
     const colors = await this.colors();
     const stdout = this.context.stdout as NodeJS.WriteStream;
+    const ci = await this.ciProvider();
     const view = createView({
       stream: this.events === 'ndjson' ? stdout : (this.context.stderr as NodeJS.WriteStream),
       format: this.events === 'ndjson' ? 'ndjson' : 'auto',
       verbose: this.verbose,
       colors,
       isTTY: Boolean((this.context.stderr as NodeJS.WriteStream).isTTY) && !process.env.CI,
+      ci,
     });
     let result: PipelineRunResult;
     try {
@@ -195,6 +197,9 @@ export abstract class PipelineCommand extends BaseCommand {
     } finally {
       view.close();
     }
+    const { reportRun } = await import('./render/ci.js');
+    const reports = reportRun(ci, result, result.kind === 'run' ? result.events : undefined, await this.cwd());
+    for (const w of reports.warnings) this.context.stderr.write(`${w}\n`);
     return this.render(result, request.pipeline.name);
   }
 

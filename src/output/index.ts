@@ -1,13 +1,17 @@
 /**
  * Run output views (SPEC 4.3, 10). Every view consumes the same `RunEvent`s:
  * - live (TTY): redrawn block of running steps, finished steps scrolling above;
- * - plain (not a TTY, CI): one line per event, no cursor control;
+ * - plain (not a TTY, CI): one line per event, no cursor control; in a CI whose log has
+ *   collapsible sections, one section per component (grouped.ts);
  * - NDJSON (`--events ndjson`): the events themselves, one per line;
  * - summaries at the end: `renderSummary`, `renderMarkdownSummary`, `writeJobSummary`.
  */
+import { logGroups } from '../ci/log.js';
+import type { CiProviderId } from '../ci/provider.js';
 import type { RunEvent } from '../engine/types.js';
 import type { Colors } from '../render/index.js';
 import type { OutputStream, RunView } from './format.js';
+import { GroupedView } from './grouped.js';
 import { LiveView } from './live.js';
 import { NdjsonView } from './ndjson.js';
 import { PlainView } from './plain.js';
@@ -29,6 +33,8 @@ export interface CreateViewOptions {
   colors?: Colors;
   /** Overrides `stream.isTTY` (e.g. false under `--no-tty`, or in tests). */
   isTTY?: boolean;
+  /** The CI the run is in (src/ci/provider.ts): the plain view uses its log sections. */
+  ci?: CiProviderId;
 }
 
 export function createView(opts: CreateViewOptions): RunView {
@@ -36,6 +42,8 @@ export function createView(opts: CreateViewOptions): RunView {
   if (opts.format === 'ndjson') return new NdjsonView(opts.stream, { verbose });
   const tty = opts.isTTY ?? Boolean(opts.stream.isTTY);
   if (tty) return new LiveView(opts.stream, { verbose, colors: opts.colors });
+  const groups = logGroups(opts.ci);
+  if (groups) return new GroupedView(opts.stream, groups, { verbose, colors: opts.colors });
   return new PlainView(opts.stream, { verbose, colors: opts.colors });
 }
 

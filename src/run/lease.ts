@@ -22,7 +22,7 @@ import { DiagnosticError, error } from '../diagnostics/index.js';
 import { fetchFirst, staleWarning } from '../tracking/fetch.js';
 import { GitError, gitFailure, remoteNamespace, type GitRepo } from '../tracking/git.js';
 import { secrets } from '../secrets/mask.js';
-import { ciJobUrl } from '../tracking/identity.js';
+import { ciJobUrl } from '../ci/provider.js';
 
 /** Who holds a lease and until when (the lease commit's message, as JSON). */
 export interface LeaseHolder {

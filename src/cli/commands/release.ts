@@ -37,6 +37,8 @@ export class ReleaseCommand extends BaseCommand {
     const { release } = await import('../../release/create.js');
     const r = await release(repo, dep, { target, annotations, pushRemote: pushRemoteOf(repo, this.push, this.remote), allowDirty: this.allowDirty, fetch: this.fetch });
     await this.warn(r.warnings);
+    const { reportRun } = await import('../render/ci.js');
+    for (const w of reportRun(await this.ciProvider(), { kind: 'release', release: r }, undefined, await this.cwd()).warnings) this.context.stderr.write(`${w}\n`);
     const { releaseValue, renderRelease, pushFailed, renderPushFailure } = await import('../render/pipeline.js');
     await this.print(releaseValue(r), () => renderRelease(r));
     const { exitCode } = await import('../exit.js');

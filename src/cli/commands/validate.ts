@@ -57,6 +57,7 @@ export class ValidateCommand extends BaseCommand {
       if (!this.quiet)
         this.write(`${results.length} deployment${results.length === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`);
     }
+    await this.reportToCi(results.flatMap((r) => r.errors));
     const { exitCode } = await import('../exit.js');
     return exitCode(errors > 0 ? 'invalid' : 'success');
   }
