@@ -1,11 +1,13 @@
 /**
- * The read-only commands on the bundled example, through the real CLI on a temp copy.
+ * The read-only commands on the bundled example, through the real CLI on a temp copy; and
+ * its custom steps as modules (SPEC 8): the smoke-test hook of payment-webhooks passes and
+ * fails a rollout, the repository's own pipeline runs.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli } from '../helpers.js';
+import { exampleGitRepo, GIT_ENV, ROOT, runCli } from '../helpers.js';
 
 let repo: string;
 beforeAll(() => {
@@ -16,6 +18,12 @@ beforeAll(() => {
 afterAll(() => rmSync(path.dirname(repo), { recursive: true, force: true }));
 
 const cli = (...args: string[]) => runCli(['--chdir', repo, ...args]);
+
+/** A run's whole output: progress and the summary table go to different streams. */
+const rolledOut = (dir: string, ...args: string[]) => {
+  const r = runCli(['--chdir', dir, ...args], { env: { ...GIT_ENV, ATMOS_PIPE_USER: 'dev@example.com' } });
+  return { code: r.code, out: r.stdout + r.stderr };
+};
 
 describe('the bundled example', () => {
   it('validates every deployment', () => {
@@ -115,5 +123,53 @@ describe('the bundled example', () => {
       expect(r.stdout, c).toContain('Examples');
     }
     expect(runCli(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('the bundled example: custom steps as modules', () => {
+  it("lists the repository's own modules and pipeline", () => {
+    const r = cli('modules', '--format', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    const listing = JSON.parse(r.stdout) as { modules: { uses: string; origin: { kind: string; file?: string } }[]; pipelines: { name: string; origin: { kind: string } }[] };
+    const own = listing.modules.filter((m) => m.origin.kind === 'repository').map((m) => [m.uses, m.origin.file]);
+    expect(own).toEqual([
+      ['require-vars', 'modules/require-vars/index.ts'],
+      ['smoke-test', 'modules/smoke-test/index.ts'],
+    ]);
+    expect(listing.pipelines.find((p) => p.name === 'verify')?.origin.kind).toBe('repository');
+  });
+
+  it('rolls out payment-webhooks with its smoke test after apply; the re-run checks nothing again', () => {
+    const dir = exampleGitRepo();
+    const first = rolledOut(dir, 'rollout', 'payment-webhooks', '--target', 'dev');
+    expect(first.code, first.out).toBe(0);
+    expect(first.out).toMatch(/terraform\/lambda\/webhook +after_apply\.1\.smoke-test +done +\S+ +miss/);
+    const again = rolledOut(dir, 'rollout', 'payment-webhooks', '--target', 'dev');
+    expect(again.code, again.out).toBe(0);
+    expect(again.out).toMatch(/terraform\/lambda\/webhook +after_apply\.1\.smoke-test +cached/);
+  });
+
+  it('a failing smoke test fails the rollout, and history records the component failed', () => {
+    const dir = exampleGitRepo('atmos-pipe-example-', (d) => {
+      const file = path.join(d, 'deployments/payment-webhooks.yaml');
+      const text = readFileSync(file, 'utf8');
+      expect(text).toContain('expect: "{{ zip.webhook.base64sha256 }}"');
+      writeFileSync(file, text.replace('expect: "{{ zip.webhook.base64sha256 }}"', 'expect: not-the-built-archive'));
+    });
+    const r = rolledOut(dir, 'rollout', 'payment-webhooks', '--target', 'dev');
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).toMatch(/FAILED terraform\/lambda\/webhook:after_apply\.1\.smoke-test/);
+    expect(r.out).toContain('smoke test failed: the function runs the built archive: expected not-the-built-archive, got ');
+    const h = runCli(['--chdir', dir, 'history', 'payment-webhooks', '--format', 'json']);
+    expect(h.code, h.stderr).toBe(0);
+    expect(h.stdout).toMatch(/"status": "failed"/);
+  });
+
+  it("runs the repository's own pipeline: verify applies nothing", () => {
+    const dir = exampleGitRepo();
+    const r = rolledOut(dir, 'run', 'verify', 'platform-network', '--target', 'dev');
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/verify platform-network → dev: 1 steps?, 1 done, 0 cached, 0 failed/);
+    expect(runCli(['--chdir', dir, 'status', '--format', 'json']).stdout).not.toContain('platform-network');
   });
 });
