@@ -139,6 +139,35 @@ describe('the bundled example: custom steps as modules', () => {
     expect(listing.pipelines.find((p) => p.name === 'verify')?.origin.kind).toBe('repository');
   });
 
+  it('lists the component types modules provide and the hook stages of each type, in JSON and the table', () => {
+    const r = cli('modules', '--format', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    const listing = JSON.parse(r.stdout) as {
+      modules: { uses: string; hooks: string[]; componentType?: { name: string; vars: { key: string; optional: boolean }[]; outputs: Record<string, string> } }[];
+      componentTypes: { name: string; module?: string; hookStages: string[] }[];
+    };
+    const byUses = new Map(listing.modules.map((m) => [m.uses, m]));
+    expect(byUses.get('smoke-test')?.hooks).toEqual(['before_plan', 'after_plan', 'before_apply', 'after_apply', 'before_build', 'after_build', 'before_test', 'after_test']);
+    expect(byUses.get('terraform.apply')?.hooks).toEqual([]);
+    const zip = byUses.get('zip');
+    expect(zip?.hooks).toEqual([]);
+    expect(zip?.componentType?.name).toBe('zip');
+    expect(zip?.componentType?.vars.map((v) => v.key)).toContain('source');
+    expect(Object.keys(zip?.componentType?.outputs ?? {})).toEqual(expect.arrayContaining(['path', 'base64sha256', 'digest']));
+    expect(listing.componentTypes).toEqual([
+      { name: 'terraform', hookStages: ['plan', 'apply'] },
+      { name: 'nixpack', hookStages: ['build', 'test'] },
+      { name: 'zip', module: 'zip', hookStages: [] },
+    ]);
+    const table = cli('modules');
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/smoke-test +repository modules\/smoke-test\/index\.ts .*step hooks/);
+    expect(table.stdout).toMatch(/zip +built-in +component type zip/);
+    expect(table.stdout).toMatch(/COMPONENT TYPE +MODULE +VARS +OUTPUTS +HOOK STAGES/);
+    expect(table.stdout).toMatch(/terraform +built-in +plan, apply/);
+    expect(table.stdout).toMatch(/zip +zip +source: string.* +digest, base64sha256, .*path +\(none\)/);
+  });
+
   it('rolls out payment-webhooks with its smoke test after apply; the re-run checks nothing again', () => {
     const dir = exampleGitRepo();
     const first = rolledOut(dir, 'rollout', 'payment-webhooks', '--target', 'dev');
