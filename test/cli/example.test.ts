@@ -168,6 +168,26 @@ describe('the bundled example: custom steps as modules', () => {
     expect(table.stdout).toMatch(/zip +zip +source: string.* +digest, base64sha256, .*path +\(none\)/);
   });
 
+  it("describes a component's step hooks as written, in JSON and the table", () => {
+    const r = cli('describe', 'payment-webhooks', '--target', 'dev', '--format', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    const byAddr = Object.fromEntries((JSON.parse(r.stdout).components as { address: string; hooks?: unknown }[]).map((c) => [c.address, c]));
+    expect(byAddr['terraform/lambda/webhook'].hooks).toEqual([
+      {
+        key: 'after_apply',
+        uses: 'smoke-test',
+        level: 'component',
+        with: { check: 'the function runs the built archive', expect: '{{ zip.webhook.base64sha256 }}', actual: '{{ self.outputs.source_code_hash }}' },
+      },
+    ]);
+    expect(byAddr['zip/webhook']).not.toHaveProperty('hooks');
+    const table = cli('describe', 'payment-webhooks', '--target', 'dev');
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toContain(
+      '  steps:\n    after_apply: smoke-test  with {"check":"the function runs the built archive","expect":"{{ zip.webhook.base64sha256 }}","actual":"{{ self.outputs.source_code_hash }}"}  # its own\n',
+    );
+  });
+
   it('rolls out payment-webhooks with its smoke test after apply; the re-run checks nothing again', () => {
     const dir = exampleGitRepo();
     const first = rolledOut(dir, 'rollout', 'payment-webhooks', '--target', 'dev');
