@@ -4,7 +4,7 @@
  * and the hook keys it can be used at; and every component type with the stages a hook can
  * be placed at. Plain data for `--format json`.
  */
-import { HOOK_STAGES } from '../config/deployment.js';
+import { DECLARED_HOOK_STAGES, HOOK_STAGES } from '../config/deployment.js';
 import type { ExtensionOrigin } from './exports.js';
 import type { Extensions } from './index.js';
 import { describeInputs, type InputDoc } from './inputs.js';
@@ -49,8 +49,8 @@ export interface ExtensionsListing {
   componentTypes: ComponentTypeListing[];
 }
 
-/** Every hook key: before and after each stage of each component type, once. */
-const HOOK_KEYS = [...new Set(Object.values(HOOK_STAGES).flat())].flatMap((s) => [`before_${s}`, `after_${s}`]);
+/** Every hook key: before and after each stage of each component type (declared types: `artifact`), once. */
+const HOOK_KEYS = [...new Set([...Object.values(HOOK_STAGES).flat(), ...DECLARED_HOOK_STAGES])].flatMap((s) => [`before_${s}`, `after_${s}`]);
 
 const ORDER = { builtin: 0, repository: 1, vendored: 2 } as const;
 
@@ -75,7 +75,7 @@ export function listExtensions(ext: Extensions): ExtensionsListing {
   });
   const componentTypes: ComponentTypeListing[] = [
     ...Object.entries(HOOK_STAGES).map(([name, stages]) => ({ name, hookStages: [...stages] })),
-    ...modules.flatMap((m) => (m.componentType ? [{ name: m.componentType.name, module: m.uses, hookStages: [] }] : [])),
+    ...modules.flatMap((m) => (m.componentType ? [{ name: m.componentType.name, module: m.uses, hookStages: [...DECLARED_HOOK_STAGES] }] : [])),
   ];
   const pipelines: PipelineListing[] = Object.values(ext.pipelines).map((p) => ({
     name: p.name,

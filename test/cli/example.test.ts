@@ -147,7 +147,18 @@ describe('the bundled example: custom steps as modules', () => {
       componentTypes: { name: string; module?: string; hookStages: string[] }[];
     };
     const byUses = new Map(listing.modules.map((m) => [m.uses, m]));
-    expect(byUses.get('smoke-test')?.hooks).toEqual(['before_plan', 'after_plan', 'before_apply', 'after_apply', 'before_build', 'after_build', 'before_test', 'after_test']);
+    expect(byUses.get('smoke-test')?.hooks).toEqual([
+      'before_plan',
+      'after_plan',
+      'before_apply',
+      'after_apply',
+      'before_build',
+      'after_build',
+      'before_test',
+      'after_test',
+      'before_artifact',
+      'after_artifact',
+    ]);
     expect(byUses.get('terraform.apply')?.hooks).toEqual([]);
     const zip = byUses.get('zip');
     expect(zip?.hooks).toEqual([]);
@@ -157,7 +168,7 @@ describe('the bundled example: custom steps as modules', () => {
     expect(listing.componentTypes).toEqual([
       { name: 'terraform', hookStages: ['plan', 'apply'] },
       { name: 'nixpack', hookStages: ['build', 'test'] },
-      { name: 'zip', module: 'zip', hookStages: [] },
+      { name: 'zip', module: 'zip', hookStages: ['artifact'] },
     ]);
     const table = cli('modules');
     expect(table.code, table.stderr).toBe(0);
@@ -165,7 +176,7 @@ describe('the bundled example: custom steps as modules', () => {
     expect(table.stdout).toMatch(/zip +built-in +component type zip/);
     expect(table.stdout).toMatch(/COMPONENT TYPE +MODULE +VARS +OUTPUTS +HOOK STAGES/);
     expect(table.stdout).toMatch(/terraform +built-in +plan, apply/);
-    expect(table.stdout).toMatch(/zip +zip +source: string.* +digest, base64sha256, .*path +\(none\)/);
+    expect(table.stdout).toMatch(/zip +zip +source: string.* +digest, base64sha256, .*path +artifact/);
   });
 
   it("describes a component's step hooks as written, in JSON and the table", () => {
@@ -212,6 +223,40 @@ describe('the bundled example: custom steps as modules', () => {
     const h = runCli(['--chdir', dir, 'history', 'payment-webhooks', '--format', 'json']);
     expect(h.code, h.stderr).toBe(0);
     expect(h.stdout).toMatch(/"status": "failed"/);
+  });
+
+  it('a component of a declared type (zip) takes hooks of its artifact stage; a failing one fails it and skips the function', () => {
+    const withHook = (expected: string, output = 'files') =>
+      exampleGitRepo('atmos-pipe-example-', (d) => {
+        const file = path.join(d, 'deployments/payment-webhooks.yaml');
+        const text = readFileSync(file, 'utf8');
+        const anchor = '          exclude: ["**/*.test.js"]\n';
+        expect(text).toContain(anchor);
+        const hook = [
+          '        steps:',
+          '          after_artifact:',
+          '            - uses: smoke-test',
+          `              with: { check: the archive holds the function, expect: "${expected}", actual: "files: {{ self.outputs.${output} }}" }`,
+          '',
+        ].join('\n');
+        writeFileSync(file, text.replace(anchor, anchor + hook));
+      });
+    const ok = withHook('files: 2');
+    const passed = rolledOut(ok, 'rollout', 'payment-webhooks', '--target', 'dev');
+    expect(passed.code, passed.out).toBe(0);
+    expect(passed.out).toMatch(/zip\/webhook +after_artifact\.1\.smoke-test +done/);
+
+    const failing = withHook('files: 3');
+    const failed = rolledOut(failing, 'rollout', 'payment-webhooks', '--target', 'dev');
+    expect(failed.code, failed.out).toBe(1);
+    expect(failed.out).toContain('smoke test failed: the archive holds the function: expected files: 3, got files: 2');
+    expect(failed.out).toMatch(/terraform\/lambda\/webhook +\(all steps\) +skipped/);
+
+    const typo = withHook('files: 2', 'filez');
+    const refused = runCli(['--chdir', typo, 'validate', 'payment-webhooks']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/deployments\/payment-webhooks\.yaml:\d+:\d+: error: \{\{ self\.outputs\.filez \}\}: zip\/webhook \(module zip\) declares no output "filez"/);
+    expect(refused.stderr).toContain('did you mean "self.outputs.files"?');
   });
 
   it("runs the repository's own pipeline: verify applies nothing", () => {
