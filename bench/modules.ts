@@ -5,17 +5,26 @@
  * - cold (the transformer loaded, the files transformed and written to the cache, imported):
  *   goal < 150 ms;
  * - warm (the files read and hashed, the cached JavaScript imported): goal < 15 ms;
- * - for information, the whole `atmos-pipe modules` process on the warm cache.
+ * - for information, the whole `atmos-pipe modules` process on the warm cache;
+ * - the bundled example's `payment-webhooks` (a Terraform component with an `after_apply` hook
+ *   of the repository's smoke-test module), copied into a temp Git repository and rolled out
+ *   once: its no-op re-run must start no tool process at all (goal = 0), counted with the
+ *   rollout group's wrappers on PATH (every sandbox, every terraform outside one): the hook's
+ *   step is cached by content like every other step.
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { which } from '../src/engine/local.js';
+import { gitCommit, parseEvents, writeWrappers } from './rollout.js';
 import type { BenchContext, BenchGroup, Figure, Measurement, Sample } from './types.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const CLI = path.resolve(BENCH_DIR, '..', 'cli.mjs');
 const MODULE_LOAD = path.join(BENCH_DIR, 'module-load.js');
+const EXAMPLE = path.resolve(BENCH_DIR, '..', '..', 'examples', 'payment-service');
 const fmtMs = (ms: number) => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`);
 
 const FILES: Record<string, string> = {
@@ -75,9 +84,54 @@ async function inProcess(ctx: BenchContext, dir: string, mode: 'cold' | 'warm'):
   return { m, wall: wall.slice(1), cpu: cpu.slice(1) };
 }
 
+/** The hook's step in the example's events: `…:after_apply.1.smoke-test`. */
+const HOOK_STEP = /:after_apply\.\d+\.smoke-test$/;
+
+/** The example's no-op rollout with its smoke-test hook: tool processes started (see the file's comment). */
+async function exampleNoop(ctx: BenchContext): Promise<Figure> {
+  const figure = 'no-op re-run of the example rollout with hooks (payment-webhooks): tool processes';
+  const realTerraform = which('terraform');
+  if (!realTerraform) return { figure, value: 'FAILED (terraform is not on PATH)', goal: '= 0', pass: false };
+  const root = mkdtempSync(path.join(os.tmpdir(), 'atmos-bench-example-'));
+  try {
+    return await exampleNoopIn(ctx, root, realTerraform, figure);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+async function exampleNoopIn(ctx: BenchContext, root: string, realTerraform: string, figure: string): Promise<Figure> {
+  const dir = path.join(root, 'payment-service');
+  cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !/[/\\](\.atmos|releases|node_modules|dist)([/\\]|$)/.test(path.relative(EXAMPLE, src)) });
+  gitCommit(dir);
+  const wrappers = writeWrappers(root, realTerraform);
+  const env = { PATH: `${wrappers.binDir}${path.delimiter}${process.env.PATH ?? ''}`, ATMOS_PIPE_USER: 'bench@example.invalid' };
+  const args = [CLI, '--chdir', dir, 'rollout', 'payment-webhooks', '--target', 'dev', '--engine', 'local', '--events', 'ndjson'];
+  const first = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env } });
+  const firstHook = [...parseEvents(first.stdout).finished].find(([id]) => HOOK_STEP.test(id))?.[1].status;
+  if (first.status !== 0 || firstHook !== 'done') {
+    ctx.note(`modules: the example's first rollout exited ${first.status} (smoke-test hook ${firstHook ?? 'absent'}): ${first.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+    return { figure, value: 'FAILED', goal: '= 0', pass: false };
+  }
+  const before = wrappers.calls().length;
+  const m = await ctx.measure('rollout no-op, example with hooks', {
+    args,
+    env,
+    check: (s: Sample) => {
+      const ev = parseEvents(s.stdout);
+      if (ev.status !== 'success') return `run.finished status ${ev.status ?? '(none)'}`;
+      if (ev.started.size) return `${ev.started.size} steps started`;
+      return [...ev.finished].some(([id, f]) => HOOK_STEP.test(id) && f.status === 'cached') ? undefined : 'the smoke-test hook was not a cache hit';
+    },
+  });
+  const processes = wrappers.calls().length - before;
+  const runs = m.samples.length + (m.ok ? 1 : 0); // + the warm-up
+  return { figure: `${figure} (${runs} runs)`, value: m.ok ? String(processes) : 'FAILED', goal: '= 0', pass: m.ok && processes === 0 };
+}
+
 export const modulesGroup: BenchGroup = {
   name: 'modules',
-  description: "a repository's TypeScript module loaded without a build: cold (< 150 ms), warm (< 15 ms)",
+  description: "a repository's TypeScript module loaded without a build: cold (< 150 ms), warm (< 15 ms); the example's no-op rollout with hooks starts no tool process",
   async run(ctx: BenchContext): Promise<Figure[]> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'atmos-bench-modules-'));
     try {
@@ -105,6 +159,7 @@ export const modulesGroup: BenchGroup = {
         goal: 'info',
         ...(whole.ok ? {} : { pass: false }),
       });
+      figures.push(await exampleNoop(ctx));
       return figures;
     } finally {
       rmSync(dir, { recursive: true, force: true });

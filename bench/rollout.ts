@@ -172,7 +172,7 @@ export function generateFleet(dir: string, kind: 'instant' | 'sleep'): Fleet {
 }
 
 /** One commit, as a user's repository has (a rollout records what it deployed in Git). */
-function gitCommit(dir: string): void {
+export function gitCommit(dir: string): void {
   const run = (...args: string[]) => {
     const r = spawnSync('git', ['-c', 'init.defaultBranch=main', '-c', 'user.name=atmos-bench', '-c', 'user.email=bench@example.invalid', '-c', 'commit.gpgsign=false', ...args], {
       cwd: dir,
@@ -198,7 +198,7 @@ interface ToolCall {
   terraform: boolean;
 }
 
-interface Wrappers {
+export interface Wrappers {
   binDir: string;
   log: string;
   sandboxWrapped: boolean;
@@ -206,7 +206,11 @@ interface Wrappers {
   calls(): ToolCall[];
 }
 
-function writeWrappers(root: string, realTerraform: string): Wrappers {
+/**
+ * The counting wrappers (see the file's comment) in `<root>/bin`, to put first on PATH; also
+ * used by the modules group for the example's no-op rollout with hooks.
+ */
+export function writeWrappers(root: string, realTerraform: string): Wrappers {
   const binDir = path.join(root, 'bin');
   const log = path.join(root, 'tool-calls.log');
   mkdirSync(binDir, { recursive: true });
@@ -346,7 +350,7 @@ function machineCpu(): { busyMs: number; totalMs: number } | undefined {
 // ---------------------------------------------------------------------------
 // NDJSON events of a run
 
-interface RunEvents {
+export interface RunEvents {
   runStartMs?: number;
   runFinishMs?: number;
   runDurationMs?: number;
@@ -356,7 +360,8 @@ interface RunEvents {
   finished: Map<string, { timeMs: number; durationMs: number; status: string; module: string; component: string }>;
 }
 
-function parseEvents(stdout: string): RunEvents {
+/** The events of an `--events ndjson` run, by step. */
+export function parseEvents(stdout: string): RunEvents {
   const ev: RunEvents = { started: new Map(), finished: new Map() };
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('{')) continue;

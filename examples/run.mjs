@@ -4,7 +4,9 @@
 // records what runs where; this keeps those records out of atmos-pipe's own repository),
 // then rolled out to dev, promoted to staging, refused in prod until approved, approved,
 // promoted to prod; the payment API is built, tested and rolled out; a Lambda-shaped function
-// is packaged by the zip component type and rolled out with its archive's hash and path;
+// is packaged by the zip component type and rolled out with its archive's hash and path,
+// then checked by a step hook of the repository's own module (modules/smoke-test); the
+// repository's own pipeline (pipelines/verify.ts) checks every Terraform component's vars;
 // status and history show it all. Every command is the real CLI.
 import { spawnSync } from 'node:child_process';
 import { cpSync, rmSync } from 'node:fs';
@@ -53,7 +55,14 @@ step('test it against the built tree (JUnit XML, and a Git note on the commit)',
 step('roll it out to dev: build (cached) → release → apply, the image digest bound into the ECS service', ['rollout', 'payment-service', '--target', 'dev'], 0, deployer);
 step('promote exactly that image to staging (no rebuild)', ['rollout', 'payment-service', '--target', 'staging', '--promote-from', 'dev'], 0, deployer);
 step('a Lambda-shaped function: a zip component (a module-declared type) bound into Terraform', ['describe', 'payment-webhooks', '--target', 'dev']);
-step('roll it out: the archive is built (reproducible, stored by digest), then applied with its hash and path', ['rollout', 'payment-webhooks', '--target', 'dev'], 0, deployer);
+step("the repository's own modules and pipeline (modules/, pipelines/: TypeScript, no build step)", ['modules']);
+step(
+  'roll it out: the archive is built (reproducible, stored by digest), applied with its hash and path, then smoke-tested (an after_apply hook)',
+  ['rollout', 'payment-webhooks', '--target', 'dev'],
+  0,
+  deployer,
+);
+step('a user pipeline: every Terraform component has a region (nothing is applied)', ['run', 'verify', 'payment-service', '--target', 'dev'], 0, deployer);
 step('the archive in the graph, before the function that deploys it', ['graph', 'payment-webhooks', '--target', 'dev']);
 step('what runs where', ['status']);
 step('who put it there, and when', ['history', 'platform-network']);

@@ -49,8 +49,9 @@ export abstract class BaseCommand extends Command {
   }
 
   /**
-   * The built-in modules and pipelines with the repository's own (src/extensions); its
-   * notices (a remote module pinned) are printed on stderr.
+   * The built-in modules and pipelines with the repository's own and the remote modules its
+   * pipelines and deployments' step hooks name (src/extensions); its notices (a remote module
+   * pinned) are printed on stderr.
    */
   protected extensions(): Promise<Extensions> {
     // Once per command: loading compiles and imports the repository's modules.
@@ -58,7 +59,14 @@ export abstract class BaseCommand extends Command {
       const { loadExtensions } = await import('../extensions/index.js');
       const { pipelines } = await import('../../pipelines/index.js');
       const { builtinModules } = await import('../../modules/index.js');
-      return loadExtensions(await this.repo(), { modules: builtinModules, pipelines }, { emit: (e) => (e.type === 'notice' && !this.quiet ? this.context.stderr.write(`${e.message}\n`) : undefined) });
+      return loadExtensions(
+        await this.repo(),
+        { modules: builtinModules, pipelines },
+        {
+          hooks: true,
+          emit: (e) => (e.type === 'notice' && !this.quiet ? this.context.stderr.write(`${e.message}\n`) : undefined),
+        },
+      );
     })();
     return this._extensions;
   }

@@ -30,6 +30,13 @@ const stackEntry = z.union([z.string(), z.strictObject({ path: z.string(), skip_
  */
 export const HOOK_STAGES = { terraform: ['plan', 'apply'], nixpack: ['build', 'test'] } as const;
 
+/**
+ * The hook stage of a component of a type a module declares: `artifact`, the stage that
+ * builds it (in build, plan and rollout). Its own `steps:` only: a deployment's or a target's
+ * hooks are the built-in types' stages.
+ */
+export const DECLARED_HOOK_STAGES = ['artifact'] as const;
+
 const stepRef = z.strictObject({
   uses: z.string(),
   name: z.string().optional(),
@@ -43,6 +50,7 @@ function hooksOf(stages: readonly string[]) {
 
 const terraformHooks = hooksOf(HOOK_STAGES.terraform);
 const nixpackHooks = hooksOf(HOOK_STAGES.nixpack);
+const declaredHooks = hooksOf(DECLARED_HOOK_STAGES);
 /** Hooks of a target or the deployment: each applies to every component whose type has the stage. */
 const sharedHooks = hooksOf([...new Set(Object.values(HOOK_STAGES).flat())]);
 
@@ -149,9 +157,9 @@ const builtinComponents = {
   terraform: z.record(z.string(), terraformComponent).optional(),
 };
 
-/** A component of a type a module declares: metadata and settings as a nixpack component's, vars by the module's schema. */
+/** A component of a type a module declares: metadata and settings as a nixpack component's, vars by the module's schema, hooks of its `artifact` stage. */
 function declaredComponent(type: DeclaredComponentType) {
-  return z.strictObject({ metadata: nixpackMetadata.optional(), vars: type.vars, settings: anyMap.optional() });
+  return z.strictObject({ metadata: nixpackMetadata.optional(), vars: type.vars, settings: anyMap.optional(), steps: declaredHooks.optional() });
 }
 
 const deploymentBody = z.strictObject({
@@ -202,6 +210,7 @@ export interface DeclaredComponentConfig {
   metadata?: z.infer<typeof nixpackMetadata>;
   vars: unknown;
   settings?: Record<string, unknown>;
+  steps?: StepHooks;
 }
 
 /** The file schema with the declared component types' components. */

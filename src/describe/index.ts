@@ -16,9 +16,26 @@ export type DescribedComponent = Pick<ResolvedComponent, 'address' | 'type' | 'n
   dependencies?: ResolvedComponent['externalDependencies'];
   /** Names of the secrets its steps receive (never values); absent when none. */
   secrets?: string[];
+  /**
+   * Its step hooks in the order they run around their stage (the deployment's, the target's,
+   * then its own): the hook key, the module, `with:` as written (templates not evaluated);
+   * absent when none.
+   */
+  hooks?: DescribedHook[];
   /** Only with `--provenance`: dotted path -> `file:line:col`. */
   provenance?: Record<string, string>;
 };
+
+/** A step hook of a component, as `describe` shows it. */
+export interface DescribedHook {
+  /** `after_apply` */
+  key: string;
+  uses: string;
+  name?: string;
+  /** Where it is declared: `deployment`, `target` or `component`. */
+  level: 'deployment' | 'target' | 'component';
+  with: Record<string, unknown>;
+}
 
 export interface Description {
   deployment: string;
@@ -85,6 +102,7 @@ export function describe(resolved: ResolvedDeployment, opts: { provenance?: bool
       if (c.command !== undefined) d.command = c.command;
       if (c.externalDependencies?.length) d.dependencies = plain(c.externalDependencies);
       if (c.credentials.secrets.length) d.secrets = c.credentials.secrets.map((x) => x.name).sort();
+      if (c.hooks?.length) d.hooks = c.hooks.map((h) => ({ key: h.key, uses: h.uses, ...(h.name !== undefined ? { name: h.name } : {}), level: h.level, with: plain(h.with) }));
       if (opts.provenance) d.provenance = provenanceOf({ vars: c.vars, settings: c.settings, env: c.env });
       return d;
     }),

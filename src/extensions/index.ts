@@ -6,7 +6,8 @@
  *
  * (the directories are atmos.yaml `deployments.modules.paths` and `deployments.pipelines.paths`),
  * TypeScript included, without a build step (compile.ts), and the remote modules the
- * pipelines name by source (`useModule('git::…//modules/x?ref=v1')`, remote.ts).
+ * pipelines and the deployments' step hooks name by source
+ * (`useModule('git::…//modules/x?ref=v1')`, `uses: git::…`; remote.ts, hook-sources.ts).
  * {@link loadExtensions} returns one registry of modules and one map of pipelines, with where
  * each came from: what a run binds its pipeline's modules in, and what `atmos-pipe modules`
  * lists.
@@ -23,6 +24,7 @@ import { recordModuleDigest } from '../module/digest.js';
 import type { Repository } from '../repository.js';
 import { importScript, readUnit, SCRIPT_FILE, type ScriptUnit } from './compile.js';
 import { exportedModules, exportedPipelines, type ExtensionOrigin } from './exports.js';
+import { hookSources } from './hook-sources.js';
 import { isModuleName, moduleEntry, resolveModuleRef } from './remote.js';
 
 export { isModuleName, resolveModuleRef } from './remote.js';
@@ -44,6 +46,11 @@ export interface LoadExtensionsOptions {
   ci?: boolean;
   /** Notices (a remote module pinned or fetched again). */
   emit?: EventSink;
+  /**
+   * Also the module sources the deployments' step hooks name (`uses: git::…`, hook-sources.ts):
+   * what the CLI loads, so `validate`, every run and `atmos-pipe modules` know them.
+   */
+  hooks?: boolean;
 }
 
 /** POSIX path relative to the repository root. */
@@ -160,7 +167,8 @@ async function repositoryPipelines(
 
 /**
  * The built-in modules and pipelines merged with the repository's own (see the file's
- * comment) and the remote modules its pipelines name (fetched, pinned and verified), with the
+ * comment) and the remote modules its pipelines (and, with `hooks`, its deployments' step
+ * hooks) name by source (fetched, pinned and verified), with the
  * origin of each. A name collision, a file that fails to load or exports nothing usable, and
  * an unpinned remote module in CI are configuration errors (exit 2) naming the file.
  */
@@ -172,6 +180,7 @@ export async function loadExtensions(repo: Repository, builtins: { modules: Modu
   const pipelineOrigins = new Map([...pipelines.keys()].map((n) => [n, builtin]));
   await repositoryModules(repo, builtins.modules, modules, origins);
   const remote = await repositoryPipelines(repo, builtins.pipelines, pipelines, pipelineOrigins);
+  if (opts.hooks) for (const [uses, location] of hookSources(repo)) if (!remote.has(uses)) remote.set(uses, location);
   for (const [uses, location] of remote) {
     const loaded = await resolveModuleRef(repo, uses, { ...opts, location });
     modules.set(uses, loaded.module);

@@ -10,6 +10,7 @@ import { zodIssuesToDiagnostics } from '../config/zod-diagnostics.js';
 import { DiagnosticBag, choicesHint, error, type Diagnostic } from '../diagnostics/index.js';
 import type { AnyModule, ModuleRegistry } from '../module/index.js';
 import type { ResolvedComponent, ResolvedDeployment, ResolvedHook } from '../resolve/index.js';
+import { referencedNames } from '../resolve/substitute.js';
 import { evaluate, type TemplateScope } from '../resolve/templates.js';
 import { isPlainMap } from '../yaml/index.js';
 
@@ -47,11 +48,7 @@ function pendingPaths(v: unknown, path: PropertyKey[] = [], out: PropertyKey[][]
  */
 export function hookInputs(hook: ResolvedHook, module: AnyModule, scope: TemplateScope): { inputs: unknown; diagnostics: Diagnostic[] } {
   const bag = new DiagnosticBag();
-  const names = {
-    nixpack: new Set(Object.keys(scope.nixpack)),
-    terraform: new Set(hook.references.flatMap((r) => (r.ref.kind === 'terraform' ? [r.ref.component] : []))),
-  };
-  const value = evaluate(hook.with, scope, names, bag, hook.withLocation);
+  const value = evaluate(hook.with, scope, referencedNames(hook.references, scope), bag, hook.withLocation);
   if (bag.errors.length) return { inputs: value, diagnostics: bag.errors };
   const parsed = module.inputs.safeParse(value);
   if (parsed.success) return { inputs: parsed.data, diagnostics: [] };

@@ -7,8 +7,7 @@
  * template references are collected once, become edges and must name declared outputs.
  */
 import { didYouMean, type DiagnosticBag, type Location } from '../diagnostics/index.js';
-import { HOOK_STAGES, type DeploymentConfig, type StepHooks } from '../config/deployment.js';
-import type { ComponentType } from '../config/names.js';
+import { DECLARED_HOOK_STAGES, HOOK_STAGES, type DeploymentConfig, type StepHooks } from '../config/deployment.js';
 import { locOf } from '../yaml/index.js';
 import type { ComponentNames } from './references.js';
 import { findRefs, type FoundRef } from './templates.js';
@@ -43,16 +42,17 @@ function hooksIn(steps: StepHooks | undefined, level: ResolvedHook['level'], whe
 
 /**
  * The hooks of each component of one target: `hooksOf(type, name, steps)` gives the
- * deployment's, the target's and the component's own hooks of the stages its type has.
+ * deployment's, the target's and the component's own hooks of the stages its type has (a
+ * declared type's: `artifact`).
  */
-export function hookCollector(dep: DeploymentConfig, target: string, names: ComponentNames, bag: DiagnosticBag): (type: ComponentType, name: string, steps: StepHooks | undefined) => ResolvedHook[] {
+export function hookCollector(dep: DeploymentConfig, target: string, names: ComponentNames, bag: DiagnosticBag): (type: string, name: string, steps: StepHooks | undefined) => ResolvedHook[] {
   // References of shared hooks are collected (and reported) once, not once per component.
   const shared = [
     ...hooksIn(dep.body.steps, 'deployment', 'deployment.steps', names, bag, dep.location),
     ...hooksIn(dep.body.targets[target].steps, 'target', `deployment.targets.${target}.steps`, names, bag, dep.location),
   ];
   return (type, name, steps) => {
-    const stages: readonly string[] = HOOK_STAGES[type];
+    const stages: readonly string[] = type === 'terraform' || type === 'nixpack' ? HOOK_STAGES[type] : DECLARED_HOOK_STAGES;
     const own = hooksIn(steps, 'component', `deployment.components.${type}.${name}.steps`, names, bag, dep.location);
     const hooks = [...shared.filter((h) => stages.includes(h.stage)), ...own];
     for (const h of hooks) {
@@ -66,8 +66,9 @@ export function hookCollector(dep: DeploymentConfig, target: string, names: Comp
 }
 
 /** References of hooks that order components: another component's products (its own are there when its hooks run). */
-export function hookEdgeRefs(hooks: ResolvedHook[], type: ComponentType, name: string): FoundRef[] {
-  return hooks.flatMap((h) => h.references).filter((r) => !(r.ref.kind === type && r.ref.component === name));
+export function hookEdgeRefs(hooks: ResolvedHook[], type: string, name: string): FoundRef[] {
+  const own = (r: FoundRef) => (r.ref.kind === 'component' ? r.ref.type === type : r.ref.kind === type) && 'component' in r.ref && r.ref.component === name;
+  return hooks.flatMap((h) => h.references).filter((r) => !own(r));
 }
 
 /** `{{ self.outputs.<o> }}` of a Terraform component's hook must name an output its module declares. */

@@ -268,7 +268,10 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
       const refs = refsOf.get(address) ?? [];
       const sections = declaredSections(c, refs, location, scope, names, bag);
       const sourceDir = declaredSource(cfg, type, address, sections.vars, location, [forbidden.modules, { dir: cfg.cacheDir, name: 'the cache directory' }, forbidden.git], bag);
-      edges.references(address, refs);
+      const hooks = hooksOf(type.name, n, c.steps);
+      for (const h of hooks) for (const r of h.references) hookRefsSeen.add(r);
+      checkSelfOutputs(hooks, address, type.module, [...type.outputs], bag);
+      edges.references(address, [...refs, ...hookEdgeRefs(hooks, type.name, n)]);
       edges.dependsOn(address, c.metadata?.depends_on, c.metadata?.depends_on);
       components.push({
         address,
@@ -291,6 +294,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
         references: refs,
         deferred: sections.deferred,
         credentials: credentialsOf(undefined),
+        ...(hooks.length ? { hooks } : {}),
       });
     }
   }

@@ -10,7 +10,7 @@
 import { DiagnosticBag, type Location } from '../diagnostics/index.js';
 import { deepMerge, type ListMergeStrategy } from '../stacks/merge.js';
 import { copyLocs, isPlainMap, locOf } from '../yaml/index.js';
-import { boundFilePath, evaluate, isFileOutput, type DeclaredComponentNames, type TemplateScope } from './templates.js';
+import { boundFilePath, evaluate, isFileOutput, type DeclaredComponentNames, type FoundRef, type TemplateComponents, type TemplateScope } from './templates.js';
 import type { BuiltImage, DeferredValue, ResolvedComponent, ResolvedDeployment } from './types.js';
 
 const TEMPLATE = /\{\{\s*([^{}]*?)\s*\}\}/g;
@@ -148,21 +148,31 @@ export function asText(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-/** A copy of the component with its deferred values rendered in `scope` (see {@link scopeWith}); the component itself when it has none. */
-export function substitute(component: ResolvedComponent, scope: TemplateScope): ResolvedComponent {
-  if (component.deferred.length === 0) return component;
+/**
+ * The components templates may name when evaluating values whose references were collected
+ * (and checked) when resolving: every nixpack component of the scope, and the Terraform and
+ * declared-type components among `references`. Shared by a component's deferred values and
+ * its hooks' `with:` (src/hooks).
+ */
+export function referencedNames(references: readonly FoundRef[], scope: TemplateScope): TemplateComponents {
   const declared: DeclaredComponentNames = {};
-  for (const r of component.references) {
+  for (const r of references) {
     if (r.ref.kind !== 'component') continue;
     const t = (declared[r.ref.type] ??= { names: new Set(), outputs: [] });
     t.names.add(r.ref.component);
     if (!t.outputs.includes(r.ref.output)) t.outputs = [...t.outputs, r.ref.output];
   }
-  const names = {
+  return {
     nixpack: new Set(Object.keys(scope.nixpack)),
-    terraform: new Set(component.references.flatMap((r) => (r.ref.kind === 'terraform' ? [r.ref.component] : []))),
+    terraform: new Set(references.flatMap((r) => (r.ref.kind === 'terraform' ? [r.ref.component] : []))),
     declared,
   };
+}
+
+/** A copy of the component with its deferred values rendered in `scope` (see {@link scopeWith}); the component itself when it has none. */
+export function substitute(component: ResolvedComponent, scope: TemplateScope): ResolvedComponent {
+  if (component.deferred.length === 0) return component;
+  const names = referencedNames(component.references, scope);
   const bag = new DiagnosticBag(); // references were checked when resolving: nothing to report
   const sections = { vars: component.vars, settings: component.settings, env: component.env };
   for (const d of component.deferred) {

@@ -1,11 +1,13 @@
 /**
- * The read-only commands on the bundled example, through the real CLI on a temp copy.
+ * The read-only commands on the bundled example, through the real CLI on a temp copy; and
+ * its custom steps as modules (SPEC 8): the smoke-test hook of payment-webhooks passes and
+ * fails a rollout, the repository's own pipeline runs.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli } from '../helpers.js';
+import { exampleGitRepo, GIT_ENV, ROOT, runCli } from '../helpers.js';
 
 let repo: string;
 beforeAll(() => {
@@ -16,6 +18,12 @@ beforeAll(() => {
 afterAll(() => rmSync(path.dirname(repo), { recursive: true, force: true }));
 
 const cli = (...args: string[]) => runCli(['--chdir', repo, ...args]);
+
+/** A run's whole output: progress and the summary table go to different streams. */
+const rolledOut = (dir: string, ...args: string[]) => {
+  const r = runCli(['--chdir', dir, ...args], { env: { ...GIT_ENV, ATMOS_PIPE_USER: 'dev@example.com' } });
+  return { code: r.code, out: r.stdout + r.stderr };
+};
 
 describe('the bundled example', () => {
   it('validates every deployment', () => {
@@ -115,5 +123,147 @@ describe('the bundled example', () => {
       expect(r.stdout, c).toContain('Examples');
     }
     expect(runCli(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('the bundled example: custom steps as modules', () => {
+  it("lists the repository's own modules and pipeline", () => {
+    const r = cli('modules', '--format', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    const listing = JSON.parse(r.stdout) as { modules: { uses: string; origin: { kind: string; file?: string } }[]; pipelines: { name: string; origin: { kind: string } }[] };
+    const own = listing.modules.filter((m) => m.origin.kind === 'repository').map((m) => [m.uses, m.origin.file]);
+    expect(own).toEqual([
+      ['require-vars', 'modules/require-vars/index.ts'],
+      ['smoke-test', 'modules/smoke-test/index.ts'],
+    ]);
+    expect(listing.pipelines.find((p) => p.name === 'verify')?.origin.kind).toBe('repository');
+  });
+
+  it('lists the component types modules provide and the hook stages of each type, in JSON and the table', () => {
+    const r = cli('modules', '--format', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    const listing = JSON.parse(r.stdout) as {
+      modules: { uses: string; hooks: string[]; componentType?: { name: string; vars: { key: string; optional: boolean }[]; outputs: Record<string, string> } }[];
+      componentTypes: { name: string; module?: string; hookStages: string[] }[];
+    };
+    const byUses = new Map(listing.modules.map((m) => [m.uses, m]));
+    expect(byUses.get('smoke-test')?.hooks).toEqual([
+      'before_plan',
+      'after_plan',
+      'before_apply',
+      'after_apply',
+      'before_build',
+      'after_build',
+      'before_test',
+      'after_test',
+      'before_artifact',
+      'after_artifact',
+    ]);
+    expect(byUses.get('terraform.apply')?.hooks).toEqual([]);
+    const zip = byUses.get('zip');
+    expect(zip?.hooks).toEqual([]);
+    expect(zip?.componentType?.name).toBe('zip');
+    expect(zip?.componentType?.vars.map((v) => v.key)).toContain('source');
+    expect(Object.keys(zip?.componentType?.outputs ?? {})).toEqual(expect.arrayContaining(['path', 'base64sha256', 'digest']));
+    expect(listing.componentTypes).toEqual([
+      { name: 'terraform', hookStages: ['plan', 'apply'] },
+      { name: 'nixpack', hookStages: ['build', 'test'] },
+      { name: 'zip', module: 'zip', hookStages: ['artifact'] },
+    ]);
+    const table = cli('modules');
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/smoke-test +repository modules\/smoke-test\/index\.ts .*step hooks/);
+    expect(table.stdout).toMatch(/zip +built-in +component type zip/);
+    expect(table.stdout).toMatch(/COMPONENT TYPE +MODULE +VARS +OUTPUTS +HOOK STAGES/);
+    expect(table.stdout).toMatch(/terraform +built-in +plan, apply/);
+    expect(table.stdout).toMatch(/zip +zip +source: string.* +digest, base64sha256, .*path +artifact/);
+  });
+
+  it("describes a component's step hooks as written, in JSON and the table", () => {
+    const r = cli('describe', 'payment-webhooks', '--target', 'dev', '--format', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    const byAddr = Object.fromEntries((JSON.parse(r.stdout).components as { address: string; hooks?: unknown }[]).map((c) => [c.address, c]));
+    expect(byAddr['terraform/lambda/webhook'].hooks).toEqual([
+      {
+        key: 'after_apply',
+        uses: 'smoke-test',
+        level: 'component',
+        with: { check: 'the function runs the built archive', expect: '{{ zip.webhook.base64sha256 }}', actual: '{{ self.outputs.source_code_hash }}' },
+      },
+    ]);
+    expect(byAddr['zip/webhook']).not.toHaveProperty('hooks');
+    const table = cli('describe', 'payment-webhooks', '--target', 'dev');
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toContain(
+      '  steps:\n    after_apply: smoke-test  with {"check":"the function runs the built archive","expect":"{{ zip.webhook.base64sha256 }}","actual":"{{ self.outputs.source_code_hash }}"}  # its own\n',
+    );
+  });
+
+  it('rolls out payment-webhooks with its smoke test after apply; the re-run checks nothing again', () => {
+    const dir = exampleGitRepo();
+    const first = rolledOut(dir, 'rollout', 'payment-webhooks', '--target', 'dev');
+    expect(first.code, first.out).toBe(0);
+    expect(first.out).toMatch(/terraform\/lambda\/webhook +after_apply\.1\.smoke-test +done +\S+ +miss/);
+    const again = rolledOut(dir, 'rollout', 'payment-webhooks', '--target', 'dev');
+    expect(again.code, again.out).toBe(0);
+    expect(again.out).toMatch(/terraform\/lambda\/webhook +after_apply\.1\.smoke-test +cached/);
+  });
+
+  it('a failing smoke test fails the rollout, and history records the component failed', () => {
+    const dir = exampleGitRepo('atmos-pipe-example-', (d) => {
+      const file = path.join(d, 'deployments/payment-webhooks.yaml');
+      const text = readFileSync(file, 'utf8');
+      expect(text).toContain('expect: "{{ zip.webhook.base64sha256 }}"');
+      writeFileSync(file, text.replace('expect: "{{ zip.webhook.base64sha256 }}"', 'expect: not-the-built-archive'));
+    });
+    const r = rolledOut(dir, 'rollout', 'payment-webhooks', '--target', 'dev');
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).toMatch(/FAILED terraform\/lambda\/webhook:after_apply\.1\.smoke-test/);
+    expect(r.out).toContain('smoke test failed: the function runs the built archive: expected not-the-built-archive, got ');
+    const h = runCli(['--chdir', dir, 'history', 'payment-webhooks', '--format', 'json']);
+    expect(h.code, h.stderr).toBe(0);
+    expect(h.stdout).toMatch(/"status": "failed"/);
+  });
+
+  it('a component of a declared type (zip) takes hooks of its artifact stage; a failing one fails it and skips the function', () => {
+    const withHook = (expected: string, output = 'files') =>
+      exampleGitRepo('atmos-pipe-example-', (d) => {
+        const file = path.join(d, 'deployments/payment-webhooks.yaml');
+        const text = readFileSync(file, 'utf8');
+        const anchor = '          exclude: ["**/*.test.js"]\n';
+        expect(text).toContain(anchor);
+        const hook = [
+          '        steps:',
+          '          after_artifact:',
+          '            - uses: smoke-test',
+          `              with: { check: the archive holds the function, expect: "${expected}", actual: "files: {{ self.outputs.${output} }}" }`,
+          '',
+        ].join('\n');
+        writeFileSync(file, text.replace(anchor, anchor + hook));
+      });
+    const ok = withHook('files: 2');
+    const passed = rolledOut(ok, 'rollout', 'payment-webhooks', '--target', 'dev');
+    expect(passed.code, passed.out).toBe(0);
+    expect(passed.out).toMatch(/zip\/webhook +after_artifact\.1\.smoke-test +done/);
+
+    const failing = withHook('files: 3');
+    const failed = rolledOut(failing, 'rollout', 'payment-webhooks', '--target', 'dev');
+    expect(failed.code, failed.out).toBe(1);
+    expect(failed.out).toContain('smoke test failed: the archive holds the function: expected files: 3, got files: 2');
+    expect(failed.out).toMatch(/terraform\/lambda\/webhook +\(all steps\) +skipped/);
+
+    const typo = withHook('files: 2', 'filez');
+    const refused = runCli(['--chdir', typo, 'validate', 'payment-webhooks']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/deployments\/payment-webhooks\.yaml:\d+:\d+: error: \{\{ self\.outputs\.filez \}\}: zip\/webhook \(module zip\) declares no output "filez"/);
+    expect(refused.stderr).toContain('did you mean "self.outputs.files"?');
+  });
+
+  it("runs the repository's own pipeline: verify applies nothing", () => {
+    const dir = exampleGitRepo();
+    const r = rolledOut(dir, 'run', 'verify', 'platform-network', '--target', 'dev');
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/verify platform-network → dev: 1 steps?, 1 done, 0 cached, 0 failed/);
+    expect(runCli(['--chdir', dir, 'status', '--format', 'json']).stdout).not.toContain('platform-network');
   });
 });

@@ -4,12 +4,13 @@
  * use on a workstation fetches it through the vendor store and pins its digest in
  * `modules.lock.yaml`; CI refuses one that is not pinned; every load verifies the stored copy
  * (a modified one is evicted and fetched again, and loads only with the pinned digest); a new
- * ref is a new module whose steps run again.
+ * ref is a new module whose steps run again. A deployment's step hook names one the same way
+ * (`uses: git::…`): pinned by `atmos-pipe modules`, refused unpinned in CI, run by a rollout.
  */
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { baseRepo, git, makeRepo, runCli, writeFiles } from '../helpers.js';
+import { baseRepo, GIT_ENV, git, makeRepo, runCli, writeFiles } from '../helpers.js';
 
 const greet = (word: string) => `import { defineModule } from 'atmos-pipe/module';
 import { z } from 'zod';
@@ -139,5 +140,59 @@ describe('remote modules', () => {
     const refused = run(repo, { CI: 'true' });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('is pinned to sha256:000000000000 in modules.lock.yaml, but its source now gives');
+  });
+});
+
+describe('remote modules in step hooks', () => {
+  /** `app` with an after_apply hook whose `uses:` is the module's source. */
+  function hookedRepo(): string {
+    const repo = makeRepo(
+      baseRepo({
+        'deployments/shop.yaml': [
+          'deployment:',
+          '  name: shop',
+          '  stacks: [catalog/app]',
+          '  components:',
+          '    terraform:',
+          '      app:',
+          '        steps:',
+          '          after_apply:',
+          `            - uses: git::file://${bare}//greet?ref=v1`,
+          '  targets:',
+          '    dev: {}',
+          '',
+        ].join('\n'),
+      }),
+    );
+    git(repo, 'init', '-q', '-b', 'main');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'initial');
+    return repo;
+  }
+
+  it('CI refuses the unpinned hook module, located at its uses:; modules pins it; then CI validates and rolls out with it', () => {
+    const repo = hookedRepo();
+    const refused = runCli(['validate', 'shop'], { cwd: repo, env: { CI: 'true' } });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`module git::file://${bare}//greet?ref=v1 is not pinned in modules.lock.yaml`);
+    expect(refused.stderr).toMatch(/deployments\/shop\.yaml:9:21/);
+    expect(readdirSync(repo)).not.toContain('modules.lock.yaml');
+
+    const listed = runCli(['modules', '--format', 'json'], { cwd: repo, env: { CI: '' } });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(readFileSync(path.join(repo, 'modules.lock.yaml'), 'utf8')).toContain(`git::file://${bare}//greet?ref=v1`);
+    const mod = (JSON.parse(listed.stdout) as { modules: { uses: string; name: string; origin: { kind: string } }[] }).modules.find((m) => m.name === 'greet');
+    expect(mod).toMatchObject({ uses: `git::file://${bare}//greet?ref=v1`, origin: { kind: 'vendored' } });
+
+    const valid = runCli(['validate', 'shop'], { cwd: repo, env: { CI: 'true' } });
+    expect(valid.code, valid.stderr).toBe(0);
+    const rolled = runCli(['rollout', 'shop', '--target', 'dev', '--allow-dirty', '--events', 'ndjson'], { cwd: repo, env: { ...GIT_ENV, CI: 'true', ATMOS_PIPE_USER: 'dev@example.com' } });
+    expect(rolled.code, rolled.stderr).toBe(0);
+    const hook = rolled.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Event)
+      .find((e) => e.type === 'step.finished' && e.id?.includes('after_apply'));
+    expect(hook).toMatchObject({ status: 'done' });
   });
 });

@@ -62,6 +62,11 @@ export class DescribeCommand extends BaseCommand {
             );
           }
         }
+        if (comp.hooks?.length) out.push('  steps:');
+        for (const h of comp.hooks ?? []) {
+          const args = Object.keys(h.with).length ? `  with ${JSON.stringify(h.with)}` : '';
+          out.push(`    ${h.key}: ${h.uses}${h.name !== undefined ? ` (${h.name})` : ''}${args}  ${c.dim(`# ${h.level === 'component' ? 'its own' : `the ${h.level}'s`}`)}`);
+        }
       }
       return `${out.join('\n')}\n`;
     });
