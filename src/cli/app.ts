@@ -8,6 +8,7 @@ import { GraphCommand } from './commands/graph.js';
 import { ListCommand } from './commands/list.js';
 import { ModulesCommand } from './commands/modules.js';
 import { MatrixCommand } from './commands/matrix.js';
+import { AffectedCommand } from './commands/affected.js';
 import { PromotionGraphCommand } from './commands/promotion-graph.js';
 import { ValidateCommand } from './commands/validate.js';
 import { BuildCommand } from './commands/build.js';
@@ -66,6 +67,7 @@ const COMMANDS = [
   ValidateCommand,
   GraphCommand,
   MatrixCommand,
+  AffectedCommand,
   PromotionGraphCommand,
   ModulesCommand,
   RunCommand,
