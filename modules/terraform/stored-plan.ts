@@ -69,11 +69,7 @@ const digestsOf = (inputs: Record<string, Artifact>) => Object.fromEntries(Objec
  * Writes a component's stored plan into `root` and the CAS; returns the manifest's digest.
  * `planFile` and `lockFile` are CAS digests of the plan step's outputs.
  */
-export function storePlan(
-  ctx: ModuleContext<unknown>,
-  root: string,
-  made: { inputs: Record<string, Artifact>; state: PlanState; planFile: string; lockFile?: string },
-): string {
+export function storePlan(ctx: ModuleContext<unknown>, root: string, made: { inputs: Record<string, Artifact>; state: PlanState; planFile: string; lockFile?: string }): string {
   const manifest: StoredPlan = {
     kind: KIND,
     deployment: ctx.deployment,

@@ -19,7 +19,7 @@ export class PlanCommand extends PipelineCommand {
     ],
   });
   deployment = Option.String({ required: false, name: 'deployment' });
-  out = Option.String('--out', { description: 'Store each component\'s plan (plan file, lock file, input and state digests) in this directory' });
+  out = Option.String('--out', { description: "Store each component's plan (plan file, lock file, input and state digests) in this directory" });
   protected override storedPlans(): { planOut?: string } {
     return this.out === undefined ? {} : { planOut: path.resolve(this.chdir ?? process.cwd(), this.out) };
   }

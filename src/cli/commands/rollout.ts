@@ -28,7 +28,7 @@ export class RolloutCommand extends TrackedPipelineCommand {
   });
   deployment = Option.String({ required: false, name: 'deployment' });
   fromPlan = Option.String('--from-plan', {
-    description: 'Apply the plans stored by `plan --out <dir>`, after checking that each component\'s inputs and state are those it was made from (else exit 3)',
+    description: "Apply the plans stored by `plan --out <dir>`, after checking that each component's inputs and state are those it was made from (else exit 3)",
   });
   protected override storedPlans(): { fromPlan?: string } {
     return this.fromPlan === undefined ? {} : { fromPlan: path.resolve(this.chdir ?? process.cwd(), this.fromPlan) };
