@@ -15,17 +15,18 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findDeploymentFile, listDeploymentFiles } from '../config/deployment-files.js';
-import { checkTargetArg } from '../config/deployment.js';
+import { checkTargetArg, type DeploymentConfig } from '../config/deployment.js';
 import { realPath } from '../config/paths.js';
 import { DiagnosticError, error } from '../diagnostics/index.js';
 import { targetInputs } from '../release/dirty.js';
 import { loadDeployment, openRepository, resolve, type Repository } from '../repository.js';
 import type { ResolvedDeployment } from '../resolve/index.js';
 import { currentReleases, GitRepo, readHistory } from '../tracking/index.js';
+import { ensureVendored } from '../vendoring/index.js';
 
 /** Why an input counts: which kind of input, and the changed file (or the affected dependency). */
 export interface AffectedReason {
-  input: 'deployment' | 'atmos.yaml' | 'stack' | 'include' | 'extension' | 'module' | 'symlink' | 'source' | 'dependency';
+  input: 'deployment' | 'atmos.yaml' | 'stack' | 'include' | 'extension' | 'module' | 'symlink' | 'vendor' | 'source' | 'dependency';
   /** The changed file, repository-relative (absent for `dependency`). */
   file?: string;
   /** For `dependency`: the affected component this one depends on. */
@@ -132,11 +133,11 @@ function reasonsFor(inputs: Input[], changed: string[]): AffectedReason[] {
 }
 
 /** The affected components of one resolved target. */
-function affectedOfTarget(headRepo: Repository, r: ResolvedDeployment, changed: string[], includeDependents: boolean): AffectedComponent[] {
+function affectedOfTarget(headRepo: Repository, dep: DeploymentConfig, r: ResolvedDeployment, changed: string[], includeDependents: boolean): AffectedComponent[] {
   const cfg = headRepo.config;
   const roots = [cfg.repoRoot, realPath(cfg.repoRoot)];
   const rel = (abs: string) => relativeTo(roots, abs);
-  const inputs = targetInputs(headRepo, r);
+  const inputs = targetInputs(headRepo, dep, r);
   const kindOfShared = (abs: string): AffectedReason['input'] => (abs === r.file ? 'deployment' : abs === cfg.configFile ? 'atmos.yaml' : r.included.includes(rel(abs) ?? '') ? 'include' : 'stack');
   const shared: Input[] = inputs.shared.flatMap((abs) => {
     const p = rel(abs);
@@ -152,9 +153,11 @@ function affectedOfTarget(headRepo: Repository, r: ResolvedDeployment, changed: 
   for (const c of r.components) {
     const own: Input[] = (inputs.components.get(c.address) ?? []).flatMap((abs) => {
       const p = rel(abs);
-      return p === undefined ? [] : [{ rel: p, input: abs === c.sourceDir ? 'source' : abs === c.moduleDir ? 'module' : 'symlink' } as Input];
+      const input: AffectedReason['input'] = abs === c.sourceDir ? 'source' : c.vendored ? 'vendor' : abs === c.moduleDir ? 'module' : 'symlink';
+      return p === undefined ? [] : [{ rel: p, input }];
     });
-    const reasons = [...sharedReasons, ...reasonsFor(own, changed)];
+    // A file both shared and the component's own (a vendor entry in the deployment file) is said once.
+    const reasons = [...sharedReasons, ...reasonsFor(own, changed).filter((o) => !sharedReasons.some((r) => r.file === o.file))];
     if (reasons.length) hit.set(c.address, reasons);
   }
   if (includeDependents) {
@@ -190,7 +193,9 @@ async function headRepository(git: GitRepo, repo: Repository, top: string, headS
     const sub = path.relative(top, repo.config.repoRoot);
     const configFile = repo.config.configFile ? path.join(dir, path.relative(top, repo.config.configFile)) : undefined;
     const cwd = path.join(dir, sub);
-    return { repo: openRepository({ cwd, ...(configFile && existsSync(configFile) ? { configPath: configFile } : {}) }), close };
+    const opened = openRepository({ cwd, ...(configFile && existsSync(configFile) ? { configPath: configFile } : {}) });
+    // The content-addressed stores (vendored modules, images) are the checkout's: the worktree has none.
+    return { repo: { ...opened, config: { ...opened.config, cacheDir: repo.config.cacheDir } }, close };
   } catch (e) {
     await close();
     throw e;
@@ -223,8 +228,10 @@ export async function affected(repo: Repository, opts: AffectedOptions = {}): Pr
       if (opts.target !== undefined && opts.deployment !== undefined) checkTargetArg(dep, opts.target);
       let any = false;
       for (const t of targets) {
+        // Vendored modules are pulled just in time, as a run does (pinned ones come from the store).
+        if (dep.body.vendor) await ensureVendored(head.repo, dep, t);
         const r = await resolve(head.repo, dep, t);
-        const comps = affectedOfTarget(head.repo, r, changed, opts.includeDependents === true);
+        const comps = affectedOfTarget(head.repo, dep, r, changed, opts.includeDependents === true);
         if (!comps.length) continue;
         any = true;
         result.targets.push({ deployment: dep.name, target: t });

@@ -15,6 +15,7 @@ import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics
 import type { Repository } from '../repository.js';
 import { resolveWithImageStore, type ResolvedDeployment } from '../resolve/index.js';
 import type { GitRepo, Head } from '../tracking/index.js';
+import { loadVendorConfig, selectEntry } from '../vendoring/config.js';
 
 export interface ChangedInput {
   /** Repository-relative path. */
@@ -33,9 +34,11 @@ export interface DirtyInputs {
  * What a deployment reads for a target, split by whom it concerns: `shared` is read for every
  * component (atmos.yaml, the deployment file, every stack file loaded and every file their
  * `!include`s read); `components` holds each component's own (by address): its Terraform
- * module directory with the targets of the symlinks in it (a vendored module is pinned by the
- * deployment file instead), or its nixpack source directory. Absolute paths; a directory
- * stands for everything below it. One notion for clean releases and for `affected`.
+ * module directory with the targets of the symlinks in it, or for a vendored module the
+ * manifest that pins its source and version (the deployment file, `vendor.manifest` or
+ * `vendor.yaml`) and a local source's directory; or its nixpack source directory. Absolute
+ * paths; a directory stands for everything below it. One notion for clean releases and for
+ * `affected`.
  */
 export interface TargetInputs {
   shared: string[];
@@ -55,7 +58,17 @@ function moduleInputs(repo: Repository, moduleDir: string): string[] {
   });
 }
 
-export function targetInputs(repo: Repository, resolved: ResolvedDeployment): TargetInputs {
+/** Where a vendored module is pinned (the file of its vendor entry) and, for a local source, that directory. */
+function vendorInputs(repo: Repository, dep: DeploymentConfig, target: string, module: string): string[] {
+  const cfg = repo.config;
+  const sel = selectEntry(cfg, loadVendorConfig(cfg, dep, repo.files), dep, target, module);
+  if (!sel) return [];
+  const out = sel.location ? [path.resolve(cfg.repoRoot, sel.location.file)] : [];
+  if (sel.spec.kind === 'local') out.push(sel.spec.path);
+  return out;
+}
+
+export function targetInputs(repo: Repository, dep: DeploymentConfig, resolved: ResolvedDeployment): TargetInputs {
   const cfg = repo.config;
   const shared = new Set<string>([resolved.file, ...[...resolved.stacks, ...resolved.included].map((s) => path.resolve(cfg.repoRoot, s))]);
   if (cfg.configFile) shared.add(cfg.configFile);
@@ -63,6 +76,7 @@ export function targetInputs(repo: Repository, resolved: ResolvedDeployment): Ta
   for (const c of resolved.components) {
     const own: string[] = [];
     if (c.moduleDir && !c.vendored) own.push(...moduleInputs(repo, c.moduleDir));
+    if (c.vendored && c.component) own.push(...vendorInputs(repo, dep, resolved.target, c.component));
     if (c.sourceDir) own.push(c.sourceDir);
     components.set(c.address, own);
   }
@@ -70,8 +84,8 @@ export function targetInputs(repo: Repository, resolved: ResolvedDeployment): Ta
 }
 
 /** Absolute paths of everything a deployment reads for a target. */
-export function deploymentInputs(repo: Repository, resolved: ResolvedDeployment): string[] {
-  const t = targetInputs(repo, resolved);
+export function deploymentInputs(repo: Repository, dep: DeploymentConfig, resolved: ResolvedDeployment): string[] {
+  const t = targetInputs(repo, dep, resolved);
   return [...new Set([...t.shared, ...[...t.components.values()].flat()])].sort();
 }
 
@@ -119,7 +133,7 @@ export async function changedInputs(git: GitRepo, repo: Repository, inputs: stri
 /** Compares the inputs of the deployment for the target with HEAD (resolving it unless the caller did). */
 export async function deploymentChanges(git: GitRepo, repo: Repository, dep: DeploymentConfig, target: string, resolved?: ResolvedDeployment): Promise<DirtyInputs | undefined> {
   const r = resolved ?? (await resolveWithImageStore(repo.config, dep, target, { files: repo.files }));
-  return changedInputs(git, repo, deploymentInputs(repo, r));
+  return changedInputs(git, repo, deploymentInputs(repo, dep, r));
 }
 
 const listing = (d: DirtyInputs) => d.files.map((f) => `  ${f.state} ${f.path}`).join('\n');

@@ -6,7 +6,7 @@
 import { mkdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseRepo, git, makeRepo, runCli } from '../helpers.js';
+import { baseRepo, GIT_ENV, git, makeRepo, runCli } from '../helpers.js';
 
 interface Reason {
   input: string;
@@ -54,10 +54,16 @@ function repository(): string {
     'shared/common.tf': 'locals { common = 1 }\n',
     'stacks/catalog/other.yaml': ['components:', '  terraform:', '    queue:', '      vars: { name: q }', ''].join('\n'),
     'components/terraform/queue/main.tf': 'variable "name" {}\n',
+    'vendored/queue/main.tf': 'variable "name" {}\n',
+    '.gitignore': '.atmos/\n',
     'deployments/other.yaml': [
       'deployment:',
       '  name: other',
       '  stacks: [catalog/other]',
+      '  vendor:',
+      '    components:',
+      '      - component: queue',
+      '        source: ./vendored/queue',
       '  components:',
       '    nixpack:',
       '      worker:',
@@ -114,6 +120,10 @@ describe('affected', () => {
     expect(rows(r)).toEqual(shopAll);
     expect(why(r, 'shop/dev/terraform/db')).toEqual([{ input: 'deployment', file: 'deployments/shop.yaml' }]);
 
+    // A vendor entry in the deployment file is named once.
+    r = change(dir, () => append(dir, 'deployments/other.yaml', '# pinned\n'));
+    expect(why(r, 'other/dev/terraform/queue')).toEqual([{ input: 'deployment', file: 'deployments/other.yaml' }]);
+
     // A stack file the targets load.
     r = change(dir, () => append(dir, 'stacks/catalog/app.yaml', '# tuned\n'));
     expect(rows(r)).toEqual(shopAll);
@@ -144,6 +154,14 @@ describe('affected', () => {
     r = change(dir, () => append(dir, 'shared/common.tf', '# shared\n'));
     expect(rows(r)).toEqual(['shop/dev/terraform/app', 'shop/prod/terraform/app']);
     expect(why(r, 'shop/dev/terraform/app')).toEqual([{ input: 'symlink', file: 'shared/common.tf' }]);
+
+    // A vendored module's source (the module directory of the same name is not what runs).
+    r = change(dir, () => {
+      append(dir, 'vendored/queue/main.tf', '# v2\n');
+      append(dir, 'components/terraform/queue/main.tf', '# not used\n');
+    });
+    expect(rows(r)).toEqual(['other/dev/terraform/queue']);
+    expect(why(r, 'other/dev/terraform/queue')).toEqual([{ input: 'vendor', file: 'vendored/queue/main.tf' }]);
 
     // A nixpack source directory.
     r = change(dir, () => append(dir, 'services/worker/index.js', '// v2\n'));
@@ -226,5 +244,33 @@ describe('affected', () => {
     const bad = runCli(['affected', '--base', 'no-such-ref'], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/"no-such-ref" is not a commit/);
+  });
+
+  it("compares with the target's current release when no base is given", () => {
+    const dir = makeRepo({
+      'atmos.yaml': 'components:\n  terraform:\n    base_path: components/terraform\nstacks:\n  base_path: stacks\n',
+      'stacks/base.yaml': 'components:\n  terraform:\n    svc:\n      vars: {}\n',
+      'components/terraform/svc/main.tf': 'resource "terraform_data" "svc" {\n  input = "v1"\n}\n',
+      'deployments/shop.yaml': ['deployment:', '  name: shop', '  stacks: [base]', '  components:', '    terraform:', '      svc: {}', '  targets:', '    dev: {}', '    prod: {}', ''].join('\n'),
+      '.gitignore': '.atmos/\n',
+    });
+    git(dir, 'init', '-q', '-b', 'main');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'initial');
+    const released = git(dir, 'rev-parse', 'HEAD');
+    const ci = { GITHUB_BASE_REF: '', CI_MERGE_REQUEST_DIFF_BASE_SHA: '', ...GIT_ENV };
+    expect(runCli(['rollout', 'shop', '--target', 'dev'], { cwd: dir, env: ci }).code).toBe(0);
+    append(dir, 'components/terraform/svc/main.tf', '# v2\n');
+    git(dir, 'commit', '-qam', 'v2');
+    const r = runCli(['affected', 'shop', '--target', 'dev', '--format', 'json'], { cwd: dir, env: ci });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as Result & { base: { ref: string; sha: string } };
+    expect(out.base.sha).toBe(released);
+    expect(out.base.ref).toMatch(/^release r-[0-9a-f]+ on dev$/);
+    expect(rows(out)).toEqual(['shop/dev/terraform/svc']);
+    // prod has no release: nothing to compare with.
+    const none = runCli(['affected', 'shop', '--target', 'prod'], { cwd: dir, env: ci });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/shop\/prod has no current release/);
   });
 });
