@@ -6,7 +6,8 @@
  *
  * The change is committed in a local clone (the generated repository is shared by the other
  * groups): one stack file the deployment loads, one Terraform module and one stack file no
- * deployment loads. The output must name the affected components and only them.
+ * deployment loads. The output must name the affected components and only them. The same
+ * comparison with head not checked out (read from a temporary worktree) is informational.
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -59,6 +60,9 @@ export const affectedGroup: BenchGroup = {
         },
       });
       if (!m.ok) return [{ figure: 'affected: wall time', value: 'FAILED', goal: '< 1000 ms', pass: false }];
+      // Head not checked out: its files come from a temporary worktree (informational).
+      git(dir, 'checkout', '-q', 'HEAD~1');
+      const other = await ctx.measure('affected --head (not checked out)', { args: [CLI, '--chdir', dir, 'affected', '--base', 'HEAD', '--head', 'main', '--format', 'json'] });
       return [
         { figure: 'affected: components named', value: String(found), goal: `= ${expected}`, pass: found === expected },
         {
@@ -67,6 +71,7 @@ export const affectedGroup: BenchGroup = {
           goal: '< 1000 ms (Atmos ~2 s)',
           pass: m.wallMedianMs < 1000,
         },
+        { figure: 'affected, head from a temporary worktree', value: other.ok ? `${fmtMs(other.wallMedianMs)} (best ${fmtMs(other.wallBestMs)})` : 'FAILED', goal: 'info' },
       ];
     } finally {
       rmSync(root, { recursive: true, force: true });
