@@ -424,6 +424,22 @@ function currentState(ws: TerraformWorkspace) {
 }
 
 /**
+ * The stored plan to apply, checked again now that upstream outputs are known. The run's
+ * verify() found it valid before anything ran, so what changed since is an upstream output
+ * applied in this run: the component fails (a step failure, exit 1) and the run records what
+ * it applied, rather than stopping before its records are written.
+ */
+function planToApply(ctx: Ctx, dir: string, ws: TerraformWorkspace): ReturnType<typeof checkedPlan> {
+  try {
+    return checkedPlan(ctx, dir, { inputs: ws.inputs, state: currentState(ws) });
+  } catch (e) {
+    const d = e instanceof DiagnosticError ? e.diagnostics[0] : undefined;
+    if (d) throw new Error(`${d.message}, after a dependency applied in this run changed its outputs; ${d.hint ?? 'plan again'}`);
+    throw e;
+  }
+}
+
+/**
  * Steps of a rollout: init → apply → output. With `--from-plan` the apply applies the stored
  * plan of the component (checked first: ./stored-plan.ts), and init installs the providers of
  * its lock file (unless the module directory carries its own, which the plan was made with).
@@ -433,7 +449,7 @@ export function applySteps(ctx: Ctx): Step[] {
   const ws = terraformWorkspace(ctx);
   const local = ws.statePath !== null;
   const cmd = toolOf(ctx).terraform.command;
-  const stored = ctx.options.fromPlan ? checkedPlan(ctx, ctx.options.fromPlan, { inputs: ws.inputs, state: currentState(ws) }) : undefined;
+  const stored = ctx.options.fromPlan ? planToApply(ctx, ctx.options.fromPlan, ws) : undefined;
   const ownLock = ctx.component.moduleDir !== undefined && existsSync(path.join(ctx.component.moduleDir, LOCK_FILE));
   const init = initStep(ctx, ws, ownLock ? undefined : stored?.lock);
   const apply: Step = {
@@ -563,11 +579,13 @@ export const terraformApply = defineModule<TerraformInputs>({
   inputs: terraformInputs,
   steps: (ctx) => applySteps(ctx),
   // `--from-plan`: every stored plan is checked before the release is written or anything
-  // applies; applySteps checks again once upstream outputs are known.
+  // applies; applySteps checks again once upstream outputs are known (vars that take an
+  // output of a dependency applied in this run are not known before).
   verify(ctx) {
     if (!ctx.options.fromPlan) return;
     const ws = terraformWorkspace(ctx);
-    checkedPlan(ctx, ctx.options.fromPlan, { inputs: ws.inputs, state: currentState(ws) });
+    const pending = unknownValuePaths(ctx.component.vars ?? {}).length > 0;
+    checkedPlan(ctx, ctx.options.fromPlan, { inputs: ws.inputs, state: currentState(ws), ...(pending ? { unknown: [TFVARS_FILE] } : {}) });
   },
   outputs(results, ctx) {
     // Sensitive outputs are stored sealed (see the scheduler): opened here, in memory, and masked.

@@ -104,7 +104,11 @@ const stateText = (s: PlanState) => (s.digest === 'none' ? 'no state' : `serial 
  * The stored plan of a component, checked against its inputs and state now; the plan and
  * lock file as CAS artifacts. Refuses (exit 3) a missing, foreign or stale plan.
  */
-export function checkedPlan(ctx: ModuleContext<unknown>, root: string, now: { inputs: Record<string, Artifact>; state: PlanState }): { plan: Artifact; lock?: Artifact } {
+export function checkedPlan(
+  ctx: ModuleContext<unknown>,
+  root: string,
+  now: { inputs: Record<string, Artifact>; state: PlanState /** Inputs not known yet (left to the check at apply time). */; unknown?: string[] },
+): { plan: Artifact; lock?: Artifact } {
   const c = ctx.component;
   const dir = storedPlanDir(root, c.address);
   const refuse = (what: string, hint: string): never => {
@@ -121,7 +125,7 @@ export function checkedPlan(ctx: ModuleContext<unknown>, root: string, now: { in
     return refuse(`${path.join(dir, MANIFEST)} is the plan of ${stored.deployment}/${stored.target} ${stored.component}, not of this component`, again);
   }
   const current = digestsOf(now.inputs);
-  const changed = [...new Set([...Object.keys(current), ...Object.keys(stored.inputs)])].filter((k) => current[k] !== stored.inputs[k]).sort();
+  const changed = [...new Set([...Object.keys(current), ...Object.keys(stored.inputs)])].filter((k) => current[k] !== stored.inputs[k] && !now.unknown?.includes(k)).sort();
   if (changed.length) return refuse(`the stored plan is stale: ${changed.map(inputName).join(', ')} changed since it was made`, again);
   if (stored.state.digest !== null && stored.state.digest !== now.state.digest) {
     return refuse(`the stored plan is stale: the state changed since it was made (then ${stateText(stored.state)}; now ${stateText(now.state)})`, again);

@@ -97,3 +97,47 @@ describe('stored plans', () => {
     expect(readFileSync(statePath(dir), 'utf8')).toBe(before);
   });
 });
+
+describe('stored plans of dependent components', () => {
+  it('fails a dependent whose upstream outputs changed during the run, and records what was applied', () => {
+    const dir = makeRepo({
+      'atmos.yaml': 'components:\n  terraform:\n    base_path: components/terraform\nstacks:\n  base_path: stacks\n',
+      'stacks/base.yaml': stack('hello'),
+      'components/terraform/svc/main.tf': SVC,
+      'components/terraform/consumer/main.tf': 'variable "seen" {\n  type = string\n}\n\nresource "terraform_data" "seen" {\n  input = var.seen\n}\n',
+      'deployments/shop.yaml': [
+        'deployment:',
+        '  name: shop',
+        '  stacks: [base]',
+        '  components:',
+        '    terraform:',
+        '      svc: {}',
+        '      consumer:',
+        '        metadata: { depends_on: [svc] }',
+        '        vars:',
+        '          seen: "{{ terraform.svc.outputs.greeting }}"',
+        '  targets:',
+        '    dev: {}',
+        '',
+      ].join('\n'),
+      '.gitignore': '.atmos/\n',
+    });
+    git(dir, 'init', '-q', '-b', 'main');
+    commitAll(dir, 'initial');
+    expect(cli(dir, ['rollout', 'shop', '--target', 'dev']).code).toBe(0);
+    writeFileSync(path.join(dir, 'stacks/base.yaml'), stack('bye'));
+    commitAll(dir, 'bye');
+    // The consumer's plan reads svc's recorded output ("hello"); applying svc's plan changes it.
+    const plans = plansDir();
+    expect(cli(dir, ['plan', 'shop', '--target', 'dev', '--out', plans]).code).toBe(0);
+    const r = cli(dir, ['rollout', 'shop', '--target', 'dev', '--from-plan', plans]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /terraform\/consumer: the stored plan is stale: the variables \(terraform\.tfvars\.json\) changed since it was made, after a dependency applied in this run changed its outputs/,
+    );
+    expect(applied(dir)).toEqual({ type: 'string', value: 'bye' });
+    // svc's rollout is recorded: its history tag names the new commit.
+    const head = git(dir, 'rev-parse', 'HEAD');
+    expect(git(dir, 'rev-parse', 'refs/atmos/deployments/shop/dev/svc^{commit}')).toBe(head);
+  });
+});
