@@ -14,12 +14,15 @@ import { cli, commitAll, git } from '../security/fixture.js';
 const SVC = 'variable "greeting" {\n  type = string\n}\n\nresource "terraform_data" "svc" {\n  input = var.greeting\n}\n\noutput "greeting" {\n  value = terraform_data.svc.output\n}\n';
 const stack = (greeting: string) => `components:\n  terraform:\n    svc:\n      vars:\n        greeting: ${greeting}\n`;
 
-function repository(): string {
+/** shop/dev with svc; with `consumer`, a second component whose variable takes svc's output. */
+function repository(consumer = false): string {
+  const components = consumer ? `      svc: {}\n      consumer:\n        metadata: { depends_on: [svc] }\n        vars: { seen: "{{ terraform.svc.outputs.greeting }}" }\n` : '      svc: {}\n';
   const dir = makeRepo({
     'atmos.yaml': 'components:\n  terraform:\n    base_path: components/terraform\nstacks:\n  base_path: stacks\n',
     'stacks/base.yaml': stack('hello'),
     'components/terraform/svc/main.tf': SVC,
-    'deployments/shop.yaml': ['deployment:', '  name: shop', '  stacks: [base]', '  components:', '    terraform:', '      svc: {}', '  targets:', '    dev: {}', ''].join('\n'),
+    ...(consumer ? { 'components/terraform/consumer/main.tf': 'variable "seen" {\n  type = string\n}\n\nresource "terraform_data" "seen" {\n  input = var.seen\n}\n' } : {}),
+    'deployments/shop.yaml': `deployment:\n  name: shop\n  stacks: [base]\n  components:\n    terraform:\n${components}  targets:\n    dev: {}\n`,
     '.gitignore': '.atmos/\n',
   });
   git(dir, 'init', '-q', '-b', 'main');
@@ -100,30 +103,7 @@ describe('stored plans', () => {
 
 describe('stored plans of dependent components', () => {
   it('fails a dependent whose upstream outputs changed during the run, and records what was applied', () => {
-    const dir = makeRepo({
-      'atmos.yaml': 'components:\n  terraform:\n    base_path: components/terraform\nstacks:\n  base_path: stacks\n',
-      'stacks/base.yaml': stack('hello'),
-      'components/terraform/svc/main.tf': SVC,
-      'components/terraform/consumer/main.tf': 'variable "seen" {\n  type = string\n}\n\nresource "terraform_data" "seen" {\n  input = var.seen\n}\n',
-      'deployments/shop.yaml': [
-        'deployment:',
-        '  name: shop',
-        '  stacks: [base]',
-        '  components:',
-        '    terraform:',
-        '      svc: {}',
-        '      consumer:',
-        '        metadata: { depends_on: [svc] }',
-        '        vars:',
-        '          seen: "{{ terraform.svc.outputs.greeting }}"',
-        '  targets:',
-        '    dev: {}',
-        '',
-      ].join('\n'),
-      '.gitignore': '.atmos/\n',
-    });
-    git(dir, 'init', '-q', '-b', 'main');
-    commitAll(dir, 'initial');
+    const dir = repository(true);
     expect(cli(dir, ['rollout', 'shop', '--target', 'dev']).code).toBe(0);
     writeFileSync(path.join(dir, 'stacks/base.yaml'), stack('bye'));
     commitAll(dir, 'bye');
