@@ -17,6 +17,7 @@ export { buildComponentGraph, componentGraph, withDependencies, type ComponentGr
 export { renderGraph, graphJson, GRAPH_FORMATS, type GraphFormat } from './graph/render.js';
 export { describe, provenanceOf, type Description, type DescribedComponent } from './describe/index.js';
 export { matrix, matrixByWave } from './ci/matrix.js';
+export { affected, affectedMatrix, type AffectedComponent, type AffectedOptions, type AffectedReason, type AffectedResult } from './affected/index.js';
 export { promotionGraph, renderPromotionAscii, type PromotionGraph } from './promotion/graph.js';
 export { validateDeployments, type ValidationResult } from './validate/index.js';
 export { deepMerge, mergeAll, type ListMergeStrategy } from './stacks/merge.js';
