@@ -71,7 +71,7 @@ export interface RunRequest {
   skipPush?: boolean;
   /** `plan --out`: store each component's plan in this directory (modules/terraform/stored-plan.ts). */
   planOut?: string;
-  /** `rollout --from-plan`: apply the plans stored in this directory. */
+  /** `rollout --from-plan`: apply the plans stored in this directory (an id is resolved to one by src/run/pipeline-run.ts). */
   fromPlan?: string;
   /** Called when the run finished, still under the run lock: where a rollout records it. */
   afterRun?: (summary: RunSummary) => Promise<void>;

@@ -4,7 +4,7 @@
  * `rollout --from-plan <dir>` applies exactly that plan, and refuses (exit 3, naming what
  * changed) when an input or the state moved since.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -68,6 +68,24 @@ describe('stored plans', () => {
     const log = applyLog(dir);
     expect(log).toContain('Apply complete! Resources: 1 added, 0 changed, 0 destroyed.');
     expect(log).not.toContain('Terraform will perform the following actions');
+  });
+
+  it('finds stored plans again by the id plan --out printed', () => {
+    const dir = repository();
+    const plans = plansDir();
+    const p = cli(dir, ['plan', 'shop', '--target', 'dev', '--out', plans]);
+    expect(p.code).toBe(0);
+    const id = /stored plans (sha256:[0-9a-f]{64})/.exec(p.stderr)?.[1] as string;
+    expect(id).toBeDefined();
+    rmSync(plans, { recursive: true, force: true });
+    const r = cli(dir, ['rollout', 'shop', '--target', 'dev', '--from-plan', id]);
+    expect(r.code).toBe(0);
+    expect(applied(dir)).toEqual({ type: 'string', value: 'hello' });
+    expect(applyLog(dir)).not.toContain('Terraform will perform the following actions');
+
+    const unknown = cli(dir, ['rollout', 'shop', '--target', 'dev', '--from-plan', `sha256:${'0'.repeat(64)}`]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no stored plans with this id/);
   });
 
   it('refuses a plan whose variables changed since, naming them (exit 3), and applies nothing', () => {
