@@ -244,6 +244,10 @@ describe('affected', () => {
     const bad = runCli(['affected', '--base', 'no-such-ref'], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/"no-such-ref" is not a commit/);
+
+    const name = runCli(['affected', 'Bad_Name', '--base', 'HEAD'], { cwd: dir });
+    expect(name.code).toBe(2);
+    expect(name.stderr).toMatch(/invalid deployment name "Bad_Name"/);
   });
 
   it("compares with the target's current release when no base is given", () => {

@@ -33,12 +33,14 @@ export class AffectedCommand extends BaseCommand {
     const { affected, affectedMatrix } = await import('../../affected/index.js');
     const { checkKebabName } = await import('../../config/names.js');
     const { DiagnosticError, error } = await import('../../diagnostics/index.js');
-    for (const [flag, v] of [
-      ['deployment', this.deployment],
-      ['--target', this.target],
-    ] as const) {
-      const p = v === undefined ? undefined : checkKebabName(v);
-      if (p) throw new DiagnosticError(error('args/name', `invalid ${flag} "${v}": ${p}`));
+    // Bad names on the command line are refused before Git or any file is read.
+    if (this.deployment !== undefined) {
+      const p = checkKebabName(this.deployment);
+      if (p) throw new DiagnosticError(error('args/deployment-name', `invalid deployment name "${this.deployment}": ${p}`, undefined, 'deployment names look like "payment-service"'));
+    }
+    if (this.target !== undefined) {
+      const p = checkKebabName(this.target);
+      if (p) throw new DiagnosticError(error('args/target-name', `invalid --target "${this.target}": ${p}`, undefined, 'targets look like dev, staging, prod'));
     }
     const result = await affected(await this.repo(), {
       ...(this.base !== undefined ? { base: this.base } : {}),
