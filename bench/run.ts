@@ -26,6 +26,7 @@ import type { BenchContext, BenchGroup, Figure, Measurement, MeasureOptions, Sam
 import { rolloutGroup } from './rollout.js';
 import { buildGroup } from './build.js';
 import { modulesGroup } from './modules.js';
+import { affectedGroup } from './affected.js';
 import { trackingGroup } from './tracking.js';
 
 // ---------------------------------------------------------------------------
@@ -286,7 +287,7 @@ const startupGroup: BenchGroup = {
   },
 };
 
-export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup, trackingGroup, buildGroup, modulesGroup];
+export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup, trackingGroup, buildGroup, modulesGroup, affectedGroup];
 
 // ---------------------------------------------------------------------------
 // Main

@@ -19,6 +19,7 @@ export { describe, provenanceOf, type Description, type DescribedComponent } fro
 export { matrix, matrixByWave } from './ci/matrix.js';
 export { detectCi, type CiProvider, type CiProviderId } from './ci/provider.js';
 export { generateCi, defaultCiFile, type CiKind, type GenerateCiOptions } from './ci/generate.js';
+export { affected, affectedMatrix, type AffectedComponent, type AffectedOptions, type AffectedReason, type AffectedResult } from './affected/index.js';
 export { promotionGraph, renderPromotionAscii, type PromotionGraph } from './promotion/graph.js';
 export { validateDeployments, type ValidationResult } from './validate/index.js';
 export { deepMerge, mergeAll, type ListMergeStrategy } from './stacks/merge.js';

@@ -54,6 +54,7 @@ import {
   type StepMount,
   type StepResult,
 } from 'atmos-pipe/module';
+import { checkedPlan, LOCK_FILE, PLAN_FILE, planState, storePlan } from './stored-plan.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -320,13 +321,14 @@ function base(ctx: Ctx, ws: TerraformWorkspace, name: string, module: string): O
   };
 }
 
-function initStep(ctx: Ctx, ws: TerraformWorkspace): Step {
+/** `lock`: a stored plan's lock file, so that init installs the providers the plan was made with. */
+function initStep(ctx: Ctx, ws: TerraformWorkspace, lock?: Artifact): Step {
   return {
     ...base(ctx, ws, 'init', 'terraform.init'),
     argv: [toolOf(ctx).terraform.command, 'init', '-input=false', '-no-color'],
     // Selecting a workspace (TF_WORKSPACE) makes init create its state directory: the same causes apply.
     ...stateHints(ws),
-    inputs: { ...ws.inputs },
+    inputs: { ...ws.inputs, ...(lock ? { [LOCK_FILE]: lock } : {}) },
     // The scheduler tolerates declared outputs that are not produced (no lock file without providers).
     outputs: { dirs: ['.terraform'], files: ['.terraform.lock.hcl'] },
     needs: [],
@@ -418,20 +420,49 @@ export function assertKnownVars(ctx: Ctx): void {
   );
 }
 
-/** Steps of a rollout: init → apply → output. */
+/** The state the steps start from: its digest, serial and lineage (see ./stored-plan.ts). */
+function currentState(ws: TerraformWorkspace) {
+  return planState(ws.statePath, ws.statePath ? stateFact(ws.statePath) : 'none');
+}
+
+/**
+ * The stored plan to apply, checked again now that upstream outputs are known. The run's
+ * verify() found it valid before anything ran, so what changed since is an upstream output
+ * applied in this run: the component fails (a step failure, exit 1) and the run records what
+ * it applied, rather than stopping before its records are written.
+ */
+function planToApply(ctx: Ctx, dir: string, ws: TerraformWorkspace): ReturnType<typeof checkedPlan> {
+  try {
+    return checkedPlan(ctx, dir, { inputs: ws.inputs, state: currentState(ws) });
+  } catch (e) {
+    const d = e instanceof DiagnosticError ? e.diagnostics[0] : undefined;
+    if (d) throw new Error(`${d.message}, after a dependency applied in this run changed its outputs; ${d.hint ?? 'plan again'}`);
+    throw e;
+  }
+}
+
+/**
+ * Steps of a rollout: init → apply → output. With `--from-plan` the apply applies the stored
+ * plan of the component (checked first: ./stored-plan.ts), and init installs the providers of
+ * its lock file (unless the module directory carries its own, which the plan was made with).
+ */
 export function applySteps(ctx: Ctx): Step[] {
   assertKnownVars(ctx);
   const ws = terraformWorkspace(ctx);
   const local = ws.statePath !== null;
   const cmd = toolOf(ctx).terraform.command;
-  const init = initStep(ctx, ws);
+  const stored = ctx.options.fromPlan ? planToApply(ctx, ctx.options.fromPlan, ws) : undefined;
+  const ownLock = ctx.component.moduleDir !== undefined && existsSync(path.join(ctx.component.moduleDir, LOCK_FILE));
+  const init = initStep(ctx, ws, ownLock ? undefined : stored?.lock);
   const apply: Step = {
     ...base(ctx, ws, 'apply', 'terraform.apply'),
-    argv: [cmd, 'apply', '-auto-approve', '-input=false', '-no-color'],
-    operationalArgs: [lockTimeout(ctx)],
+    argv: stored ? [cmd, 'apply', '-input=false', '-no-color'] : [cmd, 'apply', '-auto-approve', '-input=false', '-no-color'],
+    // The plan file must follow every option, and operational args come last: it goes with
+    // them (its content is an input, so the fingerprint still names it).
+    operationalArgs: stored ? [lockTimeout(ctx), PLAN_FILE] : [lockTimeout(ctx)],
     lockedWhen: STATE_LOCKED,
     ...stateHints(ws),
-    inputs: initialized(ws, init),
+    inputs: { ...initialized(ws, init), ...(stored ? { [PLAN_FILE]: stored.plan } : {}) },
     outputs: {},
     ...stateBinding(ctx, ws, true, true),
     needs: [init.id],
@@ -549,6 +580,15 @@ export const terraformApply = defineModule<TerraformInputs>({
   description: 'terraform init + apply in an isolated workspace; outputs from `terraform output -json`',
   inputs: terraformInputs,
   steps: (ctx) => applySteps(ctx),
+  // `--from-plan`: every stored plan is checked before the release is written or anything
+  // applies; applySteps checks again once upstream outputs are known (vars that take an
+  // output of a dependency applied in this run are not known before).
+  verify(ctx) {
+    if (!ctx.options.fromPlan) return;
+    const ws = terraformWorkspace(ctx);
+    const pending = unknownValuePaths(ctx.component.vars ?? {}).length > 0;
+    checkedPlan(ctx, ctx.options.fromPlan, { inputs: ws.inputs, state: currentState(ws), ...(pending ? { unknown: [TFVARS_FILE] } : {}) });
+  },
   outputs(results, ctx) {
     // Sensitive outputs are stored sealed (see the scheduler): opened here, in memory, and masked.
     return parseOutputs(openSensitive(ctx, resultOf(results, ctx, 'output', 'terraform.output')?.values['outputs.json']));
@@ -566,6 +606,15 @@ export const terraformPlan = defineModule<TerraformInputs>({
   steps: (ctx) => planSteps(ctx),
   outputs(results, ctx) {
     const plan = resultOf(results, ctx, 'show', 'terraform.show')?.values['plan.json'];
+    const out = ctx.options.planOut;
+    const planFile = resultOf(results, ctx, 'plan', 'terraform.plan')?.outputs[PLAN_FILE]?.digest;
+    if (out && planFile) {
+      // The inputs and state as the plan step saw them: its fingerprint holds both, so a cached plan was made from these.
+      const ws = terraformWorkspace(ctx);
+      const lockFile = resultOf(results, ctx, 'init', 'terraform.init')?.outputs[LOCK_FILE]?.digest;
+      const id = storePlan(ctx, out, { inputs: ws.inputs, state: currentState(ws), planFile, ...(lockFile ? { lockFile } : {}) });
+      ctx.notice?.(`stored the plan of ${ctx.component.address} in ${out} (${id.slice(0, 19)})`);
+    }
     return { ...countPlanChanges(openValue(ctx, plan)) };
   },
 });

@@ -9,6 +9,7 @@ import { ListCommand } from './commands/list.js';
 import { ModulesCommand } from './commands/modules.js';
 import { MatrixCommand } from './commands/matrix.js';
 import { CiGenerateCommand } from './commands/ci-generate.js';
+import { AffectedCommand } from './commands/affected.js';
 import { PromotionGraphCommand } from './commands/promotion-graph.js';
 import { ValidateCommand } from './commands/validate.js';
 import { BuildCommand } from './commands/build.js';
@@ -69,6 +70,7 @@ const COMMANDS = [
   GraphCommand,
   MatrixCommand,
   CiGenerateCommand,
+  AffectedCommand,
   PromotionGraphCommand,
   ModulesCommand,
   RunCommand,

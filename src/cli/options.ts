@@ -105,6 +105,11 @@ export abstract class PipelineCommand extends BaseCommand {
     return undefined;
   }
 
+  /** Stored plans: `plan --out` and `rollout --from-plan` (absolute directories). */
+  protected storedPlans(): { planOut?: string; fromPlan?: string } {
+    return {};
+  }
+
   /** Asks yes/no on the terminal. */
   protected async confirm(question: string): Promise<boolean> {
     const { createInterface } = await import('node:readline/promises');
@@ -171,6 +176,7 @@ export abstract class PipelineCommand extends BaseCommand {
       pushRemote: pushRemoteOf(repo, flags?.push ?? false, flags?.remote),
       allowDirty: flags?.allowDirty,
       fetch: flags?.fetch,
+      ...this.storedPlans(),
       ...(interactive ? { confirm: (q: string) => this.confirm(q) } : {}),
     };
     return { repo, dep, target, request };

@@ -30,6 +30,10 @@ export interface RunOptions {
   revision?: string;
   /** Seconds a registry request may take (atmos.yaml `deployments.registry.timeout`). */
   registryTimeoutSeconds?: number;
+  /** `plan --out <dir>`: where each component's plan is stored (absolute). */
+  planOut?: string;
+  /** `rollout --from-plan <dir>`: the stored plans to apply, each checked first (absolute). */
+  fromPlan?: string;
 }
 
 export interface ModuleContext<I = unknown> {
@@ -73,6 +77,12 @@ export interface ModuleDefinition<I = unknown> {
    * this component reads them as its outputs (`{{ terraform.<c>.outputs.<o> }}`).
    */
   recordOutputs?(results: StepResult[], ctx: ModuleContext<I>): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /**
+   * Before anything of the run is written (a release) or run: a check of the component as it
+   * stands (its upstream outputs as recorded), which refuses the whole run by throwing a
+   * DiagnosticError (e.g. a stored plan that no longer matches: `rollout --from-plan`).
+   */
+  verify?(ctx: ModuleContext<I>): void | Promise<void>;
   /**
    * What `steps()` would do for the component, as printable data, without making steps or
    * touching the content store (`build --plan` prints it: nixpacks' plan JSON).

@@ -1,18 +1,21 @@
 /**
  * Clean releases (SPEC 5.3): a release names a commit, so what it deploys must be that
  * commit's files. The inputs of a deployment for a target — its file, every stack file it
- * loads, the module directories, the service sources and atmos.yaml — are compared with
+ * loads and the files they include, the module directories (with the targets of their
+ * symlinks), the service sources and atmos.yaml — are compared with
  * HEAD in ONE `git status` limited to those paths: modified (staged or not), deleted, renamed
  * and untracked-not-ignored files count; anything else in the repository does not.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DeploymentConfig } from '../config/deployment.js';
+import { realPath, walkTree } from '../config/paths.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
 import type { Repository } from '../repository.js';
 import { resolveWithImageStore, type ResolvedDeployment } from '../resolve/index.js';
 import type { GitRepo, Head } from '../tracking/index.js';
+import { loadVendorConfig, selectEntry } from '../vendoring/config.js';
 
 export interface ChangedInput {
   /** Repository-relative path. */
@@ -27,16 +30,63 @@ export interface DirtyInputs {
   digest: string;
 }
 
-/** Absolute paths of everything a deployment reads for a target. */
-export function deploymentInputs(repo: Repository, resolved: ResolvedDeployment): string[] {
+/**
+ * What a deployment reads for a target, split by whom it concerns: `shared` is read for every
+ * component (atmos.yaml, the deployment file, every stack file loaded and every file their
+ * `!include`s read); `components` holds each component's own (by address): its Terraform
+ * module directory with the targets of the symlinks in it, or for a vendored module the
+ * manifest that pins its source and version (the deployment file, `vendor.manifest` or
+ * `vendor.yaml`) and a local source's directory; or its nixpack source directory. Absolute
+ * paths; a directory stands for everything below it. One notion for clean releases and for
+ * `affected`.
+ */
+export interface TargetInputs {
+  shared: string[];
+  components: Map<string, string[]>;
+}
+
+/** The module directory (its real path too when it is a link) and where the links inside it point. */
+function moduleInputs(repo: Repository, moduleDir: string): string[] {
+  return repo.files.memo(`module-inputs:${moduleDir}`, () => {
+    const out = new Set([moduleDir]);
+    if (!existsSync(moduleDir)) return [...out];
+    out.add(realPath(moduleDir));
+    for (const e of walkTree(moduleDir, { exclude: (rel) => rel.split('/').includes('.terraform') }).entries) {
+      if (e.type === 'symlink' && existsSync(e.abs)) out.add(realPath(e.abs));
+    }
+    return [...out].sort();
+  });
+}
+
+/** Where a vendored module is pinned (the file of its vendor entry) and, for a local source, that directory. */
+function vendorInputs(repo: Repository, dep: DeploymentConfig, target: string, module: string): string[] {
   const cfg = repo.config;
-  const out = new Set<string>([resolved.file, ...resolved.stacks.map((s) => path.resolve(cfg.repoRoot, s))]);
-  if (cfg.configFile) out.add(cfg.configFile);
+  const sel = selectEntry(cfg, loadVendorConfig(cfg, dep, repo.files), dep, target, module);
+  if (!sel) return [];
+  const out = sel.location ? [path.resolve(cfg.repoRoot, sel.location.file)] : [];
+  if (sel.spec.kind === 'local') out.push(sel.spec.path);
+  return out;
+}
+
+export function targetInputs(repo: Repository, dep: DeploymentConfig, resolved: ResolvedDeployment): TargetInputs {
+  const cfg = repo.config;
+  const shared = new Set<string>([resolved.file, ...[...resolved.stacks, ...resolved.included].map((s) => path.resolve(cfg.repoRoot, s))]);
+  if (cfg.configFile) shared.add(cfg.configFile);
+  const components = new Map<string, string[]>();
   for (const c of resolved.components) {
-    if (c.moduleDir && !c.vendored) out.add(c.moduleDir);
-    if (c.sourceDir) out.add(c.sourceDir);
+    const own: string[] = [];
+    if (c.moduleDir && !c.vendored) own.push(...moduleInputs(repo, c.moduleDir));
+    if (c.vendored && c.component) own.push(...vendorInputs(repo, dep, resolved.target, c.component));
+    if (c.sourceDir) own.push(c.sourceDir);
+    components.set(c.address, own);
   }
-  return [...out].sort();
+  return { shared: [...shared].sort(), components };
+}
+
+/** Absolute paths of everything a deployment reads for a target. */
+export function deploymentInputs(repo: Repository, dep: DeploymentConfig, resolved: ResolvedDeployment): string[] {
+  const t = targetInputs(repo, dep, resolved);
+  return [...new Set([...t.shared, ...[...t.components.values()].flat()])].sort();
 }
 
 /** Parses `git status --porcelain=v1 -z` (a rename's second path is its origin). */
@@ -83,7 +133,7 @@ export async function changedInputs(git: GitRepo, repo: Repository, inputs: stri
 /** Compares the inputs of the deployment for the target with HEAD (resolving it unless the caller did). */
 export async function deploymentChanges(git: GitRepo, repo: Repository, dep: DeploymentConfig, target: string, resolved?: ResolvedDeployment): Promise<DirtyInputs | undefined> {
   const r = resolved ?? (await resolveWithImageStore(repo.config, dep, target, { files: repo.files }));
-  return changedInputs(git, repo, deploymentInputs(repo, r));
+  return changedInputs(git, repo, deploymentInputs(repo, dep, r));
 }
 
 const listing = (d: DirtyInputs) => d.files.map((f) => `  ${f.state} ${f.path}`).join('\n');

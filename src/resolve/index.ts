@@ -313,6 +313,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     file: dep.file,
     target,
     stacks: stack.files,
+    included: stack.included,
     components,
     edges: liveEdges,
     warnings: bag.warnings,

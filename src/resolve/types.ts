@@ -153,6 +153,8 @@ export interface ResolvedDeployment {
   target: string;
   /** Every stack file loaded, repository-relative, in merge order. */
   stacks: string[];
+  /** Files the stack files' `!include`s read, repository-relative, sorted. */
+  included: string[];
   /** Components in wave order (each with its dependencies and wave). */
   components: ResolvedComponent[];
   /** Dependency edges between the components (disabled ones dropped): what src/graph is built from. */

@@ -326,7 +326,7 @@ async function trackedRollout(
     // vendor (just in time) → upstream outputs known (exit 2) → inputs committed (exit 3) →
     // build (cached) → release: the release pins what was pulled and built.
     const now = await knownUpstream(repo, dep, req, upstream);
-    const dirty = checkClean(await changedInputs(git, repo, deploymentInputs(repo, now)), 'rollout', dep, T, head, req.allowDirty ?? false);
+    const dirty = checkClean(await changedInputs(git, repo, deploymentInputs(repo, dep, now)), 'rollout', dep, T, head, req.allowDirty ?? false);
     if (dirty) warnings.push(dirtyWarning(dirty, dep, T, head, DIRTY_RECORDED));
     built = await buildForRelease(repo, dep, req, now);
     if (built && built.status !== 'success') {

@@ -76,6 +76,10 @@ export interface RunRequest {
   beforeRun?: () => Promise<void>;
   /** `--skip-push`: images stay in the local store. */
   skipPush?: boolean;
+  /** `plan --out`: store each component's plan in this directory (modules/terraform/stored-plan.ts). */
+  planOut?: string;
+  /** `rollout --from-plan`: apply the plans stored in this directory (an id is resolved to one by src/run/pipeline-run.ts). */
+  fromPlan?: string;
   /** Called when the run finished, still under the run lock: where a rollout records it. */
   afterRun?: (summary: RunSummary) => Promise<void>;
   /**
@@ -387,24 +391,6 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
   const lease = lock && req.leaseRemote ? new RemoteLease(new GitRepo(repo.config.repoRoot), req.leaseRemote, dep.name, req.target, runnerEnv) : undefined;
   try {
     if (lease) await acquireLease(lease, runId, lockTimeoutSeconds, (message) => emit({ type: 'notice', time: new Date().toISOString(), message }));
-    if (req.beforeRun && !req.dryRun) await req.beforeRun();
-    if (!req.dryRun) {
-      emit({
-        type: 'run.started',
-        time: new Date().toISOString(),
-        runId,
-        deployment: dep.name,
-        target: req.target,
-        pipeline: pipeline.name,
-        engine: engineSel.engine.name,
-        components: members.length,
-        parallelism,
-      });
-      for (const n of engineSel.notices) emit({ type: 'notice', time: new Date().toISOString(), message: n });
-      for (const n of unmasked)
-        emit({ type: 'notice', time: new Date().toISOString(), message: `secret ${n} is shorter than ${MIN_MASKED_LENGTH} characters: it is passed to steps but not masked in their output` });
-    }
-
     const scheduler = new Scheduler({
       cacheDir,
       runId,
@@ -460,10 +446,44 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
         sourceDateEpoch,
         revision: (req.git ?? resolved.git)?.sha,
         registryTimeoutSeconds: repo.config.registryTimeoutSeconds,
+        ...(req.planOut ? { planOut: req.planOut } : {}),
+        ...(req.fromPlan ? { fromPlan: req.fromPlan } : {}),
       },
       stepId,
       notice: (message) => emit({ type: 'notice', time: new Date().toISOString(), message }),
     });
+    // Each stage module's own check of its component as it stands, before the release is
+    // written or anything runs (a stored plan that no longer matches refuses the run here).
+    if (!req.dryRun) {
+      for (const c of members) {
+        const checked = stagesFor(c).filter((stage) => stage.module.verify);
+        if (checked.length === 0 || unknownUpstream.some((u) => u.component === c.address)) continue;
+        const component =
+          c.deferred.length > 0 ? substitute(c, scopeWith(resolved.scope, { images: imagesNow(), terraformOutputs: upstreamTerraformOutputs(), declaredOutputs: declaredOutputsNow() })) : c;
+        for (const stage of checked) {
+          const ctx = contextFor(component, stage.module.inputs.parse(stage.inputs?.(component) ?? {}), (name) => `${pipeline.name}:${c.address}:${stage.name}.${name}`);
+          await stage.module.verify?.(ctx);
+        }
+      }
+    }
+    if (req.beforeRun && !req.dryRun) await req.beforeRun();
+    if (!req.dryRun) {
+      emit({
+        type: 'run.started',
+        time: new Date().toISOString(),
+        runId,
+        deployment: dep.name,
+        target: req.target,
+        pipeline: pipeline.name,
+        engine: engineSel.engine.name,
+        components: members.length,
+        parallelism,
+      });
+      for (const n of engineSel.notices) emit({ type: 'notice', time: new Date().toISOString(), message: n });
+      for (const n of unmasked)
+        emit({ type: 'notice', time: new Date().toISOString(), message: `secret ${n} is shorter than ${MIN_MASKED_LENGTH} characters: it is passed to steps but not masked in their output` });
+    }
+
     const nodes: ComponentNode[] = members.map((c) => {
       const stages = stagesFor(c);
       const stageResults: { stage: BoundStage; ctx: ModuleContext; steps: Step[] }[] = [];

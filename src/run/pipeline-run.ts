@@ -16,6 +16,7 @@ import { junitXml } from '../output/junit.js';
 import { dirtyTreeNotice } from '../release/dirty.js';
 import { release, type ReleaseResult } from '../release/create.js';
 import { planRollout, rollout, type RolloutPlan, type RolloutRequest, type RolloutSummary } from '../rollout/index.js';
+import { planSetDir, storePlanSet } from '../rollout/stored-plans.js';
 import { dryRunPipeline, runPipeline, sandboxFor, selectComponents, type DryRunSummary, type RunSummary } from './index.js';
 import { ensureVendored } from '../vendoring/index.js';
 import { attachTestResults } from './test-results.js';
@@ -83,10 +84,15 @@ export async function runPipelineRequest(repo: Repository, dep: DeploymentConfig
     req.emit(e);
   };
   if (pipeline.records === 'deployment') {
-    const tracked = await rollout(repo, dep, { ...req, emit });
+    const fromPlan = req.fromPlan ? { fromPlan: planSetDir(repo.config.cacheDir, req.fromPlan) } : {};
+    const tracked = await rollout(repo, dep, { ...req, ...fromPlan, emit });
     return { kind: 'run', summary: tracked.run, events: recorder.events, tracked };
   }
   const summary = await runPipeline(repo, dep, { ...req, emit, ...(resolved ? { resolved } : {}) });
+  if (req.planOut && summary.status === 'success') {
+    const id = storePlanSet(repo.config.cacheDir, req.planOut);
+    emit({ type: 'notice', time: new Date().toISOString(), message: `stored plans ${id}: apply them with rollout --from-plan ${id} (here) or --from-plan ${req.planOut}` });
+  }
   if (pipeline.records !== 'test-results') return { kind: 'run', summary, events: recorder.events };
   const xml = junitXml(recorder.events, `${dep.name}/${target}`);
   const attached = await attachTestResults(repo.config.repoRoot, dep.name, xml);

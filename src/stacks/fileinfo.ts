@@ -44,6 +44,8 @@ export interface FileInfo {
   ownComponents: Record<StackComponentType, string[]>;
   /** Warnings for this file (unevaluated YAML functions, unknown import keys). */
   warnings: Diagnostic[];
+  /** Absolute paths of the files its `!include`s read. */
+  includes: string[];
 }
 
 const at = (file: string, loc: Location | undefined): Location => loc ?? { file, line: 1, col: 1 };
@@ -325,7 +327,8 @@ export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMe
   const file = parsed.file;
   const ck = new Checker(file);
   // `!include` is evaluated now, relative to this manifest; the other functions after merging.
-  const value = parsed.yamlFunctions.length ? expandIncludes(files, parsed.value, abs) : parsed.value;
+  const includes: string[] = [];
+  const value = parsed.yamlFunctions.length ? expandIncludes(files, parsed.value, abs, includes) : parsed.value;
   let root: Section = {};
   if (value !== null && value !== undefined) {
     if (!isPlainMap(value)) {
@@ -345,7 +348,7 @@ export function readFileInfo(files: YamlFileCache, abs: string, strategy: ListMe
   // With templating on, import paths are rendered when the imports are walked (load.ts).
   const templatesOn = templating?.settings.enabled === true;
   const imports = parseImports(ck, root, templatesOn);
-  return { abs, file, ...check(ck, root, imports, templatesOn ? [] : parsed.goTemplates, strategy) };
+  return { abs, file, includes, ...check(ck, root, imports, templatesOn ? [] : parsed.goTemplates, strategy) };
 }
 
 function check(

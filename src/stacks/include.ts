@@ -84,10 +84,11 @@ function locate(repoRoot: string, manifest: string, p: string, location: Locatio
 }
 
 /** The value of one include (before its query). Undefined when a problem was reported. */
-function load(files: YamlFileCache, abs: string, raw: boolean, missingHcl: string[], depth: number, problems: Diagnostic[]): unknown {
+function load(files: YamlFileCache, abs: string, raw: boolean, missingHcl: string[], depth: number, problems: Diagnostic[], read: string[]): unknown {
+  read.push(abs);
   if (raw) return readFileSync(abs, 'utf8');
   const ext = path.extname(abs).toLowerCase();
-  if (ext === '.yaml' || ext === '.yml') return expandIn(files, files.loadValid(abs).value, abs, problems, missingHcl, depth + 1);
+  if (ext === '.yaml' || ext === '.yml') return expandIn(files, files.loadValid(abs).value, abs, problems, missingHcl, depth + 1, read);
   if (ext === '.json') return JSON.parse(readFileSync(abs, 'utf8')) as unknown;
   if (ext === '.tfvars' || ext === '.hcl' || ext === '.tf') {
     if (!hclFiles.has(abs)) missingHcl.push(abs);
@@ -97,7 +98,16 @@ function load(files: YamlFileCache, abs: string, raw: boolean, missingHcl: strin
 }
 
 /** The value of `!include`/`!include.raw` written as `s` at `location` in `manifest`; undefined when it is not one. */
-function includeValue(files: YamlFileCache, manifest: string, s: string, location: Location, problems: Diagnostic[], missingHcl: string[], depth: number): { value: unknown } | undefined {
+function includeValue(
+  files: YamlFileCache,
+  manifest: string,
+  s: string,
+  location: Location,
+  problems: Diagnostic[],
+  missingHcl: string[],
+  depth: number,
+  read: string[],
+): { value: unknown } | undefined {
   const fn = splitFunction(s);
   // A `!template` needing no Go template has the same value now as after merging: evaluated
   // now, its map or list deep-merges with the other layers' as Atmos's deferred merge does.
@@ -119,7 +129,7 @@ function includeValue(files: YamlFileCache, manifest: string, s: string, locatio
   }
   let value: unknown;
   try {
-    value = load(files, where.abs, fn.tag === '!include.raw', missingHcl, depth, problems);
+    value = load(files, where.abs, fn.tag === '!include.raw', missingHcl, depth, problems, read);
   } catch (e) {
     if (e instanceof DiagnosticError) problems.push(...e.diagnostics);
     else problems.push(error('yaml/include-parse', `${s}: ${(e as Error).message}`, location));
@@ -139,10 +149,10 @@ function includeValue(files: YamlFileCache, manifest: string, s: string, locatio
 }
 
 /** `value` with every include evaluated. */
-function expandIn(files: YamlFileCache, value: unknown, manifest: string, problems: Diagnostic[], missingHcl: string[], depth: number): unknown {
+function expandIn(files: YamlFileCache, value: unknown, manifest: string, problems: Diagnostic[], missingHcl: string[], depth: number, read: string[]): unknown {
   const fallback: Location = { file: path.relative(files.repoRoot, manifest), line: 1, col: 1 };
   return mapStrings(value, fallback, (s, loc) => {
-    const r = includeValue(files, manifest, s, loc, problems, missingHcl, depth);
+    const r = includeValue(files, manifest, s, loc, problems, missingHcl, depth, read);
     return r ? r.value : s;
   });
 }
@@ -150,12 +160,13 @@ function expandIn(files: YamlFileCache, value: unknown, manifest: string, proble
 /**
  * A manifest's value with its `!include`/`!include.raw` functions evaluated. Throws a
  * DiagnosticError for a refused include, or {@link HclIncludesNeeded} when an HCL file must be
- * parsed first.
+ * parsed first. `read` receives the absolute path of every file included (nested ones too):
+ * they are inputs of the stack as much as the manifest itself (src/affected, clean releases).
  */
-export function expandIncludes(files: YamlFileCache, value: unknown, manifest: string): unknown {
+export function expandIncludes(files: YamlFileCache, value: unknown, manifest: string, read: string[] = []): unknown {
   const problems: Diagnostic[] = [];
   const missingHcl: string[] = [];
-  const out = expandIn(files, value, manifest, problems, missingHcl, 0);
+  const out = expandIn(files, value, manifest, problems, missingHcl, 0, read);
   if (problems.length) throw new DiagnosticError(problems);
   if (missingHcl.length) throw new HclIncludesNeeded([...new Set(missingHcl)]);
   return out;

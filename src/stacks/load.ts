@@ -344,6 +344,7 @@ export function loadStack(imports: ImportSpec[], opts: StackLoadOptions, files?:
   };
   return {
     files: r.files.map((f) => loader.info(f).file),
+    included: [...new Set(r.files.flatMap((f) => loader.info(f).includes))].map((f) => displayPath(opts.repoRoot, f)).sort(),
     componentNames: { terraform: names('terraform'), helmfile: names('helmfile') },
     warnings,
     internal,

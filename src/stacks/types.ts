@@ -41,6 +41,8 @@ export interface StackLoadOptions {
 export interface LoadedStack {
   /** Every stack file read, repository-relative, in merge order (imports before importers). */
   files: string[];
+  /** Files the stack files' `!include`s read, repository-relative, sorted. */
+  included: string[];
   /** Component names defined (directly or through imports) per component type. */
   componentNames: { terraform: string[]; helmfile: string[] };
   /** Warnings found while loading (Go templates / YAML functions left unevaluated, once per file). */

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Command, Option } from 'clipanion';
 import { TrackedPipelineCommand } from '../options.js';
 
@@ -12,6 +13,8 @@ export class RolloutCommand extends TrackedPipelineCommand {
 
       Re-running an unchanged rollout is all cache hits and records nothing; a state changed elsewhere (drift) re-runs the apply. A second rollout of the same deployment and target waits for the first, or exits 4 after \`--lock-timeout\`.
 
+      \`--from-plan <dir|id>\` applies the plans \`plan --out <dir>\` stored (the directory, or on the same machine the id it printed) (\`terraform apply <planfile>\`): a component whose inputs (module, variables, backend) or state changed since its plan was made is refused with exit 3, naming what changed.
+
       A new release is made only from committed inputs (deployment file, loaded stacks, modules, service sources, atmos.yaml): modified or untracked input files exit 3 with their list, unless \`--allow-dirty\` records a dirty release, which is never promoted. A component rolled out without its dependencies (\`--component\`) takes their outputs as recorded by the rollout that applied them to the target (the same release when promoting); when none are recorded it exits 2 naming the command that applies them.
     `,
     examples: [
@@ -20,9 +23,19 @@ export class RolloutCommand extends TrackedPipelineCommand {
       ['Approve while promoting, in CI', '$0 rollout payment-service --target prod --promote-from staging --approve --approver "$GITHUB_ACTOR"'],
       ['Roll prod back to an earlier release', '$0 rollout payment-service --target prod --release r-0123456789ab'],
       ['Only one component, with what it needs', '$0 rollout payment-service --target dev --component ecr/api --with-deps'],
+      ['Apply exactly the plans stored by `plan --out plans/`', '$0 rollout payment-service --target prod --from-plan plans/'],
+      ['The same plans by the id `plan --out` printed', '$0 rollout payment-service --target prod --from-plan sha256:…'],
     ],
   });
   deployment = Option.String({ required: false, name: 'deployment' });
+  fromPlan = Option.String('--from-plan', {
+    description: "Apply the plans stored by `plan --out <dir>`, after checking that each component's inputs and state are those it was made from (else exit 3)",
+  });
+  protected override storedPlans(): { fromPlan?: string } {
+    if (this.fromPlan === undefined) return {};
+    // An id (`sha256:<hex>`, printed by `plan --out`) is looked up in the cache; anything else is a directory.
+    return { fromPlan: /^sha256:[0-9a-f]{64}$/.test(this.fromPlan) ? this.fromPlan : path.resolve(this.chdir ?? process.cwd(), this.fromPlan) };
+  }
   protected pipelineName(): string {
     return 'rollout';
   }
