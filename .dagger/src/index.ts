@@ -18,12 +18,12 @@ import { type Changeset, type Container, type Directory, type Secret, argument, 
 
 /**
  * The Node image the CLI runs in, by digest (images run by digest, as every step of the Dagger
- * engine does). No registry can be asked here: the digest below is a placeholder of zeros that
- * no registry serves, to be replaced with the one `skopeo inspect docker://node:20-bookworm`
- * prints, verified on a real engine (README "Running on Dagger"). Until then pass `--image`.
- * bookworm, not slim: the CLI needs git.
+ * engine does): `node:20-bookworm` as published on Docker Hub (bookworm, not slim: the CLI
+ * needs git). No registry can be asked from where this was written: the digest is the one
+ * several public projects pin and a public build log shows pulled; pass `--image` to use
+ * another (README "Running on Dagger").
  */
-const NODE_IMAGE = 'node:20-bookworm@sha256:0000000000000000000000000000000000000000000000000000000000000000';
+const NODE_IMAGE = 'node:20-bookworm@sha256:8f693eaa7e0a8e71560c9a82b55fd54c2ae920a2ba5d2cde28bac7d1c01c9ba5';
 
 /**
  * What is never sent to the engine from the caller's source: dependencies and build output

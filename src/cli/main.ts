@@ -32,6 +32,9 @@ async function main(): Promise<void> {
     return;
   }
   process.exitCode = await cli.run(command, {});
+  // Refused input or a refused run writes nothing: not even the caches made on the way (src/cache/provisional.ts).
+  const { exitCode } = await import('./exit.js');
+  if (process.exitCode === exitCode('invalid') || process.exitCode === exitCode('refused')) (await import('../cache/provisional.js')).discardCreated();
 }
 
 await main();

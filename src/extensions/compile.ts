@@ -19,6 +19,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as zod from 'zod';
 import { writeFileAtomic } from '../cache/cas.js';
+import { willCreate } from '../cache/provisional.js';
 import { DiagnosticError, error, type Location } from '../diagnostics/index.js';
 import * as moduleApi from '../module/index.js';
 import { sha256 } from '../steps/fingerprint.js';
@@ -202,8 +203,13 @@ async function compiledUnit(unit: ScriptUnit, cacheDir: string): Promise<string>
   const key = sha256(`${FORMAT}\0${sh.key}\0${unit.digest}`).slice(7);
   const out = path.join(dir, key);
   // The re-exporting files first, also for a cached unit: they may have been cleaned away.
-  for (const [name, text] of sh.texts) if (!existsSync(path.join(dir, name))) writeFileAtomic(path.join(dir, name), text);
+  for (const [name, text] of sh.texts) {
+    if (existsSync(path.join(dir, name))) continue;
+    willCreate(path.join(dir, name));
+    writeFileAtomic(path.join(dir, name), text);
+  }
   if (existsSync(out)) return out;
+  willCreate(out);
   const tmp = path.join(dir, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     for (const [rel, text] of unit.files) {

@@ -19,7 +19,7 @@
  * by resolving again.
  */
 import path from 'node:path';
-import { DiagnosticBag, DiagnosticError } from '../diagnostics/index.js';
+import { DiagnosticBag, DiagnosticError, type Location } from '../diagnostics/index.js';
 import type { AtmosConfig } from '../config/atmos.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { checkTargetArg, declaredComponents } from '../config/deployment.js';
@@ -43,7 +43,7 @@ import { loadTargetStacks, stackedComponents } from './stack-config.js';
 import { deferredOf, terraformSections } from './vars.js';
 import { targetStack, workspaceOf } from './workspace.js';
 import type { FoundRef } from './templates.js';
-import type { ResolveOptions, ResolvedComponent, ResolvedDeployment } from './types.js';
+import type { DeferredValue, ResolveOptions, ResolvedComponent, ResolvedDeployment, ResolvedHook } from './types.js';
 import { checkNoFunctionStrings, evaluateStaticFunctions, evaluateYamlFunctions, type YamlFunctionContext } from './yaml-functions.js';
 
 export type { BuiltImage, DeferredValue, ResolveOptions, ResolvedComponent, ResolvedDeployment, ResolvedHook } from './types.js';
@@ -55,6 +55,47 @@ let resolutions = 0;
 /** How many times {@link resolveDeployment} ran in this process. */
 export function resolutionCount(): number {
   return resolutions;
+}
+
+/**
+ * A component that is built, not applied (nixpack, or a type a module declares): its vars and
+ * settings as evaluated, with no module, state, backend or providers.
+ */
+function artifactComponent(a: {
+  address: string;
+  type: string;
+  name: string;
+  sections: { vars: Record<string, unknown>; settings: Record<string, unknown>; deferred: DeferredValue[] };
+  metadata: { labels?: Record<string, string> } | undefined;
+  sourceDir: string | undefined;
+  location: Location;
+  refs: FoundRef[];
+  credentials: Credentials;
+  hooks: ResolvedHook[];
+}): ResolvedComponent {
+  return {
+    address: a.address,
+    type: a.type,
+    name: a.name,
+    component: null,
+    vars: a.sections.vars,
+    settings: a.sections.settings,
+    env: {},
+    backend_type: null,
+    backend: {},
+    providers: {},
+    depends_on: [],
+    wave: 0,
+    metadata: (a.metadata ?? {}) as Record<string, unknown>,
+    labels: a.metadata?.labels ?? {},
+    ...(a.sourceDir ? { sourceDir: a.sourceDir } : {}),
+    location: a.location,
+    bindings: [],
+    references: a.refs,
+    deferred: a.sections.deferred,
+    credentials: a.credentials,
+    ...(a.hooks.length ? { hooks: a.hooks } : {}),
+  };
 }
 
 /** Resolve a deployment for one target. Throws a DiagnosticError with every problem found. */
@@ -231,29 +272,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     for (const h of hooks) for (const r of h.references) hookRefsSeen.add(r);
     edges.references(address, [...refs, ...hookRefs], n);
     edges.dependsOn(address, c.metadata?.depends_on, c.metadata?.depends_on);
-    components.push({
-      address,
-      type: 'nixpack',
-      name: n,
-      component: null,
-      vars: sections.vars,
-      settings: sections.settings,
-      env: {},
-      backend_type: null,
-      backend: {},
-      providers: {},
-      depends_on: [],
-      wave: 0,
-      metadata: (c.metadata ?? {}) as Record<string, unknown>,
-      labels: (c.metadata?.labels ?? {}) as Record<string, string>,
-      sourceDir,
-      location,
-      bindings: [],
-      references: refs,
-      deferred: sections.deferred,
-      credentials: credentialsOf(c.secrets),
-      ...(hooks.length ? { hooks } : {}),
-    });
+    components.push(artifactComponent({ address, type: 'nixpack', name: n, sections, metadata: c.metadata, sourceDir, location, refs, credentials: credentialsOf(c.secrets), hooks }));
   }
 
   // ---- Components of the types modules declare: vars and settings with templates evaluated (as nixpack's).
@@ -273,29 +292,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
       checkSelfOutputs(hooks, address, type.module, [...type.outputs], bag);
       edges.references(address, [...refs, ...hookEdgeRefs(hooks, type.name, n)]);
       edges.dependsOn(address, c.metadata?.depends_on, c.metadata?.depends_on);
-      components.push({
-        address,
-        type: type.name,
-        name: n,
-        component: null,
-        vars: sections.vars,
-        settings: sections.settings,
-        env: {},
-        backend_type: null,
-        backend: {},
-        providers: {},
-        depends_on: [],
-        wave: 0,
-        metadata: (c.metadata ?? {}) as Record<string, unknown>,
-        labels: (c.metadata?.labels ?? {}) as Record<string, string>,
-        ...(sourceDir ? { sourceDir } : {}),
-        location,
-        bindings: [],
-        references: refs,
-        deferred: sections.deferred,
-        credentials: credentialsOf(undefined),
-        ...(hooks.length ? { hooks } : {}),
-      });
+      components.push(artifactComponent({ address, type: type.name, name: n, sections, metadata: c.metadata, sourceDir, location, refs, credentials: credentialsOf(undefined), hooks }));
     }
   }
 

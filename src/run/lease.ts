@@ -89,14 +89,17 @@ export class RemoteLease {
   }
 
   /** The lease on the remote now: its commit and holder (undefined: nobody holds it). */
-  private async read(): Promise<{ sha: string; holder: LeaseHolder | undefined } | undefined> {
+  private async read(attempt = 1): Promise<{ sha: string; holder: LeaseHolder | undefined } | undefined> {
     const [r] = await this.git.lsRemote(this.remote, [this.ref]);
     if (!r) return undefined;
     let body = await this.git.run(['cat-file', 'commit', r.sha], { allowFail: true });
     if (body.code !== 0) {
       const local = `refs/atmos-remote/${remoteNamespace(this.remote)}/leases/${this.deployment}/${this.target}`;
-      await this.git.run(['fetch', '--no-tags', '--no-write-fetch-head', '--quiet', '--', this.remote, `+${this.ref}:${local}`]);
-      body = await this.git.run(['cat-file', 'commit', r.sha]);
+      const fetched = await this.git.run(['fetch', '--no-tags', '--no-write-fetch-head', '--quiet', '--', this.remote, `+${this.ref}:${local}`], { allowFail: attempt < 3 });
+      // The holder released or renewed it between the listing and the fetch: look again.
+      if (fetched.code !== 0) return this.read(attempt + 1);
+      body = await this.git.run(['cat-file', 'commit', r.sha], { allowFail: attempt < 3 });
+      if (body.code !== 0) return this.read(attempt + 1);
     }
     const message = body.text.slice(body.text.indexOf('\n\n') + 2);
     try {

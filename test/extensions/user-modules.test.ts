@@ -4,7 +4,7 @@
  * user pipeline run by name, its steps cached until the module's files change, and the
  * configuration errors of loading (name collisions, a module that throws, nothing exported).
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baseRepo, makeRepo, runCli } from '../helpers.js';
@@ -176,6 +176,17 @@ describe('user modules and pipelines', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown pipeline "verfy"');
     expect(r.stderr).toContain('did you mean "verify"');
+  });
+
+  it('refused input writes nothing, not even the transformed modules; a valid command keeps them', () => {
+    const repo = userRepo();
+    // The modules are loaded (and transformed) before the deployment is found to be missing its target.
+    const refused = runCli(['run', 'verify', 'shop', '--target', 'prod'], { cwd: repo, env: NO_CI });
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(existsSync(path.join(repo, '.atmos'))).toBe(false);
+    const listed = runCli(['modules'], { cwd: repo, env: NO_CI });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(readdirSync(path.join(repo, '.atmos/cache/modules')).length).toBeGreaterThan(0);
   });
 
   it('a module named like a built-in one is refused, located at its name, unless it says replaces: true', () => {
