@@ -4,7 +4,7 @@
  * `rollout --from-plan <dir>` applies exactly that plan, and refuses (exit 3, naming what
  * changed) when an input or the state moved since.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,12 +37,16 @@ function applied(dir: string): unknown {
   return state.resources.find((r) => r.type === 'terraform_data')?.instances[0].attributes.input;
 }
 
-/** The log of the newest run's apply step. */
+/** The log of the newest apply step (run ids made in one second do not sort by time: the newest file wins). */
 function applyLog(dir: string): string {
   const logs = path.join(dir, '.atmos/logs');
-  const run = readdirSync(logs).sort().pop() as string;
-  const file = readdirSync(path.join(logs, run)).find((f) => f.startsWith('rollout_terraform_svc_apply-')) as string;
-  return readFileSync(path.join(logs, run, file), 'utf8');
+  const applies = readdirSync(logs).flatMap((run) =>
+    readdirSync(path.join(logs, run))
+      .filter((f) => f.startsWith('rollout_terraform_svc_apply-'))
+      .map((f) => path.join(logs, run, f)),
+  );
+  const newest = applies.sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs).pop() as string;
+  return readFileSync(newest, 'utf8');
 }
 
 const plansDir = () => mkdtempSync(path.join(tmpdir(), 'atmos-pipe-plans-'));
