@@ -49,10 +49,16 @@ export function digestTree(dir: string): FileDigests {
   return out;
 }
 
+/** What the temporary name of a file being merged contains (the translation leaves such files out of every load). */
+const MERGE_TEMP_MARK = '.atmos-pipe-merge-';
+
+/** The glob of those temporary files, at any depth of a mount. */
+export const MERGE_TEMP_GLOB = `**/*${MERGE_TEMP_MARK}*`;
+
 /** Replaces `to` with the file at `from` (a new name then a rename: readers never see half a file). */
 function replaceFile(from: string, to: string): void {
   mkdirSync(path.dirname(to), { recursive: true });
-  const tmp = `${to}.atmos-pipe-${randomBytes(4).toString('hex')}`;
+  const tmp = `${to}${MERGE_TEMP_MARK}${randomBytes(4).toString('hex')}`;
   const st = lstatSync(from);
   if (st.isSymbolicLink()) symlinkSync(readlinkSync(from), tmp);
   else writeFileSync(tmp, readFileSync(from), { mode: st.mode & 0o777 });

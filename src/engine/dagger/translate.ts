@@ -18,6 +18,7 @@ import path from 'node:path';
 import { commandLine, type Step } from '../../steps/types.js';
 import type { ExecRequest } from '../types.js';
 import type { DaggerClient, DaggerContainer } from './client.js';
+import { MERGE_TEMP_GLOB } from './merge.js';
 
 // ---------------------------------------------------------------------------------------------
 // Translation of one step.
@@ -144,7 +145,9 @@ export function translateStep(client: DaggerClient, req: Pick<ExecRequest, 'step
     if (inside(wsPath, m.path) || inside(m.path, wsPath)) {
       throw new Error(`step ${step.id}: mount path ${m.path} overlaps the workspace mount ${wsPath}`);
     }
-    c = c.withMountedDirectory(m.path, client.host().directory(m.host, { noCache: true }), m.writable ? undefined : { readOnly: true });
+    // The merge of a step running beside this one writes its files under a temporary name
+    // (merge.ts): never part of what a step sees, and gone by the time a load would read it.
+    c = c.withMountedDirectory(m.path, client.host().directory(m.host, { noCache: true, exclude: [MERGE_TEMP_GLOB] }), m.writable ? undefined : { readOnly: true });
     // A writable mount is a copy loaded before the exec, shared on the host with steps running
     // beside it (Terraform's state directory holds every component's state): only the files this
     // step changed go back, so an export never rewrites another step's newer file.

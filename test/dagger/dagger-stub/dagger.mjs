@@ -82,9 +82,25 @@ function decodeId(id, type) {
 let seq = 0;
 const fresh = (what) => mkdtempSync(path.join(scratch, `${what}-${seq++}-`));
 
-function copyTree(from, to) {
+function copyTree(from, to, exclude = []) {
   mkdirSync(to, { recursive: true });
-  if (existsSync(from)) cpSync(from, to, { recursive: true, verbatimSymlinks: true, force: true });
+  if (!existsSync(from)) return;
+  if (exclude.length === 0) {
+    cpSync(from, to, { recursive: true, verbatimSymlinks: true, force: true });
+    return;
+  }
+  const drop = picomatch(exclude, { dot: true });
+  const walk = (rel) => {
+    for (const e of readdirSync(path.join(from, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (drop(r)) continue;
+      if (e.isDirectory()) {
+        mkdirSync(path.join(to, r), { recursive: true });
+        walk(r);
+      } else cpSync(path.join(from, r), path.join(to, r), { verbatimSymlinks: true, force: true });
+    }
+  };
+  walk('');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,9 +344,11 @@ const resolvers = {
     return { __t: 'File', kind: 'snapshot', file };
   },
   'Host.directory': (_, a) => {
-    // Snapshot on load: later changes on the host are not seen through this ID.
+    // Snapshot on load: later changes on the host are not seen through this ID. Excluded
+    // entries are never looked at (as Dagger's filesync skips them while it walks).
     const dir = fresh('snapshot');
-    copyTree(a.path, dir);
+    if (a.include?.length) throw new GraphQLError('dagger stub: host.directory include is not modelled');
+    copyTree(a.path, dir, a.exclude ?? []);
     return { __t: 'Directory', kind: 'snapshot', dir, host: a.path };
   },
   'Container.from': (c, a) => withC(c, { image: a.address }),
