@@ -4,6 +4,7 @@
  * loaded definition came from.
  */
 import type { AnyModule, PipelineDefinition } from '../module/index.js';
+import type { ScriptUnit } from './compile.js';
 
 /** Where a module or pipeline comes from. */
 export interface ExtensionOrigin {
@@ -54,4 +55,14 @@ export function exportedModules(ns: Record<string, unknown>): AnyModule[] {
 /** The pipelines a script exports. */
 export function exportedPipelines(ns: Record<string, unknown>): PipelineDefinition[] {
   return exported(ns, isPipeline);
+}
+
+/** A module name (`smoke-test`, `terraform.apply`) as opposed to a source to fetch it from. */
+export function isModuleName(uses: string): boolean {
+  return /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/.test(uses);
+}
+
+/** The entry file of a module directory: `index.ts`, `index.mts`, `index.js` or `index.mjs`. */
+export function moduleEntry(unit: ScriptUnit): string | undefined {
+  return ['index.ts', 'index.mts', 'index.js', 'index.mjs'].find((f) => unit.files.has(f));
 }

@@ -14,7 +14,7 @@ import { listDeploymentFiles } from '../config/deployment-files.js';
 import type { Location } from '../diagnostics/index.js';
 import type { Repository } from '../repository.js';
 import { isPlainMap, locOf } from '../yaml/index.js';
-import { isModuleName } from './remote.js';
+import { isModuleName } from './exports.js';
 
 /** A `uses:` line whose value is not a module name (the cheap test before parsing a file). */
 function namesSource(text: string): boolean {

@@ -23,11 +23,18 @@ import type { AnyModule, ModuleRef, ModuleRegistry, PipelineDefinition } from '.
 import { recordModuleDigest } from '../module/digest.js';
 import type { Repository } from '../repository.js';
 import { importScript, readUnit, SCRIPT_FILE, type ScriptUnit } from './compile.js';
-import { exportedModules, exportedPipelines, type ExtensionOrigin } from './exports.js';
+import { exportedModules, exportedPipelines, isModuleName, moduleEntry, type ExtensionOrigin } from './exports.js';
 import { hookSources } from './hook-sources.js';
-import { isModuleName, moduleEntry, resolveModuleRef } from './remote.js';
 
-export { isModuleName, resolveModuleRef } from './remote.js';
+export { isModuleName } from './exports.js';
+
+/**
+ * The module a `uses:` source names, fetched, pinned and verified (./remote.ts). The fetching
+ * machinery (vendoring: Git, archives) is loaded only when a repository names a remote module.
+ */
+export async function resolveModuleRef(...args: Parameters<typeof import('./remote.js').resolveModuleRef>): ReturnType<typeof import('./remote.js').resolveModuleRef> {
+  return (await import('./remote.js')).resolveModuleRef(...args);
+}
 export type { ExtensionOrigin } from './exports.js';
 
 /** The modules and pipelines a run can use: the built-in ones and the repository's. */

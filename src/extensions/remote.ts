@@ -26,16 +26,11 @@ import { FetchError, fetchSource } from '../vendoring/fetch.js';
 import { UnsafeArchiveError } from '../vendoring/extract.js';
 import { parseSource, SourceError, type VendorSource } from '../vendoring/source.js';
 import { dumpPlain, loadPlain } from '../yaml/plain.js';
-import { importScript, readUnit, type ScriptUnit } from './compile.js';
-import { exportedModules, type ExtensionOrigin, type LoadedModule } from './exports.js';
+import { importScript, readUnit } from './compile.js';
+import { exportedModules, moduleEntry, type ExtensionOrigin, type LoadedModule } from './exports.js';
 
 /** The lock of remote modules, at the repository root (committed, unlike `.atmos/`). */
 const MODULES_LOCK = 'modules.lock.yaml';
-
-/** A module name (`smoke-test`, `terraform.apply`) as opposed to a source to fetch it from. */
-export function isModuleName(uses: string): boolean {
-  return /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/.test(uses);
-}
 
 export interface ResolveModuleOptions {
   /** Refuse a remote module that is not pinned (default: the CI variable is set). */
@@ -158,11 +153,6 @@ async function pinnedTree(repo: Repository, uses: string, src: Exclude<VendorSou
   writeModulesLock(repo, { ...readModulesLock(repo), [uses]: entry });
   notice(`module ${uses} pinned at ${got.digest.slice(0, 19)} in ${MODULES_LOCK}`);
   return { dir: objectDir(paths, got.digest), entry };
-}
-
-/** The entry file of a module directory: `index.ts`, `index.mts`, `index.js` or `index.mjs`. */
-export function moduleEntry(unit: ScriptUnit): string | undefined {
-  return ['index.ts', 'index.mts', 'index.js', 'index.mjs'].find((f) => unit.files.has(f));
 }
 
 /**
