@@ -13,11 +13,12 @@
  * lead to the transformed sibling (`./util.js` finds `util.ts`, as TypeScript does). Other
  * packages resolve from the repository's node_modules (the cache lives inside the repository).
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as zod from 'zod';
+import { secretKey } from '../cache/actions.js';
 import { writeFileAtomic } from '../cache/cas.js';
 import { willCreate } from '../cache/provisional.js';
 import { DiagnosticError, error, type Location } from '../diagnostics/index.js';
@@ -193,6 +194,27 @@ function modulesCache(cacheDir: string): string {
   return path.join(cacheDir, 'cache', 'modules');
 }
 
+/** HMAC of a transformed unit's files (in the unit's file order), with the action cache's key. */
+function unitMac(key: Buffer, dir: string, unit: ScriptUnit): string {
+  const h = createHmac('sha256', key);
+  for (const rel of unit.files.keys()) {
+    const file = path.join(dir, `${rel}.mjs`);
+    h.update(`${rel}\0`);
+    h.update(existsSync(file) ? readFileSync(file) : Buffer.from('(missing)'));
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+/** The MAC recorded beside a transformed unit ('' when there is none). */
+function readMac(dir: string): string {
+  try {
+    return readFileSync(`${dir}.mac`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /**
  * The unit's directory of transformed files in the cache, written when it is not there yet
  * (in a temp directory renamed into place, so a half-written unit is never imported).
@@ -208,8 +230,18 @@ async function compiledUnit(unit: ScriptUnit, cacheDir: string): Promise<string>
     willCreate(path.join(dir, name));
     writeFileAtomic(path.join(dir, name), text);
   }
-  if (existsSync(out)) return out;
+  const macKeyFile = path.join(cacheDir, 'cache', 'secret.key');
+  if (!existsSync(macKeyFile)) willCreate(macKeyFile);
+  const macKey = secretKey(path.join(cacheDir, 'cache'));
+  // A cached unit is code this process will run: used only when its MAC (the action cache's
+  // key) still matches; an edited or damaged copy is transformed again.
+  if (existsSync(out)) {
+    if (unitMac(macKey, out, unit) === readMac(out)) return out;
+    rmSync(out, { recursive: true, force: true });
+    rmSync(`${out}.mac`, { force: true });
+  }
   willCreate(out);
+  willCreate(`${out}.mac`);
   const tmp = path.join(dir, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     for (const [rel, text] of unit.files) {
@@ -223,6 +255,7 @@ async function compiledUnit(unit: ScriptUnit, cacheDir: string): Promise<string>
       // Another process wrote the same unit first.
       if (!existsSync(out)) throw e;
     }
+    writeFileAtomic(`${out}.mac`, unitMac(macKey, out, unit));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@
  * user pipeline run by name, its steps cached until the module's files change, and the
  * configuration errors of loading (name collisions, a module that throws, nothing exported).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baseRepo, makeRepo, runCli } from '../helpers.js';
@@ -151,7 +151,7 @@ describe('user modules and pipelines', () => {
     expect(run().every((e) => e.status === 'cached')).toBe(true);
   });
 
-  it('a warm load imports the cached JavaScript without transforming again; an edited source is transformed anew', () => {
+  it('a warm load imports the cached JavaScript without transforming again; an edited cached copy or source is transformed anew', () => {
     const repo = userRepo();
     const describe = () => {
       const r = runCli(['modules', '--format', 'json'], { cwd: repo, env: NO_CI });
@@ -165,8 +165,14 @@ describe('user modules and pipelines', () => {
       (n) => /^[0-9a-f]{64}$/.test(n) && readdirSync(path.join(cache, n)).includes('index.ts.mjs') && readFileSync(path.join(cache, n, 'index.ts.mjs'), 'utf8').includes('smoke-test'),
     );
     const cached = path.join(cache, unit, 'index.ts.mjs');
-    writeFileSync(cached, readFileSync(cached, 'utf8').replace('Says hello to a component', 'read from the cache'));
-    expect(describe()).toBe('read from the cache');
+    // A warm load reads the cached copy as it is: not written again.
+    const written = statSync(cached).mtimeMs;
+    expect(describe()).toBe('Says hello to a component');
+    expect(statSync(cached).mtimeMs).toBe(written);
+    // An edited cached copy is code nobody vouches for: it fails its MAC and is transformed again from the source.
+    writeFileSync(cached, readFileSync(cached, 'utf8').replace('Says hello to a component', 'planted in the cache'));
+    expect(describe()).toBe('Says hello to a component');
+    expect(readFileSync(cached, 'utf8')).not.toContain('planted in the cache');
     writeFileSync(path.join(repo, 'modules/smoke-test/index.ts'), SMOKE_TS.replace('Says hello to a component', 'Greets a component'));
     expect(describe()).toBe('Greets a component');
   });
