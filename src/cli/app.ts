@@ -12,6 +12,7 @@ import { CiGenerateCommand } from './commands/ci-generate.js';
 import { AffectedCommand } from './commands/affected.js';
 import { PromotionGraphCommand } from './commands/promotion-graph.js';
 import { ValidateCommand } from './commands/validate.js';
+import { FmtCommand } from './commands/fmt.js';
 import { BuildCommand } from './commands/build.js';
 import { PlanCommand } from './commands/plan.js';
 import { RolloutCommand } from './commands/rollout.js';
@@ -67,6 +68,7 @@ const COMMANDS = [
   ListCommand,
   DescribeCommand,
   ValidateCommand,
+  FmtCommand,
   GraphCommand,
   MatrixCommand,
   CiGenerateCommand,

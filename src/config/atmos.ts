@@ -38,6 +38,12 @@ export interface AtmosConfig {
   configFile?: string;
   basePath: string;
   terraformBasePath: string;
+  /**
+   * `components.nixpack.base_path` (default `services`): where a nixpack component named only
+   * by its name in a deployment file (the short form, ./short-form.ts) has its source.
+   * Absent in configurations built by hand: the default applies.
+   */
+  nixpackBasePath?: string;
   stacksBasePath: string;
   deploymentsBasePath: string;
   releasesPath: string;
@@ -312,6 +318,7 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     configFile,
     basePath: base,
     terraformBasePath: dirKey(tf, 'base_path', 'components.terraform.base_path', base, 'components/terraform'),
+    nixpackBasePath: dirKey(map(components, 'nixpack'), 'base_path', 'components.nixpack.base_path', base, 'services'),
     stacksBasePath: dirKey(stacks, 'base_path', 'stacks.base_path', base, 'stacks'),
     deploymentsBasePath: dirKey(dep, 'base_path', 'deployments.base_path', base, 'deployments'),
     releasesPath: dirKey(dep, 'releases_path', 'deployments.releases_path', base, 'releases'),

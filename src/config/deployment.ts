@@ -11,6 +11,7 @@ import type { AtmosConfig } from './atmos.js';
 import { YamlFileCache } from './files.js';
 import { checkComponentName, checkComponentRefLength, checkKebabName, refPrefixCollisions } from './names.js';
 import { parseWithSchema } from './zod-diagnostics.js';
+import { normaliseDeploymentDocument } from './short-form.js';
 import { envListSchema, secretListSchema } from '../secrets/index.js';
 
 // Schemas are used once per process: interpreting them beats compiling them.
@@ -263,6 +264,8 @@ export interface DeploymentConfig {
   location: Location;
   /** Non-fatal findings (e.g. unused context keys are added later by resolve). */
   warnings: Diagnostic[];
+  /** Written in the short form (./short-form.ts): `body` is its long form. */
+  shortForm?: boolean;
   /** The component types of modules it was validated with (beyond terraform and nixpack): what resolution expands. */
   componentTypes?: readonly DeclaredComponentType[];
 }
@@ -293,10 +296,18 @@ export function loadDeploymentFile(cfg: AtmosConfig, abs: string, files = new Ya
   if (f.value === null || f.value === undefined) {
     throw new DiagnosticError(error('deployment/empty', 'the deployment file is empty', top, `start it with:\ndeployment:\n  name: ${expectedName}\n  targets:\n    dev: {}`));
   }
-  const parsed = parseWithSchema(fileSchemaFor(types), f.value, top, 'deployment');
-  const badTypes = unknownComponentTypes(f.value, types);
+  // The short form (no `deployment:` wrapper, components as lists of names) means the long form: normalised first.
+  const normal = normaliseDeploymentDocument(
+    cfg,
+    f.value,
+    top,
+    types.map((t) => t.name),
+  );
+  if (normal.diagnostics.length) throw new DiagnosticError(normal.diagnostics);
+  const parsed = parseWithSchema(fileSchemaFor(types), normal.value, top, 'deployment');
+  const badTypes = unknownComponentTypes(normal.value, types);
   if (!parsed.ok || badTypes.length) throw new DiagnosticError([...badTypes, ...(parsed.ok ? [] : parsed.diagnostics)]);
-  const root = f.value as Record<string, unknown>;
+  const root = normal.value as Record<string, unknown>;
   const body = parsed.data.deployment;
   const bag = new DiagnosticBag();
   const depLoc = locOf(root, 'deployment') ?? top;
@@ -344,7 +355,7 @@ export function loadDeploymentFile(cfg: AtmosConfig, abs: string, files = new Ya
 
   checkPromotionRules(body, bag);
   bag.throwIfErrors();
-  return { name: body.name, abs, file, body, location: depLoc, warnings: [], ...(types.length ? { componentTypes: types } : {}) };
+  return { name: body.name, abs, file, body, location: depLoc, warnings: [], ...(normal.short ? { shortForm: true } : {}), ...(types.length ? { componentTypes: types } : {}) };
 }
 
 /** SPEC 3 promotion rules: from/allowed_from exclusive, sources exist, paths acyclic. */

@@ -11,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { listDeploymentFiles } from '../config/deployment-files.js';
+import { deploymentBodyOf } from '../config/short-form.js';
 import type { Location } from '../diagnostics/index.js';
 import type { Repository } from '../repository.js';
 import { isPlainMap, locOf } from '../yaml/index.js';
@@ -40,7 +41,7 @@ export function hookSources(repo: Repository): Map<string, Location> {
   for (const f of listDeploymentFiles(repo.config)) {
     if (!namesSource(readFileSync(f.abs, 'utf8'))) continue;
     const doc = repo.files.load(f.abs);
-    const deployment = isPlainMap(doc.value) ? doc.value.deployment : undefined;
+    const deployment = deploymentBodyOf(doc.value); // either form (src/config/short-form.ts)
     if (doc.diagnostics.length || !isPlainMap(deployment)) continue;
     for (const steps of stepSections(deployment)) {
       for (const list of isPlainMap(steps) ? Object.values(steps) : []) {

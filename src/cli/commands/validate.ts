@@ -13,12 +13,14 @@ export class ValidateCommand extends BaseCommand {
     examples: [
       ['Validate one deployment', '$0 validate payment-service'],
       ['Validate every deployment of the repository', '$0 validate --all'],
+      ['Validate, then rewrite short-form files into the long form', '$0 validate --all --fix'],
     ],
   });
 
   deployment = Option.String({ required: false, name: 'deployment' });
   all = Option.Boolean('-a,--all', false, { description: 'Validate every deployment' });
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
+  fix = Option.Boolean('--fix', false, { description: 'When valid, rewrite short-form files into the long form (as `fmt` does)' });
 
   async run(): Promise<number> {
     const lib = await import('../../index.js');
@@ -58,6 +60,11 @@ export class ValidateCommand extends BaseCommand {
         this.write(`${results.length} deployment${results.length === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`);
     }
     await this.reportToCi(results.flatMap((r) => r.errors));
+    if (this.fix && errors === 0) {
+      const { rewriteShortForms } = await import('./fmt.js');
+      // With --format json/yaml stdout is the report: what was rewritten goes to stderr.
+      return rewriteShortForms(repo, which, { check: false, quiet: true, write: (s) => (f === 'table' ? this.write(s) : this.context.stderr.write(s)) });
+    }
     const { exitCode } = await import('../exit.js');
     return exitCode(errors > 0 ? 'invalid' : 'success');
   }
