@@ -46,16 +46,19 @@ variable "tags" {
 variable "name" {
   type        = string
   description = "Service name (without namespace and stage)."
+  default     = "service"
 }
 
 variable "cluster_name" {
   type        = string
-  description = "ECS cluster the service runs in."
+  description = "ECS cluster the service runs in (AWS's own default cluster is named `default`)."
+  default     = "default"
 }
 
 variable "image" {
   type        = string
-  description = "Container image reference; bound from the nixpack component with the same labels."
+  description = "Container image reference; bound from the nixpack component with the same labels (empty: none bound, as in the PRD's quick start, which names this component without configuring it)."
+  default     = ""
 }
 
 variable "ecr_repository_url" {
