@@ -15,5 +15,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // clipanion's ES build imports a directory (`../platform`), which Node's ESM loader refuses:
+    // transformed by Vite, tests can build the CLI's own clipanion instance (test/prd/conformance.test.ts).
+    server: { deps: { inline: ['clipanion'] } },
   },
 });
