@@ -43,6 +43,18 @@ function expandComponentLists(Y: YamlLib, doc: Doc, cfg: AtmosConfig, body: YMap
     const type = Y.isScalar(pair.key) ? String(pair.key.value) : undefined;
     if ((type !== 'terraform' && type !== 'nixpack') || !Y.isSeq(pair.value)) continue;
     const list = pair.value;
+    // An anchored list stays what its aliases meant: each alias becomes a copy of the list.
+    const anchor = list.anchor;
+    if (anchor) {
+      Y.visit(doc, {
+        Alias: (_, node) => {
+          if (node.source !== anchor) return undefined;
+          const copy = list.clone() as typeof list;
+          copy.anchor = undefined;
+          return copy;
+        },
+      });
+    }
     const map = new Y.YAMLMap();
     moveComments(list, map);
     for (const item of list.items) {
@@ -130,7 +142,21 @@ export async function formatDeploymentFiles(
   const results: FormatResult[] = [];
   const writes: { abs: string; text: string; mode: number }[] = [];
   for (const f of loaded) {
-    const next = await longFormText(cfg, f.text);
+    let next: string | undefined;
+    try {
+      next = await longFormText(cfg, f.text);
+    } catch (e) {
+      // The yaml library refused to render the edited document: report it, write nothing.
+      throw new DiagnosticError(
+        error(
+          'fmt/rewrite-failed',
+          `cannot rewrite ${f.file} into the long form (${(e as Error).message}); nothing was written`,
+          { file: f.file, line: 1, col: 1 },
+          'rewrite it by hand (and report this)',
+        ),
+        'failed',
+      );
+    }
     results.push({ deployment: f.deployment, file: f.file, rewrite: next !== undefined });
     if (next === undefined) continue;
     if (meaning(cfg, next, f.file) !== meaning(cfg, f.text, f.file)) {

@@ -230,6 +230,15 @@ describe('fmt and validate --fix', () => {
     expect(readFileSync(path.join(dir, 'deployments/shop.yaml'), 'utf8')).toBe('deployment:\n  name: shop\n  components:\n    terraform:\n      app: {}\n      # the app\n  targets: { dev: {} }\n');
   });
 
+  it('keeps what an alias of a rewritten list meant', () => {
+    const dir = repoWith('name: shop\ncomponents:\n  terraform: &names [app]\nstacks: *names\ntargets: { dev: {} }\n', { 'stacks/app.yaml': 'vars: { region: eu-west-1 }\n' });
+    const before = runCli(['--chdir', dir, 'describe', 'shop', '--target', 'dev', '--format', 'json']);
+    expect(before.code, before.stderr).toBe(0);
+    expect(runCli(['--chdir', dir, 'fmt']).code).toBe(0);
+    expect(readFileSync(path.join(dir, 'deployments/shop.yaml'), 'utf8')).toBe('deployment:\n  name: shop\n  components:\n    terraform:\n      app: {}\n  stacks: [ app ]\n  targets: { dev: {} }\n');
+    expect(runCli(['--chdir', dir, 'describe', 'shop', '--target', 'dev', '--format', 'json']).stdout).toBe(before.stdout);
+  });
+
   it('validate --fix rewrites only when everything is valid', () => {
     const dir = makeRepo(baseRepo({ 'deployments/shop.yaml': SHORT, ...SERVICE, 'deployments/broken.yaml': 'name: broken\ntargets: { Dev: {} }\n' }));
     const r = runCli(['--chdir', dir, 'validate', '--all', '--fix']);
