@@ -16,6 +16,7 @@ import type { PromotionGraph } from '../promotion/graph.js';
 import { commitsNeedingApproval, promotionStatusOf, type PromotionEdgeStatus } from '../promotion/status.js';
 import { releasesFromRefs, releaseTagPrefix, type ReleaseEntry } from '../release/index.js';
 import { deploymentRefPrefix, historyTagPrefix, LazyHistory, notesRef, statusFromRefs, type GitRepo, type HistoryEntry, type InvalidTag, type RefInfo, type StatusEntry } from '../tracking/index.js';
+import { readNotesOf, readRefNames, readShownRefs, readTagMessages } from './refs.js';
 import { readRuns, type RunView } from './runs.js';
 
 /** A deployment as the dashboard knows it (loaded once, when the dashboard starts). */
@@ -166,16 +167,37 @@ export class UiData {
     return p;
   }
 
-  /** Current refs and history tags of every deployment — ONE `git for-each-ref` (what `status` reads). */
-  private allRefs(): Promise<RefInfo[]> {
-    const prefixes = this.source.deployments.flatMap((d) => [deploymentRefPrefix(d.name), historyTagPrefix(d.name)]);
-    return this.memo('refs', () => (prefixes.length ? this.source.git.readRefs(prefixes) : Promise.resolve([])));
+  /**
+   * Current refs and history tags of every deployment — ONE `git for-each-ref` (what `status`
+   * reads) — split by deployment once, so that each deployment's reads walk only its own refs.
+   */
+  private allRefs(): Promise<Map<string, RefInfo[]>> {
+    const deps = this.source.deployments.map((d) => ({ name: d.name, prefixes: [deploymentRefPrefix(d.name), historyTagPrefix(d.name)] }));
+    return this.memo('refs', async () => {
+      const refs = deps.length
+        ? await readShownRefs(
+            this.source.git,
+            deps.flatMap((d) => d.prefixes),
+          )
+        : [];
+      const out = new Map<string, RefInfo[]>(deps.map((d) => [d.name, []]));
+      for (const r of refs) {
+        const d = deps.find((x) => x.prefixes.some((p) => r.ref.startsWith(p)));
+        if (d) out.get(d.name)!.push(r);
+      }
+      return out;
+    });
   }
 
-  /** The refs of one deployment: those read for the grid when already read, else its own one `git for-each-ref`. */
-  private async refsOf(d: string): Promise<RefInfo[]> {
-    if (this.cache.has('refs')) return this.allRefs();
-    return this.memo(`refs:${d}`, () => this.source.git.readRefs([deploymentRefPrefix(d), historyTagPrefix(d)]));
+  /** What the grid reads of one deployment (the same refs when the grid was read; else its own read). */
+  private async shownRefs(d: string): Promise<RefInfo[]> {
+    if (this.cache.has('refs')) return (await this.allRefs()).get(d) ?? [];
+    return this.memo(`shown:${d}`, () => readShownRefs(this.source.git, [deploymentRefPrefix(d), historyTagPrefix(d)]));
+  }
+
+  /** Every history tag of one deployment, by name (messages read on demand) — ONE `git for-each-ref`. */
+  private tagNames(d: string): Promise<RefInfo[]> {
+    return this.memo(`names:${d}`, () => readRefNames(this.source.git, [historyTagPrefix(d)]));
   }
 
   private lazy(d: string, refs: RefInfo[]): LazyHistory {
@@ -184,51 +206,76 @@ export class UiData {
 
   /** Pending promotions of one deployment (`promotion-status`'s data). */
   async promotion(d: UiDeployment): Promise<PromotionEdgeStatus[]> {
-    return this.memo(`promotion:${d.name}`, async () => {
-      if (d.graph.edges.length === 0) return [];
-      const cur = this.lazy(d.name, await this.refsOf(d.name)).currentByTarget(d.graph.targets.map((t) => t.name));
-      const commits = commitsNeedingApproval(d.graph, cur);
-      const approvals = new Map<string, Approval[]>();
-      if (commits.length > 0) {
-        for (const [commit, note] of await this.source.git.readNotes(notesRef(d.name, 'approvals'), commits)) approvals.set(commit, parseApprovals(note));
+    return (await this.promotions([d])).get(d.name) ?? [];
+  }
+
+  /**
+   * Pending promotions of several deployments (`promotion-status`'s data: promotionStatusOf on
+   * what each target runs and the approvals noted on the pending commits), their approvals
+   * read together in one git process.
+   */
+  private promotions(deps: UiDeployment[]): Promise<Map<string, PromotionEdgeStatus[]>> {
+    return this.memo(`promotions:${deps.map((d) => d.name).join(',')}`, async () => {
+      const withEdges = deps.filter((d) => d.graph.edges.length > 0);
+      const cur = new Map(await Promise.all(withEdges.map(async (d) => [d.name, this.lazy(d.name, await this.shownRefs(d.name)).currentByTarget(d.graph.targets.map((t) => t.name))] as const)));
+      const wanted = withEdges.flatMap((d) => commitsNeedingApproval(d.graph, cur.get(d.name)!).map((commit) => ({ deployment: d.name, commit })));
+      const notes = await readNotesOf(this.source.git, 'approvals', wanted);
+      const out = new Map<string, PromotionEdgeStatus[]>(deps.map((d) => [d.name, []]));
+      for (const d of withEdges) {
+        const approvals = new Map<string, Approval[]>();
+        for (const w of wanted) {
+          const note = w.deployment === d.name ? notes.get(`${d.name}\0${w.commit}`) : undefined;
+          if (note !== undefined) approvals.set(w.commit, parseApprovals(note));
+        }
+        out.set(d.name, promotionStatusOf(d.graph, cur.get(d.name)!, approvals).edges);
       }
-      return promotionStatusOf(d.graph, cur, approvals).edges;
+      return out;
     });
   }
 
   /** Every deployment × target (optionally only the deployments with a label `k=v`). */
-  async grid(label?: [string, string]): Promise<{ targets: string[]; rows: GridRow[] }> {
-    const deps = this.source.deployments.filter((d) => !label || d.labels[label[0]] === label[1]);
-    const refs = await this.allRefs();
-    const targets: string[] = [];
-    for (const d of deps) for (const t of d.targets) if (!targets.includes(t)) targets.push(t);
-    const rows = await Promise.all(
-      deps.map(async (d): Promise<GridRow> => {
-        const status = statusFromRefs(refs, d.name, undefined, this.invalid);
-        const edges = await this.promotion(d);
-        const cells = new Map<string, GridCell>();
-        for (const t of d.targets)
-          cells.set(
-            t,
-            cellOf(
-              d.name,
+  grid(label?: [string, string]): Promise<{ targets: string[]; rows: GridRow[] }> {
+    return this.memo(`grid:${label ? `${label[0]}=${label[1]}` : ''}`, async () => {
+      const deps = this.source.deployments.filter((d) => !label || d.labels[label[0]] === label[1]);
+      const refs = await this.allRefs();
+      const targets: string[] = [];
+      for (const d of deps) for (const t of d.targets) if (!targets.includes(t)) targets.push(t);
+      const promotions = await this.promotions(deps);
+      const rows = await Promise.all(
+        deps.map(async (d): Promise<GridRow> => {
+          const status = statusFromRefs(refs.get(d.name) ?? [], d.name, undefined, this.invalid);
+          const edges = promotions.get(d.name) ?? [];
+          const cells = new Map<string, GridCell>();
+          for (const t of d.targets)
+            cells.set(
               t,
-              status.filter((r) => r.target === t),
-              edges,
-            ),
-          );
-        return { deployment: d, cells };
-      }),
-    );
-    return { targets, rows };
+              cellOf(
+                d.name,
+                t,
+                status.filter((r) => r.target === t),
+                edges,
+              ),
+            );
+          return { deployment: d, cells };
+        }),
+      );
+      return { targets, rows };
+    });
   }
 
   /** One page of a deployment's history (`history`'s data), newest first; only the shown records are parsed. */
   async history(d: UiDeployment, filter: { target?: string; component?: string }, page: number, pageSize: number): Promise<HistoryPage> {
-    const lazy = this.lazy(d.name, await this.refsOf(d.name));
+    const lazy = this.lazy(d.name, await this.tagNames(d.name));
     const match = (t: { target: string; component: string }) => (filter.target === undefined || t.target === filter.target) && (filter.component === undefined || t.component === filter.component);
-    const total = lazy.tags.filter(match).length;
-    const entries = lazy.filter({ ...filter, limit: (page + 1) * pageSize }).slice(page * pageSize);
+    const matching = lazy.tags.filter(match);
+    const total = matching.length;
+    // The page's tags by name, then their messages (one `git cat-file --batch`), then their records.
+    const shown = matching.slice(page * pageSize, (page + 1) * pageSize);
+    await readTagMessages(
+      this.source.git,
+      shown.map((t) => t.info),
+    );
+    const entries = shown.map((t) => lazy.entry(t)).filter((e): e is HistoryEntry => e !== undefined);
     return {
       entries,
       page,
@@ -241,7 +288,7 @@ export class UiData {
 
   /** What each target runs (`promotion-graph --show-status`'s data). */
   async current(d: UiDeployment): Promise<Map<string, HistoryEntry>> {
-    return this.lazy(d.name, await this.refsOf(d.name)).currentByTarget(d.targets);
+    return this.lazy(d.name, await this.shownRefs(d.name)).currentByTarget(d.targets);
   }
 
   /** A release record, and the summary of the SBOM noted on its commit. */

@@ -168,6 +168,15 @@ describe('atmos-pipe ui in Chromium', () => {
     await expect(page.evaluate(() => (window as unknown as { marker: number }).marker)).resolves.toBe(42);
     await expect(page.locator('#live').textContent()).resolves.toMatch(/^Updated at /);
     await shot('grid-live');
+    // prod waits for an approval; once recorded (a Git note, by another process) it waits for the rollout.
+    const prod = page.locator('td[data-deployment="payment-service"][data-target="prod"]');
+    expect(await prod.textContent()).toContain('approval missing');
+    const a = runCli(['--chdir', repo, 'approve', 'payment-service', '--target', 'prod', '--approver', 'reviewer@example.com'], { env: GIT_ENV });
+    expect(a.code, a.stderr).toBe(0);
+    await page.waitForFunction(() => document.querySelector('td[data-deployment="payment-service"][data-target="prod"]')?.textContent?.includes('promotion pending'), undefined, { timeout: 20_000 });
+    const edge = (json('promotion-status', 'payment-service') as { edges: { to: string; state: string }[] }).edges.find((e) => e.to === 'prod')!;
+    expect(edge.state).toBe('pending');
+    expect(await prod.textContent()).not.toContain('approval missing');
   });
 
   it('is usable on a narrow screen', async () => {

@@ -30,18 +30,8 @@ export class UiCommand extends TrackingReadCommand {
     const path = await import('node:path');
     const repo = await this.repoWithModules();
     const root = repo.config.repoRoot;
-    const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/') || '.';
-    const deployments = lib.listDeploymentFiles(repo.config).map((f) => {
-      const dep = lib.loadDeploymentAt(repo, f.abs);
-      return {
-        name: dep.name,
-        description: dep.body.description ?? '',
-        labels: (dep.body.labels ?? {}) as Record<string, string>,
-        targets: Object.keys(dep.body.targets),
-        graph: lib.promotionGraph(dep),
-        configPaths: [...new Set([dep.abs, ...(repo.config.configFile ? [repo.config.configFile] : []), repo.config.stacksBasePath, repo.config.terraformBasePath].map(rel))],
-      };
-    });
+    const { uiDeployments } = await import('../../ui/deployments.js');
+    const deployments = uiDeployments(repo);
     const { gitRead } = await import('../tracking-read.js');
     const git = await gitRead(() => this.trackingStore(repo));
     const gitDir = await gitRead(async () => path.resolve(root, (await git.run(['rev-parse', '--git-common-dir'])).text.trim()));
