@@ -4,7 +4,7 @@
  * every step with its start offset, duration, status, wave, and the log tail of a failure.
  * A record that does not parse is shown as such, never fatal.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export type StepState = 'done' | 'cached' | 'failed' | 'skipped' | 'running';
@@ -49,8 +49,9 @@ export function runView(file: string, text: string): RunView {
   let rec: unknown;
   try {
     rec = JSON.parse(text);
-  } catch (e) {
-    return { ...empty, error: `not JSON: ${(e as Error).message}` };
+  } catch {
+    // Not the parser's message: it quotes the content.
+    return { ...empty, error: 'not JSON' };
   }
   if (!rec || typeof rec !== 'object' || !Array.isArray((rec as { events?: unknown }).events)) return { ...empty, error: 'not a run record (no events)' };
   const r = rec as { runId?: unknown; deployment?: unknown; target?: unknown; pipeline?: unknown; engine?: unknown; status?: unknown; waves?: unknown; events: unknown[] };
@@ -121,10 +122,13 @@ export function readRuns(dir: string, page: number, pageSize: number): { runs: R
   }
   names.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
   const runs = names.slice(page * pageSize, (page + 1) * pageSize).map((n) => {
+    const file = path.join(dir, n);
     try {
-      return runView(n, readFileSync(path.join(dir, n), 'utf8'));
+      // Only regular files: a link there is not a record of ours, and is not followed.
+      if (!lstatSync(file).isFile()) return { ...runView(n, ''), error: 'not a regular file' };
+      return runView(n, readFileSync(file, 'utf8'));
     } catch (e) {
-      return runView(n, `\0${(e as Error).message}`);
+      return { ...runView(n, ''), error: `unreadable (${(e as NodeJS.ErrnoException).code ?? 'error'})` };
     }
   });
   return { runs, total: names.length };

@@ -121,14 +121,15 @@ export async function startUi(opts: UiServerOptions): Promise<UiServer> {
   };
 
   /** A page (HTML) or its data (JSON, under /api/) for a path. */
-  async function route(pathname: string, q: URLSearchParams): Promise<{ json: unknown } | { html: string }> {
+  async function route(pathname: string, segments: string[], q: URLSearchParams): Promise<{ json: unknown } | { html: string }> {
     const now = Date.now();
     const api = pathname.startsWith('/api/');
     const p = api ? pathname.slice(4) : pathname;
     const page = (title: string, body: string, extra: Partial<Parameters<typeof layout>[0]> = {}) => ({
       html: layout({ title, nav: 'deployment', generation: data.generation, body, ...extra }, deps),
     });
-    const parts = p.split('/').slice(1).map(decodeURIComponent);
+    // Segments decoded once, from the raw path (an encoded `/` stays inside its segment).
+    const parts = segments.slice(api ? 2 : 1);
 
     if (p === '/' || p === '/grid') {
       const label = labelFilter(q.get('label'));
@@ -204,12 +205,15 @@ export async function startUi(opts: UiServerOptions): Promise<UiServer> {
     const qIndex = raw.indexOf('?');
     const rawPath = qIndex < 0 ? raw : raw.slice(0, qIndex);
     let pathname: string;
+    let segments: string[];
     try {
       pathname = decodeURIComponent(rawPath);
+      segments = rawPath.split('/').map(decodeURIComponent);
     } catch {
       return fail(400, 'bad path encoding');
     }
-    if (!rawPath.startsWith('/') || pathname.includes('\0') || pathname.includes('\\') || pathname.split('/').some((s) => s === '..' || s === '.')) return fail(400, 'path refused');
+    const bad = (x: string) => x.includes('\0') || x.includes('\\') || x.split('/').some((s) => s === '..' || s === '.');
+    if (!rawPath.startsWith('/') || bad(pathname) || segments.some(bad)) return fail(400, 'path refused');
     const url = new URL(raw, 'http://localhost');
     if (opts.token) {
       const fromQuery = url.searchParams.get('token') ?? undefined;
@@ -230,7 +234,7 @@ export async function startUi(opts: UiServerOptions): Promise<UiServer> {
       return;
     }
     try {
-      const out = await route(pathname, url.searchParams);
+      const out = await route(pathname, segments, url.searchParams);
       if ('json' in out) send(req, res, 200, 'application/json; charset=utf-8', `${JSON.stringify(out.json, null, 2)}\n`);
       else send(req, res, 200, 'text/html; charset=utf-8', out.html);
     } catch (e) {

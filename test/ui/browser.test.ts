@@ -168,6 +168,8 @@ describe('atmos-pipe ui in Chromium', () => {
     await expect(page.evaluate(() => (window as unknown as { marker: number }).marker)).resolves.toBe(42);
     await expect(page.locator('#live').textContent()).resolves.toMatch(/^Updated at /);
     await shot('grid-live');
+    // The README's picture (docs/dashboard.png is a copy of it).
+    await page.screenshot({ path: path.join(SHOTS, 'dashboard.png'), clip: { x: 0, y: 0, width: 1280, height: 560 } });
     // prod waits for an approval; once recorded (a Git note, by another process) it waits for the rollout.
     const prod = page.locator('td[data-deployment="payment-service"][data-target="prod"]');
     expect(await prod.textContent()).toContain('approval missing');

@@ -4,7 +4,7 @@
  * non-loopback host, the Host check on loopback, and its JSON equal to the read commands'.
  */
 import http from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exampleGitRepo, GIT_ENV, runCli } from '../helpers.js';
@@ -71,6 +71,10 @@ beforeAll(async () => {
     }),
   );
   writeFileSync(path.join(runs, '20990101T000001Z-broken.json'), '{ not json');
+  // A link among the records, to a file that is not one: never followed, never shown.
+  writeFileSync(path.join(repo, 'secret.txt'), 'SECRET-CONTENT');
+  symlinkSync(path.join(repo, 'secret.txt'), path.join(runs, '20990101T000002Z-link.json'));
+  writeFileSync(path.join(runs, '20990101T000003Z-text.json'), 'SECRET-TEXT is not a record');
   [loop, open] = await Promise.all([serveUi(repo), serveUi(repo, ['--host', '0.0.0.0'])]);
   token = new URL(open.url).searchParams.get('token') ?? '';
 });
@@ -120,6 +124,9 @@ describe('atmos-pipe ui over HTTP', () => {
       expect(r.body).not.toContain('root:');
     }
     expect((await request(loop.port, '/package.json', { headers: host(loop) })).status).toBe(404);
+    expect((await request(loop.port, '/d/%252e%252e/%252e%252e', { headers: host(loop) })).status).toBe(404);
+    expect((await request(loop.port, '/d/%E0%A4%A', { headers: host(loop) })).status).toBe(400);
+    expect((await request(loop.port, '/d/payment-service/releases/%3Cscript%3E', { headers: host(loop) })).body).not.toContain('<script>');
     expect((await request(loop.port, '/d/no-such-deployment', { headers: host(loop) })).status).toBe(404);
     expect((await request(loop.port, '/d/payment-service/history?page=abc', { headers: host(loop) })).status).toBe(400);
     expect((await request(loop.port, '/d/payment-service/diff?from=nope', { headers: host(loop) })).status).toBe(400);
@@ -150,6 +157,8 @@ describe('atmos-pipe ui over HTTP', () => {
     expect(r.body).toContain('Error: &#60;boom&#62; &#38; bust');
     expect(r.body).toContain('20990101T000001Z-broken.json');
     expect(r.body).toContain('cannot be read');
+    expect(r.body).toContain('not a regular file');
+    expect(r.body).not.toContain('SECRET');
     const api = JSON.parse((await request(loop.port, '/api/runs', { headers: host(loop) })).body);
     const failed = api.runs.find((x: { runId: string }) => x.runId === '20990101T000000Z-fail01');
     expect(failed.steps).toEqual([expect.objectContaining({ status: 'failed', wave: 0, durationMs: 900, logTail: ['Error: <boom> & bust'] })]);
