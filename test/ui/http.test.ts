@@ -81,12 +81,20 @@ beforeAll(async () => {
 
 afterAll(async () => {
   expect(await loop?.stop()).toBe(0);
-  expect(await open?.stop()).toBe(0);
+  expect(await open?.stop('SIGINT')).toBe(0);
 });
 
 const host = (s: Served) => ({ host: `127.0.0.1:${s.port}` });
 
 describe('atmos-pipe ui over HTTP', () => {
+  it('says why it cannot listen (exit 2), and refuses a bad port before anything', () => {
+    const busy = runCli(['--chdir', repo, 'ui', '--port', String(loop.port)]);
+    expect(busy.code).toBe(2);
+    expect(busy.stderr).toContain(`error: cannot listen on 127.0.0.1:${loop.port}: EADDRINUSE`);
+    expect(busy.stdout).toBe('');
+    expect(runCli(['--chdir', repo, 'ui', '--port', '70000']).code).toBe(2);
+  });
+
   it('prints a loopback URL without a token by default, and one with a token on another host', () => {
     expect(loop.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(open.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/\?token=[A-Za-z0-9_-]{32}$/);

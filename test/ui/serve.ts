@@ -11,8 +11,8 @@ export interface Served {
   port: number;
   proc: ChildProcess;
   stderr: () => string;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
+  /** SIGTERM (or the given signal), then the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 export function serveUi(repo: string, extra: string[] = []): Promise<Served> {
@@ -34,8 +34,8 @@ export function serveUi(repo: string, extra: string[] = []): Promise<Served> {
           port,
           proc,
           stderr: () => err,
-          stop: async () => {
-            proc.kill('SIGTERM');
+          stop: async (signal = 'SIGTERM') => {
+            proc.kill(signal);
             return exited;
           },
         });
