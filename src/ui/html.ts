@@ -296,7 +296,7 @@ function runSection(r: RunView): string {
   const body = waves
     .map((w) => {
       const steps = r.steps.filter((s) => s.wave === w);
-      return `<tbody><tr class="wave"><th scope="rowgroup" colspan="6">${w === null ? 'Steps' : `Wave ${w}`}</th></tr>${steps
+      return `<tbody><tr class="wave"><th scope="rowgroup" colspan="5">${w === null ? 'Steps' : `Wave ${w}`}</th></tr>${steps
         .map(
           (s) =>
             `<tr class="s-${h(s.status)}" data-step="${h(s.id)}"><td><code>${h(s.component)}</code></td><td>${h(s.id.split(':').slice(2).join(':') || s.module)}</td><td>${badge(s.status)}${

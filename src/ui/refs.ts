@@ -6,36 +6,54 @@
  * record is a failure). The refs handed on are the ones `status` would use to answer, so
  * statusFromRefs and LazyHistory (src/tracking/history.ts) give the same answer as on all.
  */
-import { DEPLOYMENT_HEADER, notesRef, parseCatFileBatch, parseHistoryTag, type GitRepo, type RefInfo } from '../tracking/index.js';
+import { DEPLOYMENT_HEADER, notesRef, parseHistoryTag, type GitRepo, type RefInfo } from '../tracking/index.js';
 
 const MAX_ROUNDS = 4;
-// No peeled fields: peeling reads every tag object, the cost this read avoids. A tag's target
-// is not used by the grid's reads (the current-state refs point at commits).
-const NAME_FORMAT = `${['refname', 'objectname', 'objecttype'].map((f) => `%(${f})`).join('%00')}%00`;
+// Names and object ids only: git then reads no object at all (no type, no peeling: that is
+// what costs with thousands of tags). A tag's type is learnt when its message is read.
+const NAME_FORMAT = '%(refname)%00%(objectname)%00';
 
-/** Refs under `prefixes` without tag messages — ONE `git for-each-ref`. */
+/** Refs under `prefixes` without types or messages — ONE `git for-each-ref` that reads no object. */
 export async function readRefNames(git: GitRepo, prefixes: string[]): Promise<RefInfo[]> {
   const { text } = await git.run(['for-each-ref', `--format=${NAME_FORMAT}`, '--', ...prefixes]);
   const parts = text.split('\0');
   const out: RefInfo[] = [];
-  for (let i = 0; i + 3 <= parts.length; i += 3) {
-    const [refname, sha, type] = parts.slice(i, i + 3);
-    out.push({ ref: refname.replace(/^\n/, ''), sha, type, target: sha, targetType: type });
+  for (let i = 0; i + 2 <= parts.length; i += 2) {
+    const ref = parts[i].replace(/^\n/, '');
+    const sha = parts[i + 1];
+    // Current-state refs point at commits (statusFromRefs reads their target); tags are typed by readTagMessages.
+    const type = ref.startsWith('refs/tags/') ? 'unknown' : 'commit';
+    out.push({ ref, sha, type, target: sha, targetType: type });
   }
   return out;
 }
 
-/** The message of each annotated tag object (the text after the header) — ONE `git cat-file --batch`. */
+/**
+ * The type and, for annotated tags, the message (the text after the header) of each tag
+ * object not read yet — ONE `git cat-file --batch`, answers in the order asked.
+ */
 export async function readTagMessages(git: GitRepo, infos: RefInfo[]): Promise<void> {
-  const tags = infos.filter((i) => i.type === 'tag' && i.message === undefined);
-  if (tags.length === 0) return;
-  const { stdout } = await git.run(['cat-file', '--batch'], { input: `${[...new Set(tags.map((t) => t.sha))].join('\n')}\n` });
-  const objects = parseCatFileBatch(stdout);
-  for (const t of tags) {
-    const o = objects.get(t.sha)?.toString('utf8');
-    if (o === undefined) continue;
-    const blank = o.indexOf('\n\n');
-    t.message = blank < 0 ? '' : o.slice(blank + 2);
+  const todo = infos.filter((i) => i.type === 'unknown');
+  if (todo.length === 0) return;
+  const { stdout } = await git.run(['cat-file', '--batch'], { input: `${todo.map((t) => t.sha).join('\n')}\n` });
+  let pos = 0;
+  for (const t of todo) {
+    const nl = stdout.indexOf(10, pos);
+    if (nl < 0) break;
+    const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(stdout.toString('utf8', pos, nl));
+    pos = nl + 1;
+    if (!m) {
+      t.type = t.targetType = 'missing';
+      continue;
+    }
+    const len = Number(m[2]);
+    t.type = t.targetType = m[1];
+    if (m[1] === 'tag') {
+      const o = stdout.toString('utf8', pos, pos + len);
+      const blank = o.indexOf('\n\n');
+      t.message = blank < 0 ? '' : o.slice(blank + 2);
+    }
+    pos += len + 1;
   }
 }
 
