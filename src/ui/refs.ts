@@ -79,16 +79,22 @@ export async function readShownRefs(git: GitRepo, prefixes: string[]): Promise<R
     g.push(r);
   }
   const queues = [...groups.values()].map((g) => g.sort((a, b) => (a.ref < b.ref ? 1 : a.ref > b.ref ? -1 : 0)));
-  // Round by round: the next tag of every group whose last one read failed.
-  // After MAX_ROUNDS, the rest of the groups still open (long runs of failures) in one last
-  // batch: the number of git processes stays bounded whatever the history.
+  // Round by round: the next tags of every group whose tags read so far all failed — two
+  // in the first round (a failed newest is common enough to save a second process for), then
+  // one. After MAX_ROUNDS, the rest of the groups still open (long runs of failures) in one
+  // last batch: the number of git processes stays bounded whatever the history.
   let open = queues.map((q) => ({ q, i: 0 }));
   for (let round = 1; open.length > 0; round++) {
-    const batch = round > MAX_ROUNDS ? open.flatMap((o) => o.q.slice(o.i)) : open.map((o) => o.q[o.i]);
+    const take = round > MAX_ROUNDS ? Number.POSITIVE_INFINITY : round === 1 ? 2 : 1;
+    const batch = open.flatMap((o) => o.q.slice(o.i, o.i + take));
     await readTagMessages(git, batch);
     keep.push(...batch);
     if (round > MAX_ROUNDS) break;
-    open = open.filter((o) => failed(o.q[o.i]) && ++o.i < o.q.length);
+    open = open.filter((o) => {
+      const read = o.q.slice(o.i, o.i + take);
+      o.i += read.length;
+      return read.every(failed) && o.i < o.q.length;
+    });
   }
   return keep;
 }
