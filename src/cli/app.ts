@@ -31,6 +31,7 @@ import { VendorPullCommand } from './commands/vendor-pull.js';
 import { VendorStatusCommand } from './commands/vendor-status.js';
 import { VendorCacheStatsCommand } from './commands/vendor-cache-stats.js';
 import { VendorCleanCommand } from './commands/vendor-clean.js';
+import { UiCommand } from './commands/ui.js';
 
 /** Global options may come before the command (`atmos-pipe --chdir x describe`); move them after it. */
 const GLOBAL_WITH_VALUE = new Set(['-C', '--chdir', '--config', '--color', '-f', '--format']);
@@ -93,6 +94,7 @@ const COMMANDS = [
   VendorStatusCommand,
   VendorCacheStatsCommand,
   VendorCleanCommand,
+  UiCommand,
 ];
 
 /**

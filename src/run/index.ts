@@ -620,7 +620,7 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
     const saveRecord = () =>
       writeFileAtomic(
         record,
-        `${JSON.stringify({ runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, status: outcome.status, events }, null, 2)}\n`,
+        `${JSON.stringify({ runId, deployment: dep.name, target: req.target, pipeline: pipeline.name, engine: engineSel.engine.name, status: outcome.status, waves: Object.fromEntries(members.map((m) => [m.address, m.wave])), events }, null, 2)}\n`,
       );
     if (!req.deferRecord) saveRecord();
     const summary: RunSummary = {
