@@ -30,6 +30,8 @@ import { VendorPullCommand } from './commands/vendor-pull.js';
 import { VendorStatusCommand } from './commands/vendor-status.js';
 import { VendorCacheStatsCommand } from './commands/vendor-cache-stats.js';
 import { VendorCleanCommand } from './commands/vendor-clean.js';
+import { CacheStatsCommand } from './commands/cache-stats.js';
+import { CachePruneCommand } from './commands/cache-prune.js';
 
 /** Global options may come before the command (`atmos-pipe --chdir x describe`); move them after it. */
 const GLOBAL_WITH_VALUE = new Set(['-C', '--chdir', '--config', '--color', '-f', '--format']);
@@ -91,6 +93,8 @@ const COMMANDS = [
   VendorStatusCommand,
   VendorCacheStatsCommand,
   VendorCleanCommand,
+  CacheStatsCommand,
+  CachePruneCommand,
 ];
 
 /**
