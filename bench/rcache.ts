@@ -9,7 +9,9 @@
  * times, a fresh clone at a new path (an empty `.atmos`, as a new CI runner has) rolls it out
  * against the warm remote, with the Terraform state runner 1 left (what a shared state
  * backend shows every runner: apply steps include the digest of the state they start from).
- * Reported: wall time of that rollout (median and best), terraform processes started (by the
+ * Reported: wall time of that rollout (median and best) and of its run alone (`run.finished`:
+ * the steps served from the shared cache, without the resolution before and the Git records
+ * after, which a fresh clone writes for every component), terraform processes started (by the
  * counting wrappers on PATH), and what was fetched from the remote (entries served, objects
  * and bytes) from the run's stats record (`.atmos/cache/stats/<run>.json`).
  */
@@ -32,15 +34,24 @@ function git(cwd: string, ...args: string[]): void {
   if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
 }
 
-function rollout(cwd: string, env: NodeJS.ProcessEnv, remote: string): Promise<{ wallMs: number; code: number | null; stderr: string }> {
+function rollout(cwd: string, env: NodeJS.ProcessEnv, remote: string): Promise<{ wallMs: number; runMs: number; code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, [CLI, 'rollout', 'fleet', '--target', 'dev', '--cache-remote', remote, '--events', 'ndjson'], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'rollout', 'fleet', '--target', 'dev', '--cache-remote', remote, '--events', 'ndjson'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
     child.stderr.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
     });
-    child.on('close', (code) => resolve({ wallMs: Number(process.hrtime.bigint() - start) / 1e6, code, stderr }));
+    child.on('close', (code) => {
+      // The run's own duration (steps, cache lookups, uploads), without resolving before it and recording after it.
+      const finished = stdout.split('\n').find((l) => l.includes('"type":"run.finished"'));
+      const runMs = finished ? (JSON.parse(finished) as { durationMs: number }).durationMs : Number.NaN;
+      resolve({ wallMs: Number(process.hrtime.bigint() - start) / 1e6, runMs, code, stderr });
+    });
   });
 }
 
@@ -85,6 +96,7 @@ export const rcacheGroup: BenchGroup = {
       const coldCalls = wrappers.calls().filter((c) => c.terraform).length;
 
       const walls: number[] = [];
+      const runs: number[] = [];
       const processes: number[] = [];
       let fetched = { entries: 0, objects: 0, bytes: 0 };
       for (let i = 0; i < Math.max(1, ctx.runs); i++) {
@@ -94,6 +106,7 @@ export const rcacheGroup: BenchGroup = {
         const r = await rollout(dir, env(), shared);
         if (r.code !== 0) throw new Error(`the warm rollout failed:\n${r.stderr}`);
         walls.push(r.wallMs);
+        runs.push(r.runMs);
         processes.push(wrappers.calls().filter((c) => c.terraform).length - before);
         const s = lastStats(dir);
         fetched = { entries: s.remote?.hits ?? 0, objects: s.remote?.fetchedObjects ?? 0, bytes: s.remote?.fetchedBytes ?? 0 };
@@ -107,6 +120,11 @@ export const rcacheGroup: BenchGroup = {
           value: `${(med / 1000).toFixed(2)} s (best ${(Math.min(...walls) / 1000).toFixed(2)} s)`,
           goal: `< ${GOAL_MS / 1000} s`,
           pass: med < GOAL_MS,
+        },
+        {
+          figure: '  of which the run itself (steps from the shared cache; the rest: resolving, and recording 100 components in Git)',
+          value: `${(median(runs) / 1000).toFixed(2)} s`,
+          goal: '',
         },
         { figure: 'terraform processes in that rollout', value: `${Math.max(...processes)}`, goal: '0', pass: Math.max(...processes) === 0 },
         { figure: 'fetched from the shared cache', value: `${fetched.entries} entries, ${fetched.objects} objects, ${fetched.bytes} bytes`, goal: 'entries only' },
