@@ -175,6 +175,7 @@ export class Scheduler {
     }
     const shared = await remote?.lookup(fp, s.id);
     if (!shared) return undefined;
+    this.fromRemote.set(s.id, fp);
     if (!dryRun) {
       try {
         this.actions.put(shared);
@@ -182,7 +183,6 @@ export class Scheduler {
         // the local copy only spares the next run a remote lookup
       }
       this.tally.remote++;
-      this.fromRemote.set(s.id, fp);
     }
     return shared;
   }
@@ -340,7 +340,11 @@ export class Scheduler {
       };
       for (const st of steps) await visitStep(st);
       const cached = steps.every((st) => status.get(st.id) === 'cached');
-      if (cached && c.outputs) this.componentOutputs[c.address] = await c.outputs(steps.map((st) => this.results.get(st.id)!));
+      if (cached && c.outputs)
+        this.componentOutputs[c.address] = await this.outputsFetching(
+          c,
+          steps.map((st) => this.results.get(st.id)!),
+        );
       const after = c.expandAfter ? await c.expandAfter(cached ? this.componentOutputs[c.address] : undefined) : [];
       refuseUnsupported(this.o.engine, after);
       for (const st of after) byId.set(st.id, st);
@@ -496,30 +500,43 @@ export class Scheduler {
    * (e.g. the built tree an image is assembled from), it is put again from its source if this
    * run put it, else the last step that produced it runs again; then they are read again, once.
    */
-  private async outputsOf(c: ComponentNode, steps: Step[], results: StepResult[], fetched = false): Promise<Record<string, unknown>> {
+  private async outputsOf(c: ComponentNode, steps: Step[], results: StepResult[]): Promise<Record<string, unknown>> {
     try {
-      return await c.outputs!(results);
+      return await this.outputsFetching(c, results);
     } catch (e) {
-      // Objects of results that came from the remote cache are fetched when they are first
-      // needed: here, when the outputs read one that is not here yet.
-      const fromRemote = results.filter((r) => this.fromRemote.has(r.id));
-      if (!fetched && fromRemote.length && (isMissing(e) || (e as NodeJS.ErrnoException)?.code === 'ENOENT')) {
-        await this.fetchMissing(fromRemote.flatMap((r) => Object.values(r.outputs)));
-        return this.outputsOf(
-          c,
-          steps,
-          steps.map((s) => this.results.get(s.id)!),
-          true,
-        );
-      }
       if (!(e instanceof CorruptObjectError)) throw e;
       if (!this.reput(e, 'content this run generated')) {
         const producer = [...steps].reverse().find((s) => this.produced(s.id, e.digest));
         if (!producer) throw e;
+        this.dropRemote(producer.id);
         this.notice(`${e.message}, re-running ${producer.id}`);
         if ((await this.rerun(producer.id)) !== 'done') throw new Error(`${e.message}, and running ${producer.id} again failed`);
       }
       return c.outputs!(steps.map((s) => this.results.get(s.id)!));
+    }
+  }
+
+  /** A step whose result came from the remote cache, which could not give an object of it: its remote entry is not used again (it runs here). */
+  private dropRemote(id: string): void {
+    const fp = this.fromRemote.get(id);
+    if (fp === undefined) return;
+    this.o.remote?.forget(fp);
+    this.fromRemote.delete(id);
+  }
+
+  /**
+   * A component's outputs; objects of results that came from the remote cache are fetched
+   * when they are first needed: here, when the outputs read one that is not here yet (then
+   * they are read again, once).
+   */
+  private async outputsFetching(c: ComponentNode, results: StepResult[]): Promise<Record<string, unknown>> {
+    try {
+      return await c.outputs!(results);
+    } catch (e) {
+      const fromRemote = results.filter((r) => this.fromRemote.has(r.id));
+      if (!fromRemote.length || !(isMissing(e) || (e as NodeJS.ErrnoException)?.code === 'ENOENT')) throw e;
+      await this.fetchMissing(fromRemote.flatMap((r) => Object.values(r.outputs)));
+      return c.outputs!(results);
     }
   }
 
@@ -669,12 +686,7 @@ export class Scheduler {
       if (corrupt) {
         // The producer runs again, then this step (its fingerprint changes if the output does).
         const { producer, problem } = corrupt;
-        // A producer whose result came from the remote cache, which could not give this object: its entry is not used again.
-        const remoteFp = this.fromRemote.get(producer);
-        if (remoteFp !== undefined) {
-          this.o.remote?.forget(remoteFp);
-          this.fromRemote.delete(producer);
-        }
+        this.dropRemote(producer);
         if (attempt >= 3) return fail(`${problem.message}, again after ${producer} ran again`);
         this.notice(`${problem.message}, re-running ${producer}`);
         rmSync(workspace, { recursive: true, force: true });

@@ -273,6 +273,21 @@ describe('the shared cache across two runners', () => {
     expect(Object.values(statuses(r3.stdout)).every((s) => s === 'done')).toBe(true);
     // Without -v, no per-entry notice.
     expect(r3.stdout).not.toMatch(/failed authentication/);
+
+    // Local pruning: a dry run counts and keeps; then entries and objects older than now go, and the next run misses.
+    const stats = async () => JSON.parse((await third.run(['cache', 'stats', '--format', 'json'])).stdout) as { entries: number; objects: number; misses: number };
+    const held = await stats();
+    expect(held.entries).toBeGreaterThan(0);
+    const dry = JSON.parse((await third.run(['cache', 'prune', '--older-than', '0s', '--dry-run', '--format', 'json'])).stdout) as { entries: number; removed: boolean };
+    expect(dry).toMatchObject({ entries: held.entries, removed: false });
+    expect((await stats()).entries).toBe(held.entries);
+    const pruned = JSON.parse((await third.run(['cache', 'prune', '--older-than', '0s', '--format', 'json'])).stdout) as { entries: number; objects: number };
+    expect(pruned.entries).toBe(held.entries);
+    expect(pruned.objects).toBeGreaterThan(0);
+    expect(await stats()).toMatchObject({ entries: 0, objects: 0 });
+    const again = await third.run(PLAN);
+    expect(again.code, again.stderr).toBe(0);
+    expect(Object.values(statuses(again.stdout)).every((s) => s === 'done')).toBe(true);
   }, 120_000);
 
   it("an entry written from a feature branch's namespace is not used by a run on the default branch", async () => {

@@ -32,6 +32,7 @@ import { canonicalJson } from '../../steps/fingerprint.js';
 import type { Artifact } from '../../steps/types.js';
 import type { ActionEntry } from '../actions.js';
 import { Cas } from '../cas.js';
+import { isDigest } from '../digest.js';
 import type { BlobRef, RemoteBackend } from './backend.js';
 import { DirectoryBackend } from './directory.js';
 import { OciBackend, parseOciLocation } from './oci.js';
@@ -164,6 +165,9 @@ export class RemoteCache {
     const want = Buffer.from(this.mac(stored));
     const got = Buffer.from(stored.mac);
     if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined;
+    // Authentic, but still checked as data: every artifact a digest of a known kind.
+    const outputs = Object.values(stored.entry.outputs ?? {});
+    if (!outputs.every((a) => (a?.kind === 'file' || a?.kind === 'dir') && typeof a.digest === 'string' && isDigest(a.digest))) return undefined;
     return { ...stored.entry };
   }
 
