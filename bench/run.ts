@@ -29,6 +29,7 @@ import { modulesGroup } from './modules.js';
 import { affectedGroup } from './affected.js';
 import { trackingGroup } from './tracking.js';
 import { uiGroup } from './ui.js';
+import { rcacheGroup } from './rcache.js';
 
 // ---------------------------------------------------------------------------
 // Paths
@@ -288,7 +289,7 @@ const startupGroup: BenchGroup = {
   },
 };
 
-export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup, trackingGroup, uiGroup, buildGroup, modulesGroup, affectedGroup];
+export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup, trackingGroup, uiGroup, buildGroup, modulesGroup, affectedGroup, rcacheGroup];
 
 // ---------------------------------------------------------------------------
 // Main

@@ -14,7 +14,7 @@
  * counted ({@link ActionCache.rejected}) so the run can say so once.
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../steps/fingerprint.js';
 import type { Artifact } from '../steps/types.js';
@@ -98,24 +98,40 @@ export class ActionCache {
       return undefined;
     }
     for (const [name, a] of Object.entries(e.outputs)) if (!this.cas.complete(a, e.sizes?.[name])) return undefined;
+    try {
+      // Last used now: `cache prune --older-than` removes what no run used for that long.
+      const t = new Date();
+      utimesSync(f, t, t);
+    } catch {
+      // a read-only cache is still a cache
+    }
     return e;
   }
 
   /** Write an entry (its output blobs already in the CAS), with their sizes and its mac. */
   put(e: ActionEntry): void {
     const sizes: Record<string, number> = {};
-    for (const [name, a] of Object.entries(e.outputs)) sizes[name] = statSync(this.cas.pathOf(a.digest)).size;
+    // Sizes an entry brings (one copied from the remote cache, whose blobs come when needed) are kept.
+    for (const [name, a] of Object.entries(e.outputs)) sizes[name] = e.sizes?.[name] ?? statSync(this.cas.pathOf(a.digest)).size;
     const { mac: _mac, ...fields } = e;
     const entry: ActionEntry = { ...fields, sizes };
     writeFileAtomic(this.file(e.fingerprint), `${JSON.stringify({ ...entry, mac: this.mac(entry) }, null, 2)}\n`);
   }
 }
 
+/** HKDF info of the key derived from ATMOS_PIPE_CACHE_KEY. */
+const SHARED_KEY_LABEL = 'atmos-pipe shared cache key v1';
+
 /**
- * The random per-cache HMAC key for secrets (`<cache>/secret.key`, mode 0600). Created once,
- * atomically; concurrent first runs agree on whichever key was written first.
+ * The cache's key: derived from env ATMOS_PIPE_CACHE_KEY when it is set (a CI secret every
+ * runner that shares a cache holds: entries, secret HMACs in fingerprints and sealed values
+ * then agree across machines), else the random per-cache key (`<cache>/secret.key`, mode
+ * 0600), created once, atomically; concurrent first runs agree on whichever key was written
+ * first. Neither ever travels with the cache.
  */
-export function secretKey(cacheDir: string): Buffer {
+export function secretKey(cacheDir: string, env: NodeJS.ProcessEnv = process.env): Buffer {
+  const shared = env.ATMOS_PIPE_CACHE_KEY;
+  if (shared) return Buffer.from(hkdfSync('sha256', Buffer.from(shared), Buffer.alloc(0), SHARED_KEY_LABEL, 32));
   const f = path.join(cacheDir, 'secret.key');
   if (existsSync(f)) {
     const k = readFileSync(f);

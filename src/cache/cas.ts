@@ -119,6 +119,17 @@ export class Cas {
     return digest;
   }
 
+  /**
+   * Store bytes fetched from elsewhere (the remote cache) under the digest they must have:
+   * false, and nothing stored, when they do not match it.
+   */
+  putFetched(digest: string, data: Buffer): boolean {
+    if (sha256Digest(data) !== digest) return false;
+    const dest = this.pathOf(digest);
+    if (!existsSync(dest)) writeFileAtomic(dest, data, 0o444);
+    return true;
+  }
+
   /** Store a file (copied: the original may change afterwards). */
   putFile(file: string): { digest: string; size: number } {
     return this.putFileAs(file, true);

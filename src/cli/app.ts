@@ -32,6 +32,8 @@ import { VendorStatusCommand } from './commands/vendor-status.js';
 import { VendorCacheStatsCommand } from './commands/vendor-cache-stats.js';
 import { VendorCleanCommand } from './commands/vendor-clean.js';
 import { UiCommand } from './commands/ui.js';
+import { CacheStatsCommand } from './commands/cache-stats.js';
+import { CachePruneCommand } from './commands/cache-prune.js';
 
 /** Global options may come before the command (`atmos-pipe --chdir x describe`); move them after it. */
 const GLOBAL_WITH_VALUE = new Set(['-C', '--chdir', '--config', '--color', '-f', '--format']);
@@ -95,6 +97,8 @@ const COMMANDS = [
   VendorCacheStatsCommand,
   VendorCleanCommand,
   UiCommand,
+  CacheStatsCommand,
+  CachePruneCommand,
 ];
 
 /**

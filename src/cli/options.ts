@@ -93,6 +93,9 @@ export abstract class PipelineCommand extends BaseCommand {
   dryRun = Option.Boolean('-n,--dry-run', false, { description: 'Show the steps, their fingerprints and what is cached; run nothing' });
   format = Option.String('-f,--format', 'table', { description: 'With --dry-run: table, json or yaml', validator: t.isEnum(['table', 'json', 'yaml']) });
   skipPush = Option.Boolean('--skip-push', false, { description: 'Keep built images in the local store (.atmos/images); push nothing' });
+  cacheRemote = Option.String('--cache-remote', {
+    description: 'Shared cache: oci://<registry>/<repository>, a shared directory, or off (default: deployments.cache.remote)',
+  });
   junitXml = Option.String('--junit-xml', { description: 'test pipeline: write the results as JUnit XML to this file' });
 
   /** The pipeline this command runs (`run <pipeline>`: its argument). */
@@ -165,6 +168,8 @@ export abstract class PipelineCommand extends BaseCommand {
       lockTimeoutSeconds,
       skipPush: this.skipPush,
       dryRun: this.dryRun,
+      cacheRemote: this.cacheRemote,
+      verbose: this.verbose,
       build: pipelines.build,
       promoteFrom: flags?.promoteFrom,
       release: flags?.release,

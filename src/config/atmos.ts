@@ -61,6 +61,12 @@ export interface AtmosConfig {
   trackingRemote?: string;
   /** `deployments.env` / `deployments.secrets`: credentials every deployment's steps receive. */
   credentials: CredentialLevel;
+  /**
+   * `deployments.cache`: the shared cache (README "Shared cache"). `remote`: `oci://<registry>/<repository>`
+   * or a shared directory (relative to the repository root); `trusted_refs`: the refs whose
+   * namespaces every run reads and only their own runs write (default: the default branch).
+   */
+  cache: { remote?: string; trustedRefs?: string[] };
   /** `deployments.registry.timeout`: seconds a registry request may take (default: see pushImage). */
   registryTimeoutSeconds?: number;
   listMergeStrategy: ListMergeStrategy;
@@ -239,6 +245,9 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
   const tfTool = map(tools, 'terraform');
   const tracking = map(dep, 'tracking');
   const registry = map(dep, 'registry');
+  const cacheMap = map(dep, 'cache');
+  const trustedRefs = strList(bag, cacheMap, 'trusted_refs', file);
+  const cacheRemote = str(bag, cacheMap, 'remote', file);
   let registryTimeoutSeconds: number | undefined;
   if (registry.timeout !== undefined && registry.timeout !== null) {
     const t = registry.timeout;
@@ -338,6 +347,10 @@ export function loadAtmosConfig(opts: LoadAtmosOptions = {}): AtmosConfig {
     },
     trackingRemote: str(bag, tracking, 'remote', file),
     credentials,
+    cache: {
+      ...(cacheRemote !== undefined ? { remote: cacheRemote } : {}),
+      ...(trustedRefs.length ? { trustedRefs } : {}),
+    },
     registryTimeoutSeconds,
     listMergeStrategy,
     ...(isPlainMap(github) ? { integrationsGithub: github } : {}),

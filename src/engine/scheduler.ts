@@ -27,6 +27,8 @@ import { Cas, CorruptObjectError } from '../cache/cas.js';
 import { classifyEnvironmentError } from '../diagnostics/environment.js';
 import { DiagnosticError } from '../diagnostics/index.js';
 import { ensureCacheDir } from '../cache/dir.js';
+import type { RemoteCache, RemoteCounters } from '../cache/remote/session.js';
+import { writeRunStats } from '../cache/stats.js';
 import { seal, sealSensitive, secrets as processSecrets, type SecretStore } from '../secrets/index.js';
 import { canonicalJson, fingerprintData, fingerprintOf, sha256, type FingerprintData } from '../steps/fingerprint.js';
 import type { Artifact, Step, StepInput, StepResult, StepStatus } from '../steps/types.js';
@@ -69,6 +71,12 @@ export interface SchedulerOptions {
   secretEnv?: NodeJS.ProcessEnv;
   /** Declared secret values (by source) and the masker of step output (default: the process's). */
   secrets?: SecretStore;
+  /**
+   * The shared cache (src/cache/remote/session.ts): looked up after the local action cache,
+   * objects fetched when a step or a component's outputs need them, entries uploaded after
+   * success. Never fails the run.
+   */
+  remote?: RemoteCache;
 }
 
 /**
@@ -119,6 +127,10 @@ export class Scheduler {
   private readonly fingerprints: Record<string, string> = {};
   private readonly componentOutputs: Record<string, Record<string, unknown>> = {};
   private failed = false;
+  /** Cacheable steps of this run by where their result came from, for the run's stats record. */
+  private readonly tally = { local: 0, remote: 0, ran: 0 };
+  /** Steps whose result came from the remote cache: fingerprint by id (their objects come when needed). */
+  private readonly fromRemote = new Map<string, string>();
   private readonly abort = new AbortController();
   private readonly secrets: SecretStore;
 
@@ -144,11 +156,42 @@ export class Scheduler {
     this.emit({ type: 'notice', time: now(), message });
   }
 
-  /** The action-cache entry of a step, if it may be used; blobs found corrupt on the way are reported. */
-  private lookup(s: Step, fp: string, dryRun = false): ActionEntry | undefined {
+  /**
+   * The action-cache entry of a step, if it may be used; blobs found corrupt on the way are
+   * reported. Without a local one, the remote cache's (copied into the local action cache;
+   * its objects come when needed).
+   */
+  private async lookup(s: Step, fp: string, dryRun = false): Promise<ActionEntry | undefined> {
     const hit = this.actions.get(fp);
     for (const e of this.cas.drainEvictions()) this.notice(`${e.message}, ${dryRun ? 'would re-run' : 're-running'} ${s.id}`);
-    return hit;
+    const remote = this.o.remote;
+    if (hit) {
+      if (!dryRun) {
+        this.tally.local++;
+        // A local result the shared cache lacks (made before it was configured, or while it was down).
+        remote?.upload(hit);
+      }
+      return hit;
+    }
+    const shared = await remote?.lookup(fp, s.id);
+    if (!shared) return undefined;
+    this.fromRemote.set(s.id, fp);
+    if (!dryRun) {
+      try {
+        this.actions.put(shared);
+      } catch {
+        // the local copy only spares the next run a remote lookup
+      }
+      this.tally.remote++;
+    }
+    return shared;
+  }
+
+  /** Fetch from the remote cache what the artifacts name that the local CAS lacks (a no-op without one). */
+  private async fetchMissing(artifacts: (Artifact | undefined)[]): Promise<void> {
+    const remote = this.o.remote;
+    if (!remote) return;
+    await Promise.all(artifacts.map((a) => ((a && !this.cas.has(a.digest)) || a?.kind === 'dir' ? remote.fetch(a) : undefined)));
   }
 
   /** Once per run: how many action entries were ignored because they did not authenticate. */
@@ -222,15 +265,33 @@ export class Scheduler {
       componentDone.set(c.address, p);
       return p;
     };
+    const before = this.o.remote ? { ...this.o.remote.counters } : undefined;
     try {
       await Promise.all(components.map((c) => runComponent(c)));
       this.reportRejected();
     } finally {
       await this.o.engine.close();
+      await this.o.remote?.flush();
+      this.saveStats(before);
     }
     const results = [...this.results.values()];
     const status = results.some((r) => r.status === 'failed') ? 'failed' : 'success';
     return { status, results, componentOutputs: this.componentOutputs, fingerprints: this.fingerprints, durationMs: Date.now() - t0 };
+  }
+
+  /** The run's cache record (`cache stats` reads them): hits by source, misses, and what the remote moved. */
+  private saveStats(before: RemoteCounters | undefined): void {
+    const remote = this.o.remote;
+    let moved: Record<string, number | string | boolean> | undefined;
+    if (remote && before) {
+      moved = { location: remote.backend.location, namespace: remote.scope.namespace ?? '', available: remote.available };
+      for (const [k, v] of Object.entries(remote.counters)) moved[k] = v - before[k as keyof RemoteCounters];
+    }
+    try {
+      writeRunStats(this.o.cacheDir, { runId: this.o.runId, time: now(), hitsLocal: this.tally.local, hitsRemote: this.tally.remote, misses: this.tally.ran, ...(moved ? { remote: moved } : {}) });
+    } catch {
+      // statistics are never worth failing a run
+    }
   }
 
   /**
@@ -257,16 +318,17 @@ export class Scheduler {
       refuseUnsupported(this.o.engine, steps);
       const byId = new Map(steps.map((st) => [st.id, st]));
       const status = new Map<string, PlannedStep['status']>();
-      const visitStep = (st: Step): PlannedStep['status'] => {
+      const visitStep = async (st: Step): Promise<PlannedStep['status']> => {
         const known = status.get(st.id);
         if (known) return known;
-        const needs = st.needs.map((n) => (byId.has(n) ? visitStep(byId.get(n)!) : this.results.has(n) ? 'cached' : 'blocked'));
+        const needs: PlannedStep['status'][] = [];
+        for (const n of st.needs) needs.push(byId.has(n) ? await visitStep(byId.get(n)!) : this.results.has(n) ? 'cached' : 'blocked');
         let result: PlannedStep['status'];
         let fp: string | null = null;
         if (upstreamPending || needs.some((x) => x !== 'cached')) result = 'blocked';
         else {
           fp = this.fingerprint(st).fp;
-          const hit = st.cache === 'content' && !this.o.noCache ? this.lookup(st, fp, true) : undefined;
+          const hit = st.cache === 'content' && !this.o.noCache ? await this.lookup(st, fp, true) : undefined;
           if (hit) {
             this.record({ id: st.id, component: st.component, module: st.module, status: 'cached', fingerprint: fp, outputs: hit.outputs, values: hit.values, exitCode: hit.exitCode, durationMs: 0 });
             result = 'cached';
@@ -276,13 +338,17 @@ export class Scheduler {
         planned.push({ id: st.id, component: st.component, module: st.module, needs: [...st.needs], fingerprint: fp, status: result, argv: [...st.argv] });
         return result;
       };
-      steps.forEach(visitStep);
+      for (const st of steps) await visitStep(st);
       const cached = steps.every((st) => status.get(st.id) === 'cached');
-      if (cached && c.outputs) this.componentOutputs[c.address] = await c.outputs(steps.map((st) => this.results.get(st.id)!));
+      if (cached && c.outputs)
+        this.componentOutputs[c.address] = await this.outputsFetching(
+          c,
+          steps.map((st) => this.results.get(st.id)!),
+        );
       const after = c.expandAfter ? await c.expandAfter(cached ? this.componentOutputs[c.address] : undefined) : [];
       refuseUnsupported(this.o.engine, after);
       for (const st of after) byId.set(st.id, st);
-      after.forEach(visitStep);
+      for (const st of after) await visitStep(st);
       if (cached && after.every((st) => status.get(st.id) === 'cached')) complete.add(c.address);
     }
     this.reportRejected();
@@ -436,16 +502,41 @@ export class Scheduler {
    */
   private async outputsOf(c: ComponentNode, steps: Step[], results: StepResult[]): Promise<Record<string, unknown>> {
     try {
-      return await c.outputs!(results);
+      return await this.outputsFetching(c, results);
     } catch (e) {
       if (!(e instanceof CorruptObjectError)) throw e;
       if (!this.reput(e, 'content this run generated')) {
         const producer = [...steps].reverse().find((s) => this.produced(s.id, e.digest));
         if (!producer) throw e;
+        this.dropRemote(producer.id);
         this.notice(`${e.message}, re-running ${producer.id}`);
         if ((await this.rerun(producer.id)) !== 'done') throw new Error(`${e.message}, and running ${producer.id} again failed`);
       }
       return c.outputs!(steps.map((s) => this.results.get(s.id)!));
+    }
+  }
+
+  /** A step whose result came from the remote cache, which could not give an object of it: its remote entry is not used again (it runs here). */
+  private dropRemote(id: string): void {
+    const fp = this.fromRemote.get(id);
+    if (fp === undefined) return;
+    this.o.remote?.forget(fp);
+    this.fromRemote.delete(id);
+  }
+
+  /**
+   * A component's outputs; objects of results that came from the remote cache are fetched
+   * when they are first needed: here, when the outputs read one that is not here yet (then
+   * they are read again, once).
+   */
+  private async outputsFetching(c: ComponentNode, results: StepResult[]): Promise<Record<string, unknown>> {
+    try {
+      return await c.outputs!(results);
+    } catch (e) {
+      const fromRemote = results.filter((r) => this.fromRemote.has(r.id));
+      if (!fromRemote.length || !(isMissing(e) || (e as NodeJS.ErrnoException)?.code === 'ENOENT')) throw e;
+      await this.fetchMissing(fromRemote.flatMap((r) => Object.values(r.outputs)));
+      return c.outputs!(results);
     }
   }
 
@@ -478,7 +569,7 @@ export class Scheduler {
     this.fingerprints[s.id] = fp;
     const t0 = Date.now();
     if (s.cache === 'content' && !this.o.noCache) {
-      const hit = this.lookup(s, fp);
+      const hit = await this.lookup(s, fp);
       if (hit) {
         this.record({
           id: s.id,
@@ -497,6 +588,7 @@ export class Scheduler {
       }
     }
     this.emit({ type: 'step.started', time: now(), id: s.id, component: s.component, module: s.module, fingerprint: fp });
+    if (s.cache === 'content') this.tally.ran++;
     const slug = stepSlug(s.id);
     const workspace = stepWorkspace(this.o.cacheDir, this.o.runId, slug);
     const logFile = path.join(this.o.cacheDir, 'logs', this.o.runId, `${slug}.log`);
@@ -589,10 +681,12 @@ export class Scheduler {
     try {
       rmSync(workspace, { recursive: true, force: true });
       mkdirSync(workspace, { recursive: true });
+      await this.fetchMissing(Object.values(s.inputs).map((i) => (isOutputRef(i) ? this.results.get(i.step)?.outputs[i.output] : i)));
       const corrupt = this.materializeInputs(s, workspace);
       if (corrupt) {
         // The producer runs again, then this step (its fingerprint changes if the output does).
         const { producer, problem } = corrupt;
+        this.dropRemote(producer);
         if (attempt >= 3) return fail(`${problem.message}, again after ${producer} ran again`);
         this.notice(`${problem.message}, re-running ${producer}`);
         rmSync(workspace, { recursive: true, force: true });
@@ -646,7 +740,9 @@ export class Scheduler {
           for (const [k, file] of Object.entries(s.refreshFacts)) refreshed[k] = factOf(file);
           key = this.fingerprint(s, refreshed).fp;
         }
-        this.actions.put(key === fp ? entry : { ...entry, fingerprint: key });
+        const stored = key === fp ? entry : { ...entry, fingerprint: key };
+        this.actions.put(stored);
+        this.o.remote?.upload(stored);
       }
       this.record({
         id: s.id,
@@ -694,6 +790,11 @@ export interface PlannedStep {
   /** 'cached': in the action cache; 'run': would run; 'blocked': waits for something that would run. */
   status: 'cached' | 'run' | 'blocked';
   argv: string[];
+}
+
+/** An object that is not in the local CAS (a step's output that came from the remote cache, not fetched yet). */
+function isMissing(e: unknown): boolean {
+  return e instanceof CorruptObjectError && e.got === 'missing';
 }
 
 /** A path as people read it: relative to the working directory when inside it. */

@@ -229,6 +229,11 @@ export function clearTokenCache(): void {
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
+/** Whether a string is a valid repository name of the distribution API (`acme/web`). */
+export function isRepositoryName(s: string): boolean {
+  return REPOSITORY.test(s);
+}
+
 /** Path + query-less form of a URL, for messages (Location URLs carry upload state). */
 function shown(url: string): string {
   try {
@@ -265,7 +270,12 @@ async function discard(res: Response): Promise<void> {
   }
 }
 
-class RegistryClient {
+/**
+ * One repository of a registry, spoken to through the distribution API with the credentials of
+ * the Docker config: what {@link pushImage} uses, and the reads, listings and deletions of the
+ * remote cache (src/cache/remote/oci.ts). `operation` names what a failure message says failed.
+ */
+export class RegistryClient {
   readonly base: string;
   readonly name: string;
   readonly scope: string;
@@ -275,7 +285,10 @@ class RegistryClient {
   readonly configFile: string;
   readonly creds: RegistryCredentials | undefined;
 
-  constructor(readonly opts: ImagePushOptions) {
+  constructor(
+    readonly opts: ImagePushOptions,
+    private readonly operation = 'push',
+  ) {
     this.name = DOCKER_HUB.has(opts.registry) && !opts.repository.includes('/') ? `library/${opts.repository}` : opts.repository;
     this.scope = `repository:${this.name}:pull,push`;
     this.base = apiBase(opts.registry, opts.insecure ?? isInsecureRegistry(opts.registry));
@@ -291,7 +304,7 @@ class RegistryClient {
     const status = o.status !== undefined ? `: HTTP ${o.status}` : '';
     const detail = o.detail ? ` (${o.detail})` : '';
     throw new RegistryError({
-      message: `push of ${this.opts.repository} to ${this.opts.registry} failed: ${what}${status}${detail}`,
+      message: `${this.operation === 'push' ? `push of ${this.opts.repository} to` : `${this.operation} at`} ${this.opts.registry}${this.operation === 'push' ? '' : `/${this.opts.repository}`} failed: ${what}${status}${detail}`,
       registry: this.opts.registry,
       repository: this.opts.repository,
       status: o.status,
@@ -470,6 +483,71 @@ class RegistryClient {
     await discard(res);
     const answered = res.headers.get('docker-content-digest');
     if (answered && answered !== digest) return this.fail(`${what}: the registry stored it as ${answered}`);
+  }
+
+  /** A blob's bytes, or undefined when the registry has none by that digest (they are not verified here). */
+  async getBlob(digest: string): Promise<Buffer | undefined> {
+    const what = `reading blob ${digest}`;
+    const res = await this.request(what, 'GET', this.blobUrl(digest));
+    if (res.status === 404) {
+      await discard(res);
+      return undefined;
+    }
+    if (res.status !== 200) return this.failed(what, res);
+    return Buffer.from(await res.arrayBuffer());
+  }
+
+  private manifestUrl(reference: string): string {
+    return `${this.base}/v2/${this.name}/manifests/${reference}`;
+  }
+
+  /** A manifest's bytes and the digest the registry names it by, or undefined when there is none under `reference`. */
+  async getManifest(reference: string, accept: string): Promise<{ bytes: Buffer; digest: string | null } | undefined> {
+    const what = `reading manifest ${reference}`;
+    const res = await this.request(what, 'GET', this.manifestUrl(reference), { headers: { Accept: accept } });
+    if (res.status === 404) {
+      await discard(res);
+      return undefined;
+    }
+    if (res.status !== 200) return this.failed(what, res);
+    return { bytes: Buffer.from(await res.arrayBuffer()), digest: res.headers.get('docker-content-digest') };
+  }
+
+  /** Whether a manifest exists under `reference`. */
+  async manifestExists(reference: string, accept: string): Promise<boolean> {
+    const what = `checking manifest ${reference}`;
+    const res = await this.request(what, 'HEAD', this.manifestUrl(reference), { headers: { Accept: accept } });
+    await discard(res);
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    return this.failed(what, res);
+  }
+
+  /** Every tag of the repository (`GET /v2/<name>/tags/list`, following `Link` pages); none when the repository does not exist. */
+  async listTags(): Promise<string[]> {
+    const tags: string[] = [];
+    let url: string | undefined = `${this.base}/v2/${this.name}/tags/list?n=1000`;
+    while (url) {
+      const res = await this.request('listing tags', 'GET', url);
+      if (res.status === 404) {
+        await discard(res);
+        return tags;
+      }
+      if (res.status !== 200) return this.failed('listing tags', res);
+      const body = (await res.json()) as { tags?: string[] | null };
+      tags.push(...(body.tags ?? []));
+      const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+      url = next ? new URL(next, this.base).toString() : undefined;
+    }
+    return tags;
+  }
+
+  /** Delete a manifest by digest (every tag naming it goes with it); the registry reclaims unreferenced blobs when it collects garbage. */
+  async deleteManifest(digest: string): Promise<void> {
+    const what = `deleting manifest ${digest}`;
+    const res = await this.request(what, 'DELETE', this.manifestUrl(digest));
+    if (res.status === 202 || res.status === 200 || res.status === 404) return discard(res);
+    return this.failed(what, res, res.status === 405 ? 'the registry does not allow deletes (distribution: storage.delete.enabled: true)' : undefined);
   }
 
   async putManifest(reference: string, manifest: Buffer, mediaType: string): Promise<string | null> {

@@ -26,6 +26,8 @@ import { acquireLease, RemoteLease } from './lease.js';
 import { GitRepo } from '../tracking/git.js';
 import { checkHooks, hookInputs, hookModule, hookScope } from '../hooks/index.js';
 import { ensureCacheDir } from '../cache/dir.js';
+import { secretKey } from '../cache/actions.js';
+import { openRemoteCache, type RemoteCache } from '../cache/remote/session.js';
 import { MIN_MASKED_LENGTH, envValues, loadSecrets, secrets } from '../secrets/index.js';
 import { upstreamOfRun, type UpstreamOutputs } from './upstream.js';
 
@@ -94,6 +96,15 @@ export interface RunRequest {
    * read from the target's history in Git.
    */
   upstream?: UpstreamOutputs;
+  /**
+   * `--cache-remote`: the shared cache (`oci://<registry>/<repository>`, a directory, or `off`),
+   * instead of atmos.yaml's `deployments.cache.remote`.
+   */
+  cacheRemote?: string;
+  /** The shared cache session to use (a command's runs share one: one warning when it is down); default: opened from `cacheRemote` or atmos.yaml. */
+  remoteCache?: RemoteCache;
+  /** `-v`: also the shared cache's per-entry notices (entries that failed authentication). */
+  verbose?: boolean;
   /**
    * The caller's resolution of this deployment and target with these Git facts (a rollout
    * resolved it to check upstream outputs and inputs): used instead of resolving again, with
@@ -215,6 +226,23 @@ async function chooseEngine(req: RunRequest, repo: Repository): Promise<{ engine
  * Remove what runs left behind in `<cache>/workspaces/`: empty run directories, and those
  * untouched for a day (a killed run's; kept ones are for people to look at, not forever).
  */
+/** The shared cache of a run: `--cache-remote`, else atmos.yaml's `deployments.cache.remote`; none when neither is set. */
+export function openRunRemoteCache(repo: Repository, req: Pick<RunRequest, 'cacheRemote' | 'env'>): RemoteCache | undefined {
+  const c = repo.config;
+  return openRemoteCache(
+    {
+      flag: req.cacheRemote,
+      configured: c.cache.remote,
+      trustedRefs: c.cache.trustedRefs,
+      repoRoot: c.repoRoot,
+      cacheDir: c.cacheDir,
+      env: req.env,
+      registryTimeoutSeconds: c.registryTimeoutSeconds,
+    },
+    secretKey(path.join(c.cacheDir, 'cache')),
+  );
+}
+
 export function pruneWorkspaces(cacheDir: string, keep: string): void {
   // Temp files of records a killed run was writing.
   const runs = path.join(cacheDir, 'runs');
@@ -391,8 +419,13 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
   const lease = lock && req.leaseRemote ? new RemoteLease(new GitRepo(repo.config.repoRoot), req.leaseRemote, dep.name, req.target, runnerEnv) : undefined;
   try {
     if (lease) await acquireLease(lease, runId, lockTimeoutSeconds, (message) => emit({ type: 'notice', time: new Date().toISOString(), message }));
+    const remote = req.noCache ? undefined : (req.remoteCache ?? openRunRemoteCache(repo, req));
+    remote?.attach((message, verbose) => {
+      if (!verbose || req.verbose) emit({ type: 'notice', time: new Date().toISOString(), message });
+    });
     const scheduler = new Scheduler({
       cacheDir,
+      remote,
       runId,
       engine: engineSel.engine,
       parallelism,

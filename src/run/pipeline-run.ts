@@ -17,7 +17,7 @@ import { dirtyTreeNotice } from '../release/dirty.js';
 import { release, type ReleaseResult } from '../release/create.js';
 import { planRollout, rollout, type RolloutPlan, type RolloutRequest, type RolloutSummary } from '../rollout/index.js';
 import { planSetDir, storePlanSet } from '../rollout/stored-plans.js';
-import { dryRunPipeline, runPipeline, sandboxFor, selectComponents, type DryRunSummary, type RunSummary } from './index.js';
+import { dryRunPipeline, openRunRemoteCache, runPipeline, sandboxFor, selectComponents, type DryRunSummary, type RunSummary } from './index.js';
 import { ensureVendored } from '../vendoring/index.js';
 import { attachTestResults } from './test-results.js';
 
@@ -83,12 +83,14 @@ export async function runPipelineRequest(repo: Repository, dep: DeploymentConfig
     recorder.onEvent(e);
     req.emit(e);
   };
+  // One shared-cache session for every run of the request (a rollout's build and apply): one warning if it is down.
+  const remoteCache = req.noCache ? undefined : (req.remoteCache ?? openRunRemoteCache(repo, req));
   if (pipeline.records === 'deployment') {
     const fromPlan = req.fromPlan ? { fromPlan: planSetDir(repo.config.cacheDir, req.fromPlan) } : {};
-    const tracked = await rollout(repo, dep, { ...req, ...fromPlan, emit });
+    const tracked = await rollout(repo, dep, { ...req, ...fromPlan, emit, remoteCache });
     return { kind: 'run', summary: tracked.run, events: recorder.events, tracked };
   }
-  const summary = await runPipeline(repo, dep, { ...req, emit, ...(resolved ? { resolved } : {}) });
+  const summary = await runPipeline(repo, dep, { ...req, emit, remoteCache, ...(resolved ? { resolved } : {}) });
   if (req.planOut && summary.status === 'success') {
     const id = storePlanSet(repo.config.cacheDir, req.planOut);
     emit({ type: 'notice', time: new Date().toISOString(), message: `stored plans ${id}: apply them with rollout --from-plan ${id} (here) or --from-plan ${req.planOut}` });
