@@ -5,7 +5,7 @@
 import { Builtins, Cli } from 'clipanion';
 import { DescribeCommand } from './commands/describe.js';
 import { GraphCommand } from './commands/graph.js';
-import { ListCommand } from './commands/list.js';
+import { ListCommand, ListComponentsCommand, ListDeploymentsCommand, ListTargetsCommand } from './commands/list.js';
 import { ModulesCommand } from './commands/modules.js';
 import { MatrixCommand } from './commands/matrix.js';
 import { CiGenerateCommand } from './commands/ci-generate.js';
@@ -65,6 +65,9 @@ export function normaliseArgv(argv: string[]): string[] {
 
 const COMMANDS = [
   ListCommand,
+  ListDeploymentsCommand,
+  ListTargetsCommand,
+  ListComponentsCommand,
   DescribeCommand,
   ValidateCommand,
   GraphCommand,
