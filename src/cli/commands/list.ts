@@ -4,7 +4,6 @@ import type { DeploymentConfig } from '../../config/deployment.js';
 import type { Repository } from '../../index.js';
 import type { StatusEntry } from '../../tracking/history.js';
 import { BaseCommand, FORMATS } from '../base.js';
-import { TrackingReadCommand } from '../read-command.js';
 
 /** Status rows of these deployments from the local records; none outside a Git repository. */
 async function localStatus(repo: Repository, names: string[]): Promise<StatusEntry[]> {
@@ -16,25 +15,6 @@ async function localStatus(repo: Repository, names: string[]): Promise<StatusEnt
     if (e instanceof GitError) return []; // not a Git repository: nothing deployed to show
     throw e;
   }
-}
-
-/** `3 (api, worker, db)`; more than three names: the first three and `…`. */
-function componentsCell(addresses: string[]): string {
-  const names = addresses.map((a) => a.slice(a.indexOf('/') + 1));
-  if (names.length === 0) return '0';
-  return `${names.length} (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''})`;
-}
-
-/** A recorded status, coloured; `none` when nothing is recorded. */
-function statusCell(c: import('../../render/index.js').Colors, s: string | null, none: string): string {
-  return s === 'success' ? c.green(s) : s === 'failed' ? c.red(s) : s === 'rollback' ? c.yellow(s) : none;
-}
-
-/** `2h ago (prod)`, or `-` when never deployed. */
-async function ageCell(ts: string | null, now: number, target?: string): Promise<string> {
-  if (!ts) return '-';
-  const { formatAge } = await import('../../tracking/history.js');
-  return `${formatAge(ts, now)} ago${target ? ` (${target})` : ''}`;
 }
 
 export class ListCommand extends BaseCommand {
@@ -82,8 +62,9 @@ export class ListCommand extends BaseCommand {
     const rows = deps.map((d) => deploymentRow(d, status));
     if (this.verbose) return this.printVerbose(repo, deps, rows);
     const { table } = await import('../../render/index.js');
+    const { ageCell, componentsCell } = await import('../render/list.js');
     const now = Date.now();
-    const ages = await Promise.all(rows.map((r) => ageCell(r.last_deploy?.timestamp ?? null, now, r.last_deploy?.target)));
+    const ages = rows.map((r) => ageCell(r.last_deploy?.timestamp ?? null, now, r.last_deploy?.target));
     await this.print({ deployments: rows }, (c) =>
       rows.length === 0
         ? 'no deployments match\n'
@@ -172,114 +153,6 @@ export class ListCommand extends BaseCommand {
         return out.join('\n');
       });
       return `${blocks.join('\n\n')}\n`;
-    });
-    return 0;
-  }
-}
-
-export class ListDeploymentsCommand extends ListCommand {
-  static override paths = [['list', 'deployments']];
-  static override usage = Command.Usage({
-    category: 'Inspect',
-    description: 'List the deployments of this repository (the same as `list`)',
-    examples: [
-      ['List every deployment', '$0 list deployments'],
-      ['As JSON', '$0 list deployments --format json'],
-    ],
-  });
-}
-
-export class ListTargetsCommand extends TrackingReadCommand {
-  static override paths = [['list', 'targets']];
-  static override usage = Command.Usage({
-    category: 'Inspect',
-    description: 'List the targets of a deployment with their promotion rules and last deployment',
-    details: `
-      Per target: the targets it is promoted from (\`(entry point)\` when none), whether a rollout needs an approval, when a component was last deployed there and the status of the newest rollouts (\`failed\` when a component's newest rollout failed), read from Git (the tracking remote's records fetched first).
-    `,
-    examples: [
-      ['Targets of payment-service', '$0 list targets payment-service'],
-      ['As JSON', '$0 list targets payment-service --format json'],
-    ],
-  });
-
-  deployment = Option.String({ required: true, name: 'deployment' });
-  format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
-
-  async run(): Promise<number> {
-    const { repo, dep } = await this.deploymentAndTarget(this.deployment, undefined, false);
-    const { gitRead, invalidTagWarnings } = await import('../tracking-read.js');
-    const { readStatus } = await import('../../tracking/history.js');
-    const invalid: import('../../tracking/history.js').InvalidTag[] = [];
-    const status = await gitRead(async () => readStatus(await this.trackingStore(repo), [dep.name], undefined, invalid));
-    await this.warn(invalidTagWarnings(invalid));
-    const { targetRows } = await import('../../describe/list.js');
-    const rows = targetRows(dep, status);
-    const { table } = await import('../../render/index.js');
-    const now = Date.now();
-    const ages = await Promise.all(rows.map((r) => ageCell(r.last_deploy, now)));
-    await this.print({ deployment: dep.name, targets: rows }, (c) => {
-      return `${dep.name} targets\n\n${table(
-        ['TARGET', 'PROMOTION FROM', 'REQUIRES APPROVAL', 'LAST DEPLOY', 'STATUS', 'DEPLOYED'],
-        rows.map((r, i) => [
-          r.target,
-          r.promotion_from.length ? r.promotion_from.join(', ') : '(entry point)',
-          r.requires_approval ? 'yes' : 'no',
-          ages[i],
-          statusCell(c, r.status, 'not deployed'),
-          `${r.deployed}/${r.components}`,
-        ]),
-        c,
-      )}`;
-    });
-    return 0;
-  }
-}
-
-export class ListComponentsCommand extends TrackingReadCommand {
-  static override paths = [['list', 'components']];
-  static override usage = Command.Usage({
-    category: 'Inspect',
-    description: 'List the components of a deployment with what is deployed of each in a target',
-    details: `
-      Per component of the deployment file (every type): its type, the deployed commit and release, when and by whom it was deployed and the status of its newest rollout, read from Git (the tracking remote's records fetched first). A rollout records Terraform components; a built component (nixpack, zip) shows \`in the release\` (see \`releases\`). The PRD's HEALTH column is not shown: atmos-pipe reads Git, not the running service.
-    `,
-    examples: [
-      ['Components of payment-service in prod', '$0 list components payment-service --target prod'],
-      ['As JSON', '$0 list components payment-service --target dev --format json'],
-    ],
-  });
-
-  deployment = Option.String({ required: true, name: 'deployment' });
-  target = Option.String('-t,--target', { description: 'Target (default: context.default_target, or the only target)' });
-  format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
-
-  async run(): Promise<number> {
-    const { repo, dep, target } = await this.deploymentAndTarget(this.deployment, this.target);
-    const { gitRead, invalidTagWarnings } = await import('../tracking-read.js');
-    const { readStatus, formatAge } = await import('../../tracking/history.js');
-    const invalid: import('../../tracking/history.js').InvalidTag[] = [];
-    const status = await gitRead(async () => readStatus(await this.trackingStore(repo), [dep.name], target, invalid));
-    await this.warn(invalidTagWarnings(invalid));
-    const { componentRows } = await import('../../describe/list.js');
-    const rows = componentRows(dep, target, status);
-    const { table } = await import('../../render/index.js');
-    const now = Date.now();
-    await this.print({ deployment: dep.name, target, components: rows }, (c) => {
-      // Rollouts record Terraform components; a built component (nixpack, zip) is recorded in the release.
-      return `${dep.name} → ${target} components\n\n${table(
-        ['COMPONENT', 'TYPE', 'COMMIT', 'RELEASE', 'DEPLOYED', 'STATUS', 'DEPLOYED BY'],
-        rows.map((r) => [
-          r.component.slice(r.component.indexOf('/') + 1),
-          r.type,
-          r.commit ? r.commit.slice(0, 7) : '-',
-          r.release ?? '-',
-          r.deployed ? `${formatAge(r.deployed, now)} ago` : '-',
-          statusCell(c, r.status, r.type === 'terraform' ? 'not deployed' : 'in the release'),
-          r.deployed_by ?? '-',
-        ]),
-        c,
-      )}`;
     });
     return 0;
   }
