@@ -14,12 +14,14 @@ import { cli, commitAll, git } from '../security/fixture.js';
 const SVC = 'variable "greeting" {\n  type = string\n}\n\nresource "terraform_data" "svc" {\n  input = var.greeting\n}\n\noutput "greeting" {\n  value = terraform_data.svc.output\n}\n';
 const stack = (greeting: string) => `components:\n  terraform:\n    svc:\n      vars:\n        greeting: ${greeting}\n`;
 
-function repository(): string {
+function repository(consumer = false): string {
+  const components = consumer ? '      svc: {}\n      consumer:\n        metadata: { depends_on: [svc] }\n        vars: { greeting: "{{ terraform.svc.outputs.greeting }}" }\n' : '      svc: {}\n';
   const dir = makeRepo({
     'atmos.yaml': 'components:\n  terraform:\n    base_path: components/terraform\nstacks:\n  base_path: stacks\n',
     'stacks/base.yaml': stack('hello'),
     'components/terraform/svc/main.tf': SVC,
-    'deployments/shop.yaml': 'deployment:\n  name: shop\n  stacks: [base]\n  components:\n    terraform:\n      svc: {}\n  targets:\n    dev: {}\n',
+    'components/terraform/consumer/main.tf': SVC,
+    'deployments/shop.yaml': `deployment:\n  name: shop\n  stacks: [base]\n  components:\n    terraform:\n${components}  targets:\n    dev: {}\n`,
     '.gitignore': '.atmos/\n',
   });
   git(dir, 'init', '-q', '-b', 'main');
@@ -97,6 +99,25 @@ describe('status --check-drift', () => {
     expect(rep.notes[0]).toMatch(/deployed from commit [0-9a-f]{12}, the working tree is at [0-9a-f]{12}: its change may be one not yet rolled out rather than drift/);
     expect(cli(dir, ['rollout', 'shop', '--target', 'dev']).code).toBe(0);
     expect(cli(dir, ['status', 'shop', '--check-drift']).code).toBe(0);
+  });
+
+  it('a component whose upstream output was never recorded is not planned (unknown, exit 1); the check records nothing', () => {
+    const dir = repository(true);
+    const refs = git(dir, 'for-each-ref');
+    const r = cli(dir, ['status', 'shop', '--check-drift', '--format', 'json']);
+    expect(r.code).toBe(1);
+    const rep = report(r.stdout);
+    expect(rep.components.map((c) => [c.component, c.drift])).toEqual([
+      ['terraform/svc', 'detected'],
+      ['terraform/consumer', 'unknown'],
+    ]);
+    expect((rep.components[1] as { reason?: string }).reason).toMatch(/not planned: \{\{ terraform\.svc\.outputs\.greeting \}\} is unknown/);
+    expect(git(dir, 'for-each-ref')).toBe(refs);
+    // Once svc is rolled out, consumer is planned with its recorded output.
+    expect(cli(dir, ['rollout', 'shop', '--target', 'dev']).code).toBe(0);
+    const after = cli(dir, ['status', 'shop', '--check-drift', '--format', 'json']);
+    expect(after.code, after.stderr).toBe(0);
+    expect(report(after.stdout).components.map((c) => c.drift)).toEqual(['none', 'none']);
   });
 
   it('a failing plan is exit 1; drift-only flags without --check-drift are usage errors', () => {
