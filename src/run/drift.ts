@@ -10,8 +10,12 @@
 import type { StatusEntry } from '../tracking/history.js';
 import type { RunSummary } from './index.js';
 
-/** One component's finding: no change, a change (drift), not planned (unknown inputs) or a failed plan. */
-export type DriftState = 'none' | 'detected' | 'unknown' | 'error';
+/**
+ * One component's finding: no change, a change (drift), a change of a component Git records
+ * no deployment of (`not-deployed`: a first rollout, not drift), not planned (unknown inputs)
+ * or a failed plan.
+ */
+export type DriftState = 'none' | 'detected' | 'not-deployed' | 'unknown' | 'error';
 
 export interface DriftEntry {
   component: string;
@@ -60,13 +64,14 @@ export function driftReport(summary: RunSummary, status: StatusEntry[], compared
     if (failed || !out || typeof out.drift !== 'boolean') {
       return { ...base, drift: 'error', add: 0, change: 0, destroy: 0, reason: failed?.reason ?? 'the plan did not finish' };
     }
-    return { ...base, drift: out.drift ? 'detected' : 'none', add: num(out.add), change: num(out.change), destroy: num(out.destroy) };
+    const drift: DriftState = !out.drift ? 'none' : base.deployed_commit === null ? 'not-deployed' : 'detected';
+    return { ...base, drift, add: num(out.add), change: num(out.change), destroy: num(out.destroy) };
   });
   const notes: string[] = [];
   for (const c of components) {
     if (comparedCommit === null) continue;
-    if (c.deployed_commit === null) notes.push(`${c.component}: never deployed to ${summary.target}; any change it plans is a first rollout, not drift`);
-    else if (c.deployed_commit !== comparedCommit && c.drift === 'detected')
+    if (c.drift === 'not-deployed') notes.push(`${c.component}: never deployed to ${summary.target} (no record in Git); its plan is a first rollout, not drift`);
+    else if (c.deployed_commit !== null && c.deployed_commit !== comparedCommit && c.drift === 'detected')
       notes.push(
         `${c.component}: deployed from commit ${c.deployed_commit.slice(0, 12)}, the working tree is at ${comparedCommit.slice(0, 12)}: its change may be one not yet rolled out rather than drift`,
       );

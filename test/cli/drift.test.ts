@@ -50,11 +50,13 @@ describe('status --check-drift', () => {
   it('reports no drift after a rollout, drift after the state changed out of band, none after a re-rollout', () => {
     const dir = repository();
     const head = git(dir, 'rev-parse', 'HEAD');
-    // Never rolled out: the plan would create the resource, said to be no drift but a first rollout.
+    // Never rolled out: the plan would create the resource, a first rollout and not drift.
     const first = cli(dir, ['status', 'shop', '--target', 'dev', '--check-drift', '--format', 'json']);
-    expect(first.code).toBe(5);
-    expect(report(first.stdout).components[0]).toMatchObject({ component: 'terraform/svc', drift: 'detected', add: 1, deployed_commit: null });
-    expect(report(first.stdout).notes[0]).toMatch(/never deployed to dev; any change it plans is a first rollout, not drift/);
+    expect(first.code).toBe(0);
+    expect(report(first.stdout)).toMatchObject({ drift: false });
+    expect(report(first.stdout).components[0]).toMatchObject({ component: 'terraform/svc', drift: 'not-deployed', add: 1, deployed_commit: null });
+    expect(report(first.stdout).notes[0]).toMatch(/never deployed to dev \(no record in Git\); its plan is a first rollout, not drift/);
+    expect(cli(dir, ['status', 'shop', '--target', 'dev', '--check-drift']).stdout).toMatch(/terraform\/svc +- +- +not deployed \(\+1 ~0 -0\) +cached/);
 
     expect(cli(dir, ['rollout', 'shop', '--target', 'dev']).code).toBe(0);
     const clean = cli(dir, ['status', 'shop', '--target', 'dev', '--check-drift', '--format', 'json']);
@@ -108,7 +110,7 @@ describe('status --check-drift', () => {
     expect(r.code).toBe(1);
     const rep = report(r.stdout);
     expect(rep.components.map((c) => [c.component, c.drift])).toEqual([
-      ['terraform/svc', 'detected'],
+      ['terraform/svc', 'not-deployed'],
       ['terraform/consumer', 'unknown'],
     ]);
     expect((rep.components[1] as { reason?: string }).reason).toMatch(/not planned: \{\{ terraform\.svc\.outputs\.greeting \}\} is unknown/);

@@ -13,7 +13,7 @@ export class StatusCommand extends TrackingReadCommand {
 
       Without a deployment name every deployment of the repository is shown. Reads Git with one \`git for-each-ref\`, whatever the number of tags.
 
-      \`--check-drift\` also plans every Terraform component of the target (\`terraform plan -detailed-exitcode\` in the sandbox, through the step engine) and adds a DRIFT column: \`none\`, \`detected\` (with the plan's add/change/destroy counts), \`unknown\` (an upstream output was never recorded: not planned) or \`error\` (the plan failed). What is planned is the working tree's configuration against each component's current state; a component deployed from another commit is named, since its change may be one not yet rolled out. A plan is cached by its inputs and the digest of the state it reads: an unchanged state and configuration re-use it (\`cached\`); \`--no-cache\` plans again, which a change made outside Terraform that the local state does not show needs. Records nothing. Exit codes: 0 no drift; 5 drift detected; 1 a plan failed or a component could not be planned; 2 usage or configuration error.
+      \`--check-drift\` also plans every Terraform component of the target (\`terraform plan -detailed-exitcode\` in the sandbox, through the step engine) and adds a DRIFT column: \`none\`, \`detected\` (with the plan's add/change/destroy counts), \`not deployed\` (Git records no deployment of it: its plan is a first rollout, not drift), \`unknown\` (an upstream output was never recorded: not planned) or \`error\` (the plan failed). What is planned is the working tree's configuration against each component's current state; a component deployed from another commit is named, since its change may be one not yet rolled out. A plan is cached by its inputs and the digest of the state it reads: an unchanged state and configuration re-use it (\`cached\`); \`--no-cache\` plans again, which a change made outside Terraform that the local state does not show needs. Records nothing. Exit codes: 0 no drift; 5 drift detected; 1 a plan failed or a component could not be planned; 2 usage or configuration error.
     `,
     examples: [
       ['Everything deployed, everywhere', '$0 status'],
@@ -128,8 +128,22 @@ export class StatusCommand extends TrackingReadCommand {
     await this.print(report, (c) => {
       if (report.components.length === 0) return `${dep.name} has no Terraform component in ${target}: nothing to check for drift\n`;
       const col = (e: (typeof report.components)[number]) =>
-        e.drift === 'none' ? c.green('none') : e.drift === 'detected' ? c.red(`detected (+${e.add} ~${e.change} -${e.destroy})`) : e.drift === 'unknown' ? c.yellow('unknown') : c.red('error');
-      const rows = report.components.map((e) => [e.component, e.deployed_commit ? e.deployed_commit.slice(0, 12) : '-', e.release ?? '-', col(e), e.cached ? 'cached' : 'planned']);
+        e.drift === 'none'
+          ? c.green('none')
+          : e.drift === 'detected'
+            ? c.red(`detected (+${e.add} ~${e.change} -${e.destroy})`)
+            : e.drift === 'not-deployed'
+              ? c.yellow(`not deployed (+${e.add} ~${e.change} -${e.destroy})`)
+              : e.drift === 'unknown'
+                ? c.yellow('unknown')
+                : c.red('error');
+      const rows = report.components.map((e) => [
+        e.component,
+        e.deployed_commit ? e.deployed_commit.slice(0, 12) : '-',
+        e.release ?? '-',
+        col(e),
+        e.drift === 'unknown' ? 'not planned' : e.drift === 'error' ? 'failed' : e.cached ? 'cached' : 'planned',
+      ]);
       let out = `${dep.name} → ${target} (the working tree${report.compared_commit ? ` at ${report.compared_commit.slice(0, 12)}` : ''} against each component's state)\n\n`;
       out += table(['COMPONENT', 'COMMIT', 'RELEASE', 'DRIFT', 'PLAN'], rows, c);
       for (const e of report.components) if (e.reason) out += `${e.component}: ${e.reason}\n`;
