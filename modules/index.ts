@@ -5,7 +5,7 @@
  */
 import { moduleRegistry } from 'atmos-pipe/module';
 import { nixpackBuild, nixpackTest } from './nixpack/index.js';
-import { terraformApply, terraformPlan } from './terraform/index.js';
+import { terraformApply, terraformDrift, terraformPlan } from './terraform/index.js';
 import { zip } from './zip/index.js';
 
-export const builtinModules = moduleRegistry(terraformApply, terraformPlan, nixpackBuild, nixpackTest, zip);
+export const builtinModules = moduleRegistry(terraformApply, terraformPlan, terraformDrift, nixpackBuild, nixpackTest, zip);

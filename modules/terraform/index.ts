@@ -519,6 +519,28 @@ export function planSteps(ctx: Ctx): Step[] {
   return [init, plan, show];
 }
 
+/**
+ * Steps of a drift check: init → `plan -detailed-exitcode` → show. Terraform exits 2 when the
+ * configuration and the real state differ (0: no changes), so both are success; the exit code
+ * is kept with the cached result. The plan step carries the digest of the state it reads (the
+ * `state` fact), so an unchanged state and configuration re-use the cached plan; `--no-cache`
+ * plans again (a change made outside Terraform that the local state does not show is only
+ * seen by a new plan). A remote backend is never cached.
+ */
+function driftSteps(ctx: Ctx): Step[] {
+  const [init, plan, show] = planSteps(ctx);
+  const cmd = toolOf(ctx).terraform.command;
+  const detailed: Step = { ...plan, module: 'terraform.drift', argv: [cmd, 'plan', '-detailed-exitcode', '-input=false', '-no-color', '-out=tfplan'], successCodes: [0, 2] };
+  return [init, detailed, show];
+}
+
+/** What a drift check found for one component: `-detailed-exitcode` (2: changes) and the counts of the plan. */
+interface DriftOutcome extends PlanCounts {
+  drift: boolean;
+  /** Terraform's exit code of the plan (0 or 2); null when the plan step did not finish. */
+  exit_code: number | null;
+}
+
 function resultOf(results: StepResult[], ctx: Ctx, name: string, module: string): StepResult | undefined {
   const id = ctx.stepId(name);
   return results.find((r) => r.id === id) ?? results.find((r) => r.module === module);
@@ -616,5 +638,19 @@ export const terraformPlan = defineModule<TerraformInputs>({
       ctx.notice?.(`stored the plan of ${ctx.component.address} in ${out} (${id.slice(0, 19)})`);
     }
     return { ...countPlanChanges(openValue(ctx, plan)) };
+  },
+});
+
+/** Drift check: whether applying one Terraform component would change anything (records nothing). */
+export const terraformDrift = defineModule<TerraformInputs>({
+  name: 'terraform.drift',
+  description: 'terraform init + plan -detailed-exitcode in an isolated workspace; drift when the plan has changes (cached by the state digest)',
+  inputs: terraformInputs,
+  steps: (ctx) => driftSteps(ctx),
+  outputs(results, ctx) {
+    const exit = resultOf(results, ctx, 'plan', 'terraform.drift')?.exitCode;
+    const plan = resultOf(results, ctx, 'show', 'terraform.show')?.values['plan.json'];
+    const outcome: DriftOutcome = { drift: exit === 2, exit_code: exit ?? null, ...countPlanChanges(openValue(ctx, plan)) };
+    return { ...outcome };
   },
 });

@@ -180,7 +180,7 @@ function affectedOfTarget(headRepo: Repository, dep: DeploymentConfig, r: Resolv
 }
 
 /** The head commit's files: the working tree when it is checked out, else a temporary worktree (removed by `close`). */
-async function headRepository(git: GitRepo, repo: Repository, top: string, headSha: string): Promise<{ repo: Repository; close: () => Promise<void> }> {
+export async function headRepository(git: GitRepo, repo: Repository, top: string, headSha: string): Promise<{ repo: Repository; close: () => Promise<void> }> {
   const current = await git.run(['rev-parse', 'HEAD'], { allowFail: true });
   if (current.code === 0 && current.text.trim() === headSha) return { repo, close: async () => undefined };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'atmos-affected-'));

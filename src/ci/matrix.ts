@@ -14,15 +14,18 @@ export interface Matrix {
   include: MatrixEntry[];
 }
 
-export function matrix(r: ResolvedDeployment): Matrix {
-  return { include: r.components.map((c) => ({ component: c.address, wave: c.wave, depends_on: [...c.depends_on] })) };
+/**
+ * `only` (addresses, e.g. from `--components`) restricts the entries; each keeps its wave and
+ * every dependency it has, also those outside the matrix (already rolled out, for a CI job).
+ */
+export function matrix(r: ResolvedDeployment, only?: ReadonlySet<string>): Matrix {
+  return { include: r.components.filter((c) => !only || only.has(c.address)).map((c) => ({ component: c.address, wave: c.wave, depends_on: [...c.depends_on] })) };
 }
 
-/** One matrix per wave, in wave order (components are resolved in wave order). */
-export function matrixByWave(r: ResolvedDeployment): { waves: (Matrix & { wave: number })[] } {
-  const m = matrix(r);
+/** One matrix per wave, in wave order (components are resolved in wave order); with `only`, the waves left empty are dropped. */
+export function matrixByWave(r: ResolvedDeployment, only?: ReadonlySet<string>): { waves: (Matrix & { wave: number })[] } {
+  const m = matrix(r, only);
   const count = r.components.reduce((n, c) => Math.max(n, c.wave + 1), 0);
-  return {
-    waves: Array.from({ length: count }, (_w, i) => ({ wave: i, include: m.include.filter((e) => e.wave === i) })),
-  };
+  const waves = Array.from({ length: count }, (_w, i) => ({ wave: i, include: m.include.filter((e) => e.wave === i) }));
+  return { waves: only ? waves.filter((w) => w.include.length > 0) : waves };
 }

@@ -6,6 +6,9 @@ import { Builtins, Cli } from 'clipanion';
 import { DescribeCommand } from './commands/describe.js';
 import { GraphCommand } from './commands/graph.js';
 import { ListCommand } from './commands/list.js';
+import { ListComponentsCommand } from './commands/list-components.js';
+import { ListDeploymentsCommand } from './commands/list-deployments.js';
+import { ListTargetsCommand } from './commands/list-targets.js';
 import { ModulesCommand } from './commands/modules.js';
 import { MatrixCommand } from './commands/matrix.js';
 import { CiGenerateCommand } from './commands/ci-generate.js';
@@ -69,6 +72,9 @@ export function normaliseArgv(argv: string[]): string[] {
 
 const COMMANDS = [
   ListCommand,
+  ListDeploymentsCommand,
+  ListTargetsCommand,
+  ListComponentsCommand,
   DescribeCommand,
   ValidateCommand,
   FmtCommand,

@@ -6,11 +6,16 @@
 import { DiagnosticError, type ErrorKind } from '../diagnostics/index.js';
 
 /** What the CLI can end with: an error kind, or success. */
-export type Outcome = 'success' | ErrorKind;
+export type Outcome = 'success' | 'drifted' | ErrorKind;
 
-/** SPEC 4.3: 0 success; 1 a step failed; 2 usage or configuration error; 3 refused by policy; 4 a lock held by another run. */
+/**
+ * SPEC 4.3: 0 success; 1 a step failed; 2 usage or configuration error; 3 refused by policy; 4 a
+ * lock held by another run; and 5 (`status --check-drift` only) every component was checked
+ * and at least one drifted.
+ */
 const EXIT_CODES: Record<Outcome, number> = {
   success: 0,
+  drifted: 5,
   failed: 1,
   invalid: 2,
   refused: 3,

@@ -73,6 +73,8 @@ export interface TargetDiff {
   configuration_paths: string[];
   /** `git diff --name-status to from -- <configuration_paths>`; null when unknown. */
   configuration_changes: FileChange[] | null;
+  /** Every file that changed between the two commits (`--show-files`); null when not asked or unknown. */
+  files: FileChange[] | null;
   /** Why some of the above is unknown (e.g. a commit missing from this clone). */
   warnings: string[];
 }
@@ -84,6 +86,8 @@ export interface DiffOptions {
   logLimit?: number;
   /** Unparseable history tags are reported here. */
   invalid?: InvalidTag[];
+  /** Also list every file that changed between the two commits (`files`). */
+  showFiles?: boolean;
 }
 
 export const DEFAULT_LOG_LIMIT = 50;
@@ -209,6 +213,7 @@ export async function diffTargets(repo: GitRepo, deployment: string, from: strin
     log_limit: logLimit,
     configuration_paths: configPaths,
     configuration_changes: null,
+    files: null,
     warnings: [],
   };
   const a = base.from.commit;
@@ -222,6 +227,7 @@ export async function diffTargets(repo: GitRepo, deployment: string, from: strin
     out.commits_ahead = 0;
     out.commits = [];
     out.configuration_changes = [];
+    if (opts.showFiles) out.files = [];
     return out;
   }
   for (const [t, c] of [
@@ -233,12 +239,13 @@ export async function diffTargets(repo: GitRepo, deployment: string, from: strin
       return out;
     }
   }
-  const [count, log, diff] = await Promise.all([
+  const [count, log, diff, files] = await Promise.all([
     repo.run(['rev-list', '--left-right', '--count', `${b}...${a}`], { allowFail: true }),
     repo.run(['log', '--no-show-signature', '--no-decorate', '--no-color', `--max-count=${logLimit}`, '--format=%H%x00%an%x00%aI%x00%s%x00', `${b}..${a}`], { allowFail: true }),
     configPaths.length === 0
       ? Promise.resolve({ code: 0, text: '', stderr: '' })
       : repo.run(['diff', '--name-status', '-z', '-M', '--no-color', '--no-ext-diff', b, a, '--', ...configPaths.map((p) => `:(literal)${p}`)], { allowFail: true }),
+    opts.showFiles ? repo.run(['diff', '--name-status', '-z', '-M', '--no-color', '--no-ext-diff', b, a], { allowFail: true }) : Promise.resolve(undefined),
   ]);
   if (count.code === 0) {
     const [left, right] = count.text.trim().split(/\s+/).map(Number);
@@ -249,6 +256,7 @@ export async function diffTargets(repo: GitRepo, deployment: string, from: strin
   }
   if (log.code === 0) out.commits = parseLog(log.text);
   if (diff.code === 0) out.configuration_changes = parseNameStatus(diff.text);
+  if (files?.code === 0) out.files = parseNameStatus(files.text);
   out.commits_truncated = out.commits !== null && (out.commits_behind ?? 0) > out.commits.length;
   const failed = [count, log, diff].find((r) => r.code !== 0);
   if (failed) {

@@ -137,7 +137,7 @@ export interface RunSummary extends RunOutcome {
  * Resolve `--component` arguments to addresses (exit 2 with the valid values otherwise).
  * With dependencies: those the graph gives (default: each component's resolved dependencies).
  */
-export function selectComponents(resolved: ResolvedDeployment, wanted: string[] | undefined, withDeps: boolean, graph?: ComponentGraph): Set<string> {
+export function selectComponents(resolved: ResolvedDeployment, wanted: string[] | undefined, withDeps: boolean, graph?: ComponentGraph, flag = '--component'): Set<string> {
   const all = resolved.components.map((c) => c.address);
   if (!wanted || wanted.length === 0) return new Set(all);
   const picked = new Set<string>();
@@ -146,7 +146,7 @@ export function selectComponents(resolved: ResolvedDeployment, wanted: string[] 
     const bare = all.filter((a) => a.slice(a.indexOf('/') + 1) === w);
     if (exact) picked.add(exact);
     else if (bare.length === 1) picked.add(bare[0]);
-    else if (bare.length > 1) throw new DiagnosticError(error('args/component', `--component ${w} is ambiguous: ${bare.join(', ')}`, undefined, 'write the full address'));
+    else if (bare.length > 1) throw new DiagnosticError(error('args/component', `${flag} ${w} is ambiguous: ${bare.join(', ')}`, undefined, 'write the full address'));
     else {
       const guess =
         didYouMean(w, all) ??
@@ -161,7 +161,7 @@ export function selectComponents(resolved: ResolvedDeployment, wanted: string[] 
       throw new DiagnosticError(
         error(
           'args/component',
-          `--component ${w}: no such component in ${resolved.deployment} (target ${resolved.target})`,
+          `${flag} ${w}: no such component in ${resolved.deployment} (target ${resolved.target})`,
           undefined,
           `${guess ? `did you mean "${guess}"? ` : ''}(valid values: ${all.join(', ')})`,
         ),

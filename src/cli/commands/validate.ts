@@ -9,11 +9,14 @@ export class ValidateCommand extends BaseCommand {
     description: 'Check deployments without running anything',
     details: `
       Validates the deployment file (schema, names, promotion rules), loads its stacks for every target, resolves templates and bindings, checks the component graph for cycles, and checks every step hook: its \`uses:\` names a registered module and its \`with:\` passes the module's input schema. Every problem is reported with file:line:col and a hint. Exits 2 when any error is found.
+
+      Every run checks the promotion rules the PRD lists (\`from\` and \`allowed_from\` exclusive, every source an existing target, no target promoting from itself, no cycles). \`--check-promotions\` also checks the approval rules (an \`approval.distinct_approver\` on a target, or the deployment, whose rollouts never need an approval is an error: it would never apply) and warns when \`context.default_target\` only accepts promotions; it prints the promotion paths, entry points and approval gates of each deployment (\`promotion\` in JSON).
     `,
     examples: [
       ['Validate one deployment', '$0 validate payment-service'],
       ['Validate every deployment of the repository', '$0 validate --all'],
       ['Validate, then rewrite short-form files into the long form', '$0 validate --all --fix'],
+      ['Validate the promotion paths and approval rules too', '$0 validate payment-service --check-promotions'],
     ],
   });
 
@@ -21,6 +24,7 @@ export class ValidateCommand extends BaseCommand {
   all = Option.Boolean('-a,--all', false, { description: 'Validate every deployment' });
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
   fix = Option.Boolean('--fix', false, { description: 'When valid, rewrite short-form files into the long form (as `fmt` does)' });
+  checkPromotions = Option.Boolean('--check-promotions', false, { description: 'Also check the approval rules and print the promotion paths' });
 
   async run(): Promise<number> {
     const lib = await import('../../index.js');
@@ -38,7 +42,19 @@ export class ValidateCommand extends BaseCommand {
     }
     // Hooks name modules, and modules declare component types: the built-in ones and the repository's own.
     const { modules } = await this.extensions();
-    const results = await lib.validateDeployments(repo.config, repo.files, which, modules);
+    const validated = await lib.validateDeployments(repo.config, repo.files, which, modules);
+    const results: (import('../../validate/index.js').ValidationResult & { promotion?: Omit<import('../../promotion/check.js').PromotionCheck, 'errors' | 'warnings'> })[] = validated;
+    if (this.checkPromotions) {
+      const { checkPromotions } = await import('../../promotion/check.js');
+      for (const r of results) {
+        if (!r.ok) continue; // its own errors first: a file that does not load has no promotion graph
+        const { errors, warnings, ...promotion } = checkPromotions(lib.loadDeployment(repo, r.deployment));
+        r.errors.push(...errors);
+        r.warnings.push(...warnings);
+        r.ok = r.errors.length === 0;
+        r.promotion = promotion;
+      }
+    }
     const errors = results.reduce((n, r) => n + r.errors.length, 0);
     const warnings = results.reduce((n, r) => n + r.warnings.length, 0);
     const f = this.outputFormat();
@@ -55,6 +71,12 @@ export class ValidateCommand extends BaseCommand {
           ? `${r.targets.length} target${r.targets.length === 1 ? '' : 's'} (${r.targets.join(', ')}), ${r.components} component${r.components === 1 ? '' : 's'}, ${r.stacks} stack file${r.stacks === 1 ? '' : 's'}`
           : `${r.errors.length} error${r.errors.length === 1 ? '' : 's'}`;
         if (!this.quiet || !r.ok) this.write(`${mark} ${r.deployment}: ${detail}${r.warnings.length ? `, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}` : ''}\n`);
+        if (r.promotion && !this.quiet) {
+          const p = r.promotion;
+          this.write(`  ${r.ok ? c.green('✓') : c.red('✗')} promotion rules${r.ok ? ' valid: every source exists, no cycles, approval rules apply' : ': see the errors above'}\n`);
+          for (const line of p.paths) this.write(`    promotion path: ${line}\n`);
+          this.write(`    entry points: ${p.entry_points.join(', ') || '(none)'}; approval required: ${p.approval_required.join(', ') || '(none)'}\n`);
+        }
       }
       if (!this.quiet)
         this.write(`${results.length} deployment${results.length === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`);

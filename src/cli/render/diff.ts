@@ -2,7 +2,8 @@
  * The table view of `diff`: both targets' releases, the commits between them, the
  * configuration files that changed and each component's release on either side.
  */
-import type { TargetDiff } from '../../promotion/diff.js';
+import type { CommitDiff } from '../../promotion/diff-commits.js';
+import type { FileChange, TargetDiff } from '../../promotion/diff.js';
 import { formatAge } from '../../tracking/history.js';
 import { safeText as esc, table, type Colors } from '../../render/index.js';
 
@@ -57,5 +58,42 @@ export function renderTargetDiff(d: TargetDiff, c: Colors, now: number): string 
     }
     out.push('');
   }
+  if (d.files !== null) out.push(...fileLines('files changed', d.files), '');
+  return `${out.join('\n').replace(/\n+$/, '')}\n`;
+}
+
+/** `A  path` lines under a heading with their count, or `<heading>: none`. */
+function fileLines(heading: string, files: FileChange[]): string[] {
+  if (files.length === 0) return [`${heading}: none`];
+  return [`${heading} (${files.length}):`, ...files.map((f) => `  ${f.status}  ${f.old_path ? `${esc(f.old_path)} → ${esc(f.path)}` : esc(f.path)}`)];
+}
+
+/** A value in a change line: JSON, `(absent)` when the path does not exist on that side. */
+function valueText(v: unknown): string {
+  return v === undefined ? '(absent)' : esc(JSON.stringify(v));
+}
+
+/** The table view of `diff --from-sha --to-sha`: the commits, then each target's component changes value by value. */
+export function renderCommitDiff(d: CommitDiff, c: Colors): string {
+  const out: string[] = [`${d.deployment}: ${d.from_sha.slice(0, 12)} → ${d.to_sha.slice(0, 12)}`];
+  out.push(`  ${d.commits_ahead} commit${d.commits_ahead === 1 ? '' : 's'} ahead, ${d.commits_behind} behind`, '');
+  for (const t of d.targets) {
+    out.push(`${c.bold(t.target)}:`);
+    if (t.error) out.push(`  ${c.yellow(esc(t.error))}`);
+    const shown = t.components.filter((x) => x.change !== 'unchanged');
+    if (t.components.length && !shown.length) out.push('  no configuration changes');
+    for (const x of shown) {
+      out.push(`  ${c.cyan(x.component)}  ${x.change === 'changed' ? c.yellow('changed') : x.change === 'added' ? c.green('added') : c.red('removed')}`);
+      for (const v of x.values) out.push(`    ${esc(v.path)}: ${valueText(v.from)} → ${valueText(v.to)}`);
+    }
+    out.push('');
+  }
+  if (d.commits.length === 0) out.push('commits: none');
+  else {
+    out.push(`commits (${d.commits.length}, newest first):`);
+    for (const l of d.commits) out.push(`  ${c.cyan(l.sha.slice(0, 12))}  ${esc(l.date.slice(0, 10))}  ${esc(l.author)}  ${esc(l.subject)}`);
+  }
+  out.push('', ...fileLines(`configuration changes (in ${d.configuration_paths.join(', ')})`, d.configuration_changes), '');
+  if (d.files !== null) out.push(...fileLines('files changed', d.files), '');
   return `${out.join('\n').replace(/\n+$/, '')}\n`;
 }
