@@ -11,8 +11,7 @@
  */
 import type { DeploymentConfig } from './deployment.js';
 import { DiagnosticError, error } from '../diagnostics/index.js';
-import { copyLocs } from '../yaml/index.js';
-import { loadPlain } from '../yaml/plain.js';
+import { copyLocs, parseYaml } from '../yaml/index.js';
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
@@ -23,8 +22,14 @@ function typedValue(raw: string, arg: string): unknown {
   if (v === 'null') return null;
   try {
     if (v.startsWith('"')) return JSON.parse(v) as unknown;
-    if (v.startsWith('[') || v.startsWith('{')) return loadPlain(v);
+    if (v.startsWith('[') || v.startsWith('{')) {
+      // The project's YAML parser: its limits on aliases and depth hold for arguments too.
+      const parsed = parseYaml(v, `--context ${arg.slice(0, arg.indexOf('='))}`, { positions: false });
+      if (parsed.diagnostics.some((d) => d.severity === 'error')) throw new DiagnosticError(parsed.diagnostics.filter((d) => d.severity === 'error'));
+      return parsed.value;
+    }
   } catch (e) {
+    if (e instanceof DiagnosticError) throw e;
     throw new DiagnosticError(
       error(
         'args/context',

@@ -61,10 +61,19 @@ export function parseApprovals(note: string): Approval[] {
     const s = (k: string) => (typeof d[k] === 'string' && d[k] !== '' ? (d[k] as string) : undefined);
     const [deployment, target, release, approvedBy, approvedAt] = [s('deployment'), s('target'), s('release'), s('approved_by'), s('approved_at')];
     if (!deployment || !target || !release || !approvedBy || !approvedAt) continue;
-    const components = Array.isArray(d.components) ? d.components.filter((c): c is string => typeof c === 'string' && c !== '') : undefined;
-    // A hand-edited empty list approves nothing rather than everything.
-    if (Array.isArray(d.components) && components?.length === 0) continue;
-    out.push({ deployment, target, release, promoted_from: s('promoted_from') ?? null, approved_by: approvedBy, approved_at: approvedAt, ...(components ? { components } : {}) });
+    // An approval limited to components is never widened by an edit: a `components` that is
+    // not a non-empty list of names makes the line approve nothing (it is skipped).
+    const components = d.components === undefined || d.components === null ? undefined : d.components;
+    if (components !== undefined && (!Array.isArray(components) || components.length === 0 || components.some((c) => typeof c !== 'string' || c === ''))) continue;
+    out.push({
+      deployment,
+      target,
+      release,
+      promoted_from: s('promoted_from') ?? null,
+      approved_by: approvedBy,
+      approved_at: approvedAt,
+      ...(components ? { components: components as string[] } : {}),
+    });
   }
   return out.sort((a, b) => (a.approved_at < b.approved_at ? -1 : a.approved_at > b.approved_at ? 1 : 0));
 }
