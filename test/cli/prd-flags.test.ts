@@ -35,7 +35,7 @@ const releaseIdOf = (r: CliResult): string => {
 /** Every deployment record (tags, refs, notes): what a command that records nothing leaves as it was. */
 const refs = (dir: string): string => git(dir, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/tags', 'refs/atmos', 'refs/notes');
 
-describe('--context k=v (cli-integration.md:61)', () => {
+describe('--context k=v (cli-integration.md:55)', () => {
   it('overrides the target context, enters the fingerprints and the release, and a rollout of that release applies it again', { timeout: 120_000 }, () => {
     const { dir, cli } = shopRepo();
     const withCtx = releaseIdOf(cli('rollout', 'shop', '--target', 'dev', '--context', 'cpu=512'));
@@ -88,7 +88,7 @@ describe('--context k=v (cli-integration.md:61)', () => {
   });
 });
 
-describe('release --id (cli-commands.md:136)', () => {
+describe('release --id (cli-commands.md:143)', () => {
   it('names the release; the same content again is idempotent; another content under that id is refused (exit 3) and history stays', { timeout: 60_000 }, () => {
     const { dir, cli } = shopRepo();
     const r = cli('release', 'shop', '--target', 'dev', '--id', 'v1.2.3');
@@ -119,7 +119,7 @@ describe('release --id (cli-commands.md:136)', () => {
   });
 });
 
-describe('sbom --git-sha (cli-integration.md:436)', () => {
+describe('sbom --git-sha (cli-integration.md:398)', () => {
   it('prints the SBOM of the release made at that commit, as the release attached it', { timeout: 60_000 }, () => {
     const { dir, cli } = shopRepo();
     expect(cli('release', 'shop', '--target', 'dev').code).toBe(0);
@@ -138,7 +138,7 @@ describe('sbom --git-sha (cli-integration.md:436)', () => {
   });
 });
 
-describe('approve --component and --timeout (cli-commands.md:319, 322)', () => {
+describe('approve --component and --timeout (cli-commands.md:273, 276)', () => {
   it('a component approval lets only that component through; --timeout waits for someone else’s approval, else exit 3', { timeout: 120_000 }, async () => {
     const { dir, cli } = shopRepo();
     expect(cli('rollout', 'shop', '--target', 'dev').code).toBe(0);
@@ -186,7 +186,7 @@ describe('approve --component and --timeout (cli-commands.md:319, 322)', () => {
   });
 });
 
-describe('rollout --plan (cli-commands.md:193)', () => {
+describe('rollout --plan (cli-commands.md:199)', () => {
   it('plans exactly the rollout (same release and checks), applies and records nothing, and --from-plan applies that plan', { timeout: 120_000 }, () => {
     const { dir, cli } = shopRepo();
     expect(cli('rollout', 'shop', '--target', 'dev').code).toBe(0);
@@ -218,7 +218,7 @@ describe('rollout --plan (cli-commands.md:193)', () => {
   });
 });
 
-describe('nixpack: test --command and build --tag (cli-commands.md:102, 117)', () => {
+describe('nixpack: test --command and build --tag (cli-commands.md:112, 95)', () => {
   const registry = registryForSuite();
 
   it('test --command runs that shell command instead of test_cmd, and is part of the fingerprint', { timeout: 180_000 }, () => {
