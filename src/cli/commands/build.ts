@@ -24,7 +24,7 @@ export class BuildCommand extends PipelineCommand {
   });
   deployment = Option.String({ required: false, name: 'deployment' });
   plan = Option.Boolean('--plan', false, { description: 'Print the build plan (nixpacks plan JSON) and build nothing' });
-  tag = Option.Array('--tag', [], { description: 'Also tag each built image so (repeatable; pushed under it too unless --skip-push); images are still pinned by digest' });
+  tag = Option.Array('--tag', [], { description: 'An extra tag for each built image (repeatable; pushed under it too unless --skip-push); images are still pinned by digest' });
   protected override async parseRequest(): Promise<ParsedPipelineRequest> {
     const lib = await import('../../index.js');
     for (const t of this.tag) {
