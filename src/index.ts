@@ -11,6 +11,7 @@ export { loadAtmosConfig } from './config/atmos.js';
 export type { DeploymentConfig, DeploymentBody, TargetConfig } from './config/deployment.js';
 export { listDeploymentFiles, findDeploymentFile, loadDeploymentFile, checkTargetArg } from './config/deployment.js';
 export { YamlFileCache } from './config/files.js';
+export { parseContextOverrides, withContextOverrides } from './config/context-overrides.js';
 export type { ResolvedDeployment, ResolvedComponent, ResolveOptions, BuiltImage, DeferredValue, Upstream } from './resolve/index.js';
 export { resolveDeployment, resolutionCount, substitute, scopeWith, withImages } from './resolve/index.js';
 export { buildComponentGraph, componentGraph, withDependencies, type ComponentGraph, type DependencyEdge } from './graph/index.js';
@@ -31,5 +32,5 @@ export { runPipeline, dryRunPipeline, type RunRequest, type RunSummary, type Dry
 export { runPipelineRequest, type PipelineRunRequest, type PipelineRunResult } from './run/pipeline-run.js';
 export { rollout, type RolloutRequest, type RolloutSummary } from './rollout/index.js';
 export { approve, type ApproveRequest, type ApproveResult } from './rollout/approve.js';
-export { makeRelease, release, type PendingRelease, type ReleaseResult } from './release/create.js';
+export { makeRelease, release, checkReleaseIdArg, type PendingRelease, type ReleaseResult } from './release/create.js';
 export { readHistory, readStatus, type HistoryEntry, type StatusEntry } from './tracking/index.js';

@@ -264,6 +264,8 @@ export interface BuiltImageOutputs extends Record<string, unknown> {
   digest: string;
   repository: string;
   tag: string;
+  /** With `build --tag`: every tag the image has (its own first). */
+  tags?: string[];
   pushed: boolean;
   /** The app tree the image was assembled from. */
   tree: string;
@@ -361,11 +363,22 @@ async function publishImage(ctx: ModuleContext<unknown>, image: BuiltOciImage, t
   const settings = settingsOf(ctx);
   const repository = img.registry ? `${img.registry}/${img.name}` : img.name;
   let pushed = false;
+  // `build --tag`: the same image (same digest) under further tags, in the store and the registry.
+  const extra = (ctx.options.extraTags ?? []).filter((t) => t !== img.tag);
+  for (const t of extra) oci.writeToLayout(layoutOf(ctx), image, `${img.name}:${t}`);
   if (img.registry && settings.publish && !ctx.options.skipPush && !ctx.options.dryRun) {
-    await oci.pushImage(image, { registry: img.registry, repository: img.name, tag: img.tag, timeoutSeconds: ctx.options.registryTimeoutSeconds });
+    for (const tag of [img.tag, ...extra]) await oci.pushImage(image, { registry: img.registry, repository: img.name, tag, timeoutSeconds: ctx.options.registryTimeoutSeconds });
     pushed = true;
   }
-  const out: BuiltImageOutputs = { image: `${repository}@${image.manifestDigest}`, digest: image.manifestDigest, repository, tag: img.tag, pushed, tree: tree.digest };
+  const out: BuiltImageOutputs = {
+    image: `${repository}@${image.manifestDigest}`,
+    digest: image.manifestDigest,
+    repository,
+    tag: img.tag,
+    ...(extra.length ? { tags: [img.tag, ...extra] } : {}),
+    pushed,
+    tree: tree.digest,
+  };
   recordImage(ctx, { ref: out.image, digest: out.digest });
   return out;
 }
@@ -426,7 +439,8 @@ export const nixpackTest = defineModule({
   steps(ctx) {
     const plan = planOf(ctx);
     const build = buildSteps(ctx, plan);
-    const cmd = testCommand(plan, varsOf(ctx));
+    // `test --command` replaces every component's test command (a shell command, as test_cmd is).
+    const cmd = ctx.options.testCommand ?? testCommand(plan, varsOf(ctx));
     const steps = cmd ? [...build, testStep(ctx, plan, cmd, build[build.length - 1])] : build;
     if (plan.providers[0] !== 'dockerfile') return steps;
     return steps.map((s) => ({ ...s, requires: [dockerfileRequirement(ctx, 'container')] }));

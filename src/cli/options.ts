@@ -60,6 +60,29 @@ export function parseAnnotations(list: string[], lib: typeof import('../index.js
   return out;
 }
 
+/**
+ * `--context k=v` applied to the deployment, with a warning (and "did you mean") for each key
+ * no module declares and no template reads — said before the run, whose own resolution stays
+ * quiet. A deployment that does not resolve is left to the run to report.
+ */
+export async function applyContextOverrides(
+  warn: (d: import('../diagnostics/index.js').Diagnostic[]) => Promise<void>,
+  lib: typeof import('../index.js'),
+  loaded: { repo: Repository; dep: DeploymentConfig; target: string },
+  args: string[],
+): Promise<DeploymentConfig> {
+  const overrides = lib.parseContextOverrides(args);
+  if (Object.keys(overrides).length === 0) return loaded.dep;
+  const dep = lib.withContextOverrides(loaded.dep, loaded.target, overrides);
+  try {
+    const r = await lib.resolve(loaded.repo, dep, loaded.target);
+    await warn(r.warnings.filter((w) => w.code === 'deployment/unused-context' && w.message.startsWith('--context ')));
+  } catch {
+    // the run reports it
+  }
+  return dep;
+}
+
 /** `--push` / `--remote`, else the configured tracking remote (which pushes without `--push`). */
 export function pushRemoteOf(repo: Repository, push: boolean, remote: string | undefined): string | undefined {
   return push || remote ? (remote ?? repo.config.trackingRemote ?? 'origin') : repo.config.trackingRemote;
@@ -97,6 +120,7 @@ export abstract class PipelineCommand extends BaseCommand {
     description: 'Shared cache: oci://<registry>/<repository>, a shared directory, or off (default: deployments.cache.remote)',
   });
   junitXml = Option.String('--junit-xml', { description: 'test pipeline: write the results as JUnit XML to this file' });
+  contextOverride = Option.Array('--context', [], { description: "k=v over the target's context (repeatable; 512, true, [a, b] are typed as in YAML); a release made with it records it" });
 
   /** The pipeline this command runs (`run <pipeline>`: its argument). */
   protected abstract pipelineName(): string;
@@ -150,7 +174,10 @@ export abstract class PipelineCommand extends BaseCommand {
         ),
       );
     }
-    const { repo, dep, target } = await this.deploymentAndTarget(this.deploymentArg(), this.target);
+    lib.parseContextOverrides(this.contextOverride); // a malformed one: exit 2 before any file is read
+    const loaded = await this.deploymentAndTarget(this.deploymentArg(), this.target);
+    const { repo, target } = loaded;
+    const dep = await applyContextOverrides((d) => this.warn(d), lib, loaded, this.contextOverride);
     const interactive = Boolean((process.stdin as NodeJS.ReadStream).isTTY) && Boolean((this.context.stderr as NodeJS.WriteStream).isTTY) && !process.env.CI;
     const request: Omit<PipelineRunRequest, 'emit'> = {
       pipeline,
@@ -279,7 +306,7 @@ export abstract class TrackedPipelineCommand extends PipelineCommand {
   allowDirty = Option.Boolean('--allow-dirty', false, { description: 'Roll out inputs with uncommitted changes anyway, recorded as a dirty release (never promoted)' });
   fetch = Option.Boolean('--fetch', true, { description: '--no-fetch: decide on the local records without fetching the tracking remote first (also ATMOS_PIPE_NO_FETCH=1)' });
 
-  protected override trackingFlags(): TrackingFlags {
+  protected override trackingFlags(): TrackingFlags | undefined {
     return {
       promoteFrom: this.promoteFrom,
       release: this.release,

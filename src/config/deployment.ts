@@ -268,6 +268,8 @@ export interface DeploymentConfig {
   shortForm?: boolean;
   /** The component types of modules it was validated with (beyond terraform and nixpack): what resolution expands. */
   componentTypes?: readonly DeclaredComponentType[];
+  /** `--context k=v` applied over the target's context (config/context-overrides.ts); recorded in a release made with them. */
+  contextOverrides?: Record<string, unknown>;
 }
 
 export { listDeploymentFiles, findDeploymentFile } from './deployment-files.js';

@@ -34,6 +34,10 @@ export interface RunOptions {
   planOut?: string;
   /** `rollout --from-plan <dir>`: the stored plans to apply, each checked first (absolute). */
   fromPlan?: string;
+  /** `test --command <cmd>`: the shell command (`sh -c`) every test step runs instead of its component's test command. */
+  testCommand?: string;
+  /** `build --tag <tag>` (repeatable): further tags of each built image (local store, and the registry when pushed). */
+  extraTags?: string[];
 }
 
 export interface ModuleContext<I = unknown> {

@@ -17,6 +17,18 @@ export interface Approval {
   promoted_from: string | null;
   approved_by: string;
   approved_at: string;
+  /**
+   * `approve --component`: the Terraform components (names) it approves; a rollout that
+   * applies others needs another approval for them. Absent: the whole release.
+   */
+  components?: string[];
+}
+
+/** Whether the approvals together approve applying `applied` (component names): a whole approval, or their components cover them. */
+export function coveredBy(approvals: Approval[], applied: string[]): boolean {
+  if (approvals.some((a) => !a.components)) return true;
+  const covered = new Set(approvals.flatMap((a) => a.components ?? []));
+  return applied.every((c) => covered.has(c));
 }
 
 export function formatApproval(a: Approval): string {
@@ -29,6 +41,7 @@ export function formatApproval(a: Approval): string {
     promoted_from: a.promoted_from ?? null,
     approved_by: a.approved_by,
     approved_at: a.approved_at,
+    ...(a.components ? { components: a.components } : {}),
   })}\n`;
 }
 
@@ -48,7 +61,19 @@ export function parseApprovals(note: string): Approval[] {
     const s = (k: string) => (typeof d[k] === 'string' && d[k] !== '' ? (d[k] as string) : undefined);
     const [deployment, target, release, approvedBy, approvedAt] = [s('deployment'), s('target'), s('release'), s('approved_by'), s('approved_at')];
     if (!deployment || !target || !release || !approvedBy || !approvedAt) continue;
-    out.push({ deployment, target, release, promoted_from: s('promoted_from') ?? null, approved_by: approvedBy, approved_at: approvedAt });
+    // An approval limited to components is never widened by an edit: a `components` that is
+    // not a non-empty list of names makes the line approve nothing (it is skipped).
+    const components = d.components === undefined || d.components === null ? undefined : d.components;
+    if (components !== undefined && (!Array.isArray(components) || components.length === 0 || components.some((c) => typeof c !== 'string' || c === ''))) continue;
+    out.push({
+      deployment,
+      target,
+      release,
+      promoted_from: s('promoted_from') ?? null,
+      approved_by: approvedBy,
+      approved_at: approvedAt,
+      ...(components ? { components: components as string[] } : {}),
+    });
   }
   return out.sort((a, b) => (a.approved_at < b.approved_at ? -1 : a.approved_at > b.approved_at ? 1 : 0));
 }

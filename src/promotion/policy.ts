@@ -10,7 +10,7 @@ import type { ReleaseEntry } from '../release/index.js';
 import { currentReleases, everDeployed, type HistoryEntry } from '../tracking/history.js';
 import { sameIdentity } from '../tracking/identity.js';
 import { keyLocOf, locOf } from '../yaml/index.js';
-import type { Approval } from './approvals.js';
+import { coveredBy, type Approval } from './approvals.js';
 
 /** Continuation of a multi-line hint (aligned under the text after `  hint: `). */
 const HINT_NL = '\n';
@@ -139,7 +139,8 @@ export function findRelease(dep: DeploymentConfig, releases: ReleaseEntry[], id:
   );
 }
 
-function findByCommit(dep: DeploymentConfig, target: string, releases: ReleaseEntry[], history: HistoryEntry[], sha: string): ReleaseEntry {
+/** The release made at a commit (`--git-sha`, a prefix of 4+ hex); exit 2 when there is none. */
+export function findByCommit(dep: DeploymentConfig, target: string, releases: ReleaseEntry[], history: HistoryEntry[], sha: string): ReleaseEntry {
   if (!/^[0-9a-f]{4,64}$/i.test(sha)) throw new DiagnosticError(error('args/git-sha', `--git-sha "${sha}" is not a commit id (4 to 64 hex characters)`));
   const at = releases.filter((r) => r.record.git_sha.startsWith(sha.toLowerCase()));
   if (at.length === 0) {
@@ -252,10 +253,36 @@ export function decideRollout(dep: DeploymentConfig, intent: RolloutIntent, hist
  * Checks that a release has an approval good for this rollout (SPEC 10). `approvals` are
  * those recorded for (target, release); `deployer` is who runs the rollout. Throws exit 3.
  */
-export function checkApproval(dep: DeploymentConfig, decision: PolicyDecision, target: string, releaseId: string, approvals: Approval[], deployer: string): Approval[] {
+export function checkApproval(
+  dep: DeploymentConfig,
+  decision: PolicyDecision,
+  target: string,
+  releaseId: string,
+  approvals: Approval[],
+  deployer: string,
+  /** The Terraform components (names) the rollout applies: what approvals limited to components must cover. */
+  applied: string[] = [],
+): Approval[] {
   if (!decision.requiresApproval) return [];
   const valid = approvals.filter((a) => a.target === target && a.release === releaseId && (!decision.distinctApprover || !sameIdentity(a.approved_by, deployer)));
-  if (valid.length > 0) return valid;
+  if (valid.length > 0 && coveredBy(valid, applied)) return valid;
+  if (valid.length > 0) {
+    const covered = new Set(valid.flatMap((a) => a.components ?? []));
+    const missing = applied.filter((c) => !covered.has(c));
+    throw new DiagnosticError(
+      error(
+        'policy/approval-required',
+        `${target} requires an approval of release ${releaseId} for every component it applies: it is approved only for ${[...covered].join(', ')}, not for ${missing.join(', ')}`,
+        ruleLocation(dep, target),
+        [
+          'approve the others, or limit the rollout to the approved ones:',
+          `  atmos-pipe approve ${dep.name} --target ${target} --release ${releaseId}${missing.map((m) => ` --component ${m}`).join('')}`,
+          `  atmos-pipe rollout ${dep.name} --target ${target} --release ${releaseId}${[...covered].map((m) => ` --component ${m}`).join('')}`,
+        ].join(HINT_NL),
+      ),
+      'refused',
+    );
+  }
   const self = approvals.filter((a) => sameIdentity(a.approved_by, deployer));
   const from = decision.promotedFrom ? ` --promote-from ${decision.promotedFrom}` : '';
   if (self.length > 0 && decision.distinctApprover) {

@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readImageStore } from '../cache/images.js';
 import type { DeploymentConfig } from '../config/deployment.js';
-import { warning, type Diagnostic } from '../diagnostics/index.js';
+import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
 import type { Repository } from '../repository.js';
 import { resolveWithImageStore, withImages, type ResolvedDeployment } from '../resolve/index.js';
 import { fetchFirst, GitRepo, pushRecorded, requireHead, staleWarning, type Head, type RemotePush } from '../tracking/index.js';
@@ -22,7 +22,7 @@ import { whoAmI } from '../tracking/identity.js';
 import { ensureVendored, vendoredDigests, type EnsureVendoredOptions } from '../vendoring/index.js';
 import { VERSION } from '../version.js';
 import { checkClean, deploymentChanges, dirtyWarning, DIRTY_RECORDED, type DirtyInputs } from './dirty.js';
-import { createRelease, releaseId, type CreateReleaseResult, type ReleaseImage, type ReleaseRecord } from './index.js';
+import { createRelease, idOfRelease, releaseId, type CreateReleaseResult, type ReleaseImage, type ReleaseRecord } from './index.js';
 
 /** The images a release of the working tree pins: the local image store's, for the deployment's nixpack components. */
 export function releaseImages(repo: Repository, dep: DeploymentConfig): Record<string, ReleaseImage> {
@@ -51,6 +51,7 @@ export function newReleaseRecord(repo: Repository, dep: DeploymentConfig, target
     created_at: new Date().toISOString(),
     created_by: createdBy,
     ...(dirty ? { dirty: true, dirty_digest: dirty.digest, dirty_files: dirty.files.map((f) => f.path) } : {}),
+    ...(dep.contextOverrides && Object.keys(dep.contextOverrides).length ? { context: dep.contextOverrides } : {}),
   };
 }
 
@@ -123,6 +124,8 @@ export interface MakeReleaseRequest {
   resolved?: ResolvedDeployment;
   /** Notices of the modules pulled. */
   emit?: EnsureVendoredOptions['emit'];
+  /** `release --id`: the explicit id (checked with {@link checkReleaseIdArg}). */
+  id?: string;
 }
 
 /** A release made but not yet written. */
@@ -152,8 +155,9 @@ export async function makeRelease(repo: Repository, dep: DeploymentConfig, git: 
   const record = newReleaseRecord(repo, dep, req.target, req.head, req.createdBy, req.annotations ?? {}, dirty);
   const sbom = await releaseSbom(repo, dep, req.target, req.head, record, dirty !== undefined, resolved);
   record.sboms = { deployment: sbom.digest };
+  if (req.id !== undefined && req.id !== releaseId(record)) Object.assign(record, { id: req.id, content_id: releaseId(record) });
   return {
-    id: releaseId(record),
+    id: idOfRelease(record),
     record,
     sbom,
     ...(dirty ? { dirty } : {}),
@@ -187,6 +191,27 @@ export interface ReleaseRequest {
   pushRemote?: string;
   /** false (`--no-fetch`): do not fetch `pushRemote`'s records first. */
   fetch?: boolean;
+  /** `--id`: an explicit id instead of the one derived from the content (an id naming other content: exit 3). */
+  id?: string;
+}
+
+/**
+ * `release --id <id>`: a Git ref component of at most 63 characters that cannot be mistaken
+ * for a derived id (`r-<hex>` is reserved for those). Exit 2 otherwise, before anything is read.
+ */
+export function checkReleaseIdArg(id: string): void {
+  const bad = !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(id) || id.includes('..') || id.endsWith('.lock') || id.endsWith('.');
+  const reserved = /^r-[0-9a-f]+$/.test(id);
+  if (bad || reserved) {
+    throw new DiagnosticError(
+      error(
+        'args/release-id',
+        `--id "${id}": ${reserved ? "r-<hex> ids are derived from a release's content and cannot be given" : 'not a release id'}`,
+        undefined,
+        'e.g. --id v1.2.3 (letters, digits, . _ -, at most 63 characters, starting with a letter or digit)',
+      ),
+    );
+  }
 }
 
 export interface ReleaseResult extends CreateReleaseResult {
@@ -201,7 +226,15 @@ export async function release(repo: Repository, dep: DeploymentConfig, req: Rele
   // The remote's release tags first: the same release made elsewhere is reused, not made again.
   const fetched = await fetchFirst(git, req.pushRemote, { fetch: req.fetch });
   const who = await whoAmI(git, req.env);
-  const pending = await makeRelease(repo, dep, git, { target: req.target, head, createdBy: who, annotations: req.annotations, checkInputs: { what: 'release', allowDirty: req.allowDirty ?? false } });
+  if (req.id !== undefined) checkReleaseIdArg(req.id);
+  const pending = await makeRelease(repo, dep, git, {
+    target: req.target,
+    head,
+    createdBy: who,
+    annotations: req.annotations,
+    checkInputs: { what: 'release', allowDirty: req.allowDirty ?? false },
+    ...(req.id !== undefined ? { id: req.id } : {}),
+  });
   const warnings = [...staleWarning(fetched, 'releasing on the local records'), ...pending.warnings];
   const r = await pending.create();
   const { record } = pending;

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { dumpPlain, loadPlain } from '../yaml/plain.js';
 import { writeFileAtomic } from '../cache/cas.js';
+import { DiagnosticError, error } from '../diagnostics/index.js';
 import { API_VERSION, RecordFormatError, TagConflictError, optionalFields, releaseTagName, type GitRepo, type InvalidTag, type RefInfo } from '../tracking/index.js';
 
 export const RELEASE_HEADER = `${API_VERSION}\nkind: Release\n---\n`;
@@ -46,6 +47,18 @@ export interface ReleaseRecord {
   dirty_digest?: string;
   /** With `dirty`: the changed input files, repository-relative. */
   dirty_files?: string[];
+  /**
+   * `--context k=v` overrides of the target's context it was made with: part of what runs,
+   * so part of the id, and applied again whenever the release is rolled out. Absent: none.
+   */
+  context?: Record<string, unknown>;
+  /**
+   * `release --id <id>`: the id it was given instead of the one derived from its content
+   * (which stays in `content_id`, and decides whether an existing id holds the same release).
+   */
+  id?: string;
+  /** With `id`: the id derived from the content ({@link releaseId}). */
+  content_id?: string;
 }
 
 const KEYS: Array<keyof ReleaseRecord> = ['deployment', 'target', 'git_sha', 'git_branch', 'images', 'sboms', 'vendored', 'tools', 'annotations', 'created_at', 'created_by'];
@@ -71,7 +84,7 @@ export function canonicalJson(v: unknown): string {
  * labelled with the target they were made for) do not count: releasing the same thing twice,
  * or promoting it to another target, gives the same id.
  */
-export function releaseId(record: Pick<ReleaseRecord, 'deployment' | 'git_sha' | 'images' | 'vendored' | 'dirty_digest'>): string {
+export function releaseId(record: Pick<ReleaseRecord, 'deployment' | 'git_sha' | 'images' | 'vendored' | 'dirty_digest' | 'context'>): string {
   const content = canonicalJson({
     deployment: record.deployment,
     git_sha: record.git_sha,
@@ -79,6 +92,8 @@ export function releaseId(record: Pick<ReleaseRecord, 'deployment' | 'git_sha' |
     vendored: record.vendored ?? {},
     // A dirty release is another content than the commit: never the clean release's id.
     ...(record.dirty_digest ? { dirty_digest: record.dirty_digest } : {}),
+    // Context overrides change what runs: another release than the commit's plain one.
+    ...(record.context && Object.keys(record.context).length ? { context: record.context } : {}),
   });
   return `r-${createHash('sha256').update(content).digest('hex').slice(0, 12)}`;
 }
@@ -95,6 +110,8 @@ export function formatRelease(r: ReleaseRecord): string {
     } else ordered[k] = v ?? null;
   }
   if (r.dirty) Object.assign(ordered, { dirty: true, dirty_digest: r.dirty_digest ?? null, dirty_files: r.dirty_files ?? [] });
+  if (r.context && Object.keys(r.context).length) ordered.context = sortKeys(r.context);
+  if (r.id) Object.assign(ordered, { id: r.id, content_id: r.content_id ?? releaseId(r) });
   return RELEASE_HEADER + dumpPlain(ordered);
 }
 
@@ -161,7 +178,29 @@ export function parseRelease(text: string): ReleaseRecord {
     created_at: str('created_at'),
     created_by: str('created_by'),
     ...dirtyFields(d),
+    ...namedFields(d),
   };
+}
+
+/** The explicit id (`release --id`), its content id, and the context overrides of a parsed record. */
+function namedFields(d: Record<string, unknown>): Pick<ReleaseRecord, 'context' | 'id' | 'content_id'> {
+  const out: Pick<ReleaseRecord, 'context' | 'id' | 'content_id'> = {};
+  if (d.context !== undefined && d.context !== null) {
+    if (typeof d.context !== 'object' || Array.isArray(d.context)) throw new RecordFormatError('release record: "context" must be a mapping');
+    out.context = d.context as Record<string, unknown>;
+  }
+  for (const k of ['id', 'content_id'] as const) {
+    const v = d[k];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string' || v === '') throw new RecordFormatError(`release record: "${k}" must be a non-empty string`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** The id of a record: the one `release --id` gave it, else the one derived from its content. */
+export function idOfRelease(record: ReleaseRecord): string {
+  return record.id ?? releaseId(record);
 }
 
 function dirtyFields(d: Record<string, unknown>): Pick<ReleaseRecord, 'dirty' | 'dirty_digest' | 'dirty_files'> {
@@ -206,10 +245,12 @@ function storedRelease(refs: RefInfo[], ref: string): { info: RefInfo; record: R
  * `<releasesPath>/<deployment>/<target>/release-<id>.yaml` (atomic write).
  */
 export async function createRelease(repo: GitRepo, record: ReleaseRecord, opts: CreateReleaseOptions): Promise<CreateReleaseResult> {
-  const id = releaseId(record);
+  const id = idOfRelease(record);
   const tag = releaseTagName(record.deployment, id);
   const ref = `refs/tags/${tag}`;
   let stored = storedRelease(await repo.readRefs(ref), ref);
+  // An explicit id already given to another content is never reused nor overwritten.
+  if (stored && record.id) refuseOtherContent(stored.record, record);
   let created = false;
   let sha: string;
   if (stored) {
@@ -224,13 +265,30 @@ export async function createRelease(repo: GitRepo, record: ReleaseRecord, opts: 
       // Lost a race with another writer of the same release: reuse theirs.
       if (!(e instanceof TagConflictError)) throw e;
       stored = storedRelease(await repo.readRefs(ref), ref);
-      if (!stored || releaseId(stored.record) !== id) throw e;
+      if (!stored || idOfRelease(stored.record) !== id) throw e;
+      if (record.id) refuseOtherContent(stored.record, record);
       sha = stored.info.sha;
     }
   }
   const file = path.join(opts.releasesPath, record.deployment, record.target, `release-${id}.yaml`);
   writeFileAtomic(file, formatRelease(stored.record));
   return { id, tag, sha, created, record: stored.record, file, relativeFile: path.relative(opts.repoRoot, file) };
+}
+
+/** `release --id <id>` for an id that names another release: exit 3, history is never rewritten. */
+function refuseOtherContent(stored: ReleaseRecord, wanted: ReleaseRecord): void {
+  const a = releaseId(stored);
+  const b = releaseId(wanted);
+  if (a === b) return;
+  throw new DiagnosticError(
+    error(
+      'release/id-taken',
+      `release ${wanted.id} of ${wanted.deployment} already exists with other content (commit ${stored.git_sha.slice(0, 12)}, content ${a}); this release is commit ${wanted.git_sha.slice(0, 12)}, content ${b}`,
+      undefined,
+      `releases are immutable and nothing was written: choose another --id, or roll the existing one out with --release ${wanted.id}`,
+    ),
+    'refused',
+  );
 }
 
 export interface ReleaseEntry {

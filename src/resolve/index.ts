@@ -298,7 +298,7 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
 
   const hookRefsOf = new Map([['(step hooks)', [...hookRefsSeen]]]);
   checkDeclaredOutputs(hookRefsOf, declaredOutputs, bag);
-  warnUnusedContext(target, context, new Map([...refsOf, ...hookRefsOf]), declaredAnywhere, bag);
+  warnUnusedContext(target, context, new Map([...refsOf, ...hookRefsOf]), declaredAnywhere, bag, dep.contextOverrides);
   warnExternalDependencies(components, bag);
   const liveEdges = edges.live(skipped);
   bag.throwIfErrors();

@@ -43,12 +43,29 @@ export function checkDeclaredOutputs(refsOf: Map<string, FoundRef[]>, declared: 
 }
 
 /** Context keys nobody uses (no module declares them, no template references them): a warning with a "did you mean" hint. */
-export function warnUnusedContext(target: string, context: Record<string, unknown>, refsOf: Map<string, FoundRef[]>, declaredAnywhere: Set<string>, bag: DiagnosticBag): void {
+export function warnUnusedContext(
+  target: string,
+  context: Record<string, unknown>,
+  refsOf: Map<string, FoundRef[]>,
+  declaredAnywhere: Set<string>,
+  bag: DiagnosticBag,
+  overridden: Record<string, unknown> = {},
+): void {
   const referencedCtx = new Set<string>();
   for (const rs of refsOf.values()) for (const r of rs) if (r.ref.kind === 'context') referencedCtx.add(r.ref.key);
   for (const k of Object.keys(context)) {
     if (!declaredAnywhere.has(k) && !referencedCtx.has(k)) {
       const guess = didYouMean(k, declaredAnywhere);
+      if (Object.hasOwn(overridden, k)) {
+        // Given on the command line (--context): said about the argument, not a file line.
+        bag.warn(
+          'deployment/unused-context',
+          `--context ${k}: no Terraform module of this deployment declares "${k}" as a variable and no template references target.context.${k}; it changes nothing that runs`,
+          undefined,
+          guess ? `did you mean "${guess}"?` : `context keys in use: ${[...declaredAnywhere].filter((d) => Object.hasOwn(context, d)).join(', ') || '(none)'}`,
+        );
+        continue;
+      }
       bag.warn(
         'deployment/unused-context',
         `targets.${target}.context.${k} is not declared as a variable by any Terraform module of this deployment and no template references it`,

@@ -4,7 +4,7 @@
 import type { DeploymentConfig } from '../config/deployment.js';
 import { DiagnosticError, choicesHint, error, warning, type Diagnostic } from '../diagnostics/index.js';
 import type { Repository } from '../repository.js';
-import { readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
+import { coveredBy, readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
 import { findRelease, promotionSources } from '../promotion/policy.js';
 import { makeRelease } from '../release/create.js';
 import { releasesFromRefs, releaseTagPrefix, type ReleaseEntry } from '../release/index.js';
@@ -33,12 +33,26 @@ export interface ApproveRequest {
   pushRemote?: string;
   /** false (`--no-fetch`): decide on this repository's records without fetching `pushRemote`'s first. */
   fetch?: boolean;
+  /** `--component` (repeatable): approve only these Terraform components (address or bare name). */
+  components?: string[];
+  /**
+   * `--timeout <dur>`: record nothing; wait up to this many seconds for someone to record an
+   * approval of the release (re-reading the records, fetched from `pushRemote` when there is
+   * one), else exit 3.
+   */
+  waitSeconds?: number;
+  /** Seconds between two reads while waiting (default 2). */
+  pollSeconds?: number;
+  /** Told once, when the wait starts (what is awaited and how to give it). */
+  notice?: (message: string) => void;
 }
 
 export interface ApproveResult {
   approval: Approval;
-  /** false when the same person had already approved this release for this target. */
+  /** false when the same person had already approved this release for this target (or when waiting). */
   created: boolean;
+  /** With `waitSeconds`: the approval was recorded by someone else, and seen while waiting. */
+  waited?: boolean;
   commit: string;
   warnings: Diagnostic[];
   push?: RemotePush;
@@ -105,6 +119,7 @@ export async function approve(repo: Repository, dep: DeploymentConfig, req: Appr
     warnings.push(warning('approve/not-required', `${T} does not require approvals (no promotion.requires_approval); the approval is recorded anyway`));
   }
 
+  const components = req.components?.length ? approvedComponents(dep, req.components) : undefined;
   const approver = req.approver?.trim() || (await whoAmI(git, req.env));
   let releaseIdValue: string;
   let commit: string;
@@ -120,11 +135,93 @@ export async function approve(repo: Repository, dep: DeploymentConfig, req: Appr
     releaseIdValue = (await pending.create()).id;
     commit = head.sha;
   }
+  if (req.waitSeconds !== undefined) {
+    const scope = components ? ` (components ${components.join(', ')})` : '';
+    req.notice?.(
+      `waiting up to ${req.waitSeconds}s for an approval of release ${releaseIdValue} for ${dep.name}/${T}${scope}; an approver records it with: atmos-pipe approve ${dep.name} --target ${T} --release ${releaseIdValue}${(components ?? []).map((c) => ` --component ${c}`).join('')}${req.pushRemote ? ' --push' : ''}`,
+    );
+    const seen = await waitForApproval(git, dep, {
+      target: T,
+      release: releaseIdValue,
+      commit,
+      components: components ?? Object.keys(dep.body.components?.terraform ?? {}).sort(),
+      whole: !components,
+      waiter: approver,
+      seconds: req.waitSeconds,
+      pollSeconds: req.pollSeconds ?? 2,
+      pushRemote: req.pushRemote,
+      fetch: req.fetch,
+    });
+    return { approval: seen, created: false, waited: true, commit, warnings };
+  }
   const existing = await readApprovals(git, dep.name, commit, { target: T, release: releaseIdValue });
-  const same = existing.find((a) => sameIdentity(a.approved_by, approver));
+  const same = existing.find((a) => sameIdentity(a.approved_by, approver) && coveredBy([a], components ?? []));
   if (same) return { approval: same, created: false, commit, warnings };
-  const approval: Approval = { deployment: dep.name, target: T, release: releaseIdValue, promoted_from: promotedFrom, approved_by: approver, approved_at: new Date().toISOString() };
+  const approval: Approval = {
+    deployment: dep.name,
+    target: T,
+    release: releaseIdValue,
+    promoted_from: promotedFrom,
+    approved_by: approver,
+    approved_at: new Date().toISOString(),
+    ...(components ? { components } : {}),
+  };
   await recordApproval(git, commit, approval);
   const push = await pushRecorded(git, req.pushRemote, { refs: [], tags: [], notes: [notesRef(dep.name, 'approvals')] });
   return { approval, created: true, commit, warnings, ...(push ? { push } : {}) };
+}
+
+/** `--component` values as Terraform component names (address or bare name); exit 2 for any other. */
+function approvedComponents(dep: DeploymentConfig, given: string[]): string[] {
+  const tf = Object.keys(dep.body.components?.terraform ?? {});
+  const out = new Set<string>();
+  for (const g of given) {
+    const name = g.startsWith('terraform/') ? g.slice('terraform/'.length) : g;
+    if (!tf.includes(name)) {
+      const other = g.includes('/') && !g.startsWith('terraform/') && !tf.includes(name);
+      throw new DiagnosticError(
+        error(
+          'args/component',
+          `--component ${g}: ${other ? 'approvals gate what a rollout applies, the Terraform components' : `${dep.name} has no Terraform component "${name}"`}`,
+          undefined,
+          choicesHint(name, tf),
+        ),
+      );
+    }
+    out.add(name);
+  }
+  return [...out].sort();
+}
+
+/**
+ * Waits for an approval of `release` for `target` that someone recorded (covering
+ * `components`; with \`approval.distinct_approver\`, by someone other than the waiter),
+ * reading the approvals note again every `pollSeconds` (fetched first from the tracking
+ * remote). Exit 3 when none came within `seconds`.
+ */
+async function waitForApproval(
+  git: GitRepo,
+  dep: DeploymentConfig,
+  w: { target: string; release: string; commit: string; components: string[]; whole: boolean; waiter: string; seconds: number; pollSeconds: number; pushRemote?: string; fetch?: boolean },
+): Promise<Approval> {
+  const t = dep.body.targets[w.target];
+  const distinct = t?.approval?.distinct_approver ?? dep.body.approval?.distinct_approver ?? false;
+  const deadline = Date.now() + w.seconds * 1000;
+  for (let first = true; ; first = false) {
+    if (!first) await fetchFirst(git, w.pushRemote, { fetch: w.fetch, refresh: true });
+    const valid = (await readApprovals(git, dep.name, w.commit, { target: w.target, release: w.release })).filter((a) => !distinct || !sameIdentity(a.approved_by, w.waiter));
+    if (valid.length && coveredBy(valid, w.components)) return valid.find((a) => !a.components) ?? valid[valid.length - 1];
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(w.pollSeconds * 1000, deadline - Date.now()))));
+  }
+  const scope = w.whole ? '' : ` (components ${w.components.join(', ')})`;
+  throw new DiagnosticError(
+    error(
+      'policy/approval-timeout',
+      `no approval of release ${w.release} for ${dep.name}/${w.target}${scope} was recorded within ${w.seconds}s${distinct ? ` by someone other than ${w.waiter}` : ''}`,
+      undefined,
+      `an approver records it with: atmos-pipe approve ${dep.name} --target ${w.target} --release ${w.release}${w.whole ? '' : w.components.map((c) => ` --component ${c}`).join('')} --push`,
+    ),
+    'refused',
+  );
 }

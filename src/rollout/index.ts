@@ -10,13 +10,14 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { DeploymentConfig } from '../config/deployment.js';
+import { formatContextOverrides, withContextOverrides } from '../config/context-overrides.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/index.js';
 import type { Repository } from '../repository.js';
 import { openRepository, loadDeployment } from '../repository.js';
-import { checkApproval, decideRollout, type PolicyDecision } from '../promotion/policy.js';
+import { checkApproval, decideRollout, findByCommit, type PolicyDecision } from '../promotion/policy.js';
 import { readApprovals, recordApproval, type Approval } from '../promotion/approvals.js';
 import { makeRelease, publishRelease, type PendingRelease } from '../release/create.js';
-import { canonicalJson, releaseId, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry, type ReleaseRecord } from '../release/index.js';
+import { canonicalJson, idOfRelease, releasesFromRefs, releaseTagPrefix, type CreateReleaseResult, type ReleaseEntry, type ReleaseRecord } from '../release/index.js';
 import type { GitInfo } from '../resolve/git.js';
 import type { BuiltImage } from '../resolve/index.js';
 import { dryRunPipeline, runMembers, runPipeline, selectComponents, type DryRunSummary, type RunRequest, type RunSummary } from '../run/index.js';
@@ -176,18 +177,73 @@ async function releaseWorkspace(
   git: GitRepo,
   head: Head,
   release: ReleaseEntry,
+  target: string,
   notice: (m: string) => void,
 ): Promise<{ runRepo: Repository; runDep: DeploymentConfig; gitFacts: GitInfo; images: Record<string, BuiltImage> }> {
   const existing = release.record;
+  // A release's context overrides (`--context` when it was made) are part of it: never others.
+  if (dep.contextOverrides && Object.keys(dep.contextOverrides).length) {
+    throw new DiagnosticError(
+      error(
+        'args/context',
+        `--context ${formatContextOverrides(dep.contextOverrides)}: release ${release.id} is an existing release, which runs with the context it was made with${existing.context ? ` (${formatContextOverrides(existing.context)})` : ' (no overrides)'}`,
+        undefined,
+        'drop --context to roll it out as released, or make a new release with it: atmos-pipe rollout <deployment> --target <entry target> --context k=v',
+      ),
+    );
+  }
+  const own = (d: DeploymentConfig) => {
+    if (!existing.context || Object.keys(existing.context).length === 0) return d;
+    notice(`release ${release.id} carries the context overrides it was made with: ${formatContextOverrides(existing.context)}`);
+    return withContextOverrides(d, target, existing.context);
+  };
   const gitFacts: GitInfo = { sha: existing.git_sha, short_sha: existing.git_sha.slice(0, 8), ...(existing.git_branch ? { branch: existing.git_branch } : {}) };
   const dirty = (await git.run(['status', '--porcelain', '--untracked-files=no', '--', '.'])).text.trim() !== '';
-  if (existing.git_sha === head.sha && !dirty) return { runRepo: repo, runDep: dep, gitFacts, images: imagesOf(existing) };
+  if (existing.git_sha === head.sha && !dirty) return { runRepo: repo, runDep: own(dep), gitFacts, images: imagesOf(existing) };
   // Roll out exactly the release's commit: its configuration, not the working tree's.
   const dir = await checkoutCommit(git, existing.git_sha, repo.config.cacheDir);
   const opened = openRepository({ cwd: dir });
   const runRepo = { ...opened, modules: repo.modules, config: { ...opened.config, cacheDir: repo.config.cacheDir, releasesPath: repo.config.releasesPath } };
   notice(`rolling out release ${release.id} at commit ${existing.git_sha.slice(0, 12)} (its own configuration${dirty && existing.git_sha === head.sha ? ', not the modified working tree' : ''})`);
-  return { runRepo, runDep: loadDeployment(runRepo, dep.name), gitFacts, images: imagesOf(existing) };
+  return { runRepo, runDep: own(loadDeployment(runRepo, dep.name)), gitFacts, images: imagesOf(existing) };
+}
+
+/**
+ * `sbom --git-sha <sha>`: the SBOM of the release made at that commit, generated from the
+ * release itself (its commit's configuration, its pinned images, its context overrides), as
+ * the release recorded it. The target: `target`, else the one the release was made for.
+ */
+export async function releaseSbomAt(
+  repo: Repository,
+  dep: DeploymentConfig,
+  sha: string,
+  opts: { target?: string; component?: string },
+): Promise<{ release: ReleaseEntry; target: string; sbom: import('../sbom/index.js').DeploymentSbom }> {
+  const git = new GitRepo(repo.config.repoRoot);
+  const head = await requireHead(git, 'sbom --git-sha');
+  const refs = await git.readRefs([historyTagPrefix(dep.name), releaseTagPrefix(dep.name)]);
+  const releases = releasesFromRefs(refs, dep.name);
+  const entry = findByCommit(dep, opts.target ?? '', releases, historyFromRefs(refs, dep.name), sha);
+  const target = opts.target ?? entry.record.target;
+  const ws = await releaseWorkspace(repo, dep, git, head, entry, target, () => undefined);
+  const { deploymentSbom } = await import('../sbom/index.js');
+  const sbom = await deploymentSbom(ws.runRepo, ws.runDep, target, { images: ws.images, git: ws.gitFacts, ...(opts.component !== undefined ? { component: opts.component } : {}) });
+  return { release: entry, target, sbom };
+}
+
+/** The Terraform components (names) a rollout applies: all of them, or those `--component` selects. */
+async function appliedComponents(
+  repo: Repository,
+  dep: DeploymentConfig,
+  req: RolloutRequest,
+  resolved: ResolvedDeployment | undefined,
+  images: Record<string, BuiltImage> | undefined,
+  git: GitInfo | undefined,
+): Promise<string[]> {
+  if (!req.components?.length) return Object.keys(dep.body.components?.terraform ?? {});
+  const r = resolved ?? (await resolveWithImageStore(repo.config, dep, req.target, { files: repo.files, ...(images ? { images } : {}), ...(git ? { git } : {}) }));
+  const picked = selectComponents(r, req.components, req.withDeps ?? false);
+  return r.components.filter((c) => c.type === 'terraform' && picked.has(c.address)).map((c) => c.name);
 }
 
 export interface RolloutPlan extends DryRunSummary {
@@ -200,6 +256,14 @@ export interface RolloutPlan extends DryRunSummary {
   approval: string;
 }
 
+/** The history and the rollout decision (release choice, promotion path) read from Git: one git process. */
+async function decideOnRecords(git: GitRepo, dep: DeploymentConfig, req: Pick<RolloutRequest, 'target' | 'promoteFrom' | 'release' | 'gitSha' | 'skipPromotionCheck'>) {
+  const refs = await git.readRefs([historyTagPrefix(dep.name), releaseTagPrefix(dep.name)]);
+  const history = historyFromRefs(refs, dep.name);
+  const intent = { target: req.target, promoteFrom: req.promoteFrom, release: req.release, gitSha: req.gitSha, skipPromotionCheck: req.skipPromotionCheck };
+  return { history, decision: decideRollout(dep, intent, history, releasesFromRefs(refs, dep.name)) };
+}
+
 /**
  * `rollout --dry-run`: the same choice of release and the same promotion-path check as a
  * rollout (a refusal is exit 3), then the steps planned from the release's own commit.
@@ -210,20 +274,13 @@ export async function planRollout(repo: Repository, dep: DeploymentConfig, req: 
   const git = new GitRepo(repo.config.repoRoot);
   const head = await requireHead(git, 'rollout --dry-run with --promote-from, --release or --git-sha');
   requireFresh(await fetchFirst(git, req.pushRemote, { fetch: req.fetch }), `planning the rollout to ${dep.name}/${T}`);
-  const refs = await git.readRefs([historyTagPrefix(dep.name), releaseTagPrefix(dep.name)]);
-  const history = historyFromRefs(refs, dep.name);
-  const decision = decideRollout(
-    dep,
-    { target: T, promoteFrom: req.promoteFrom, release: req.release, gitSha: req.gitSha, skipPromotionCheck: req.skipPromotionCheck },
-    history,
-    releasesFromRefs(refs, dep.name),
-  );
+  const { history, decision } = await decideOnRecords(git, dep, req);
   const emit = req.emit ?? (() => undefined);
   const base = { ...req, emit };
   let approval = decision.requiresApproval ? 'missing' : 'not required';
   if (decision.choice.kind === 'existing') {
     const rel = decision.choice.release;
-    const ws = await releaseWorkspace(repo, dep, git, head, rel, () => undefined);
+    const ws = await releaseWorkspace(repo, dep, git, head, rel, T, () => undefined);
     if (decision.requiresApproval) {
       const recorded = await readApprovals(git, dep.name, rel.record.git_sha, { target: T, release: rel.id });
       if (recorded.length) approval = `recorded (${[...new Set(recorded.map((a) => a.approved_by))].join(', ')})`;
@@ -234,6 +291,36 @@ export async function planRollout(repo: Repository, dep: DeploymentConfig, req: 
   }
   const plan = await dryRunPipeline(repo, dep, base);
   return { ...plan, release: null, commit: head.sha, promoted_from: null, rollback_of: null, approval };
+}
+
+/**
+ * `rollout --plan`: `terraform plan` of exactly what this rollout would apply — the same
+ * choice of release (working tree, `--promote-from`, `--release`, `--git-sha`) and the same
+ * promotion-path check (a refusal is exit 3) — from the release's own commit, images and
+ * context. Applies and records nothing in Git; the plans are stored (`planOut`, then put in
+ * the cache by the caller) for `rollout --from-plan`. `req.pipeline` is the plan pipeline.
+ */
+export async function planRolloutRun(repo: Repository, dep: DeploymentConfig, req: RolloutRequest): Promise<RunSummary> {
+  const T = req.target;
+  const git = new GitRepo(repo.config.repoRoot);
+  const head = await headOf(git);
+  const wantsRelease = req.promoteFrom !== undefined || req.release !== undefined || req.gitSha !== undefined;
+  if (!head) {
+    if (wantsRelease) await requireHead(git, 'rollout --plan with --promote-from, --release or --git-sha');
+    return runPipeline(repo, dep, req);
+  }
+  const fetched = await fetchFirst(git, req.pushRemote, { fetch: req.fetch });
+  if (wantsRelease || dep.body.targets[T]?.promotion) requireFresh(fetched, `planning the rollout to ${dep.name}/${T}`);
+  const { history, decision } = await decideOnRecords(git, dep, req);
+  const notice = (message: string) => req.emit({ type: 'notice', time: new Date().toISOString(), message });
+  if (decision.choice.kind === 'head') return runPipeline(repo, dep, req);
+  const rel = decision.choice.release;
+  const ws = await releaseWorkspace(repo, dep, git, head, rel, T, notice);
+  notice(
+    `planning release ${rel.id} (commit ${rel.record.git_sha.slice(0, 12)})${decision.promotedFrom ? ` from ${decision.promotedFrom}` : ''}${decision.rollbackOf ? `, rolling back ${decision.rollbackOf}` : ''}`,
+  );
+  const upstream = rolloutUpstream(history, T, rel.id, decision.promotedFrom);
+  return runPipeline(ws.runRepo, ws.runDep, { ...req, git: ws.gitFacts, images: ws.images, upstream });
 }
 
 export async function rollout(repo: Repository, dep: DeploymentConfig, req: RolloutRequest): Promise<RolloutSummary> {
@@ -320,7 +407,7 @@ async function trackedRollout(
   if (decision.choice.kind === 'existing') {
     const existing = decision.choice.release.record;
     record = { ...existing, target: T };
-    const ws = await releaseWorkspace(repo, dep, git, head, decision.choice.release, notice);
+    const ws = await releaseWorkspace(repo, dep, git, head, decision.choice.release, T, notice);
     ({ runRepo, runDep, gitFacts, images } = ws);
   } else {
     // vendor (just in time) → upstream outputs known (exit 2) → inputs committed (exit 3) →
@@ -339,7 +426,7 @@ async function trackedRollout(
     record = pending.record;
     images = imagesOf(record);
   }
-  const id = releaseId(record);
+  const id = idOfRelease(record);
   if (decision.skippedCheck) annotations['atmos-pipe/promotion-check'] = 'skipped';
 
   // Approvals (read on the release's commit; --approve adds one, recorded below).
@@ -369,7 +456,10 @@ async function trackedRollout(
       }
       newApproval = { deployment: dep.name, target: T, release: id, promoted_from: decision.promotedFrom, approved_by: approver, approved_at: new Date().toISOString() };
     }
-    const valid = checkApproval(dep, decision, T, id, newApproval ? [...recorded, newApproval] : recorded, deployer);
+    const all = newApproval ? [...recorded, newApproval] : recorded;
+    // Approvals limited to components (`approve --component`) must cover what this rollout applies.
+    const applied = all.some((a) => a.components) ? await appliedComponents(runRepo, runDep, req, resolvedNow, images, gitFacts) : [];
+    const valid = checkApproval(dep, decision, T, id, all, deployer, applied);
     approvedBy = [...new Set(valid.map((a) => a.approved_by))];
   }
 

@@ -80,6 +80,10 @@ export interface RunRequest {
   skipPush?: boolean;
   /** `plan --out`: store each component's plan in this directory (modules/terraform/stored-plan.ts). */
   planOut?: string;
+  /** `test --command`: the shell command every test step runs instead of its component's. */
+  testCommand?: string;
+  /** `build --tag`: further tags of each built image. */
+  extraTags?: string[];
   /** `rollout --from-plan`: apply the plans stored in this directory (an id is resolved to one by src/run/pipeline-run.ts). */
   fromPlan?: string;
   /** Called when the run finished, still under the run lock: where a rollout records it. */
@@ -481,6 +485,8 @@ export async function runPipeline(repo: Repository, dep: DeploymentConfig, req: 
         registryTimeoutSeconds: repo.config.registryTimeoutSeconds,
         ...(req.planOut ? { planOut: req.planOut } : {}),
         ...(req.fromPlan ? { fromPlan: req.fromPlan } : {}),
+        ...(req.testCommand !== undefined ? { testCommand: req.testCommand } : {}),
+        ...(req.extraTags?.length ? { extraTags: req.extraTags } : {}),
       },
       stepId,
       notice: (message) => emit({ type: 'notice', time: new Date().toISOString(), message }),

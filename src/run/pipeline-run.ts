@@ -15,7 +15,7 @@ import { EventRecorder } from '../output/index.js';
 import { junitXml } from '../output/junit.js';
 import { dirtyTreeNotice } from '../release/dirty.js';
 import { release, type ReleaseResult } from '../release/create.js';
-import { planRollout, rollout, type RolloutPlan, type RolloutRequest, type RolloutSummary } from '../rollout/index.js';
+import { planRollout, planRolloutRun, rollout, type RolloutPlan, type RolloutRequest, type RolloutSummary } from '../rollout/index.js';
 import { planSetDir, storePlanSet } from '../rollout/stored-plans.js';
 import { dryRunPipeline, openRunRemoteCache, runPipeline, sandboxFor, selectComponents, type DryRunSummary, type RunSummary } from './index.js';
 import { ensureVendored } from '../vendoring/index.js';
@@ -27,6 +27,11 @@ export interface PipelineRunRequest extends RolloutRequest {
   dryRun?: boolean;
   /** Said before anything runs (e.g. a dirty tree that a rollout would refuse). */
   notice?: (diagnostics: Diagnostic[]) => void | Promise<void>;
+  /**
+   * `rollout --plan`: `pipeline` (the plan pipeline) runs for the release the rollout would
+   * choose, after its promotion checks; the plans are stored for `rollout --from-plan`.
+   */
+  rolloutPlan?: boolean;
 }
 
 /** What a pipeline request did, by path. */
@@ -85,6 +90,23 @@ export async function runPipelineRequest(repo: Repository, dep: DeploymentConfig
   };
   // One shared-cache session for every run of the request (a rollout's build and apply): one warning if it is down.
   const remoteCache = req.noCache ? undefined : (req.remoteCache ?? openRunRemoteCache(repo, req));
+  if (req.rolloutPlan) {
+    // Stored where `plan --out` would, then kept by content in the cache under the id printed.
+    const { mkdtempSync, mkdirSync, rmSync } = await import('node:fs');
+    const path = await import('node:path');
+    mkdirSync(path.join(repo.config.cacheDir, 'tmp'), { recursive: true });
+    const planOut = mkdtempSync(path.join(repo.config.cacheDir, 'tmp', 'rollout-plan-'));
+    try {
+      const summary = await planRolloutRun(repo, dep, { ...req, planOut, emit, remoteCache });
+      if (summary.status === 'success') {
+        const id = storePlanSet(repo.config.cacheDir, planOut);
+        emit({ type: 'notice', time: new Date().toISOString(), message: `nothing was applied; stored plans ${id}: apply exactly them with rollout --from-plan ${id}` });
+      }
+      return { kind: 'run', summary, events: recorder.events };
+    } finally {
+      rmSync(planOut, { recursive: true, force: true });
+    }
+  }
   if (pipeline.records === 'deployment') {
     const fromPlan = req.fromPlan ? { fromPlan: planSetDir(repo.config.cacheDir, req.fromPlan) } : {};
     const tracked = await rollout(repo, dep, { ...req, ...fromPlan, emit, remoteCache });

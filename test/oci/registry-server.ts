@@ -12,6 +12,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 
@@ -292,5 +293,20 @@ export async function startRelativeLocationProxy(target: RunningRegistry): Promi
       server.closeAllConnections();
       await closed;
     },
+  };
+}
+
+/** A registry for the tests of the calling `describe` block: started before them, stopped after. */
+export function registryForSuite(opts: RegistryOptions = {}): () => RunningRegistry {
+  let registry: RunningRegistry | undefined;
+  beforeAll(async () => {
+    registry = await startRegistry(opts);
+  }, 30_000);
+  afterAll(async () => {
+    await registry?.stop();
+  });
+  return () => {
+    if (!registry) throw new Error('the registry did not start');
+    return registry;
   };
 }

@@ -17,6 +17,8 @@ export class SbomCommand extends BaseCommand {
 
       The document is CycloneDX 1.6 JSON, validated against the CycloneDX schema, or SPDX 2.3 JSON with \`--format spdx-json\`. It is deterministic: the timestamp is SOURCE_DATE_EPOCH (else the commit time) and the serial number is derived from the content.
 
+      \`--git-sha <sha>\` describes the release made at that commit (a prefix of 4+ hex characters): generated from the release itself — that commit's configuration, the image digests the release pinned and its context overrides — for the target given, else the one the release was made for; the CycloneDX document is the one the release attached to the commit (\`refs/notes/atmos/<d>/sbom\`). Without a release at that commit it exits 2.
+
       \`--summary\` prints one line per component instead (\`--format json\` or \`yaml\` for data); with \`--output\` the document is written to the file and the summary printed.
     `,
     examples: [
@@ -24,12 +26,14 @@ export class SbomCommand extends BaseCommand {
       ['SPDX into a file', '$0 sbom payment-service --target prod --format spdx-json --output sbom.spdx.json'],
       ['One component', '$0 sbom payment-service --target dev --component nixpack/api'],
       ['What is in it', '$0 sbom payment-service --target dev --summary'],
+      ['The release made at a commit', '$0 sbom payment-service --git-sha abc123def'],
     ],
   });
 
   deployment = Option.String({ required: false, name: 'deployment' });
   target = Option.String('-t,--target', { description: 'Target (default: context.default_target or the only one)' });
   component = Option.String('-c,--component', { description: 'Only this component (address or bare name)' });
+  gitSha = Option.String('--git-sha', { description: 'The SBOM of the release made at this commit (its configuration, pinned images and context)' });
   summary = Option.Boolean('--summary', false, { description: 'Print a summary per component instead of the document' });
   output = Option.String('-o,--output', { description: 'Write the document to this file' });
   format = Option.String('-f,--format', {
@@ -49,9 +53,16 @@ export class SbomCommand extends BaseCommand {
         error('args/format', `--format ${this.format} is a summary format`, undefined, 'the document formats are cyclonedx-json and spdx-json; add --summary for a table, json or yaml summary'),
       );
     }
-    const { lib, repo, dep, target } = await this.deploymentAndTarget(this.deployment, this.target);
+    const { lib, repo, dep, target } = await this.deploymentAndTarget(this.deployment, this.target, this.gitSha === undefined);
     const sbom = await import('../../sbom/index.js');
-    const r = await sbom.deploymentSbom(repo, dep, target, { ...(this.component !== undefined ? { component: this.component } : {}) });
+    const only = this.component !== undefined ? { component: this.component } : {};
+    let r: import('../../sbom/index.js').DeploymentSbom;
+    if (this.gitSha !== undefined) {
+      const { releaseSbomAt } = await import('../../rollout/index.js');
+      const at = await releaseSbomAt(repo, dep, this.gitSha, { ...(this.target !== undefined ? { target } : {}), ...only });
+      if (!this.quiet) this.context.stderr.write(`SBOM of release ${at.release.id} (commit ${at.release.record.git_sha.slice(0, 12)}) for ${at.target}\n`);
+      r = at.sbom;
+    } else r = await sbom.deploymentSbom(repo, dep, target, only);
     await this.warn(r.warnings);
     const spdx = this.format === 'spdx-json';
     const document = spdx ? await sbom.toSpdxJson(r.model) : r.cyclonedx;

@@ -29,7 +29,13 @@ export function releaseValue(r: ReleaseResult): Record<string, unknown> {
 
 /** A release as the table format prints it. */
 export function renderRelease(r: ReleaseResult): string {
-  return `release ${r.id} ${r.created ? 'created' : 'already existed (releases are idempotent)'}\n  tag:    ${r.tag}\n  commit: ${r.record.git_sha}\n  file:   ${r.relativeFile}\n`;
+  const context = r.record.context
+    ? `  context: ${Object.entries(r.record.context)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(', ')}\n`
+    : '';
+  const content = r.record.id ? `  content: ${r.record.content_id}\n` : '';
+  return `release ${r.id} ${r.created ? 'created' : 'already existed (releases are idempotent)'}\n  tag:    ${r.tag}\n  commit: ${r.record.git_sha}\n  file:   ${r.relativeFile}\n${context}${content}`;
 }
 
 /** A dry run: the release a rollout would choose (when it chooses one), then every step and whether it is cached. */
@@ -77,8 +83,8 @@ export function renderBuiltImages(summary: RunSummary, c: Colors): string {
   if (!built.length) return artifactTable;
   return (
     table(
-      ['COMPONENT', 'IMAGE', 'PUSHED'],
-      built.map(([addr, o]) => [addr, String(o.image), o.pushed ? 'yes' : 'no (local store .atmos/images)']),
+      ['COMPONENT', 'IMAGE', 'TAGS', 'PUSHED'],
+      built.map(([addr, o]) => [addr, String(o.image), Array.isArray(o.tags) ? o.tags.join(', ') : String(o.tag ?? ''), o.pushed ? 'yes' : 'no (local store .atmos/images)']),
       c,
     ) + artifactTable
   );
