@@ -1,0 +1,244 @@
+/**
+ * Terraform state in PostgreSQL (Terraform's `pg` backend), for real: a throwaway server on
+ * 127.0.0.1 (bench/postgres.ts), the real CLI as separate processes, two clones at different
+ * paths acting as two CI runners (SPEC 4.1: "terraform apply steps include the digest of the
+ * state they start from"; issue 19: "state that outlives a runner").
+ */
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type RunningPostgres } from '../../bench/postgres.js';
+import { git, makeRepo, runCli } from '../helpers.js';
+import { runFinished, startCli, type Ev, type Finished } from '../reliability/fixture.js';
+
+let pg: RunningPostgres;
+beforeAll(async () => {
+  pg = await startPostgres();
+}, 120_000);
+afterAll(() => pg?.stop());
+
+const MODULE_TF = `variable "name" { type = string }
+variable "release" {
+  type    = string
+  default = ""
+}
+resource "terraform_data" "this" {
+  input = var.name
+  provisioner "local-exec" {
+    # Holds the apply (and Terraform's state lock) until the file exists, when a test asks.
+    command = "if [ -n '\${var.release}' ]; then while [ ! -e '\${var.release}' ]; do sleep 0.1; done; fi"
+  }
+}
+output "name" { value = terraform_data.this.output }
+`;
+
+const ATMOS_YAML = ['components:', '  terraform:', '    base_path: components/terraform', 'stacks:', '  base_path: stacks', ''].join('\n');
+
+/** A repository of two components whose state is in PostgreSQL (one schema each). */
+function pgRepo(opts: { db: string; connInStack?: string; secrets?: string; netName?: string; release?: string }): string {
+  const backend = opts.connInStack ? `      conn_str: "${opts.connInStack}"\n` : '';
+  const dir = makeRepo({
+    'atmos.yaml': ATMOS_YAML,
+    'stacks/catalog/pg.yaml': [
+      'terraform:',
+      '  backend_type: pg',
+      '  backend:',
+      '    pg:',
+      backend.trimEnd(),
+      'components:',
+      '  terraform:',
+      '    net:',
+      '      metadata: { component: node }',
+      '      backend: { pg: { schema_name: net } }',
+      `      vars: { name: ${opts.netName ?? 'net-1'}${opts.release ? `, release: "${opts.release}"` : ''} }`,
+      '    app:',
+      '      metadata: { component: node }',
+      '      backend: { pg: { schema_name: app } }',
+      '      vars: { name: app }',
+      '',
+    ]
+      .filter((l) => l !== '')
+      .join('\n'),
+    'components/terraform/node/main.tf': MODULE_TF,
+    'deployments/shop.yaml': [
+      'deployment:',
+      '  name: shop',
+      '  stacks: [catalog/pg]',
+      ...(opts.secrets !== undefined ? [opts.secrets] : ['  secrets: [PG_CONN_STR]']),
+      '  components:',
+      '    terraform:',
+      '      net: {}',
+      '      app: {}',
+      '  targets:',
+      '    dev: {}',
+      '',
+    ].join('\n'),
+  });
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'initial');
+  return dir;
+}
+
+const rollout = (dir: string, env: Record<string, string>, extra: string[] = []) => startCli(['--chdir', dir, 'rollout', 'shop', '--target', 'dev', '--events', 'ndjson', ...extra], { env }).exited;
+const statusOf = (events: Ev[]) => Object.fromEntries(events.filter((e): e is Finished => e.type === 'step.finished').map((e) => [e.id, e.status]));
+
+/** Every file under dir whose bytes contain the text. */
+function filesContaining(dir: string, text: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = path.join(d, n);
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile() && readFileSync(p).includes(text)) out.push(path.relative(dir, p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('Terraform state in PostgreSQL (pg backend)', () => {
+  it('a second runner at another path with the cache copied over re-runs nothing; a state another runner changed re-runs the apply', async () => {
+    pg.createDatabase('runners');
+    const env = { PG_CONN_STR: pg.urlOf('runners') };
+    const a = pgRepo({ db: 'runners' });
+    const first = await rollout(a, env);
+    expect(
+      first.code,
+      first.stderr +
+        first.stdout
+          .split('\n')
+          .filter((l) => l.includes('rror'))
+          .join('\n'),
+    ).toBe(0);
+    expect(runFinished(first.events)?.counts).toEqual({ done: 6, cached: 0, failed: 0, skipped: 0 });
+    // The state is in PostgreSQL, one row per component, and nowhere on the runner's disk.
+    // One row named after the component's Atmos workspace (`<stack>-<component>` with metadata.component).
+    expect(pg.sql(`SELECT name FROM net.states`, 'runners')).toBe('catalog-pg-net');
+    expect(JSON.parse(pg.sql(`SELECT data FROM app.states`, 'runners')).outputs.name.value).toBe('app');
+    expect(existsSync(path.join(a, '.atmos', 'state'))).toBe(false);
+
+    // Runner B: a clone elsewhere, with A's cache (as a restored CI cache would bring it).
+    const b = `${a}-runner-b`;
+    git(path.dirname(a), 'clone', '-q', a, b);
+    cpSync(path.join(a, '.atmos', 'cache'), path.join(b, '.atmos', 'cache'), { recursive: true });
+    const second = await rollout(b, env);
+    expect(second.code, second.stderr).toBe(0);
+    expect(runFinished(second.events)?.counts).toEqual({ done: 0, cached: 6, failed: 0, skipped: 0 });
+
+    // Runner A applies a change of net: the shared state moves.
+    const changed = pgRepoEdit(a, 'net-1', 'net-2');
+    expect(changed).toBe(true);
+    const third = await rollout(a, env);
+    expect(third.code, third.stderr).toBe(0);
+    expect(statusOf(third.events)['rollout:terraform/net:apply']).toBe('done');
+    expect(JSON.parse(pg.sql(`SELECT data FROM net.states`, 'runners')).outputs.name.value).toBe('net-2');
+
+    // Runner B (still at net-1) starts from another state now: its apply of net runs again
+    // (and puts net-1 back); app's state did not move: all cache hits.
+    const fourth = await rollout(b, env);
+    expect(fourth.code, fourth.stderr).toBe(0);
+    const s = statusOf(fourth.events);
+    expect(s['rollout:terraform/net:apply']).toBe('done');
+    expect(s['rollout:terraform/app:apply']).toBe('cached');
+    expect(JSON.parse(pg.sql(`SELECT data FROM net.states`, 'runners')).outputs.name.value).toBe('net-1');
+
+    // And again from B: everything converged.
+    const fifth = await rollout(b, env);
+    expect(runFinished(fifth.events)?.counts).toEqual({ done: 0, cached: 6, failed: 0, skipped: 0 });
+  }, 240_000);
+
+  it('a first rollout of many components against a fresh database succeeds (concurrent inits create the same tables)', async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `c${i}`);
+    for (let round = 0; round < 3; round++) {
+      const db = `fresh${round}`;
+      pg.createDatabase(db);
+      const dir = makeRepo({
+        'atmos.yaml': ATMOS_YAML,
+        'stacks/s.yaml': [
+          'terraform:',
+          '  backend_type: pg',
+          'components:',
+          '  terraform:',
+          ...names.map((n) => `    ${n}: { metadata: { component: node }, backend: { pg: { schema_name: ${n} } }, vars: { name: ${n} } }`),
+          '',
+        ].join('\n'),
+        'components/terraform/node/main.tf': MODULE_TF,
+        'deployments/shop.yaml': [
+          'deployment:',
+          '  name: shop',
+          '  stacks: [s]',
+          '  secrets: [PG_CONN_STR]',
+          '  components:',
+          '    terraform:',
+          ...names.map((n) => `      ${n}: {}`),
+          '  targets:',
+          '    dev: {}',
+          '',
+        ].join('\n'),
+      });
+      const r = await rollout(dir, { PG_CONN_STR: pg.urlOf(db) }, ['--parallelism', String(names.length)]);
+      expect(
+        r.code,
+        r.stdout
+          .split('\n')
+          .filter((l) => /rror|transient/.test(l))
+          .join('\n'),
+      ).toBe(0);
+      expect(Number(pg.sql(`SELECT count(*) FROM c7.states`, db))).toBe(1);
+    }
+  }, 300_000);
+
+  it('a conn_str with a password in the stacks never reaches the cache, the run records, Git or the output', async () => {
+    pg.createDatabase('secretconn');
+    const url = pg.urlOf('secretconn');
+    const a = pgRepo({ db: 'secretconn', connInStack: url, secrets: '' });
+    const r = await rollout(a, {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(runFinished(r.events)?.counts).toEqual({ done: 6, cached: 0, failed: 0, skipped: 0 });
+    for (const text of [pg.password, url]) {
+      expect(filesContaining(path.join(a, '.atmos'), text)).toEqual([]);
+      expect(r.stdout + r.stderr).not.toContain(text);
+    }
+    // Git: the run's records (refs, notes) hold neither.
+    // The stacks file itself carries the password (the user put it there): no other blob does.
+    const stacksBlob = git(a, 'rev-parse', 'HEAD:stacks/catalog/pg.yaml');
+    const blobs = git(a, 'cat-file', '--batch-all-objects', '--batch-check')
+      .split('\n')
+      .map((l) => l.split(' '))
+      .filter(([, type]) => type === 'blob')
+      .map(([o]) => o);
+    expect(blobs.length).toBeGreaterThan(3);
+    expect(blobs.filter((o) => o !== stacksBlob && git(a, 'cat-file', '-p', o).includes(pg.password))).toEqual([]);
+    // Unchanged: all cache hits (the connection is a secret whose HMAC is in the key, not its text).
+    const again = await rollout(a, {});
+    expect(runFinished(again.events)?.counts).toEqual({ done: 0, cached: 6, failed: 0, skipped: 0 });
+  }, 240_000);
+
+  it('a pg backend without a connection, or with PG_CONN_STR as plain env, is refused before anything runs (exit 2)', () => {
+    const none = pgRepo({ db: 'x', secrets: '' });
+    const r1 = runCli(['--chdir', none, 'rollout', 'shop', '--target', 'dev']);
+    expect(r1.code, r1.stderr).toBe(2);
+    expect(r1.stderr).toContain('the pg backend has no connection string');
+    expect(r1.stderr).toContain('secrets: [PG_CONN_STR]');
+
+    const plain = pgRepo({ db: 'x', secrets: '  env: [PG_CONN_STR]' });
+    const r2 = runCli(['--chdir', plain, 'rollout', 'shop', '--target', 'dev'], { env: { PG_CONN_STR: 'postgres://u:hunter2hunter2@127.0.0.1:1/x' } });
+    expect(r2.code, r2.stderr).toBe(2);
+    expect(r2.stderr).toContain('declared as plain env');
+    expect(r2.stdout + r2.stderr).not.toContain('hunter2hunter2');
+    expect(existsSync(path.join(plain, '.atmos', 'cache', 'actions'))).toBe(false);
+  }, 60_000);
+});
+
+/** Replace a component var in the stacks file and commit it; whether it changed. */
+function pgRepoEdit(dir: string, from: string, to: string): boolean {
+  const file = path.join(dir, 'stacks/catalog/pg.yaml');
+  const text = readFileSync(file, 'utf8');
+  if (!text.includes(from)) return false;
+  writeFileSync(file, text.replace(from, to));
+  git(dir, 'commit', '-qam', `${from} -> ${to}`);
+  return true;
+}
