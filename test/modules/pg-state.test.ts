@@ -4,7 +4,8 @@
  * paths acting as two CI runners (SPEC 4.1: "terraform apply steps include the digest of the
  * state they start from"; issue 19: "state that outlives a runner").
  */
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type RunningPostgres } from '../../bench/postgres.js';
@@ -231,6 +232,76 @@ describe('Terraform state in PostgreSQL (pg backend)', () => {
     expect(r2.stdout + r2.stderr).not.toContain('hunter2hunter2');
     expect(existsSync(path.join(plain, '.atmos', 'cache', 'actions'))).toBe(false);
   }, 60_000);
+});
+
+/** Poll until the query returns a count > 0 (Terraform holds its advisory lock on the state row). */
+async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('two runners applying the same target serialise on the pg lock', () => {
+  /** Runner A (unsandboxed: its apply waits for a host file) holds net's state lock; runner B is a clone at another path. */
+  async function holdingRunner(db: string) {
+    pg.createDatabase(db);
+    const env = { PG_CONN_STR: pg.urlOf(db) };
+    const release = path.join(tmpdir(), `atmos-pipe-release-${db}-${process.pid}`);
+    rmSync(release, { force: true });
+    const a = pgRepo({ db, release });
+    const b = `${a}-runner-b`;
+    git(path.dirname(a), 'clone', '-q', a, b);
+    const runA = startCli(['--chdir', a, 'rollout', 'shop', '--target', 'dev', '--events', 'ndjson', '--sandbox', 'off'], { env });
+    const lockHeld = `SELECT count(*) FROM pg_locks l JOIN net.states s ON l.locktype = 'advisory' AND l.objid = s.id AND l.objsubid = 1 AND l.granted`;
+    await runA.waitFor((e) => e.type === 'step.started' && e.id === 'rollout:terraform/net:apply', "A's apply of net");
+    await until("A holds net's state lock", () => {
+      try {
+        return Number(pg.sql(lockHeld, db)) > 0;
+      } catch {
+        return false; // the table is being created
+      }
+    });
+    const state = () => JSON.parse(pg.sql('SELECT data FROM net.states', db)) as { lineage: string; serial: number; resources: unknown[]; outputs: Record<string, { value: unknown }> };
+    return { env, release, a, b, runA, state };
+  }
+
+  it('the second waits for the lock (--lock-timeout), then applies; both succeed and the state is whole', async () => {
+    const { env, release, b, runA, state } = await holdingRunner('lockwait');
+    const runB = startCli(['--chdir', b, 'rollout', 'shop', '--target', 'dev', '--events', 'ndjson', '--verbose', '--lock-timeout', '5m'], { env });
+    // Terraform says so once it has waited for the lock (its slow-lock message).
+    await runB.waitFor((e) => e.type === 'step.output' && e.id === 'rollout:terraform/net:apply' && e.line.includes('Acquiring state lock'), "B waiting for net's state lock");
+    expect(runA.done).toBe(false);
+    expect(runB.done).toBe(false);
+    writeFileSync(release, '');
+    const [ea, eb] = await Promise.all([runA.exited, runB.exited]);
+    rmSync(release, { force: true });
+    expect(ea.code, ea.stderr).toBe(0);
+    expect(eb.code, eb.stderr).toBe(0);
+    expect(statusOf(eb.events)['rollout:terraform/net:apply']).toBe('done');
+    // One resource, the outputs as both applied them, one lineage: nothing was lost or doubled.
+    const s = state();
+    expect(s.resources).toHaveLength(1);
+    expect(s.outputs.name.value).toBe('net-1');
+    expect(Number(pg.sql('SELECT count(*) FROM net.states', 'lockwait'))).toBe(1);
+  }, 240_000);
+
+  it('with a short --lock-timeout the second exits 4 (lock held); the first finishes and the state is whole', async () => {
+    const { env, release, b, runA, state } = await holdingRunner('lockshort');
+    const eb = await startCli(['--chdir', b, 'rollout', 'shop', '--target', 'dev', '--events', 'ndjson', '--lock-timeout', '1s'], { env }).exited;
+    expect(eb.code, eb.stderr).toBe(4);
+    expect(eb.stderr).toContain('a lock is held by another process');
+    expect(statusOf(eb.events)['rollout:terraform/net:apply']).toBe('failed');
+    expect(runA.done).toBe(false);
+    writeFileSync(release, '');
+    const ea = await runA.exited;
+    rmSync(release, { force: true });
+    expect(ea.code, ea.stderr).toBe(0);
+    const s = state();
+    expect(s.resources).toHaveLength(1);
+    expect(s.outputs.name.value).toBe('net-1');
+  }, 240_000);
 });
 
 /** Replace a component var in the stacks file and commit it; whether it changed. */
