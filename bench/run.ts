@@ -28,6 +28,7 @@ import { buildGroup } from './build.js';
 import { modulesGroup } from './modules.js';
 import { affectedGroup } from './affected.js';
 import { trackingGroup } from './tracking.js';
+import { pgstateGroup } from './pgstate.js';
 
 // ---------------------------------------------------------------------------
 // Paths
@@ -287,7 +288,7 @@ const startupGroup: BenchGroup = {
   },
 };
 
-export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup, trackingGroup, buildGroup, modulesGroup, affectedGroup];
+export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup, trackingGroup, buildGroup, modulesGroup, affectedGroup, pgstateGroup];
 
 // ---------------------------------------------------------------------------
 // Main
