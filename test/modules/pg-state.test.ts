@@ -35,6 +35,10 @@ output "name" { value = terraform_data.this.output }
 
 const ATMOS_YAML = ['components:', '  terraform:', '    base_path: components/terraform', 'stacks:', '  base_path: stacks', ''].join('\n');
 
+/** Deployment `shop` (stack `s`, target `dev`) of these Terraform components, PG_CONN_STR a secret. */
+const shopDeployment = (names: string[]) =>
+  ['deployment:', '  name: shop', '  stacks: [s]', '  secrets: [PG_CONN_STR]', '  components:', '    terraform:', ...names.map((n) => `      ${n}: {}`), '  targets:', '    dev: {}', ''].join('\n');
+
 /** A repository of two components whose state is in PostgreSQL (one schema each). */
 function pgRepo(opts: { db: string; connInStack?: string; secrets?: string; netName?: string; release?: string }): string {
   const backend = opts.connInStack ? `      conn_str: "${opts.connInStack}"\n` : '';
@@ -167,18 +171,7 @@ describe('Terraform state in PostgreSQL (pg backend)', () => {
           '',
         ].join('\n'),
         'components/terraform/node/main.tf': MODULE_TF,
-        'deployments/shop.yaml': [
-          'deployment:',
-          '  name: shop',
-          '  stacks: [s]',
-          '  secrets: [PG_CONN_STR]',
-          '  components:',
-          '    terraform:',
-          ...names.map((n) => `      ${n}: {}`),
-          '  targets:',
-          '    dev: {}',
-          '',
-        ].join('\n'),
+        'deployments/shop.yaml': shopDeployment(names),
       });
       const r = await rollout(dir, { PG_CONN_STR: pg.urlOf(db) }, ['--parallelism', String(names.length)]);
       expect(
@@ -217,6 +210,20 @@ describe('Terraform state in PostgreSQL (pg backend)', () => {
     const again = await rollout(a, {});
     expect(runFinished(again.events)?.counts).toEqual({ done: 0, cached: 6, failed: 0, skipped: 0 });
   }, 240_000);
+
+  it('two components of one stack in one pg schema (one workspace) are refused: they would share a state (exit 2)', () => {
+    const dir = makeRepo({
+      'atmos.yaml': ATMOS_YAML,
+      'stacks/s.yaml': ['terraform:', '  backend_type: pg', 'components:', '  terraform:', '    a: { vars: { name: a } }', '    b: { vars: { name: b } }', ''].join('\n'),
+      'components/terraform/a/main.tf': MODULE_TF,
+      'components/terraform/b/main.tf': MODULE_TF,
+      'deployments/shop.yaml': shopDeployment(['a', 'b']),
+    });
+    const r = runCli(['--chdir', dir, 'validate', 'shop']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stdout + r.stderr).toContain('would share one Terraform state');
+    expect(r.stdout + r.stderr).toContain('schema_name: b');
+  });
 
   it('a pg backend without a connection, or with PG_CONN_STR as plain env, is refused before anything runs (exit 2)', () => {
     const none = pgRepo({ db: 'x', secrets: '' });
