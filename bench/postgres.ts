@@ -115,7 +115,7 @@ export async function startPostgres(opts: { database?: string } = {}): Promise<R
   const sql = (statement: string, db = database) => run('psql', ['-h', dir, '-p', String(port), '-U', user, '-d', db, '-v', 'ON_ERROR_STOP=1', '-qAtX', '-c', statement]).trim();
   const createDatabase = (name: string) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
-    sql(`CREATE DATABASE ${name}`, 'postgres');
+    sql(`CREATE DATABASE "${name}"`, 'postgres');
   };
   createDatabase(database);
   const urlOf = (db: string) => `postgres://${user}:${password}@127.0.0.1:${port}/${db}?sslmode=disable`;

@@ -51,6 +51,7 @@ import {
   openSensitive,
   openValue,
   fileFact,
+  pgIdentifier,
   readFact,
   stepSecretValue,
   stepSecrets,
@@ -206,11 +207,6 @@ const PG_INIT_RACES = ['duplicate key value violates unique constraint', 'Alread
 /** Terraform's default `schema_name` of the `pg` backend. */
 const PG_DEFAULT_SCHEMA = 'terraform_remote_state';
 
-/** A PostgreSQL identifier quoted as Terraform quotes the schema (`pq.QuoteIdentifier`). */
-function quoteIdent(name: string): string {
-  return `"${name.replace(/\0/g, '').replace(/"/g, '""')}"`;
-}
-
 /**
  * Where the state the steps start from lives, as a fact source (see `FactSource`):
  * - local backend: the state file of the selected workspace;
@@ -226,7 +222,7 @@ export function stateSource(ctx: ModuleContext<unknown>): FactSource | null {
   if (type === 'local') return workspaceStatePath(ctx);
   if (type !== 'pg') return null;
   const schema = typeof c.backend?.schema_name === 'string' && c.backend.schema_name !== '' ? c.backend.schema_name : PG_DEFAULT_SCHEMA;
-  return { postgres: { connection: PG_CONN_ENV, query: `SELECT data FROM ${quoteIdent(schema)}.states WHERE name = $1`, params: [selectedWorkspace(ctx) ?? DEFAULT_WORKSPACE] } };
+  return { postgres: { connection: PG_CONN_ENV, query: `SELECT data FROM ${pgIdentifier(schema)}.states WHERE name = $1`, params: [selectedWorkspace(ctx) ?? DEFAULT_WORKSPACE] } };
 }
 
 /**

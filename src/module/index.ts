@@ -42,7 +42,7 @@ export {
   type Stage,
 } from './define.js';
 export { holdsSecret, keepSecret, openSensitive, openValue, recordImage, stepSecretValue } from './services.js';
-export { fileFact, readFact } from '../steps/facts.js';
+export { fileFact, pgIdentifier, readFact } from '../steps/facts.js';
 export {
   fromWorkspace,
   isOutputRef,

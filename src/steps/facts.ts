@@ -16,10 +16,17 @@
  * The query only reads (a read-only transaction), takes no lock and waits for none: Terraform's
  * `pg` lock is an advisory lock, which never blocks a reader.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Pool } from 'pg';
 import { sha256 } from './fingerprint.js';
 import type { FactSource, PostgresFact } from './types.js';
+
+/** A PostgreSQL identifier quoted (as lib/pq's `QuoteIdentifier`, which Terraform's `pg` backend uses for its schema). */
+export function pgIdentifier(name: string): string {
+  return `"${name.replace(/\0/g, '').replace(/"/g, '""')}"`;
+}
 
 /** Seconds before a connection attempt or a query gives up: a fact never hangs a run. */
 const TIMEOUT_MS = 15_000;
@@ -85,4 +92,38 @@ export async function readFact(source: FactSource, secretValue: (name: string) =
 /** A file's fact, synchronously: sha256 of its bytes, or `none` when it does not exist. */
 export function fileFact(file: string): string {
   return existsSync(file) ? sha256(readFileSync(file)) : 'none';
+}
+
+/**
+ * The first column of the first row a read-only query returns, as text (null without a row),
+ * read synchronously for code that cannot wait (resolving a configuration reads another
+ * component's `pg` state: src/resolve/foreign-state.ts). A short Node process runs the query;
+ * the connection string reaches it on stdin, never in its argv or environment.
+ */
+export function postgresRowSync(conn: string, query: string, params: string[]): string | null {
+  const pg = createRequire(import.meta.url).resolve('pg');
+  const script = `
+const { Client } = require(${JSON.stringify(pg)});
+let input = '';
+process.stdin.on('data', (d) => (input += d));
+process.stdin.on('end', async () => {
+  const { conn, query, params } = JSON.parse(input);
+  const c = new Client({ connectionString: conn, connectionTimeoutMillis: ${TIMEOUT_MS}, query_timeout: ${TIMEOUT_MS} });
+  try {
+    await c.connect();
+    await c.query('BEGIN READ ONLY');
+    const r = await c.query({ text: query, values: params, rowMode: 'array' });
+    const v = r.rows[0]?.[0];
+    process.stdout.write(JSON.stringify({ value: v === undefined || v === null ? null : String(v) }));
+  } catch (e) {
+    const missing = e.code === '3F000' || e.code === '42P01';
+    process.stdout.write(JSON.stringify(missing ? { value: null } : { error: e.message }));
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+});`;
+  const out = execFileSync(process.execPath, ['-e', script], { input: JSON.stringify({ conn, query, params }), encoding: 'utf8', timeout: 2 * TIMEOUT_MS + 5_000, stdio: ['pipe', 'pipe', 'pipe'] });
+  const r = JSON.parse(out) as { value: string | null } | { error: string };
+  if ('error' in r) throw new Error(`could not read from PostgreSQL: ${r.error}`);
+  return r.value;
 }
