@@ -237,6 +237,30 @@ describe('Terraform state in PostgreSQL (pg backend)', () => {
     expect(runFinished(again.events)?.counts).toEqual({ done: 0, cached: 6, failed: 0, skipped: 0 });
   }, 240_000);
 
+  it('a hostile schema_name (quotes, spaces, SQL) is one quoted identifier, as Terraform quotes it', async () => {
+    pg.createDatabase('hostile');
+    const env = { PG_CONN_STR: pg.urlOf('hostile') };
+    const schema = `we"ird; DROP TABLE x --`;
+    const dir = makeRepo({
+      'atmos.yaml': ATMOS_YAML,
+      'stacks/s.yaml': [
+        'terraform:',
+        '  backend_type: pg',
+        'components:',
+        '  terraform:',
+        `    a: { metadata: { component: node }, backend: { pg: { schema_name: ${JSON.stringify(schema)} } }, vars: { name: a } }`,
+        '',
+      ].join('\n'),
+      'components/terraform/node/main.tf': MODULE_TF,
+      'deployments/shop.yaml': shopDeployment(['a']),
+    });
+    const first = await rollout(dir, env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(pg.sql(`SELECT count(*) FROM "we""ird; DROP TABLE x --".states`, 'hostile')).toBe('1');
+    const again = await rollout(dir, env);
+    expect(runFinished(again.events)?.counts).toEqual({ done: 0, cached: 3, failed: 0, skipped: 0 });
+  }, 120_000);
+
   it('two components of one stack in one pg schema (one workspace) are refused: they would share a state (exit 2)', () => {
     const dir = makeRepo({
       'atmos.yaml': ATMOS_YAML,
