@@ -39,6 +39,24 @@ const ATMOS_YAML = ['components:', '  terraform:', '    base_path: components/te
 const shopDeployment = (names: string[]) =>
   ['deployment:', '  name: shop', '  stacks: [s]', '  secrets: [PG_CONN_STR]', '  components:', '    terraform:', ...names.map((n) => `      ${n}: {}`), '  targets:', '    dev: {}', ''].join('\n');
 
+/** Components of module `node` in stack `s`, each in its pg schema (name -> schema), deployed by `shop`. */
+function schemaRepo(schemas: Record<string, string>): string {
+  const names = Object.keys(schemas);
+  return makeRepo({
+    'atmos.yaml': ATMOS_YAML,
+    'stacks/s.yaml': [
+      'terraform:',
+      '  backend_type: pg',
+      'components:',
+      '  terraform:',
+      ...names.map((n) => `    ${n}: { metadata: { component: node }, backend: { pg: { schema_name: ${JSON.stringify(schemas[n])} } }, vars: { name: ${n} } }`),
+      '',
+    ].join('\n'),
+    'components/terraform/node/main.tf': MODULE_TF,
+    'deployments/shop.yaml': shopDeployment(names),
+  });
+}
+
 /** A repository of two components whose state is in PostgreSQL (one schema each). */
 function pgRepo(opts: { db: string; connInStack?: string; secrets?: string; netName?: string; release?: string }): string {
   const backend = opts.connInStack ? `      conn_str: "${opts.connInStack}"\n` : '';
@@ -160,19 +178,7 @@ describe('Terraform state in PostgreSQL (pg backend)', () => {
     for (let round = 0; round < 3; round++) {
       const db = `fresh${round}`;
       pg.createDatabase(db);
-      const dir = makeRepo({
-        'atmos.yaml': ATMOS_YAML,
-        'stacks/s.yaml': [
-          'terraform:',
-          '  backend_type: pg',
-          'components:',
-          '  terraform:',
-          ...names.map((n) => `    ${n}: { metadata: { component: node }, backend: { pg: { schema_name: ${n} } }, vars: { name: ${n} } }`),
-          '',
-        ].join('\n'),
-        'components/terraform/node/main.tf': MODULE_TF,
-        'deployments/shop.yaml': shopDeployment(names),
-      });
+      const dir = schemaRepo(Object.fromEntries(names.map((n) => [n, n])));
       const r = await rollout(dir, { PG_CONN_STR: pg.urlOf(db) }, ['--parallelism', String(names.length)]);
       expect(
         r.code,
@@ -241,19 +247,7 @@ describe('Terraform state in PostgreSQL (pg backend)', () => {
     pg.createDatabase('hostile');
     const env = { PG_CONN_STR: pg.urlOf('hostile') };
     const schema = `we"ird; DROP TABLE x --`;
-    const dir = makeRepo({
-      'atmos.yaml': ATMOS_YAML,
-      'stacks/s.yaml': [
-        'terraform:',
-        '  backend_type: pg',
-        'components:',
-        '  terraform:',
-        `    a: { metadata: { component: node }, backend: { pg: { schema_name: ${JSON.stringify(schema)} } }, vars: { name: a } }`,
-        '',
-      ].join('\n'),
-      'components/terraform/node/main.tf': MODULE_TF,
-      'deployments/shop.yaml': shopDeployment(['a']),
-    });
+    const dir = schemaRepo({ a: schema });
     const first = await rollout(dir, env);
     expect(first.code, first.stderr).toBe(0);
     expect(pg.sql(`SELECT count(*) FROM "we""ird; DROP TABLE x --".states`, 'hostile')).toBe('1');
