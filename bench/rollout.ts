@@ -60,8 +60,8 @@ const LONG_TIMEOUT_MS = 600_000;
 // ---------------------------------------------------------------------------
 // Small helpers
 
-const fmtMs = (ms: number) => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`);
-const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+export const fmtMs = (ms: number) => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`);
+export const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const pad3 = (i: number) => String(i).padStart(3, '0');
 
 function median(xs: number[]): number {
@@ -138,10 +138,13 @@ output "id" {
  * A repository with one deployment `fleet` of `COMPONENTS` independent Terraform components
  * and a target `dev`: one module per component (`instant`) or one shared module (`sleep`).
  */
-export function generateFleet(dir: string, kind: 'instant' | 'sleep'): Fleet {
+export function generateFleet(dir: string, kind: 'instant' | 'sleep', opts: { pg?: boolean } = {}): Fleet {
   write(path.join(dir, 'atmos.yaml'), ['components:', '  terraform:', '    base_path: components/terraform', '', 'stacks:', '  base_path: stacks', ''].join('\n'));
   write(path.join(dir, '.gitignore'), '.atmos/\n');
-  write(path.join(dir, 'stacks', 'fleet.yaml'), ['# The only stack file of the rollout benchmark.', 'vars:', '  stage: dev', ''].join('\n'));
+  // With `pg`: state in PostgreSQL (Terraform's pg backend), a schema per component, the connection from the PG_CONN_STR secret.
+  const backend = opts.pg ? ['terraform:', '  backend_type: pg', 'components:', '  terraform:'] : [];
+  for (let i = 0; opts.pg && i < COMPONENTS; i++) backend.push(`    c${pad3(i)}: { backend: { pg: { schema_name: c${pad3(i)} } } }`);
+  write(path.join(dir, 'stacks', 'fleet.yaml'), ['# The only stack file of the rollout benchmark.', 'vars:', '  stage: dev', ...backend, ''].join('\n'));
 
   const components: string[] = [];
   const moduleDirs: string[] = [];
@@ -152,6 +155,7 @@ export function generateFleet(dir: string, kind: 'instant' | 'sleep'): Fleet {
     `  description: ${COMPONENTS} independent components`,
     '  stacks:',
     '    - fleet',
+    ...(opts.pg ? ['  secrets: [PG_CONN_STR]'] : []),
     '  components:',
     '    terraform:',
   ];
@@ -270,12 +274,12 @@ export function writeWrappers(root: string, realTerraform: string): Wrappers {
   };
 }
 
-const terraformCalls = (calls: ToolCall[]) => calls.filter((c) => c.terraform);
+export const terraformCalls = (calls: ToolCall[]) => calls.filter((c) => c.terraform);
 
 // ---------------------------------------------------------------------------
 // Running commands outside ctx.measure (single long runs)
 
-interface TimedRun {
+export interface TimedRun {
   wallMs: number;
   code: number | null;
   stdout: string;
@@ -292,7 +296,7 @@ function gnuTime(): boolean {
   return r.status === 0 && /Maximum resident set size/.test(r.stderr);
 }
 
-function timedRun(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; scratch: string; cpu?: boolean }): Promise<TimedRun> {
+export function timedRun(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; scratch: string; cpu?: boolean }): Promise<TimedRun> {
   const timeFile = path.join(opts.scratch, `time-${process.hrtime.bigint()}.txt`);
   const useTime = opts.cpu === true && gnuTime();
   const file = useTime ? GNU_TIME : command;
@@ -387,7 +391,7 @@ export function parseEvents(stdout: string): RunEvents {
 }
 
 /** Why a run's events are not what a successful rollout of the fleet prints, if they are not. */
-function eventsProblem(ev: RunEvents, expectSteps: number, expectStatus: 'done' | 'cached'): string | undefined {
+export function eventsProblem(ev: RunEvents, expectSteps: number, expectStatus: 'done' | 'cached'): string | undefined {
   if (ev.status !== 'success') return `run.finished status ${ev.status ?? '(no run.finished event)'}`;
   const statuses = [...ev.finished.values()].map((f) => f.status);
   const n = statuses.filter((s) => s === expectStatus).length;

@@ -30,6 +30,7 @@ import { affectedGroup } from './affected.js';
 import { trackingGroup } from './tracking.js';
 import { uiGroup } from './ui.js';
 import { rcacheGroup } from './rcache.js';
+import { pgstateGroup } from './pgstate.js';
 
 // ---------------------------------------------------------------------------
 // Paths
@@ -289,7 +290,7 @@ const startupGroup: BenchGroup = {
   },
 };
 
-export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup, trackingGroup, uiGroup, buildGroup, modulesGroup, affectedGroup, rcacheGroup];
+export const GROUPS: BenchGroup[] = [scaleGroup, startupGroup, rolloutGroup, trackingGroup, uiGroup, buildGroup, modulesGroup, affectedGroup, rcacheGroup, pgstateGroup];
 
 // ---------------------------------------------------------------------------
 // Main

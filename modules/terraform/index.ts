@@ -17,8 +17,15 @@
  * {@link stateLocation}), so no host path reaches a fingerprint and a copy of the repository
  * at another path hits the cache. Those steps carry the sha256 of the state they start from
  * as the `state` fact (so drift re-runs them) and name the state file in `refreshFacts` (so a
- * re-run from the state they produced is a cache hit). A remote backend (s3, gcs, pg, ...)
- * cannot be digested cheaply, so the steps that read it are never cached.
+ * re-run from the state they produced is a cache hit).
+ *
+ * A `pg` backend (PostgreSQL, the recommended shared state without a cloud backend) is digested
+ * the same way from its row in `<schema_name>.states`, read over the network (read-only) when
+ * the steps are made and again after apply (see {@link stateSource}): runners at different
+ * paths agree on the state while it is unchanged, so a fresh clone with a warm cache re-runs
+ * nothing, and a state another runner changed re-runs the apply. Its connection string is a
+ * secret (`PG_CONN_STR`), never part of the generated backend file. Other remote backends (s3,
+ * gcs, ...) cannot be digested cheaply, so the steps that read them are never cached.
  *
  * Workspace: every step selects the component's Atmos workspace with `TF_WORKSPACE` (see
  * {@link selectedWorkspace}); a local backend then keeps it in
@@ -31,7 +38,7 @@
  * parses it as HCL only for a declared complex type, so such a variable must declare its type
  * (a string needs nothing). Sensitive outputs and the JSON plan are stored sealed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import {
@@ -43,9 +50,13 @@ import {
   keepSecret,
   openSensitive,
   openValue,
-  sha256,
+  fileFact,
+  pgIdentifier,
+  readFact,
+  stepSecretValue,
   stepSecrets,
   type Artifact,
+  type FactSource,
   type HostTool,
   type ModuleContext,
   type Step,
@@ -96,7 +107,7 @@ export function jsonFile(value: unknown): string {
 
 /** The value of a state fact: sha256 of the file, or `none` (same rule as the scheduler's refresh). */
 export function stateFact(file: string): string {
-  return existsSync(file) ? sha256(readFileSync(file)) : 'none';
+  return fileFact(file);
 }
 
 /**
@@ -181,6 +192,94 @@ export function stateLocation(ctx: ModuleContext<unknown>, hostPath: string): st
   return fromWorkspace(ctx.cacheDir, hostPath);
 }
 
+/** The variable Terraform's `pg` backend reads its connection string from when `conn_str` is unset: always a secret here. */
+export const PG_CONN_ENV = 'PG_CONN_STR';
+/**
+ * What `terraform init` of a `pg` backend fails with when another init runs at the same moment
+ * (first runs of a deployment do it for every component at once): transient, the init runs
+ * again (`Step.retryWhen`).
+ * - PostgreSQL's `CREATE … IF NOT EXISTS` of the schema, table or sequence is not safe against
+ *   a concurrent create of the same;
+ * - creating a workspace takes one lock for the whole database (advisory lock -1), without
+ *   waiting (init's `-lock-timeout` does not cover it).
+ */
+const PG_INIT_RACES = ['duplicate key value violates unique constraint', 'Already locked for workspace creation'];
+/** Terraform's default `schema_name` of the `pg` backend. */
+const PG_DEFAULT_SCHEMA = 'terraform_remote_state';
+
+/**
+ * Where the state the steps start from lives, as a fact source (see `FactSource`):
+ * - local backend: the state file of the selected workspace;
+ * - `pg`: the row of the selected workspace (Terraform names it after the workspace,
+ *   `default` when none is selected) in `<schema_name>.states`, read over the connection the
+ *   steps get as the {@link PG_CONN_ENV} secret. The shared state, not the runner's disk, so
+ *   two runners agree while it is unchanged;
+ * - another remote backend: null (not digested: its steps are never cached).
+ */
+export function stateSource(ctx: ModuleContext<unknown>): FactSource | null {
+  const c = ctx.component;
+  const type = c.backend_type ?? 'local';
+  if (type === 'local') return workspaceStatePath(ctx);
+  if (type !== 'pg') return null;
+  const schema = typeof c.backend?.schema_name === 'string' && c.backend.schema_name !== '' ? c.backend.schema_name : PG_DEFAULT_SCHEMA;
+  return { postgres: { connection: PG_CONN_ENV, query: `SELECT data FROM ${pgIdentifier(schema)}.states WHERE name = $1`, params: [selectedWorkspace(ctx) ?? DEFAULT_WORKSPACE] } };
+}
+
+/**
+ * The `pg` backend's connection string as a secret: the stacks' `conn_str` (taken out of the
+ * generated backend file, which enters the CAS, and kept in the run's secret store), else the
+ * {@link PG_CONN_ENV} secret declared for the component. A connection that would travel as
+ * plain env, or none at all, is a located error.
+ */
+function pgConnection(ctx: ModuleContext<unknown>, declared: ReturnType<typeof stepSecrets>, moduleSecrets: string[]): { env?: Record<string, string>; value: () => string | undefined } {
+  const c = ctx.component;
+  const conn = c.backend?.conn_str;
+  if (typeof conn === 'string' && conn !== '') {
+    const key = `pg:${c.address}`;
+    keepSecret(key, conn);
+    const password = pgPassword(conn);
+    if (password) keepSecret(`${key}:password`, password);
+    return { env: { [PG_CONN_ENV]: key }, value: () => conn };
+  }
+  if (declared.secrets.includes(PG_CONN_ENV) || moduleSecrets.includes(PG_CONN_ENV)) return { value: () => stepSecretValue(declared.secretSources, PG_CONN_ENV) };
+  const plain = c.env?.[PG_CONN_ENV] !== undefined || c.credentials.env.some((e) => e.name === PG_CONN_ENV);
+  throw new DiagnosticError(
+    error(
+      'terraform/pg-connection',
+      plain
+        ? `${c.address}: the pg backend's connection string ${PG_CONN_ENV} is declared as plain env: it would be stored in fingerprints and shown in logs`
+        : `${c.address}: the pg backend has no connection string (no backend.pg.conn_str, no ${PG_CONN_ENV} secret)`,
+      c.location,
+      `declare it as a secret: \`secrets: [${PG_CONN_ENV}]\` in the deployment (or atmos.yaml \`deployments.secrets\`), and set ${PG_CONN_ENV} on the runner`,
+    ),
+  );
+}
+
+/** The password of a connection string (`postgres://user:pw@…` or `password=pw`), to be masked on its own too. */
+function pgPassword(conn: string): string | undefined {
+  try {
+    const u = new URL(conn);
+    if (u.password) return decodeURIComponent(u.password);
+  } catch {
+    // keyword/value form
+  }
+  const m = /(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)/.exec(conn);
+  return m ? m[1].replace(/^'|'$/g, '') : undefined;
+}
+
+/**
+ * The digest of the state the steps start from, read now: a local file, or the `pg` row over
+ * the network (read-only; never waits for Terraform's lock). undefined for other remote
+ * backends.
+ */
+export async function startingState(ctx: Ctx): Promise<string | undefined> {
+  const source = stateSource(ctx);
+  if (source === null) return undefined;
+  if (typeof source === 'string') return fileFact(source);
+  const conn = pgConnection(ctx, stepSecrets(ctx.component.credentials), ctx.inputs?.secrets ?? []);
+  return readFact(source, () => conn.value());
+}
+
 export interface TerraformWorkspace {
   /** Content-addressed inputs every step mounts: `.` (the root module) and the generated files. */
   inputs: Record<string, Artifact>;
@@ -188,6 +287,8 @@ export interface TerraformWorkspace {
   files: Record<string, string>;
   /** Local backend: the absolute state file of the component's workspace. Remote backends: null. */
   statePath: string | null;
+  /** Where the state the steps start from is read (the `state` fact): see {@link stateSource}. */
+  state: FactSource | null;
   /** Local backend: the directories holding its state files (bound into the steps that read or write state). */
   stateDirs: string[];
   /**
@@ -219,11 +320,18 @@ export function terraformWorkspace(ctx: ModuleContext<unknown>): TerraformWorksp
     } else if (typeof backend.workspace_dir === 'string') backend.workspace_dir = stateLocation(ctx, wsDir);
   }
 
+  const secretVars: Record<string, string> = {};
+  if (type === 'pg') {
+    // Never in the backend file (a CAS input): Terraform reads it from the secret env.
+    delete backend.conn_str;
+    const ctxInputs = (ctx.inputs ?? {}) as { secrets?: string[] };
+    Object.assign(secretVars, pgConnection(ctx, stepSecrets(c.credentials), ctxInputs.secrets ?? []).env);
+  }
+
   const files: Record<string, string> = {};
   files[BACKEND_FILE] = jsonFile({ terraform: { backend: { [type]: backend } } });
   if (c.providers && Object.keys(c.providers).length > 0) files[PROVIDERS_FILE] = jsonFile({ provider: c.providers });
   const plainVars: Record<string, unknown> = {};
-  const secretVars: Record<string, string> = {};
   for (const [name, value] of Object.entries(c.vars ?? {})) {
     const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
     if (!holdsSecret(text)) {
@@ -240,7 +348,7 @@ export function terraformWorkspace(ctx: ModuleContext<unknown>): TerraformWorksp
   for (const [name, text] of Object.entries(files)) inputs[name] = { kind: 'file', digest: ctx.cas.putBytes(text) };
   // Files of other components bound into the vars (`{{ zip.fn.path }}` names one of these paths).
   Object.assign(inputs, c.files);
-  return { inputs, files, statePath, stateDirs, secretVars };
+  return { inputs, files, statePath, state: stateSource(ctx), stateDirs, secretVars };
 }
 
 /**
@@ -328,6 +436,7 @@ function initStep(ctx: Ctx, ws: TerraformWorkspace, lock?: Artifact): Step {
     argv: [toolOf(ctx).terraform.command, 'init', '-input=false', '-no-color'],
     // Selecting a workspace (TF_WORKSPACE) makes init create its state directory: the same causes apply.
     ...stateHints(ws),
+    ...(ctx.component.backend_type === 'pg' ? { retryWhen: PG_INIT_RACES } : {}),
     inputs: { ...ws.inputs, ...(lock ? { [LOCK_FILE]: lock } : {}) },
     // The scheduler tolerates declared outputs that are not produced (no lock file without providers).
     outputs: { dirs: ['.terraform'], files: ['.terraform.lock.hcl'] },
@@ -343,17 +452,25 @@ function initialized(ws: TerraformWorkspace, init: Step): Record<string, StepInp
 }
 
 /**
- * Local state: the state directory bound where the backend's relative path leads (see
- * {@link stateLocation}), and the digest of the state the step starts from.
+ * The digest of the state the step starts from (`start`, read by {@link startingState}) and
+ * where to read it again after the step; local state: the state directory bound where the
+ * backend's relative path leads (see {@link stateLocation}).
  */
-function stateBinding(ctx: Ctx, ws: TerraformWorkspace, writable: boolean, refresh: boolean): Pick<Step, 'mounts' | 'facts' | 'refreshFacts'> {
-  if (!ws.statePath) return {};
+function stateBinding(ctx: Ctx, ws: TerraformWorkspace, start: string | undefined, writable: boolean, refresh: boolean): Pick<Step, 'mounts' | 'facts' | 'refreshFacts'> {
+  if (ws.state === null || start === undefined) return {};
   const mounts: StepMount[] = ws.stateDirs.map((dir) => ({ host: dir, path: stateLocation(ctx, dir), writable }));
   return {
-    mounts,
-    facts: { state: stateFact(ws.statePath) },
-    ...(refresh ? { refreshFacts: { state: ws.statePath } } : {}),
+    ...(mounts.length ? { mounts } : {}),
+    facts: { state: start },
+    ...(refresh ? { refreshFacts: { state: ws.state } } : {}),
   };
+}
+
+/** The state fact given, else a local state file's, read now; a `pg` state must be read first (async). */
+function startOf(ws: TerraformWorkspace, start: string | undefined): string | undefined {
+  if (start !== undefined || ws.state === null) return start;
+  if (typeof ws.state === 'string') return fileFact(ws.state);
+  throw new Error('the state of a pg backend is read before the steps are made (startingState)');
 }
 
 /** What Terraform prints when another process holds the state lock past -lock-timeout. */
@@ -446,10 +563,12 @@ function planToApply(ctx: Ctx, dir: string, ws: TerraformWorkspace): ReturnType<
  * plan of the component (checked first: ./stored-plan.ts), and init installs the providers of
  * its lock file (unless the module directory carries its own, which the plan was made with).
  */
-export function applySteps(ctx: Ctx): Step[] {
+export function applySteps(ctx: Ctx, start?: string): Step[] {
   assertKnownVars(ctx);
   const ws = terraformWorkspace(ctx);
-  const local = ws.statePath !== null;
+  const state = startOf(ws, start);
+  const digested = state !== undefined;
+  const remote = ws.statePath === null;
   const cmd = toolOf(ctx).terraform.command;
   const stored = ctx.options.fromPlan ? planToApply(ctx, ctx.options.fromPlan, ws) : undefined;
   const ownLock = ctx.component.moduleDir !== undefined && existsSync(path.join(ctx.component.moduleDir, LOCK_FILE));
@@ -464,10 +583,10 @@ export function applySteps(ctx: Ctx): Step[] {
     ...stateHints(ws),
     inputs: { ...initialized(ws, init), ...(stored ? { [PLAN_FILE]: stored.plan } : {}) },
     outputs: {},
-    ...stateBinding(ctx, ws, true, true),
+    ...stateBinding(ctx, ws, state, true, true),
     needs: [init.id],
     network: true, // providers talk to their APIs
-    cache: local ? 'content' : 'never',
+    cache: digested ? 'content' : 'never',
   };
   const output: Step = {
     ...base(ctx, ws, 'output', 'terraform.output'),
@@ -476,18 +595,18 @@ export function applySteps(ctx: Ctx): Step[] {
     stdout: 'outputs.json',
     outputs: { values: ['outputs.json'] },
     // Reads the state apply left (never locks it): its digest is the key, refreshed after apply.
-    ...stateBinding(ctx, ws, false, true),
+    ...stateBinding(ctx, ws, state, false, true),
     needs: [init.id, apply.id],
-    network: !local, // a remote backend is read over the network
-    cache: local ? 'content' : 'never',
+    network: remote, // a remote backend is read over the network
+    cache: digested ? 'content' : 'never',
   };
   return [init, apply, output];
 }
 
 /** Steps of a plan: init → plan → show. */
-export function planSteps(ctx: Ctx): Step[] {
+export function planSteps(ctx: Ctx, start?: string): Step[] {
   const ws = terraformWorkspace(ctx);
-  const local = ws.statePath !== null;
+  const state = startOf(ws, start);
   const cmd = toolOf(ctx).terraform.command;
   const init = initStep(ctx, ws);
   const plan: Step = {
@@ -499,10 +618,10 @@ export function planSteps(ctx: Ctx): Step[] {
     inputs: initialized(ws, init),
     outputs: { files: ['tfplan'] },
     // Plan takes the state lock (writes a lock file next to the state): read-write.
-    ...stateBinding(ctx, ws, true, false),
+    ...stateBinding(ctx, ws, state, true, false),
     needs: [init.id],
     network: true, // refresh asks the providers' APIs
-    cache: local ? 'content' : 'never',
+    cache: state !== undefined ? 'content' : 'never',
   };
   const show: Step = {
     ...base(ctx, ws, 'show', 'terraform.show'),
@@ -601,7 +720,7 @@ export const terraformApply = defineModule<TerraformInputs>({
   name: 'terraform.apply',
   description: 'terraform init + apply in an isolated workspace; outputs from `terraform output -json`',
   inputs: terraformInputs,
-  steps: (ctx) => applySteps(ctx),
+  steps: async (ctx) => applySteps(ctx, await startingState(ctx)),
   // `--from-plan`: every stored plan is checked before the release is written or anything
   // applies; applySteps checks again once upstream outputs are known (vars that take an
   // output of a dependency applied in this run are not known before).
@@ -625,7 +744,7 @@ export const terraformPlan = defineModule<TerraformInputs>({
   name: 'terraform.plan',
   description: 'terraform init + plan in an isolated workspace; add/change/destroy counts from `terraform show -json`',
   inputs: terraformInputs,
-  steps: (ctx) => planSteps(ctx),
+  steps: async (ctx) => planSteps(ctx, await startingState(ctx)),
   outputs(results, ctx) {
     const plan = resultOf(results, ctx, 'show', 'terraform.show')?.values['plan.json'];
     const out = ctx.options.planOut;

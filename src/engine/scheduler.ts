@@ -33,6 +33,7 @@ import { seal, sealSensitive, secrets as processSecrets, type SecretStore } from
 import { canonicalJson, fingerprintData, fingerprintOf, sha256, type FingerprintData } from '../steps/fingerprint.js';
 import type { Artifact, Step, StepInput, StepResult, StepStatus } from '../steps/types.js';
 import { isOutputRef, stepWorkspace } from '../steps/types.js';
+import { readFact } from '../steps/facts.js';
 import { refuseUnsupported } from './capabilities.js';
 import type { Engine, EventSink, RunEvent } from './types.js';
 
@@ -106,9 +107,8 @@ export function stepSlug(id: string): string {
   return `${base}-${sha256(id).slice(7, 15)}`;
 }
 
-function factOf(file: string): string {
-  return existsSync(file) ? sha256(readFileSync(file)) : 'none';
-}
+/** How many times a step that failed transiently (`Step.retryWhen`) runs again. */
+const RETRIES = 5;
 
 /** A digest of everything a finished step produced (outputs and values). */
 function resultDigest(r: StepResult): string {
@@ -699,7 +699,21 @@ export class Scheduler {
         const v = this.secretValue(s, n);
         if (v !== undefined) env[n] = v;
       }
-      const res = await this.o.engine.exec({ step: s, workspace, env, onOutput, signal: this.abort.signal });
+      let res = await this.o.engine.exec({ step: s, workspace, env, onOutput, signal: this.abort.signal });
+      // A known transient failure (`retryWhen`) runs the step again, from fresh inputs, after a
+      // growing random pause (so that steps which collided do not collide again).
+      for (let retry = 0; retry < RETRIES && !(s.successCodes ?? [0]).includes(res.exitCode); retry++) {
+        flush();
+        const log = readFileSync(logFile, 'utf8');
+        const why = s.retryWhen?.find((p) => log.includes(p));
+        if (!why || this.abort.signal.aborted) break;
+        this.notice(`${s.id} failed with "${why}" (transient), running it again`);
+        await new Promise((r) => setTimeout(r, (100 << retry) * (1 + Math.random())));
+        rmSync(workspace, { recursive: true, force: true });
+        mkdirSync(workspace, { recursive: true });
+        if (this.materializeInputs(s, workspace)) break;
+        res = await this.o.engine.exec({ step: s, workspace, env, onOutput, signal: this.abort.signal });
+      }
       const local = this.o.engine as { drainNotices?: () => string[] };
       for (const n of local.drainNotices?.() ?? []) this.emit({ type: 'notice', time: now(), message: n });
       if (s.stdout && res.stdout) writeFileSync(path.join(workspace, s.workdir ?? '.', s.stdout), res.stdout);
@@ -734,15 +748,24 @@ export class Scheduler {
         // A step whose facts it changed itself (apply: the state it started from is gone) is
         // stored only under the facts it left: under the old ones, a later run starting from
         // them again (a deleted state file is `none` again) would wrongly skip the work.
-        let key = fp;
+        // A fact that cannot be read again (a database gone meanwhile) keeps the step out of
+        // the cache: the step itself succeeded.
+        let key: string | undefined = fp;
         if (s.refreshFacts) {
           const refreshed = { ...(s.facts ?? {}) };
-          for (const [k, file] of Object.entries(s.refreshFacts)) refreshed[k] = factOf(file);
-          key = this.fingerprint(s, refreshed).fp;
+          try {
+            for (const [k, source] of Object.entries(s.refreshFacts)) refreshed[k] = await readFact(source, (n) => this.secretValue(s, n));
+            key = this.fingerprint(s, refreshed).fp;
+          } catch (e) {
+            key = undefined;
+            this.emit({ type: 'notice', time: now(), message: this.secrets.mask(`${s.id} is not cached: ${(e as Error).message}`) });
+          }
         }
-        const stored = key === fp ? entry : { ...entry, fingerprint: key };
-        this.actions.put(stored);
-        this.o.remote?.upload(stored);
+        if (key) {
+          const stored = key === fp ? entry : { ...entry, fingerprint: key };
+          this.actions.put(stored);
+          this.o.remote?.upload(stored);
+        }
       }
       this.record({
         id: s.id,

@@ -41,12 +41,15 @@ export {
   type RunOptions,
   type Stage,
 } from './define.js';
-export { holdsSecret, keepSecret, openSensitive, openValue, recordImage } from './services.js';
+export { holdsSecret, keepSecret, openSensitive, openValue, recordImage, stepSecretValue } from './services.js';
+export { fileFact, pgIdentifier, readFact } from '../steps/facts.js';
 export {
   fromWorkspace,
   isOutputRef,
   type Artifact,
   type Capability,
+  type FactSource,
+  type PostgresFact,
   type HostTool,
   type Step,
   type StepCache,

@@ -46,6 +46,16 @@ export function keepSecret(key: string, value: string): void {
 }
 
 /**
+ * The value a step's secret `name` has when the step runs, as the scheduler passes it: from its
+ * source in the run's secret store (`secretSources`), else the runner's variable of that name.
+ * For reading what the step will read (e.g. the connection of a state fact); never store it.
+ */
+export function stepSecretValue(secretSources: Record<string, string> | undefined, name: string): string | undefined {
+  const source = secretSources?.[name];
+  return source ? secrets.get(source) : process.env[name];
+}
+
+/**
  * Records the image a build produced for the component (`<cache>/images/built.json`): what
  * `describe`, bindings and releases use until a release pins one. A dry run records nothing.
  */

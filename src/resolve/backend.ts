@@ -10,6 +10,8 @@ import type { AtmosConfig } from '../config/atmos.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { containmentProblem } from '../config/paths.js';
 import { locOf } from '../yaml/index.js';
+import type { Location } from '../diagnostics/index.js';
+import { canonicalJson } from '../steps/fingerprint.js';
 import type { StackedComponent } from './stack-config.js';
 
 /** A directory generated files must never be written into, named for the message. */
@@ -62,4 +64,38 @@ export function backendOf(
     }
   }
   return { backend_type: backendType, backend };
+}
+
+/** What names a Terraform state: the backend's type and settings, and the workspace. */
+function stateKey(c: { backend_type: string | null; backend: Record<string, unknown>; workspace?: string }): string {
+  return canonicalJson([c.backend_type ?? 'local', c.backend, c.workspace ?? 'default']);
+}
+
+/**
+ * Two Terraform components of one target whose backend settings and workspace are the same
+ * share one state: each apply would destroy what the other created. Atmos derives distinct
+ * keys for s3, gcs and azurerm; a `pg` backend keeps a row per workspace in its schema, so
+ * components of one stack need their own `schema_name` (the usual cause of this error).
+ */
+export function sharedStates(
+  components: { address: string; type: string; backend_type: string | null; backend: Record<string, unknown>; workspace?: string; location: Location }[],
+  bag: DiagnosticBag,
+): void {
+  const seen = new Map<string, string>();
+  for (const c of components) {
+    if (c.type !== 'terraform') continue;
+    const key = stateKey(c);
+    const other = seen.get(key);
+    if (other === undefined) {
+      seen.set(key, c.address);
+      continue;
+    }
+    const type = c.backend_type ?? 'local';
+    bag.error(
+      'terraform/shared-state',
+      `${c.address} and ${other} have the same ${type} backend settings and workspace (${c.workspace ?? 'default'}): they would share one Terraform state`,
+      c.location,
+      type === 'pg' ? `give each component its own schema: backend: { pg: { schema_name: ${c.address.split('/').pop()} } }` : 'give each component its own state (backend key, prefix or path)',
+    );
+  }
 }

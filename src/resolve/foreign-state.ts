@@ -16,6 +16,9 @@
  *    to the component's directory), else `terraform.tfstate` for the `default` workspace, else
  *    `terraform.tfstate.d/<workspace>/terraform.tfstate` (under the backend's `workspace_dir`
  *    instead when it sets one, where Terraform writes it).
+ *  - a `pg` backend (Terraform's built-in PostgreSQL backend) is read too: the workspace's row
+ *    of `<schema_name>.states`, read-only, over the stacks' `conn_str` or the runner's
+ *    `PG_CONN_STR`.
  *
  * The value is the yq expression over the state's outputs (`outputs.<name>.value`), with
  * Atmos's `// default` applied when the state or the output is missing
@@ -40,6 +43,8 @@ import type { ResolvedStackComponent } from '../stacks/types.js';
 import { isPlainMap } from '../yaml/index.js';
 import { splitArgs } from '../yaml/functions.js';
 import { loadTargetStacks, stackComponent, stackLoadOptions } from './stack-config.js';
+import { pgIdentifier, postgresRowSync } from '../steps/facts.js';
+import { secrets } from '../secrets/index.js';
 
 /** The arguments of `!terraform.output` / `!terraform.state`: `component [stack] expression`. */
 export interface TerraformArgs {
@@ -191,7 +196,21 @@ export interface ForeignContext {
 }
 
 /** Where a component's state is, or why it cannot be read here. */
-type StateWhere = { backend: string; file: string; workspace: string; owner: string } | { backend: string; unreadable: string; owner: string };
+type StateWhere =
+  | { backend: string; file: string; workspace: string; owner: string }
+  | { backend: 'pg'; pg: { conn: string | undefined; schema: string }; workspace: string; owner: string }
+  | { backend: string; unreadable: string; owner: string };
+
+/**
+ * A `pg` backend's state (Terraform's `pg` backend: the workspace's row in
+ * `<schema_name>.states`), read-only over the stacks' `conn_str`, else the runner's
+ * `PG_CONN_STR` (the secret the steps get).
+ */
+function pgState(backend: Record<string, unknown>, workspace: string, owner: string): StateWhere {
+  const conn = typeof backend.conn_str === 'string' && backend.conn_str !== '' ? backend.conn_str : process.env.PG_CONN_STR;
+  const schema = typeof backend.schema_name === 'string' && backend.schema_name !== '' ? backend.schema_name : 'terraform_remote_state';
+  return { backend: 'pg', pg: { conn, schema }, workspace: workspace === '' ? 'default' : workspace, owner };
+}
 
 /** The components of other atmos-pipe deployments or targets that are `component` in the stack named `stack` (once per resolution). */
 function pipeComponents(req: ForeignRequest, ctx: ForeignContext): PipeComponent[] {
@@ -236,13 +255,14 @@ function findPipeComponents(req: ForeignRequest, ctx: ForeignContext): PipeCompo
   return out;
 }
 
-const REMOTE_WHY = 'atmos-pipe reads only local state when it resolves a configuration';
+const REMOTE_WHY = 'atmos-pipe reads only local and pg state when it resolves a configuration';
 
 /** The state of a component atmos-pipe deploys, where modules/terraform keeps it. */
 function pipeState(ctx: ForeignContext, hit: PipeComponent, name: string): StateWhere {
   const c = hit.component;
   const owner = `terraform/${name} of deployment ${hit.dep.name}, target ${hit.target}`;
   const type = c.backend_type ?? 'local';
+  if (type === 'pg') return pgState(c.backend, hit.workspace, owner);
   if (type !== 'local') return { backend: type, unreadable: REMOTE_WHY, owner };
   const p = c.backend.path;
   if (typeof p !== 'string' || p === '') return { backend: 'local', file: path.join(ctx.cfg.cacheDir, 'state', hit.dep.name, hit.target, `${name}.tfstate`), workspace: 'default', owner };
@@ -293,6 +313,7 @@ function atmosState(req: ForeignRequest, ctx: ForeignContext, bag: DiagnosticBag
   } = stackComponent(ctx.cfg, stack, req.component, undefined, ctx.files);
   const owner = `terraform/${req.component} in stack "${req.stack}"`;
   const type = c.backend_type ?? 'local';
+  if (type === 'pg') return pgState(c.backend, workspace, owner);
   if (type !== 'local') return { backend: type, unreadable: REMOTE_WHY, owner };
   const dir = path.join(ctx.cfg.terraformBasePath, c.component);
   const configured = typeof c.backend.path === 'string' ? c.backend.path : '';
@@ -304,10 +325,10 @@ function atmosState(req: ForeignRequest, ctx: ForeignContext, bag: DiagnosticBag
 }
 
 /** Terraform state (JSON, `outputs.<name>.value`): the outputs and which are sensitive. */
-function readState(file: string): { outputs: Record<string, unknown>; sensitive: Set<string> } | { error: string } {
+function readState(text: string): { outputs: Record<string, unknown>; sensitive: Set<string> } | { error: string } {
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc = JSON.parse(text);
   } catch (e) {
     return { error: `it is not a Terraform state file (${(e as Error).message})` };
   }
@@ -350,16 +371,29 @@ export function readForeignOutput(req: ForeignRequest, ctx: ForeignContext, bag:
     return undefined;
   };
   if ('unreadable' in where) return fail(where.unreadable, 'pass the value as a var, or read it with a data source (terraform_remote_state) inside the module');
-  const shown = path.relative(ctx.cfg.repoRoot, where.file).split(path.sep).join('/');
+  let text: string | null;
+  let shown: string;
+  if ('pg' in where) {
+    shown = `${where.pg.schema}.states`;
+    if (!where.pg.conn) return fail('no connection string (no backend.pg.conn_str, and PG_CONN_STR is not set)', 'set PG_CONN_STR on the runner (the secret the steps get)');
+    try {
+      text = postgresRowSync(where.pg.conn, `SELECT data FROM ${pgIdentifier(where.pg.schema)}.states WHERE name = $1`, [where.workspace]);
+    } catch (e) {
+      return fail(secrets.mask((e as Error).message), 'check that the database is reachable from this runner');
+    }
+  } else {
+    shown = path.relative(ctx.cfg.repoRoot, where.file).split(path.sep).join('/');
+    text = existsSync(where.file) ? readFileSync(where.file, 'utf8') : null;
+  }
   // Atmos: a state that does not exist is "not provisioned", where a `//` default applies.
-  if (!existsSync(where.file)) {
+  if (text === null) {
     if (hasDefault) return { value: evaluateYq(alternatives, {}).value ?? null };
     return fail(
       `its state ${shown} (workspace ${where.workspace}) does not exist`,
       `apply ${req.component} first, or give a default: ${req.component} '.${req.expression.replace(/^\./, '')} // "value"'`,
     );
   }
-  const state = readState(where.file);
+  const state = readState(text);
   if ('error' in state) return fail(`${shown}: ${state.error}`, 'the state must be Terraform JSON state (version 4)');
   const got = evaluateYq(alternatives, state.outputs);
   const first = got.path?.[0];

@@ -30,7 +30,7 @@ import { readModule, type ModuleInfo } from '../hcl/index.js';
 import { mergeCredentials, type Credentials, type SecretEntry } from '../secrets/index.js';
 import { withHclIncludes } from '../stacks/include.js';
 import { keyLocOf } from '../yaml/index.js';
-import { backendOf, protectedDirs } from './backend.js';
+import { backendOf, protectedDirs, sharedStates } from './backend.js';
 import { bindImages } from './bindings.js';
 import { atmosDependencies, EdgeCollector, orderComponents, warnExternalDependencies } from './edges.js';
 import { readForeignOutput } from './foreign-state.js';
@@ -254,6 +254,8 @@ async function resolveOnce(cfg: AtmosConfig, dep: DeploymentConfig, target: stri
     }
     components.push(component);
   });
+
+  sharedStates(components, bag);
 
   // ---- Nixpack components.
   for (const [n, c] of Object.entries(nxComps)) {

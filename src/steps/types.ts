@@ -53,6 +53,18 @@ export function fromWorkspace(cacheDir: string, hostPath: string, workdir = '.')
   return path.relative(from, hostPath).split(path.sep).join('/') || '.';
 }
 
+/** A query whose first column of its first row is the fact (text or bytes). */
+export interface PostgresFact {
+  /** Name of the step's secret (`Step.secrets`) holding the connection string (e.g. `PG_CONN_STR`). */
+  connection: string;
+  /** One read-only statement with `$1`-style parameters; identifiers in it are quoted by the module. */
+  query: string;
+  params?: string[];
+}
+
+/** Where a fact's value is read: an absolute host file, or a PostgreSQL query (src/steps/facts.ts). */
+export type FactSource = string | { postgres: PostgresFact };
+
 /**
  * A host path bound into the step read-write and NOT content-addressed (e.g. the directory of
  * local Terraform state). Whatever a step may read from it must be reflected in its env or
@@ -204,12 +216,13 @@ export interface Step {
   /** Facts that are part of the key but not materialised, e.g. `{ state: "sha256:..." }`. */
   facts?: Record<string, string>;
   /**
-   * Facts that converge: fact name -> absolute host file whose sha256 (or 'none') is the
-   * fact's value AFTER the step ran. After a success the scheduler also stores the result
-   * under the fingerprint with these refreshed facts, so re-running an unchanged step (e.g.
-   * `terraform apply` from the state it produced) is a cache hit. Not part of the fingerprint.
+   * Facts that converge: fact name -> where its value is read AFTER the step ran (an absolute
+   * host file, or a PostgreSQL row: {@link FactSource}, read as the module read `facts`).
+   * After a success the scheduler also stores the result under the fingerprint with these
+   * refreshed facts, so re-running an unchanged step (e.g. `terraform apply` from the state it
+   * produced) is a cache hit. Not part of the fingerprint.
    */
-  refreshFacts?: Record<string, string>;
+  refreshFacts?: Record<string, FactSource>;
   /** Steps of this run that must finish first (their output digests join the fingerprint). */
   needs: string[];
   /** false: no network in the sandbox. */
@@ -222,6 +235,12 @@ export interface Step {
    * then exits 4, not 1.
    */
   lockedWhen?: string[];
+  /**
+   * Output that means a transient failure (e.g. two concurrent `terraform init` creating the
+   * same table in a fresh database): when the failed step's log contains one of these, it runs
+   * again from fresh inputs after a short random pause, at most five times. Not fingerprinted.
+   */
+  retryWhen?: string[];
   /** Known failure causes: when the log contains `when`, `hint` (what is wrong, what to do) joins the reason. */
   failureHints?: Array<{ when: string; hint: string }>;
   /** Exit codes that count as success (default [0]). */

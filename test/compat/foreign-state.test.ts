@@ -108,7 +108,7 @@ describe('!terraform.state / !terraform.output of a component outside the deploy
       return r.stderr;
     };
     expect(refused('!terraform.state vpc plat-s3 .vpc_id')).toMatch(
-      /stacks\/plat-dev\.yaml:7:17: error: .*cannot read the outputs of terraform\/vpc in stack "plat-s3" \(backend s3\): atmos-pipe reads only local state/,
+      /stacks\/plat-dev\.yaml:7:17: error: .*cannot read the outputs of terraform\/vpc in stack "plat-s3" \(backend s3\): atmos-pipe reads only local and pg state/,
     );
     expect(refused('!terraform.state vpc plat-stage .vpc_id')).toMatch(
       /stacks\/plat-dev\.yaml:7:17: error: .*terraform\/vpc in stack "plat-stage" \(backend local\): its state components\/terraform\/vpc\/terraform\.tfstate\.d\/plat-stage\/terraform\.tfstate \(workspace plat-stage\) does not exist/,

@@ -8,11 +8,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSign, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll } from 'vitest';
+import { freePort } from '../../bench/postgres.js';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 
@@ -20,20 +20,8 @@ export function haveRegistry(): boolean {
   return existsSync(REGISTRY_BIN);
 }
 
-/** A free TCP port on 127.0.0.1 (listen on port 0, read it, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (!addr || typeof addr === 'string') return reject(new Error('no port'));
-      const port = addr.port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1 (shared with the PostgreSQL helper of the tests and benchmarks). */
+export { freePort };
 
 export interface RunningRegistry {
   /** http://127.0.0.1:<port> */
