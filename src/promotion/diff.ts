@@ -75,9 +75,28 @@ export interface TargetDiff {
   configuration_changes: FileChange[] | null;
   /** Every file that changed between the two commits (`--show-files`); null when not asked or unknown. */
   files: FileChange[] | null;
+  /**
+   * `--show-code`: per component, the changes to its code (Terraform module directory, nixpack
+   * source) between the two commits, with the patch; null when not asked or unknown.
+   */
+  code: CodeChange[] | null;
   /** Why some of the above is unknown (e.g. a commit missing from this clone). */
   warnings: string[];
 }
+
+/** One component's code changes between the two deployed commits (`--show-code`). */
+export interface CodeChange {
+  component: string;
+  /** Repository-relative directories of its code. */
+  paths: string[];
+  files: { path: string; added: number | null; deleted: number | null }[];
+  /** `git diff` of those directories, from the destination's commit to the source's; cut at {@link CODE_PATCH_LIMIT} bytes. */
+  patch: string;
+  truncated: boolean;
+}
+
+/** The most patch text kept per component. */
+export const CODE_PATCH_LIMIT = 256 * 1024;
 
 export interface DiffOptions {
   /** Paths relative to the repository root: deployment file, stacks and components directories. */
@@ -88,6 +107,8 @@ export interface DiffOptions {
   invalid?: InvalidTag[];
   /** Also list every file that changed between the two commits (`files`). */
   showFiles?: boolean;
+  /** `--show-code`: component -> repository-relative directories of its code. */
+  codePaths?: Record<string, string[]>;
 }
 
 export const DEFAULT_LOG_LIMIT = 50;
@@ -191,6 +212,39 @@ export function parseNameStatus(text: string): FileChange[] {
   return out;
 }
 
+/** Each component's code changes from commit `b` to `a` (components without changes are left out). */
+async function codeChanges(repo: GitRepo, b: string, a: string, codePaths: Record<string, string[]>): Promise<CodeChange[] | null> {
+  const out: CodeChange[] = [];
+  for (const [component, paths] of Object.entries(codePaths).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+    if (paths.length === 0) continue;
+    const spec = ['--', ...paths.map((p) => `:(literal)${p}`)];
+    const base = ['diff', '--no-color', '--no-ext-diff', '-M', b, a];
+    const [numstat, patch] = await Promise.all([repo.run([...base.slice(0, 3), '--numstat', '-z', ...base.slice(3), ...spec], { allowFail: true }), repo.run([...base, ...spec], { allowFail: true })]);
+    if (numstat.code !== 0 || patch.code !== 0) return null;
+    const files = parseNumstat(numstat.text);
+    if (files.length === 0) continue;
+    const truncated = patch.stdout.length > CODE_PATCH_LIMIT;
+    out.push({ component, paths, files, patch: truncated ? patch.stdout.subarray(0, CODE_PATCH_LIMIT).toString('utf8') : patch.text, truncated });
+  }
+  return out;
+}
+
+/** `git diff --numstat -z`: `added\tdeleted\tpath\0`, or for a rename `added\tdeleted\t\0old\0new\0`; `-` counts (binary) are null. */
+function parseNumstat(text: string): CodeChange['files'] {
+  const parts = text.split('\0');
+  const out: CodeChange['files'] = [];
+  const n = (v: string) => (v === '-' ? null : Number(v));
+  for (let i = 0; i < parts.length; i++) {
+    const m = /^(-|\d+)\t(-|\d+)\t(.*)$/s.exec(parts[i]);
+    if (!m) continue;
+    if (m[3] === '') {
+      out.push({ path: parts[i + 2] ?? '', added: n(m[1]), deleted: n(m[2]) });
+      i += 2;
+    } else out.push({ path: m[3], added: n(m[1]), deleted: n(m[2]) });
+  }
+  return out;
+}
+
 function firstLine(s: string): string {
   return s.trim().split('\n')[0] ?? '';
 }
@@ -214,6 +268,7 @@ export async function diffTargets(repo: GitRepo, deployment: string, from: strin
     configuration_paths: configPaths,
     configuration_changes: null,
     files: null,
+    code: null,
     warnings: [],
   };
   const a = base.from.commit;
@@ -228,6 +283,7 @@ export async function diffTargets(repo: GitRepo, deployment: string, from: strin
     out.commits = [];
     out.configuration_changes = [];
     if (opts.showFiles) out.files = [];
+    if (opts.codePaths) out.code = [];
     return out;
   }
   for (const [t, c] of [
@@ -257,6 +313,7 @@ export async function diffTargets(repo: GitRepo, deployment: string, from: strin
   if (log.code === 0) out.commits = parseLog(log.text);
   if (diff.code === 0) out.configuration_changes = parseNameStatus(diff.text);
   if (files?.code === 0) out.files = parseNameStatus(files.text);
+  if (opts.codePaths && [count, log].every((r) => r.code === 0)) out.code = await codeChanges(repo, b, a, opts.codePaths);
   out.commits_truncated = out.commits !== null && (out.commits_behind ?? 0) > out.commits.length;
   const failed = [count, log, diff].find((r) => r.code !== 0);
   if (failed) {

@@ -113,3 +113,41 @@ describe('diff --from-target --to-target with --component and --show-files', () 
     expect(bad.stderr).toContain('did you mean "terraform/svc"?');
   });
 });
+
+describe('diff --show-code', () => {
+  it("shows each component's code changes between the two deployed commits, with the patch", () => {
+    const d = makeRepo({
+      'atmos.yaml': 'components:\n  terraform:\n    base_path: components/terraform\nstacks:\n  base_path: stacks\n',
+      'stacks/base.yaml': stack('hello'),
+      'components/terraform/svc/main.tf': TF,
+      'components/terraform/other/main.tf': TF,
+      'deployments/shop.yaml': 'deployment:\n  name: shop\n  stacks: [base]\n  components:\n    terraform:\n      svc: {}\n      other: {}\n  targets:\n    dev: {}\n    qa: {}\n',
+      '.gitignore': '.atmos/\n',
+    });
+    git(d, 'init', '-q', '-b', 'main');
+    commitAll(d, 'initial');
+    expect(cli(d, ['rollout', 'shop', '--target', 'qa']).code).toBe(0);
+    writeFileSync(path.join(d, 'components/terraform/svc/main.tf'), `${TF}\noutput "greeting" {\n  value = var.greeting\n}\n`);
+    commitAll(d, 'svc: output the greeting');
+    expect(cli(d, ['rollout', 'shop', '--target', 'dev']).code).toBe(0);
+
+    const j = JSON.parse(cli(d, ['diff', 'shop', '--from-target', 'dev', '--to-target', 'qa', '--show-code', '--format', 'json']).stdout) as {
+      code: { component: string; paths: string[]; files: { path: string; added: number; deleted: number }[]; patch: string; truncated: boolean }[];
+    };
+    // Only svc's module changed: other is left out.
+    expect(j.code.map((c) => c.component)).toEqual(['svc']);
+    expect(j.code[0].paths).toEqual(['components/terraform/svc']);
+    expect(j.code[0].files).toEqual([{ path: 'components/terraform/svc/main.tf', added: 4, deleted: 0 }]);
+    expect(j.code[0].patch).toContain('+output "greeting" {');
+    expect(j.code[0].truncated).toBe(false);
+
+    const r = cli(d, ['diff', 'shop', '--from-target', 'dev', '--to-target', 'qa', '--show-code']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('shop: dev vs qa (code changes)');
+    expect(r.stdout).toMatch(/components\/terraform\/svc\/main\.tf {2}\+4 -0/);
+    expect(r.stdout).toContain('    +  value = var.greeting');
+    // --component keeps only the named ones: other's code did not change.
+    const o = JSON.parse(cli(d, ['diff', 'shop', '--from-target', 'dev', '--to-target', 'qa', '--show-code', '--component', 'other', '--format', 'json']).stdout) as { code: unknown[] };
+    expect(o.code).toEqual([]);
+  }, 120_000);
+});

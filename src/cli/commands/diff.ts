@@ -36,6 +36,7 @@ export class DiffCommand extends TrackingReadCommand {
   target = Option.String('-t,--target', { description: 'With --from-sha: only this target (default: every target)' });
   component = Option.Array('-c,--component', [], { description: 'Only this component (repeatable; address or bare name)' });
   showFiles = Option.Boolean('--show-files', false, { description: 'Also list every file that changed between the two commits' });
+  showCode = Option.Boolean('--show-code', false, { description: "Also show each component's code changes (module directory, nixpack source) with the patch" });
   limit = Option.String('-n,--limit', { description: 'At most this many commits in the log (default 50)', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(1)]) });
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
 
@@ -91,7 +92,15 @@ export class DiffCommand extends TrackingReadCommand {
     const { diffTargets } = await import('../../promotion/diff.js');
     const { gitRead, invalidTagWarnings } = await import('../tracking-read.js');
     const invalid: import('../../tracking/history.js').InvalidTag[] = [];
-    const d = await gitRead(async () => diffTargets(await this.trackingStore(repo), dep.name, from!, toTarget, { configPaths, logLimit: this.limit ?? 50, invalid, showFiles: this.showFiles }));
+    const d = await gitRead(async () =>
+      diffTargets(await this.trackingStore(repo), dep.name, from!, toTarget, {
+        configPaths,
+        logLimit: this.limit ?? 50,
+        invalid,
+        showFiles: this.showFiles,
+        ...(this.showCode ? { codePaths: await this.codePaths(repo, dep, toTarget, only) } : {}),
+      }),
+    );
     if (only) d.components = d.components.filter((x) => only.has(x.component));
     await this.warn(invalidTagWarnings(invalid));
     if (d.warnings.length && d.from.deployed && d.to.deployed) {
@@ -100,6 +109,30 @@ export class DiffCommand extends TrackingReadCommand {
     const { renderTargetDiff } = await import('../render/diff.js');
     await this.print(d, (c) => renderTargetDiff(d, c, Date.now()));
     return 0;
+  }
+
+  /**
+   * `--show-code`: each component's code as repository-relative directories (the Terraform
+   * module directory, the nixpack or declared type's source), resolved for the destination target.
+   */
+  private async codePaths(
+    repo: import('../../index.js').Repository,
+    dep: import('../../config/deployment.js').DeploymentConfig,
+    target: string,
+    only: Set<string> | undefined,
+  ): Promise<Record<string, string[]>> {
+    const lib = await import('../../index.js');
+    const path = await import('node:path');
+    const resolved = await lib.resolve(repo, dep, target);
+    const root = repo.config.repoRoot;
+    const out: Record<string, string[]> = {};
+    for (const c of resolved.components) {
+      if (only && !only.has(c.name)) continue;
+      const dirs = [c.moduleDir, c.sourceDir].filter((d): d is string => d !== undefined).map((d) => path.relative(root, d).split(path.sep).join('/'));
+      // Code outside the repository (a vendored module in the cache) has no history here.
+      out[c.name] = dirs.filter((d) => d !== '' && !d.startsWith('..') && !path.isAbsolute(d) && !d.startsWith('.atmos/'));
+    }
+    return out;
   }
 
   /** Repository-relative configuration paths: the deployment file, atmos.yaml, the stacks and the Terraform components. */

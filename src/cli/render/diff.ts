@@ -59,6 +59,17 @@ export function renderTargetDiff(d: TargetDiff, c: Colors, now: number): string 
     out.push('');
   }
   if (d.files !== null) out.push(...fileLines('files changed', d.files), '');
+  if (d.code !== null) {
+    out.push(d.code.length === 0 ? `code changes: none (${d.from.target} vs ${d.to.target})` : `${d.deployment}: ${d.from.target} vs ${d.to.target} (code changes)`, '');
+    for (const k of d.code) {
+      out.push(`${c.bold(k.component)} (${k.paths.map((p) => esc(p)).join(', ')})`);
+      for (const f of k.files) out.push(`  ${esc(f.path)}  ${f.added === null ? 'binary' : `${c.green(`+${f.added}`)} ${c.red(`-${f.deleted}`)}`}`);
+      out.push('');
+      for (const line of k.patch.replace(/\n$/, '').split('\n')) out.push(`    ${line.startsWith('+') ? c.green(esc(line)) : line.startsWith('-') ? c.red(esc(line)) : esc(line)}`);
+      if (k.truncated) out.push('    … (patch cut; see --format json or git diff)');
+      out.push('');
+    }
+  }
   return `${out.join('\n').replace(/\n+$/, '')}\n`;
 }
 
