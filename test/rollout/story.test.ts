@@ -191,8 +191,8 @@ describe('promotion bypass attempts are refused and leave refs untouched', () =>
     expect(cli(dir, 'dev', 'rollout', D, '--target', 'staging', '--promote-from', 'dev').code).toBe(0);
     // Missing approval.
     attempt(['--target', 'prod', '--promote-from', 'staging'], 3, /prod requires an approval/);
-    // --approve without --approver and no terminal.
-    attempt(['--target', 'prod', '--promote-from', 'staging', '--approve'], 3, /--approve needs --approver/);
+    // --approve without --approver and no terminal: a usage error.
+    attempt(['--target', 'prod', '--promote-from', 'staging', '--approve'], 2, /--approve needs --approver/);
     // Self-approval: approving your own rollout, recorded before or given on the command line.
     attempt(['--target', 'prod', '--promote-from', 'staging', '--approve', '--approver', 'dev'], 3, /approved only by dev, who is deploying it/);
     expect(cli(dir, 'dev', 'approve', D, '--target', 'prod').code).toBe(0);

@@ -1,5 +1,5 @@
 import { Command, Option } from 'clipanion';
-import { PipelineCommand } from '../options.js';
+import { PipelineCommand, skipPushOption } from '../options.js';
 
 /** `build [deployment]`: the build pipeline; `--plan` prints the build plans instead. */
 export class BuildCommand extends PipelineCommand {
@@ -18,6 +18,7 @@ export class BuildCommand extends PipelineCommand {
   });
   deployment = Option.String({ required: false, name: 'deployment' });
   plan = Option.Boolean('--plan', false, { description: 'Print the build plan (nixpacks plan JSON) and build nothing' });
+  skipPush = skipPushOption();
   protected pipelineName(): string {
     return 'build';
   }

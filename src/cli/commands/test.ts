@@ -1,5 +1,5 @@
 import { Command, Option } from 'clipanion';
-import { PipelineCommand } from '../options.js';
+import { junitXmlOption, PipelineCommand, skipPushOption } from '../options.js';
 
 /** `test [deployment]`: the test pipeline, its JUnit XML attached to the commit. */
 export class TestCommand extends PipelineCommand {
@@ -16,6 +16,8 @@ export class TestCommand extends PipelineCommand {
     ],
   });
   deployment = Option.String({ required: false, name: 'deployment' });
+  skipPush = skipPushOption();
+  junitXml = junitXmlOption();
   protected pipelineName(): string {
     return 'test';
   }
