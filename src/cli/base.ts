@@ -13,6 +13,12 @@ import type { Colors, OutputFormat } from '../render/index.js';
 export const FORMATS = ['table', 'json', 'yaml'] as const;
 
 export abstract class BaseCommand extends Command {
+  /**
+   * The help section of this command's own options, by long name (e.g. `{ '--plan': 'Output' }`);
+   * options shared by many commands have theirs in src/cli/spec.ts. Sections: src/cli/spec.ts GROUP_ORDER.
+   */
+  static optionGroups?: Record<string, string>;
+
   chdir = Option.String('-C,--chdir', { description: 'Run as if started in this directory' });
   config = Option.String('--config', { description: 'Path to atmos.yaml (default: ./atmos.yaml)' });
   color = Option.String('--color', 'auto', {

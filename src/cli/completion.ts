@@ -20,17 +20,30 @@ function name(spec: CommandSpec): string {
 
 /** bash (also sourced by zsh through bashcompinit). */
 function bash(specs: CommandSpec[]): string {
-  const firsts = [...new Set(specs.map((s) => s.paths[0]?.[0]).filter(Boolean))];
   const opts = specs.map((s) => `  [${sq(name(s))}]=${sq(['-h', '--help', ...s.options.filter((o) => !o.hidden).flatMap(optionNames)].join(' '))}`);
+  // The word that may follow each command prefix ("/" the start, "/vendor" after vendor, …).
+  const next = new Map<string, Set<string>>([['/', new Set(['-h', '--help', '-V', '--version'])]]);
+  for (const s of specs) {
+    const p = s.paths[0] ?? [];
+    for (let i = 0; i < p.length; i++) {
+      const key = `/${p.slice(0, i).join(' ')}`;
+      next.set(key, (next.get(key) ?? new Set()).add(p[i]));
+    }
+  }
+  const nexts = [...next].map(([k, v]) => `  [${sq(k)}]=${sq([...v].join(' '))}`);
   const valued = [...new Set(specs.flatMap((s) => s.options.filter((o) => o.arity > 0).flatMap((o) => o.names)))];
   return `# atmos-pipe completion for bash: source <(atmos-pipe completion bash)
 declare -gA _atmos_pipe_opts=(
 ${opts.join('\n')}
 )
-_atmos_pipe_commands=${sq(firsts.join(' '))}
+declare -gA _atmos_pipe_next=(
+${nexts.join('\n')}
+)
 _atmos_pipe_valued=${sq(` ${valued.join(' ')} `)}
 _atmos_pipe() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="" i w
+  # zsh (bashcompinit) numbers arrays from 1 unless told otherwise.
+  [[ -n "\${ZSH_VERSION-}" ]] && setopt localoptions ksharrays
+  local cur="\${COMP_WORDS[COMP_CWORD]}" i w n j key cmd=""
   local -a words=()
   COMPREPLY=()
   # The words before the cursor that are not options nor option values: the command path.
@@ -42,23 +55,16 @@ _atmos_pipe() {
     fi
     words+=("$w")
   done
-  local cmd=""
-  if [[ \${#words[@]} -ge 2 && -n "\${_atmos_pipe_opts["\${words[0]} \${words[1]}"]+x}" ]]; then
-    cmd="\${words[0]} \${words[1]}"
-  elif [[ \${#words[@]} -ge 1 && -n "\${_atmos_pipe_opts["\${words[0]}"]+x}" ]]; then
-    cmd="\${words[0]}"
-  fi
+  # The longest command those words start with.
+  for ((n = \${#words[@]}; n >= 1; n--)); do
+    key="\${words[0]}"
+    for ((j = 1; j < n; j++)); do key+=" \${words[j]}"; done
+    if [[ -n "\${_atmos_pipe_opts[$key]+x}" ]]; then cmd="$key"; break; fi
+  done
   if [[ -z "$cmd" ]]; then
-    if [[ \${#words[@]} -eq 0 ]]; then
-      COMPREPLY=($(compgen -W "$_atmos_pipe_commands -h --help -V --version" -- "$cur"))
-    else
-      local k subs=""
-      for k in "\${!_atmos_pipe_opts[@]}"; do [[ "$k" == "\${words[0]} "* ]] && subs+=" \${k#* }"; done
-      COMPREPLY=($(compgen -W "$subs" -- "$cur"))
-    fi
-    return 0
-  fi
-  if [[ "$cur" == -* ]]; then
+    key="/\${words[*]}"
+    COMPREPLY=($(compgen -W "\${_atmos_pipe_next[$key]-}" -- "$cur"))
+  elif [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "\${_atmos_pipe_opts[$cmd]}" -- "$cur"))
   fi
   return 0
@@ -71,7 +77,7 @@ complete -o default -F _atmos_pipe atmos-pipe
 function zsh(specs: CommandSpec[]): string {
   return `#compdef atmos-pipe
 # atmos-pipe completion for zsh: source <(atmos-pipe completion zsh)
-autoload -U +X compinit && compinit
+(( $+functions[compdef] )) || { autoload -U +X compinit && compinit; }
 autoload -U +X bashcompinit && bashcompinit
 ${bash(specs).replace(/^# .*\n/, '')}`;
 }

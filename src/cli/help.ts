@@ -6,7 +6,7 @@
  */
 import { didYouMean } from '../diagnostics/index.js';
 import { exitCode } from './exit.js';
-import { type CommandSpec, findCommand, GROUP_ORDER, leadingWords, type OptionSpec, optionNames, optionText, positionalText } from './spec.js';
+import { type CommandSpec, findCommand, GROUP_ORDER, leadingWords, negatedFlag, type OptionSpec, optionNames, optionText, positionalText } from './spec.js';
 
 const BIN = 'atmos-pipe';
 const CATEGORY_ORDER = ['Run', 'Inspect', 'Tracking', 'CI', 'Vendoring'];
@@ -72,7 +72,9 @@ export function renderCommandHelp(spec: CommandSpec, width = 100): string {
     out.push(`${group}:`);
     for (const o of opts) {
       const left = `  ${optionText(o)}`;
-      const desc = wrap(o.description ?? '', width, ' '.repeat(cols + 2)).trimStart();
+      const neg = negatedFlag(o);
+      const text = neg ? (o.description ?? '').slice(neg.length + 1) : (o.description ?? '');
+      const desc = wrap(text, width, ' '.repeat(cols + 2)).trimStart();
       out.push(left.length + 2 <= cols + 2 ? `${left.padEnd(cols + 2)}${desc}` : `${left}\n${' '.repeat(cols + 2)}${desc}`);
     }
     out.push('');

@@ -254,8 +254,10 @@ export abstract class PipelineCommand extends BaseCommand {
     // The result on stdout (`> result.txt`, `| jq`); the live view and diagnostics went to stderr.
     if (this.events !== 'ndjson' && this.outputFormat() !== 'table') await this.print(r.runValue(summary, events, tracked), () => '');
     else if (this.events !== 'ndjson' && !this.quiet) {
-      const { renderSummary } = await import('../output/index.js');
-      this.write(renderSummary(events, colors));
+      const { renderFailures, renderSummary } = await import('../output/index.js');
+      // The table and totals are the result; why a step failed (its log tail) is a diagnostic.
+      this.context.stderr.write(renderFailures(events, await this.colors('stderr')));
+      this.write(renderSummary(events, colors, false));
       if (pipeline === 'plan') this.write(r.renderPlanCounts(summary, colors));
       if (this.keepWorkspace) {
         for (const s of summary.results) if (s.workspace) this.context.stderr.write(`workspace kept: ${s.workspace}\n`);

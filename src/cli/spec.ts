@@ -142,15 +142,26 @@ export function positionalText(p: PositionalSpec): string {
   return p.required ? `<${name}>` : `[${name}]`;
 }
 
+/**
+ * A flag that is on by default and documented by its negation (`description: '--no-fetch: …'`):
+ * its help shows `--no-fetch`.
+ */
+export function negatedFlag(o: OptionSpec): string | undefined {
+  const neg = `--no-${longName(o).replace(/^-+/, '')}`;
+  return o.arity === 0 && o.description?.startsWith(`${neg}:`) ? neg : undefined;
+}
+
 /** The value placeholder of an option: `--target <target>` (never clipanion's `#0`). */
 export function optionText(o: OptionSpec): string {
+  const neg = negatedFlag(o);
+  if (neg) return neg;
   const names = o.names.join(', ');
   return o.arity > 0 ? `${names} <${longName(o).replace(/^-+/, '')}>` : names;
 }
 
 /** Every name an option answers to, with `--no-x` for a flag (clipanion accepts it for every boolean). */
 export function optionNames(o: OptionSpec): string[] {
-  return o.arity === 0 ? [...o.names, ...o.names.filter((n) => n.startsWith('--')).map((n) => `--no-${n.slice(2)}`)] : o.names;
+  return o.arity === 0 ? [...o.names, ...o.names.filter((n) => n.startsWith('--') && !n.startsWith('--no-')).map((n) => `--no-${n.slice(2)}`)] : o.names;
 }
 
 /**

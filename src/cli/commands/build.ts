@@ -16,6 +16,7 @@ export class BuildCommand extends PipelineCommand {
       ['Build without pushing', '$0 build payment-service --skip-push'],
     ],
   });
+  static override optionGroups = { '--plan': 'Output' };
   deployment = Option.String({ required: false, name: 'deployment' });
   plan = Option.Boolean('--plan', false, { description: 'Print the build plan (nixpacks plan JSON) and build nothing' });
   skipPush = skipPushOption();
