@@ -19,10 +19,10 @@ export abstract class BaseCommand extends Command {
    */
   static optionGroups?: Record<string, string>;
 
-  chdir = Option.String('-C,--chdir', { description: 'Run as if started in this directory' });
-  config = Option.String('--config', { description: 'Path to atmos.yaml (default: ./atmos.yaml)' });
+  chdir = Option.String('-C,--chdir', { description: 'The repository directory (default: found from the working directory upward, like git)' });
+  config = Option.String('--config', { description: "Path to atmos.yaml (default: the repository's)" });
   color = Option.String('--color', 'auto', {
-    description: 'Colour output: auto, always or never',
+    description: 'Colour output: auto (a terminal, unless NO_COLOR or TERM=dumb), always or never',
     validator: t.isEnum(['auto', 'always', 'never']),
   });
   verbose = Option.Boolean('-v,--verbose', false, { description: 'More detail, including stack traces of internal errors' });

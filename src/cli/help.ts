@@ -5,6 +5,7 @@
  * option is one line with the closest match (git, cargo), never every command's usage.
  */
 import { didYouMean } from '../diagnostics/index.js';
+import { escapeControls } from '../output/format.js';
 import { exitCode } from './exit.js';
 import { type CommandSpec, findCommand, GROUP_ORDER, leadingWords, negatedFlag, type OptionSpec, optionNames, optionText, positionalText } from './spec.js';
 
@@ -144,6 +145,22 @@ export function unknownOption(spec: CommandSpec, args: string[]): string | undef
   return undefined;
 }
 
+/** The arguments of a command line that are not options nor option values. */
+function positionalArgs(spec: CommandSpec, args: string[]): string[] {
+  const valued = new Set(spec.options.filter((o) => o.arity > 0).flatMap((o) => o.names));
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') return [...out, ...args.slice(i + 1)];
+    if (a.startsWith('-') && a !== '-') {
+      if (!a.includes('=') && valued.has(a)) i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
 /** `--taget` is not an option of rollout: one line, with the closest option. */
 export function unknownOptionError(spec: CommandSpec, option: string): string {
   const longs = spec.options.filter((o) => !o.hidden).flatMap((o) => optionNames(o).filter((n) => n.startsWith('--')));
@@ -189,12 +206,22 @@ export function answerHelp(argv: string[], specs: CommandSpec[], version: string
   else if (!helpFlag && argv.length > 0) return undefined;
   if (words.length === 0) return { stdout: renderCommandList(specs, version), code: exitCode('success') };
   const found = findCommand(specs, words);
-  if (!found) return { stderr: unknownCommandError(words, specs), code: exitCode('invalid') };
+  if (!found) return { stderr: inert(unknownCommandError(words, specs)), code: exitCode('invalid') };
   return { stdout: renderCommandHelp(found.spec, Math.min(100, process.stdout.columns || 100)), code: exitCode('success') };
+}
+
+/** An error line that echoes the command line: its control characters shown escaped, never sent to the terminal. */
+function inert(line: string): string {
+  return `${escapeControls(line.replace(/\n$/, ''))}\n`;
 }
 
 /** A usage error clipanion raised for `argv`, as one line located to the command. */
 export function answerUsageError(argv: string[], specs: CommandSpec[], message: string): Answer {
+  const a = usageErrorOf(argv, specs, message);
+  return { ...a, stderr: inert(a.stderr ?? '') };
+}
+
+function usageErrorOf(argv: string[], specs: CommandSpec[], message: string): Answer {
   const words = leadingWords(argv);
   const found = findCommand(specs, words);
   if (!found) {
@@ -203,5 +230,10 @@ export function answerUsageError(argv: string[], specs: CommandSpec[], message: 
     return { stderr: `${BIN}: unknown option '${opt ?? ''}'; a command comes first (see '${BIN} --help')\n`, code: exitCode('invalid') };
   }
   const bad = unknownOption(found.spec, argv.slice(found.used));
-  return { stderr: bad ? unknownOptionError(found.spec, bad) : commandUsageError(found.spec, message), code: exitCode('invalid') };
+  if (bad) return { stderr: unknownOptionError(found.spec, bad), code: exitCode('invalid') };
+  // More arguments than the command takes (clipanion then finds no command at all).
+  const pos = found.spec.positionals;
+  const extra = pos.some((p) => p.rest) ? undefined : positionalArgs(found.spec, argv.slice(found.used))[pos.length];
+  if (extra !== undefined && /^Command not found/.test(message)) message = `Extraneous positional argument ("${extra}")`;
+  return { stderr: commandUsageError(found.spec, message), code: exitCode('invalid') };
 }

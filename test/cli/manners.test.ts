@@ -28,6 +28,11 @@ describe('usage errors are one line with the closest match, exit 2', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(lines(r.stderr)).toEqual(["atmos-pipe: 'rollot' is not a command; did you mean 'rollout'? (see 'atmos-pipe --help')"]);
+    // The echoed word cannot drive the terminal.
+    const hostile = runCli(['\u001b[31mrollot\u0007']);
+    expect(hostile.code).toBe(2);
+    expect(hostile.stderr).not.toMatch(/[\u001b\u0007]/);
+    expect(hostile.stderr).toContain("'\\x1b[31mrollot\\x07' is not a command");
     const sub = runCli(['vendor', 'pul']);
     expect(sub.code).toBe(2);
     expect(lines(sub.stderr)).toEqual(["atmos-pipe: 'vendor pul' is not a command; did you mean 'vendor pull'? (see 'atmos-pipe --help')"]);
@@ -379,6 +384,9 @@ describe('machine notices: once per machine, every time under -v, never under -q
 
   it('says "no Dagger engine found" once, remembers it in the per-user state file, again under -v', { timeout: 180_000 }, () => {
     const state = stateHome();
+    // A corrupt state file is as good as none.
+    mkdirSync(path.join(state, 'atmos-pipe'));
+    writeFileSync(path.join(state, 'atmos-pipe', 'notices.json'), '{not json');
     const first = plan(state);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toContain(NOTICE);
