@@ -4,15 +4,28 @@
  * stderr, JSON results, repository discovery, TERM=dumb / NO_COLOR, machine notices once,
  * completion scripts that load in real shells. Every case runs dist/cli.mjs as a process.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { baseRepo, CLI, exampleGitRepo, GIT_ENV, git, makeRepo, ROOT, runCli } from '../helpers.js';
+import { baseRepo, CLI, type CliResult, exampleGitRepo, GIT_ENV, git, makeRepo, ROOT } from '../helpers.js';
 
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const D = 'platform-network';
+
+/**
+ * The built CLI as a real process, like test/helpers.ts runCli, but asynchronous: the many
+ * runs of one test never block the test worker (whose reports to vitest would time out).
+ */
+function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...opts.env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 /** The lines of a text, without the trailing empty one. */
 const lines = (s: string) => s.split('\n').filter((l, i, a) => l !== '' || i < a.length - 1);
@@ -23,52 +36,52 @@ function stateHome(): string {
 }
 
 describe('usage errors are one line with the closest match, exit 2', () => {
-  it('an unknown command names the closest command and points to --help', () => {
-    const r = runCli(['rollot']);
+  it('an unknown command names the closest command and points to --help', async () => {
+    const r = await runCli(['rollot']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(lines(r.stderr)).toEqual(["atmos-pipe: 'rollot' is not a command; did you mean 'rollout'? (see 'atmos-pipe --help')"]);
     // The echoed word cannot drive the terminal.
-    const hostile = runCli(['\u001b[31mrollot\u0007']);
+    const hostile = await runCli(['\u001b[31mrollot\u0007']);
     expect(hostile.code).toBe(2);
     expect(hostile.stderr).not.toMatch(/[\u001b\u0007]/);
     expect(hostile.stderr).toContain("'\\x1b[31mrollot\\x07' is not a command");
-    const sub = runCli(['vendor', 'pul']);
+    const sub = await runCli(['vendor', 'pul']);
     expect(sub.code).toBe(2);
     expect(lines(sub.stderr)).toEqual(["atmos-pipe: 'vendor pul' is not a command; did you mean 'vendor pull'? (see 'atmos-pipe --help')"]);
   });
 
-  it('an unknown option names the closest option of that command and its --help', () => {
-    const r = runCli(['rollout', '--taget', 'dev']);
+  it('an unknown option names the closest option of that command and its --help', async () => {
+    const r = await runCli(['rollout', '--taget', 'dev']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(lines(r.stderr)).toEqual(["atmos-pipe rollout: unknown option '--taget'; did you mean '--target'? (see 'atmos-pipe rollout --help')"]);
     // An option of another command is unknown here too (plan never pushes images).
-    const other = runCli(['plan', '--skip-push']);
+    const other = await runCli(['plan', '--skip-push']);
     expect(other.code).toBe(2);
     expect(lines(other.stderr)).toHaveLength(1);
     expect(other.stderr).toContain("atmos-pipe plan: unknown option '--skip-push'");
   });
 
-  it('a missing argument, an extra one and a bad value are one line located to the command', () => {
-    const missing = runCli(['history']);
+  it('a missing argument, an extra one and a bad value are one line located to the command', async () => {
+    const missing = await runCli(['history']);
     expect(missing.code).toBe(2);
     expect(lines(missing.stderr)).toHaveLength(1);
     expect(missing.stderr).toMatch(/^atmos-pipe history: missing <deployment> \(usage: atmos-pipe history <deployment> \[options\]; see 'atmos-pipe history --help'\)\n$/);
-    const extra = runCli(['history', 'a', 'b']);
+    const extra = await runCli(['history', 'a', 'b']);
     expect(extra.code).toBe(2);
     expect(lines(extra.stderr)).toHaveLength(1);
     expect(extra.stderr).toContain('atmos-pipe history: extraneous positional argument ("b")');
-    const bad = runCli(['list', '--format', 'xml']);
+    const bad = await runCli(['list', '--format', 'xml']);
     expect(bad.code).toBe(2);
     expect(lines(bad.stderr)).toHaveLength(1);
     expect(bad.stderr).toContain('atmos-pipe list: invalid value for --format: expected one of "table", "json", or "yaml" (got "xml")');
     for (const r of [missing, extra, bad]) expect(r.stderr).not.toContain('#0');
   });
 
-  it('-V and --version print the version on stdout', () => {
+  it('-V and --version print the version on stdout', async () => {
     for (const flag of ['-V', '--version']) {
-      const r = runCli([flag]);
+      const r = await runCli([flag]);
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(`${VERSION}\n`);
       expect(r.stderr).toBe('');
@@ -77,8 +90,8 @@ describe('usage errors are one line with the closest match, exit 2', () => {
 });
 
 describe('help', () => {
-  it('--help lists the commands by category, one line each', () => {
-    const r = runCli(['--help']);
+  it('--help lists the commands by category, one line each', async () => {
+    const r = await runCli(['--help']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^Run:\n {2}run +Run a pipeline over a deployment for one target\n {2}rollout +Roll a deployment out/m);
@@ -87,12 +100,12 @@ describe('help', () => {
     // No usage lines of every command (the old 5 KB dump).
     expect(r.stdout).not.toContain('--target');
     expect(r.stdout.length).toBeLessThan(4000);
-    expect(runCli([]).stdout).toBe(r.stdout);
-    expect(runCli(['help']).stdout).toBe(r.stdout);
+    expect((await runCli([])).stdout).toBe(r.stdout);
+    expect((await runCli(['help'])).stdout).toBe(r.stdout);
   });
 
-  it('rollout --help shows its options grouped, with examples; help rollout is the same page', () => {
-    const r = runCli(['rollout', '--help']);
+  it('rollout --help shows its options grouped, with examples; help rollout is the same page', async () => {
+    const r = await runCli(['rollout', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: atmos-pipe rollout \[deployment\] \[options\]$/m);
     const groups = r.stdout.split('\n').filter((l) => /^[A-Z][A-Za-z &]+:$/.test(l));
@@ -103,26 +116,26 @@ describe('help', () => {
     expect(r.stdout).not.toContain('#0');
     expect(r.stdout).not.toContain('--junit-xml');
     expect(r.stdout).not.toContain('--skip-push');
-    expect(runCli(['help', 'rollout']).stdout).toBe(r.stdout);
-    const plan = runCli(['plan', '--help']).stdout;
+    expect((await runCli(['help', 'rollout'])).stdout).toBe(r.stdout);
+    const plan = (await runCli(['plan', '--help'])).stdout;
     expect(plan).not.toMatch(/--junit-xml|--skip-push|--promote-from/);
-    const test = runCli(['test', '--help']).stdout;
+    const test = (await runCli(['test', '--help'])).stdout;
     expect(test).toMatch(/^ {2}--junit-xml <junit-xml> +test pipeline/m);
     expect(test).toMatch(/^ {2}--skip-push +Keep built images/m);
   });
 
-  it('every command has a help page naming its arguments, never #0', () => {
-    const list = runCli(['--help']).stdout;
+  it('every command has a help page naming its arguments, never #0', async () => {
+    const list = (await runCli(['--help'])).stdout;
     const names = [...list.matchAll(/^ {2}([a-z][a-z -]*?[a-z]) {2,}/gm)].map((m) => m[1]);
     expect(names.length).toBeGreaterThan(25);
     for (const n of names) {
-      const r = runCli([...n.split(' '), '--help']);
+      const r = await runCli([...n.split(' '), '--help']);
       expect(r.code, n).toBe(0);
       expect(r.stdout, n).toMatch(new RegExp(`^Usage: atmos-pipe ${n}( |$)`, 'm'));
       expect(r.stdout, n).not.toContain('#');
       expect(r.stdout, n).toMatch(/^Global:\n {2}-C, --chdir <chdir>/m);
     }
-    expect(runCli(['help', 'rollot']).code).toBe(2);
+    expect((await runCli(['help', 'rollot'])).code).toBe(2);
   });
 });
 
@@ -142,8 +155,8 @@ describe('completion scripts generated from the command definitions', () => {
     return out.split('\n').filter(Boolean);
   }
 
-  it('bash completes command names, subcommands and the options of the command typed', () => {
-    const r = runCli(['completion', 'bash']);
+  it('bash completes command names, subcommands and the options of the command typed', async () => {
+    const r = await runCli(['completion', 'bash']);
     expect(r.code).toBe(0);
     expect(complete('bash', r.stdout, ['atmos-pipe', 'roll'])).toEqual(['rollout']);
     expect(complete('bash', r.stdout, ['atmos-pipe', 'rollout', '--tar'])).toEqual(['--target']);
@@ -156,8 +169,8 @@ describe('completion scripts generated from the command definitions', () => {
     expect(execFileSync('bash', ['-c', 'source "$1"; complete -p atmos-pipe', 'bash', saved(r.stdout, 'bash')], { encoding: 'utf8' }).trim()).toBe('complete -o default -F _atmos_pipe atmos-pipe');
   });
 
-  it('zsh loads the script (bashcompinit) and gets the same candidates (zsh filters them by prefix)', () => {
-    const r = runCli(['completion', 'zsh']);
+  it('zsh loads the script (bashcompinit) and gets the same candidates (zsh filters them by prefix)', async () => {
+    const r = await runCli(['completion', 'zsh']);
     expect(r.code).toBe(0);
     expect(complete('zsh', r.stdout, ['atmos-pipe', 'roll'])).toContain('rollout');
     const opts = complete('zsh', r.stdout, ['atmos-pipe', 'rollout', '--tar']);
@@ -166,8 +179,8 @@ describe('completion scripts generated from the command definitions', () => {
     expect(complete('zsh', r.stdout, ['atmos-pipe', 'vendor', 'pu'])).toEqual(['pull', 'status', 'cache', 'clean']);
   });
 
-  it('fish completes commands and options with their descriptions', () => {
-    const r = runCli(['completion', 'fish']);
+  it('fish completes commands and options with their descriptions', async () => {
+    const r = await runCli(['completion', 'fish']);
     expect(r.code).toBe(0);
     const file = saved(r.stdout, 'fish');
     const run = (line: string) => execFileSync('fish', ['--no-config', '-c', 'source $argv[1]; complete -C $argv[2]', file, line], { encoding: 'utf8' });
@@ -176,8 +189,8 @@ describe('completion scripts generated from the command definitions', () => {
     expect(run('atmos-pipe vendor pu')).toMatch(/^pull\t/m);
   });
 
-  it('an unknown shell is a usage error', () => {
-    const r = runCli(['completion', 'tcsh']);
+  it('an unknown shell is a usage error', async () => {
+    const r = await runCli(['completion', 'tcsh']);
     expect(r.code).toBe(2);
     expect(lines(r.stderr)).toHaveLength(1);
   });
@@ -190,24 +203,24 @@ describe('repository discovery, like git', () => {
     git(repo, 'init', '-q', '-b', 'main');
   });
 
-  it('a command run from a subdirectory finds the repository above it', () => {
-    const top = runCli(['list', '--format', 'json'], { cwd: repo });
+  it('a command run from a subdirectory finds the repository above it', async () => {
+    const top = await runCli(['list', '--format', 'json'], { cwd: repo });
     expect(top.code, top.stderr).toBe(0);
     const deep = path.join(repo, 'stacks', 'catalog');
-    const sub = runCli(['list', '--format', 'json'], { cwd: deep });
+    const sub = await runCli(['list', '--format', 'json'], { cwd: deep });
     expect(sub.code, sub.stderr).toBe(0);
     expect(sub.stdout).toBe(top.stdout);
     expect((JSON.parse(sub.stdout) as { deployments: { name: string }[] }).deployments.map((d) => d.name)).toEqual(['shop']);
-    const described = runCli(['describe', 'shop', '--target', 'dev', '--format', 'json'], { cwd: deep });
+    const described = await runCli(['describe', 'shop', '--target', 'dev', '--format', 'json'], { cwd: deep });
     expect(described.code, described.stderr).toBe(0);
     expect((JSON.parse(described.stdout) as { stacks: string[] }).stacks.length).toBeGreaterThan(0);
   });
 
-  it('outside any repository: a clear error, exit 2; the search stops at the Git top level', () => {
+  it('outside any repository: a clear error, exit 2; the search stops at the Git top level', async () => {
     const empty = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-norepo-'));
     git(empty, 'init', '-q');
     mkdirSync(path.join(empty, 'a', 'b'), { recursive: true });
-    const r = runCli(['list'], { cwd: path.join(empty, 'a', 'b') });
+    const r = await runCli(['list'], { cwd: path.join(empty, 'a', 'b') });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`not in an atmos-pipe repository: no atmos.yaml (or deployments/ directory) in ${path.join(empty, 'a', 'b')} or any parent up to ${empty}`);
@@ -216,12 +229,12 @@ describe('repository discovery, like git', () => {
     const nested = path.join(repo, 'vendor-src');
     mkdirSync(nested, { recursive: true });
     git(nested, 'init', '-q');
-    expect(runCli(['list'], { cwd: nested }).code).toBe(2);
+    expect((await runCli(['list'], { cwd: nested })).code).toBe(2);
   });
 
-  it('--chdir wins over discovery', () => {
+  it('--chdir wins over discovery', async () => {
     const elsewhere = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-elsewhere-'));
-    const r = runCli(['--chdir', repo, 'list', '--format', 'json'], { cwd: elsewhere });
+    const r = await runCli(['--chdir', repo, 'list', '--format', 'json'], { cwd: elsewhere });
     expect(r.code, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { deployments: { name: string }[] }).deployments.map((d) => d.name)).toEqual(['shop']);
   });
@@ -236,8 +249,8 @@ describe('results on stdout, progress on stderr, JSON results (real Terraform)',
     env.XDG_STATE_HOME = stateHome();
   });
 
-  it('plan --format json from a subdirectory: per component status, changes, steps and timings', { timeout: 120_000 }, () => {
-    const r = cli(['plan', D, '--target', 'dev', '--format', 'json'], path.join(dir, 'components'));
+  it('plan --format json from a subdirectory: per component status, changes, steps and timings', { timeout: 120_000 }, async () => {
+    const r = await cli(['plan', D, '--target', 'dev', '--format', 'json'], path.join(dir, 'components'));
     expect(r.code, r.stderr).toBe(0);
     const v = JSON.parse(r.stdout) as {
       pipeline: string;
@@ -264,8 +277,8 @@ describe('results on stdout, progress on stderr, JSON results (real Terraform)',
     expect(r.stderr).not.toContain('ADD');
   });
 
-  it('rollout > result.txt captures the summary and the Git records; the per-event lines stay on stderr', { timeout: 120_000 }, () => {
-    const r = cli(['rollout', D, '--target', 'dev']);
+  it('rollout > result.txt captures the summary and the Git records; the per-event lines stay on stderr', { timeout: 120_000 }, async () => {
+    const r = await cli(['rollout', D, '--target', 'dev']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^COMPONENT +STEP +STATUS +DURATION +CACHE$/m);
     expect(r.stdout).toMatch(/^terraform\/vpc +apply +done/m);
@@ -277,8 +290,8 @@ describe('results on stdout, progress on stderr, JSON results (real Terraform)',
     expect(r.stderr).not.toContain('(created) at commit');
   });
 
-  it('rollout --format json: release, per component status, output names (no values), Git records, timings; | jq works', { timeout: 120_000 }, () => {
-    const r = cli(['rollout', D, '--target', 'staging', '--promote-from', 'dev', '--format', 'json']);
+  it('rollout --format json: release, per component status, output names (no values), Git records, timings; | jq works', { timeout: 120_000 }, async () => {
+    const r = await cli(['rollout', D, '--target', 'staging', '--promote-from', 'dev', '--format', 'json']);
     expect(r.code, r.stderr).toBe(0);
     const v = JSON.parse(r.stdout) as {
       pipeline: string;
@@ -311,14 +324,14 @@ describe('results on stdout, progress on stderr, JSON results (real Terraform)',
     expect(piped.stdout.trim()).toBe(v.release.id);
   });
 
-  it('--approve without a terminal and without --approver is a usage error (exit 2)', { timeout: 60_000 }, () => {
-    const r = cli(['rollout', D, '--target', 'prod', '--promote-from', 'staging', '--approve']);
+  it('--approve without a terminal and without --approver is a usage error (exit 2)', { timeout: 60_000 }, async () => {
+    const r = await cli(['rollout', D, '--target', 'prod', '--promote-from', 'staging', '--approve']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--approve needs --approver <id> when there is no terminal to ask');
     expect(r.stdout).toBe('');
   });
 
-  it('every read command prints its result on stdout, and --format json parses', { timeout: 120_000 }, () => {
+  it('every read command prints its result on stdout, and --format json parses', { timeout: 120_000 }, async () => {
     const commands = [
       ['list'],
       ['describe', D, '--target', 'dev'],
@@ -333,16 +346,16 @@ describe('results on stdout, progress on stderr, JSON results (real Terraform)',
       ['modules'],
     ];
     for (const c of commands) {
-      const r = cli([...c, '--format', 'json'], path.join(dir, 'stacks'));
+      const r = await cli([...c, '--format', 'json'], path.join(dir, 'stacks'));
       expect(r.code, `${c.join(' ')}: ${r.stderr}`).toBe(0);
       expect(() => JSON.parse(r.stdout), c.join(' ')).not.toThrow();
       expect(r.stderr, c.join(' ')).toBe('');
-      const table = cli(c, path.join(dir, 'stacks'));
+      const table = await cli(c, path.join(dir, 'stacks'));
       expect(table.code, c.join(' ')).toBe(0);
       expect(table.stdout.length, c.join(' ')).toBeGreaterThan(0);
       expect(table.stderr, c.join(' ')).toBe('');
     }
-    const status = JSON.parse(cli(['status', D, '--format', 'json']).stdout) as unknown;
+    const status = JSON.parse((await cli(['status', D, '--format', 'json'])).stdout) as unknown;
     expect(JSON.stringify(status)).toContain('staging');
   });
 });
@@ -361,13 +374,13 @@ describe('terminals: TERM=dumb and NO_COLOR', () => {
     return execFileSync('script', ['-qec', cmd, '/dev/null'], { cwd: repo, encoding: 'utf8', env: { ...base, ...env } });
   }
 
-  it('colours on a terminal, none with NO_COLOR, TERM=dumb or --color never; --color always forces them', () => {
+  it('colours on a terminal, none with NO_COLOR, TERM=dumb or --color never; --color always forces them', async () => {
     const ESC = '\u001b[';
     expect(inTerminal(['list'], { TERM: 'xterm' })).toContain(ESC);
     expect(inTerminal(['list'], { TERM: 'xterm', NO_COLOR: '1' })).not.toContain(ESC);
     expect(inTerminal(['list'], { TERM: 'dumb' })).not.toContain(ESC);
     expect(inTerminal(['list', '--color', 'never'], { TERM: 'xterm' })).not.toContain(ESC);
-    expect(runCli(['list', '--color', 'always'], { cwd: repo }).stdout).toContain(ESC);
+    expect((await runCli(['list', '--color', 'always'], { cwd: repo })).stdout).toContain(ESC);
   });
 });
 
@@ -382,28 +395,28 @@ describe('machine notices: once per machine, every time under -v, never under -q
     return runCli(['plan', D, '--target', 'dev', '--engine', 'auto', ...extra], { cwd: dir, env });
   };
 
-  it('says "no Dagger engine found" once, remembers it in the per-user state file, again under -v', { timeout: 180_000 }, () => {
+  it('says "no Dagger engine found" once, remembers it in the per-user state file, again under -v', { timeout: 180_000 }, async () => {
     const state = stateHome();
     // A corrupt state file is as good as none.
     mkdirSync(path.join(state, 'atmos-pipe'));
     writeFileSync(path.join(state, 'atmos-pipe', 'notices.json'), '{not json');
-    const first = plan(state);
+    const first = await plan(state);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toContain(NOTICE);
     expect(readFileSync(path.join(state, 'atmos-pipe', 'notices.json'), 'utf8')).toMatch(/"[0-9a-f]{32}": "\d{4}-/);
-    const second = plan(state);
+    const second = await plan(state);
     expect(second.code).toBe(0);
     expect(second.stderr).not.toContain(NOTICE);
-    expect(plan(state, '-v').stderr).toContain(NOTICE);
+    expect((await plan(state, '-v')).stderr).toContain(NOTICE);
     // -q: no notices at all, even the first time.
-    const quiet = plan(stateHome(), '-q');
+    const quiet = await plan(stateHome(), '-q');
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).not.toContain(NOTICE);
     // A state directory that cannot be written: said every time, the run unaffected.
     const file = path.join(stateHome(), 'not-a-directory');
     writeFileSync(file, 'x');
     for (let i = 0; i < 2; i++) {
-      const r = plan(path.join(file, 'state'));
+      const r = await plan(path.join(file, 'state'));
       expect(r.code).toBe(0);
       expect(r.stderr).toContain(NOTICE);
     }
