@@ -2,7 +2,7 @@
  * The clipanion application: every command registered, argv normalised. Each command
  * imports the library only when it runs, so parsing and `--help` stay fast.
  */
-import { Builtins, Cli } from 'clipanion';
+import { Cli } from 'clipanion';
 import { DescribeCommand } from './commands/describe.js';
 import { GraphCommand } from './commands/graph.js';
 import { ListCommand } from './commands/list.js';
@@ -37,6 +37,8 @@ import { VendorCleanCommand } from './commands/vendor-clean.js';
 import { UiCommand } from './commands/ui.js';
 import { CacheStatsCommand } from './commands/cache-stats.js';
 import { CachePruneCommand } from './commands/cache-prune.js';
+import { CompletionCommand } from './commands/completion.js';
+import { type CommandSpec, commandSpec } from './spec.js';
 
 /** Global options may come before the command (`atmos-pipe --chdir x describe`); move them after it. */
 const GLOBAL_WITH_VALUE = new Set(['-C', '--chdir', '--config', '--color', '-f', '--format']);
@@ -105,21 +107,26 @@ const COMMANDS = [
   UiCommand,
   CacheStatsCommand,
   CachePruneCommand,
+  CompletionCommand,
 ];
+
+/** What every command takes (help pages, usage errors, completion scripts). */
+export function commandSpecs(): CommandSpec[] {
+  return COMMANDS.map((c) => commandSpec(c));
+}
 
 /**
  * The clipanion application. Given the argv, only the commands whose first path word is the
  * argv's first word are registered (clipanion compiles a state machine over every registered
  * command, which costs more than running a read command); anything else gets them all, so
- * unknown commands still get "did you mean" suggestions.
+ * help, version and usage errors are answered before it (src/cli/main.ts, src/cli/help.ts).
  */
 export function makeCli(version: string, argv?: string[]): Cli {
   const colors = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !process.argv.includes('--color=never');
   const cli = new Cli({ binaryName: 'atmos-pipe', binaryLabel: 'atmos-pipe', binaryVersion: version, enableCapture: false, enableColors: colors });
-  cli.register(Builtins.HelpCommand);
-  cli.register(Builtins.VersionCommand);
   const first = argv?.[0];
-  const only = first && !first.startsWith('-') ? COMMANDS.filter((c) => c.paths?.some((p) => p[0] === first)) : [];
+  // `completion` describes every command: it gets them all.
+  const only = first && !first.startsWith('-') && first !== 'completion' ? COMMANDS.filter((c) => c.paths?.some((p) => p[0] === first)) : [];
   for (const c of only.length ? only : COMMANDS) cli.register(c);
   return cli;
 }

@@ -13,10 +13,16 @@ import type { Colors, OutputFormat } from '../render/index.js';
 export const FORMATS = ['table', 'json', 'yaml'] as const;
 
 export abstract class BaseCommand extends Command {
-  chdir = Option.String('-C,--chdir', { description: 'Run as if started in this directory' });
-  config = Option.String('--config', { description: 'Path to atmos.yaml (default: ./atmos.yaml)' });
+  /**
+   * The help section of this command's own options, by long name (e.g. `{ '--plan': 'Output' }`);
+   * options shared by many commands have theirs in src/cli/spec.ts. Sections: src/cli/spec.ts GROUP_ORDER.
+   */
+  static optionGroups?: Record<string, string>;
+
+  chdir = Option.String('-C,--chdir', { description: 'The repository directory (default: found from the working directory upward, like git)' });
+  config = Option.String('--config', { description: "Path to atmos.yaml (default: the repository's)" });
   color = Option.String('--color', 'auto', {
-    description: 'Colour output: auto, always or never',
+    description: 'Colour output: auto (a terminal, unless NO_COLOR or TERM=dumb), always or never',
     validator: t.isEnum(['auto', 'always', 'never']),
   });
   verbose = Option.Boolean('-v,--verbose', false, { description: 'More detail, including stack traces of internal errors' });
@@ -27,24 +33,56 @@ export abstract class BaseCommand extends Command {
     return ((this as unknown as { format?: string }).format ?? 'table') as OutputFormat;
   }
 
-  private _colors?: Colors;
-  protected async colors(): Promise<Colors> {
-    if (!this._colors) {
+  private readonly _colors = new Map<string, Colors>();
+  /**
+   * Colours for what goes to `stream` (stdout: results; stderr: progress and diagnostics):
+   * `--color always|never`, else on a terminal (not TERM=dumb) unless NO_COLOR (FORCE_COLOR forces).
+   */
+  protected async colors(stream: 'stdout' | 'stderr' = 'stdout'): Promise<Colors> {
+    let c = this._colors.get(stream);
+    if (!c) {
       const { makeColors } = await import('../render/index.js');
       const env = process.env;
-      const auto = !env.NO_COLOR && (env.FORCE_COLOR ? env.FORCE_COLOR !== '0' : Boolean((this.context.stdout as NodeJS.WriteStream).isTTY));
-      this._colors = makeColors(this.color === 'always' ? true : this.color === 'never' ? false : auto);
+      const auto = !env.NO_COLOR && (env.FORCE_COLOR ? env.FORCE_COLOR !== '0' : this.canRedraw(this.context[stream]));
+      c = makeColors(this.color === 'always' ? true : this.color === 'never' ? false : auto);
+      this._colors.set(stream, c);
     }
-    return this._colors;
+    return c;
+  }
+
+  /** A terminal that takes colours and cursor movement: a TTY whose TERM is not `dumb`. */
+  protected canRedraw(stream: unknown): boolean {
+    return Boolean((stream as NodeJS.WriteStream).isTTY) && process.env.TERM !== 'dumb';
   }
 
   private _repo?: Repository;
-  /** The repository of `--chdir` (or the working directory) with `--config` (opened once). */
+  /**
+   * The repository (opened once): `--chdir` or `--config` name it; otherwise it is found from
+   * the working directory upward, like Git (src/cli/discover.ts), and none found is exit 2.
+   */
   protected async repo(): Promise<Repository> {
     if (this._repo) return this._repo;
     const { openRepository } = await import('../index.js');
     const path = await import('node:path');
-    this._repo = openRepository({ cwd: path.resolve(this.chdir ?? process.cwd()), configPath: this.config });
+    let cwd = path.resolve(this.chdir ?? process.cwd());
+    if (this.chdir === undefined && this.config === undefined) {
+      const { discoverRepository } = await import('./discover.js');
+      const found = discoverRepository(cwd);
+      if (found.root === undefined) {
+        const { DiagnosticError, error } = await import('../diagnostics/index.js');
+        const last = found.searched[found.searched.length - 1];
+        throw new DiagnosticError(
+          error(
+            'args/no-repository',
+            `not in an atmos-pipe repository: no atmos.yaml (or deployments/ directory) in ${cwd}${found.searched.length > 1 ? ` or any parent up to ${last}` : ''}`,
+            undefined,
+            'run it inside a repository (a directory with atmos.yaml, or below one) or name one with --chdir <dir>',
+          ),
+        );
+      }
+      cwd = found.root;
+    }
+    this._repo = openRepository({ cwd, configPath: this.config });
     return this._repo;
   }
 
@@ -184,7 +222,7 @@ export abstract class BaseCommand extends Command {
   protected async warn(diags: Diagnostic[]): Promise<void> {
     if (this.quiet || diags.length === 0) return;
     const { renderDiagnostic } = await import('../render/index.js');
-    const c = await this.colors();
+    const c = await this.colors('stderr');
     const seen = new Set<string>();
     for (const d of diags) {
       const text = renderDiagnostic(d, c);
@@ -210,7 +248,7 @@ export abstract class BaseCommand extends Command {
       const { DiagnosticError } = await import('../diagnostics/index.js');
       if (e instanceof DiagnosticError) {
         const { renderDiagnostic } = await import('../render/index.js');
-        const c = await this.colors();
+        const c = await this.colors('stderr');
         for (const d of e.diagnostics) this.context.stderr.write(renderDiagnostic(d, c));
         await this.reportToCi(e.diagnostics);
         return exitCodeOf(e);

@@ -12,23 +12,32 @@ const version: string =
 
 async function main(): Promise<void> {
   const raw = process.argv.slice(2);
-  if (raw.length === 1 && (raw[0] === '--version' || raw[0] === 'version')) {
+  if (raw.length === 1 && (raw[0] === '--version' || raw[0] === '-V' || raw[0] === 'version')) {
     process.stdout.write(`${version}\n`);
     return;
   }
   // Everything printed, usage errors included (they echo the command line), goes through the
   // one masker: URL credentials and secret values become ***.
   (await import('../secrets/mask.js')).maskProcessOutput();
-  const { makeCli, normaliseArgv } = await import('./app.js');
+  const { commandSpecs, makeCli, normaliseArgv } = await import('./app.js');
   const argv = normaliseArgv(raw);
+  const help = await import('./help.js');
+  const asked = help.answerHelp(argv, commandSpecs(), version);
+  if (asked) {
+    process.stdout.write(asked.stdout ?? '');
+    process.stderr.write(asked.stderr ?? '');
+    process.exitCode = asked.code;
+    return;
+  }
   const cli = makeCli(version, argv);
   let command: ReturnType<typeof cli.process>;
   try {
     command = cli.process(argv, {});
   } catch (e) {
-    // Unknown command, unknown option, bad option value: a usage error.
-    process.stderr.write(cli.error(e, { colored: false }));
-    process.exitCode = (await import('./exit.js')).exitCode('invalid');
+    // Unknown command, unknown option, missing argument, bad option value: one line, exit 2.
+    const answer = help.answerUsageError(argv, commandSpecs(), (e as Error).message ?? String(e));
+    process.stderr.write(answer.stderr ?? '');
+    process.exitCode = answer.code;
     return;
   }
   process.exitCode = await cli.run(command, {});

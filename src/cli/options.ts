@@ -7,6 +7,7 @@
 import { Option } from 'clipanion';
 import * as t from 'typanion';
 import type { DeploymentConfig } from '../config/deployment.js';
+import type { RunEvent } from '../engine/types.js';
 import type { Repository } from '../index.js';
 import { parseDuration } from '../output/format.js';
 import type { PipelineRunRequest, PipelineRunResult } from '../run/pipeline-run.js';
@@ -96,6 +97,11 @@ export interface ParsedPipelineRequest {
   request: Omit<PipelineRunRequest, 'emit'>;
 }
 
+/** `--skip-push`: for the commands that build images (build, test, run). */
+export const skipPushOption = () => Option.Boolean('--skip-push', false, { description: 'Keep built images in the local store (.atmos/images); push nothing' });
+/** `--junit-xml <file>`: for the commands that test (test, run). */
+export const junitXmlOption = () => Option.String('--junit-xml', { description: 'test pipeline: write the results as JUnit XML to this file' });
+
 /** The pipeline flags, shared by `run <pipeline>` and its shorthands. */
 export abstract class PipelineCommand extends BaseCommand {
   target = Option.String('-t,--target', { description: 'Target (default: context.default_target, or the only target)' });
@@ -114,13 +120,20 @@ export abstract class PipelineCommand extends BaseCommand {
   lockTimeout = Option.String('--lock-timeout', '5m', { description: 'How long to wait for a held lock (e.g. 30s, 5m) before exiting 4' });
   allowToolDrift = Option.Boolean('--allow-tool-drift', false, { description: 'Warn instead of failing when a host tool differs from its pinned version' });
   dryRun = Option.Boolean('-n,--dry-run', false, { description: 'Show the steps, their fingerprints and what is cached; run nothing' });
-  format = Option.String('-f,--format', 'table', { description: 'With --dry-run: table, json or yaml', validator: t.isEnum(['table', 'json', 'yaml']) });
-  skipPush = Option.Boolean('--skip-push', false, { description: 'Keep built images in the local store (.atmos/images); push nothing' });
   cacheRemote = Option.String('--cache-remote', {
     description: 'Shared cache: oci://<registry>/<repository>, a shared directory, or off (default: deployments.cache.remote)',
   });
-  junitXml = Option.String('--junit-xml', { description: 'test pipeline: write the results as JUnit XML to this file' });
   contextOverride = Option.Array('--context', [], { description: "k=v over the target's context (repeatable; 512, true, [a, b] are typed as in YAML); a release made with it records it" });
+  format = Option.String('-f,--format', 'table', { description: 'The result on stdout: table, json or yaml (README: Machine-readable output)', validator: t.isEnum(['table', 'json', 'yaml']) });
+
+  /** `--skip-push`, on the commands that declare it (`skipPush = skipPushOption()`: build, test, run). */
+  protected skipPushFlag(): boolean {
+    return (this as { skipPush?: boolean }).skipPush === true;
+  }
+  /** `--junit-xml <file>`, on the commands that declare it (`junitXml = junitXmlOption()`: test, run). */
+  protected junitXmlFile(): string | undefined {
+    return (this as { junitXml?: string }).junitXml;
+  }
 
   /** The pipeline this command runs (`run <pipeline>`: its argument). */
   protected abstract pipelineName(): string;
@@ -193,7 +206,7 @@ export abstract class PipelineCommand extends BaseCommand {
       engine: this.engine as 'auto' | 'local' | 'dagger' | undefined,
       sandbox: this.sandbox as 'strict' | 'off' | undefined,
       lockTimeoutSeconds,
-      skipPush: this.skipPush,
+      skipPush: this.skipPushFlag(),
       dryRun: this.dryRun,
       cacheRemote: this.cacheRemote,
       verbose: this.verbose,
@@ -218,7 +231,7 @@ export abstract class PipelineCommand extends BaseCommand {
     const { repo, dep, request } = await this.parseRequest();
     const { runPipelineRequest } = await import('../run/pipeline-run.js');
     const { createView } = await import('../output/index.js');
-    const colors = await this.colors();
+    const colors = await this.colors('stderr');
     const stdout = this.context.stdout as NodeJS.WriteStream;
     const ci = await this.ciProvider();
     const view = createView({
@@ -226,12 +239,16 @@ export abstract class PipelineCommand extends BaseCommand {
       format: this.events === 'ndjson' ? 'ndjson' : 'auto',
       verbose: this.verbose,
       colors,
-      isTTY: Boolean((this.context.stderr as NodeJS.WriteStream).isTTY) && !process.env.CI,
+      isTTY: this.canRedraw(this.context.stderr) && !process.env.CI,
       ci,
     });
     let result: PipelineRunResult;
     try {
-      result = await runPipelineRequest(repo, dep, { ...request, emit: (e) => view.onEvent(e), notice: (d) => this.warn(d) });
+      // Machine notices once per machine (or under -v), none under -q; ndjson keeps every event.
+      const { NoticeGate } = await import('./notices.js');
+      const gate = new NoticeGate({ verbose: this.verbose, quiet: this.quiet, env: process.env });
+      const emit = (e: RunEvent) => (this.events === 'ndjson' || e.type !== 'notice' || gate.show(e.message) ? view.onEvent(e) : undefined);
+      result = await runPipelineRequest(repo, dep, { ...request, emit, notice: (d) => this.warn(d) });
     } finally {
       view.close();
     }
@@ -257,25 +274,30 @@ export abstract class PipelineCommand extends BaseCommand {
     }
     const { summary, events, tracked, testResults } = result;
     if (tracked) await this.warn(tracked.warnings);
-    if (this.events !== 'ndjson' && !this.quiet) {
-      const { renderSummary, writeJobSummary } = await import('../output/index.js');
-      this.context.stderr.write(renderSummary(events, colors));
-      writeJobSummary(events, process.env);
+    if (testResults) {
+      const junit = this.junitXmlFile();
+      if (junit) {
+        const { writeOutputFile } = await import('../output/file.js');
+        const path = await import('node:path');
+        writeOutputFile(path.resolve(this.chdir ?? process.cwd(), junit), testResults.xml);
+      }
+      await this.warn(testResults.warnings);
+    }
+    // The result on stdout (`> result.txt`, `| jq`); the live view and diagnostics went to stderr.
+    if (this.events !== 'ndjson' && this.outputFormat() !== 'table') await this.print(r.runValue(summary, events, tracked), () => '');
+    else if (this.events !== 'ndjson' && !this.quiet) {
+      const { renderFailures, renderSummary } = await import('../output/index.js');
+      // The table and totals are the result; why a step failed (its log tail) is a diagnostic.
+      this.context.stderr.write(renderFailures(events, await this.colors('stderr')));
+      this.write(renderSummary(events, colors, false));
       if (pipeline === 'plan') this.write(r.renderPlanCounts(summary, colors));
       if (this.keepWorkspace) {
         for (const s of summary.results) if (s.workspace) this.context.stderr.write(`workspace kept: ${s.workspace}\n`);
       }
       if (pipeline !== 'rollout') this.write(r.renderBuiltImages(summary, colors));
+      if (tracked) this.write(r.renderTracking(tracked, colors));
     }
-    if (testResults) {
-      if (this.junitXml) {
-        const { writeOutputFile } = await import('../output/file.js');
-        const path = await import('node:path');
-        writeOutputFile(path.resolve(this.chdir ?? process.cwd(), this.junitXml), testResults.xml);
-      }
-      await this.warn(testResults.warnings);
-    }
-    if (tracked && this.events !== 'ndjson' && !this.quiet) this.context.stderr.write(r.renderTracking(tracked, colors));
+    if (this.events !== 'ndjson' && !this.quiet) (await import('../output/index.js')).writeJobSummary(events, process.env);
     const outcome = outcomeOfRun(summary);
     if (outcome === 'success') return this.pushExit(tracked?.push);
     // A lock held by someone else (e.g. Terraform's state lock past --lock-timeout).

@@ -21,7 +21,7 @@ export { visibleWidth } from './format.js';
 export { LiveView } from './live.js';
 export { PlainView } from './plain.js';
 export { NdjsonView } from './ndjson.js';
-export { renderSummary, writeJobSummary } from './summary.js';
+export { renderFailures, renderSummary, writeJobSummary } from './summary.js';
 
 export interface CreateViewOptions {
   stream: OutputStream;

@@ -131,11 +131,13 @@ function statusCell(st: SummaryStep['status'], c: Colors): string {
 }
 
 /**
- * The end-of-run summary: a table (COMPONENT, STEP, STATUS, DURATION, CACHE), then one block
+ * The end-of-run summary: a table (COMPONENT, STEP, STATUS, DURATION, CACHE), then (unless
+ * `withFailures` is false: the CLI prints them on stderr with {@link renderFailures}) one block
  * per failed step (its reason, log tail and full log path), then the one-line totals.
  */
-export function renderSummary(events: Iterable<RunEvent>, colors: Colors): string {
-  const s = summarize(events);
+export function renderSummary(events: Iterable<RunEvent>, colors: Colors, withFailures = true): string {
+  const list = [...events];
+  const s = summarize(list);
   const c = colors;
   const pipeline = s.started?.pipeline;
   let out = '';
@@ -149,6 +151,18 @@ export function renderSummary(events: Iterable<RunEvent>, colors: Colors): strin
     ]);
     out += table(['COMPONENT', 'STEP', 'STATUS', 'DURATION', 'CACHE'], rows, c);
   }
+  if (withFailures) out += renderFailures(list, c);
+  const line = summaryLine(s);
+  out += `\n${s.status === 'failed' ? c.red(c.bold(line)) : c.green(line)}\n`;
+  return out;
+}
+
+/** One block per failed step (its reason, log tail, full log and workspace), and the steps that never finished. */
+export function renderFailures(events: Iterable<RunEvent>, colors: Colors): string {
+  const s = summarize(events);
+  const c = colors;
+  const pipeline = s.started?.pipeline;
+  let out = '';
   for (const st of s.steps) {
     if (st.status !== 'failed' || !st.finished) continue;
     const f = st.finished;
@@ -164,8 +178,6 @@ export function renderSummary(events: Iterable<RunEvent>, colors: Colors): strin
   }
   const unfinished = s.steps.filter((st) => st.status === 'unfinished');
   if (unfinished.length > 0) out += `\n${c.red(`${unfinished.length} step(s) started and never finished: ${unfinished.map((st) => displayId(st.id, pipeline)).join(', ')}`)}\n`;
-  const line = summaryLine(s);
-  out += `\n${s.status === 'failed' ? c.red(c.bold(line)) : c.green(line)}\n`;
   return out;
 }
 

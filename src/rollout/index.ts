@@ -440,12 +440,13 @@ async function trackedRollout(
         if (!req.confirm) {
           throw new DiagnosticError(
             error(
-              'policy/approval-required',
+              'args/approver-required',
               `--approve needs --approver <id> when there is no terminal to ask`,
               undefined,
               `e.g. --approve --approver "$GITHUB_ACTOR", or record it first: atmos-pipe approve ${dep.name} --target ${T} --release ${id}`,
             ),
-            'refused',
+            // A command line that cannot work here: a usage error (2), not a policy refusal (3).
+            'invalid',
           );
         }
         const yes = await req.confirm(

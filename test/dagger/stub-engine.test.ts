@@ -123,7 +123,7 @@ describe('the Dagger engine against the semantic stub (separate processes)', () 
     const files = stubFiles();
     const r = runCli(['--chdir', repo, 'rollout', 'd', '--target', 'dev', '--engine', 'dagger'], { env: files.env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/rollout d → dev: 6 steps, 6 done, 0 cached, 0 failed, 0 skipped/);
+    expect(r.stdout).toMatch(/rollout d → dev: 6 steps, 6 done, 0 cached, 0 failed, 0 skipped/);
     const log = readStubLog(files.log);
     expect(invalidQueries(log)).toEqual([]);
     expect(log.filter((x) => x.event === 'query').length).toBeGreaterThan(6);
@@ -146,7 +146,7 @@ describe('the Dagger engine against the semantic stub (separate processes)', () 
     const r = await runCliAsync(['--chdir', repo, 'rollout', 'd', '--target', 'dev'], s.env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/engine dagger/);
-    expect(r.stderr).toMatch(/6 steps, 6 done/);
+    expect(r.stdout).toMatch(/6 steps, 6 done/);
     expect(readStubLog(files.log).some((x) => x.event === 'session.closed')).toBe(false);
     await s.stop();
     expect(invalidQueries(readStubLog(files.log))).toEqual([]);

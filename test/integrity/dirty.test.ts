@@ -12,7 +12,8 @@ const D = 'platform-network';
 const DEV_STACK = 'stacks/orgs/acme/dev.yaml';
 
 const trackingRefs = (dir: string) => git(dir, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/atmos', 'refs/tags', 'refs/notes');
-const releaseOf = (stderr: string) => /release (r-[0-9a-f]{12}) \((?:created|existing)\)/.exec(stderr)?.[1];
+/** The release a rollout reports in its result (stdout). */
+const releaseOf = (stdout: string) => /release (r-[0-9a-f]{12}) \((?:created|existing)\)/.exec(stdout)?.[1];
 const tagMessage = (dir: string, tag: string) => git(dir, 'for-each-ref', '--format=%(contents)', `refs/tags/${tag}`);
 
 /** Changes the VPC CIDR of dev in its stack file (an input of the deployment), without committing. */
@@ -78,7 +79,7 @@ describe('a rollout of modified inputs', () => {
     const dirty = cli(dir, ['rollout', D, '--target', 'dev', '--allow-dirty']);
     expect(dirty.code, dirty.stderr).toBe(0);
     expect(dirty.stderr).toContain('recorded as a dirty release (--allow-dirty)');
-    const dirtyId = releaseOf(dirty.stderr)!;
+    const dirtyId = releaseOf(dirty.stdout)!;
     expect(dirtyId).toBeDefined();
     expect(vpcState(dir, 'dev')).toContain('10.20.0.0/16'); // what ran is the working tree
 
@@ -126,7 +127,7 @@ describe('a rollout of modified inputs', () => {
     git(dir, 'commit', '-qam', 'dev: wider VPC');
     const clean = cli(dir, ['rollout', D, '--target', 'dev']);
     expect(clean.code, clean.stderr).toBe(0);
-    const cleanId = releaseOf(clean.stderr)!;
+    const cleanId = releaseOf(clean.stdout)!;
     expect(cleanId).not.toBe(dirtyId);
     expect(tagMessage(dir, `atmos/releases/${D}/${cleanId}`)).not.toContain('dirty');
     // Nor is it rolled out again (its files are in no commit): no rollback to it.
@@ -135,7 +136,7 @@ describe('a rollout of modified inputs', () => {
     expect(back.stderr).toContain(`release ${dirtyId}, which is dirty`);
     const ok = cli(dir, ['rollout', D, '--target', 'staging', '--promote-from', 'dev']);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(releaseOf(ok.stderr)).toBe(cleanId);
+    expect(releaseOf(ok.stdout)).toBe(cleanId);
   });
 
   it('a dirty release of the same commit never takes the clean release id', { timeout: 120_000 }, () => {
@@ -170,8 +171,8 @@ describe('a rollout of modified inputs', () => {
     expect(git(dir, 'status', '--porcelain')).not.toBe('');
     const r = cli(dir, ['rollout', D, '--target', 'dev']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).not.toContain('dirty');
-    const id = releaseOf(r.stderr)!;
+    expect(r.stdout + r.stderr).not.toContain('dirty');
+    const id = releaseOf(r.stdout)!;
     expect(tagMessage(dir, `atmos/releases/${D}/${id}`)).not.toContain('dirty');
   });
 });

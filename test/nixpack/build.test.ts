@@ -47,14 +47,14 @@ describe('build', () => {
     git(tmpdir(), 'clone', '-q', a, b);
     const first = cli(a, 'build', D);
     const digestA = imageOf(first);
-    expect(first.stderr).toMatch(/nixpack\/api\s+install\s+done/);
+    expect(first.stdout).toMatch(/nixpack\/api\s+install\s+done/);
     // Never in the source tree.
     expect(existsSync(path.join(a, 'services/api/node_modules'))).toBe(false);
     expect(existsSync(path.join(a, 'services/api/dist'))).toBe(false);
     // Unchanged: nothing rebuilt, same image.
     const again = cli(a, 'build', D);
     expect(imageOf(again)).toBe(digestA);
-    expect(again.stderr).toMatch(/0 done, 2 cached/);
+    expect(again.stdout).toMatch(/0 done, 2 cached/);
     // Another clone, another directory: bit-for-bit the same image.
     expect(imageOf(cli(b, 'build', D))).toBe(digestA);
     // A third-party client reads the local OCI layout: config, entrypoint, annotations.

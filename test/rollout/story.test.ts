@@ -59,8 +59,8 @@ describe('the seeds story on the bundled example', () => {
     // 1. dev accepts any commit.
     const dev = cli(dir, 'dev@example.com', 'rollout', D, '--target', 'dev', '--annotation', 'ticket=OPS-1');
     expect(dev.code, dev.stderr).toBe(0);
-    expect(dev.stderr).toMatch(/release r-[0-9a-f]{12} \(created\)/);
-    const r1 = /release (r-[0-9a-f]{12})/.exec(dev.stderr)![1];
+    expect(dev.stdout).toMatch(/release r-[0-9a-f]{12} \(created\)/);
+    const r1 = /release (r-[0-9a-f]{12})/.exec(dev.stdout)![1];
     expect(git(dir, 'rev-parse', `refs/atmos/deployments/${D}/dev/vpc`)).toBe(c1);
     expect(git(dir, 'cat-file', '-t', `refs/tags/atmos/releases/${D}/${r1}`)).toBe('tag');
     const exported = path.join(dir, 'releases', D, 'dev', `release-${r1}.yaml`);
@@ -70,7 +70,7 @@ describe('the seeds story on the bundled example', () => {
     // 2. staging: a promotion of exactly what runs in dev (same release id).
     const stg = cli(dir, 'dev@example.com', 'rollout', D, '--target', 'staging', '--promote-from', 'dev');
     expect(stg.code, stg.stderr).toBe(0);
-    expect(stg.stderr).toContain(`release ${r1} (existing)`);
+    expect(stg.stdout).toContain(`release ${r1} (existing)`);
     expect(existsSync(path.join(dir, 'releases', D, 'staging', `release-${r1}.yaml`))).toBe(true);
 
     // 3. prod without an approval: refused by policy, nothing written.
@@ -120,7 +120,7 @@ describe('the seeds story on the bundled example', () => {
     expect(cli(dir, 'dev@example.com', 'rollout', D, '--target', 'staging', '--promote-from', 'dev').code).toBe(0);
     const p2 = cli(dir, 'dev@example.com', 'rollout', D, '--target', 'prod', '--promote-from', 'staging', '--approve', '--approver', 'bob@example.com');
     expect(p2.code, p2.stderr).toBe(0);
-    const r2 = /release (r-[0-9a-f]{12})/.exec(p2.stderr)![1];
+    const r2 = /release (r-[0-9a-f]{12})/.exec(p2.stdout)![1];
     expect(r2).not.toBe(r1);
     expect(git(dir, 'rev-parse', `refs/atmos/deployments/${D}/prod/vpc`)).toBe(c2);
     const stateV2 = readFileSync(path.join(dir, '.atmos/state', D, 'prod', 'vpc.tfstate'), 'utf8');
@@ -147,8 +147,8 @@ describe('the seeds story on the bundled example', () => {
     // --git-sha finds the same release.
     const bySha = cli(dir, 'dev@example.com', 'rollout', D, '--target', 'prod', '--git-sha', c2.slice(0, 10));
     expect(bySha.code, bySha.stderr).toBe(0);
-    expect(bySha.stderr).toContain(`release ${r2} (existing)`);
-    expect(bySha.stderr).toContain(`rollback of ${r1}`);
+    expect(bySha.stdout).toContain(`release ${r2} (existing)`);
+    expect(bySha.stdout).toContain(`rollback of ${r1}`);
   });
 });
 
@@ -191,8 +191,8 @@ describe('promotion bypass attempts are refused and leave refs untouched', () =>
     expect(cli(dir, 'dev', 'rollout', D, '--target', 'staging', '--promote-from', 'dev').code).toBe(0);
     // Missing approval.
     attempt(['--target', 'prod', '--promote-from', 'staging'], 3, /prod requires an approval/);
-    // --approve without --approver and no terminal.
-    attempt(['--target', 'prod', '--promote-from', 'staging', '--approve'], 3, /--approve needs --approver/);
+    // --approve without --approver and no terminal: a usage error.
+    attempt(['--target', 'prod', '--promote-from', 'staging', '--approve'], 2, /--approve needs --approver/);
     // Self-approval: approving your own rollout, recorded before or given on the command line.
     attempt(['--target', 'prod', '--promote-from', 'staging', '--approve', '--approver', 'dev'], 3, /approved only by dev, who is deploying it/);
     expect(cli(dir, 'dev', 'approve', D, '--target', 'prod').code).toBe(0);
@@ -252,7 +252,7 @@ describe('recording outcomes', () => {
     expect(cli(dir, 'dev', 'rollout', 'svc').code).toBe(0);
     const again = cli(dir, 'dev', 'rollout', 'svc');
     expect(again.code).toBe(0);
-    expect(again.stderr).toContain('unchanged, nothing recorded');
+    expect(again.stdout).toContain('unchanged, nothing recorded');
     expect(git(dir, 'tag', '-l', 'atmos/deployments/svc/dev/*').split('\n')).toHaveLength(2);
 
     const f = path.join(dir, 'deployments/svc.yaml');
@@ -297,7 +297,7 @@ describe('--push', () => {
 
     const pa = cli(a, 'alice', 'rollout', 'svc', '--push');
     expect(pa.code, pa.stderr).toBe(0);
-    expect(pa.stderr).toContain('pushed to origin');
+    expect(pa.stdout).toContain('pushed to origin');
     const tagA = git(remote, 'tag', '-l', 'atmos/deployments/svc/dev/a/*');
     const tagAObject = git(remote, 'rev-parse', `refs/tags/${tagA}`);
 
@@ -307,7 +307,7 @@ describe('--push', () => {
     git(b, 'commit', '-qam', 'b changes a');
     const pb = cli(b, 'bob', 'rollout', 'svc', '--push', '--no-fetch');
     expect(pb.code, pb.stderr).toBe(0);
-    expect(pb.stderr).toMatch(/pushed to origin \(\d+ refs, after 2 attempts\)/);
+    expect(pb.stdout).toMatch(/pushed to origin \(\d+ refs, after 2 attempts\)/);
     const tags = git(remote, 'tag', '-l', 'atmos/deployments/svc/dev/a/*').split('\n');
     expect(tags).toHaveLength(2);
     expect(git(remote, 'rev-parse', `refs/tags/${tagA}`)).toBe(tagAObject);

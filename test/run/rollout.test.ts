@@ -75,7 +75,7 @@ describe('rollout', () => {
     const before = Object.fromEntries(components.map((f) => [f, readFileSync(path.join(repo, 'components', f), 'utf8')]));
     const r = runCli(['--chdir', repo, 'rollout', 'platform-network', '--target', 'dev']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/rollout platform-network → dev: 3 steps, 3 done, 0 cached, 0 failed, 0 skipped/);
+    expect(r.stdout).toMatch(/rollout platform-network → dev: 3 steps, 3 done, 0 cached, 0 failed, 0 skipped/);
     const state = JSON.parse(readFileSync(path.join(repo, '.atmos/state/platform-network/dev/vpc.tfstate'), 'utf8'));
     expect(state.resources.length).toBeGreaterThan(0);
     expect(listTree(path.join(repo, 'components'))).toEqual(components);
@@ -116,10 +116,11 @@ describe('rollout', () => {
     const repo = chainRepo();
     const r = runCli(['--chdir', repo, 'rollout', 'chain', '--target', 'broken', '--keep-going']);
     expect(r.code).toBe(1);
+    // Why it failed (the log tail) is a diagnostic: stderr; the summary table and totals are the result: stdout.
     expect(r.stderr).toMatch(/FAILED.*terraform\/c:apply/);
     expect(r.stderr).toContain('this component is broken');
-    expect(r.stderr).toMatch(/terraform\/c +output +skipped/);
-    expect(r.stderr).toMatch(/1 failed, 1 skipped/);
+    expect(r.stdout).toMatch(/terraform\/c +output +skipped/);
+    expect(r.stdout).toMatch(/1 failed, 1 skipped/);
     // Independent components still finished (--keep-going).
     expect(existsSync(path.join(repo, '.atmos/state/chain/broken/b.tfstate'))).toBe(true);
   });

@@ -213,8 +213,8 @@ describe('secrets end to end', () => {
     expect(r.stdout + r.stderr).toMatch(/127\.0\.0\.1/);
     const j = cli(repo, ['rollout', D, '--target', 'dev', '--push', '--remote', url, '--events', 'ndjson'], { PROBE_SECRET: SECRET, GIT_TERMINAL_PROMPT: '0' });
     expect(findSecret(repo, TOKEN, { stdout: r.stdout, stderr: r.stderr, stdout2: j.stdout, stderr2: j.stderr }, [path.join(repo, '.git')])).toEqual([]);
-    // A usage error echoes the command line: without the token.
-    const usage = cli(repo, ['rollout', D, '--remote', url, '--no-such-flag']);
+    // A usage error that echoes the command line (here the extra argument): without the token.
+    const usage = cli(repo, ['rollout', D, url]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('https://***@127.0.0.1:1/x.git');
     expect(findSecret(repo, TOKEN, { stdout: usage.stdout, stderr: usage.stderr })).toEqual([]);

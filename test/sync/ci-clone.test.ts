@@ -26,7 +26,7 @@ describe('a CI clone reads the records of the tracking remote', () => {
     const a = clone('a');
     const r1 = cli(a, 'alice', ['rollout', 'svc', '--target', 'dev']);
     expect(r1.code, r1.stderr).toBe(0);
-    expect(r1.stderr).toContain('pushed to origin');
+    expect(r1.stdout).toContain('pushed to origin');
     const c1 = git(a, 'rev-parse', 'HEAD');
     const f = path.join(a, 'deployments/svc.yaml');
     writeFileSync(f, readFileSync(f, 'utf8').replace('v: one', 'v: two'));
@@ -59,7 +59,7 @@ describe('a CI clone reads the records of the tracking remote', () => {
     expect(readFileSync(trace2, 'utf8').match(/built-in: git fetch /g)).toHaveLength(1);
     const back = cli(c, 'carol', ['rollout', 'svc', '--target', 'dev', '--release', historyA[1].release]);
     expect(back.code, back.stderr).toBe(0);
-    expect(back.stderr).toContain('pushed to origin');
+    expect(back.stdout).toContain('pushed to origin');
 
     // `sync` in b: what the shallow clone recorded arrives, and says so.
     const sync = json<{ refs: Array<{ ref: string; from: string | null; to: string }>; tags: string[]; notes: string[] }>(cli(b, 'bob', ['sync', '--format', 'json']));

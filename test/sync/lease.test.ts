@@ -42,7 +42,7 @@ describe('the lease of a target on the tracking remote', () => {
     // alice's heartbeat kept her 3-second lease alive through her 10-second apply.
     expect(second.stderr).not.toContain('took over');
     // It fetched alice's records after waiting: its push is accepted at once.
-    expect(second.stderr).toMatch(/pushed to origin \(\d+ refs\)/);
+    expect(second.stdout).toMatch(/pushed to origin \(\d+ refs\)/);
     expect(git(remote, 'for-each-ref', LEASE)).toBe(''); // both released it
     const history = JSON.parse(cli(a, 'alice', ['history', 'svc', '--format', 'json']).stdout) as Array<{ deployed_by: string }>;
     expect(history.map((h) => h.deployed_by)).toEqual(['bob', 'alice']);

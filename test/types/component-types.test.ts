@@ -198,7 +198,7 @@ describe('a component type declared by a module', () => {
     expect(d.components.find((c: { address: string }) => c.address === 'terraform/lambda').vars).toEqual({ package_hash: first.base64sha256, package: '.atmos/files/zip/hello/hello.zip' });
     // Unchanged: everything cached.
     const again = cli(dir, 'rollout', 'fn', '--target', 'dev');
-    expect(again.stderr).toMatch(/rollout fn → dev: 3 steps, 0 done, 3 cached/);
+    expect(again.stdout).toMatch(/rollout fn → dev: 3 steps, 0 done, 3 cached/);
     // A changed function: another archive, applied.
     writeFiles(dir, { 'functions/hello/lib/util.js': "exports.greet = () => 'hello again';\n" });
     git(dir, 'commit', '-qam', 'greet again');

@@ -1,5 +1,5 @@
 import { Command, Option } from 'clipanion';
-import { PipelineCommand, type ParsedPipelineRequest } from '../options.js';
+import { PipelineCommand, skipPushOption, type ParsedPipelineRequest } from '../options.js';
 
 /** `build [deployment]`: the build pipeline; `--plan` prints the build plans instead. */
 export class BuildCommand extends PipelineCommand {
@@ -22,8 +22,10 @@ export class BuildCommand extends PipelineCommand {
       ['Build with a context override', '$0 build payment-service --target dev --context cpu=512'],
     ],
   });
+  static override optionGroups = { '--plan': 'Output' };
   deployment = Option.String({ required: false, name: 'deployment' });
   plan = Option.Boolean('--plan', false, { description: 'Print the build plan (nixpacks plan JSON) and build nothing' });
+  skipPush = skipPushOption();
   tag = Option.Array('--tag', [], { description: 'An extra tag for each built image (repeatable; pushed under it too unless --skip-push); images are still pinned by digest' });
   protected override async parseRequest(): Promise<ParsedPipelineRequest> {
     const lib = await import('../../index.js');

@@ -78,7 +78,8 @@ export class CiGenerateCommand extends BaseCommand {
       return 0;
     }
     const path = await import('node:path');
-    const file = path.resolve(await this.cwd(), output);
+    // The default place is in the repository (found from a subdirectory too); a given --output is relative to where you are.
+    const file = path.resolve(this.output === undefined ? cfg.repoRoot : await this.cwd(), output);
     if (this.check) {
       const { existsSync, readFileSync } = await import('node:fs');
       const { compareGenerated } = await import('../../ci/stale.js');

@@ -1,5 +1,5 @@
 import { Command, Option } from 'clipanion';
-import { TrackedPipelineCommand } from '../options.js';
+import { junitXmlOption, skipPushOption, TrackedPipelineCommand } from '../options.js';
 
 /** `run <pipeline> [deployment]`: any pipeline, by name. */
 export class RunCommand extends TrackedPipelineCommand {
@@ -24,6 +24,8 @@ export class RunCommand extends TrackedPipelineCommand {
   });
   pipeline = Option.String({ name: 'pipeline' });
   deployment = Option.String({ required: false, name: 'deployment' });
+  skipPush = skipPushOption();
+  junitXml = junitXmlOption();
   protected pipelineName(): string {
     return this.pipeline;
   }

@@ -1,5 +1,5 @@
 import { Command, Option } from 'clipanion';
-import { PipelineCommand, type ParsedPipelineRequest } from '../options.js';
+import { junitXmlOption, PipelineCommand, skipPushOption, type ParsedPipelineRequest } from '../options.js';
 
 /** `test [deployment]`: the test pipeline, its JUnit XML attached to the commit. */
 export class TestCommand extends PipelineCommand {
@@ -19,6 +19,8 @@ export class TestCommand extends PipelineCommand {
     ],
   });
   deployment = Option.String({ required: false, name: 'deployment' });
+  skipPush = skipPushOption();
+  junitXml = junitXmlOption();
   command = Option.String('--command', { description: "Shell command run as `sh -c <cmd>` instead of each component's test_cmd (part of the step fingerprint)" });
   protected override async parseRequest(): Promise<ParsedPipelineRequest> {
     if (this.command !== undefined && this.command.trim() === '') {

@@ -62,7 +62,7 @@ export class ValidateCommand extends BaseCommand {
       await this.print({ ok: errors === 0, errors, warnings, deployments: results }, () => '');
     } else {
       const { renderDiagnostic } = await import('../../render/index.js');
-      const c = await this.colors();
+      const c = await this.colors('stderr');
       for (const r of results) {
         for (const d of r.errors) this.context.stderr.write(renderDiagnostic(d, c));
         if (!this.quiet) for (const d of r.warnings) this.context.stderr.write(renderDiagnostic(d, c));

@@ -6,6 +6,8 @@
 import type { ApproveResult } from '../../rollout/approve.js';
 import type { ReleaseResult } from '../../release/create.js';
 import type { RolloutPlan, RolloutSummary } from '../../rollout/index.js';
+import type { RunEvent } from '../../engine/types.js';
+import { summarize } from '../../output/summary.js';
 import type { DryRunSummary, RunSummary } from '../../run/index.js';
 import { table, type Colors } from '../../render/index.js';
 
@@ -112,4 +114,74 @@ export function renderTracking(t: RolloutSummary, c: Colors): string {
     for (const s of p.superseded) lines.push(c.yellow(`  ${s.ref}: the remote has a newer deployment${s.remoteTag ? ` (${s.remoteTag})` : ''}; left as is`));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A component's status from its steps: failed, unfinished, skipped, cached (all cached) or done. */
+function componentStatus(statuses: string[]): string {
+  for (const st of ['failed', 'unfinished']) if (statuses.includes(st)) return st;
+  if (statuses.every((x) => x === 'skipped')) return 'skipped';
+  if (statuses.every((x) => x === 'cached')) return 'cached';
+  return 'done';
+}
+
+/**
+ * A finished run as `--format json|yaml` prints it (README "Machine-readable output"): the
+ * run, each component's status, steps and timings, plan changes, output names (never their
+ * values), built artifacts, and for a rollout the release and its Git records.
+ */
+export function runValue(summary: RunSummary, events: readonly RunEvent[], tracked: RolloutSummary | undefined): Record<string, unknown> {
+  const s = summarize(events);
+  const recorded = new Map((tracked?.recorded ?? []).map((r) => [r.component, r]));
+  const addresses = [...new Set([...s.steps.map((st) => st.component), ...Object.keys(summary.componentOutputs)])];
+  const components = addresses.map((address) => {
+    const steps = s.steps.filter((st) => st.component === address);
+    const o = summary.componentOutputs[address] ?? {};
+    const c: Record<string, unknown> = {
+      address,
+      status: steps.length ? componentStatus(steps.map((st) => st.status)) : 'done',
+      duration_ms: steps.reduce((n, st) => n + (st.durationMs ?? 0), 0),
+      steps: steps.map((st) => ({ id: st.id, status: st.status, duration_ms: st.durationMs ?? null, cached: st.status === 'cached', fingerprint: st.fingerprint ?? null })),
+    };
+    if (summary.pipeline === 'plan' && address.startsWith('terraform/')) {
+      const unknown = Array.isArray(o.unknown) ? (o.unknown as { value: string; reason: string }[]) : [];
+      c.changes = unknown.length ? null : { add: Number(o.add ?? 0), change: Number(o.change ?? 0), destroy: Number(o.destroy ?? 0) };
+      if (unknown.length) c.unknown = unknown;
+    } else if (address.startsWith('nixpack/')) {
+      c.image = typeof o.image === 'string' ? o.image : null;
+      c.pushed = Boolean(o.pushed);
+    } else {
+      c.outputs = Object.keys(o).sort();
+      if (typeof o.digest === 'string') c.digest = o.digest;
+    }
+    // Git records name a Terraform component without its type (`vpc` for terraform/vpc).
+    const r = address.startsWith('terraform/') ? recorded.get(address.slice('terraform/'.length)) : undefined;
+    if (r) c.recorded = { status: r.status, tag: r.tag, ref_updated: r.refUpdated, ...(r.conflict ? { conflict: r.conflict } : {}) };
+    return c;
+  });
+  const rel = tracked?.release;
+  return {
+    pipeline: summary.pipeline,
+    deployment: summary.deployment,
+    target: summary.target,
+    run_id: summary.runId,
+    status: summary.status,
+    engine: summary.engine,
+    started_at: s.started?.time ?? null,
+    finished_at: s.finished?.time ?? null,
+    duration_ms: summary.durationMs,
+    counts: s.counts,
+    release: rel
+      ? {
+          id: rel.id,
+          tag: rel.tag,
+          created: rel.created,
+          commit: rel.record.git_sha,
+          promoted_from: tracked?.decision?.promotedFrom ?? null,
+          rollback_of: tracked?.decision?.rollbackOf ?? null,
+          approved_by: tracked?.approvedBy ?? [],
+        }
+      : null,
+    components,
+    ...(tracked?.push ? { push: { remote: tracked.push.remote, ok: tracked.push.ok, pushed: tracked.push.pushed.length, rejected: tracked.push.rejected } } : {}),
+  };
 }
