@@ -30,6 +30,8 @@ import { VendorPullCommand } from './commands/vendor-pull.js';
 import { VendorStatusCommand } from './commands/vendor-status.js';
 import { VendorCacheStatsCommand } from './commands/vendor-cache-stats.js';
 import { VendorCleanCommand } from './commands/vendor-clean.js';
+import { InitCommand } from './commands/init.js';
+import { MigrateCommand } from './commands/migrate.js';
 
 /** Global options may come before the command (`atmos-pipe --chdir x describe`); move them after it. */
 const GLOBAL_WITH_VALUE = new Set(['-C', '--chdir', '--config', '--color', '-f', '--format']);
@@ -91,7 +93,11 @@ const COMMANDS = [
   VendorStatusCommand,
   VendorCacheStatsCommand,
   VendorCleanCommand,
+  InitCommand,
+  MigrateCommand,
 ];
+// `init` writes the Atmos custom command that forwards every one of them.
+InitCommand.commandClasses = COMMANDS;
 
 /**
  * The clipanion application. Given the argv, only the commands whose first path word is the

@@ -1,0 +1,197 @@
+/**
+ * `atmos-pipe init`: a new repository in an empty directory, or the missing pieces in an
+ * existing one. Never overwrites: every file is either written (it did not exist) or skipped
+ * (it did), and reported as such; the one edit of an existing file is the `deployment` custom
+ * command appended to atmos.yaml's `commands:` (src/onramp/atmos-command.ts), once.
+ *
+ * An existing Atmos repository (an atmos.yaml, or a stacks directory with stack files) gets
+ * no sample stack, module or deployment (they would become a top-level stack of the user's
+ * Atmos): only the custom command, a .gitignore when it has none, and the commands to run
+ * next (`migrate --from-stack <one of its stacks>`).
+ *
+ * Git: a rollout records its release against a commit, so the quick start needs one. A
+ * directory that is in no Git repository and was empty gets `git init` and a first commit of
+ * the scaffold (`git: 'never'` opts out, `'always'` also initialises a non-empty directory);
+ * inside an existing repository nothing is committed for the user.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { DiagnosticError, error } from '../diagnostics/index.js';
+import { addAtmosCommand, type AtmosCommand } from './atmos-command.js';
+import { GITIGNORE_ENTRIES, scaffoldFiles } from './scaffold.js';
+
+export interface InitOptions {
+  /** The directory to initialise (absolute). */
+  dir: string;
+  name: string;
+  targets: string[];
+  /** The Atmos custom command to add to atmos.yaml (none: no block). */
+  atmosCommand?: AtmosCommand;
+  /** `auto` (default): init and commit only an empty directory outside any repository. */
+  git?: 'auto' | 'always' | 'never';
+  /** Report what would be written, write nothing. */
+  dryRun?: boolean;
+}
+
+export type FileAction = 'wrote' | 'skipped' | 'updated' | 'would write' | 'would update';
+
+export interface InitReport {
+  /** `new`: scaffolded a repository; `atmos`: an existing Atmos repository was completed. */
+  kind: 'new' | 'atmos';
+  files: { path: string; action: FileAction; reason?: string }[];
+  /** What Git was done (`initialised`, `committed`), or why not. */
+  git: string[];
+  /** Top-level stack files found (existing repositories). */
+  stacks: string[];
+  /** The commands to run next. */
+  next: string[];
+  warnings: string[];
+}
+
+/** Whether `dir` is inside a Git work tree. */
+function inGitRepo(dir: string): boolean {
+  try {
+    return execFileSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8' }).trim() === 'true';
+  } catch {
+    return false;
+  }
+}
+
+/** Stack files under the stacks directory (repository-relative), few enough to print. */
+function stackFiles(dir: string, stacksDir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    if (out.length > 200) return;
+    let names: string[];
+    try {
+      names = readdirSync(d).sort();
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = path.join(d, n);
+      if (n.startsWith('.')) continue;
+      if (/\.ya?ml$/.test(n)) out.push(path.relative(dir, p).split(path.sep).join('/'));
+      else if (!n.includes('.')) walk(p);
+    }
+  };
+  walk(path.join(dir, stacksDir));
+  return out;
+}
+
+/** The stacks base path an existing atmos.yaml names (default `stacks`), read leniently. */
+function stacksBase(text: string | undefined): string {
+  const m = text?.match(/^stacks:\s*\n(?:[ \t]+.*\n)*?[ \t]+base_path:\s*["']?([^"'\n#]+?)["']?\s*(?:#.*)?$/m);
+  return m?.[1]?.trim() || 'stacks';
+}
+
+/** Likely top-level stacks: stack files that no other stack file imports, catalog and mixin folders and `_defaults` left out. */
+function topLevelStacks(files: string[]): string[] {
+  return files.filter((f) => !/(^|\/)(catalog|mixins?|_defaults?)(\/|\.)/.test(f) && !/\/_/.test(f));
+}
+
+export function initRepository(o: InitOptions): InitReport {
+  if (!existsSync(o.dir)) mkdirSync(o.dir, { recursive: true });
+  const entries = readdirSync(o.dir).filter((n) => n !== '.git');
+  const empty = entries.length === 0;
+  const atmosPath = path.join(o.dir, 'atmos.yaml');
+  const atmosText = existsSync(atmosPath) ? readFileSync(atmosPath, 'utf8') : undefined;
+  const base = stacksBase(atmosText);
+  const stacks = stackFiles(o.dir, base);
+  const existingAtmos = atmosText !== undefined || stacks.length > 0;
+  const report: InitReport = { kind: existingAtmos ? 'atmos' : 'new', files: [], git: [], stacks: [], next: [], warnings: [] };
+  const wrote = (p: string) => report.files.push({ path: p, action: o.dryRun ? 'would write' : 'wrote' });
+
+  const planned = scaffoldFiles({ name: o.name, targets: o.targets });
+  const writes: { path: string; content: string }[] = [];
+  for (const f of planned) {
+    const abs = path.join(o.dir, f.path);
+    const isAtmos = f.path === 'atmos.yaml';
+    const isIgnore = f.path === '.gitignore';
+    if (existingAtmos && !isAtmos && !isIgnore) continue; // no sample in someone's Atmos repository
+    if (existsSync(abs)) {
+      if (isIgnore) {
+        const have = readFileSync(abs, 'utf8')
+          .split('\n')
+          .map((l) => l.trim());
+        const missing = GITIGNORE_ENTRIES.filter((e) => !have.includes(e) && !have.includes(e.replace(/\/$/, '')));
+        report.files.push({ path: f.path, action: 'skipped', reason: missing.length ? `exists; consider adding ${missing.join(', ')}` : 'exists' });
+      } else if (!isAtmos) report.files.push({ path: f.path, action: 'skipped', reason: 'exists' });
+      continue;
+    }
+    const content = isAtmos && o.atmosCommand ? withCommand(f.content, o.atmosCommand) : f.content;
+    writes.push({ path: f.path, content });
+    wrote(f.path);
+  }
+  // An existing atmos.yaml gains the custom command once, in place.
+  let atmosUpdate: string | undefined;
+  if (atmosText !== undefined) {
+    if (!o.atmosCommand) report.files.push({ path: 'atmos.yaml', action: 'skipped', reason: 'exists' });
+    else {
+      const r = addAtmosCommand(atmosText, o.atmosCommand);
+      if (r.status === 'added') {
+        atmosUpdate = r.text;
+        report.files.push({ path: 'atmos.yaml', action: o.dryRun ? 'would update' : 'updated', reason: 'added the `atmos deployment` custom command' });
+      } else if (r.status === 'present') report.files.push({ path: 'atmos.yaml', action: 'skipped', reason: 'exists; its `deployment` custom command is already there' });
+      else {
+        report.files.push({ path: 'atmos.yaml', action: 'skipped', reason: `exists; the custom command was not added: ${r.reason}` });
+        report.warnings.push(`atmos.yaml: ${r.reason} (see the README, "Coming from Atmos")`);
+      }
+    }
+  }
+
+  if (!o.dryRun) {
+    for (const w of writes) {
+      const abs = path.join(o.dir, w.path);
+      mkdirSync(path.dirname(abs), { recursive: true });
+      writeFileSync(abs, w.content, { flag: 'wx' }); // never overwrite, even if it appeared meanwhile
+    }
+    if (atmosUpdate !== undefined) writeFileSync(atmosPath, atmosUpdate);
+  }
+
+  // Git.
+  const repo = inGitRepo(o.dir);
+  const wantGit = o.git === 'always' || ((o.git ?? 'auto') === 'auto' && empty && !repo);
+  if (o.git !== 'never' && !repo && wantGit && !o.dryRun) {
+    gitRun(o.dir, ['init', '-q']);
+    report.git.push('initialised a Git repository');
+    gitRun(o.dir, ['add', '--', ...writes.map((w) => w.path)]);
+    try {
+      gitRun(o.dir, ['commit', '-q', '-m', `atmos-pipe init: deployment ${o.name}`]);
+      report.git.push('committed the new files');
+    } catch (e) {
+      report.warnings.push(`git commit failed (${(e as Error).message.split('\n')[0]}); set user.name and user.email, then commit: a rollout records its release against a commit`);
+    }
+  } else if (o.git !== 'never' && !repo && !o.dryRun) {
+    report.warnings.push('not a Git repository: run `git init && git add -A && git commit -m init` before a rollout (it records releases in Git), or `init --git`');
+  }
+
+  const cli = 'atmos-pipe';
+  if (report.kind === 'new') {
+    const first = o.targets[0];
+    if (repo && writes.length) report.next.push(`git add ${writes.map((w) => w.path).join(' ')} && git commit -m "atmos-pipe init"`);
+    report.next.push(`${cli} validate ${o.name}`, `${cli} rollout ${o.name} --target ${first}`);
+    if (o.targets.length > 1) report.next.push(`${cli} rollout ${o.name} --target ${o.targets[1]} --promote-from ${first}${o.targets.length === 2 ? ' --approve' : ''}`);
+    report.next.push(`${cli} status ${o.name}`);
+  } else {
+    report.stacks = topLevelStacks(stacks);
+    const stackRel = (f: string) => f.slice(base.length + 1).replace(/\.ya?ml$/, '');
+    const pick = report.stacks[0];
+    if (pick) report.next.push(`${cli} migrate --from-stack ${stackRel(pick)} --name ${o.name} --dry-run`, `${cli} migrate --from-stack ${stackRel(pick)} --name ${o.name}`);
+    else report.next.push(`${cli} migrate --from-stack <stack> --name ${o.name}`);
+    report.next.push(`${cli} validate ${o.name}`, `atmos deployment describe ${o.name} --target <target>`);
+  }
+  return report;
+}
+
+/** A new atmos.yaml with the custom command. */
+function withCommand(text: string, command: AtmosCommand): string {
+  const r = addAtmosCommand(text, command);
+  if (r.status !== 'added') throw new DiagnosticError(error('init/internal', `cannot add the custom command to a new atmos.yaml: ${r.status}`));
+  return r.text;
+}
+
+function gitRun(cwd: string, args: string[]): void {
+  execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+}
