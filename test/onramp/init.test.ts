@@ -14,7 +14,7 @@ import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderOptionsFor, renderTemplate } from '../../src/gotemplate/index.js';
-import { CLI, GIT_ENV, git, listTree, makeRepo } from '../helpers.js';
+import { CLI, GIT_ENV, ROOT, git, listTree, makeRepo } from '../helpers.js';
 import { INHERITANCE } from './fixtures.js';
 import schema from './atmos-command.schema.json' with { type: 'json' };
 
@@ -174,6 +174,17 @@ describe('init in an existing Atmos repository', () => {
     expect(hashes(dir)).toEqual(after);
   });
 
+  it('an atmos.yaml it cannot extend in place (broken YAML, a flow list) is left as it is, with a warning', () => {
+    for (const atmos of ['stacks: [unclosed\n', 'commands: [{ name: hello, steps: [echo] }]\nstacks: { base_path: stacks }\n']) {
+      const dir = makeRepo({ ...INHERITANCE, 'atmos.yaml': atmos });
+      const r = cli(['init', '--name', 'network', '--no-git'], dir);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/^warning: atmos\.yaml: /m);
+      expect(r.stdout).toMatch(/skipped\s+atmos\.yaml\s+\(exists; the custom command was not added/);
+      expect(readFileSync(path.join(dir, 'atmos.yaml'), 'utf8')).toBe(atmos);
+    }
+  });
+
   it('an atmos.yaml without commands gains the block at its end; nothing before it changes', () => {
     const dir = makeRepo(INHERITANCE);
     const r = cli(['init', '--name', 'network', '--no-git'], dir);
@@ -244,5 +255,67 @@ describe('the `atmos deployment` custom command', () => {
     const d = JSON.parse(out);
     expect(d.deployment).toBe('hello');
     expect(d.components[0].vars.message).toBe('hello on dev');
+  });
+});
+
+describe('the README', () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = (title: string) => readme.slice(readme.indexOf(`## ${title}`), readme.indexOf('\n## ', readme.indexOf(`## ${title}`) + 3));
+  const blocks = (text: string, lang: string) => [...text.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]);
+
+  it('its quick start works as written', () => {
+    const [block] = blocks(section('Quick start (60 seconds)'), 'bash');
+    const base = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-quickstart-'));
+    let cwd = base;
+    let ran = 0;
+    for (const line of block
+      .split('\n')
+      .map((l) => l.replace(/\s+#.*$/, '').trim())
+      .filter(Boolean)) {
+      const mk = line.match(/^mkdir (\S+) && cd (\S+)$/);
+      if (mk) {
+        cwd = path.join(base, mk[2]);
+        execFileSync('mkdir', [path.join(base, mk[1])]);
+        continue;
+      }
+      const words = line.split(/\s+/);
+      expect(words[0]).toBe('atmos-pipe');
+      const r = cli(words.slice(1), cwd);
+      expect(r.code, `${line}\n${r.stderr}`).toBe(0);
+      ran++;
+    }
+    expect(ran).toBe(4);
+  });
+
+  it('its "Coming from Atmos" commands work as written on an Atmos repository with that stack', () => {
+    const [block] = blocks(section('Coming from Atmos'), 'bash');
+    const dir = makeRepo(INHERITANCE);
+    const lines = block
+      .split('\n')
+      .map((l) => l.replace(/\s+#.*$/, '').trim())
+      .filter(Boolean);
+    expect(lines).toHaveLength(3);
+    for (const line of lines) {
+      const r = cli(line.split(/\s+/).slice(1), dir);
+      expect(r.code, `${line}\n${r.stderr}`).toBe(0);
+    }
+  });
+
+  it('its `atmos deployment` snippet is what init writes (each entry shown is in the generated block)', () => {
+    const [snippet] = blocks(section('Coming from Atmos'), 'yaml');
+    const shown = (parse(snippet) as { commands: AtmosCommand[] }).commands[0];
+    const dir = emptyDir();
+    cli(['init', '--name', 'hello', '--no-git'], dir);
+    const real = deploymentCommand(readFileSync(path.join(dir, 'atmos.yaml'), 'utf8'));
+    expect(shown.name).toBe(real.name);
+    expect(shown.steps).toEqual(real.steps);
+    for (const sub of shown.commands ?? []) {
+      const r = real.commands?.find((c) => c.name === sub.name);
+      expect(r, sub.name).toBeDefined();
+      for (const f of sub.flags ?? []) expect(r?.flags).toContainEqual(f);
+      for (const e of sub.env ?? []) expect(r?.env).toContainEqual(e);
+      expect(r?.arguments).toEqual(sub.arguments);
+      for (const w of (sub.steps?.[0] ?? '').split(' ').filter((x) => x !== '…')) expect(r?.steps?.[0]).toContain(w);
+    }
   });
 });
