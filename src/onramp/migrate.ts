@@ -26,7 +26,7 @@ import { displayPath } from '../config/files.js';
 import { loadDeploymentFile, type DeploymentConfig } from '../config/deployment.js';
 import { describe, type DescribedComponent } from '../describe/index.js';
 import { refPrefixCollisions } from '../config/names.js';
-import { DiagnosticError, didYouMean, error } from '../diagnostics/index.js';
+import { DiagnosticError, didYouMean, error, type Diagnostic } from '../diagnostics/index.js';
 import type { Repository } from '../repository.js';
 import { resolveDeployment } from '../resolve/index.js';
 import { stackLoadOptions } from '../resolve/stack-config.js';
@@ -44,6 +44,8 @@ export interface MigrateOptions {
   target: string;
   /** Only these components (default: every deployable terraform component of the stack). */
   components?: string[];
+  /** Where the file will be written (repository-relative), for the locations of problems found in it. */
+  file: string;
 }
 
 export interface MigrateResult {
@@ -99,16 +101,24 @@ function render(body: Body, from: string, layout: string, target: string): strin
   return head + stringify({ deployment: body }, { lineWidth: 0 });
 }
 
-/** Resolve a candidate deployment body in memory (a temporary file outside the repository). */
-async function resolveBody(repo: Repository, body: Body, target: string): Promise<Map<string, DescribedComponent>> {
+/**
+ * Resolve a candidate deployment in memory: its text in a temporary file outside the
+ * repository. A problem is reported at the generated file's line, named as it would be written.
+ */
+async function resolveBody(repo: Repository, body: Body, target: string, text: string, as: string): Promise<Map<string, DescribedComponent>> {
   const dir = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-migrate-'));
+  const abs = path.join(dir, `${String(body.name)}.yaml`);
   try {
-    const abs = path.join(dir, `${String(body.name)}.yaml`);
-    writeFileSync(abs, stringify({ deployment: body }, { lineWidth: 0 }));
+    writeFileSync(abs, text);
     const dep: DeploymentConfig = loadDeploymentFile(repo.config, abs, repo.files);
     const resolved = await resolveDeployment(repo.config, dep, target, { files: repo.files });
     const d = describe(resolved, {});
     return new Map(d.components.filter((c) => c.type === 'terraform').map((c) => [c.name, c]));
+  } catch (e) {
+    if (!(e instanceof DiagnosticError)) throw e;
+    const tmp = displayPath(repo.config.repoRoot, abs);
+    const where = (d: Diagnostic): Diagnostic => (d.location?.file === tmp ? { ...d, location: { ...d.location, file: `${as} (as generated)` } } : d);
+    throw new DiagnosticError(e.diagnostics.map(where));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -195,17 +205,12 @@ export async function migrate(repo: Repository, o: MigrateOptions): Promise<Migr
     components: { terraform: Object.fromEntries(chosen.map((n) => [n, named(n)])) },
     targets: { [o.target]: { stacks: [stackEntry] } },
   };
-  const reference = await resolveBody(repo, stackBody, o.target);
+  const reference = await resolveBody(repo, stackBody, o.target, render(stackBody, o.fromStack, 'stack', o.target), o.file);
 
   // Layout 1: the stack file's imports, and what the file adds carried per component.
   const tried = await tryImportsLayout(repo, o, stackRel, stackAbs, chosen, reference, modules);
   if (tried.body) {
     return { stackFile, layout: 'imports', text: render(tried.body, o.fromStack, 'imports', o.target), components: chosen, report };
-  }
-  const check = await resolveBody(repo, stackBody, o.target);
-  for (const n of chosen) {
-    const d = differences(reference.get(n), check.get(n));
-    if (d.length) report.push(`terraform/${n}: differs in ${d.join(', ')}`);
   }
   return { stackFile, layout: 'stack', layoutReason: tried.reason, text: render(stackBody, o.fromStack, 'stack', o.target), components: chosen, report };
 }
@@ -254,7 +259,7 @@ async function tryImportsLayout(
   const body: Body = { name: o.name, ...(stacks.length ? { stacks } : {}), components: { terraform: components }, targets: { [o.target]: {} } };
   let first: Map<string, DescribedComponent>;
   try {
-    first = await resolveBody(repo, body, o.target);
+    first = await resolveBody(repo, body, o.target, render(body, o.fromStack, 'imports', o.target), o.file);
   } catch (e) {
     if (!(e instanceof DiagnosticError)) throw e;
     return { reason: `its imports alone do not resolve (${e.diagnostics[0]?.message ?? 'error'})` };
@@ -276,7 +281,13 @@ async function tryImportsLayout(
       components[n][section] = carry;
     }
   }
-  const second = await resolveBody(repo, body, o.target);
+  let second: Map<string, DescribedComponent>;
+  try {
+    second = await resolveBody(repo, body, o.target, render(body, o.fromStack, 'imports', o.target), o.file);
+  } catch (e) {
+    if (!(e instanceof DiagnosticError)) throw e;
+    return { reason: `the carried values do not resolve as written (${e.diagnostics[0]?.message ?? 'error'})` };
+  }
   for (const n of chosen) {
     const d = differences(reference.get(n), second.get(n));
     if (d.length) return { reason: `terraform/${n}: without the stack file its ${d.join(', ')} would differ` };

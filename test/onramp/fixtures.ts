@@ -76,7 +76,18 @@ export const OVERRIDES: Record<string, string> = {
   'atmos.yaml': ['components:', '  terraform:', '    base_path: components/terraform', 'stacks:', '  base_path: stacks', '  included_paths: ["deploy/**/*"]', ''].join('\n'),
   'stacks/mixins/region/us-east-2.yaml': ['vars:', '  region: us-east-2', '  environment: ue2', ''].join('\n'),
   'stacks/mixins/stage/prod.yaml': ['vars:', '  stage: prod', 'settings:', '  spacelift: { workspace_enabled: true }', ''].join('\n'),
-  'stacks/catalog/db.yaml': ['components:', '  terraform:', '    db:', '      vars:', '        size: small', '        team: unknown', '        backups: { enabled: false, keep: 3 }', ''].join('\n'),
+  'stacks/catalog/db.yaml': [
+    'components:',
+    '  terraform:',
+    '    db:',
+    '      vars:',
+    '        size: small',
+    '        team: unknown',
+    '        backups: { enabled: false, keep: 3 }',
+    '    cache:',
+    '      vars: { size: micro, team: unknown }',
+    '',
+  ].join('\n'),
   'stacks/catalog/overrides.yaml': ['overrides:', '  vars:', '    team: data', '  env:', '    TF_LOG: warn', ''].join('\n'),
   'stacks/catalog/app.yaml': ['components:', '  terraform:', '    app:', '      vars:', '        replicas: 1', '        team: unknown', '        ports: [80]', ''].join('\n'),
   'stacks/deploy/prod.yaml': [
@@ -108,6 +119,7 @@ export const OVERRIDES: Record<string, string> = {
   ].join('\n'),
   'components/terraform/app/main.tf': tf(['region', 'environment', 'stage', 'replicas', 'team', 'ports', 'owner']),
   'components/terraform/db/main.tf': tf(['region', 'environment', 'stage', 'size', 'team', 'backups', 'owner']),
+  'components/terraform/cache/main.tf': tf(['region', 'stage', 'size', 'team', 'owner']),
 };
 
 /** Catalog and mixins with an import context (a templated catalog file), list merge strategy append, a relative import. */

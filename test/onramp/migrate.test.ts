@@ -14,23 +14,25 @@ import { listTree, makeRepo, runCli } from '../helpers.js';
 import { CATALOG, INHERITANCE, OVERRIDES } from './fixtures.js';
 
 /** Every deployable terraform component of a top-level stack file, resolved as Atmos resolves it. */
-function atmosResolution(dir: string, stackFile: string): Map<string, Record<string, unknown>> {
+type Sections = Record<'vars' | 'settings' | 'env', Record<string, unknown>>;
+
+function atmosResolution(dir: string, stackFile: string): Map<string, Sections> {
   const repo = openRepository({ cwd: dir });
   const stack = loadStack([{ path: stackFile }], stackLoadOptions(repo.config), repo.files);
-  const out = new Map<string, Record<string, unknown>>();
+  const out = new Map<string, Sections>();
   for (const n of stack.componentNames.terraform) {
     const c = resolveComponent(stack, 'terraform', n);
-    if (!c.abstract && c.enabled) out.set(n, c.vars);
+    if (!c.abstract && c.enabled) out.set(n, { vars: c.vars, settings: c.settings, env: c.env });
   }
   return out;
 }
 
-function describeVars(dir: string, name: string, target: string): Map<string, Record<string, unknown>> {
+function describeSections(dir: string, name: string, target: string): Map<string, Sections> {
   const r = runCli(['describe', name, '--target', target, '--format', 'json'], { cwd: dir });
   expect(r.stderr).not.toMatch(/error/);
   expect(r.code).toBe(0);
-  const d = JSON.parse(r.stdout) as { components: { name: string; type: string; vars: Record<string, unknown> }[] };
-  return new Map(d.components.filter((c) => c.type === 'terraform').map((c) => [c.name, c.vars]));
+  const d = JSON.parse(r.stdout) as { components: ({ name: string; type: string } & Sections)[] };
+  return new Map(d.components.filter((c) => c.type === 'terraform').map((c) => [c.name, { vars: c.vars, settings: c.settings, env: c.env }]));
 }
 
 const cases = [
@@ -43,6 +45,7 @@ const cases = [
     target: 'dev',
     layout: 'imports',
     migrated: ['vpc'],
+    spot: { vpc: { cidr: '10.0.0.0/16', enable_nat: true, azs: ['a'], tags: { managed_by: 'atmos', team: 'network', env: 'dev' }, name: 'main', tenant: 'plat', stage: 'dev' } },
     notCarried: [/vpc\/defaults: abstract/, /logging\/defaults: abstract/, /vpc\/legacy: disabled/, /vpc\/flow-logs: its name nests under terraform\/vpc/],
   },
   {
@@ -53,7 +56,14 @@ const cases = [
     name: 'shop',
     target: 'prod',
     layout: 'stack',
-    migrated: ['app', 'db'],
+    migrated: ['app', 'cache', 'db'],
+    // The overrides file reaches app (imported after it) and db (defined by the importing file too), not cache (imported
+    // before it, and only there); terraform.overrides of the top file reach all.
+    spot: {
+      app: { team: 'data', owner: 'sre', replicas: 3, ports: [80, 443] },
+      db: { team: 'data', owner: 'sre', backups: { enabled: true, keep: 3 } },
+      cache: { team: 'unknown', owner: 'sre', size: 'micro' },
+    },
     notCarried: [],
   },
   {
@@ -65,6 +75,7 @@ const cases = [
     target: 'staging',
     layout: 'stack',
     migrated: ['service/api', 'service/worker'],
+    spot: { 'service/worker': { service_name: 'worker', cpu: 512, subnets: ['base', 'shared', 'private'], org: 'acme' } },
     notCarried: [],
   },
 ];
@@ -86,18 +97,22 @@ describe('migrate --from-stack', () => {
       const text = readFileSync(path.join(dir, out.file), 'utf8');
       if (c.layout === 'imports') expect(text).not.toContain(c.stackFile.replace(/\.yaml$/, '')); // the parent stack is no longer read
       expect(runCli(['validate', c.name], { cwd: dir }).code).toBe(0);
-      const after = describeVars(dir, c.name, c.target);
+      const after = describeSections(dir, c.name, c.target);
       expect([...after.keys()].sort()).toEqual([...c.migrated].sort());
       for (const name of c.migrated) {
         expect(before.get(name), `${name}: resolved by the stack`).toBeDefined();
-        expect(after.get(name), `${name}: vars of the deployment equal the stack's`).toEqual(before.get(name));
+        const spot = (c.spot as Record<string, Record<string, unknown>>)[name];
+        if (spot) expect(before.get(name)?.vars).toMatchObject(spot);
+        expect(after.get(name)?.vars, `${name}: vars of the deployment equal the stack's`).toEqual(before.get(name)?.vars);
+        expect(after.get(name)?.settings, `${name}: settings`).toEqual(before.get(name)?.settings);
+        expect(after.get(name)?.env, `${name}: env`).toEqual(before.get(name)?.env);
       }
     });
   }
 
   it('the same template imported with two contexts gives two components (not the first rendering twice)', () => {
     const dir = makeRepo(CATALOG);
-    const v = atmosResolution(dir, 'envs/staging.yaml');
+    const v = new Map([...atmosResolution(dir, 'envs/staging.yaml')].map(([k, x]) => [k, x.vars]));
     expect(v.get('service/api')).toMatchObject({ service_name: 'api', cpu: 256, subnets: ['base', 'shared'] });
     expect(v.get('service/worker')).toMatchObject({ service_name: 'worker', cpu: 512, subnets: ['base', 'shared', 'private'] });
   });
@@ -107,7 +122,7 @@ describe('migrate --from-stack', () => {
     const ok = runCli(['migrate', '--from-stack', 'deploy/prod', '--name', 'db-only', '--component', 'db', '--target', 'prod', '--dry-run'], { cwd: dir });
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('db: {}');
-    expect(ok.stdout).not.toMatch(/^\s+app:/m);
+    expect(ok.stdout).not.toMatch(/^\s+(app|cache):/m);
     const bad = runCli(['migrate', '--from-stack', 'deploy/prod', '--name', 'x', '--component', 'dbb'], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('did you mean "db"');
@@ -123,6 +138,13 @@ describe('migrate --from-stack', () => {
     expect(unknown.stderr).toContain('--from-stack plat-ue2-dve');
     expect(unknown.stderr).toContain('did you mean "plat-ue2-dev"');
     expect(unknown.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(files()).toEqual(tree);
+    const outside = runCli(['migrate', '--from-stack', 'plat-ue2-dev', '--name', 'network', '--output', '../network.yaml'], { cwd: dir });
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toContain('leaves the repository');
+    expect(existsSync(path.join(dir, '../network.yaml'))).toBe(false);
+    const misnamed = runCli(['migrate', '--from-stack', 'plat-ue2-dev', '--name', 'network', '--output', 'deployments/other.yaml'], { cwd: dir });
+    expect(misnamed.code).toBe(2);
     expect(files()).toEqual(tree);
 
     expect(runCli(['migrate', '--from-stack', 'plat-ue2-dev', '--name', 'network', '--dry-run'], { cwd: dir }).code).toBe(0);

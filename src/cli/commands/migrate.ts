@@ -41,6 +41,9 @@ export class MigrateCommand extends BaseCommand {
     if (this.output && !/\.ya?ml$/.test(out.abs))
       throw new lib.DiagnosticError(lib.error('args/output', `--output ${this.output}: a deployment file ends in .yaml`, undefined, `e.g. --output deployments/${this.name}.yaml`));
     if (this.output) {
+      const { containmentProblem } = await import('../../config/paths.js');
+      const p = containmentProblem(repo.config.repoRoot, this.output, { what: '--output', code: 'args/output' });
+      if (p) throw new lib.DiagnosticError(p);
       const base = (await import('node:path')).basename(out.abs).replace(/\.ya?ml$/, '');
       if (base !== this.name)
         throw new lib.DiagnosticError(
@@ -50,7 +53,7 @@ export class MigrateCommand extends BaseCommand {
     if (out.exists && !this.force && !this.dryRun) {
       throw new lib.DiagnosticError(lib.error('migrate/exists', `${out.file} already exists`, { file: out.file, line: 1, col: 1 }, 'choose another --name, or pass --force to replace it'));
     }
-    const r = await migrate(repo, { fromStack: this.fromStack, name: this.name, target: this.target, components: this.component });
+    const r = await migrate(repo, { fromStack: this.fromStack, name: this.name, target: this.target, components: this.component, file: out.file });
     if (!this.dryRun) {
       const { mkdirSync, writeFileSync } = await import('node:fs');
       const path = await import('node:path');
