@@ -17,7 +17,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { loadAtmosConfig } from '../config/atmos.js';
+import { YamlFileCache } from '../config/files.js';
 import { DiagnosticError, error } from '../diagnostics/index.js';
+import { stackLoadOptions } from '../resolve/stack-config.js';
+import { stackNames } from '../stacks/names.js';
 import { addAtmosCommand, type AtmosCommand } from './atmos-command.js';
 import { GITIGNORE_ENTRIES, scaffoldFiles } from './scaffold.js';
 
@@ -175,14 +179,31 @@ export function initRepository(o: InitOptions): InitReport {
     if (o.targets.length > 1) report.next.push(`${cli} rollout ${o.name} --target ${o.targets[1]} --promote-from ${first}${o.targets.length === 2 ? ' --approve' : ''}`);
     report.next.push(`${cli} status ${o.name}`);
   } else {
-    report.stacks = topLevelStacks(stacks);
-    const stackRel = (f: string) => f.slice(base.length + 1).replace(/\.ya?ml$/, '');
+    const named = atmosStackNames(o.dir);
+    report.stacks = named ?? topLevelStacks(stacks).map((f) => f.slice(base.length + 1).replace(/\.ya?ml$/, ''));
     const pick = report.stacks[0];
-    if (pick) report.next.push(`${cli} migrate --from-stack ${stackRel(pick)} --name ${o.name} --dry-run`, `${cli} migrate --from-stack ${stackRel(pick)} --name ${o.name}`);
+    if (pick) report.next.push(`${cli} migrate --from-stack ${pick} --name ${o.name} --dry-run`, `${cli} migrate --from-stack ${pick} --name ${o.name}`);
     else report.next.push(`${cli} migrate --from-stack <stack> --name ${o.name}`);
-    report.next.push(`${cli} validate ${o.name}`, `atmos deployment describe ${o.name} --target <target>`);
+    const viaAtmos = report.files.some((f) => f.path === 'atmos.yaml' && (f.action === 'updated' || f.action === 'would update' || f.reason?.includes('already there')));
+    report.next.push(`${cli} validate ${o.name}`, `${viaAtmos ? 'atmos deployment' : cli} describe ${o.name} --target dev`);
   }
   return report;
+}
+
+/**
+ * The repository's top-level stacks by their Atmos names (atmos.yaml's included and excluded
+ * paths, manifest `name:`, name_template, name_pattern), as `migrate --from-stack` takes them;
+ * undefined when atmos.yaml or a stack cannot be read (the caller lists files instead).
+ */
+function atmosStackNames(dir: string): string[] | undefined {
+  try {
+    const cfg = loadAtmosConfig({ cwd: dir });
+    const names = stackNames(stackLoadOptions(cfg), cfg.stackNaming, new YamlFileCache(cfg.repoRoot));
+    return [...new Set(names.map((n) => n.name))].sort();
+  } catch (e) {
+    if (e instanceof DiagnosticError) return undefined;
+    throw e;
+  }
 }
 
 /** A new atmos.yaml with the custom command. */

@@ -150,7 +150,9 @@ describe('init in an existing Atmos repository', () => {
     expect(r.stdout).toContain('Existing Atmos repository');
     expect(r.stdout).toContain('updated  atmos.yaml');
     expect(r.stdout).toContain('wrote  .gitignore');
-    expect(r.stdout).toMatch(/atmos-pipe migrate --from-stack orgs\/acme\/ue2\/dev --name network/);
+    expect(r.stdout).toMatch(/Stacks found.*\n {2}plat-ue2-dev\n/);
+    expect(r.stdout).toContain('atmos-pipe migrate --from-stack plat-ue2-dev --name network');
+    expect(r.stdout).toContain('atmos deployment describe network --target dev');
     const after = hashes(dir);
     const added = Object.keys(after).filter((f) => !(f in before));
     expect(added).toEqual(['.gitignore']);
