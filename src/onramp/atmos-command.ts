@@ -56,6 +56,9 @@ const RESERVED_FLAGS = new Set([
   'version',
 ]);
 
+/** The default of an optional argument (Atmos needs one): stands for "not given". */
+const OMITTED = '-';
+
 /** The name of the custom command. */
 export const ATMOS_COMMAND_NAME = 'deployment';
 
@@ -76,7 +79,7 @@ const short = (s: string) => {
 export interface AtmosCommand {
   name: string;
   description: string;
-  arguments?: { name: string; description: string; required: boolean }[];
+  arguments?: { name: string; description: string; required: boolean; default?: string }[];
   flags?: { name: string; type: 'string' | 'bool'; description: string }[];
   env?: { key: string; value: string }[];
   steps?: string[];
@@ -85,7 +88,14 @@ export interface AtmosCommand {
 
 /** The sub-command forwarding one atmos-pipe command. */
 function leaf(word: string, c: CommandShape): AtmosCommand {
-  const args = c.positionals.map((p) => ({ name: p.name, description: `${p.name}${p.required ? '' : ' (optional)'}`, required: p.required }));
+  // Atmos refuses an omitted argument that has no default, `required: false` or not (cmd/cmd_utils.go
+  // preCustomCommand): an optional one gets the default OMITTED, which never reaches atmos-pipe.
+  const args = c.positionals.map((p) => ({
+    name: p.name,
+    description: `${p.name}${p.required ? '' : ' (optional)'}`,
+    required: p.required,
+    ...(p.required ? {} : { default: OMITTED }),
+  }));
   const flags = c.options
     .filter((o) => !RESERVED_FLAGS.has(o.name))
     .flatMap((o) => {
@@ -95,7 +105,10 @@ function leaf(word: string, c: CommandShape): AtmosCommand {
       return [f, ...negated];
     });
   const env = [
-    ...args.map((a) => ({ key: envName('ARG', a.name), value: `{{ index .Arguments "${a.name}" }}` })),
+    ...args.map((a) => ({
+      key: envName('ARG', a.name),
+      value: a.required ? `{{ index .Arguments "${a.name}" }}` : `{{ with index .Arguments "${a.name}" }}{{ if ne . "${OMITTED}" }}{{ . }}{{ end }}{{ end }}`,
+    })),
     ...flags.filter((f) => f.type === 'string').map((f) => ({ key: envName('FLAG', f.name), value: `{{ index .Flags "${f.name}" }}` })),
   ];
   const words = [

@@ -38,7 +38,7 @@ const hashes = (dir: string) =>
 
 interface AtmosCommand {
   name: string;
-  arguments?: { name: string; required?: boolean }[];
+  arguments?: { name: string; required?: boolean; default?: string }[];
   flags?: { name: string; type?: string; shorthand?: string }[];
   env?: { key: string; value: string }[];
   steps?: string[];
@@ -217,6 +217,8 @@ describe('the `atmos deployment` custom command', () => {
         `${c.name}: no shorthand (they could clash with Atmos's)`,
       ).toBe(false);
       const args = c.arguments ?? [];
+      // Atmos exits on an omitted argument without a default, even one not required.
+      for (const a of args) if (!a.required) expect(a.default, `${c.name} ${a.name}`).toBeTruthy();
       // Cobra RangeArgs(required, all): required ones first.
       expect(args.findIndex((a) => !a.required) === -1 || args.slice(args.findIndex((a) => !a.required)).every((a) => !a.required)).toBe(true);
       for (const s of c.steps ?? []) expect(s).toMatch(/^\$\{ATMOS_PIPE_BIN:-atmos-pipe\}/);
@@ -234,7 +236,15 @@ describe('the `atmos deployment` custom command', () => {
     for (const w of pathWords) c = c.commands?.find((x) => x.name === w) as AtmosCommand;
     expect(c).toBeDefined();
     const allFlags: Record<string, string | boolean> = Object.fromEntries((c.flags ?? []).map((f) => [f.name, f.type === 'bool' ? false : '']));
-    const data = { Arguments: { ...Object.fromEntries((c.arguments ?? []).map((a) => [a.name, ''])), ...args }, Flags: { ...allFlags, ...flags }, TrailingArgs: '' };
+    // Atmos's preCustomCommand: an omitted argument takes its default, and without one the command is refused.
+    const argsData = Object.fromEntries(
+      (c.arguments ?? []).map((a) => {
+        const v = args[a.name] ?? a.default;
+        expect(v, `argument ${a.name} omitted without a default: Atmos would refuse`).toBeDefined();
+        return [a.name, v];
+      }),
+    );
+    const data = { Arguments: argsData, Flags: { ...allFlags, ...flags }, TrailingArgs: '' };
     const opts = renderOptionsFor({ delimiters: ['{{', '}}'], env: {}, sprig: true, gomplate: true }, 'default');
     const vars = Object.fromEntries((c.env ?? []).map((e) => [e.key, renderTemplate(e.value, data, opts)]));
     const step = renderTemplate((c.steps ?? [])[0], data, opts);
@@ -248,6 +258,9 @@ describe('the `atmos deployment` custom command', () => {
     const out = runAtmosStep(['rollout'], { deployment: 'hello' }, { target: `dev; touch pwned "$(id)"`, approve: true, 'no-fetch': true }, { ATMOS_PIPE_BIN: bin });
     expect(JSON.parse(out)).toEqual(['rollout', 'hello', '--target', `dev; touch pwned "$(id)"`, '--approve', '--no-fetch']);
     expect(listTree(dir).includes('pwned')).toBe(false);
+    // `atmos deployment rollout --target dev`: the optional deployment omitted reaches atmos-pipe omitted.
+    expect(JSON.parse(runAtmosStep(['rollout'], {}, { target: 'dev' }, { ATMOS_PIPE_BIN: bin }))).toEqual(['rollout', '--target', 'dev']);
+    expect(JSON.parse(runAtmosStep(['history'], { deployment: 'hello' }, { limit: '5' }, { ATMOS_PIPE_BIN: bin }))).toEqual(['history', 'hello', '--limit', '5']);
     const vendor = runAtmosStep(['vendor', 'pull'], {}, {}, { ATMOS_PIPE_BIN: bin });
     expect(JSON.parse(vendor)).toEqual(['vendor', 'pull']);
   });
