@@ -1,8 +1,9 @@
 /**
  * `atmos-pipe init`: a new repository in an empty directory, or the missing pieces in an
  * existing one. Never overwrites: every file is either written (it did not exist) or skipped
- * (it did), and reported as such; the one edit of an existing file is the `deployment` custom
- * command appended to atmos.yaml's `commands:` (src/onramp/atmos-command.ts), once.
+ * (it did), and reported as such. The one file init rewrites is its own: the `deployment`
+ * custom command in `.atmos.d/atmos-pipe.yaml` (src/onramp/atmos-command.ts), regenerated when
+ * it changed; atmos.yaml is never edited.
  *
  * An existing Atmos repository (an atmos.yaml, or a stacks directory with stack files) gets
  * no sample stack, module or deployment (they would become a top-level stack of the user's
@@ -15,14 +16,14 @@
  * inside an existing repository nothing is committed for the user.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadAtmosConfig } from '../config/atmos.js';
 import { YamlFileCache } from '../config/files.js';
-import { DiagnosticError, error } from '../diagnostics/index.js';
+import { DiagnosticError } from '../diagnostics/index.js';
 import { stackLoadOptions } from '../resolve/stack-config.js';
 import { stackNames } from '../stacks/names.js';
-import { addAtmosCommand, type AtmosCommand } from './atmos-command.js';
+import { ATMOS_COMMAND_FILE, type AtmosCommand, atmosCommandFile, deploymentDefinedIn } from './atmos-command.js';
 import { GITIGNORE_ENTRIES, scaffoldFiles } from './scaffold.js';
 
 export interface InitOptions {
@@ -30,7 +31,7 @@ export interface InitOptions {
   dir: string;
   name: string;
   targets: string[];
-  /** The Atmos custom command to add to atmos.yaml (none: no block). */
+  /** The Atmos custom command to write to .atmos.d/atmos-pipe.yaml (none: no file). */
   atmosCommand?: AtmosCommand;
   /** `auto` (default): init and commit only an empty directory outside any repository. */
   git?: 'auto' | 'always' | 'never';
@@ -124,24 +125,22 @@ export function initRepository(o: InitOptions): InitReport {
       } else if (!isAtmos) report.files.push({ path: f.path, action: 'skipped', reason: 'exists' });
       continue;
     }
-    const content = isAtmos && o.atmosCommand ? withCommand(f.content, o.atmosCommand) : f.content;
-    writes.push({ path: f.path, content });
+    writes.push({ path: f.path, content: f.content });
     wrote(f.path);
   }
-  // An existing atmos.yaml gains the custom command once, in place.
-  let atmosUpdate: string | undefined;
-  if (atmosText !== undefined) {
-    if (!o.atmosCommand) report.files.push({ path: 'atmos.yaml', action: 'skipped', reason: 'exists' });
+  if (atmosText !== undefined) report.files.push({ path: 'atmos.yaml', action: 'skipped', reason: 'exists' });
+  // The custom command: its own file, rewritten only when what init generates changed.
+  let commandFile: { content: string; exists: boolean } | undefined;
+  if (o.atmosCommand) {
+    const r = planCommandFile(o.dir, atmosText, o.atmosCommand);
+    if ('skip' in r) {
+      report.files.push({ path: ATMOS_COMMAND_FILE, action: 'skipped', reason: r.skip });
+      if (r.warning) report.warnings.push(r.warning);
+    } else if (r.exists && r.same) report.files.push({ path: ATMOS_COMMAND_FILE, action: 'skipped', reason: 'up to date' });
     else {
-      const r = addAtmosCommand(atmosText, o.atmosCommand);
-      if (r.status === 'added') {
-        atmosUpdate = r.text;
-        report.files.push({ path: 'atmos.yaml', action: o.dryRun ? 'would update' : 'updated', reason: 'added the `atmos deployment` custom command' });
-      } else if (r.status === 'present') report.files.push({ path: 'atmos.yaml', action: 'skipped', reason: 'exists; its `deployment` custom command is already there' });
-      else {
-        report.files.push({ path: 'atmos.yaml', action: 'skipped', reason: `exists; the custom command was not added: ${r.reason}` });
-        report.warnings.push(`atmos.yaml: ${r.reason} (see the README, "Coming from Atmos")`);
-      }
+      commandFile = { content: r.content, exists: r.exists };
+      if (r.exists) report.files.push({ path: ATMOS_COMMAND_FILE, action: o.dryRun ? 'would update' : 'updated', reason: 'regenerated the `atmos deployment` custom command' });
+      else wrote(ATMOS_COMMAND_FILE);
     }
   }
 
@@ -151,7 +150,12 @@ export function initRepository(o: InitOptions): InitReport {
       mkdirSync(path.dirname(abs), { recursive: true });
       writeFileSync(abs, w.content, { flag: 'wx' }); // never overwrite, even if it appeared meanwhile
     }
-    if (atmosUpdate !== undefined) writeFileSync(atmosPath, atmosUpdate);
+    if (commandFile) {
+      const abs = path.join(o.dir, ATMOS_COMMAND_FILE);
+      mkdirSync(path.dirname(abs), { recursive: true });
+      writeFileSync(abs, commandFile.content, { flag: commandFile.exists ? 'w' : 'wx' });
+      if (!commandFile.exists) writes.push({ path: ATMOS_COMMAND_FILE, content: commandFile.content });
+    }
   }
 
   // Git.
@@ -184,7 +188,7 @@ export function initRepository(o: InitOptions): InitReport {
     const pick = report.stacks[0];
     if (pick) report.next.push(`${cli} migrate --from-stack ${pick} --name ${o.name} --dry-run`, `${cli} migrate --from-stack ${pick} --name ${o.name}`);
     else report.next.push(`${cli} migrate --from-stack <stack> --name ${o.name}`);
-    const viaAtmos = report.files.some((f) => f.path === 'atmos.yaml' && (f.action === 'updated' || f.action === 'would update' || f.reason?.includes('already there')));
+    const viaAtmos = report.files.some((f) => f.path === ATMOS_COMMAND_FILE && (f.action !== 'skipped' || f.reason === 'up to date' || f.reason?.startsWith(OLD_INIT)));
     report.next.push(`${cli} validate ${o.name}`, `${viaAtmos ? 'atmos deployment' : cli} describe ${o.name} --target dev`);
   }
   return report;
@@ -206,11 +210,76 @@ function atmosStackNames(dir: string): string[] | undefined {
   }
 }
 
-/** A new atmos.yaml with the custom command. */
-function withCommand(text: string, command: AtmosCommand): string {
-  const r = addAtmosCommand(text, command);
-  if (r.status !== 'added') throw new DiagnosticError(error('init/internal', `cannot add the custom command to a new atmos.yaml: ${r.status}`));
-  return r.text;
+const OLD_INIT = 'an older atmos-pipe init';
+
+/**
+ * What to do with `.atmos.d/atmos-pipe.yaml`: its content and whether it exists (and is
+ * already that), or why it is not written. A `deployment` command atmos.yaml or another
+ * fragment defines is never doubled (Atmos would let one silently replace the other).
+ */
+function planCommandFile(dir: string, atmosText: string | undefined, command: AtmosCommand): { skip: string; warning?: string } | { content: string; exists: boolean; same: boolean } {
+  if (atmosText !== undefined) {
+    const d = deploymentDefinedIn(atmosText);
+    if (d.status === 'invalid') return { skip: `atmos.yaml does not parse (${d.reason})`, warning: `atmos.yaml does not parse (${d.reason}): the \`atmos deployment\` custom command was not written` };
+    if (d.status === 'old-init')
+      return { skip: `${OLD_INIT} added the \`deployment\` command to atmos.yaml; left there (delete it from atmos.yaml and run init again to move it to ${ATMOS_COMMAND_FILE})` };
+    if (d.status === 'defined')
+      return {
+        skip: 'atmos.yaml defines a `deployment` command',
+        warning: `atmos.yaml already defines a \`deployment\` custom command: ${ATMOS_COMMAND_FILE} not written (it would be overridden by it)`,
+      };
+  }
+  const abs = path.join(dir, ATMOS_COMMAND_FILE);
+  for (const other of fragments(dir)) {
+    if (other === ATMOS_COMMAND_FILE) continue;
+    let d: ReturnType<typeof deploymentDefinedIn>;
+    try {
+      d = deploymentDefinedIn(readFileSync(path.join(dir, other), 'utf8'));
+    } catch {
+      continue;
+    }
+    if (d.status !== 'none' && d.status !== 'invalid')
+      return { skip: `${other} defines a \`deployment\` command`, warning: `${other} already defines a \`deployment\` custom command: ${ATMOS_COMMAND_FILE} not written` };
+  }
+  const content = atmosCommandFile(command);
+  let st: ReturnType<typeof lstatSync> | undefined;
+  try {
+    st = lstatSync(abs);
+  } catch {
+    st = undefined;
+  }
+  if (st && !st.isFile()) return { skip: 'not a regular file', warning: `${ATMOS_COMMAND_FILE} is not a regular file (a link or a directory): left as it is, the custom command not written` };
+  const dirSt = existsSync(path.dirname(abs)) ? lstatSync(path.dirname(abs)) : undefined;
+  if (dirSt && !dirSt.isDirectory()) return { skip: '.atmos.d is not a directory', warning: '.atmos.d exists and is not a directory: the `atmos deployment` custom command was not written' };
+  return { content, exists: st !== undefined, same: st !== undefined && readFileSync(abs, 'utf8') === content };
+}
+
+/** The YAML files Atmos reads from `atmos.d/` and `.atmos.d/` beside atmos.yaml (repository-relative; see atmosCommandFile). */
+function fragments(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string, depth: number) => {
+    if (depth > 8) return;
+    let names: string[];
+    try {
+      names = readdirSync(path.join(dir, rel)).sort();
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const r = `${rel}/${n}`;
+      let st: ReturnType<typeof lstatSync>;
+      try {
+        st = lstatSync(path.join(dir, r));
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) walk(r, depth + 1);
+      else if (/\.ya?ml$/.test(n)) out.push(r);
+    }
+  };
+  walk('atmos.d', 0);
+  walk('.atmos.d', 0);
+  return out;
 }
 
 function gitRun(cwd: string, args: string[]): void {

@@ -12,7 +12,7 @@ export class InitCommand extends BaseCommand {
 
       In an existing Atmos repository (atmos.yaml or stack files present): writes only what is missing, never overwrites, and prints the commands to run next (\`migrate --from-stack …\`).
 
-      Either way atmos.yaml gains the Atmos custom command \`deployment\` (once), so \`atmos deployment rollout <name> --target dev\` runs atmos-pipe inside Atmos. On a terminal it asks for the name and targets; \`--yes\`, or no terminal, takes the defaults and the flags.
+      Either way it writes the Atmos custom command \`deployment\` to \`.atmos.d/atmos-pipe.yaml\` (Atmos merges it into atmos.yaml's commands; atmos.yaml itself is not edited), so \`atmos deployment rollout <name> --target dev\` runs atmos-pipe inside Atmos; run init again to regenerate it (rewritten only when it changed). An atmos.yaml that already defines a \`deployment\` command keeps it, and the file is not written. On a terminal it asks for the name and targets; \`--yes\`, or no terminal, takes the defaults and the flags.
     `,
     examples: [
       ['Start a repository here, asking for the name and targets', '$0 init'],
@@ -29,7 +29,7 @@ export class InitCommand extends BaseCommand {
   targets = Option.String('--targets', { description: 'Targets in promotion order, comma-separated (default: dev,prod)' });
   yes = Option.Boolean('-y,--yes', false, { description: 'Ask nothing: take the defaults for what no flag gives' });
   git = Option.Boolean('--git', { description: '--git: init and commit even a non-empty directory; --no-git: never touch Git' });
-  atmosCommand = Option.Boolean('--atmos-command', true, { description: 'Add the `atmos deployment` custom command to atmos.yaml (--no-atmos-command: do not)' });
+  atmosCommand = Option.Boolean('--atmos-command', true, { description: 'Write the `atmos deployment` custom command to .atmos.d/atmos-pipe.yaml, beside atmos.yaml (--no-atmos-command: do not)' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Print what would be written, write nothing' });
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
 
