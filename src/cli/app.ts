@@ -39,6 +39,8 @@ import { CacheStatsCommand } from './commands/cache-stats.js';
 import { CachePruneCommand } from './commands/cache-prune.js';
 import { CompletionCommand } from './commands/completion.js';
 import { type CommandSpec, commandSpec } from './spec.js';
+import { InitCommand } from './commands/init.js';
+import { MigrateCommand } from './commands/migrate.js';
 
 /** Global options may come before the command (`atmos-pipe --chdir x describe`); move them after it. */
 const GLOBAL_WITH_VALUE = new Set(['-C', '--chdir', '--config', '--color', '-f', '--format']);
@@ -108,7 +110,11 @@ const COMMANDS = [
   CacheStatsCommand,
   CachePruneCommand,
   CompletionCommand,
+  InitCommand,
+  MigrateCommand,
 ];
+// `init` writes the Atmos custom command that forwards every one of them.
+InitCommand.commandClasses = COMMANDS;
 
 /** What every command takes (help pages, usage errors, completion scripts). */
 export function commandSpecs(): CommandSpec[] {

@@ -33,6 +33,19 @@ export abstract class BaseCommand extends Command {
     return ((this as unknown as { format?: string }).format ?? 'table') as OutputFormat;
   }
 
+  /** Asks yes/no on the terminal (anything but y or yes is no, the input closing too). */
+  protected async confirm(question: string): Promise<boolean> {
+    const { createInterface } = await import('node:readline/promises');
+    const rl = createInterface({ input: process.stdin, output: this.context.stderr as NodeJS.WritableStream });
+    try {
+      // The input closing (Ctrl-D) is an answer too: no.
+      const closed = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
+      return /^y(es)?$/i.test((await Promise.race([rl.question(question), closed])).trim());
+    } finally {
+      rl.close();
+    }
+  }
+
   private readonly _colors = new Map<string, Colors>();
   /**
    * Colours for what goes to `stream` (stdout: results; stderr: progress and diagnostics):

@@ -150,17 +150,6 @@ export abstract class PipelineCommand extends BaseCommand {
     return {};
   }
 
-  /** Asks yes/no on the terminal. */
-  protected async confirm(question: string): Promise<boolean> {
-    const { createInterface } = await import('node:readline/promises');
-    const rl = createInterface({ input: process.stdin, output: this.context.stderr as NodeJS.WritableStream });
-    try {
-      return /^y(es)?$/i.test((await rl.question(question)).trim());
-    } finally {
-      rl.close();
-    }
-  }
-
   /** Checks the flags, loads the deployment and settles the target: the request to run. */
   protected async parseRequest(): Promise<ParsedPipelineRequest> {
     const lib = await import('../index.js');

@@ -161,7 +161,8 @@ export class StackLoader {
   private content(abs: string, finals: Record<StackComponentType, Ov>, info: FileInfo, children: Section[]): Section {
     const tf = info.ownComponents.terraform.length ? this.id(finals.terraform) : 0;
     const hf = info.ownComponents.helmfile.length ? this.id(finals.helmfile) : 0;
-    let key = `${abs}|${tf}|${hf}`;
+    // The file as read in its import context (one rendering per context): the same file imported twice with two contexts is two contents.
+    let key = `${abs}|${this.id(info)}|${tf}|${hf}`;
     for (const c of children) key += `,${this.id(c)}`;
     let hit = this.contents.get(key);
     if (hit) return hit;

@@ -404,6 +404,8 @@ export interface VendorCleanOptions {
   /** With prune: only those unused for at least this long. */
   olderThanMs?: number;
   now?: number;
+  /** Remove nothing: report what would be removed. */
+  dryRun?: boolean;
 }
 
 /**
@@ -412,7 +414,15 @@ export interface VendorCleanOptions {
  */
 export function vendorClean(cacheDir: string, opts: VendorCleanOptions = {}): CleanResult {
   const removeLinks = opts.deployment !== undefined || opts.target !== undefined || !opts.prune;
-  return clean(vendorPaths(cacheDir), { deployment: opts.deployment, target: opts.target, removeLinks, prune: opts.prune ?? false, olderThanMs: opts.olderThanMs ?? 0, now: opts.now });
+  return clean(vendorPaths(cacheDir), {
+    deployment: opts.deployment,
+    target: opts.target,
+    removeLinks,
+    prune: opts.prune ?? false,
+    olderThanMs: opts.olderThanMs ?? 0,
+    now: opts.now,
+    dryRun: opts.dryRun,
+  });
 }
 
 /**

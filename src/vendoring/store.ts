@@ -455,7 +455,8 @@ export interface CleanResult {
  * the objects no lock references and Git mirrors, unused for `olderThanMs`.
  */
 /** Removes `dir` when it was last modified before `cutoff` (ms): the bytes freed, else undefined (newer, or gone). */
-function removeIfOlder(dir: string, cutoff: number): number | undefined {
+/** Removes `dir` when last modified before `cutoff` (only measures it with `dryRun`): its bytes, or undefined when kept. */
+function removeIfOlder(dir: string, cutoff: number, dryRun: boolean): number | undefined {
   let mtime: number;
   try {
     mtime = statSync(dir).mtimeMs;
@@ -464,11 +465,13 @@ function removeIfOlder(dir: string, cutoff: number): number | undefined {
   }
   if (mtime > cutoff) return undefined;
   const bytes = sizeOf(dir).bytes;
-  removeTree(dir);
+  if (!dryRun) removeTree(dir);
   return bytes;
 }
 
-export function clean(paths: VendorPaths, opts: { deployment?: string; target?: string; removeLinks: boolean; prune: boolean; olderThanMs: number; now?: number }): CleanResult {
+/** Removes what the options name and reports it; with `dryRun`, only reports what it would remove. */
+export function clean(paths: VendorPaths, opts: { deployment?: string; target?: string; removeLinks: boolean; prune: boolean; olderThanMs: number; now?: number; dryRun?: boolean }): CleanResult {
+  const dry = opts.dryRun ?? false;
   const out: CleanResult = { removed_targets: [], pruned_objects: [], pruned_mirrors: 0, freed_bytes: 0 };
   const now = opts.now ?? Date.now();
   if (opts.removeLinks && existsSync(paths.deployments)) {
@@ -480,31 +483,31 @@ export function clean(paths: VendorPaths, opts: { deployment?: string; target?: 
       for (const t of targets) {
         const td = path.join(dd, t);
         if (!existsSync(td)) continue;
-        removeTree(td);
+        if (!dry) removeTree(td);
         out.removed_targets.push(`${d}/${t}`);
       }
-      if (existsSync(dd) && readdirSync(dd).length === 0) removeTree(dd);
+      if (!dry && existsSync(dd) && readdirSync(dd).length === 0) removeTree(dd);
     }
   }
   if (opts.prune) {
     const referenced = new Set(listReferences(paths).map((r) => r.digest));
     for (const o of listObjects(paths)) {
       if (referenced.has(o)) continue;
-      const freed = removeIfOlder(objectDir(paths, o), now - opts.olderThanMs);
+      const freed = removeIfOlder(objectDir(paths, o), now - opts.olderThanMs, dry);
       if (freed === undefined) continue;
       out.freed_bytes += freed;
       out.pruned_objects.push(o);
     }
     if (existsSync(paths.git)) {
       for (const n of readdirSync(paths.git)) {
-        const freed = removeIfOlder(path.join(paths.git, n), now - opts.olderThanMs);
+        const freed = removeIfOlder(path.join(paths.git, n), now - opts.olderThanMs, dry);
         if (freed === undefined) continue;
         out.freed_bytes += freed;
         out.pruned_mirrors++;
       }
     }
     // Leftovers of killed pulls.
-    if (existsSync(paths.tmp)) {
+    if (!dry && existsSync(paths.tmp)) {
       for (const n of readdirSync(paths.tmp)) {
         const p = path.join(paths.tmp, n);
         try {

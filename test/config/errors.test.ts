@@ -306,14 +306,14 @@ describe('bad input is a located error, exit 2, nothing written', () => {
     expect(r.stderr).not.toContain('shop.yaml');
   });
 
-  // Issue 13 item 7: no `atmos-pipe init` exists yet; the hint shows a minimal deployment file.
-  it('with no deployment file, the hint shows how to write one (no `init` command)', () => {
+  // The hint names the commands that write one (`init`, `migrate`) and shows a minimal deployment file.
+  it('with no deployment file, the hint names init and migrate and shows how to write one', () => {
     const repo = makeRepo({ 'atmos.yaml': 'stacks:\n  base_path: stacks\n' });
     const r = runCli(['--chdir', repo, 'describe', '--target', 'dev']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('no deployment files found in deployments/');
     expect(r.stderr).toMatch(/create deployments\/<name>\.yaml, for example deployments\/shop\.yaml:\n\s*deployment:\n\s+name: shop\n\s+targets:\n\s+dev: \{\}/);
-    expect(r.stderr).not.toContain('atmos-pipe init');
+    expect(r.stderr).toContain('run `atmos-pipe init` (or `atmos-pipe migrate --from-stack <stack> --name <n>` from an Atmos stack)');
   });
 
   it('rejects an unknown option as a usage error with exit 2', () => {

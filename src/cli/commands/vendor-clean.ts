@@ -19,8 +19,12 @@ export class VendorCleanCommand extends BaseCommand {
       Without options, removes the links and lock files of every deployment (the objects stay: the next pull relinks them without fetching). \`--deployment\` and \`--target\` limit that to one deployment or target.
 
       \`--prune\` removes the objects no lock file references (and Git mirrors), only those unused for at least \`--older-than\` (e.g. \`30d\`, \`12h\`; default 0). With \`--prune\` alone, no links or locks are removed.
+
+      On a terminal it first lists what it would remove and asks for confirmation (the default is no: anything but \`y\` removes nothing); \`--force\` removes without asking. Without a terminal (CI, a pipe) or with \`CI\` set it asks nothing and removes, as with \`--force\`.
     `,
     examples: [
+      ['Clean interactively: list what goes, then ask', '$0 vendor clean'],
+      ['Forget what old-service pulled, without asking', '$0 vendor clean --deployment old-service --force'],
       ['Forget what payment-service pulled for dev', '$0 vendor clean --deployment payment-service --target dev'],
       ['Prune objects unused for 30 days', '$0 vendor clean --prune --older-than 30d'],
     ],
@@ -29,6 +33,7 @@ export class VendorCleanCommand extends BaseCommand {
   deployment = Option.String('-d,--deployment', { description: 'Only this deployment' });
   target = Option.String('-t,--target', { description: 'Only this target' });
   prune = Option.Boolean('--prune', false, { description: 'Remove objects no lock references' });
+  force = Option.Boolean('--force', false, { description: 'Remove without asking (on a terminal it asks first)' });
   olderThan = Option.String('--older-than', { description: 'With --prune: only objects unused for this long (30d, 12h, ...)' });
   format = Option.String('-f,--format', 'table', { description: 'table, json or yaml', validator: t.isEnum(FORMATS) });
 
@@ -60,7 +65,28 @@ export class VendorCleanCommand extends BaseCommand {
     }
     const repo = await this.repo();
     const { vendorClean } = await import('../../vendoring/index.js');
-    const r = vendorClean(repo.config.cacheDir, { deployment: this.deployment, target: this.target, prune: this.prune, olderThanMs });
+    const opts = { deployment: this.deployment, target: this.target, prune: this.prune, olderThanMs };
+    const interactive = !this.force && Boolean(process.stdin.isTTY) && Boolean((this.context.stderr as NodeJS.WriteStream).isTTY) && !process.env.CI;
+    if (interactive) {
+      const plan = vendorClean(repo.config.cacheDir, { ...opts, dryRun: true });
+      const what = [
+        ...plan.removed_targets.map((t) => `  links and lock of ${t}`),
+        ...(plan.pruned_objects.length || plan.pruned_mirrors
+          ? [
+              `  ${plan.pruned_objects.length} unreferenced object${plan.pruned_objects.length === 1 ? '' : 's'} and ${plan.pruned_mirrors} git mirror${plan.pruned_mirrors === 1 ? '' : 's'} (${plan.freed_bytes} bytes)`,
+            ]
+          : []),
+      ];
+      if (what.length) {
+        this.context.stderr.write(`vendor clean will remove:\n${what.join('\n')}\n`);
+        if (!(await this.confirm('Remove them? [y/N] '))) {
+          this.context.stderr.write('nothing removed\n');
+          await this.print({ removed_targets: [], pruned_objects: [], pruned_mirrors: 0, freed_bytes: 0 }, () => '');
+          return 0;
+        }
+      }
+    }
+    const r = vendorClean(repo.config.cacheDir, opts);
     await this.print(r, () => {
       const lines: string[] = [];
       lines.push(
