@@ -40,7 +40,12 @@ export function findDeploymentFile(cfg: AtmosConfig, name: string | undefined): 
     if (all.length === 0) {
       // No `init` command exists yet (issue 13 item 7): the hint shows the smallest deployment file.
       throw new DiagnosticError(
-        error('args/no-deployments', `no deployment files found in ${rel}/`, undefined, `run \`atmos-pipe init\` (or \`atmos-pipe migrate --from-stack <stack> --name <n>\` from an Atmos stack), or create ${rel}/<name>.yaml, for example ${rel}/shop.yaml:\ndeployment:\n  name: shop\n  targets:\n    dev: {}`),
+        error(
+          'args/no-deployments',
+          `no deployment files found in ${rel}/`,
+          undefined,
+          `run \`atmos-pipe init\` (or \`atmos-pipe migrate --from-stack <stack> --name <n>\` from an Atmos stack), or create ${rel}/<name>.yaml, for example ${rel}/shop.yaml:\ndeployment:\n  name: shop\n  targets:\n    dev: {}`,
+        ),
       );
     }
     throw new DiagnosticError(error('args/deployment-required', `this repository holds ${all.length} deployments; name one`, undefined, `valid values: ${all.map((d) => d.name).join(', ')}`));
