@@ -56,24 +56,21 @@ describe('loadAllStacks (atmos describe stacks)', () => {
   });
 });
 
-describe('performance and caching', () => {
+describe('scale and caching', () => {
   const root = mkdtempSync(path.join(tmpdir(), 'stacks-perf-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   generateRepo(root, 1000, 10, 50);
   const opts = { repoRoot: root, stacksBasePath: path.join(root, 'stacks'), listMergeStrategy: 'replace' as const, included: ['orgs/**/*'] };
 
-  it('1,000 stacks and 10,000 component instances load quickly', () => {
-    const t0 = performance.now();
+  // Speed is the `scale` benchmark's (npm run bench), never a timed assertion here.
+  it('1,000 stacks and 10,000 component instances load, each merged as Atmos merges it', () => {
     const all = loadAllStacks(opts);
-    const ms = performance.now() - t0;
-    console.log(`loadAllStacks: ${all.stacks.length} stacks, ${all.instances} instances in ${ms.toFixed(0)} ms`);
     expect(all.stacks).toHaveLength(1000);
     expect(all.instances).toBe(10000);
     const s7 = all.stacks.find((s) => s.file === 'stacks/orgs/o7/stack7.yaml')!;
     expect(s7.components.c7.vars).toMatchObject({ region: 'region-3', stage: 's2', tenant: 't7', stack_id: 7, name: 'c7', own: 7, v0: 'value-7-0' });
     expect(s7.components.c7.backend).toEqual({ bucket: 'tfstate-s2', region: 'us-east-1', workspace_key_prefix: 'mod0' });
     expect(all.stacks.find((s) => s.file === 'stacks/orgs/o0/stack10.yaml')!.components.c10.vars.overridden).toBe(true);
-    expect(ms).toBeLessThan(3000);
   });
 
   it('parses each file once and merges a shared import once per override context', () => {
