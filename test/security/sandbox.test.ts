@@ -334,7 +334,8 @@ describe('the local sandbox holds as root (bubblewrap, user namespace, no capabi
     expect(notices(r).filter((n) => n.startsWith('sandbox:'))).toEqual([
       `sandbox: bubblewrap ${bwrapVersion()}, user namespace (uid 1000), no capabilities, assembled root, private /tmp, network per step`,
     ]);
-    const plain = cli(dir, ['rollout', 'payment-service', '--target', 'dev', '--no-cache']);
+    // -v: the notice is said every time (without it, once per machine: test/cli/manners).
+    const plain = cli(dir, ['rollout', 'payment-service', '--target', 'dev', '--no-cache', '-v']);
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stderr.split('\n').filter((l) => l.includes('sandbox: bubblewrap')).length, plain.stderr).toBe(1);
   }, 90_000);

@@ -30,6 +30,7 @@ export class RolloutCommand extends TrackedPipelineCommand {
       ['The same plans by the id `plan --out` printed', '$0 rollout payment-service --target prod --from-plan sha256:…'],
     ],
   });
+  static override optionGroups = { '--plan': 'Execution' };
   deployment = Option.String({ required: false, name: 'deployment' });
   fromPlan = Option.String('--from-plan', {
     description: "Apply the plans stored by `plan --out <dir>`, after checking that each component's inputs and state are those it was made from (else exit 3)",
