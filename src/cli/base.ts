@@ -89,7 +89,7 @@ export abstract class BaseCommand extends Command {
             'args/no-repository',
             `not in an atmos-pipe repository: no atmos.yaml (or deployments/ directory) in ${cwd}${found.searched.length > 1 ? ` or any parent up to ${last}` : ''}`,
             undefined,
-            'run it inside a repository (a directory with atmos.yaml, or below one) name one with --chdir <dir>, or create one here with `atmos-pipe init`',
+            'run it inside a repository (a directory with atmos.yaml, or below one), name one with --chdir <dir>, or create one here with `atmos-pipe init`',
           ),
         );
       }
