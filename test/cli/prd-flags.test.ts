@@ -28,7 +28,8 @@ function shopRepo(): { dir: string; cli: (...args: string[]) => CliResult } {
 const appCpu = (dir: string, target = 'dev'): unknown => JSON.parse(readFileSync(path.join(dir, `.atmos/state/shop/${target}/app.tfstate`), 'utf8')).outputs.cpu.value;
 const releaseIdOf = (r: CliResult): string => {
   expect(r.code, r.stderr).toBe(0);
-  const m = /release (\S+) \((created|existing)\)/.exec(r.stderr) ?? /^release (\S+) (created|already existed)/m.exec(r.stdout);
+  // The result (release line) is on stdout; `release` prints `release <id> created|already existed`.
+  const m = /^release (\S+) \((created|existing)\)/m.exec(r.stdout) ?? /^release (\S+) (created|already existed)/m.exec(r.stdout);
   expect(m, `stderr: ${r.stderr}\nstdout: ${r.stdout}`).not.toBeNull();
   return m![1];
 };
@@ -154,7 +155,7 @@ describe('approve --component and --timeout (cli-commands.md:273, 276)', () => {
     expect(refs(dir)).toBe(before);
     const dbOnly = cli('rollout', 'shop', '--target', 'prod', '--promote-from', 'dev', '--component', 'db');
     expect(dbOnly.code, dbOnly.stderr).toBe(0);
-    expect(dbOnly.stderr).toContain('approved by alice@example.com');
+    expect(dbOnly.stdout).toContain('approved by alice@example.com');
 
     // Waiting: the db-only approval is not a whole one, so nothing comes within 1s.
     const timedOut = cli('approve', 'shop', '--target', 'prod', '--timeout', '1s');
