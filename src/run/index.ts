@@ -25,6 +25,7 @@ import { RunLock } from './lock.js';
 import { acquireLease, RemoteLease } from './lease.js';
 import { GitRepo } from '../tracking/git.js';
 import { checkHooks, hookInputs, hookModule, hookScope } from '../hooks/index.js';
+import { willCreate } from '../cache/provisional.js';
 import { ensureCacheDir } from '../cache/dir.js';
 import { secretKey } from '../cache/actions.js';
 import { openRemoteCache, type RemoteCache } from '../cache/remote/session.js';
@@ -243,7 +244,12 @@ export function openRunRemoteCache(repo: Repository, req: Pick<RunRequest, 'cach
       env: req.env,
       registryTimeoutSeconds: c.registryTimeoutSeconds,
     },
-    secretKey(path.join(c.cacheDir, 'cache')),
+    () => {
+      // Created on the way to the run: taken back if the command ends refused (exit 2/3).
+      const keyFile = path.join(c.cacheDir, 'cache', 'secret.key');
+      if (!existsSync(keyFile)) willCreate(keyFile);
+      return secretKey(path.join(c.cacheDir, 'cache'));
+    },
   );
 }
 

@@ -306,12 +306,16 @@ export interface OpenRemoteOptions {
   registryTimeoutSeconds?: number;
 }
 
-/** The run's remote cache, or undefined when none is configured; an invalid setting is a DiagnosticError (exit 2). */
-export function openRemoteCache(o: OpenRemoteOptions, key: Buffer): RemoteCache | undefined {
+/**
+ * The run's remote cache, or undefined when none is configured (or `off`); an invalid setting
+ * is a DiagnosticError (exit 2). `key` is asked for only when there is one: a run without a
+ * remote creates no key here (a refused run writes nothing).
+ */
+export function openRemoteCache(o: OpenRemoteOptions, key: () => Buffer): RemoteCache | undefined {
   const spec = o.flag ?? o.configured;
   if (spec === undefined) return undefined;
   // A remote cache must answer quickly or be left: 30 s per request unless configured.
   const backend = remoteBackend(spec, o.flag !== undefined ? (o.cwd ?? process.cwd()) : o.repoRoot, { timeoutSeconds: o.registryTimeoutSeconds ?? 30 });
   if (!backend) return undefined;
-  return new RemoteCache(backend, cacheScope(o.env ?? process.env, o.repoRoot, o.trustedRefs), key, o.cacheDir);
+  return new RemoteCache(backend, cacheScope(o.env ?? process.env, o.repoRoot, o.trustedRefs), key(), o.cacheDir);
 }
