@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import path from 'node:path';
 import type { ActionEntry } from './actions.js';
 import { writeFileAtomic } from './cas.js';
+import { willCreate } from './provisional.js';
 import { parseManifest } from './tree.js';
 import type { RemoteEntryInfo } from './remote/backend.js';
 import type { RemoteCache } from './remote/session.js';
@@ -29,7 +30,10 @@ export interface RunStats {
 const statsDir = (cacheDir: string) => path.join(cacheDir, 'cache', 'stats');
 
 export function writeRunStats(cacheDir: string, s: RunStats): void {
-  writeFileAtomic(path.join(statsDir(cacheDir), `${s.runId}.json`), `${JSON.stringify(s)}\n`);
+  const file = path.join(statsDir(cacheDir), `${s.runId}.json`);
+  // A command that ends refused (exit 2/3, e.g. a rollout's build before its approval check) writes nothing: taken back then.
+  willCreate(file);
+  writeFileAtomic(file, `${JSON.stringify(s)}\n`);
 }
 
 function runStats(cacheDir: string): { file: string; stats: RunStats }[] {
