@@ -393,7 +393,7 @@ export class GitRepo {
    * `createAnnotatedTag` gives `mktag`), and one `git update-ref --stdin` transaction that
    * creates every `refs/tags/<name>` (must not exist) and compare-and-swaps every move.
    * Returns the tag object ids by name, or null when the transaction was refused (a tag name
-   * taken, a ref moved, a lock held): then no ref changed (the objects written are unreferenced
+   * taken, a ref moved, a lock held) or no temp dir could be made: then no ref changed (the objects written are unreferenced
    * and left to `git gc`) and the caller takes the one-by-one path, which tells these apart.
    */
   async recordAtomically(
@@ -409,7 +409,13 @@ export class GitRepo {
         assertSha(t.targetSha, 'tag target');
       }
       const tagger = await this.committerIdent();
-      const dir = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-tags-'));
+      let dir: string;
+      try {
+        if (/[\r\n]/.test(tmpdir())) throw new Error('a temp dir path with a newline cannot be passed to --stdin-paths');
+        dir = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-tags-'));
+      } catch {
+        return null; // no private temp dir (TMPDIR unwritable): the one-by-one path needs none
+      }
       try {
         const files = tags.map((t, i) => {
           const file = path.join(dir, String(i));

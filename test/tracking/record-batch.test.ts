@@ -2,6 +2,8 @@
  * `GitRepo.recordAtomically`: many history tags and ref moves in a constant number of git
  * processes, all or nothing, and tag objects identical to the ones `createAnnotatedTag` writes.
  */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GitRepo } from '../../src/tracking/git.js';
 import { countingRunner } from '../../src/tracking/runner.js';
@@ -106,6 +108,25 @@ describe('recordAtomically', () => {
     const taken = git(dir, 'for-each-ref', '--format=%(refname) %(objectname)');
     expect(await repo.recordAtomically(tags, moves)).toBeNull();
     expect(git(dir, 'for-each-ref', '--format=%(refname) %(objectname)')).toBe(taken);
+  });
+
+  it('without a usable temp dir it writes nothing and returns null (the caller records one by one)', async () => {
+    const dir = initRepo();
+    const sha = git(dir, 'rev-parse', 'HEAD');
+    const { repo } = open(dir);
+    const tags = [{ name: historyTagName('pay', 'dev', 'api', TS), targetSha: sha, message: 'm' }];
+    mkdirSync(`${dir}/new\nline`);
+    const saved = process.env.TMPDIR;
+    try {
+      for (const bad of [path.join(dir, 'missing', 'dir'), `${dir}/new\nline`]) {
+        process.env.TMPDIR = bad;
+        expect(await repo.recordAtomically(tags, [{ ref: deploymentRef('pay', 'dev', 'api'), newSha: sha, oldSha: null }])).toBeNull();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    expect(git(dir, 'for-each-ref', '--format=%(refname)')).toBe('refs/heads/main');
   });
 
   it('refuses names and ids that are not refs or object ids before running git', async () => {
