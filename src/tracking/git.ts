@@ -267,27 +267,29 @@ export class GitRepo {
     };
   }
 
+  /** `Name <email>` of the committer, once `git var` was asked (it does not change within a process). */
   private ident?: string;
 
   /**
    * `Name <email> <time> <tz>` of the committer. Without a configured identity (a fresh
    * machine), records are written as `atmos-pipe <atmos-pipe@localhost>` instead of failing.
+   * `git var` runs once; later calls reuse its name and email with the current time (unless
+   * GIT_COMMITTER_DATE fixes the date, which git alone parses: then it asks git again).
    */
   async committerIdent(): Promise<string> {
-    if (this.ident === undefined) {
-      const r = await this.run(['var', 'GIT_COMMITTER_IDENT'], { allowFail: true });
-      if (r.code !== 0) {
-        this.env.GIT_COMMITTER_NAME ??= 'atmos-pipe';
-        this.env.GIT_COMMITTER_EMAIL ??= 'atmos-pipe@localhost';
-        this.env.GIT_AUTHOR_NAME ??= this.env.GIT_COMMITTER_NAME;
-        this.env.GIT_AUTHOR_EMAIL ??= this.env.GIT_COMMITTER_EMAIL;
-        this.ident = '';
-        return (await this.run(['var', 'GIT_COMMITTER_IDENT'])).text.trim();
-      }
-      this.ident = '';
-      return r.text.trim();
+    if (this.ident !== undefined && !this.env.GIT_COMMITTER_DATE) return `${this.ident} ${Math.floor(Date.now() / 1000)} ${tzOffset(new Date())}`;
+    let r = await this.run(['var', 'GIT_COMMITTER_IDENT'], { allowFail: true });
+    if (r.code !== 0) {
+      this.env.GIT_COMMITTER_NAME ??= 'atmos-pipe';
+      this.env.GIT_COMMITTER_EMAIL ??= 'atmos-pipe@localhost';
+      this.env.GIT_AUTHOR_NAME ??= this.env.GIT_COMMITTER_NAME;
+      this.env.GIT_AUTHOR_EMAIL ??= this.env.GIT_COMMITTER_EMAIL;
+      r = await this.run(['var', 'GIT_COMMITTER_IDENT']);
     }
-    return (await this.run(['var', 'GIT_COMMITTER_IDENT'])).text.trim();
+    const ident = r.text.trim();
+    const m = /^(.*>) \d+ [+-]\d{4}$/.exec(ident);
+    if (m) this.ident = m[1];
+    return ident;
   }
 
   /** Runs git; throws GitError on a non-zero exit unless `allowFail`. */
@@ -712,4 +714,11 @@ export function parsePushPorcelain(text: string): PushRefStatus[] {
     out.push(st);
   }
   return out;
+}
+
+/** The `+hhmm` / `-hhmm` offset of local time, as Git writes it. */
+function tzOffset(d: Date): string {
+  const minutes = -d.getTimezoneOffset();
+  const abs = Math.abs(minutes);
+  return `${minutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
 }
