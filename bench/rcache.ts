@@ -34,7 +34,8 @@ function git(cwd: string, ...args: string[]): void {
   if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
 }
 
-function rollout(cwd: string, env: NodeJS.ProcessEnv, remote: string): Promise<{ wallMs: number; runMs: number; code: number | null; stderr: string }> {
+/** `rollout fleet --target dev` in `cwd` with `remote` as the remote cache: wall time and the run's own duration. */
+export function rolloutWithRemote(cwd: string, env: NodeJS.ProcessEnv, remote: string): Promise<{ wallMs: number; runMs: number; code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const start = process.hrtime.bigint();
     const child = spawn(process.execPath, [CLI, 'rollout', 'fleet', '--target', 'dev', '--cache-remote', remote, '--events', 'ndjson'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -56,13 +57,23 @@ function rollout(cwd: string, env: NodeJS.ProcessEnv, remote: string): Promise<{
 }
 
 /** The stats record of the last run in a clone. */
-function lastStats(dir: string): { hitsRemote: number; misses: number; remote?: { fetchedObjects?: number; fetchedBytes?: number; hits?: number } } {
+export function lastStats(dir: string): { hitsRemote: number; misses: number; remote?: { fetchedObjects?: number; fetchedBytes?: number; hits?: number } } {
   const statsDir = path.join(dir, '.atmos', 'cache', 'stats');
   const last = readdirSync(statsDir).sort().pop()!;
   return JSON.parse(readFileSync(path.join(statsDir, last), 'utf8'));
 }
 
-const median = (xs: number[]) => {
+/** A CI runner's environment: the counting wrappers first on PATH, the shared cache key from a CI secret. */
+export const runnerEnv = (binDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  ...process.env,
+  PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}`,
+  ATMOS_PIPE_CACHE_KEY: KEY,
+  ATMOS_PIPE_USER: 'bench@example.invalid',
+  CI: '1',
+  ...extra,
+});
+
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
@@ -82,7 +93,7 @@ export const rcacheGroup: BenchGroup = {
       const shared = path.join(root, 'shared-cache');
       mkdirSync(shared);
       const wrappers = writeWrappers(root, realTerraform);
-      const env = (): NodeJS.ProcessEnv => ({ ...process.env, PATH: `${wrappers.binDir}:${process.env.PATH}`, ATMOS_PIPE_CACHE_KEY: KEY, ATMOS_PIPE_USER: 'bench@example.invalid', CI: '1' });
+      const env = () => runnerEnv(wrappers.binDir);
       const clone = (name: string) => {
         const dir = path.join(root, name, 'checkout');
         mkdirSync(path.dirname(dir), { recursive: true });
@@ -91,7 +102,7 @@ export const rcacheGroup: BenchGroup = {
       };
 
       const first = clone('runner-1');
-      const cold = await rollout(first, env(), shared);
+      const cold = await rolloutWithRemote(first, env(), shared);
       if (cold.code !== 0) throw new Error(`the cold rollout failed:\n${cold.stderr}`);
       const coldCalls = wrappers.calls().filter((c) => c.terraform).length;
 
@@ -103,7 +114,7 @@ export const rcacheGroup: BenchGroup = {
         const dir = clone(`runner-${i + 2}`);
         cpSync(path.join(first, '.atmos', 'state'), path.join(dir, '.atmos', 'state'), { recursive: true });
         const before = wrappers.calls().filter((c) => c.terraform).length;
-        const r = await rollout(dir, env(), shared);
+        const r = await rolloutWithRemote(dir, env(), shared);
         if (r.code !== 0) throw new Error(`the warm rollout failed:\n${r.stderr}`);
         walls.push(r.wallMs);
         runs.push(r.runMs);

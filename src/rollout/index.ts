@@ -505,6 +505,8 @@ async function trackedRollout(
     pushTags.push(release.tag);
     const at = Date.now();
     const imageRefs = Object.fromEntries(Object.entries(release.record.images).map(([c, i]) => [c, i.ref.includes('@') ? i.ref : `${i.ref}@${i.digest}`]));
+    // What to record, in order: an unchanged component records nothing; the others one tag each.
+    const plans: Array<{ component: string; status: DeploymentRecord['status']; entry?: DeploymentRecord; ref: string; previous: string | null; failed: boolean }> = [];
     for (const c of run.resolved.components) {
       if (c.type !== 'terraform') continue;
       const results = byComponent.get(c.address);
@@ -521,7 +523,7 @@ async function trackedRollout(
       const cur = currentOfComponent(history, T, c.name);
       const sameOutputs = canonicalJson(cur?.outputs ?? null) === canonicalJson(run.recordable[c.address] ?? null);
       if (!failed && results.every((r) => r.status === 'cached') && last && cur === last && cur.release === release.id && previous === release.record.git_sha && sameOutputs) {
-        recorded.push({ component: c.name, status, tag: null, refUpdated: false });
+        plans.push({ component: c.name, status, ref, previous, failed });
         continue;
       }
       const entry: DeploymentRecord = {
@@ -541,30 +543,58 @@ async function trackedRollout(
         ...(release.record.dirty ? { dirty: true, dirty_digest: release.record.dirty_digest } : {}),
         ...(!failed && run.recordable[c.address] ? { outputs: run.recordable[c.address] } : {}),
       };
+      plans.push({ component: c.name, status, entry, ref, previous, failed });
+    }
+    const sha = release.record.git_sha;
+    const moves = (p: (typeof plans)[number]) => !p.failed && p.previous !== sha;
+    // Every tag and every ref move in one transaction (a constant number of git processes):
+    // all land or none. Refused (a tag name taken, a ref moved by another process), each is
+    // recorded on its own below, which bumps the timestamp or reports the conflict.
+    const ts = new Date(at).toISOString();
+    const tagged = plans.flatMap((p) => (p.entry ? [{ p, name: historyTagName(dep.name, T, p.component, ts), message: formatDeploymentRecord({ ...p.entry, timestamp: ts }) }] : []));
+    const moved = tagged.filter(({ p }) => moves(p)).map(({ p }) => ({ ref: p.ref, newSha: sha, oldSha: p.previous }));
+    const statuses = new Set(tagged.filter(({ p }) => moves(p)).map(({ p }) => p.status));
+    const atOnce =
+      tagged.length > 0 && statuses.size <= 1
+        ? await git.recordAtomically(
+            tagged.map((t) => ({ name: t.name, targetSha: sha, message: t.message })),
+            moved,
+            `atmos-pipe: ${[...statuses][0] ?? 'record'} ${release.id}`,
+          )
+        : null;
+    const tagOf = new Map(tagged.map((t) => [t.p, t.name]));
+    for (const p of plans) {
+      if (!p.entry) {
+        recorded.push({ component: p.component, status: p.status, tag: null, refUpdated: false });
+        continue;
+      }
       let tag = '';
-      for (let bump = 0; ; bump++) {
-        const ts = new Date(at + bump).toISOString();
-        tag = historyTagName(dep.name, T, c.name, ts);
-        try {
-          await git.createAnnotatedTag(tag, release.record.git_sha, formatDeploymentRecord({ ...entry, timestamp: ts }));
-          break;
-        } catch (e) {
-          if (!(e instanceof TagConflictError) || bump > 50) throw e;
+      if (atOnce) tag = tagOf.get(p) ?? '';
+      else {
+        for (let bump = 0; ; bump++) {
+          const ts = new Date(at + bump).toISOString();
+          tag = historyTagName(dep.name, T, p.component, ts);
+          try {
+            await git.createAnnotatedTag(tag, sha, formatDeploymentRecord({ ...p.entry, timestamp: ts }));
+            break;
+          } catch (e) {
+            if (!(e instanceof TagConflictError) || bump > 50) throw e;
+          }
         }
       }
       pushTags.push(tag);
-      const rc: RecordedComponent = { component: c.name, status, tag, refUpdated: false };
-      if (!failed && previous !== release.record.git_sha) {
-        const cas = await git.updateRef(ref, release.record.git_sha, previous, `atmos-pipe: ${status} ${release.id}`);
+      const rc: RecordedComponent = { component: p.component, status: p.status, tag, refUpdated: false };
+      if (moves(p)) {
+        const cas = atOnce ? ({ ok: true } as const) : await git.updateRef(p.ref, sha, p.previous, `atmos-pipe: ${p.status} ${release.id}`);
         if (cas.ok) {
           rc.refUpdated = true;
-          pushRefs.push({ ref, previous, value: release.record.git_sha, tag });
+          pushRefs.push({ ref: p.ref, previous: p.previous, value: sha, tag });
         } else {
           rc.conflict = `moved to ${cas.current?.slice(0, 12) ?? '(deleted)'} by another process during this rollout; left as is`;
-          warnings.push(warning('tracking/ref-conflict', `${ref} ${rc.conflict}`, undefined, `compare: atmos-pipe history ${dep.name} --target ${T} --component ${c.name}`));
+          warnings.push(warning('tracking/ref-conflict', `${p.ref} ${rc.conflict}`, undefined, `compare: atmos-pipe history ${dep.name} --target ${T} --component ${p.component}`));
         }
-      } else if (!failed && previous === release.record.git_sha) {
-        pushRefs.push({ ref, previous, value: previous, tag });
+      } else if (!p.failed) {
+        pushRefs.push({ ref: p.ref, previous: p.previous, value: sha, tag });
       }
       recorded.push(rc);
     }

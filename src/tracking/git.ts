@@ -6,7 +6,8 @@
  * `--force-with-lease` so a remote ref is never overwritten blindly.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError, withoutCredentials } from '../diagnostics/environment.js';
@@ -16,6 +17,11 @@ import { spawnGit, type GitRunner } from './runner.js';
 /** The all-zero object id of the same length (sha1: 40, sha256: 64). */
 export function zeroShaLike(sha: string): string {
   return '0'.repeat(sha.length === 64 ? 64 : 40);
+}
+
+/** The bytes of an annotated tag object, as `git tag -a` writes them (`message` ends with a newline). */
+function tagObject(name: string, targetSha: string, message: string, tagger: string, type: 'commit' | 'tree' | 'blob' | 'tag' = 'commit'): string {
+  return `object ${targetSha}\ntype ${type}\ntag ${name}\ntagger ${tagger}\n\n${message}`;
 }
 
 const HEX = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -261,27 +267,29 @@ export class GitRepo {
     };
   }
 
+  /** `Name <email>` of the committer, once `git var` was asked (it does not change within a process). */
   private ident?: string;
 
   /**
    * `Name <email> <time> <tz>` of the committer. Without a configured identity (a fresh
    * machine), records are written as `atmos-pipe <atmos-pipe@localhost>` instead of failing.
+   * `git var` runs once; later calls reuse its name and email with the current time (unless
+   * GIT_COMMITTER_DATE fixes the date, which git alone parses: then it asks git again).
    */
   async committerIdent(): Promise<string> {
-    if (this.ident === undefined) {
-      const r = await this.run(['var', 'GIT_COMMITTER_IDENT'], { allowFail: true });
-      if (r.code !== 0) {
-        this.env.GIT_COMMITTER_NAME ??= 'atmos-pipe';
-        this.env.GIT_COMMITTER_EMAIL ??= 'atmos-pipe@localhost';
-        this.env.GIT_AUTHOR_NAME ??= this.env.GIT_COMMITTER_NAME;
-        this.env.GIT_AUTHOR_EMAIL ??= this.env.GIT_COMMITTER_EMAIL;
-        this.ident = '';
-        return (await this.run(['var', 'GIT_COMMITTER_IDENT'])).text.trim();
-      }
-      this.ident = '';
-      return r.text.trim();
+    if (this.ident !== undefined && !this.env.GIT_COMMITTER_DATE) return `${this.ident} ${Math.floor(Date.now() / 1000)} ${tzOffset(new Date())}`;
+    let r = await this.run(['var', 'GIT_COMMITTER_IDENT'], { allowFail: true });
+    if (r.code !== 0) {
+      this.env.GIT_COMMITTER_NAME ??= 'atmos-pipe';
+      this.env.GIT_COMMITTER_EMAIL ??= 'atmos-pipe@localhost';
+      this.env.GIT_AUTHOR_NAME ??= this.env.GIT_COMMITTER_NAME;
+      this.env.GIT_AUTHOR_EMAIL ??= this.env.GIT_COMMITTER_EMAIL;
+      r = await this.run(['var', 'GIT_COMMITTER_IDENT']);
     }
-    return (await this.run(['var', 'GIT_COMMITTER_IDENT'])).text.trim();
+    const ident = r.text.trim();
+    const m = /^(.*>) \d+ [+-]\d{4}$/.exec(ident);
+    if (m) this.ident = m[1];
+    return ident;
   }
 
   /** Runs git; throws GitError on a non-zero exit unless `allowFail`. */
@@ -370,8 +378,7 @@ export class GitRepo {
     assertSha(targetSha, 'tag target');
     const msg = message.endsWith('\n') ? message : `${message}\n`;
     const tagger = opts.tagger ?? (await this.committerIdent());
-    const body = `object ${targetSha}\ntype ${opts.targetType ?? 'commit'}\ntag ${name}\ntagger ${tagger}\n\n${msg}`;
-    const tagSha = (await this.run(['mktag'], { input: body })).text.trim();
+    const tagSha = (await this.run(['mktag'], { input: tagObject(name, targetSha, msg, tagger, opts.targetType) })).text.trim();
     const r = await this.updateRef(ref, tagSha, null, `atmos-pipe: tag ${name}`);
     if (r.ok) return { sha: tagSha, created: true };
     const existing = (await this.readRefs(ref)).find((x) => x.ref === ref);
@@ -379,6 +386,65 @@ export class GitRepo {
       return { sha: existing.sha, created: false };
     }
     throw new TagConflictError(name, existing);
+  }
+
+  /**
+   * Creates many annotated tags and moves many refs as ONE all-or-nothing transaction, in a
+   * constant number of git processes whatever their number: one `git var` (the tagger), one
+   * `git hash-object -t tag -w --stdin-paths` over files in a private temp dir (the very bytes
+   * `createAnnotatedTag` gives `mktag`), and one `git update-ref --stdin` transaction that
+   * creates every `refs/tags/<name>` (must not exist) and compare-and-swaps every move.
+   * Returns the tag object ids by name, or null when the transaction was refused (a tag name
+   * taken, a ref moved, a lock held) or no temp dir could be made: then no ref changed (the objects written are unreferenced
+   * and left to `git gc`) and the caller takes the one-by-one path, which tells these apart.
+   */
+  async recordAtomically(
+    tags: ReadonlyArray<{ name: string; targetSha: string; message: string }>,
+    moves: ReadonlyArray<{ ref: string; newSha: string; oldSha: string | null }>,
+    message = 'atmos-pipe',
+  ): Promise<Map<string, string> | null> {
+    const lines = ['start'];
+    const shas = new Map<string, string>();
+    if (tags.length > 0) {
+      for (const t of tags) {
+        assertFullRef(`refs/tags/${t.name}`);
+        assertSha(t.targetSha, 'tag target');
+      }
+      const tagger = await this.committerIdent();
+      let dir: string;
+      try {
+        if (/[\r\n]/.test(tmpdir())) throw new Error('a temp dir path with a newline cannot be passed to --stdin-paths');
+        dir = mkdtempSync(path.join(tmpdir(), 'atmos-pipe-tags-'));
+      } catch {
+        return null; // no private temp dir (TMPDIR unwritable): the one-by-one path needs none
+      }
+      try {
+        const files = tags.map((t, i) => {
+          const file = path.join(dir, String(i));
+          writeFileSync(file, tagObject(t.name, t.targetSha, t.message.endsWith('\n') ? t.message : `${t.message}\n`, tagger), { mode: 0o600 });
+          return file;
+        });
+        const out = (await this.run(['hash-object', '-t', 'tag', '-w', '--stdin-paths'], { input: `${files.join('\n')}\n` })).text.trim().split('\n');
+        if (out.length !== tags.length) throw new GitError(['hash-object', '-t', 'tag', '-w', '--stdin-paths'], 0, `wrote ${out.length} objects for ${tags.length} tags`, this.dir);
+        tags.forEach((t, i) => {
+          const sha = assertSha(out[i].trim(), 'tag object');
+          shas.set(t.name, sha);
+          lines.push(`create refs/tags/${t.name} ${sha}`);
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    for (const m of moves) {
+      assertFullRef(m.ref);
+      assertSha(m.newSha, 'new value');
+      if (m.oldSha !== null) assertSha(m.oldSha, 'old value');
+      lines.push(`update ${m.ref} ${m.newSha} ${m.oldSha ?? zeroShaLike(m.newSha)}`);
+    }
+    if (lines.length === 1) return shas;
+    lines.push('prepare', 'commit');
+    const r = await this.run(['update-ref', '-m', message, '--stdin'], { input: `${lines.join('\n')}\n`, allowFail: true });
+    return r.code === 0 ? shas : null;
   }
 
   /**
@@ -648,4 +714,11 @@ export function parsePushPorcelain(text: string): PushRefStatus[] {
     out.push(st);
   }
   return out;
+}
+
+/** The `+hhmm` / `-hhmm` offset of local time, as Git writes it. */
+function tzOffset(d: Date): string {
+  const minutes = -d.getTimezoneOffset();
+  const abs = Math.abs(minutes);
+  return `${minutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
 }

@@ -19,6 +19,29 @@ describe('GitRepo basics', () => {
   });
 });
 
+describe('committer identity', () => {
+  it('asks `git var` once and reuses name and email with the current time, as git writes it', async () => {
+    const dir = initRepo();
+    const { repo, runner } = open(dir);
+    const first = await repo.committerIdent();
+    const second = await repo.committerIdent();
+    expect(runner.calls.filter((c) => c[0] === 'var')).toHaveLength(1);
+    for (const ident of [first, second]) expect(ident).toMatch(/^Test Committer <committer@example\.com> \d+ [+-]\d{4}$/);
+    const tz = (s: string) => s.split(' ').pop();
+    expect(tz(second)).toBe(tz(first));
+    expect(Math.abs(Number(second.split(' ').at(-2)) - Math.floor(Date.now() / 1000))).toBeLessThan(60);
+  });
+
+  it('asks git every time when GIT_COMMITTER_DATE fixes the date', async () => {
+    const dir = initRepo();
+    const runner = countingRunner();
+    const repo = new GitRepo(dir, { runner, env: { ...GIT_ENV, GIT_COMMITTER_DATE: '2020-01-01T00:00:00Z' } });
+    expect(await repo.committerIdent()).toBe('Test Committer <committer@example.com> 1577836800 +0000');
+    expect(await repo.committerIdent()).toBe('Test Committer <committer@example.com> 1577836800 +0000');
+    expect(runner.calls.filter((c) => c[0] === 'var')).toHaveLength(2);
+  });
+});
+
 describe('compare-and-swap refs', () => {
   const REF = 'refs/atmos/deployments/pay/dev/ecs/api';
 
