@@ -13,7 +13,7 @@ import { bindPipeline, defineModule, definePipeline, moduleRegistry, useModule }
 
 describe('module registry', () => {
   it('binds every built-in pipeline to the built-in modules by name', () => {
-    expect([...builtinModules.keys()].sort()).toEqual(['nixpack.build', 'nixpack.test', 'terraform.apply', 'terraform.plan', 'zip']);
+    expect([...builtinModules.keys()].sort()).toEqual(['nixpack.build', 'nixpack.test', 'terraform.apply', 'terraform.drift', 'terraform.plan', 'zip']);
     for (const p of Object.values(pipelines)) {
       const bound = bindPipeline(p, builtinModules);
       for (const [i, s] of bound.stages.entries()) {
