@@ -12,6 +12,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup/yield.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
